@@ -1,0 +1,479 @@
+//! The trial loop (MODEL.md 3): economy, hazards, defaults and the waterfall,
+//! year by year, for one trial; and the parallel driver over trials.
+//!
+//! **Sampling contract.** Given the year's factors and damages, loans default
+//! independently (conditional independence of the factor model), so defaults
+//! are drawn by geometric skip-ahead, at a cost that follows the number of
+//! defaults rather than the number of loans:
+//!
+//! 1. *Base pass*: each bucket (county, class, industry) shares
+//!    `p = Phi((Phi^-1(pd) - sqrt(rho) X) / sqrt(1 - rho))`; its alive loans
+//!    are a prefix of the bucket, skipped over with stream
+//!    `(DefaultBase, year, bucket)`.
+//! 2. *Damage pass*: in each damaged village, the loans of an (industry,
+//!    class) group with damage D default in addition with
+//!    `q = (p_D - p) / (1 - p)`, where `p_D` adds `kappa * D` to the
+//!    threshold; since `1 - (1 - p)(1 - q) = p_D`, each loan defaults with
+//!    exactly `p_D`. Stream `(DefaultDamage, year, village)`.
+//! 3. *Shock pass*: each shock type hits household borrowers alive at the start
+//!    of the year with its probability; a shocked borrower defaults in
+//!    addition with `q_shock`, which gives `1 - (1 - p)(1 - q_shock)`.
+//!
+//! A loan defaults at most once: a draw that lands on a loan already
+//! defaulted (or repaid) is ignored, which is valid thinning. Nothing here
+//! allocates once a [`Workspace`] is warm.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::hazard::{self, DamageState, FROM_DISASTER, FROM_EPIDEMIC};
+use crate::model::{Model, NO_ACCOUNT};
+use crate::money::{Fen, to_ppm};
+use crate::portfolio::CollateralKind;
+use crate::rng::{self, Stream, phi};
+use crate::scenario::ShockKind;
+use crate::tables::{AccountTrial, Batch, Counts, Flows, TrialRow, YearRow};
+use crate::waterfall::{self, ACCIDENT, AGRICULTURAL, CREDIT, Claim};
+
+const SHOCK_ACCIDENT: u8 = 1;
+const SHOCK_ILLNESS: u8 = 2;
+
+/// Constants of the waterfall derived once from the scenario.
+#[derive(Clone, Copy, Debug)]
+struct Terms {
+    insurance: bool,
+    agri_deductible: f64,
+    credit_share_ppm: u32,
+    accident_benefit: Fen,
+    illness_benefit: Fen,
+    livestock_keep_ppm: u32,
+    forest_keep_ppm: u32,
+}
+
+impl Terms {
+    fn of(m: &Model) -> Terms {
+        let s = &m.scenario;
+        let ins = &s.insurance;
+        Terms {
+            insurance: ins.enabled,
+            agri_deductible: ins.agricultural.deductible,
+            credit_share_ppm: to_ppm(ins.credit.share),
+            accident_benefit: ins.accident.benefit.fen(),
+            illness_benefit: ins.accident.illness_benefit.fen(),
+            livestock_keep_ppm: to_ppm(1.0 - s.collateral.livestock_haircut),
+            forest_keep_ppm: to_ppm(1.0 - s.collateral.forest_haircut),
+        }
+    }
+}
+
+/// Per-thread buffers for running trials.
+pub struct Workspace {
+    terms: Terms,
+    /// Year (1-based) in which each loan defaulted, 0 if it has not.
+    default_year: Vec<u8>,
+    defaulted: Vec<u32>,
+    year_defaults: Vec<u32>,
+    shock: Vec<u8>,
+    shocked: Vec<u32>,
+    z_county: Vec<f64>,
+    z_industry: Vec<f64>,
+    p_bucket: Vec<f64>,
+    damage: DamageState,
+    claims: Vec<Claim>,
+    scratch: waterfall::Scratch,
+    village_balance: Vec<Fen>,
+    village_exhausted: Vec<bool>,
+    exhausted_list: Vec<u32>,
+    account_balance: Vec<Fen>,
+    deposited: Vec<Fen>,
+    topped: Vec<Fen>,
+    lost_subsidy: Vec<Fen>,
+    lost_alive: Vec<u64>,
+    acct: Vec<AccountTrial>,
+}
+
+impl Workspace {
+    pub fn new(m: &Model) -> Self {
+        let (n, h, na) = (m.loans.n, m.horizon, m.accounts.len());
+        Workspace {
+            terms: Terms::of(m),
+            default_year: vec![0; n],
+            defaulted: Vec::new(),
+            year_defaults: Vec::new(),
+            shock: vec![0; n],
+            shocked: Vec::new(),
+            z_county: vec![0.0; m.counties.len()],
+            z_industry: vec![0.0; m.industries.len()],
+            p_bucket: vec![0.0; m.buckets.len()],
+            damage: DamageState::new(m.villages.len(), m.industries.len()),
+            claims: Vec::new(),
+            scratch: waterfall::Scratch::default(),
+            village_balance: m.village_fund_initial.clone(),
+            village_exhausted: vec![false; m.villages.len()],
+            exhausted_list: Vec::new(),
+            account_balance: vec![Fen::ZERO; na],
+            deposited: vec![Fen::ZERO; na],
+            topped: vec![Fen::ZERO; na],
+            lost_subsidy: vec![Fen::ZERO; h],
+            lost_alive: vec![0; h],
+            acct: vec![AccountTrial::default(); na],
+        }
+    }
+
+    fn reset(&mut self, m: &Model) {
+        for &i in &self.defaulted {
+            self.default_year[i as usize] = 0;
+        }
+        self.defaulted.clear();
+        self.damage.new_trial();
+        self.village_balance.copy_from_slice(&m.village_fund_initial);
+        for &v in &self.exhausted_list {
+            self.village_exhausted[v as usize] = false;
+        }
+        self.exhausted_list.clear();
+        self.account_balance.fill(Fen::ZERO);
+        self.deposited.fill(Fen::ZERO);
+        self.topped.fill(Fen::ZERO);
+        self.lost_subsidy.fill(Fen::ZERO);
+        self.lost_alive.fill(0);
+        self.acct.fill(AccountTrial::default());
+    }
+
+    /// Marks loan `i` defaulted in year `t` unless it already has.
+    #[inline]
+    fn default(&mut self, i: usize, t: usize) {
+        if self.default_year[i] == 0 {
+            self.default_year[i] = t as u8 + 1;
+            self.defaulted.push(i as u32);
+            self.year_defaults.push(i as u32);
+        }
+    }
+}
+
+/// Runs trial `trial` and appends its rows to `out`.
+pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut Batch) {
+    ws.reset(m);
+    let n = m.loans.n;
+    let loans = &m.loans;
+    let e = &m.economy;
+    let mut econ = rng::stream(seed, trial, Stream::Economy, 0, 0);
+    let mut total = Flows::default();
+    let mut tcounts = Counts::default();
+    let mut village_total: Fen = m.village_fund_initial.iter().copied().sum();
+
+    for t in 0..m.horizon {
+        let mut flows = Flows::default();
+        let mut counts = Counts::default();
+        for (a, &inj) in m.injections[t].iter().enumerate() {
+            ws.account_balance[a] += inj;
+            ws.deposited[a] += inj;
+        }
+
+        // 1. Economy: AR(1) county factors, fresh industry factors.
+        for z in ws.z_county.iter_mut() {
+            let eps = rng::normal(&mut econ);
+            *z = if t == 0 { eps } else { e.phi * *z + e.sqrt_1m_phi2 * eps };
+        }
+        for z in ws.z_industry.iter_mut() {
+            *z = rng::normal(&mut econ);
+        }
+
+        // 2-3. Disasters and epidemics.
+        ws.damage.new_year();
+        let (ev0, ob0) = (ws.damage.events, ws.damage.outbreaks);
+        hazard::draw_year(&m.hazards, seed, trial, t, &mut ws.damage);
+        counts.disaster_events = ws.damage.events - ev0;
+        counts.epidemic_outbreaks = ws.damage.outbreaks - ob0;
+
+        // 6a. Base pass.
+        ws.year_defaults.clear();
+        for (b, bucket) in m.buckets.iter().enumerate() {
+            let x =
+                e.sqrt_w * ws.z_county[bucket.county as usize] + e.sqrt_1m_w * ws.z_industry[bucket.industry as usize];
+            let thr = m.classes[bucket.class as usize].threshold;
+            let p = phi((thr - e.sqrt_rho * x) * e.inv_sqrt_1m_rho);
+            ws.p_bucket[b] = p;
+            let len = (bucket.ends[t] - bucket.start) as usize;
+            if len == 0 || p <= 0.0 {
+                continue;
+            }
+            let mut g = rng::stream(seed, trial, Stream::DefaultBase, t as u64, b as u64);
+            let start = bucket.start as usize;
+            rng::bernoulli_indices(&mut g, len, p, |k| ws.default(start + k, t));
+        }
+
+        // 6b. Damage pass, village by village.
+        if e.kappa > 0.0 {
+            for ti in 0..ws.damage.touched.len() {
+                let v = ws.damage.touched[ti];
+                let list = m.loans_of_village(v as usize);
+                let county = m.villages[v as usize].county as usize;
+                let mut g = rng::stream(seed, trial, Stream::DefaultDamage, t as u64, v as u64);
+                let mut s = 0;
+                while s < list.len() {
+                    let first = list[s] as usize;
+                    let (ind, class) = (loans.industry[first], loans.class[first]);
+                    let mut end = s;
+                    while end < list.len()
+                        && loans.industry[list[end] as usize] == ind
+                        && loans.class[list[end] as usize] == class
+                    {
+                        end += 1;
+                    }
+                    let d = ws.damage.damage(v, ind as usize);
+                    if d > 0.0 {
+                        let x = e.sqrt_w * ws.z_county[county] + e.sqrt_1m_w * ws.z_industry[ind as usize];
+                        let thr = m.classes[class as usize].threshold;
+                        let p = phi((thr - e.sqrt_rho * x) * e.inv_sqrt_1m_rho);
+                        let p_d = phi((thr + e.kappa * d - e.sqrt_rho * x) * e.inv_sqrt_1m_rho);
+                        let q = if p >= 1.0 { 0.0 } else { ((p_d - p) / (1.0 - p)).max(0.0) };
+                        let group = &list[s..end];
+                        rng::bernoulli_indices(&mut g, group.len(), q, |k| {
+                            let i = group[k] as usize;
+                            if loans.term[i] as usize > t {
+                                ws.default(i, t);
+                            }
+                        });
+                    }
+                    s = end;
+                }
+            }
+        }
+
+        // 5-6c. Personal shocks.
+        for &i in &ws.shocked {
+            ws.shock[i as usize] = 0;
+        }
+        ws.shocked.clear();
+        for (k, sh) in m.hazards.shocks.iter().enumerate() {
+            let mut g = rng::stream(seed, trial, Stream::Shock, k as u64, t as u64);
+            let mut gd = rng::stream(seed, trial, Stream::DefaultShock, k as u64, t as u64);
+            let bit = match sh.kind {
+                ShockKind::Accident => SHOCK_ACCIDENT,
+                ShockKind::Illness => SHOCK_ILLNESS,
+            };
+            let hh = &m.household_loans;
+            rng::bernoulli_indices(&mut g, hh.len(), sh.prob, |j| {
+                let i = hh[j] as usize;
+                let u = rng::uniform(&mut gd);
+                let dy = ws.default_year[i];
+                let alive_at_start = loans.term[i] as usize > t && (dy == 0 || dy as usize == t + 1);
+                if !alive_at_start {
+                    return;
+                }
+                counts.shocks += 1;
+                if ws.shock[i] == 0 {
+                    ws.shocked.push(i as u32);
+                }
+                ws.shock[i] |= bit;
+                if u < sh.default_prob {
+                    ws.default(i, t);
+                }
+            });
+        }
+
+        // 7. Exposure, collateral and claims of the year's defaults.
+        ws.year_defaults.sort_unstable();
+        ws.claims.clear();
+        let terms = ws.terms;
+        for &i in &ws.year_defaults {
+            let i = i as usize;
+            let v = loans.village[i];
+            let ind = loans.industry[i] as usize;
+            let exposure = loans.ead[t * n + i];
+            let d = ws.damage.damage(v, ind);
+            let collateral_value = match loans.collateral[i] {
+                CollateralKind::None => Fen::ZERO,
+                CollateralKind::LivestockPledge => {
+                    let alive = ws.damage.herd_survival(v, ind);
+                    Fen((loans.collateral_value[i].0 as f64 * alive).floor() as i64).mul_ppm(terms.livestock_keep_ppm)
+                }
+                CollateralKind::ForestMortgage => loans.collateral_value[i].mul_ppm(terms.forest_keep_ppm),
+            };
+            let mut claims = [Fen::ZERO; 3];
+            if terms.insurance {
+                let si = loans.agri_sum_insured[i];
+                if si.0 > 0 && d > terms.agri_deductible {
+                    claims[AGRICULTURAL] = Fen((si.0 as f64 * (d - terms.agri_deductible)).round() as i64);
+                }
+                if loans.accident_insured[i] {
+                    if ws.shock[i] & SHOCK_ACCIDENT != 0 {
+                        claims[ACCIDENT] += terms.accident_benefit;
+                    }
+                    if ws.shock[i] & SHOCK_ILLNESS != 0 {
+                        claims[ACCIDENT] += terms.illness_benefit;
+                    }
+                }
+                if loans.credit_insured[i] {
+                    claims[CREDIT] = exposure.mul_ppm(terms.credit_share_ppm);
+                }
+            }
+            let cause = ws.damage.cause(v, ind);
+            if cause & FROM_DISASTER != 0 {
+                flows.exposure_disaster += exposure;
+            }
+            if cause & FROM_EPIDEMIC != 0 {
+                flows.exposure_epidemic += exposure;
+            }
+            if ws.shock[i] != 0 {
+                flows.exposure_shock += exposure;
+            }
+            ws.claims.push(Claim {
+                loan: i as u32,
+                village: v,
+                account: loans.account[i],
+                village_covered: loans.village_covered[i],
+                exposure,
+                collateral_value,
+                claims,
+                ..Default::default()
+            });
+            // Subsidy and alive count lost from this year on.
+            for y in t..loans.term[i] as usize {
+                ws.lost_subsidy[y] += loans.subsidy[y * n + i];
+                if y > t {
+                    ws.lost_alive[y] += 1;
+                }
+            }
+        }
+
+        // 8. The waterfall.
+        waterfall::settle(
+            &mut ws.claims,
+            &mut ws.village_balance,
+            &mut ws.account_balance,
+            m.government_share_ppm,
+            &mut ws.scratch,
+        );
+        for c in &ws.claims {
+            flows.exposure += c.exposure;
+            flows.collateral += c.collateral;
+            flows.insurance += c.insurance();
+            flows.claims_agricultural += c.insurance_paid[AGRICULTURAL];
+            flows.claims_accident += c.insurance_paid[ACCIDENT];
+            flows.claims_credit += c.insurance_paid[CREDIT];
+            flows.insurance_excess += c.insurance_excess;
+            flows.village_fund += c.village_fund;
+            flows.comp_fund += c.comp_fund;
+            flows.shortfall += c.shortfall;
+            flows.bank_loss += c.bank_loss;
+            debug_assert_eq!(c.accounted(), c.exposure, "conservation, loan {}", c.loan);
+            if c.account != NO_ACCOUNT {
+                let a = &mut ws.acct[c.account as usize];
+                a.draws += c.comp_fund;
+                a.shortfall += c.shortfall;
+                a.bank_loss += c.bank_loss;
+            }
+        }
+        village_total -= flows.village_fund;
+        counts.defaults = ws.claims.len() as u32;
+        if m.village_fund_enabled {
+            for &v in &ws.scratch.exhausted_villages {
+                counts.village_funds_exhausted += 1;
+                if !ws.village_exhausted[v as usize] {
+                    ws.village_exhausted[v as usize] = true;
+                    ws.exhausted_list.push(v);
+                }
+            }
+        }
+        for &a in &ws.scratch.exhausted_accounts {
+            counts.comp_accounts_exhausted += 1;
+            let acc = &mut ws.acct[a as usize];
+            if acc.exhausted_year == 0 {
+                acc.exhausted_year = t as u32 + 1;
+            }
+        }
+        if m.shortfall_to_bank {
+            flows.shortfall_to_bank = flows.shortfall;
+        }
+
+        // 9. Year-end top-ups back to what has been deposited so far.
+        if let Some(rule) = m.top_up {
+            for a in 0..m.accounts.len() {
+                let mut add = (ws.deposited[a] - ws.account_balance[a]).max(Fen::ZERO);
+                if let Some(cap) = rule.annual_cap {
+                    add = add.min(cap);
+                }
+                if let Some(cap) = rule.total_cap {
+                    add = add.min((cap - ws.topped[a]).max(Fen::ZERO));
+                }
+                ws.account_balance[a] += add;
+                ws.topped[a] += add;
+                ws.acct[a].top_ups += add;
+                flows.top_ups += add;
+            }
+        }
+
+        // 10. Fiscal flows of the year.
+        flows.interest_subsidy = m.scheduled_subsidy[t] - ws.lost_subsidy[t];
+        flows.premium_subsidy = m.premium_subsidy[t];
+        counts.loan_years = m.scheduled_alive[t] - ws.lost_alive[t];
+
+        out.years.push(YearRow { trial, year: t as u32 + 1, flows, counts, village_balance: village_total });
+        out.year_balances.extend_from_slice(&ws.account_balance);
+        total.add(&flows);
+        tcounts.defaults += counts.defaults;
+        tcounts.disaster_events += counts.disaster_events;
+        tcounts.epidemic_outbreaks += counts.epidemic_outbreaks;
+        tcounts.shocks += counts.shocks;
+        tcounts.loan_years += counts.loan_years;
+    }
+    tcounts.village_funds_exhausted = ws.exhausted_list.len() as u32;
+    tcounts.comp_accounts_exhausted = ws.acct.iter().filter(|a| a.exhausted_year > 0).count() as u32;
+    out.trials.push(TrialRow { trial, flows: total, counts: tcounts });
+    out.accounts.extend_from_slice(&ws.acct);
+    ws.exhausted_list.sort_unstable();
+    out.exhausted_villages.extend_from_slice(&ws.exhausted_list);
+    out.exhausted_villages_end.push(out.exhausted_villages.len() as u32);
+}
+
+/// Trials per unit of parallel work: large enough to amortise scheduling,
+/// small enough to balance two cores.
+pub const CHUNK: u64 = 256;
+/// Trials simulated before their rows are handed to the sink, bounding memory.
+pub const WAVE: u64 = 64 * CHUNK;
+
+/// Runs the trials in `trials` on `threads` threads and hands their tables to
+/// `sink` in trial order, a wave at a time. `progress` is told how many
+/// trials have finished. The tables depend on (model, seed, trial) only.
+pub fn simulate<E>(
+    m: &Model,
+    seed: u64,
+    trials: Range<u64>,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    mut sink: impl FnMut(Batch) -> Result<(), E>,
+) -> Result<(), E> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().expect("a thread pool");
+    let na = m.accounts.len();
+    let mut wave_start = trials.start;
+    while wave_start < trials.end {
+        let wave_end = (wave_start + WAVE).min(trials.end);
+        let chunks: Vec<Range<u64>> =
+            (wave_start..wave_end).step_by(CHUNK as usize).map(|s| s..(s + CHUNK).min(wave_end)).collect();
+        let batches: Vec<Batch> = pool.install(|| {
+            chunks
+                .into_par_iter()
+                .map_init(
+                    || Workspace::new(m),
+                    |ws, r| {
+                        let mut b = Batch::new(na, m.horizon);
+                        for k in r.clone() {
+                            run_trial(m, seed, k, ws, &mut b);
+                        }
+                        progress(r.end - r.start);
+                        b
+                    },
+                )
+                .collect()
+        });
+        let mut wave = Batch::new(na, m.horizon);
+        for b in batches {
+            wave.append(b);
+        }
+        sink(wave)?;
+        wave_start = wave_end;
+    }
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! Natural disasters, livestock epidemics and personal shocks (MODEL.md 3.2-3.5).
+//!
+//! A peril's events are drawn per hazard region (a county, or counties the
+//! scenario groups) and year: a Poisson number of events, each hitting every
+//! village of the region with its zone's probability and carrying a Beta
+//! damage ratio. A borrower in a hit village takes `d * vulnerability`; an
+//! epidemic outbreak kills a Beta share of the herds of the species it
+//! affects. Several events combine as `D = 1 - prod(1 - d_e)`, per (village,
+//! industry). Each peril, disease and shock draws from its own stream keyed
+//! by (year, region), so removing one never moves another's draws.
+
+use crate::model::VillageInfo;
+use crate::rng::{self, Stream};
+use crate::scenario::schema::*;
+
+#[derive(Clone, Debug)]
+pub struct PerilModel {
+    pub rate: f64,
+    pub hit_by_zone: Vec<f64>,
+    pub alpha: f64,
+    pub beta: f64,
+    pub per_village: bool,
+    pub vulnerability: Vec<f64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DiseaseModel {
+    pub rate: f64,
+    pub hit_by_zone: Vec<f64>,
+    pub alpha: f64,
+    pub beta: f64,
+    /// Industries whose species it affects.
+    pub affects: Vec<bool>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ShockModel {
+    pub kind: ShockKind,
+    pub prob: f64,
+    pub default_prob: f64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct HazardModel {
+    /// `regions[r][zone]`: the villages of region r in that zone.
+    pub regions: Vec<Vec<Vec<u32>>>,
+    pub perils: Vec<PerilModel>,
+    pub diseases: Vec<DiseaseModel>,
+    pub shocks: Vec<ShockModel>,
+    pub n_industries: usize,
+    /// Industries whose damage is also the share of the herd lost.
+    pub livestock: Vec<bool>,
+}
+
+impl HazardModel {
+    pub fn build(
+        s: &Scenario,
+        villages: &[VillageInfo],
+        counties: &[String],
+        zones: &[String],
+        industries: &[String],
+    ) -> HazardModel {
+        // Region of each county: a listed group, else the county alone (after the groups).
+        let mut region_of = vec![usize::MAX; counties.len()];
+        for (ri, r) in s.hazards.regions.iter().enumerate() {
+            for c in &r.counties {
+                if let Some(ci) = counties.iter().position(|x| x == c) {
+                    region_of[ci] = ri;
+                }
+            }
+        }
+        let mut n_regions = s.hazards.regions.len();
+        for r in region_of.iter_mut() {
+            if *r == usize::MAX {
+                *r = n_regions;
+                n_regions += 1;
+            }
+        }
+        let mut regions = vec![vec![Vec::new(); zones.len()]; n_regions];
+        for (v, vi) in villages.iter().enumerate() {
+            regions[region_of[vi.county as usize]][vi.zone as usize].push(v as u32);
+        }
+        let by_zone = |m: &std::collections::BTreeMap<String, f64>| -> Vec<f64> {
+            zones.iter().map(|z| m.get(z).copied().unwrap_or(0.0)).collect()
+        };
+        let perils = if s.hazards.enabled {
+            s.hazards
+                .perils
+                .iter()
+                .map(|p| PerilModel {
+                    rate: p.rate,
+                    hit_by_zone: by_zone(&p.hit),
+                    alpha: p.damage.alpha,
+                    beta: p.damage.beta,
+                    per_village: p.per_village_damage,
+                    vulnerability: industries
+                        .iter()
+                        .map(|i| p.vulnerability.get(i).copied().unwrap_or(p.default_vulnerability))
+                        .collect(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let diseases = if s.epidemics.enabled {
+            s.epidemics
+                .diseases
+                .iter()
+                .map(|d| DiseaseModel {
+                    rate: d.rate,
+                    hit_by_zone: by_zone(&d.hit),
+                    alpha: d.mortality.alpha,
+                    beta: d.mortality.beta,
+                    affects: s
+                        .industries
+                        .iter()
+                        .map(|i| i.species.as_ref().is_some_and(|sp| d.species.contains(sp)))
+                        .collect(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let shocks =
+            s.shocks.iter().map(|x| ShockModel { kind: x.kind, prob: x.prob, default_prob: x.default_prob }).collect();
+        HazardModel {
+            regions,
+            perils,
+            diseases,
+            shocks,
+            n_industries: industries.len(),
+            livestock: s.industries.iter().map(|i| i.kind == IndustryKind::Livestock).collect(),
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        !self.perils.is_empty() || !self.diseases.is_empty()
+    }
+}
+
+/// Bit flags of what lies behind a (village, industry) damage.
+pub const FROM_DISASTER: u8 = 1;
+pub const FROM_EPIDEMIC: u8 = 2;
+
+/// One trial's damage state: this year's survival `1 - D` per (village,
+/// industry) and the herds' cumulative survival, kept sparse so that
+/// resetting costs what was touched.
+#[derive(Clone, Debug, Default)]
+pub struct DamageState {
+    n_ind: usize,
+    /// `prod(1 - d)` this year, per village * n_ind + industry; 1 when untouched.
+    survival: Vec<f64>,
+    /// What caused this year's damage.
+    cause: Vec<u8>,
+    /// Cumulative herd survival over the years, for livestock collateral.
+    herd_survival: Vec<f64>,
+    /// Villages touched this year, and ever in this trial.
+    pub touched: Vec<u32>,
+    touched_ever: Vec<u32>,
+    is_touched: Vec<bool>,
+    is_touched_ever: Vec<bool>,
+    pub events: u32,
+    pub outbreaks: u32,
+    /// Villages hit by the current event (scratch).
+    hits: Vec<u32>,
+}
+
+impl DamageState {
+    pub fn new(n_villages: usize, n_ind: usize) -> Self {
+        DamageState {
+            n_ind,
+            survival: vec![1.0; n_villages * n_ind],
+            cause: vec![0; n_villages * n_ind],
+            herd_survival: vec![1.0; n_villages * n_ind],
+            touched: Vec::new(),
+            touched_ever: Vec::new(),
+            is_touched: vec![false; n_villages],
+            is_touched_ever: vec![false; n_villages],
+            events: 0,
+            outbreaks: 0,
+            hits: Vec::new(),
+        }
+    }
+
+    /// Clears this year's damage (herd losses carry on).
+    pub fn new_year(&mut self) {
+        for &v in &self.touched {
+            let b = v as usize * self.n_ind;
+            self.survival[b..b + self.n_ind].fill(1.0);
+            self.cause[b..b + self.n_ind].fill(0);
+            self.is_touched[v as usize] = false;
+        }
+        self.touched.clear();
+    }
+
+    /// Clears everything for a new trial.
+    pub fn new_trial(&mut self) {
+        self.new_year();
+        for &v in &self.touched_ever {
+            let b = v as usize * self.n_ind;
+            self.herd_survival[b..b + self.n_ind].fill(1.0);
+            self.is_touched_ever[v as usize] = false;
+        }
+        self.touched_ever.clear();
+        self.events = 0;
+        self.outbreaks = 0;
+    }
+
+    fn touch(&mut self, v: u32) {
+        if !self.is_touched[v as usize] {
+            self.is_touched[v as usize] = true;
+            self.touched.push(v);
+        }
+        if !self.is_touched_ever[v as usize] {
+            self.is_touched_ever[v as usize] = true;
+            self.touched_ever.push(v);
+        }
+    }
+
+    fn hit(&mut self, v: u32, industry: usize, d: f64, cause: u8, livestock: bool) {
+        if d <= 0.0 {
+            return;
+        }
+        let k = v as usize * self.n_ind + industry;
+        self.survival[k] *= 1.0 - d.min(1.0);
+        self.cause[k] |= cause;
+        if livestock {
+            self.herd_survival[k] *= 1.0 - d.min(1.0);
+        }
+    }
+
+    /// This year's damage D of an industry in a village.
+    #[inline]
+    pub fn damage(&self, v: u32, industry: usize) -> f64 {
+        1.0 - self.survival[v as usize * self.n_ind + industry]
+    }
+
+    #[inline]
+    pub fn cause(&self, v: u32, industry: usize) -> u8 {
+        self.cause[v as usize * self.n_ind + industry]
+    }
+
+    /// Share of a herd still alive, after every loss so far in the trial.
+    #[inline]
+    pub fn herd_survival(&self, v: u32, industry: usize) -> f64 {
+        self.herd_survival[v as usize * self.n_ind + industry]
+    }
+}
+
+/// Draws year `t`'s disasters and outbreaks of one trial into `st`.
+pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut DamageState) {
+    let mut hits = std::mem::take(&mut st.hits);
+    for (k, p) in h.perils.iter().enumerate() {
+        for (r, zones) in h.regions.iter().enumerate() {
+            let mut g = rng::stream(seed, trial, Stream::Peril, k as u64, ((t as u64) << 32) | r as u64);
+            let n = rng::poisson(&mut g, p.rate);
+            st.events += n;
+            for _ in 0..n {
+                let d_event = rng::beta(&mut g, p.alpha, p.beta);
+                hits.clear();
+                for (z, villages) in zones.iter().enumerate() {
+                    rng::bernoulli_indices(&mut g, villages.len(), p.hit_by_zone[z], |i| hits.push(villages[i]));
+                }
+                for &v in &hits {
+                    let d = if p.per_village { rng::beta(&mut g, p.alpha, p.beta) } else { d_event };
+                    st.touch(v);
+                    for (i, &vul) in p.vulnerability.iter().enumerate() {
+                        st.hit(v, i, d * vul, FROM_DISASTER, h.livestock[i]);
+                    }
+                }
+            }
+        }
+    }
+    for (k, dz) in h.diseases.iter().enumerate() {
+        for (r, zones) in h.regions.iter().enumerate() {
+            let mut g = rng::stream(seed, trial, Stream::Epidemic, k as u64, ((t as u64) << 32) | r as u64);
+            let n = rng::poisson(&mut g, dz.rate);
+            st.outbreaks += n;
+            for _ in 0..n {
+                let m = rng::beta(&mut g, dz.alpha, dz.beta);
+                hits.clear();
+                for (z, villages) in zones.iter().enumerate() {
+                    rng::bernoulli_indices(&mut g, villages.len(), dz.hit_by_zone[z], |i| hits.push(villages[i]));
+                }
+                for &v in &hits {
+                    st.touch(v);
+                    for (i, &a) in dz.affects.iter().enumerate() {
+                        if a {
+                            st.hit(v, i, m, FROM_EPIDEMIC, true);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    st.hits = hits;
+}

@@ -1,0 +1,647 @@
+//! The validated model: the scenario compiled into dense integer ids and
+//! struct-of-arrays loans, ready for the trial loop. Building it is the last
+//! place where input can be wrong; after [`Model::build`] succeeds the
+//! simulation meets no error.
+//!
+//! Loans are sorted by default bucket — (county, class, industry) — then by
+//! term (longest first), village and id. A bucket's loans share one default
+//! probability in a year without damage, and the loans still scheduled to be
+//! alive in year t are a prefix of the bucket. The order depends only on the
+//! loans' attributes, never on the order of a tape.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::hazard::HazardModel;
+use crate::money::{Fen, to_ppm};
+use crate::portfolio::{self, CollateralKind, LoanRecord};
+use crate::rng::inv_phi;
+use crate::scenario::schema::*;
+use crate::scenario::validate::{self, Problems};
+use crate::scenario::{InputError, Scenario};
+
+/// Marks a loan whose losses the compensation fund does not cover.
+pub const NO_ACCOUNT: u32 = u32::MAX;
+
+#[derive(Clone, Debug)]
+pub struct VillageInfo {
+    pub id: String,
+    pub county: u32,
+    pub zone: u16,
+}
+
+/// A bank's compensation fund account in one county.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub bank: u32,
+    pub county: u32,
+    /// Principal of the loans the account covers.
+    pub covered_principal: Fen,
+    /// Total deposit over the horizon (all injection batches).
+    pub deposit: Fen,
+    /// True when the deposit was given explicitly rather than by the ratio.
+    pub explicit: bool,
+}
+
+/// A default bucket: loans `start..end` share county, class and industry.
+#[derive(Clone, Debug)]
+pub struct Bucket {
+    pub county: u32,
+    pub class: u16,
+    pub industry: u16,
+    pub start: u32,
+    /// `ends[t]`: loans `start..ends[t]` are scheduled to be alive in year t (0-based).
+    pub ends: Vec<u32>,
+}
+
+/// A default class: one (grade, product) pair and its probit threshold.
+#[derive(Clone, Debug)]
+pub struct Class {
+    pub grade: u16,
+    pub product: u16,
+    pub pd: f64,
+    /// `Phi^-1(pd)`; minus infinity when pd = 0.
+    pub threshold: f64,
+}
+
+/// Loans as dense arrays, indexed by the loan's position in the sorted book.
+#[derive(Clone, Debug, Default)]
+pub struct Loans {
+    pub n: usize,
+    pub id: Vec<String>,
+    pub village: Vec<u32>,
+    pub county: Vec<u32>,
+    pub bank: Vec<u32>,
+    /// Compensation account, or [`NO_ACCOUNT`].
+    pub account: Vec<u32>,
+    pub product: Vec<u16>,
+    pub industry: Vec<u16>,
+    pub grade: Vec<u16>,
+    pub class: Vec<u16>,
+    pub kind: Vec<BorrowerKind>,
+    pub principal: Vec<Fen>,
+    pub term: Vec<u8>,
+    pub village_covered: Vec<bool>,
+    /// Exposure at default in year t: `ead[t * n + i]` (outstanding principal + that year's interest).
+    pub ead: Vec<Fen>,
+    /// Interest subsidy paid in year t if the loan survives it: `subsidy[t * n + i]`.
+    pub subsidy: Vec<Fen>,
+    pub collateral: Vec<CollateralKind>,
+    pub collateral_value: Vec<Fen>,
+    /// Agricultural sum insured (zero when not enrolled).
+    pub agri_sum_insured: Vec<Fen>,
+    pub credit_insured: Vec<bool>,
+    pub accident_insured: Vec<bool>,
+}
+
+/// Factor-model constants (MODEL.md 3.1, 3.6).
+#[derive(Clone, Debug)]
+pub struct Economy {
+    pub sqrt_rho: f64,
+    pub inv_sqrt_1m_rho: f64,
+    pub sqrt_w: f64,
+    pub sqrt_1m_w: f64,
+    pub phi: f64,
+    pub sqrt_1m_phi2: f64,
+    pub kappa: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub scenario: Scenario,
+    pub horizon: usize,
+    pub counties: Vec<String>,
+    pub county_names: Vec<String>,
+    pub zones: Vec<String>,
+    pub villages: Vec<VillageInfo>,
+    pub banks: Vec<String>,
+    pub bank_names: Vec<String>,
+    pub industries: Vec<String>,
+    pub grades: Vec<String>,
+    pub products: Vec<String>,
+    pub classes: Vec<Class>,
+    pub buckets: Vec<Bucket>,
+    pub loans: Loans,
+    /// Loans of each village (CSR): `village_loans[village_start[v]..village_start[v + 1]]`,
+    /// sorted by (industry, class, loan).
+    pub village_start: Vec<u32>,
+    pub village_loans: Vec<u32>,
+    /// Household loans, for personal shocks.
+    pub household_loans: Vec<u32>,
+    pub accounts: Vec<Account>,
+    /// Deposits paid in at the start of year t, per account: `injections[t][a]`.
+    pub injections: Vec<Vec<Fen>>,
+    pub village_fund_initial: Vec<Fen>,
+    pub economy: Economy,
+    pub hazards: HazardModel,
+    pub village_fund_enabled: bool,
+    pub comp_enabled: bool,
+    pub government_share_ppm: u32,
+    pub shortfall_to_bank: bool,
+    pub top_up: Option<TopUpRule>,
+    /// Loans scheduled alive in year t, and the subsidy they would earn.
+    pub scheduled_alive: Vec<u64>,
+    pub scheduled_subsidy: Vec<Fen>,
+    /// Yearly premium subsidies the budget pays (a cost, not a loss).
+    pub premium_subsidy: Vec<Fen>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct TopUpRule {
+    pub annual_cap: Option<Fen>,
+    pub total_cap: Option<Fen>,
+}
+
+fn index_of(ids: &[String]) -> BTreeMap<&str, usize> {
+    ids.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect()
+}
+
+impl Model {
+    /// Validates the scenario and its loans and compiles them. `tapes` are the
+    /// loan tapes' (file name, text) in the order the scenario lists them.
+    pub fn build(scenario: Scenario, origin: &str, tapes: &[(String, String)]) -> Result<Model, InputError> {
+        let mut p = Problems::new(origin);
+        validate::validate(&scenario, &mut p);
+        if !p.list.is_empty() {
+            // Later stages assume a coherent scenario.
+            return Err(InputError { problems: p.list });
+        }
+        let s = &scenario;
+        let horizon = s.simulation.horizon_years as usize;
+
+        let zones: Vec<String> = s.zones.iter().map(|z| z.id.clone()).collect();
+        let zone_ix = index_of(&zones);
+        let counties: Vec<String> = s.counties.iter().map(|c| c.id.clone()).collect();
+        let mut villages = Vec::new();
+        for (ci, c) in s.counties.iter().enumerate() {
+            for v in &c.villages {
+                villages.push(VillageInfo {
+                    id: v.id.clone(),
+                    county: ci as u32,
+                    zone: zone_ix[v.zone.as_str()] as u16,
+                });
+            }
+            for (z, &count) in &c.village_counts {
+                for k in 1..=count {
+                    villages.push(VillageInfo {
+                        id: format!("{}-{}-{:03}", c.id, z, k),
+                        county: ci as u32,
+                        zone: zone_ix[z.as_str()] as u16,
+                    });
+                }
+            }
+        }
+        {
+            let mut seen = BTreeSet::new();
+            for v in &villages {
+                if !seen.insert(v.id.as_str()) {
+                    p.push("counties", format!("village id `{}` is used twice (listed and generated?)", v.id));
+                }
+            }
+        }
+        let village_ix: BTreeMap<&str, usize> = villages.iter().enumerate().map(|(i, v)| (v.id.as_str(), i)).collect();
+        let banks: Vec<String> = s.banks.iter().map(|b| b.id.clone()).collect();
+        let bank_ix = index_of(&banks);
+        let industries: Vec<String> = s.industries.iter().map(|b| b.id.clone()).collect();
+        let ind_ix = index_of(&industries);
+        let grades: Vec<String> = s.grades.iter().map(|b| b.id.clone()).collect();
+        let grade_ix = index_of(&grades);
+        let products: Vec<String> = s.products.iter().map(|b| b.id.clone()).collect();
+        let prod_ix = index_of(&products);
+
+        // Loans: tapes first, then cohorts.
+        let mut records: Vec<LoanRecord> = Vec::new();
+        for (name, text) in tapes {
+            records.extend(portfolio::parse_tape(text, name, &mut p));
+        }
+        let vlist: Vec<(String, String, String)> = villages
+            .iter()
+            .map(|v| (v.id.clone(), counties[v.county as usize].clone(), zones[v.zone as usize].clone()))
+            .collect();
+        for (ci, c) in s.portfolio.cohorts.iter().enumerate() {
+            let any = vlist.iter().any(|(_, co, z)| {
+                (c.counties.is_empty() || c.counties.contains(co)) && (c.zones.is_empty() || c.zones.contains(z))
+            });
+            if !any {
+                p.push(format!("portfolio.cohorts[{ci}]"), "no village matches the cohort's counties and zones");
+            }
+        }
+        records.extend(portfolio::generate(s, &vlist));
+        if records.is_empty() && p.list.is_empty() {
+            p.push("portfolio", "the portfolio has no loans");
+        }
+
+        // Loan-level checks, every one reported.
+        fn known<'a>(m: &BTreeMap<&'a str, usize>) -> BTreeSet<&'a str> {
+            m.keys().copied().collect()
+        }
+        let (kb, kv, kp, ki, kg) =
+            (known(&bank_ix), known(&village_ix), known(&prod_ix), known(&ind_ix), known(&grade_ix));
+        let mut seen_ids = BTreeSet::new();
+        let cr = &s.collateral;
+        for r in &records {
+            let at = format!("loan {}", r.id);
+            if !seen_ids.insert(r.id.as_str()) {
+                p.push(&at, format!("duplicate loan id `{}`", r.id));
+            }
+            p.reference(&format!("{at}: bank"), "bank", &r.bank, &kb);
+            p.reference(&format!("{at}: village"), "village", &r.village, &kv);
+            let prod_ok = p.reference(&format!("{at}: product"), "product", &r.product, &kp);
+            p.reference(&format!("{at}: industry"), "industry", &r.industry, &ki);
+            p.reference(&format!("{at}: grade"), "grade", &r.grade, &kg);
+            if r.principal.0 <= 0 {
+                p.push(format!("{at}: principal"), format!("expected a positive principal, found {}", r.principal));
+            }
+            if r.term_years == 0 || r.term_years as usize > horizon {
+                p.push(
+                    format!("{at}: term_years"),
+                    format!("expected a term of 1 ..= {horizon} years (the horizon), found {}", r.term_years),
+                );
+            }
+            if r.subsidy_ppm > r.rate_ppm {
+                p.push(format!("{at}: subsidy_rate"), "the subsidy rate exceeds the interest rate");
+            }
+            if prod_ok {
+                let pr = &s.products[prod_ix[r.product.as_str()]];
+                if let Some(m) = pr.max_principal {
+                    if r.principal > m.fen() {
+                        p.push(
+                            format!("{at}: principal"),
+                            format!("{} exceeds product `{}`'s max_principal {m}", r.principal, pr.id),
+                        );
+                    }
+                }
+                if let Some(m) = pr.max_term_years {
+                    if r.term_years > m {
+                        p.push(
+                            format!("{at}: term_years"),
+                            format!("{} exceeds product `{}`'s max_term_years {m}", r.term_years, pr.id),
+                        );
+                    }
+                }
+            }
+            let (lim, kind) = match r.collateral {
+                CollateralKind::None => (None, ""),
+                CollateralKind::LivestockPledge => (Some(cr.livestock_max_ltv), "livestock pledge"),
+                CollateralKind::ForestMortgage => (Some(cr.forest_max_ltv), "forest mortgage"),
+            };
+            if let Some(lim) = lim {
+                let max_loan = r.collateral_value.mul_ppm(to_ppm(lim));
+                if r.collateral_value.0 <= 0 || r.principal > max_loan {
+                    p.push(
+                        format!("{at}: collateral_value"),
+                        format!(
+                            "a {kind} lends at most {lim} of the collateral's value; principal {} against collateral {} (raise collateral.*_max_ltv explicitly to allow it)",
+                            r.principal, r.collateral_value
+                        ),
+                    );
+                }
+                if r.collateral == CollateralKind::LivestockPledge && r.herd_size == 0 {
+                    p.push(format!("{at}: herd_size"), "a livestock pledge needs the herd size");
+                }
+            }
+        }
+        for v in s.funds.village.amounts.keys() {
+            p.reference(&format!("funds.village.amounts.{v}"), "village", v, &kv);
+        }
+        if !p.list.is_empty() {
+            return Err(InputError { problems: p.list });
+        }
+
+        // Classes: the (grade, product) pairs in use.
+        let mut class_ix: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+        for r in &records {
+            let key = (grade_ix[r.grade.as_str()], prod_ix[r.product.as_str()]);
+            let next = class_ix.len();
+            class_ix.entry(key).or_insert(next);
+        }
+        // Renumber classes in key order so ids do not depend on record order.
+        for (i, v) in class_ix.values_mut().enumerate() {
+            *v = i;
+        }
+        let classes: Vec<Class> = class_ix
+            .keys()
+            .map(|&(g, pr)| {
+                let pd = s.grades[g].pd * s.products[pr].pd_multiplier;
+                Class { grade: g as u16, product: pr as u16, pd, threshold: inv_phi(pd) }
+            })
+            .collect();
+
+        // Sort the book.
+        let covered = |list: &Vec<String>, product: &str| list.is_empty() || list.iter().any(|x| x == product);
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        let key_of = |r: &LoanRecord| {
+            let v = village_ix[r.village.as_str()];
+            let county = villages[v].county;
+            let class = class_ix[&(grade_ix[r.grade.as_str()], prod_ix[r.product.as_str()])];
+            (county, class, ind_ix[r.industry.as_str()], std::cmp::Reverse(r.term_years), v)
+        };
+        order.sort_by(|&a, &b| {
+            let (ra, rb) = (&records[a], &records[b]);
+            key_of(ra).cmp(&key_of(rb)).then_with(|| ra.id.cmp(&rb.id))
+        });
+
+        let comp = &s.funds.compensation;
+        let mut account_ix: BTreeMap<(u32, u32), u32> = BTreeMap::new();
+        let n = records.len();
+        let mut loans = Loans { n, ..Default::default() };
+        let sub_on = s.subsidy.enabled;
+        loans.ead = vec![Fen::ZERO; n * horizon];
+        loans.subsidy = vec![Fen::ZERO; n * horizon];
+        let agri = &s.insurance.agricultural;
+        for (pos, &ri) in order.iter().enumerate() {
+            let r = &records[ri];
+            let v = village_ix[r.village.as_str()];
+            let county = villages[v].county;
+            let bank = bank_ix[r.bank.as_str()] as u32;
+            let comp_cov = comp.enabled && r.comp_covered.unwrap_or_else(|| covered(&comp.covers, &r.product));
+            let account = if comp_cov {
+                let next = account_ix.len() as u32;
+                *account_ix.entry((bank, county)).or_insert(next)
+            } else {
+                NO_ACCOUNT
+            };
+            loans.id.push(r.id.clone());
+            loans.village.push(v as u32);
+            loans.county.push(county);
+            loans.bank.push(bank);
+            loans.account.push(account);
+            loans.product.push(prod_ix[r.product.as_str()] as u16);
+            loans.industry.push(ind_ix[r.industry.as_str()] as u16);
+            loans.grade.push(grade_ix[r.grade.as_str()] as u16);
+            loans.class.push(class_ix[&(grade_ix[r.grade.as_str()], prod_ix[r.product.as_str()])] as u16);
+            loans.kind.push(r.borrower);
+            loans.principal.push(r.principal);
+            loans.term.push(r.term_years as u8);
+            loans.village_covered.push(s.funds.village.enabled && covered(&s.funds.village.covers, &r.product));
+            loans.collateral.push(r.collateral);
+            loans.collateral_value.push(r.collateral_value);
+            let sum_insured = if r.agricultural_insured {
+                r.sum_insured.unwrap_or_else(|| r.principal.mul_ppm(to_ppm(agri.coverage)))
+            } else {
+                Fen::ZERO
+            };
+            loans.agri_sum_insured.push(sum_insured);
+            loans.credit_insured.push(r.credit_insured);
+            loans.accident_insured.push(r.accident_insured && r.borrower == BorrowerKind::Household);
+            for t in 0..r.term_years as usize {
+                let out = outstanding(r.principal, r.term_years, r.amortisation, t);
+                loans.ead[t * n + pos] = out + out.mul_ppm(r.rate_ppm);
+                if sub_on {
+                    loans.subsidy[t * n + pos] = out.mul_ppm(r.subsidy_ppm);
+                }
+            }
+        }
+        // Account ids were handed out in book order; renumber by (bank, county).
+        let mut remap = vec![0u32; account_ix.len()];
+        for (new, (_, &old)) in account_ix.iter().enumerate() {
+            remap[old as usize] = new as u32;
+        }
+        for a in loans.account.iter_mut().filter(|a| **a != NO_ACCOUNT) {
+            *a = remap[*a as usize];
+        }
+        let mut accounts: Vec<Account> = account_ix
+            .keys()
+            .map(|&(bank, county)| Account {
+                bank,
+                county,
+                covered_principal: Fen::ZERO,
+                deposit: Fen::ZERO,
+                explicit: false,
+            })
+            .collect();
+        for i in 0..n {
+            if loans.account[i] != NO_ACCOUNT {
+                accounts[loans.account[i] as usize].covered_principal += loans.principal[i];
+            }
+        }
+        let county_ix = index_of(&counties);
+        for (di, d) in comp.deposits.iter().enumerate() {
+            let b = bank_ix[d.bank.as_str()] as u32;
+            let matching: Vec<usize> = accounts
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| {
+                    a.bank == b && d.county.as_ref().is_none_or(|c| county_ix[c.as_str()] as u32 == a.county)
+                })
+                .map(|(i, _)| i)
+                .collect();
+            match matching.len() {
+                0 => p.push(
+                    format!("funds.compensation.deposits[{di}]"),
+                    format!(
+                        "bank `{}` has no covered loans{}",
+                        d.bank,
+                        d.county.as_ref().map(|c| format!(" in county `{c}`")).unwrap_or_default()
+                    ),
+                ),
+                1 => {
+                    let a = &mut accounts[matching[0]];
+                    if a.explicit {
+                        p.push(format!("funds.compensation.deposits[{di}]"), "a second deposit for the same account");
+                    }
+                    a.deposit = d.amount.fen();
+                    a.explicit = true;
+                }
+                _ => p.push(
+                    format!("funds.compensation.deposits[{di}].county"),
+                    format!("bank `{}` lends in several counties: name the county", d.bank),
+                ),
+            }
+        }
+        if !p.list.is_empty() {
+            return Err(InputError { problems: p.list });
+        }
+        for a in accounts.iter_mut().filter(|a| !a.explicit) {
+            a.deposit = Fen((a.covered_principal.0 as f64 / comp.deposit_ratio).round() as i64);
+        }
+        let injections = injection_schedule(&accounts, &comp.injections, horizon);
+
+        // Buckets.
+        let mut buckets: Vec<Bucket> = Vec::new();
+        let mut i = 0;
+        while i < n {
+            let (c, k, ind) = (loans.county[i], loans.class[i], loans.industry[i]);
+            let start = i;
+            while i < n && loans.county[i] == c && loans.class[i] == k && loans.industry[i] == ind {
+                i += 1;
+            }
+            let ends = (0..horizon)
+                .map(|t| (start..i).take_while(|&j| loans.term[j] as usize > t).count() as u32 + start as u32)
+                .collect();
+            buckets.push(Bucket { county: c, class: k, industry: ind, start: start as u32, ends });
+        }
+
+        // Villages' loans, by (industry, class).
+        let nv = villages.len();
+        let mut by_village: Vec<Vec<u32>> = vec![Vec::new(); nv];
+        for j in 0..n {
+            by_village[loans.village[j] as usize].push(j as u32);
+        }
+        let mut village_start = Vec::with_capacity(nv + 1);
+        let mut village_loans = Vec::with_capacity(n);
+        for list in by_village.iter_mut() {
+            list.sort_by_key(|&j| (loans.industry[j as usize], loans.class[j as usize], j));
+            village_start.push(village_loans.len() as u32);
+            village_loans.extend_from_slice(list);
+        }
+        village_start.push(village_loans.len() as u32);
+        let household_loans: Vec<u32> =
+            (0..n as u32).filter(|&j| loans.kind[j as usize] == BorrowerKind::Household).collect();
+
+        // Village funds.
+        let vf = &s.funds.village;
+        let mut village_fund_initial = vec![Fen::ZERO; nv];
+        if vf.enabled {
+            let mut covered_by_village = vec![Fen::ZERO; nv];
+            for j in 0..n {
+                if loans.village_covered[j] {
+                    covered_by_village[loans.village[j] as usize] += loans.principal[j];
+                }
+            }
+            let share = to_ppm(vf.share);
+            for v in 0..nv {
+                village_fund_initial[v] = match vf.amounts.get(&villages[v].id) {
+                    Some(y) => y.fen(),
+                    None => covered_by_village[v].mul_ppm(share),
+                };
+            }
+        }
+
+        let e = &s.economy;
+        let economy = Economy {
+            sqrt_rho: e.rho.sqrt(),
+            inv_sqrt_1m_rho: 1.0 / (1.0 - e.rho).sqrt(),
+            sqrt_w: e.county_weight.sqrt(),
+            sqrt_1m_w: (1.0 - e.county_weight).sqrt(),
+            phi: e.persistence,
+            sqrt_1m_phi2: (1.0 - e.persistence * e.persistence).sqrt(),
+            kappa: e.kappa,
+        };
+        let scheduled_alive =
+            (0..horizon).map(|t| (0..n).filter(|&j| loans.term[j] as usize > t).count() as u64).collect();
+        let scheduled_subsidy = (0..horizon).map(|t| loans.subsidy[t * n..(t + 1) * n].iter().copied().sum()).collect();
+        let premium_subsidy = premium_subsidies(s, &loans, horizon);
+        let hazards = HazardModel::build(s, &villages, &counties, &zones, &industries);
+        let top_up = comp.top_up.enabled.then(|| TopUpRule {
+            annual_cap: comp.top_up.annual_cap.map(|y| y.fen()),
+            total_cap: comp.top_up.total_cap.map(|y| y.fen()),
+        });
+
+        Ok(Model {
+            horizon,
+            county_names: s
+                .counties
+                .iter()
+                .map(|c| if c.name.is_empty() { c.id.clone() } else { c.name.clone() })
+                .collect(),
+            bank_names: s.banks.iter().map(|b| if b.name.is_empty() { b.id.clone() } else { b.name.clone() }).collect(),
+            counties,
+            zones,
+            villages,
+            banks,
+            industries,
+            grades,
+            products,
+            classes,
+            buckets,
+            loans,
+            village_start,
+            village_loans,
+            household_loans,
+            accounts,
+            injections,
+            village_fund_initial,
+            economy,
+            hazards,
+            village_fund_enabled: vf.enabled,
+            comp_enabled: comp.enabled,
+            government_share_ppm: to_ppm(comp.government_share),
+            shortfall_to_bank: comp.shortfall_bearer == ShortfallBearer::Bank,
+            top_up,
+            scheduled_alive,
+            scheduled_subsidy,
+            premium_subsidy,
+            scenario,
+        })
+    }
+
+    /// Loan-years if no loan defaulted: the work of one trial for the throughput figure.
+    pub fn scheduled_loan_years(&self) -> u64 {
+        self.scheduled_alive.iter().sum()
+    }
+
+    pub fn total_principal(&self) -> Fen {
+        self.loans.principal.iter().copied().sum()
+    }
+
+    /// Loans of village `v`.
+    pub fn loans_of_village(&self, v: usize) -> &[u32] {
+        &self.village_loans[self.village_start[v] as usize..self.village_start[v + 1] as usize]
+    }
+}
+
+/// Outstanding principal at the start of year `t` (0-based).
+fn outstanding(principal: Fen, term: u32, am: Amortisation, t: usize) -> Fen {
+    match am {
+        Amortisation::Bullet => principal,
+        Amortisation::EqualPrincipal => {
+            // Equal instalments of floor(P / term); the last one takes the remainder.
+            let inst = principal.0 / term as i64;
+            Fen(principal.0 - inst * t as i64)
+        }
+    }
+}
+
+/// Splits each account's deposit over the injection years by cumulative
+/// rounding, so the batches add up to the deposit exactly.
+fn injection_schedule(accounts: &[Account], inj: &[Injection], horizon: usize) -> Vec<Vec<Fen>> {
+    let mut share_by_year = vec![0.0f64; horizon];
+    for i in inj {
+        share_by_year[i.year as usize - 1] += i.share;
+    }
+    let mut out = vec![vec![Fen::ZERO; accounts.len()]; horizon];
+    for (a, acc) in accounts.iter().enumerate() {
+        let mut cum = 0.0;
+        let mut given = Fen::ZERO;
+        let last = share_by_year.iter().rposition(|&s| s > 0.0).unwrap_or(0);
+        for (t, &sh) in share_by_year.iter().enumerate() {
+            cum += sh;
+            let upto = if t >= last { acc.deposit } else { acc.deposit.mul_ppm(to_ppm(cum.min(1.0))) };
+            out[t][a] = upto - given;
+            given = upto;
+            if t >= last {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The budget's share of insurance premiums, per year, for the loans alive
+/// on schedule (a cost, reported beside the losses).
+fn premium_subsidies(s: &Scenario, loans: &Loans, horizon: usize) -> Vec<Fen> {
+    if !s.insurance.enabled {
+        return vec![Fen::ZERO; horizon];
+    }
+    let ins = &s.insurance;
+    let agri = to_ppm(ins.agricultural.premium_rate * ins.agricultural.premium_subsidy);
+    let credit = to_ppm(ins.credit.premium_rate * ins.credit.premium_subsidy);
+    let acc = ins.accident.premium.fen().mul_ppm(to_ppm(ins.accident.premium_subsidy));
+    (0..horizon)
+        .map(|t| {
+            let mut sum = Fen::ZERO;
+            for j in 0..loans.n {
+                if loans.term[j] as usize > t {
+                    sum += loans.agri_sum_insured[j].mul_ppm(agri);
+                    if loans.credit_insured[j] {
+                        sum += loans.principal[j].mul_ppm(credit);
+                    }
+                    if loans.accident_insured[j] {
+                        sum += acc;
+                    }
+                }
+            }
+            sum
+        })
+        .collect()
+}

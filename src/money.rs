@@ -1,0 +1,291 @@
+//! Money: integer fen inside the engine, `rust_decimal` yuan at the edges.
+//!
+//! Every amount that flows through a trial is a [`Fen`] (0.01 yuan, `i64`),
+//! so sums are exact and independent of reduction order. Scenario files and
+//! reports speak yuan through [`Yuan`], a `Decimal` newtype that refuses
+//! amounts finer than a fen. Splits of money (pro rata, 6:4) go through
+//! [`allocate_pro_rata`] and [`split_share`], which never lose or invent a fen.
+
+use std::fmt;
+use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An amount of money in fen (1 yuan = 100 fen).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fen(pub i64);
+
+impl Fen {
+    pub const ZERO: Fen = Fen(0);
+
+    pub fn from_yuan_int(yuan: i64) -> Fen {
+        Fen(yuan * 100)
+    }
+
+    /// Converts a yuan decimal, or `None` if it is finer than a fen or too large.
+    pub fn from_decimal(yuan: Decimal) -> Option<Fen> {
+        let fen = yuan.checked_mul(Decimal::ONE_HUNDRED)?;
+        if !fen.fract().is_zero() {
+            return None;
+        }
+        fen.to_i64().map(Fen)
+    }
+
+    pub fn to_decimal(self) -> Decimal {
+        Decimal::new(self.0, 2)
+    }
+
+    pub fn to_yuan_f64(self) -> f64 {
+        self.0 as f64 / 100.0
+    }
+
+    pub fn min(self, other: Fen) -> Fen {
+        Fen(self.0.min(other.0))
+    }
+
+    pub fn max(self, other: Fen) -> Fen {
+        Fen(self.0.max(other.0))
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// `self * num / den`, rounded half up, computed in i128 so it cannot overflow
+    /// for any realistic portfolio.
+    pub fn mul_ratio(self, num: i64, den: i64) -> Fen {
+        debug_assert!(den > 0);
+        let p = self.0 as i128 * num as i128;
+        let d = den as i128;
+        let q = if p >= 0 { (2 * p + d) / (2 * d) } else { -((-2 * p + d) / (2 * d)) };
+        Fen(q as i64)
+    }
+
+    /// `self * rate` for a rate given in parts per million, rounded half up.
+    pub fn mul_ppm(self, ppm: u32) -> Fen {
+        self.mul_ratio(ppm as i64, PPM)
+    }
+}
+
+/// Parts per million: the fixed-point unit for rates and shares applied to money.
+pub const PPM: i64 = 1_000_000;
+
+/// Converts a fraction in [0, 1] (or a rate) to parts per million, rounded.
+pub fn to_ppm(x: f64) -> u32 {
+    (x * PPM as f64).round().clamp(0.0, u32::MAX as f64) as u32
+}
+
+impl Add for Fen {
+    type Output = Fen;
+    fn add(self, o: Fen) -> Fen {
+        Fen(self.0 + o.0)
+    }
+}
+impl Sub for Fen {
+    type Output = Fen;
+    fn sub(self, o: Fen) -> Fen {
+        Fen(self.0 - o.0)
+    }
+}
+impl Neg for Fen {
+    type Output = Fen;
+    fn neg(self) -> Fen {
+        Fen(-self.0)
+    }
+}
+impl AddAssign for Fen {
+    fn add_assign(&mut self, o: Fen) {
+        self.0 += o.0;
+    }
+}
+impl SubAssign for Fen {
+    fn sub_assign(&mut self, o: Fen) {
+        self.0 -= o.0;
+    }
+}
+impl std::iter::Sum for Fen {
+    fn sum<I: Iterator<Item = Fen>>(iter: I) -> Fen {
+        Fen(iter.map(|f| f.0).sum())
+    }
+}
+
+/// Formats as yuan with exactly two decimals (`-1234.05`), the form of every
+/// money column in the CSV tables.
+impl fmt::Display for Fen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let a = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", a / 100, a % 100)
+    }
+}
+
+/// A yuan amount as written in scenario files and loan tapes: a decimal with
+/// at most two places. Deserialises from a YAML number or string; serialises
+/// as a plain number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Yuan(pub Decimal);
+
+impl Yuan {
+    pub fn fen(self) -> Fen {
+        // Construction already rejected sub-fen amounts.
+        Fen::from_decimal(self.0).unwrap_or(Fen::ZERO)
+    }
+    pub fn from_fen(f: Fen) -> Yuan {
+        Yuan(f.to_decimal())
+    }
+    pub fn parse(s: &str) -> Result<Yuan, String> {
+        let d: Decimal = s.trim().parse().map_err(|_| format!("expected an amount in yuan, found `{s}`"))?;
+        Yuan::checked(d)
+    }
+    fn checked(d: Decimal) -> Result<Yuan, String> {
+        match Fen::from_decimal(d) {
+            Some(_) => Ok(Yuan(d.normalize())),
+            None => Err(format!("expected an amount in yuan with at most two decimals (whole fen), found {d}")),
+        }
+    }
+}
+
+impl fmt::Display for Yuan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Yuan {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.fract().is_zero() {
+            if let Some(i) = self.0.to_i64() {
+                return s.serialize_i64(i);
+            }
+        }
+        // At most two decimals: the shortest f64 form reads back to the same decimal.
+        s.serialize_f64(self.0.to_f64().unwrap_or(0.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Yuan {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Yuan, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Yuan;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an amount in yuan (a number with at most two decimals)")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Yuan, E> {
+                Yuan::checked(Decimal::from(v)).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Yuan, E> {
+                Yuan::checked(Decimal::from(v)).map_err(E::custom)
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Yuan, E> {
+                if !v.is_finite() {
+                    return Err(E::custom(format!("expected an amount in yuan, found {v}")));
+                }
+                // The shortest representation is what the user wrote.
+                Yuan::parse(&format!("{v}")).map_err(E::custom)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Yuan, E> {
+                Yuan::parse(&v.replace(['_', ','], "")).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Splits `total` over claims in proportion to `weights`, to the fen, by the
+/// largest-remainder rule: each claim first gets `floor(total * w / W)`, then
+/// the fen left over go one each to the claims with the largest remainders,
+/// ties broken by the smaller `key` (a loan's stable index), so the result
+/// does not depend on the order of the slices. Requires `total <= W` callers'
+/// sense of "pro rata of what is owed": each share is at most its weight when
+/// `total <= sum(weights)`.
+///
+/// `out[i]` receives claim `i`'s share; `sum(out) == total` exactly when the
+/// weights sum to more than zero.
+pub fn allocate_pro_rata(total: Fen, weights: &[Fen], keys: &[u32], out: &mut Vec<Fen>) {
+    out.clear();
+    let w_sum: i128 = weights.iter().map(|w| w.0 as i128).sum();
+    if w_sum <= 0 || total.0 <= 0 {
+        out.resize(weights.len(), Fen::ZERO);
+        return;
+    }
+    let t = total.0 as i128;
+    let mut given: i128 = 0;
+    let mut rem: Vec<(i128, u32, usize)> = Vec::with_capacity(weights.len());
+    for (i, w) in weights.iter().enumerate() {
+        let num = t * w.0 as i128;
+        let q = num / w_sum;
+        out.push(Fen(q as i64));
+        given += q;
+        rem.push((num % w_sum, keys[i], i));
+    }
+    let mut left = t - given;
+    if left > 0 {
+        // Largest remainder first; equal remainders go to the smaller key.
+        rem.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for &(_, _, i) in rem.iter() {
+            if left == 0 {
+                break;
+            }
+            out[i].0 += 1;
+            left -= 1;
+        }
+    }
+}
+
+/// Splits `amount` into (share, rest) where `share = amount * ppm / 1e6`
+/// rounded half up: the odd fen of a 6:4 split goes to the party whose exact
+/// share has the larger fraction, ties to the first party.
+pub fn split_share(amount: Fen, ppm: u32) -> (Fen, Fen) {
+    let share = amount.mul_ppm(ppm);
+    (share, amount - share)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_yuan_with_two_decimals() {
+        assert_eq!(Fen(123456).to_string(), "1234.56");
+        assert_eq!(Fen(5).to_string(), "0.05");
+        assert_eq!(Fen(-105).to_string(), "-1.05");
+        assert_eq!(Fen(0).to_string(), "0.00");
+    }
+
+    #[test]
+    fn yuan_refuses_sub_fen_amounts() {
+        assert!(Yuan::parse("10.005").is_err());
+        assert_eq!(Yuan::parse("10.05").unwrap().fen(), Fen(1005));
+        assert_eq!(Yuan::parse("28610000").unwrap().fen(), Fen(2_861_000_000));
+    }
+
+    #[test]
+    fn pro_rata_loses_no_fen_and_ignores_order() {
+        let w = [Fen(100), Fen(100), Fen(100)];
+        let mut out = Vec::new();
+        allocate_pro_rata(Fen(100), &w, &[0, 1, 2], &mut out);
+        assert_eq!(out, vec![Fen(34), Fen(33), Fen(33)]);
+        // Same claims in another order: the odd fen still goes to key 0.
+        allocate_pro_rata(Fen(100), &w, &[2, 0, 1], &mut out);
+        assert_eq!(out, vec![Fen(33), Fen(34), Fen(33)]);
+    }
+
+    #[test]
+    fn pro_rata_largest_remainder() {
+        let mut out = Vec::new();
+        allocate_pro_rata(Fen(10), &[Fen(1), Fen(2), Fen(3)], &[0, 1, 2], &mut out);
+        // exact 1.667, 3.333, 5.0 -> floors 1, 3, 5 and the fen to the 0.667 remainder
+        assert_eq!(out, vec![Fen(2), Fen(3), Fen(5)]);
+    }
+
+    #[test]
+    fn six_four_split_of_an_odd_fen() {
+        assert_eq!(split_share(Fen(1), 600_000), (Fen(1), Fen(0)));
+        assert_eq!(split_share(Fen(3), 600_000), (Fen(2), Fen(1)));
+        assert_eq!(split_share(Fen(5), 600_000), (Fen(3), Fen(2)));
+        assert_eq!(split_share(Fen(1001), 600_000), (Fen(601), Fen(400)));
+    }
+}

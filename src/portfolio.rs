@@ -1,0 +1,407 @@
+//! The loan book: loans read from a tape (CSV, one loan a row, as a bank
+//! would export it) or generated from the scenario's cohorts,
+//! deterministically from the portfolio seed. Both give [`LoanRecord`]s with
+//! names still as strings; [`crate::model`] turns them into dense arrays.
+
+use std::collections::BTreeMap;
+
+use rand::SeedableRng;
+use rand_distr::{Distribution, LogNormal};
+
+use crate::money::{Fen, Yuan, to_ppm};
+use crate::rng::{self, TrialRng};
+use crate::scenario::schema::*;
+use crate::scenario::validate::Problems;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CollateralKind {
+    #[default]
+    None,
+    LivestockPledge,
+    ForestMortgage,
+}
+
+/// One loan as a tape row or cohort draw describes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoanRecord {
+    pub id: String,
+    pub bank: String,
+    pub village: String,
+    pub product: String,
+    pub borrower: BorrowerKind,
+    pub industry: String,
+    pub grade: String,
+    pub principal: Fen,
+    /// Annual interest rate, parts per million.
+    pub rate_ppm: u32,
+    pub term_years: u32,
+    pub amortisation: Amortisation,
+    pub subsidy_ppm: u32,
+    pub collateral: CollateralKind,
+    pub herd_size: u32,
+    /// Market value of the collateral at origination.
+    pub collateral_value: Fen,
+    pub agricultural_insured: bool,
+    /// Sum insured by agricultural insurance; `None` means coverage x principal.
+    pub sum_insured: Option<Fen>,
+    pub credit_insured: bool,
+    pub accident_insured: bool,
+    /// Overrides `funds.compensation.covers` for this loan.
+    pub comp_covered: Option<bool>,
+}
+
+/// The columns a loan tape may have; the first nine are required.
+pub const TAPE_COLUMNS: [&str; 20] = [
+    "id",
+    "bank",
+    "village",
+    "product",
+    "borrower",
+    "industry",
+    "grade",
+    "principal",
+    "term_years",
+    "rate",
+    "amortisation",
+    "subsidy_rate",
+    "collateral",
+    "herd_size",
+    "collateral_value",
+    "agricultural_insured",
+    "sum_insured",
+    "credit_insured",
+    "accident_insured",
+    "comp_covered",
+];
+const REQUIRED: usize = 9;
+
+/// Parses a loan tape. `origin` names the file in problems; rows are
+/// reported by their line in the file.
+pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord> {
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).comment(Some(b'#')).from_reader(text.as_bytes());
+    let headers = match rdr.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            p.push_at(origin, Some(1), "header", format!("cannot read the header row: {e}"));
+            return Vec::new();
+        }
+    };
+    let mut col: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut bad_header = false;
+    for (i, h) in headers.iter().enumerate() {
+        match TAPE_COLUMNS.iter().find(|c| **c == h) {
+            Some(c) => {
+                if col.insert(c, i).is_some() {
+                    p.push_at(origin, Some(1), h, format!("column `{h}` appears twice"));
+                    bad_header = true;
+                }
+            }
+            None => {
+                let hint = crate::scenario::nearest(h, &TAPE_COLUMNS)
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
+                p.push_at(
+                    origin,
+                    Some(1),
+                    h,
+                    format!("unknown column `{h}`{hint} (columns: {})", TAPE_COLUMNS.join(", ")),
+                );
+                bad_header = true;
+            }
+        }
+    }
+    for c in &TAPE_COLUMNS[..REQUIRED] {
+        if !col.contains_key(c) {
+            p.push_at(origin, Some(1), c, format!("required column `{c}` is missing"));
+            bad_header = true;
+        }
+    }
+    if bad_header {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|pos| pos.line() as usize);
+                p.push_at(origin, line, "", format!("malformed CSV row: {e}"));
+                continue;
+            }
+        };
+        let line = rec.position().map(|pos| pos.line() as usize);
+        let mut row = RowReader { rec: &rec, col: &col, origin, line, p, ok: true };
+        let loan = LoanRecord {
+            id: row.text("id"),
+            bank: row.text("bank"),
+            village: row.text("village"),
+            product: row.text("product"),
+            borrower: row.parse_with("borrower", BorrowerKind::Household, |s| match s {
+                "household" => Ok(BorrowerKind::Household),
+                "cooperative" => Ok(BorrowerKind::Cooperative),
+                "enterprise" => Ok(BorrowerKind::Enterprise),
+                _ => Err("household, cooperative or enterprise".into()),
+            }),
+            industry: row.text("industry"),
+            grade: row.text("grade"),
+            principal: row.yuan("principal", None),
+            rate_ppm: row.fraction("rate", 0.0),
+            term_years: row
+                .parse_with("term_years", 0, |s| s.parse::<u32>().map_err(|_| "a whole number of years".into())),
+            amortisation: row.parse_with("amortisation", Amortisation::Bullet, |s| match s {
+                "bullet" => Ok(Amortisation::Bullet),
+                "equal_principal" => Ok(Amortisation::EqualPrincipal),
+                _ => Err("bullet or equal_principal".into()),
+            }),
+            subsidy_ppm: row.fraction("subsidy_rate", 0.0),
+            collateral: row.parse_with("collateral", CollateralKind::None, |s| match s {
+                "none" | "" => Ok(CollateralKind::None),
+                "livestock_pledge" => Ok(CollateralKind::LivestockPledge),
+                "forest_mortgage" => Ok(CollateralKind::ForestMortgage),
+                _ => Err("none, livestock_pledge or forest_mortgage".into()),
+            }),
+            herd_size: row
+                .parse_with("herd_size", 0, |s| s.parse::<u32>().map_err(|_| "a whole number of head".into())),
+            collateral_value: row.yuan("collateral_value", Some(Fen::ZERO)),
+            agricultural_insured: row.flag("agricultural_insured"),
+            sum_insured: row.optional_yuan("sum_insured"),
+            credit_insured: row.flag("credit_insured"),
+            accident_insured: row.flag("accident_insured"),
+            comp_covered: row.optional_flag("comp_covered"),
+        };
+        if row.ok {
+            out.push(loan);
+        }
+    }
+    out
+}
+
+struct RowReader<'a> {
+    rec: &'a csv::StringRecord,
+    col: &'a BTreeMap<&'a str, usize>,
+    origin: &'a str,
+    line: Option<usize>,
+    p: &'a mut Problems,
+    ok: bool,
+}
+
+impl RowReader<'_> {
+    fn raw(&self, c: &str) -> Option<&str> {
+        self.col.get(c).and_then(|&i| self.rec.get(i)).filter(|s| !s.is_empty())
+    }
+    fn bad(&mut self, c: &str, expected: &str, found: &str) {
+        self.ok = false;
+        self.p.push_at(self.origin, self.line, c, format!("expected {expected}, found `{found}`"));
+    }
+    fn text(&mut self, c: &str) -> String {
+        match self.raw(c) {
+            Some(s) => s.to_string(),
+            None => {
+                self.bad(c, "a value", "");
+                String::new()
+            }
+        }
+    }
+    fn parse_with<T>(&mut self, c: &str, default: T, f: impl Fn(&str) -> Result<T, String>) -> T {
+        let Some(s) = self.raw(c).map(str::to_string) else {
+            if REQUIRED_COLS.contains(&c) {
+                self.bad(c, "a value", "");
+            }
+            return default;
+        };
+        match f(&s) {
+            Ok(v) => v,
+            Err(exp) => {
+                self.bad(c, &exp, &s);
+                default
+            }
+        }
+    }
+    fn yuan(&mut self, c: &str, default: Option<Fen>) -> Fen {
+        match (self.raw(c).map(str::to_string), default) {
+            (None, Some(d)) => d,
+            (None, None) => {
+                self.bad(c, "an amount in yuan", "");
+                Fen::ZERO
+            }
+            (Some(s), _) => match Yuan::parse(&s) {
+                Ok(y) => y.fen(),
+                Err(m) => {
+                    self.ok = false;
+                    self.p.push_at(self.origin, self.line, c, m);
+                    Fen::ZERO
+                }
+            },
+        }
+    }
+    fn optional_yuan(&mut self, c: &str) -> Option<Fen> {
+        self.raw(c)?;
+        Some(self.yuan(c, None))
+    }
+    fn fraction(&mut self, c: &str, default: f64) -> u32 {
+        let v = self.parse_with(c, default, |s| {
+            s.parse::<f64>()
+                .ok()
+                .filter(|x| (0.0..=1.0).contains(x))
+                .ok_or_else(|| "a rate in [0, 1] (0.0435 for 4.35 %)".into())
+        });
+        to_ppm(v)
+    }
+    fn optional_flag(&mut self, c: &str) -> Option<bool> {
+        self.raw(c)?;
+        Some(self.flag(c))
+    }
+    fn flag(&mut self, c: &str) -> bool {
+        self.parse_with(c, false, |s| match s {
+            "1" | "true" | "yes" | "y" => Ok(true),
+            "0" | "false" | "no" | "n" => Ok(false),
+            _ => Err("1/0, true/false or yes/no".into()),
+        })
+    }
+}
+
+const REQUIRED_COLS: [&str; REQUIRED] =
+    ["id", "bank", "village", "product", "borrower", "industry", "grade", "principal", "term_years"];
+
+/// Generates the cohorts' loans. `villages` lists every village as
+/// `(id, county id, zone id)`. Each cohort draws from its own stream keyed by
+/// (portfolio seed, cohort index), so editing one cohort leaves the others'
+/// loans as they were.
+pub fn generate(s: &Scenario, villages: &[(String, String, String)]) -> Vec<LoanRecord> {
+    let mut out = Vec::new();
+    for (ci, c) in s.portfolio.cohorts.iter().enumerate() {
+        let mut rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x434F_484F_5254, ci as u64]));
+        let eligible: Vec<&(String, String, String)> = villages
+            .iter()
+            .filter(|(_, county, zone)| {
+                (c.counties.is_empty() || c.counties.contains(county)) && (c.zones.is_empty() || c.zones.contains(zone))
+            })
+            .collect();
+        if eligible.is_empty() {
+            continue; // reported by the model builder
+        }
+        let banks = Categorical::new(&c.banks);
+        let inds = Categorical::new(&c.industries);
+        let grades = Categorical::new(&c.grades);
+        for n in 0..c.count {
+            let village = &eligible[(rng::uniform(&mut rng) * eligible.len() as f64) as usize % eligible.len()].0;
+            let bank = banks.draw(&mut rng);
+            let industry = inds.draw(&mut rng);
+            let grade = grades.draw(&mut rng);
+            let principal = draw_principal(&c.principal, &mut rng);
+            let (collateral, herd_size, collateral_value) = match &c.collateral {
+                CohortCollateral::None => (CollateralKind::None, 0, Fen::ZERO),
+                CohortCollateral::LivestockPledge(LivestockPledge { ltv, value_per_head }) => {
+                    let value = Fen((principal.0 as f64 / ltv).ceil() as i64);
+                    let per_head = value_per_head.fen().0.max(1);
+                    let herd = (value.0 + per_head - 1) / per_head;
+                    (CollateralKind::LivestockPledge, herd as u32, Fen(herd * per_head))
+                }
+                CohortCollateral::ForestMortgage(ForestMortgage { ltv }) => {
+                    (CollateralKind::ForestMortgage, 0, Fen((principal.0 as f64 / ltv).ceil() as i64))
+                }
+            };
+            let agricultural_insured = rng::uniform(&mut rng) < c.insurance.agricultural;
+            let credit_insured = rng::uniform(&mut rng) < c.insurance.credit;
+            let accident_insured =
+                c.borrower == BorrowerKind::Household && rng::uniform(&mut rng) < c.insurance.accident;
+            out.push(LoanRecord {
+                id: format!("c{}-{:06}", ci + 1, n + 1),
+                bank: bank.to_string(),
+                village: village.clone(),
+                product: c.product.clone(),
+                borrower: c.borrower,
+                industry: industry.to_string(),
+                grade: grade.to_string(),
+                principal,
+                rate_ppm: to_ppm(c.rate),
+                term_years: c.term_years,
+                amortisation: c.amortisation,
+                subsidy_ppm: to_ppm(c.subsidy_rate),
+                collateral,
+                herd_size,
+                collateral_value,
+                agricultural_insured,
+                sum_insured: None,
+                credit_insured,
+                accident_insured,
+                comp_covered: None,
+            });
+        }
+    }
+    out
+}
+
+fn draw_principal(d: &PrincipalDist, rng: &mut TrialRng) -> Fen {
+    let round = |x: f64, min: Yuan, max: Yuan, step: Yuan| {
+        let step = step.fen().0.max(1);
+        let v = ((x / step as f64).round() as i64) * step;
+        Fen(v.clamp(min.fen().0, max.fen().0))
+    };
+    match d {
+        PrincipalDist::Fixed(y) => y.fen(),
+        PrincipalDist::Uniform(UniformPrincipal { min, max, step }) => {
+            let (lo, hi) = (min.fen().0 as f64, max.fen().0 as f64);
+            round(lo + rng::uniform(rng) * (hi - lo), *min, *max, *step)
+        }
+        PrincipalDist::Lognormal(LognormalPrincipal { median, sigma, min, max, step }) => {
+            let mu = (median.fen().0 as f64).ln();
+            let x = LogNormal::new(mu, *sigma).map(|ln| ln.sample(rng)).unwrap_or(median.fen().0 as f64);
+            round(x, *min, *max, *step)
+        }
+    }
+}
+
+/// Draws keys of a shares map (in key order) by inversion of one uniform.
+struct Categorical<'a> {
+    keys: Vec<&'a str>,
+    cdf: Vec<f64>,
+}
+
+impl<'a> Categorical<'a> {
+    fn new(m: &'a BTreeMap<String, f64>) -> Self {
+        let total: f64 = m.values().sum();
+        let mut acc = 0.0;
+        let mut keys = Vec::new();
+        let mut cdf = Vec::new();
+        for (k, v) in m {
+            acc += v / total;
+            keys.push(k.as_str());
+            cdf.push(acc);
+        }
+        Categorical { keys, cdf }
+    }
+    fn draw(&self, rng: &mut TrialRng) -> &'a str {
+        let u = rng::uniform(rng);
+        let i = self.cdf.iter().position(|&c| u < c).unwrap_or(self.keys.len() - 1);
+        self.keys[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tape_rows_parse_and_bad_rows_are_named_by_line() {
+        let text = "id,bank,village,product,borrower,industry,grade,principal,term_years,rate\n\
+                    L1,rcc,v1,micro,household,tea,A,40000,3,0.0435\n\
+                    L2,rcc,v1,micro,farmer,tea,A,-5,3,0.0435\n";
+        let mut p = Problems::new("t.csv");
+        let loans = parse_tape(text, "t.csv", &mut p);
+        assert_eq!(loans.len(), 1);
+        assert_eq!(loans[0].principal, Fen(4_000_000));
+        assert_eq!(loans[0].rate_ppm, 43_500);
+        assert_eq!(p.list.len(), 1, "{:?}", p.list);
+        assert_eq!(p.list[0].line, Some(3));
+        assert_eq!(p.list[0].path, "borrower");
+    }
+
+    #[test]
+    fn unknown_tape_column_suggests_the_nearest() {
+        let text = "id,bank,village,product,borrower,industry,grade,principle,term_years\n";
+        let mut p = Problems::new("t.csv");
+        parse_tape(text, "t.csv", &mut p);
+        assert!(p.list.iter().any(|x| x.message.contains("did you mean `principal`")), "{:?}", p.list);
+    }
+}

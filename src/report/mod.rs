@@ -1,0 +1,6 @@
+//! Reports computed from the loss tables: the CSV tables themselves, the
+//! run summary, and the readable stdout table.
+
+pub mod summary;
+pub mod tables_csv;
+pub mod text;

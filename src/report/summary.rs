@@ -1,0 +1,281 @@
+//! `summary.json`: the run's statistics, computed from the trial table alone.
+//!
+//! # Format
+//!
+//! Money is in yuan (numbers, two decimals); probabilities are fractions.
+//! `layers.<column>` holds, for every money column of `trials.csv` plus the
+//! derived `fiscal_cost` and `bank_total`: `mean, std, stderr, p50, p90,
+//! p95, p99, p99_5, p99_9, tvar95, tvar99, tvar99_5, max`, and the 95 %
+//! order-statistic interval of each quantile (`ci`). `counts.<column>` has the
+//! same for the count columns. `adequacy` holds the exhaustion probabilities
+//! with Wilson intervals and the per-account figures.
+
+use serde::Serialize;
+
+use crate::model::Model;
+use crate::money::Fen;
+use crate::stats::{self, ColumnSummary, QUANTILE_LEVELS_BP, TVAR_LEVELS_BP};
+use crate::tables::{AccountTrial, Batch, Flows, MONEY, TrialRow};
+
+/// Confidence of every interval the reports print.
+pub const CONFIDENCE: f64 = 0.95;
+
+/// What a run keeps in memory for its statistics: the trial table, each
+/// account's per-trial figures and how often each village fund ran dry.
+#[derive(Clone, Debug, Default)]
+pub struct Collected {
+    pub trials: Vec<TrialRow>,
+    pub accounts: Vec<AccountTrial>,
+    pub village_exhausted_count: Vec<u64>,
+    pub n_accounts: usize,
+}
+
+impl Collected {
+    pub fn new(m: &Model) -> Self {
+        Collected {
+            n_accounts: m.accounts.len(),
+            village_exhausted_count: vec![0; m.villages.len()],
+            ..Default::default()
+        }
+    }
+    pub fn push(&mut self, b: &Batch) {
+        self.trials.extend_from_slice(&b.trials);
+        self.accounts.extend_from_slice(&b.accounts);
+        for &v in &b.exhausted_villages {
+            self.village_exhausted_count[v as usize] += 1;
+        }
+    }
+    pub fn n(&self) -> usize {
+        self.trials.len()
+    }
+    pub fn column(&self, f: impl Fn(&TrialRow) -> i64) -> Vec<i64> {
+        self.trials.iter().map(f).collect()
+    }
+    pub fn account_column(&self, a: usize, f: impl Fn(&AccountTrial) -> i64) -> Vec<i64> {
+        self.accounts.iter().skip(a).step_by(self.n_accounts.max(1)).map(f).collect()
+    }
+}
+
+fn yuan(fen: f64) -> f64 {
+    (fen).round() / 100.0
+}
+
+/// Statistics of one column, in yuan (money) or units (counts).
+#[derive(Clone, Debug, Serialize)]
+pub struct Stat {
+    pub mean: f64,
+    pub std: f64,
+    pub stderr: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p99_5: f64,
+    pub p99_9: f64,
+    pub tvar95: f64,
+    pub tvar99: f64,
+    pub tvar99_5: f64,
+    pub max: f64,
+    /// Standard errors of the TVaRs, in the same order.
+    pub tvar_stderr: [f64; 3],
+    /// 95 % order-statistic intervals of p50 .. p99_9.
+    pub ci: [[f64; 2]; 6],
+}
+
+impl Stat {
+    pub fn of(values: Vec<i64>, money: bool) -> Stat {
+        let s: ColumnSummary = stats::summarize(values);
+        let scale = |x: f64| if money { yuan(x) } else { (x * 1e6).round() / 1e6 };
+        let q = |i: usize| scale(s.quantiles[i] as f64);
+        let m = &s.moments;
+        Stat {
+            mean: scale(m.mean()),
+            std: scale(m.std()),
+            stderr: scale(m.stderr()),
+            p50: q(0),
+            p90: q(1),
+            p95: q(2),
+            p99: q(3),
+            p99_5: q(4),
+            p99_9: q(5),
+            tvar95: scale(s.tvar[0]),
+            tvar99: scale(s.tvar[1]),
+            tvar99_5: scale(s.tvar[2]),
+            max: scale(m.max as f64),
+            tvar_stderr: s.tvar_stderr.map(scale),
+            ci: s.quantile_ci.map(|(lo, hi)| [scale(lo as f64), scale(hi as f64)]),
+        }
+    }
+}
+
+/// A probability with its Wilson interval.
+#[derive(Clone, Debug, Serialize)]
+pub struct Prob {
+    pub p: f64,
+    pub lo: f64,
+    pub hi: f64,
+    pub k: u64,
+    pub n: u64,
+}
+
+impl Prob {
+    pub fn of(k: u64, n: u64) -> Prob {
+        let w = stats::wilson(k, n, CONFIDENCE);
+        let r = |x: f64| (x * 1e8).round() / 1e8;
+        Prob { p: r(w.p), lo: r(w.lo), hi: r(w.hi), k, n }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PortfolioFacts {
+    pub loans: usize,
+    pub principal: f64,
+    pub comp_covered_principal: f64,
+    pub comp_deposits: f64,
+    pub village_funds: f64,
+    pub villages: usize,
+    pub accounts: usize,
+    pub loan_years_scheduled: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AccountSummary {
+    pub bank: String,
+    pub bank_name: String,
+    pub county: String,
+    pub covered_principal: f64,
+    pub deposit: f64,
+    /// Covered loans per yuan of deposit (10 means 10:1); null for no deposit.
+    pub deposit_ratio: Option<f64>,
+    pub exhausted: Prob,
+    pub draws: Stat,
+    pub shortfall: Stat,
+    pub bank_loss: Stat,
+    /// Probability that the account first runs dry in year 1, 2, ...
+    pub exhausted_in_year: Vec<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Adequacy {
+    /// Probability that any compensation account is exhausted within the horizon.
+    pub comp_fund_exhausted_prob: f64,
+    pub comp_fund_exhausted: Prob,
+    /// Mean share of village funds exhausted within the horizon.
+    pub village_funds_exhausted_share: f64,
+    /// Probability that at least one village fund is exhausted.
+    pub any_village_fund_exhausted: Prob,
+    pub accounts: Vec<AccountSummary>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub description: String,
+    pub engine_version: String,
+    pub seed: u64,
+    pub trials: u64,
+    pub horizon_years: u32,
+    pub portfolio: PortfolioFacts,
+    pub layers: std::collections::BTreeMap<String, Stat>,
+    pub counts: std::collections::BTreeMap<String, Stat>,
+    pub adequacy: Adequacy,
+}
+
+/// Builds the summary from the collected tables.
+pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
+    let n = c.n() as u64;
+    let mut layers = std::collections::BTreeMap::new();
+    for col in MONEY {
+        layers.insert(col.name.to_string(), Stat::of(c.column(|r| (col.get)(&r.flows).0), true));
+    }
+    layers.insert("fiscal_cost".into(), Stat::of(c.column(|r| r.flows.fiscal_cost().0), true));
+    layers.insert("bank_total".into(), Stat::of(c.column(|r| r.flows.bank_total().0), true));
+    let mut counts = std::collections::BTreeMap::new();
+    type Getter = fn(&TrialRow) -> i64;
+    let count_cols: [(&str, Getter); 7] = [
+        ("defaults", |r| r.counts.defaults as i64),
+        ("village_funds_exhausted", |r| r.counts.village_funds_exhausted as i64),
+        ("comp_accounts_exhausted", |r| r.counts.comp_accounts_exhausted as i64),
+        ("disaster_events", |r| r.counts.disaster_events as i64),
+        ("epidemic_outbreaks", |r| r.counts.epidemic_outbreaks as i64),
+        ("shocks", |r| r.counts.shocks as i64),
+        ("loan_years", |r| r.counts.loan_years as i64),
+    ];
+    for (name, f) in count_cols {
+        counts.insert(name.to_string(), Stat::of(c.column(f), false));
+    }
+
+    let any_comp = c.trials.iter().filter(|r| r.counts.comp_accounts_exhausted > 0).count() as u64;
+    let any_village = c.trials.iter().filter(|r| r.counts.village_funds_exhausted > 0).count() as u64;
+    let nv_funded = m.village_fund_initial.iter().filter(|f| f.0 > 0).count().max(1);
+    let village_share = if n == 0 {
+        0.0
+    } else {
+        c.trials.iter().map(|r| r.counts.village_funds_exhausted as f64).sum::<f64>() / (n as f64 * nv_funded as f64)
+    };
+    let accounts = m
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(a, acc)| {
+            let exhausted = c.account_column(a, |x| x.exhausted_year as i64);
+            let k = exhausted.iter().filter(|&&y| y > 0).count() as u64;
+            AccountSummary {
+                bank: m.banks[acc.bank as usize].clone(),
+                bank_name: m.bank_names[acc.bank as usize].clone(),
+                county: m.counties[acc.county as usize].clone(),
+                covered_principal: acc.covered_principal.to_yuan_f64(),
+                deposit: acc.deposit.to_yuan_f64(),
+                deposit_ratio: (acc.deposit.0 > 0)
+                    .then(|| (acc.covered_principal.0 as f64 / acc.deposit.0 as f64 * 1e4).round() / 1e4),
+                exhausted: Prob::of(k, n),
+                draws: Stat::of(c.account_column(a, |x| x.draws.0), true),
+                shortfall: Stat::of(c.account_column(a, |x| x.shortfall.0), true),
+                bank_loss: Stat::of(c.account_column(a, |x| x.bank_loss.0), true),
+                exhausted_in_year: (1..=m.horizon as i64)
+                    .map(|y| {
+                        let k = exhausted.iter().filter(|&&e| e == y).count();
+                        (k as f64 / n.max(1) as f64 * 1e8).round() / 1e8
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let comp = Prob::of(any_comp, n);
+    let s = &m.scenario;
+    Summary {
+        scenario: s.name.clone(),
+        description: s.description.trim().to_string(),
+        engine_version: crate::ENGINE_VERSION.to_string(),
+        seed,
+        trials: n,
+        horizon_years: m.horizon as u32,
+        portfolio: PortfolioFacts {
+            loans: m.loans.n,
+            principal: m.total_principal().to_yuan_f64(),
+            comp_covered_principal: m.accounts.iter().map(|a| a.covered_principal).sum::<Fen>().to_yuan_f64(),
+            comp_deposits: m.accounts.iter().map(|a| a.deposit).sum::<Fen>().to_yuan_f64(),
+            village_funds: m.village_fund_initial.iter().copied().sum::<Fen>().to_yuan_f64(),
+            villages: m.villages.len(),
+            accounts: m.accounts.len(),
+            loan_years_scheduled: m.scheduled_loan_years(),
+        },
+        layers,
+        counts,
+        adequacy: Adequacy {
+            comp_fund_exhausted_prob: comp.p,
+            comp_fund_exhausted: comp,
+            village_funds_exhausted_share: (village_share * 1e8).round() / 1e8,
+            any_village_fund_exhausted: Prob::of(any_village, n),
+            accounts,
+        },
+    }
+}
+
+/// Sums of a flows column over the collected trials (exact).
+pub fn total(c: &Collected, f: impl Fn(&Flows) -> Fen) -> Fen {
+    c.trials.iter().map(|r| f(&r.flows)).sum()
+}
+
+// Keep the level tables in view: the JSON names p50..p99_9 and tvar95..tvar99_5 follow them.
+const _: () = assert!(QUANTILE_LEVELS_BP.len() == 6 && TVAR_LEVELS_BP.len() == 3);

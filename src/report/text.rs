@@ -1,0 +1,192 @@
+//! The readable tables printed on stdout.
+
+use std::fmt::Write;
+
+use crate::model::Model;
+use crate::money::Fen;
+use crate::report::summary::Summary;
+
+/// `1234567.891` -> `1,234,568` (whole yuan with thousands separators).
+pub fn group(x: f64) -> String {
+    let neg = x < 0.0;
+    let s = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if neg { format!("-{out}") } else { out }
+}
+
+/// A percentage with sensible precision.
+pub fn pct(p: f64) -> String {
+    let v = p * 100.0;
+    if v == 0.0 {
+        "0 %".into()
+    } else if v < 0.1 {
+        format!("{v:.3} %")
+    } else if v < 10.0 {
+        format!("{v:.2} %")
+    } else {
+        format!("{v:.1} %")
+    }
+}
+
+/// A throughput like `1.52e9`.
+pub fn sci(x: f64) -> String {
+    if x <= 0.0 || !x.is_finite() {
+        return "0".into();
+    }
+    let e = x.log10().floor() as i32;
+    format!("{:.2}e{}", x / 10f64.powi(e), e)
+}
+
+/// What `riskshare validate` prints: the portfolio's totals and the fund sizes.
+pub fn portfolio(m: &Model) -> String {
+    let mut o = String::new();
+    let l = &m.loans;
+    let total = m.total_principal();
+    let _ = writeln!(
+        o,
+        "portfolio: {} loans, CNY {} in {} villages of {} county(ies); horizon {} years",
+        group(l.n as f64),
+        group(total.to_yuan_f64()),
+        m.villages.len(),
+        m.counties.len(),
+        m.horizon
+    );
+    let mut by = |title: &str, names: &[String], key: &dyn Fn(usize) -> usize| {
+        let mut count = vec![0usize; names.len()];
+        let mut sum = vec![Fen::ZERO; names.len()];
+        for i in 0..l.n {
+            count[key(i)] += 1;
+            sum[key(i)] += l.principal[i];
+        }
+        let _ = writeln!(o, "\nby {title:<10} {:>8} {:>18} {:>7}", "loans", "principal (CNY)", "share");
+        for (k, name) in names.iter().enumerate() {
+            if count[k] > 0 {
+                let _ = writeln!(
+                    o,
+                    "  {name:<18} {:>8} {:>18} {:>7}",
+                    group(count[k] as f64),
+                    group(sum[k].to_yuan_f64()),
+                    pct(sum[k].0 as f64 / total.0.max(1) as f64)
+                );
+            }
+        }
+    };
+    by("bank", &m.banks, &|i| l.bank[i] as usize);
+    by("product", &m.products, &|i| l.product[i] as usize);
+    by("industry", &m.industries, &|i| l.industry[i] as usize);
+    by("grade", &m.grades, &|i| l.grade[i] as usize);
+    let _ = writeln!(o, "\ncompensation accounts {:>22} {:>16} {:>8}", "covered loans (CNY)", "deposit (CNY)", "ratio");
+    if m.accounts.is_empty() {
+        let _ = writeln!(o, "  (none: the compensation fund is off or covers no loan)");
+    }
+    for a in &m.accounts {
+        let ratio = if a.deposit.0 > 0 {
+            format!("{:.1}:1", a.covered_principal.0 as f64 / a.deposit.0 as f64)
+        } else {
+            "no fund".into()
+        };
+        let _ = writeln!(
+            o,
+            "  {:<20} {:>22} {:>16} {:>8}{}",
+            format!("{} / {}", m.banks[a.bank as usize], m.counties[a.county as usize]),
+            group(a.covered_principal.to_yuan_f64()),
+            group(a.deposit.to_yuan_f64()),
+            ratio,
+            if a.explicit { "  (explicit deposit)" } else { "" }
+        );
+    }
+    let vf: Fen = m.village_fund_initial.iter().copied().sum();
+    let funded = m.village_fund_initial.iter().filter(|f| f.0 > 0).count();
+    let _ = writeln!(
+        o,
+        "\nvillage funds: CNY {} in {} village(s){}",
+        group(vf.to_yuan_f64()),
+        funded,
+        if m.village_fund_enabled { "" } else { " (off)" }
+    );
+    let h = &m.hazards;
+    let _ = writeln!(
+        o,
+        "hazards: {} peril(s), {} disease(s), {} shock type(s), {} hazard region(s)",
+        h.perils.len(),
+        h.diseases.len(),
+        h.shocks.len(),
+        h.regions.len()
+    );
+    o
+}
+
+/// The table printed at the end of a run.
+pub fn run_table(s: &Summary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{}: {} trials x {} years, seed {} (riskshare {})",
+        s.scenario,
+        group(s.trials as f64),
+        s.horizon_years,
+        s.seed,
+        s.engine_version
+    );
+    let p = &s.portfolio;
+    let _ = writeln!(
+        o,
+        "portfolio: {} loans, CNY {}; compensation deposits CNY {}; village funds CNY {}\n",
+        group(p.loans as f64),
+        group(p.principal),
+        group(p.comp_deposits),
+        group(p.village_funds)
+    );
+    let _ =
+        writeln!(o, "{:<22} {:>16} {:>16} {:>16}", "over the horizon", "mean (CNY)", "99 % (CNY)", "TVaR 99 % (CNY)");
+    let rows = [
+        ("exposure at default", "exposure"),
+        ("  collateral", "collateral"),
+        ("  insurance", "insurance"),
+        ("  village funds", "village_fund"),
+        ("  compensation fund", "comp_fund"),
+        ("  shortfall", "shortfall"),
+        ("  bank's share", "bank_loss"),
+        ("bank's total loss", "bank_total"),
+        ("interest subsidy", "interest_subsidy"),
+        ("fiscal cost", "fiscal_cost"),
+    ];
+    for (label, key) in rows {
+        if let Some(st) = s.layers.get(key) {
+            let _ = writeln!(o, "{label:<22} {:>16} {:>16} {:>16}", group(st.mean), group(st.p99), group(st.tvar99));
+        }
+    }
+    let a = &s.adequacy;
+    let _ = writeln!(
+        o,
+        "\ncompensation fund exhausted (any account): {} (95 % CI {} - {})",
+        pct(a.comp_fund_exhausted.p),
+        pct(a.comp_fund_exhausted.lo),
+        pct(a.comp_fund_exhausted.hi)
+    );
+    for acc in &a.accounts {
+        let ratio = acc.deposit_ratio.map(|r| format!("{r:.1}:1")).unwrap_or_else(|| "no fund".into());
+        let _ = writeln!(
+            o,
+            "  {:<18} deposit CNY {:>12} ({ratio}), exhausted {} (95 % CI {} - {})",
+            format!("{} / {}", acc.bank, acc.county),
+            group(acc.deposit),
+            pct(acc.exhausted.p),
+            pct(acc.exhausted.lo),
+            pct(acc.exhausted.hi)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "village funds exhausted: {} of funds on average; at least one in {} of trials",
+        pct(a.village_funds_exhausted_share),
+        pct(a.any_village_fund_exhausted.p)
+    );
+    o
+}

@@ -1,0 +1,100 @@
+//! A whole run, from a built model to an output folder (an edge of the
+//! library): simulate, stream the loss tables to CSV, summarise, and move the
+//! folder into place only when every file is complete.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::engine;
+use crate::model::Model;
+use crate::output::Staged;
+use crate::report::summary::{self, Collected, Summary};
+use crate::report::tables_csv;
+use crate::scenario;
+
+pub struct RunOptions {
+    pub seed: u64,
+    pub trials: u64,
+    pub threads: usize,
+    pub out: PathBuf,
+}
+
+pub struct RunOutcome {
+    pub summary: Summary,
+    pub collected: Collected,
+    pub out: PathBuf,
+    /// Time spent simulating trials (the parallel part), excluding writing.
+    pub simulate: Duration,
+    pub wall: Duration,
+    pub loan_years: u64,
+}
+
+impl RunOutcome {
+    pub fn loan_years_per_second(&self) -> f64 {
+        self.loan_years as f64 / self.simulate.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Runs `opts.trials` trials of `model` and writes `trials.csv`, `years.csv`,
+/// `summary.json` and `scenario.resolved.yaml` to `opts.out`.
+pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<RunOutcome> {
+    let start = Instant::now();
+    let staged =
+        Staged::new(&opts.out).with_context(|| format!("cannot create the output folder {}", opts.out.display()))?;
+    let open = |name: &str| -> anyhow::Result<BufWriter<File>> {
+        let p = staged.path(name);
+        Ok(BufWriter::with_capacity(
+            1 << 20,
+            File::create(&p).with_context(|| format!("cannot write {}", p.display()))?,
+        ))
+    };
+    let mut trials_w = open("trials.csv")?;
+    let mut years_w = open("years.csv")?;
+    tables_csv::trials_header(&mut trials_w)?;
+    tables_csv::years_header(&mut years_w, model)?;
+    let mut collected = Collected::new(model);
+    let mut sim = Duration::ZERO;
+    let mut wave_started = Instant::now();
+    engine::simulate(model, opts.seed, 0..opts.trials, opts.threads, progress, |batch| -> anyhow::Result<()> {
+        sim += wave_started.elapsed();
+        tables_csv::write_batch(&batch, &mut trials_w, &mut years_w)?;
+        collected.push(&batch);
+        wave_started = Instant::now();
+        Ok(())
+    })?;
+    trials_w.flush()?;
+    years_w.flush()?;
+    drop((trials_w, years_w));
+    let summary = summary::build(model, opts.seed, &collected);
+    let mut json = serde_json::to_string_pretty(&summary)?;
+    json.push('\n');
+    staged.write("summary.json", json.as_bytes())?;
+    staged.write("scenario.resolved.yaml", resolved_yaml(model, opts.seed, opts.trials).as_bytes())?;
+    let out = staged.commit().with_context(|| format!("cannot move the output into {}", opts.out.display()))?;
+    let loan_years = collected.trials.iter().map(|r| r.counts.loan_years).sum();
+    Ok(RunOutcome { summary, collected, out, simulate: sim, wall: start.elapsed(), loan_years })
+}
+
+/// The scenario as run: every default filled in, the seed and trial count
+/// that were used, tapes by absolute path. `riskshare run` on it repeats the run.
+pub fn resolved_yaml(model: &Model, seed: u64, trials: u64) -> String {
+    let mut s = model.scenario.clone();
+    s.simulation.seed = seed;
+    s.simulation.trials = trials;
+    format!(
+        "# Resolved by riskshare {}: every key with its value as run.\n# Repeat the run with: riskshare run scenario.resolved.yaml\n{}",
+        crate::ENGINE_VERSION,
+        scenario::to_yaml(&s)
+    )
+}
+
+/// The default output folder of a scenario: `output/<name>/`.
+pub fn default_out(name: &str) -> PathBuf {
+    let safe: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    Path::new("output").join(if safe.is_empty() { "run".to_string() } else { safe })
+}

@@ -1,0 +1,377 @@
+//! Semantic checks of a parsed scenario: ranges, shares that sum to one,
+//! references between sections. Every problem is collected, so a user fixes
+//! a file in one pass. After this (and the portfolio's own checks) the
+//! simulation never meets bad input.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{InputError, Problem, Scenario, nearest};
+use crate::money::Yuan;
+use crate::scenario::schema::*;
+
+/// Largest horizon the engine accepts, years.
+pub const MAX_HORIZON: u32 = 30;
+
+/// Collects problems with their key paths.
+pub struct Problems {
+    origin: String,
+    pub list: Vec<Problem>,
+}
+
+impl Problems {
+    pub fn new(origin: &str) -> Self {
+        Problems { origin: origin.to_string(), list: Vec::new() }
+    }
+    pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.list.push(Problem { origin: self.origin.clone(), path: path.into(), line: None, message: message.into() });
+    }
+    pub fn push_at(&mut self, origin: &str, line: Option<usize>, path: &str, message: String) {
+        self.list.push(Problem { origin: origin.to_string(), path: path.to_string(), line, message });
+    }
+    pub fn prob(&mut self, path: &str, x: f64) {
+        if !(0.0..=1.0).contains(&x) {
+            self.push(path, format!("expected a probability in [0, 1], found {x}"));
+        }
+    }
+    pub fn range(&mut self, path: &str, x: f64, lo: f64, hi: f64, what: &str) {
+        if !(x >= lo && x <= hi) {
+            self.push(path, format!("expected {what} in [{lo}, {hi}], found {x}"));
+        }
+    }
+    pub fn positive(&mut self, path: &str, x: f64) {
+        if !(x > 0.0 && x.is_finite()) {
+            self.push(path, format!("expected a positive number, found {x}"));
+        }
+    }
+    pub fn nonneg_yuan(&mut self, path: &str, y: Yuan) {
+        if y.0.is_sign_negative() && !y.0.is_zero() {
+            self.push(path, format!("expected an amount >= 0 yuan, found {y}"));
+        }
+    }
+    /// Checks that `id` names one of `known`, suggesting the nearest.
+    pub fn reference(&mut self, path: &str, what: &str, id: &str, known: &BTreeSet<&str>) -> bool {
+        if known.contains(id) {
+            return true;
+        }
+        let cands: Vec<&str> = known.iter().copied().collect();
+        let hint = nearest(id, &cands).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+        let shown: Vec<&str> = cands.iter().take(12).copied().collect();
+        let more = if cands.len() > 12 { ", ..." } else { "" };
+        self.push(path, format!("unknown {what} `{id}`{hint} (known: {}{more})", shown.join(", ")));
+        false
+    }
+    /// Checks a map of shares: known keys, each in [0, 1], summing to 1.
+    pub fn shares(&mut self, path: &str, what: &str, m: &BTreeMap<String, f64>, known: &BTreeSet<&str>) {
+        if m.is_empty() {
+            self.push(path, format!("expected at least one {what} with its share"));
+            return;
+        }
+        for (k, v) in m {
+            self.reference(&format!("{path}.{k}"), what, k, known);
+            self.prob(&format!("{path}.{k}"), *v);
+        }
+        let sum: f64 = m.values().sum();
+        if (sum - 1.0).abs() > 1e-6 {
+            self.push(path, format!("expected shares summing to 1, found a sum of {sum}"));
+        }
+    }
+    pub fn into_result(self) -> Result<(), InputError> {
+        if self.list.is_empty() { Ok(()) } else { Err(InputError { problems: self.list }) }
+    }
+}
+
+fn ids<'a, T>(
+    items: &'a [T],
+    id: impl Fn(&'a T) -> &'a str,
+    path: &str,
+    what: &str,
+    p: &mut Problems,
+) -> BTreeSet<&'a str> {
+    let mut set = BTreeSet::new();
+    for (i, it) in items.iter().enumerate() {
+        let s = id(it);
+        if s.trim().is_empty() {
+            p.push(format!("{path}[{i}].id"), format!("expected a non-empty {what} id"));
+        } else if !set.insert(s) {
+            p.push(format!("{path}[{i}].id"), format!("duplicate {what} id `{s}`"));
+        }
+    }
+    set
+}
+
+/// Checks everything that can be checked without reading the loan tapes.
+pub fn validate(s: &Scenario, p: &mut Problems) {
+    let sim = &s.simulation;
+    if sim.trials == 0 || sim.trials > 100_000_000 {
+        p.push("simulation.trials", format!("expected 1 ..= 100000000 trials, found {}", sim.trials));
+    }
+    if sim.horizon_years == 0 || sim.horizon_years > MAX_HORIZON {
+        p.push("simulation.horizon_years", format!("expected 1 ..= {MAX_HORIZON} years, found {}", sim.horizon_years));
+    }
+    let e = &s.economy;
+    p.range("economy.rho", e.rho, 0.0, 0.999, "a correlation");
+    p.range("economy.county_weight", e.county_weight, 0.0, 1.0, "a weight");
+    p.range("economy.persistence", e.persistence, -0.999, 0.999, "an AR(1) correlation");
+    p.range("economy.kappa", e.kappa, 0.0, 100.0, "a damage sensitivity");
+
+    let grades = ids(&s.grades, |g| &g.id, "grades", "grade", p);
+    if s.grades.is_empty() {
+        p.push("grades", "expected at least one credit grade");
+    }
+    for (i, g) in s.grades.iter().enumerate() {
+        if !(0.0..1.0).contains(&g.pd) {
+            p.push(format!("grades[{i}].pd"), format!("expected a probability in [0, 1), found {}", g.pd));
+        }
+    }
+    let industries = ids(&s.industries, |x| &x.id, "industries", "industry", p);
+    for (i, ind) in s.industries.iter().enumerate() {
+        if ind.kind == IndustryKind::Livestock && ind.species.is_none() {
+            p.push(format!("industries[{i}].species"), "a livestock industry needs its species (e.g. cattle)");
+        }
+    }
+    let products = ids(&s.products, |x| &x.id, "products", "product", p);
+    for (i, pr) in s.products.iter().enumerate() {
+        p.positive(&format!("products[{i}].pd_multiplier"), pr.pd_multiplier);
+        for g in &s.grades {
+            if g.pd * pr.pd_multiplier >= 1.0 {
+                p.push(
+                    format!("products[{i}].pd_multiplier"),
+                    format!("grade {} pd {} times {} reaches 1", g.id, g.pd, pr.pd_multiplier),
+                );
+            }
+        }
+    }
+    let banks = ids(&s.banks, |x| &x.id, "banks", "bank", p);
+    if s.banks.is_empty() {
+        p.push("banks", "expected at least one bank");
+    }
+    let zones = ids(&s.zones, |x| &x.id, "zones", "zone", p);
+    let counties = ids(&s.counties, |x| &x.id, "counties", "county", p);
+    if s.counties.is_empty() {
+        p.push("counties", "expected at least one county");
+    }
+    let mut village_ids = BTreeSet::new();
+    for (ci, c) in s.counties.iter().enumerate() {
+        if c.villages.is_empty() && c.village_counts.values().all(|&n| n == 0) {
+            p.push(format!("counties[{ci}]"), "a county needs villages (`villages` or `village_counts`)");
+        }
+        for (vi, v) in c.villages.iter().enumerate() {
+            if !village_ids.insert(v.id.clone()) {
+                p.push(format!("counties[{ci}].villages[{vi}].id"), format!("duplicate village id `{}`", v.id));
+            }
+            p.reference(&format!("counties[{ci}].villages[{vi}].zone"), "zone", &v.zone, &zones);
+        }
+        for z in c.village_counts.keys() {
+            p.reference(&format!("counties[{ci}].village_counts.{z}"), "zone", z, &zones);
+        }
+    }
+
+    let horizon = sim.horizon_years;
+    if s.portfolio.cohorts.is_empty() && s.portfolio.tapes.is_empty() {
+        p.push("portfolio", "the portfolio is empty: give `cohorts` or `tapes`");
+    }
+    for (i, c) in s.portfolio.cohorts.iter().enumerate() {
+        let at = format!("portfolio.cohorts[{i}]");
+        if c.count == 0 {
+            p.push(format!("{at}.count"), "expected at least one loan");
+        }
+        p.reference(&format!("{at}.product"), "product", &c.product, &products);
+        for (j, co) in c.counties.iter().enumerate() {
+            p.reference(&format!("{at}.counties[{j}]"), "county", co, &counties);
+        }
+        for (j, z) in c.zones.iter().enumerate() {
+            p.reference(&format!("{at}.zones[{j}]"), "zone", z, &zones);
+        }
+        p.shares(&format!("{at}.banks"), "bank", &c.banks, &banks);
+        p.shares(&format!("{at}.industries"), "industry", &c.industries, &industries);
+        p.shares(&format!("{at}.grades"), "grade", &c.grades, &grades);
+        p.range(&format!("{at}.rate"), c.rate, 0.0, 1.0, "an annual rate");
+        p.range(
+            &format!("{at}.subsidy_rate"),
+            c.subsidy_rate,
+            0.0,
+            c.rate.max(0.0),
+            "a subsidy rate no higher than the rate",
+        );
+        if c.term_years == 0 || c.term_years > horizon {
+            p.push(
+                format!("{at}.term_years"),
+                format!("expected a term of 1 ..= {horizon} years (the horizon), found {}", c.term_years),
+            );
+        }
+        let pp = format!("{at}.principal");
+        match &c.principal {
+            PrincipalDist::Fixed(y) => positive_yuan(p, &pp, *y),
+            PrincipalDist::Uniform(UniformPrincipal { min, max, step }) => {
+                positive_yuan(p, &format!("{pp}.min"), *min);
+                positive_yuan(p, &format!("{pp}.step"), *step);
+                if max < min {
+                    p.push(format!("{pp}.max"), format!("expected max >= min ({min}), found {max}"));
+                }
+            }
+            PrincipalDist::Lognormal(LognormalPrincipal { median, sigma, min, max, step }) => {
+                positive_yuan(p, &format!("{pp}.median"), *median);
+                positive_yuan(p, &format!("{pp}.min"), *min);
+                positive_yuan(p, &format!("{pp}.step"), *step);
+                p.range(&format!("{pp}.sigma"), *sigma, 0.0, 5.0, "a log-scale spread");
+                if max < min {
+                    p.push(format!("{pp}.max"), format!("expected max >= min ({min}), found {max}"));
+                }
+            }
+        }
+        match &c.collateral {
+            CohortCollateral::None => {}
+            CohortCollateral::LivestockPledge(LivestockPledge { ltv, value_per_head }) => {
+                let lim = s.collateral.livestock_max_ltv;
+                if !(*ltv > 0.0 && *ltv <= lim) {
+                    p.push(
+                        format!("{at}.collateral.livestock_pledge.ltv"),
+                        format!(
+                            "expected a loan-to-value in (0, {lim}] (collateral.livestock_max_ltv; the seed allows at most 50 % of the herd's value), found {ltv}"
+                        ),
+                    );
+                }
+                positive_yuan(p, &format!("{at}.collateral.livestock_pledge.value_per_head"), *value_per_head);
+            }
+            CohortCollateral::ForestMortgage(ForestMortgage { ltv }) => {
+                let lim = s.collateral.forest_max_ltv;
+                if !(*ltv > 0.0 && *ltv <= lim) {
+                    p.push(
+                        format!("{at}.collateral.forest_mortgage.ltv"),
+                        format!("expected a loan-to-value in (0, {lim}] (collateral.forest_max_ltv), found {ltv}"),
+                    );
+                }
+            }
+        }
+        let ins = &c.insurance;
+        p.prob(&format!("{at}.insurance.agricultural"), ins.agricultural);
+        p.prob(&format!("{at}.insurance.credit"), ins.credit);
+        p.prob(&format!("{at}.insurance.accident"), ins.accident);
+    }
+
+    let cr = &s.collateral;
+    p.range("collateral.livestock_max_ltv", cr.livestock_max_ltv, 0.0, 1.0, "a loan-to-value");
+    p.range("collateral.forest_max_ltv", cr.forest_max_ltv, 0.0, 1.0, "a loan-to-value");
+    p.prob("collateral.livestock_haircut", cr.livestock_haircut);
+    p.prob("collateral.forest_haircut", cr.forest_haircut);
+
+    let vf = &s.funds.village;
+    p.range("funds.village.share", vf.share, 0.0, 1.0, "a share of the village's loans");
+    for (i, pr) in vf.covers.iter().enumerate() {
+        p.reference(&format!("funds.village.covers[{i}]"), "product", pr, &products);
+    }
+    for (v, y) in &vf.amounts {
+        p.nonneg_yuan(&format!("funds.village.amounts.{v}"), *y);
+    }
+    let cf = &s.funds.compensation;
+    p.positive("funds.compensation.deposit_ratio", cf.deposit_ratio);
+    p.prob("funds.compensation.government_share", cf.government_share);
+    for (i, pr) in cf.covers.iter().enumerate() {
+        p.reference(&format!("funds.compensation.covers[{i}]"), "product", pr, &products);
+    }
+    for (i, d) in cf.deposits.iter().enumerate() {
+        p.reference(&format!("funds.compensation.deposits[{i}].bank"), "bank", &d.bank, &banks);
+        if let Some(c) = &d.county {
+            p.reference(&format!("funds.compensation.deposits[{i}].county"), "county", c, &counties);
+        }
+        p.nonneg_yuan(&format!("funds.compensation.deposits[{i}].amount"), d.amount);
+    }
+    if cf.injections.is_empty() {
+        p.push("funds.compensation.injections", "expected at least one injection batch");
+    }
+    let mut inj_sum = 0.0;
+    for (i, inj) in cf.injections.iter().enumerate() {
+        if inj.year == 0 || inj.year > horizon {
+            p.push(
+                format!("funds.compensation.injections[{i}].year"),
+                format!("expected a year in 1 ..= {horizon}, found {}", inj.year),
+            );
+        }
+        p.prob(&format!("funds.compensation.injections[{i}].share"), inj.share);
+        inj_sum += inj.share;
+    }
+    if !cf.injections.is_empty() && (inj_sum - 1.0).abs() > 1e-6 {
+        p.push("funds.compensation.injections", format!("expected shares summing to 1, found {inj_sum}"));
+    }
+    if let Some(c) = cf.top_up.annual_cap {
+        p.nonneg_yuan("funds.compensation.top_up.annual_cap", c);
+    }
+    if let Some(c) = cf.top_up.total_cap {
+        p.nonneg_yuan("funds.compensation.top_up.total_cap", c);
+    }
+
+    let mut in_region = BTreeSet::new();
+    let _ = ids(&s.hazards.regions, |r| &r.id, "hazards.regions", "region", p);
+    for (i, r) in s.hazards.regions.iter().enumerate() {
+        for (j, c) in r.counties.iter().enumerate() {
+            let at = format!("hazards.regions[{i}].counties[{j}]");
+            if p.reference(&at, "county", c, &counties) && !in_region.insert(c.as_str()) {
+                p.push(at, format!("county `{c}` is in two hazard regions"));
+            }
+        }
+    }
+    let _ = ids(&s.hazards.perils, |x| &x.id, "hazards.perils", "peril", p);
+    for (i, pe) in s.hazards.perils.iter().enumerate() {
+        let at = format!("hazards.perils[{i}]");
+        p.range(&format!("{at}.rate"), pe.rate, 0.0, 1000.0, "events per year");
+        for (z, h) in &pe.hit {
+            p.reference(&format!("{at}.hit.{z}"), "zone", z, &zones);
+            p.prob(&format!("{at}.hit.{z}"), *h);
+        }
+        beta_ok(p, &format!("{at}.damage"), &pe.damage);
+        for (ind, v) in &pe.vulnerability {
+            p.reference(&format!("{at}.vulnerability.{ind}"), "industry", ind, &industries);
+            p.prob(&format!("{at}.vulnerability.{ind}"), *v);
+        }
+        p.prob(&format!("{at}.default_vulnerability"), pe.default_vulnerability);
+    }
+    let _ = ids(&s.epidemics.diseases, |x| &x.id, "epidemics.diseases", "disease", p);
+    let species: BTreeSet<&str> = s.industries.iter().filter_map(|i| i.species.as_deref()).collect();
+    for (i, d) in s.epidemics.diseases.iter().enumerate() {
+        let at = format!("epidemics.diseases[{i}]");
+        p.range(&format!("{at}.rate"), d.rate, 0.0, 1000.0, "outbreaks per year");
+        for (z, h) in &d.hit {
+            p.reference(&format!("{at}.hit.{z}"), "zone", z, &zones);
+            p.prob(&format!("{at}.hit.{z}"), *h);
+        }
+        beta_ok(p, &format!("{at}.mortality"), &d.mortality);
+        if d.species.is_empty() {
+            p.push(format!("{at}.species"), "expected at least one species");
+        }
+        for (j, sp) in d.species.iter().enumerate() {
+            p.reference(&format!("{at}.species[{j}]"), "species", sp, &species);
+        }
+    }
+    let _ = ids(&s.shocks, |x| &x.id, "shocks", "shock", p);
+    for (i, sh) in s.shocks.iter().enumerate() {
+        p.prob(&format!("shocks[{i}].prob"), sh.prob);
+        p.prob(&format!("shocks[{i}].default_prob"), sh.default_prob);
+    }
+    let ins = &s.insurance;
+    p.range("insurance.agricultural.coverage", ins.agricultural.coverage, 0.0, 10.0, "a share of the principal");
+    p.prob("insurance.agricultural.deductible", ins.agricultural.deductible);
+    p.prob("insurance.agricultural.premium_rate", ins.agricultural.premium_rate);
+    p.prob("insurance.agricultural.premium_subsidy", ins.agricultural.premium_subsidy);
+    p.prob("insurance.credit.share", ins.credit.share);
+    p.prob("insurance.credit.premium_rate", ins.credit.premium_rate);
+    p.prob("insurance.credit.premium_subsidy", ins.credit.premium_subsidy);
+    p.nonneg_yuan("insurance.accident.benefit", ins.accident.benefit);
+    p.nonneg_yuan("insurance.accident.illness_benefit", ins.accident.illness_benefit);
+    p.nonneg_yuan("insurance.accident.premium", ins.accident.premium);
+    p.prob("insurance.accident.premium_subsidy", ins.accident.premium_subsidy);
+}
+
+fn positive_yuan(p: &mut Problems, path: &str, y: Yuan) {
+    if y.0 <= rust_decimal::Decimal::ZERO {
+        p.push(path, format!("expected a positive amount in yuan, found {y}"));
+    }
+}
+
+fn beta_ok(p: &mut Problems, path: &str, b: &BetaDist) {
+    if !(b.alpha > 0.0 && b.alpha.is_finite()) {
+        p.push(format!("{path}.alpha"), format!("expected a positive Beta shape, found {}", b.alpha));
+    }
+    if !(b.beta > 0.0 && b.beta.is_finite()) {
+        p.push(format!("{path}.beta"), format!("expected a positive Beta shape, found {}", b.beta));
+    }
+}

@@ -1,0 +1,170 @@
+//! The loss tables (MODEL.md 5): one row per trial, one row per trial and
+//! year, and each compensation account's figures per trial. They are the
+//! primary output; every statistic, chart and comparison is computed from
+//! them. Column names and order are defined here once, for the CSV writer,
+//! the statistics and the reports alike.
+
+use crate::money::Fen;
+
+/// The money columns of a trial or a year.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flows {
+    pub exposure: Fen,
+    pub collateral: Fen,
+    pub insurance: Fen,
+    pub village_fund: Fen,
+    pub comp_fund: Fen,
+    pub shortfall: Fen,
+    pub bank_loss: Fen,
+    pub interest_subsidy: Fen,
+    pub insurance_excess: Fen,
+    /// The part of `shortfall` the bank bears (all of it when the scenario says so).
+    pub shortfall_to_bank: Fen,
+    pub top_ups: Fen,
+    pub premium_subsidy: Fen,
+    pub claims_agricultural: Fen,
+    pub claims_accident: Fen,
+    pub claims_credit: Fen,
+    /// Exposure of defaults that had a disaster, an epidemic or a shock behind them.
+    pub exposure_disaster: Fen,
+    pub exposure_epidemic: Fen,
+    pub exposure_shock: Fen,
+}
+
+impl Flows {
+    pub fn add(&mut self, o: &Flows) {
+        for c in MONEY {
+            *(c.get_mut)(self) += (c.get)(o);
+        }
+    }
+    /// What the budget pays: fund draws, shortfall it bears, top-ups,
+    /// interest and premium subsidies.
+    pub fn fiscal_cost(&self) -> Fen {
+        self.comp_fund
+            + (self.shortfall - self.shortfall_to_bank)
+            + self.top_ups
+            + self.interest_subsidy
+            + self.premium_subsidy
+    }
+    /// Everything the bank loses: its split share and any shortfall it bears.
+    pub fn bank_total(&self) -> Fen {
+        self.bank_loss + self.shortfall_to_bank
+    }
+}
+
+/// A named money column with accessors.
+pub struct Column {
+    pub name: &'static str,
+    pub get: fn(&Flows) -> Fen,
+    pub get_mut: fn(&mut Flows) -> &mut Fen,
+}
+
+macro_rules! columns {
+    ($($f:ident),* $(,)?) => {
+        &[$(Column { name: stringify!($f), get: |x| x.$f, get_mut: |x| &mut x.$f }),*]
+    };
+}
+
+/// Money columns in table order. The first seven make the conservation identity.
+pub const MONEY: &[Column] = columns!(
+    exposure,
+    collateral,
+    insurance,
+    village_fund,
+    comp_fund,
+    shortfall,
+    bank_loss,
+    interest_subsidy,
+    insurance_excess,
+    shortfall_to_bank,
+    top_ups,
+    premium_subsidy,
+    claims_agricultural,
+    claims_accident,
+    claims_credit,
+    exposure_disaster,
+    exposure_epidemic,
+    exposure_shock,
+);
+
+/// Counts per trial or year.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub defaults: u32,
+    pub village_funds_exhausted: u32,
+    pub comp_accounts_exhausted: u32,
+    pub disaster_events: u32,
+    pub epidemic_outbreaks: u32,
+    pub shocks: u32,
+    /// Loans alive at the start of each year, summed over the years.
+    pub loan_years: u64,
+}
+
+/// One row of `trials.csv`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrialRow {
+    pub trial: u64,
+    pub flows: Flows,
+    pub counts: Counts,
+}
+
+/// One row of `years.csv` (account balances are kept beside it in [`Batch`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct YearRow {
+    pub trial: u64,
+    pub year: u32,
+    pub flows: Flows,
+    pub counts: Counts,
+    /// All village funds' balances at year end.
+    pub village_balance: Fen,
+}
+
+/// One compensation account's figures in one trial.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AccountTrial {
+    pub draws: Fen,
+    pub shortfall: Fen,
+    /// The bank's split share on the account's loans (not the shortfall).
+    pub bank_loss: Fen,
+    pub top_ups: Fen,
+    /// First year (1-based) in which the account was exhausted, 0 if never.
+    pub exhausted_year: u32,
+}
+
+/// The tables of a contiguous range of trials, in trial order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Batch {
+    pub n_accounts: usize,
+    pub horizon: usize,
+    pub trials: Vec<TrialRow>,
+    pub years: Vec<YearRow>,
+    /// Account balances at year end: `[trial][year][account]`, flattened.
+    pub year_balances: Vec<Fen>,
+    /// `[trial][account]`, flattened.
+    pub accounts: Vec<AccountTrial>,
+    /// Villages whose fund was exhausted, trial after trial (ids ascending
+    /// within a trial); trial k's are `exhausted_villages[ends[k-1]..ends[k]]`.
+    pub exhausted_villages: Vec<u32>,
+    pub exhausted_villages_end: Vec<u32>,
+}
+
+impl Batch {
+    pub fn new(n_accounts: usize, horizon: usize) -> Self {
+        Batch { n_accounts, horizon, ..Default::default() }
+    }
+    pub fn append(&mut self, mut o: Batch) {
+        self.trials.append(&mut o.trials);
+        self.years.append(&mut o.years);
+        self.year_balances.append(&mut o.year_balances);
+        self.accounts.append(&mut o.accounts);
+        let base = self.exhausted_villages.len() as u32;
+        self.exhausted_villages.append(&mut o.exhausted_villages);
+        self.exhausted_villages_end.extend(o.exhausted_villages_end.iter().map(|e| e + base));
+    }
+    pub fn len(&self) -> usize {
+        self.trials.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.trials.is_empty()
+    }
+}

@@ -1,0 +1,227 @@
+//! The waterfall (MODEL.md 3.8): one year's defaults routed through the
+//! layers, in the policy's order.
+//!
+//! For each defaulted loan, with `owed` what is still unpaid after a layer:
+//!
+//! 1. **Collateral**: `collateral = min(recoverable value, exposure)`, where the
+//!    recoverable value is the herd or forest value after mortality and the
+//!    liquidation haircut (computed by the caller).
+//! 2. **Insurance**: each triggered claim (agricultural, accident/illness,
+//!    credit, in that order) pays `min(claim, owed)`; the rest of the claim is
+//!    `insurance_excess`, paid to the household and not a loss.
+//! 3. **Village fund**: a village's covered defaults of the year ask
+//!    `D = sum(owed)`; the fund pays all of it when `D <= balance`, else its
+//!    whole balance pro rata to `owed` (largest remainder, ties by loan).
+//! 4. **Split**: for covered loans the remainder `R` is split into the
+//!    government's `round(R * share)` and the bank's `R - that`; the
+//!    government's part is paid from the lending bank's compensation account
+//!    in the county, pro rata when the account is short; the unpaid part is
+//!    `shortfall`. For uncovered loans all of `R` is `bank_loss`.
+//!
+//! Invariant, per claim and so per trial: `exposure = collateral + insurance
+//! + village_fund + comp_fund + shortfall + bank_loss`.
+
+use crate::model::NO_ACCOUNT;
+use crate::money::{Fen, allocate_pro_rata, split_share};
+
+/// Insurance claim slots, in the order they pay.
+pub const AGRICULTURAL: usize = 0;
+pub const ACCIDENT: usize = 1;
+pub const CREDIT: usize = 2;
+
+/// One defaulted loan going through the waterfall.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Claim {
+    /// The loan's index: its identity and the tie-break of pro-rata splits.
+    pub loan: u32,
+    pub village: u32,
+    /// Compensation account, or [`NO_ACCOUNT`] when the fund does not cover the loan.
+    pub account: u32,
+    pub village_covered: bool,
+    pub exposure: Fen,
+    /// Recoverable collateral value (after mortality and haircut).
+    pub collateral_value: Fen,
+    /// Insurance claims triggered this year, by slot.
+    pub claims: [Fen; 3],
+    // Results.
+    pub collateral: Fen,
+    pub insurance_paid: [Fen; 3],
+    pub insurance_excess: Fen,
+    pub village_fund: Fen,
+    pub comp_fund: Fen,
+    pub shortfall: Fen,
+    pub bank_loss: Fen,
+}
+
+impl Claim {
+    pub fn insurance(&self) -> Fen {
+        self.insurance_paid.iter().copied().sum()
+    }
+    /// What the layers account for; equals `exposure` after [`settle`].
+    pub fn accounted(&self) -> Fen {
+        self.collateral + self.insurance() + self.village_fund + self.comp_fund + self.shortfall + self.bank_loss
+    }
+}
+
+/// Reusable buffers, so that settling a year allocates nothing once warm.
+#[derive(Default, Debug)]
+pub struct Scratch {
+    order: Vec<u32>,
+    weights: Vec<Fen>,
+    keys: Vec<u32>,
+    shares: Vec<Fen>,
+    gov: Vec<Fen>,
+    /// Villages whose fund could not pay (or just paid) everything asked of it.
+    pub exhausted_villages: Vec<u32>,
+    /// Accounts that could not pay (or just paid) everything asked of them.
+    pub exhausted_accounts: Vec<u32>,
+}
+
+/// Settles one year's claims against the fund balances, which it draws down.
+pub fn settle(
+    claims: &mut [Claim],
+    village_balance: &mut [Fen],
+    account_balance: &mut [Fen],
+    government_share_ppm: u32,
+    s: &mut Scratch,
+) {
+    s.exhausted_villages.clear();
+    s.exhausted_accounts.clear();
+    // 1-2: collateral and insurance, loan by loan.
+    for c in claims.iter_mut() {
+        c.collateral = c.collateral_value.min(c.exposure).max(Fen::ZERO);
+        let mut owed = c.exposure - c.collateral;
+        c.insurance_excess = Fen::ZERO;
+        for k in 0..3 {
+            let pay = c.claims[k].min(owed).max(Fen::ZERO);
+            c.insurance_paid[k] = pay;
+            c.insurance_excess += c.claims[k] - pay;
+            owed -= pay;
+        }
+        // Stash what is still owed in bank_loss until the split decides it.
+        c.bank_loss = owed;
+        c.village_fund = Fen::ZERO;
+        c.comp_fund = Fen::ZERO;
+        c.shortfall = Fen::ZERO;
+    }
+
+    // 3: village funds, village by village.
+    s.order.clear();
+    s.order.extend((0..claims.len() as u32).filter(|&i| {
+        let c = &claims[i as usize];
+        c.village_covered && c.bank_loss > Fen::ZERO
+    }));
+    s.order.sort_unstable_by_key(|&i| (claims[i as usize].village, claims[i as usize].loan));
+    let mut g = 0;
+    while g < s.order.len() {
+        let v = claims[s.order[g] as usize].village;
+        let mut e = g;
+        while e < s.order.len() && claims[s.order[e] as usize].village == v {
+            e += 1;
+        }
+        let group = &s.order[g..e];
+        let demand: Fen = group.iter().map(|&i| claims[i as usize].bank_loss).sum();
+        let bal = village_balance[v as usize];
+        if demand >= bal {
+            s.exhausted_villages.push(v);
+        }
+        if demand <= bal {
+            for &i in group {
+                let c = &mut claims[i as usize];
+                c.village_fund = c.bank_loss;
+                c.bank_loss = Fen::ZERO;
+            }
+            village_balance[v as usize] = bal - demand;
+        } else {
+            s.weights.clear();
+            s.keys.clear();
+            for &i in group {
+                s.weights.push(claims[i as usize].bank_loss);
+                s.keys.push(claims[i as usize].loan);
+            }
+            allocate_pro_rata(bal.max(Fen::ZERO), &s.weights, &s.keys, &mut s.shares);
+            for (k, &i) in group.iter().enumerate() {
+                let c = &mut claims[i as usize];
+                c.village_fund = s.shares[k];
+                c.bank_loss -= s.shares[k];
+            }
+            village_balance[v as usize] = Fen::ZERO;
+        }
+        g = e;
+    }
+
+    // 4: the split, and the compensation accounts.
+    s.order.clear();
+    for (i, c) in claims.iter_mut().enumerate() {
+        if c.account != NO_ACCOUNT && c.bank_loss > Fen::ZERO {
+            s.order.push(i as u32);
+        }
+    }
+    s.order.sort_unstable_by_key(|&i| (claims[i as usize].account, claims[i as usize].loan));
+    let mut g = 0;
+    while g < s.order.len() {
+        let a = claims[s.order[g] as usize].account;
+        let mut e = g;
+        while e < s.order.len() && claims[s.order[e] as usize].account == a {
+            e += 1;
+        }
+        let group = &s.order[g..e];
+        s.gov.clear();
+        for &i in group {
+            let c = &mut claims[i as usize];
+            let (gov, bank) = split_share(c.bank_loss, government_share_ppm);
+            c.bank_loss = bank;
+            s.gov.push(gov);
+        }
+        let demand: Fen = s.gov.iter().copied().sum();
+        let bal = account_balance[a as usize];
+        if demand > Fen::ZERO && demand >= bal {
+            s.exhausted_accounts.push(a);
+        }
+        if demand <= bal {
+            for (k, &i) in group.iter().enumerate() {
+                claims[i as usize].comp_fund = s.gov[k];
+            }
+            account_balance[a as usize] = bal - demand;
+        } else {
+            s.keys.clear();
+            s.keys.extend(group.iter().map(|&i| claims[i as usize].loan));
+            allocate_pro_rata(bal.max(Fen::ZERO), &s.gov, &s.keys, &mut s.shares);
+            for (k, &i) in group.iter().enumerate() {
+                let c = &mut claims[i as usize];
+                c.comp_fund = s.shares[k];
+                c.shortfall = s.gov[k] - s.shares[k];
+            }
+            account_balance[a as usize] = Fen::ZERO;
+        }
+        g = e;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(loan: u32, village: u32, account: u32, exposure: i64) -> Claim {
+        Claim { loan, village, account, village_covered: true, exposure: Fen(exposure), ..Default::default() }
+    }
+
+    #[test]
+    fn every_layer_pays_in_order() {
+        let mut c = claim(0, 0, 0, 100_000);
+        c.collateral_value = Fen(10_000);
+        c.claims = [Fen(20_000), Fen(0), Fen(5_000)];
+        let mut cs = vec![c];
+        let mut vb = vec![Fen(30_000)];
+        let mut ab = vec![Fen(1_000_000)];
+        settle(&mut cs, &mut vb, &mut ab, 600_000, &mut Scratch::default());
+        let c = &cs[0];
+        assert_eq!(c.collateral, Fen(10_000));
+        assert_eq!(c.insurance_paid, [Fen(20_000), Fen(0), Fen(5_000)]);
+        assert_eq!(c.village_fund, Fen(30_000));
+        // 35,000 left: 21,000 to the fund, 14,000 to the bank.
+        assert_eq!((c.comp_fund, c.shortfall, c.bank_loss), (Fen(21_000), Fen(0), Fen(14_000)));
+        assert_eq!(c.accounted(), c.exposure);
+        assert_eq!((vb[0], ab[0]), (Fen(0), Fen(979_000)));
+    }
+}

@@ -1,0 +1,198 @@
+//! The `riskshare` binary, run as a user would, in temporary folders.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_riskshare");
+
+fn mini() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/mini.yaml")).unwrap()
+}
+
+fn riskshare(args: &[&str], cwd: &Path) -> Output {
+    Command::new(BIN).args(args).current_dir(cwd).output().expect("run riskshare")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn same_seed_same_bytes_whatever_the_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mini.yaml"), mini()).unwrap();
+    for t in ["1", "2"] {
+        let o =
+            riskshare(&["run", "mini.yaml", "--trials", "300", "--threads", t, "--out", &format!("t{t}")], dir.path());
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains("loan-years/s"));
+    }
+    for f in ["trials.csv", "years.csv", "summary.json", "scenario.resolved.yaml"] {
+        let a = std::fs::read(dir.path().join("t1").join(f)).unwrap();
+        let b = std::fs::read(dir.path().join("t2").join(f)).unwrap();
+        assert!(a == b, "{f} differs between 1 and 2 threads");
+    }
+}
+
+#[test]
+fn the_resolved_scenario_repeats_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mini.yaml"), mini()).unwrap();
+    let o = riskshare(&["run", "mini.yaml", "--trials", "120", "--seed", "99", "--out", "a"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let o = riskshare(&["run", "a/scenario.resolved.yaml", "--out", "b"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let read = |d: &str| std::fs::read(dir.path().join(d).join("trials.csv")).unwrap();
+    assert_eq!(read("a"), read("b"));
+}
+
+#[test]
+fn trials_table_conserves_money_in_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mini.yaml"), mini()).unwrap();
+    let o = riskshare(&["run", "mini.yaml", "--trials", "400", "--out", "o"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let mut rdr = csv::Reader::from_path(dir.path().join("o/trials.csv")).unwrap();
+    let h = rdr.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|x| x == name).unwrap();
+    let fen = |s: &str| -> i64 { s.replace('.', "").parse().unwrap() };
+    let parts = ["collateral", "insurance", "village_fund", "comp_fund", "shortfall", "bank_loss"].map(col);
+    let mut rows = 0;
+    let mut exposure_total = 0;
+    for r in rdr.records() {
+        let r = r.unwrap();
+        let e = fen(&r[col("exposure")]);
+        assert_eq!(e, parts.iter().map(|&i| fen(&r[i])).sum::<i64>(), "trial {}", &r[0]);
+        exposure_total += e;
+        rows += 1;
+    }
+    assert_eq!(rows, 400);
+    assert!(exposure_total > 0);
+}
+
+/// Writes a variant of the mini scenario, runs it, and checks that it fails
+/// with exit 2, writes nothing and names the problem.
+fn rejects(edit: impl Fn(&str) -> String, extra_files: &[(&str, &str)], expect: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    let bad = edit(&mini());
+    assert_ne!(bad, mini(), "the edit changed nothing");
+    std::fs::write(&path, bad).unwrap();
+    for (name, content) in extra_files {
+        std::fs::write(dir.path().join(name), content).unwrap();
+    }
+    let out: PathBuf = dir.path().join("out");
+    let o = riskshare(&["run", "bad.yaml", "--trials", "10", "--out", out.to_str().unwrap()], dir.path());
+    let msg = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{msg}");
+    assert!(!out.exists(), "output written despite the error");
+    let leftovers: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    assert!(leftovers.iter().all(|n| !n.to_string_lossy().contains("partial")), "{leftovers:?}");
+    for e in expect {
+        assert!(msg.contains(e), "message lacks `{e}`:\n{msg}");
+    }
+}
+
+#[test]
+fn misspelt_key() {
+    rejects(|s| s.replace("seed: 7", "sede: 7"), &[], &["bad.yaml:4", "sede", "did you mean `seed`"]);
+}
+
+#[test]
+fn wrong_type() {
+    rejects(|s| s.replace("count: 2000", "count: many"), &[], &["portfolio.cohorts[0].count", "many"]);
+}
+
+#[test]
+fn probability_above_one() {
+    rejects(|s| s.replace("{id: B, pd: 0.04}", "{id: B, pd: 1.5}"), &[], &["grades[1].pd", "1.5"]);
+}
+
+#[test]
+fn unknown_bank_with_suggestion() {
+    rejects(|s| s.replace("{rcc: 0.7, abc: 0.3}", "{rcc: 0.7, abd: 0.3}"), &[], &["banks.abd", "did you mean `abc`"]);
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    rejects(
+        |s| s.replace("{id: B, pd: 0.04}", "{id: B, pd: 1.5}").replace("{rcc: 0.7, abc: 0.3}", "{rcc: 0.7, abd: 0.3}"),
+        &[],
+        &["grades[1].pd", "banks.abd", "problems"],
+    );
+}
+
+#[test]
+fn empty_portfolio() {
+    rejects(
+        |s| {
+            let i = s.find("  cohorts:").unwrap();
+            let j = s.find("funds:").unwrap();
+            format!("{}  cohorts: []\n{}", &s[..i], &s[j..])
+        },
+        &[],
+        &["portfolio", "empty"],
+    );
+}
+
+#[test]
+fn missing_loan_tape() {
+    rejects(
+        |s| s.replace("  seed: 3\n", "  seed: 3\n  tapes: [nowhere.csv]\n"),
+        &[],
+        &["portfolio.tapes[0]", "nowhere.csv"],
+    );
+}
+
+const TAPE_HEAD: &str = "id,bank,village,product,borrower,industry,grade,principal,term_years,rate\n";
+
+#[test]
+fn malformed_tape_row() {
+    let tape =
+        format!("{TAPE_HEAD}T1,rcc,c1-valley-001,micro,household,tea,A,40000,3,0.0435\nT2,rcc,c1-valley-001,micro\n");
+    rejects(
+        |s| s.replace("  seed: 3\n", "  seed: 3\n  tapes: [tape.csv]\n"),
+        &[("tape.csv", &tape)],
+        &["tape.csv:3", "malformed"],
+    );
+}
+
+#[test]
+fn negative_principal_on_a_tape() {
+    let tape = format!("{TAPE_HEAD}T1,rcc,c1-valley-001,micro,household,tea,A,-40000,3,0.0435\n");
+    rejects(
+        |s| s.replace("  seed: 3\n", "  seed: 3\n  tapes: [tape.csv]\n"),
+        &[("tape.csv", &tape)],
+        &["loan T1", "principal", "-40000"],
+    );
+}
+
+#[test]
+fn pledge_above_half_the_herd() {
+    rejects(
+        |s| s.replace("ltv: 0.5, value_per_head", "ltv: 0.7, value_per_head"),
+        &[],
+        &["livestock_pledge.ltv", "50 %"],
+    );
+}
+
+#[test]
+fn validate_prints_the_portfolio() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mini.yaml"), mini()).unwrap();
+    let o = riskshare(&["validate", "mini.yaml"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    for w in ["2,200 loans", "by bank", "by product", "by industry", "compensation accounts", "village funds"] {
+        assert!(t.contains(w), "validate output lacks `{w}`:\n{t}");
+    }
+}
+
+#[test]
+fn default_scenario_runs_without_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = riskshare(&["run", "--trials", "50"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(dir.path().join("output/wangcang/summary.json").exists());
+}
