@@ -79,6 +79,10 @@ pub struct Workspace {
     z_county: Vec<f64>,
     z_industry: Vec<f64>,
     p_bucket: Vec<f64>,
+    damage_memo: DamageMemo,
+    /// A damaged village's (industry, class) groups: (end in the village's list, q).
+    groups: Vec<(u32, f64)>,
+    hits: Vec<u32>,
     damage: DamageState,
     claims: Vec<Claim>,
     scratch: waterfall::Scratch,
@@ -106,6 +110,9 @@ impl Workspace {
             z_county: vec![0.0; m.counties.len()],
             z_industry: vec![0.0; m.industries.len()],
             p_bucket: vec![0.0; m.buckets.len()],
+            damage_memo: DamageMemo::new(),
+            groups: Vec::new(),
+            hits: Vec::new(),
             damage: DamageState::new(m.villages.len(), m.industries.len()),
             claims: Vec::new(),
             scratch: waterfall::Scratch::default(),
@@ -203,18 +210,22 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
             rng::bernoulli_indices(&mut g, len, p, |k| ws.default(start + k, t));
         }
 
-        // 6b. Damage pass, village by village.
+        // 6b. Damage pass, village by village: one geometric skip over the
+        // village's loans at the largest extra probability q_max, each candidate
+        // kept with q / q_max (thinning), so a village costs about one draw.
         if e.kappa > 0.0 {
+            ws.damage_memo.new_year();
             for ti in 0..ws.damage.touched.len() {
                 let v = ws.damage.touched[ti];
                 let list = m.loans_of_village(v as usize);
                 let county = m.villages[v as usize].county as usize;
-                let mut g = rng::stream(seed, trial, Stream::DefaultDamage, t as u64, v as u64);
+                ws.groups.clear();
+                let mut q_max = 0.0f64;
                 let mut s = 0;
                 while s < list.len() {
                     let first = list[s] as usize;
                     let (ind, class) = (loans.industry[first], loans.class[first]);
-                    let mut end = s;
+                    let mut end = s + 1;
                     while end < list.len()
                         && loans.industry[list[end] as usize] == ind
                         && loans.class[list[end] as usize] == class
@@ -222,22 +233,52 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
                         end += 1;
                     }
                     let d = ws.damage.damage(v, ind as usize);
-                    if d > 0.0 {
-                        let x = e.sqrt_w * ws.z_county[county] + e.sqrt_1m_w * ws.z_industry[ind as usize];
-                        let thr = m.classes[class as usize].threshold;
-                        let p = phi((thr - e.sqrt_rho * x) * e.inv_sqrt_1m_rho);
-                        let p_d = phi((thr + e.kappa * d - e.sqrt_rho * x) * e.inv_sqrt_1m_rho);
-                        let q = if p >= 1.0 { 0.0 } else { ((p_d - p) / (1.0 - p)).max(0.0) };
-                        let group = &list[s..end];
-                        rng::bernoulli_indices(&mut g, group.len(), q, |k| {
-                            let i = group[k] as usize;
-                            if loans.term[i] as usize > t {
-                                ws.default(i, t);
-                            }
-                        });
-                    }
+                    let q = if d > 0.0 {
+                        let b = m.bucket(county, class as usize, ind as usize);
+                        ws.damage_memo.q(b, d, || {
+                            let x = e.sqrt_w * ws.z_county[county] + e.sqrt_1m_w * ws.z_industry[ind as usize];
+                            let thr = m.classes[class as usize].threshold;
+                            let p = ws.p_bucket[b];
+                            let p_d = phi((thr + e.kappa * d - e.sqrt_rho * x) * e.inv_sqrt_1m_rho);
+                            if p >= 1.0 { 0.0 } else { ((p_d - p) / (1.0 - p)).clamp(0.0, 1.0) }
+                        })
+                    } else {
+                        0.0
+                    };
+                    ws.groups.push((end as u32, q));
+                    q_max = q_max.max(q);
                     s = end;
                 }
+                if q_max <= 0.0 {
+                    continue;
+                }
+                let mut g = rng::stream(seed, trial, Stream::DefaultDamage, t as u64, v as u64);
+                let mut gi = 0;
+                let groups = &ws.groups;
+                let mut hits = std::mem::take(&mut ws.hits);
+                hits.clear();
+                let ln_q = if q_max >= 1.0 { f64::NEG_INFINITY } else { libm::log1p(-q_max) };
+                let mut k = 0u64;
+                loop {
+                    k = k.saturating_add(rng::geometric_gap(&mut g, ln_q));
+                    if k >= list.len() as u64 {
+                        break;
+                    }
+                    while groups[gi].0 as u64 <= k {
+                        gi += 1;
+                    }
+                    // One uniform per candidate whatever its q, so draws stay aligned.
+                    if rng::uniform(&mut g) * q_max < groups[gi].1 {
+                        hits.push(list[k as usize]);
+                    }
+                    k += 1;
+                }
+                for &i in &hits {
+                    if loans.term[i as usize] as usize > t {
+                        ws.default(i as usize, t);
+                    }
+                }
+                ws.hits = hits;
             }
         }
 
@@ -426,6 +467,44 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
     ws.exhausted_list.sort_unstable();
     out.exhausted_villages.extend_from_slice(&ws.exhausted_list);
     out.exhausted_villages_end.push(out.exhausted_villages.len() as u32);
+}
+
+/// A direct-mapped memo of the damage pass's extra default probability,
+/// keyed by (bucket, damage). Villages hit by the same events share a damage
+/// exactly, so a broad drought costs a few normal CDFs, not one per village.
+/// Entries carry the year's stamp, so a new year invalidates them without a
+/// clear; a collision only costs a recomputation of the same pure value.
+struct DamageMemo {
+    stamp: u32,
+    slots: Vec<(u32, u32, u64, f64)>,
+}
+
+const MEMO_SLOTS: usize = 4096;
+
+impl DamageMemo {
+    fn new() -> Self {
+        DamageMemo { stamp: 0, slots: vec![(u32::MAX, 0, 0, 0.0); MEMO_SLOTS] }
+    }
+    fn new_year(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.slots.fill((u32::MAX, 0, 0, 0.0));
+            self.stamp = 1;
+        }
+    }
+    /// `q` for the bucket and damage, computing it with `f` on a miss.
+    #[inline]
+    fn q(&mut self, bucket: usize, d: f64, f: impl FnOnce() -> f64) -> f64 {
+        let bits = d.to_bits();
+        let h = rng::mix64(bits ^ (bucket as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) as usize & (MEMO_SLOTS - 1);
+        let slot = &mut self.slots[h];
+        if slot.0 == self.stamp && slot.1 == bucket as u32 && slot.2 == bits {
+            return slot.3;
+        }
+        let q = f();
+        *slot = (self.stamp, bucket as u32, bits, q);
+        q
+    }
 }
 
 /// Trials per unit of parallel work: large enough to amortise scheduling,

@@ -17,8 +17,7 @@ use crate::scenario::schema::*;
 pub struct PerilModel {
     pub rate: f64,
     pub hit_by_zone: Vec<f64>,
-    pub alpha: f64,
-    pub beta: f64,
+    pub damage: BetaDist,
     pub per_village: bool,
     pub vulnerability: Vec<f64>,
 }
@@ -27,8 +26,7 @@ pub struct PerilModel {
 pub struct DiseaseModel {
     pub rate: f64,
     pub hit_by_zone: Vec<f64>,
-    pub alpha: f64,
-    pub beta: f64,
+    pub mortality: BetaDist,
     /// Industries whose species it affects.
     pub affects: Vec<bool>,
 }
@@ -90,8 +88,7 @@ impl HazardModel {
                 .map(|p| PerilModel {
                     rate: p.rate,
                     hit_by_zone: by_zone(&p.hit),
-                    alpha: p.damage.alpha,
-                    beta: p.damage.beta,
+                    damage: p.damage.clone(),
                     per_village: p.per_village_damage,
                     vulnerability: industries
                         .iter()
@@ -109,8 +106,7 @@ impl HazardModel {
                 .map(|d| DiseaseModel {
                     rate: d.rate,
                     hit_by_zone: by_zone(&d.hit),
-                    alpha: d.mortality.alpha,
-                    beta: d.mortality.beta,
+                    mortality: d.mortality.clone(),
                     affects: s
                         .industries
                         .iter()
@@ -247,6 +243,13 @@ impl DamageState {
     }
 }
 
+fn draw_ratio(g: &mut rng::TrialRng, b: &BetaDist) -> f64 {
+    match b.fixed {
+        Some(x) => x,
+        None => rng::beta(g, b.alpha, b.beta),
+    }
+}
+
 /// Draws year `t`'s disasters and outbreaks of one trial into `st`.
 pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut DamageState) {
     let mut hits = std::mem::take(&mut st.hits);
@@ -256,13 +259,13 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
             let n = rng::poisson(&mut g, p.rate);
             st.events += n;
             for _ in 0..n {
-                let d_event = rng::beta(&mut g, p.alpha, p.beta);
+                let d_event = draw_ratio(&mut g, &p.damage);
                 hits.clear();
                 for (z, villages) in zones.iter().enumerate() {
                     rng::bernoulli_indices(&mut g, villages.len(), p.hit_by_zone[z], |i| hits.push(villages[i]));
                 }
                 for &v in &hits {
-                    let d = if p.per_village { rng::beta(&mut g, p.alpha, p.beta) } else { d_event };
+                    let d = if p.per_village { draw_ratio(&mut g, &p.damage) } else { d_event };
                     st.touch(v);
                     for (i, &vul) in p.vulnerability.iter().enumerate() {
                         st.hit(v, i, d * vul, FROM_DISASTER, h.livestock[i]);
@@ -277,7 +280,7 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
             let n = rng::poisson(&mut g, dz.rate);
             st.outbreaks += n;
             for _ in 0..n {
-                let m = rng::beta(&mut g, dz.alpha, dz.beta);
+                let m = draw_ratio(&mut g, &dz.mortality);
                 hits.clear();
                 for (z, villages) in zones.iter().enumerate() {
                     rng::bernoulli_indices(&mut g, villages.len(), dz.hit_by_zone[z], |i| hits.push(villages[i]));

@@ -120,6 +120,8 @@ pub struct Model {
     pub products: Vec<String>,
     pub classes: Vec<Class>,
     pub buckets: Vec<Bucket>,
+    /// Bucket of each (county, class, industry): `bucket_of[(county * classes + class) * industries + industry]`.
+    pub bucket_of: Vec<u32>,
     pub loans: Loans,
     /// Loans of each village (CSR): `village_loans[village_start[v]..village_start[v + 1]]`,
     /// sorted by (industry, class, loan).
@@ -471,6 +473,12 @@ impl Model {
             buckets.push(Bucket { county: c, class: k, industry: ind, start: start as u32, ends });
         }
 
+        let (nc, nk, ni) = (counties.len(), classes.len(), industries.len());
+        let mut bucket_of = vec![u32::MAX; nc * nk * ni];
+        for (b, bk) in buckets.iter().enumerate() {
+            bucket_of[(bk.county as usize * nk + bk.class as usize) * ni + bk.industry as usize] = b as u32;
+        }
+
         // Villages' loans, by (industry, class).
         let nv = villages.len();
         let mut by_village: Vec<Vec<u32>> = vec![Vec::new(); nv];
@@ -544,6 +552,7 @@ impl Model {
             products,
             classes,
             buckets,
+            bucket_of,
             loans,
             village_start,
             village_loans,
@@ -572,6 +581,12 @@ impl Model {
 
     pub fn total_principal(&self) -> Fen {
         self.loans.principal.iter().copied().sum()
+    }
+
+    /// The bucket of a (county, class, industry).
+    #[inline]
+    pub fn bucket(&self, county: usize, class: usize, industry: usize) -> usize {
+        self.bucket_of[(county * self.classes.len() + class) * self.industries.len() + industry] as usize
     }
 
     /// Loans of village `v`.

@@ -253,7 +253,7 @@ pub fn geometric_gap(rng: &mut TrialRng, ln_q: f64) -> u64 {
 /// probability `p`, in increasing order, by geometric skips: cost follows the
 /// number of hits, not `n`.
 #[inline]
-pub fn bernoulli_indices(rng: &mut TrialRng, n: usize, p: f64, mut hit: impl FnMut(usize)) {
+pub fn bernoulli_indices(rng: &mut TrialRng, n: usize, p: f64, hit: impl FnMut(usize)) {
     if p <= 0.0 || n == 0 {
         return;
     }
@@ -261,7 +261,12 @@ pub fn bernoulli_indices(rng: &mut TrialRng, n: usize, p: f64, mut hit: impl FnM
         (0..n).for_each(hit);
         return;
     }
-    let ln_q = libm::log1p(-p);
+    bernoulli_indices_ln(rng, n, libm::log1p(-p), hit)
+}
+
+/// [`bernoulli_indices`] with `ln(1 - p)` precomputed (for `0 < p < 1`).
+#[inline]
+pub fn bernoulli_indices_ln(rng: &mut TrialRng, n: usize, ln_q: f64, mut hit: impl FnMut(usize)) {
     let mut i: u64 = 0;
     loop {
         let gap = geometric_gap(rng, ln_q);

@@ -559,11 +559,27 @@ pub struct HazardRegion {
     pub counties: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A ratio in [0, 1]: Beta(alpha, beta), or `fixed` for a known value
+/// (textbook checks, stress overlays).
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
 pub struct BetaDist {
+    #[serde(skip_serializing_if = "is_zero")]
     pub alpha: f64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub beta: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<f64>,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+impl BetaDist {
+    pub fn mean(&self) -> f64 {
+        self.fixed.unwrap_or(self.alpha / (self.alpha + self.beta))
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -368,6 +368,13 @@ fn positive_yuan(p: &mut Problems, path: &str, y: Yuan) {
 }
 
 fn beta_ok(p: &mut Problems, path: &str, b: &BetaDist) {
+    if let Some(x) = b.fixed {
+        p.prob(&format!("{path}.fixed"), x);
+        if b.alpha != 0.0 || b.beta != 0.0 {
+            p.push(path, "give either `fixed` or `alpha` and `beta`, not both");
+        }
+        return;
+    }
     if !(b.alpha > 0.0 && b.alpha.is_finite()) {
         p.push(format!("{path}.alpha"), format!("expected a positive Beta shape, found {}", b.alpha));
     }

@@ -1,0 +1,72 @@
+//! Disasters, epidemics and shocks against hand computations.
+
+mod common;
+use common::*;
+
+const Z: f64 = 4.5;
+
+fn pois(lambda: f64, k: u32) -> f64 {
+    (-lambda + k as f64 * lambda.ln() - libm::lgamma(k as f64 + 1.0)).exp()
+}
+
+/// A peril that hits every village with a fixed damage: each loan's default
+/// probability is E_N[Phi(Phi^-1(pd) + kappa D(N))] with N ~ Poisson and
+/// D(N) = 1 - (1 - d v)^N. The damage pass draws mixed (grade, industry)
+/// groups by thinning; the default count must match the sum over loans.
+#[test]
+fn damage_raises_default_probability_exactly_as_the_formula() {
+    let (lambda, d, kappa): (f64, f64, f64) = (0.8, 0.4, 1.5);
+    let yaml = format!(
+        "
+name: damage
+simulation: {{horizon_years: 1}}
+economy: {{rho: 0.0, kappa: {kappa}}}
+grades: [{{id: A, pd: 0.005}}, {{id: B, pd: 0.03}}]
+industries: [{{id: tea}}, {{id: pig, kind: livestock, species: pig}}]
+products: [{{id: loan}}]
+banks: [{{id: bank}}]
+counties: [{{id: c, village_counts: {{plain: 30}}}}]
+portfolio:
+  cohorts:
+    - {{name: all, count: 3000, product: loan, borrower: household, banks: {{bank: 1}},
+       industries: {{tea: 0.5, pig: 0.5}}, grades: {{A: 0.5, B: 0.5}},
+       principal: {{fixed: 10000}}, rate: 0.0, term_years: 1}}
+{NO_FUNDS}
+hazards:
+  perils:
+    - {{id: flood, rate: {lambda}, hit: {{plain: 1.0}}, damage: {{fixed: {d}}}, vulnerability: {{tea: 0.5, pig: 1.0}}}}
+"
+    );
+    let m = model(&yaml);
+    let mut expected = 0.0;
+    for i in 0..m.loans.n {
+        let pd = m.classes[m.loans.class[i] as usize].pd;
+        let v: f64 = if m.industries[m.loans.industry[i] as usize] == "tea" { 0.5 } else { 1.0 };
+        expected += (0..60)
+            .map(|k| pois(lambda, k) * phi(inv_phi(pd) + kappa * (1.0 - (1.0 - d * v).powi(k as i32))))
+            .sum::<f64>();
+    }
+    let trials = 4000u64;
+    let b = simulate(&m, 17, trials, 2);
+    let k: Vec<f64> = b.trials.iter().map(|r| r.counts.defaults as f64).collect();
+    let mean = k.iter().sum::<f64>() / trials as f64;
+    let sd = (k.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (trials - 1) as f64).sqrt();
+    assert!((mean - expected).abs() < Z * sd / (trials as f64).sqrt(), "mean defaults {mean} vs {expected}");
+}
+
+/// Shocks alone: a household defaults with 1 - (1 - pd)(1 - s q).
+#[test]
+fn shocks_raise_default_probability_as_the_formula() {
+    let (pd, s, q) = (0.01, 0.05, 0.4);
+    let extra = format!("{NO_FUNDS}shocks: [{{id: ill, kind: illness, prob: {s}, default_prob: {q}}}]\n");
+    let yaml = homogeneous(3000, pd, 0.0, 1, &extra).replace("borrower: enterprise", "borrower: household");
+    let m = model(&yaml);
+    let trials = 3000u64;
+    let b = simulate(&m, 21, trials, 2);
+    let p = 1.0 - (1.0 - pd) * (1.0 - s * q);
+    let n = 3000.0;
+    let mean = b.trials.iter().map(|r| r.counts.defaults as f64).sum::<f64>() / trials as f64;
+    assert!((mean - n * p).abs() < Z * (n * p * (1.0 - p) / trials as f64).sqrt(), "mean {mean} vs {}", n * p);
+    let shocks = b.trials.iter().map(|r| r.counts.shocks as f64).sum::<f64>() / trials as f64;
+    assert!((shocks - n * s).abs() < Z * (n * s * (1.0 - s) / trials as f64).sqrt(), "shocks {shocks}");
+}
