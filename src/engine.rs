@@ -95,6 +95,10 @@ pub struct Workspace {
     lost_subsidy: Vec<Fen>,
     lost_alive: Vec<u64>,
     acct: Vec<AccountTrial>,
+    /// Demand on each account this year, and on each village fund this trial.
+    year_demand: Vec<Fen>,
+    village_demand: Vec<Fen>,
+    village_demand_list: Vec<u32>,
 }
 
 impl Workspace {
@@ -125,6 +129,9 @@ impl Workspace {
             lost_subsidy: vec![Fen::ZERO; h],
             lost_alive: vec![0; h],
             acct: vec![AccountTrial::default(); na],
+            year_demand: vec![Fen::ZERO; na],
+            village_demand: vec![Fen::ZERO; m.villages.len()],
+            village_demand_list: Vec::new(),
         }
     }
 
@@ -145,6 +152,10 @@ impl Workspace {
         self.lost_subsidy.fill(Fen::ZERO);
         self.lost_alive.fill(0);
         self.acct.fill(AccountTrial::default());
+        for &v in &self.village_demand_list {
+            self.village_demand[v as usize] = Fen::ZERO;
+        }
+        self.village_demand_list.clear();
     }
 
     /// Marks loan `i` defaulted in year `t` unless it already has.
@@ -408,6 +419,17 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
             }
         }
         village_total -= flows.village_fund;
+        ws.year_demand.fill(Fen::ZERO);
+        for &(a, d) in &ws.scratch.account_demand {
+            ws.year_demand[a as usize] = d;
+        }
+        out.account_demands.extend_from_slice(&ws.year_demand);
+        for &(v, d) in &ws.scratch.village_demand {
+            if ws.village_demand[v as usize].is_zero() {
+                ws.village_demand_list.push(v);
+            }
+            ws.village_demand[v as usize] += d;
+        }
         counts.defaults = ws.claims.len() as u32;
         if m.village_fund_enabled {
             for &v in &ws.scratch.exhausted_villages {
@@ -467,6 +489,9 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
     ws.exhausted_list.sort_unstable();
     out.exhausted_villages.extend_from_slice(&ws.exhausted_list);
     out.exhausted_villages_end.push(out.exhausted_villages.len() as u32);
+    ws.village_demand_list.sort_unstable();
+    out.village_demands.extend(ws.village_demand_list.iter().map(|&v| (v, ws.village_demand[v as usize])));
+    out.village_demands_end.push(out.village_demands.len() as u32);
 }
 
 /// A direct-mapped memo of the damage pass's extra default probability,

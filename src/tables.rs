@@ -142,6 +142,14 @@ pub struct Batch {
     pub year_balances: Vec<Fen>,
     /// `[trial][account]`, flattened.
     pub accounts: Vec<AccountTrial>,
+    /// What each account was asked to pay in each year (the government's share
+    /// after the village fund, whatever its balance): `[trial][year][account]`.
+    /// Sizing reads it: the demand does not depend on the deposit.
+    pub account_demands: Vec<Fen>,
+    /// Villages with a demand on their fund over the horizon, trial after trial:
+    /// (village, total demand); trial k's are `village_demands[ends[k-1]..ends[k]]`.
+    pub village_demands: Vec<(u32, Fen)>,
+    pub village_demands_end: Vec<u32>,
     /// Villages whose fund was exhausted, trial after trial (ids ascending
     /// within a trial); trial k's are `exhausted_villages[ends[k-1]..ends[k]]`.
     pub exhausted_villages: Vec<u32>,
@@ -157,6 +165,10 @@ impl Batch {
         self.years.append(&mut o.years);
         self.year_balances.append(&mut o.year_balances);
         self.accounts.append(&mut o.accounts);
+        self.account_demands.append(&mut o.account_demands);
+        let base = self.village_demands.len() as u32;
+        self.village_demands.append(&mut o.village_demands);
+        self.village_demands_end.extend(o.village_demands_end.iter().map(|e| e + base));
         let base = self.exhausted_villages.len() as u32;
         self.exhausted_villages.append(&mut o.exhausted_villages);
         self.exhausted_villages_end.extend(o.exhausted_villages_end.iter().map(|e| e + base));

@@ -75,6 +75,10 @@ pub struct Scratch {
     pub exhausted_villages: Vec<u32>,
     /// Accounts that could not pay (or just paid) everything asked of them.
     pub exhausted_accounts: Vec<u32>,
+    /// What each village fund was asked to pay this year (villages with a demand).
+    pub village_demand: Vec<(u32, Fen)>,
+    /// What each compensation account was asked to pay (the government's share).
+    pub account_demand: Vec<(u32, Fen)>,
 }
 
 /// Settles one year's claims against the fund balances, which it draws down.
@@ -87,6 +91,8 @@ pub fn settle(
 ) {
     s.exhausted_villages.clear();
     s.exhausted_accounts.clear();
+    s.village_demand.clear();
+    s.account_demand.clear();
     // 1-2: collateral and insurance, loan by loan.
     for c in claims.iter_mut() {
         c.collateral = c.collateral_value.min(c.exposure).max(Fen::ZERO);
@@ -121,6 +127,7 @@ pub fn settle(
         }
         let group = &s.order[g..e];
         let demand: Fen = group.iter().map(|&i| claims[i as usize].bank_loss).sum();
+        s.village_demand.push((v, demand));
         let bal = village_balance[v as usize];
         if demand >= bal {
             s.exhausted_villages.push(v);
@@ -174,6 +181,7 @@ pub fn settle(
             s.gov.push(gov);
         }
         let demand: Fen = s.gov.iter().copied().sum();
+        s.account_demand.push((a, demand));
         let bal = account_balance[a as usize];
         if demand > Fen::ZERO && demand >= bal {
             s.exhausted_accounts.push(a);
