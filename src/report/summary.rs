@@ -167,6 +167,31 @@ pub struct Adequacy {
     pub accounts: Vec<AccountSummary>,
 }
 
+/// Insurance claims paid to banks, by product, and what went to households.
+#[derive(Clone, Debug, Serialize)]
+pub struct InsuranceSummary {
+    /// Mean over trials of the claims paid to the bank, by product (yuan).
+    pub agricultural: f64,
+    pub accident: f64,
+    pub credit: f64,
+    pub total: f64,
+    /// Mean of what claims paid beyond what was owed (to households).
+    pub excess_to_households: f64,
+    /// Mean premium subsidy paid by the budget.
+    pub premium_subsidy: f64,
+}
+
+/// Shares of the exposure at default whose default had a disaster, an
+/// epidemic or a personal shock behind it (that year, in that village and
+/// industry, or to that borrower). They can overlap.
+#[derive(Clone, Debug, Serialize)]
+pub struct Causes {
+    pub disaster: f64,
+    pub epidemic: f64,
+    pub shock: f64,
+    pub any_cause_upper_bound: f64,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
     pub scenario: String,
@@ -179,6 +204,8 @@ pub struct Summary {
     pub layers: std::collections::BTreeMap<String, Stat>,
     pub counts: std::collections::BTreeMap<String, Stat>,
     pub adequacy: Adequacy,
+    pub insurance: InsuranceSummary,
+    pub causes: Causes,
 }
 
 /// Builds the summary from the collected tables.
@@ -242,6 +269,23 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
         })
         .collect();
     let comp = Prob::of(any_comp, n);
+    let mean_of = |f: fn(&Flows) -> Fen| yuan(total(c, f).0 as f64 / n.max(1) as f64);
+    let exposure = total(c, |f| f.exposure).0.max(1) as f64;
+    let share = |f: fn(&Flows) -> Fen| (total(c, f).0 as f64 / exposure * 1e6).round() / 1e6;
+    let insurance = InsuranceSummary {
+        agricultural: mean_of(|f| f.claims_agricultural),
+        accident: mean_of(|f| f.claims_accident),
+        credit: mean_of(|f| f.claims_credit),
+        total: mean_of(|f| f.insurance),
+        excess_to_households: mean_of(|f| f.insurance_excess),
+        premium_subsidy: mean_of(|f| f.premium_subsidy),
+    };
+    let causes = Causes {
+        disaster: share(|f| f.exposure_disaster),
+        epidemic: share(|f| f.exposure_epidemic),
+        shock: share(|f| f.exposure_shock),
+        any_cause_upper_bound: share(|f| f.exposure_disaster + f.exposure_epidemic + f.exposure_shock).min(1.0),
+    };
     let s = &m.scenario;
     Summary {
         scenario: s.name.clone(),
@@ -269,6 +313,8 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
             any_village_fund_exhausted: Prob::of(any_village, n),
             accounts,
         },
+        insurance,
+        causes,
     }
 }
 
