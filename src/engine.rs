@@ -27,45 +27,14 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use crate::claims::{SHOCK_ACCIDENT, SHOCK_ILLNESS, Terms};
 use crate::hazard::{self, DamageState, FROM_DISASTER, FROM_EPIDEMIC};
 use crate::model::{Model, NO_ACCOUNT};
-use crate::money::{Fen, to_ppm};
-use crate::portfolio::CollateralKind;
+use crate::money::Fen;
 use crate::rng::{self, Stream, phi};
 use crate::scenario::ShockKind;
 use crate::tables::{AccountTrial, Batch, Counts, Flows, TrialRow, YearRow};
 use crate::waterfall::{self, ACCIDENT, AGRICULTURAL, CREDIT, Claim};
-
-const SHOCK_ACCIDENT: u8 = 1;
-const SHOCK_ILLNESS: u8 = 2;
-
-/// Constants of the waterfall derived once from the scenario.
-#[derive(Clone, Copy, Debug)]
-struct Terms {
-    insurance: bool,
-    agri_deductible: f64,
-    credit_share_ppm: u32,
-    accident_benefit: Fen,
-    illness_benefit: Fen,
-    livestock_keep_ppm: u32,
-    forest_keep_ppm: u32,
-}
-
-impl Terms {
-    fn of(m: &Model) -> Terms {
-        let s = &m.scenario;
-        let ins = &s.insurance;
-        Terms {
-            insurance: ins.enabled,
-            agri_deductible: ins.agricultural.deductible,
-            credit_share_ppm: to_ppm(ins.credit.share),
-            accident_benefit: ins.accident.benefit.fen(),
-            illness_benefit: ins.accident.illness_benefit.fen(),
-            livestock_keep_ppm: to_ppm(1.0 - s.collateral.livestock_haircut),
-            forest_keep_ppm: to_ppm(1.0 - s.collateral.forest_haircut),
-        }
-    }
-}
 
 /// Per-thread buffers for running trials.
 pub struct Workspace {
@@ -335,32 +304,9 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
             let ind = loans.industry[i] as usize;
             let exposure = loans.ead[t * n + i];
             let d = ws.damage.damage(v, ind);
-            let collateral_value = match loans.collateral[i] {
-                CollateralKind::None => Fen::ZERO,
-                CollateralKind::LivestockPledge => {
-                    let alive = ws.damage.herd_survival(v, ind);
-                    Fen((loans.collateral_value[i].0 as f64 * alive).floor() as i64).mul_ppm(terms.livestock_keep_ppm)
-                }
-                CollateralKind::ForestMortgage => loans.collateral_value[i].mul_ppm(terms.forest_keep_ppm),
-            };
-            let mut claims = [Fen::ZERO; 3];
-            if terms.insurance {
-                let si = loans.agri_sum_insured[i];
-                if si.0 > 0 && d > terms.agri_deductible {
-                    claims[AGRICULTURAL] = Fen((si.0 as f64 * (d - terms.agri_deductible)).round() as i64);
-                }
-                if loans.accident_insured[i] {
-                    if ws.shock[i] & SHOCK_ACCIDENT != 0 {
-                        claims[ACCIDENT] += terms.accident_benefit;
-                    }
-                    if ws.shock[i] & SHOCK_ILLNESS != 0 {
-                        claims[ACCIDENT] += terms.illness_benefit;
-                    }
-                }
-                if loans.credit_insured[i] {
-                    claims[CREDIT] = exposure.mul_ppm(terms.credit_share_ppm);
-                }
-            }
+            let collateral_value =
+                terms.collateral(loans.collateral[i], loans.collateral_value[i], ws.damage.herd_survival(v, ind));
+            let claims = terms.insurance(loans, i, d, ws.shock[i], exposure);
             let cause = ws.damage.cause(v, ind);
             if cause & FROM_DISASTER != 0 {
                 flows.exposure_disaster += exposure;

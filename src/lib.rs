@@ -12,6 +12,7 @@
 //! tables) -> [`stats`] and [`report`]. Only [`io`], [`output`] and
 //! [`runner`] touch files.
 
+pub mod claims;
 pub mod engine;
 pub mod hazard;
 pub mod io;

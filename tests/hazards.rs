@@ -70,3 +70,44 @@ fn shocks_raise_default_probability_as_the_formula() {
     let shocks = b.trials.iter().map(|r| r.counts.shocks as f64).sum::<f64>() / trials as f64;
     assert!((shocks - n * s).abs() < Z * (n * s * (1.0 - s) / trials as f64).sqrt(), "shocks {shocks}");
 }
+
+/// One peril that hits every village with a fixed damage of 0.4: with N
+/// events in a year, D = 1 - 0.6^N, and each defaulted loan's agricultural
+/// claim is 10,000 yuan x (D - 0.1): 3,000.00 yuan for one event, 5,400.00 for
+/// two, 6,840.00 for three, 7,704.00 for four. Checked to the fen, year by year.
+#[test]
+fn agricultural_indemnity_by_hand_to_the_fen() {
+    let extra = format!(
+        "{NO_FUNDS}hazards:\n  perils:\n    - {{id: flood, rate: 1.5, hit: {{plain: 1.0}}, damage: {{fixed: 0.4}}, vulnerability: {{farm: 1}}}}\n\
+         insurance: {{agricultural: {{coverage: 1.0, deductible: 0.1}}}}\n"
+    );
+    let yaml = homogeneous(500, 0.02, 0.0, 2, &extra)
+        .replace("term_years: 2\n", "term_years: 2\n      insurance: {agricultural: 1.0}\n");
+    let m = model_with(&yaml, &["economy.kappa=1.0"]);
+    let per_default = |n: u32| -> i64 {
+        match n {
+            0 => 0,
+            1 => 300_000,
+            2 => 540_000,
+            3 => 684_000,
+            4 => 770_400,
+            _ => (1_000_000.0 * (1.0 - 0.6f64.powi(n as i32) - 0.1)).round() as i64,
+        }
+    };
+    let b = simulate(&m, 5, 400, 2);
+    let mut checked = [0u32; 5];
+    for y in &b.years {
+        let n = y.counts.disaster_events;
+        assert_eq!(
+            y.flows.claims_agricultural.0,
+            y.counts.defaults as i64 * per_default(n),
+            "trial {} year {}",
+            y.trial,
+            y.year
+        );
+        if n < 5 && y.counts.defaults > 0 {
+            checked[n as usize] += 1;
+        }
+    }
+    assert!(checked[1..4].iter().all(|&c| c > 0), "event counts not all seen: {checked:?}");
+}
