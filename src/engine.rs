@@ -62,6 +62,7 @@ pub struct Workspace {
     deposited: Vec<Fen>,
     topped: Vec<Fen>,
     lost_subsidy: Vec<Fen>,
+    lost_premium: Vec<Fen>,
     lost_alive: Vec<u64>,
     acct: Vec<AccountTrial>,
     /// Demand on each account this year, and on each village fund this trial.
@@ -96,6 +97,7 @@ impl Workspace {
             deposited: vec![Fen::ZERO; na],
             topped: vec![Fen::ZERO; na],
             lost_subsidy: vec![Fen::ZERO; h],
+            lost_premium: vec![Fen::ZERO; h],
             lost_alive: vec![0; h],
             acct: vec![AccountTrial::default(); na],
             year_demand: vec![Fen::ZERO; na],
@@ -119,6 +121,7 @@ impl Workspace {
         self.deposited.fill(Fen::ZERO);
         self.topped.fill(Fen::ZERO);
         self.lost_subsidy.fill(Fen::ZERO);
+        self.lost_premium.fill(Fen::ZERO);
         self.lost_alive.fill(0);
         self.acct.fill(AccountTrial::default());
         for &v in &self.village_demand_list {
@@ -332,6 +335,7 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
                 ws.lost_subsidy[y] += loans.subsidy[y * n + i];
                 if y > t {
                     ws.lost_alive[y] += 1;
+                    ws.lost_premium[y] += loans.premium[y * n + i];
                 }
             }
         }
@@ -416,7 +420,7 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
 
         // 10. Fiscal flows of the year.
         flows.interest_subsidy = m.scheduled_subsidy[t] - ws.lost_subsidy[t];
-        flows.premium_subsidy = m.premium_subsidy[t];
+        flows.premium_subsidy = m.premium_subsidy[t] - ws.lost_premium[t];
         counts.loan_years = m.scheduled_alive[t] - ws.lost_alive[t];
 
         out.years.push(YearRow { trial, year: t as u32 + 1, flows, counts, village_balance: village_total });

@@ -114,6 +114,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints to stdout; a closed pipe (`riskshare validate | head`) is not an error.
+fn out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 fn source(p: &Option<PathBuf>) -> Source {
     match p {
         Some(p) => Source::File(p.clone()),
@@ -124,8 +130,8 @@ fn source(p: &Option<PathBuf>) -> Source {
 fn cmd_validate(a: ScenarioArgs) -> Result<(), Failure> {
     let loaded = io::load(source(&a.scenario), &a.set)?;
     let m = &loaded.model;
-    println!("{}: valid ({})", m.scenario.name, loaded.source.name());
-    print!("{}", text::portfolio(m));
+    out(&format!("{}: valid ({})\n", m.scenario.name, loaded.source.name()));
+    out(&text::portfolio(m));
     Ok(())
 }
 

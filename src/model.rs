@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::hazard::HazardModel;
 use crate::money::{Fen, to_ppm};
-use crate::portfolio::{self, CollateralKind, LoanRecord};
+use crate::portfolio::{self, CollateralKind, LoanOrigin, LoanRecord};
 use crate::rng::inv_phi;
 use crate::scenario::schema::*;
 use crate::scenario::validate::{self, Problems};
@@ -85,6 +85,9 @@ pub struct Loans {
     pub ead: Vec<Fen>,
     /// Interest subsidy paid in year t if the loan survives it: `subsidy[t * n + i]`.
     pub subsidy: Vec<Fen>,
+    /// The budget's share of the loan's insurance premiums in year t, paid at
+    /// the start of each year the loan is alive: `premium[t * n + i]`.
+    pub premium: Vec<Fen>,
     pub collateral: Vec<CollateralKind>,
     pub collateral_value: Vec<Fen>,
     /// Agricultural sum insured (zero when not enrolled).
@@ -143,7 +146,7 @@ pub struct Model {
     /// Loans scheduled alive in year t, and the subsidy they would earn.
     pub scheduled_alive: Vec<u64>,
     pub scheduled_subsidy: Vec<Fen>,
-    /// Yearly premium subsidies the budget pays (a cost, not a loss).
+    /// Yearly premium subsidies if no loan defaulted (a cost, not a loss).
     pub premium_subsidy: Vec<Fen>,
 }
 
@@ -242,6 +245,7 @@ impl Model {
         let cr = &s.collateral;
         for r in &records {
             let at = format!("loan {}", r.id);
+            let before = p.list.len();
             if !seen_ids.insert(r.id.as_str()) {
                 p.push(&at, format!("duplicate loan id `{}`", r.id));
             }
@@ -299,6 +303,16 @@ impl Model {
                 }
                 if r.collateral == CollateralKind::LivestockPledge && r.herd_size == 0 {
                     p.push(format!("{at}: herd_size"), "a livestock pledge needs the herd size");
+                }
+            }
+            // Point each problem at the tape row or the cohort that made the loan.
+            for q in &mut p.list[before..] {
+                match &r.origin {
+                    LoanOrigin::Tape { file, line } => {
+                        q.origin = file.clone();
+                        q.line = *line;
+                    }
+                    LoanOrigin::Cohort(c) => q.path = format!("portfolio.cohorts[{c}] ({})", q.path),
                 }
             }
         }
@@ -528,7 +542,8 @@ impl Model {
         let scheduled_alive =
             (0..horizon).map(|t| (0..n).filter(|&j| loans.term[j] as usize > t).count() as u64).collect();
         let scheduled_subsidy = (0..horizon).map(|t| loans.subsidy[t * n..(t + 1) * n].iter().copied().sum()).collect();
-        let premium_subsidy = premium_subsidies(s, &loans, horizon);
+        premiums(s, &mut loans, horizon);
+        let premium_subsidy = (0..horizon).map(|t| loans.premium[t * n..(t + 1) * n].iter().copied().sum()).collect();
         let hazards = HazardModel::build(s, &villages, &counties, &zones, &industries);
         let top_up = comp.top_up.enabled.then(|| TopUpRule {
             annual_cap: comp.top_up.annual_cap.map(|y| y.fen()),
@@ -632,31 +647,28 @@ fn injection_schedule(accounts: &[Account], inj: &[Injection], horizon: usize) -
     out
 }
 
-/// The budget's share of insurance premiums, per year, for the loans alive
-/// on schedule (a cost, reported beside the losses).
-fn premium_subsidies(s: &Scenario, loans: &Loans, horizon: usize) -> Vec<Fen> {
+/// The budget's share of each loan's insurance premiums in each year of its
+/// term (a cost, reported beside the losses; it stops when the loan defaults).
+fn premiums(s: &Scenario, loans: &mut Loans, horizon: usize) {
+    let n = loans.n;
+    loans.premium = vec![Fen::ZERO; n * horizon];
     if !s.insurance.enabled {
-        return vec![Fen::ZERO; horizon];
+        return;
     }
     let ins = &s.insurance;
     let agri = to_ppm(ins.agricultural.premium_rate * ins.agricultural.premium_subsidy);
     let credit = to_ppm(ins.credit.premium_rate * ins.credit.premium_subsidy);
     let acc = ins.accident.premium.fen().mul_ppm(to_ppm(ins.accident.premium_subsidy));
-    (0..horizon)
-        .map(|t| {
-            let mut sum = Fen::ZERO;
-            for j in 0..loans.n {
-                if loans.term[j] as usize > t {
-                    sum += loans.agri_sum_insured[j].mul_ppm(agri);
-                    if loans.credit_insured[j] {
-                        sum += loans.principal[j].mul_ppm(credit);
-                    }
-                    if loans.accident_insured[j] {
-                        sum += acc;
-                    }
-                }
-            }
-            sum
-        })
-        .collect()
+    for j in 0..n {
+        let mut yearly = loans.agri_sum_insured[j].mul_ppm(agri);
+        if loans.credit_insured[j] {
+            yearly += loans.principal[j].mul_ppm(credit);
+        }
+        if loans.accident_insured[j] {
+            yearly += acc;
+        }
+        for t in 0..(loans.term[j] as usize).min(horizon) {
+            loans.premium[t * n + j] = yearly;
+        }
+    }
 }

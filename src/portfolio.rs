@@ -48,6 +48,15 @@ pub struct LoanRecord {
     pub accident_insured: bool,
     /// Overrides `funds.compensation.covers` for this loan.
     pub comp_covered: Option<bool>,
+    /// Where the loan came from, for error messages.
+    pub origin: LoanOrigin,
+}
+
+/// A tape row (file and line) or a cohort (its index).
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoanOrigin {
+    Tape { file: String, line: Option<usize> },
+    Cohort(usize),
 }
 
 /// The columns a loan tape may have; the first nine are required.
@@ -168,6 +177,7 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
             credit_insured: row.flag("credit_insured"),
             accident_insured: row.flag("accident_insured"),
             comp_covered: row.optional_flag("comp_covered"),
+            origin: LoanOrigin::Tape { file: origin.to_string(), line },
         };
         if row.ok {
             out.push(loan);
@@ -252,10 +262,10 @@ impl RowReader<'_> {
         Some(self.flag(c))
     }
     fn flag(&mut self, c: &str) -> bool {
-        self.parse_with(c, false, |s| match s {
+        self.parse_with(c, false, |s| match s.to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "y" => Ok(true),
             "0" | "false" | "no" | "n" => Ok(false),
-            _ => Err("1/0, true/false or yes/no".into()),
+            _ => Err("1/0, true/false, yes/no or y/n".into()),
         })
     }
 }
@@ -326,6 +336,7 @@ pub fn generate(s: &Scenario, villages: &[(String, String, String)]) -> Vec<Loan
                 credit_insured,
                 accident_insured,
                 comp_covered: None,
+                origin: LoanOrigin::Cohort(ci),
             });
         }
     }

@@ -64,7 +64,7 @@ pub fn portfolio(m: &Model) -> String {
             count[key(i)] += 1;
             sum[key(i)] += l.principal[i];
         }
-        let _ = writeln!(o, "\nby {title:<10} {:>8} {:>18} {:>7}", "loans", "principal (CNY)", "share");
+        let _ = writeln!(o, "\n{:<20} {:>8} {:>18} {:>7}", format!("by {title}"), "loans", "principal (CNY)", "share");
         for (k, name) in names.iter().enumerate() {
             if count[k] > 0 {
                 let _ = writeln!(
@@ -81,7 +81,11 @@ pub fn portfolio(m: &Model) -> String {
     by("product", &m.products, &|i| l.product[i] as usize);
     by("industry", &m.industries, &|i| l.industry[i] as usize);
     by("grade", &m.grades, &|i| l.grade[i] as usize);
-    let _ = writeln!(o, "\ncompensation accounts {:>22} {:>16} {:>8}", "covered loans (CNY)", "deposit (CNY)", "ratio");
+    let _ = writeln!(
+        o,
+        "\n{:<22} {:>22} {:>16} {:>8}",
+        "compensation accounts", "covered loans (CNY)", "deposit (CNY)", "ratio"
+    );
     if m.accounts.is_empty() {
         let _ = writeln!(o, "  (none: the compensation fund is off or covers no loan)");
     }

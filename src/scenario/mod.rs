@@ -184,7 +184,8 @@ pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 
 /// Walks a dotted path into the YAML tree and sets the value there. A path
 /// segment that is a number indexes a list; any other segment on a list
-/// selects the element whose `id` is that segment (`hazards.perils.flood.rate`).
+/// selects the element whose `id` (or, for cohorts, `name`) is that segment
+/// (`hazards.perils.flood.rate`).
 fn apply_override(root: &mut Value, o: &Override) -> Result<(), String> {
     let parsed: Value =
         serde_yaml_ng::from_str(&o.value).map_err(|e| format!("the value `{}` is not valid YAML: {e}", o.value))?;
@@ -211,7 +212,9 @@ fn apply_override(root: &mut Value, o: &Override) -> Result<(), String> {
                     Err(_) => {
                         let ids: Vec<String> = items
                             .iter()
-                            .filter_map(|it| it.get("id").and_then(|v| v.as_str()).map(String::from))
+                            .filter_map(|it| {
+                                it.get("id").or_else(|| it.get("name")).and_then(|v| v.as_str()).map(String::from)
+                            })
                             .collect();
                         match ids.iter().position(|id| id == seg) {
                             Some(n) => n,
@@ -219,7 +222,10 @@ fn apply_override(root: &mut Value, o: &Override) -> Result<(), String> {
                                 let refs: Vec<&str> = ids.iter().map(|s| s.as_str()).collect();
                                 let hint =
                                     nearest(seg, &refs).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-                                return Err(format!("no list element with id `{seg}`{hint} (ids: {})", ids.join(", ")));
+                                return Err(format!(
+                                    "no list element with id or name `{seg}`{hint} (known: {})",
+                                    ids.join(", ")
+                                ));
                             }
                         }
                     }

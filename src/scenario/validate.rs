@@ -128,6 +128,9 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
         if ind.kind == IndustryKind::Livestock && ind.species.is_none() {
             p.push(format!("industries[{i}].species"), "a livestock industry needs its species (e.g. cattle)");
         }
+        if ind.kind != IndustryKind::Livestock && ind.species.is_some() {
+            p.push(format!("industries[{i}].species"), "only a livestock industry (kind: livestock) has a species");
+        }
     }
     let products = ids(&s.products, |x| &x.id, "products", "product", p);
     for (i, pr) in s.products.iter().enumerate() {
@@ -287,7 +290,12 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
                 format!("expected a year in 1 ..= {horizon}, found {}", inj.year),
             );
         }
-        p.prob(&format!("funds.compensation.injections[{i}].share"), inj.share);
+        if !(inj.share > 0.0 && inj.share <= 1.0) {
+            p.push(
+                format!("funds.compensation.injections[{i}].share"),
+                format!("expected a share in (0, 1], found {}", inj.share),
+            );
+        }
         inj_sum += inj.share;
     }
     if !cf.injections.is_empty() && (inj_sum - 1.0).abs() > 1e-6 {
