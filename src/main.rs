@@ -48,6 +48,34 @@ The same seed gives the same bytes whatever --threads is.")]
     Run(RunArgs),
     /// Check a scenario and print its portfolio's totals and fund sizes.
     Validate(ScenarioArgs),
+    /// Size the funds: the deposit ratio (and village share) that lasts the horizon.
+    #[command(after_help = "For each bank's compensation account: the smallest deposit that lasts the horizon\n\
+with each confidence, as a loans:fund ratio (e.g. 7.8:1) and in yuan, with a 95 % interval,\n\
+and whether today's deposit is enough. Likewise the village fund share. Writes the run's\n\
+usual outputs plus size.json and size_curve.csv (ratio against depletion probability).\n\n\
+Sizing holds the village fund at the scenario's share (it pays before the compensation\n\
+fund); size the village share first if both change. Top-ups are not counted.\n\n\
+Examples:\n  riskshare size --confidence 0.99\n  riskshare size scenarios/wangcang.yaml --precision 0.05 --metric comp_fund")]
+    Size(SizeArgs),
+}
+
+#[derive(Args)]
+struct SizeArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Confidence levels to size for (repeatable; default 0.90 0.95 0.99 0.995).
+    #[arg(long = "confidence", value_name = "LEVEL")]
+    confidence: Vec<f64>,
+    /// What to size: comp (the compensation deposits), village (the village share) or both.
+    #[arg(long, value_enum, default_value = "both")]
+    target: Target,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Target {
+    Comp,
+    Village,
+    Both,
 }
 
 #[derive(Args)]
@@ -76,6 +104,17 @@ struct RunArgs {
     /// Output folder (default: output/<scenario name>/).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Keep doubling the trials until the metric's relative standard error is at most REL
+    /// (e.g. 0.02); reproducible: the same seed and precision give the same trials.
+    #[arg(long, value_name = "REL")]
+    precision: Option<f64>,
+    /// The metric --precision targets: a money column's mean (comp_fund, bank_loss, ...)
+    /// or comp_exhausted (the probability that any compensation account runs dry).
+    #[arg(long, default_value = "comp_fund", requires = "precision")]
+    metric: String,
+    /// Most trials a --precision run may use.
+    #[arg(long, default_value_t = 10_000_000, requires = "precision")]
+    max_trials: u64,
 }
 
 /// How a command failed: bad input (exit 2) or an internal failure (exit 1).
@@ -100,6 +139,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(a) => cmd_run(a),
         Command::Validate(a) => cmd_validate(a),
+        Command::Size(a) => cmd_size(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -149,9 +189,37 @@ fn progress_bar(total: u64) -> ProgressBar {
 }
 
 fn cmd_run(a: RunArgs) -> Result<(), Failure> {
+    run_and_print(a, None).map(|_| ())
+}
+
+fn cmd_size(a: SizeArgs) -> Result<(), Failure> {
+    let levels = if a.confidence.is_empty() { riskshare::sizing::LEVELS.to_vec() } else { a.confidence.clone() };
+    if let Some(bad) = levels.iter().find(|c| !(**c > 0.0 && **c < 1.0)) {
+        return Err(
+            InputError::one("--confidence", "", None, format!("expected a level in (0, 1), found {bad}")).into()
+        );
+    }
+    let outcome = run_and_print(a.run, Some(levels.clone()))?;
+    out(&format!(
+        "\n{}",
+        text::sizing_table(
+            &riskshare::sizing::size(&outcome.1, &outcome.0.collected, &levels),
+            a.target != Target::Village,
+            a.target != Target::Comp
+        )
+    ));
+    out(&format!("size.json and size_curve.csv in {}\n", outcome.0.out.display()));
+    Ok(())
+}
+
+/// Loads, runs and prints the run table; returns the outcome and the model.
+fn run_and_print(
+    a: RunArgs,
+    size_levels: Option<Vec<f64>>,
+) -> Result<(runner::RunOutcome, riskshare::model::Model), Failure> {
     let started = Instant::now();
     let loaded = io::load(source(&a.scenario.scenario), &a.scenario.set)?;
-    let m = &loaded.model;
+    let m = loaded.model;
     let trials = a.trials.unwrap_or(m.scenario.simulation.trials);
     if trials == 0 {
         return Err(InputError::one("--trials", "", None, "expected at least one trial").into());
@@ -161,19 +229,47 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
     if threads == 0 {
         return Err(InputError::one("--threads", "", None, "expected at least one thread").into());
     }
-    let out = a.out.unwrap_or_else(|| runner::default_out(&m.scenario.name));
-    let pb = progress_bar(trials);
-    let opts = RunOptions { seed, trials, threads, out };
-    let outcome = runner::run(m, &opts, &|k| pb.inc(k))?;
+    let precision = match a.precision {
+        None => None,
+        Some(rel) => {
+            if !(rel > 0.0 && rel < 1.0) {
+                return Err(InputError::one(
+                    "--precision",
+                    "",
+                    None,
+                    format!("expected a relative error in (0, 1), found {rel}"),
+                )
+                .into());
+            }
+            let known = runner::precision_metrics();
+            if !known.contains(&a.metric.as_str()) {
+                let hint = riskshare::scenario::nearest(&a.metric, &known)
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
+                return Err(InputError::one(
+                    "--metric",
+                    "",
+                    None,
+                    format!("unknown metric `{}`{hint} (known: {})", a.metric, known.join(", ")),
+                )
+                .into());
+            }
+            Some(runner::Precision { rel, metric: a.metric.clone(), max_trials: a.max_trials.max(trials) })
+        }
+    };
+    let out_dir = a.out.unwrap_or_else(|| runner::default_out(&m.scenario.name));
+    let pb = progress_bar(if precision.is_some() { a.max_trials.max(trials) } else { trials });
+    let opts = RunOptions { seed, trials, threads, out: out_dir, precision, size_levels };
+    let outcome = runner::run(&m, &opts, &|k| pb.inc(k))?;
     pb.finish_and_clear();
-    print!("{}", text::run_table(&outcome.summary));
-    println!(
-        "\nthroughput: {} loan-years/s ({} loan-years in {:.2} s of simulation on {} thread(s))",
+    out(&text::run_table(&outcome.summary));
+    out(&format!(
+        "\nthroughput: {} loan-years/s ({} loan-years in {:.2} s of simulation on {} thread(s))\n",
         text::sci(outcome.loan_years_per_second()),
         text::sci(outcome.loan_years as f64),
         outcome.simulate.as_secs_f64(),
         threads
-    );
-    println!("wall time {:.2} s; outputs in {}", started.elapsed().as_secs_f64(), outcome.out.display());
-    Ok(())
+    ));
+    out(&format!("wall time {:.2} s; outputs in {}\n", started.elapsed().as_secs_f64(), outcome.out.display()));
+    Ok((outcome, m))
 }

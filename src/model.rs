@@ -136,6 +136,10 @@ pub struct Model {
     /// Deposits paid in at the start of year t, per account: `injections[t][a]`.
     pub injections: Vec<Vec<Fen>>,
     pub village_fund_initial: Vec<Fen>,
+    /// Principal of each village's loans that its fund covers.
+    pub village_covered: Vec<Fen>,
+    /// Cumulative share of each account's deposit paid in by the start of year t, ppm.
+    pub injected_share_ppm: Vec<u32>,
     pub economy: Economy,
     pub hazards: HazardModel,
     pub village_fund_enabled: bool,
@@ -513,13 +517,13 @@ impl Model {
         // Village funds.
         let vf = &s.funds.village;
         let mut village_fund_initial = vec![Fen::ZERO; nv];
-        if vf.enabled {
-            let mut covered_by_village = vec![Fen::ZERO; nv];
-            for j in 0..n {
-                if loans.village_covered[j] {
-                    covered_by_village[loans.village[j] as usize] += loans.principal[j];
-                }
+        let mut covered_by_village = vec![Fen::ZERO; nv];
+        for j in 0..n {
+            if loans.village_covered[j] {
+                covered_by_village[loans.village[j] as usize] += loans.principal[j];
             }
+        }
+        if vf.enabled {
             let share = to_ppm(vf.share);
             for v in 0..nv {
                 village_fund_initial[v] = match vf.amounts.get(&villages[v].id) {
@@ -575,6 +579,21 @@ impl Model {
             accounts,
             injections,
             village_fund_initial,
+            village_covered: covered_by_village,
+            injected_share_ppm: {
+                let mut cum = 0.0;
+                let mut by_year = vec![0.0f64; horizon];
+                for i in &comp.injections {
+                    by_year[i.year as usize - 1] += i.share;
+                }
+                by_year
+                    .iter()
+                    .map(|x| {
+                        cum += x;
+                        to_ppm(cum.min(1.0))
+                    })
+                    .collect()
+            },
             economy,
             hazards,
             village_fund_enabled: vf.enabled,

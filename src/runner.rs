@@ -15,12 +15,58 @@ use crate::output::Staged;
 use crate::report::summary::{self, Collected, Summary};
 use crate::report::tables_csv;
 use crate::scenario;
+use crate::sizing;
 
 pub struct RunOptions {
     pub seed: u64,
+    /// Trials to run (the first round, with `precision`).
     pub trials: u64,
     pub threads: usize,
     pub out: PathBuf,
+    /// Keep doubling the trials until the metric is this precise.
+    pub precision: Option<Precision>,
+    /// Confidence levels for `size.json`; none: no size.json.
+    pub size_levels: Option<Vec<f64>>,
+}
+
+/// A precision-driven run: trials double (n, 2n, 4n, ...) until the relative
+/// standard error of `metric` is at most `rel`, or `max_trials` is reached.
+/// The stopping rule reads only the trials' results, so the same seed and
+/// precision give the same trial count and the same bytes.
+#[derive(Clone, Debug)]
+pub struct Precision {
+    pub rel: f64,
+    pub metric: String,
+    pub max_trials: u64,
+}
+
+/// Metrics a precision-driven run can target: a money column's mean, or
+/// `comp_exhausted`, the probability that any compensation account runs dry.
+pub fn precision_metrics() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = crate::tables::MONEY.iter().map(|c| c.name).collect();
+    v.push("comp_exhausted");
+    v
+}
+
+/// Relative standard error of a metric over the trials so far.
+pub fn relative_stderr(c: &Collected, metric: &str) -> f64 {
+    let n = c.n() as f64;
+    if n < 2.0 {
+        return f64::INFINITY;
+    }
+    if metric == "comp_exhausted" {
+        let k = c.trials.iter().filter(|r| r.counts.comp_accounts_exhausted > 0).count() as f64;
+        let p = k / n;
+        return if p == 0.0 { f64::INFINITY } else { (p * (1.0 - p) / n).sqrt() / p };
+    }
+    let Some(col) = crate::tables::MONEY.iter().find(|c| c.name == metric) else {
+        return f64::INFINITY;
+    };
+    let mut m = crate::stats::Moments::default();
+    for r in &c.trials {
+        m.push((col.get)(&r.flows).0);
+    }
+    if m.mean() == 0.0 { f64::INFINITY } else { m.stderr() / m.mean().abs() }
 }
 
 pub struct RunOutcome {
@@ -58,14 +104,24 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     tables_csv::years_header(&mut years_w, model)?;
     let mut collected = Collected::new(model);
     let mut sim = Duration::ZERO;
-    let mut wave_started = Instant::now();
-    engine::simulate(model, opts.seed, 0..opts.trials, opts.threads, progress, |batch| -> anyhow::Result<()> {
-        sim += wave_started.elapsed();
-        tables_csv::write_batch(&batch, &mut trials_w, &mut years_w)?;
-        collected.push(&batch);
-        wave_started = Instant::now();
-        Ok(())
-    })?;
+    let (mut done, mut target) = (0u64, opts.trials);
+    loop {
+        let mut wave_started = Instant::now();
+        engine::simulate(model, opts.seed, done..target, opts.threads, progress, |batch| -> anyhow::Result<()> {
+            sim += wave_started.elapsed();
+            tables_csv::write_batch(&batch, &mut trials_w, &mut years_w)?;
+            collected.push(&batch);
+            wave_started = Instant::now();
+            Ok(())
+        })?;
+        done = target;
+        match &opts.precision {
+            Some(p) if done < p.max_trials && relative_stderr(&collected, &p.metric) > p.rel => {
+                target = (done * 2).min(p.max_trials);
+            }
+            _ => break,
+        }
+    }
     trials_w.flush()?;
     years_w.flush()?;
     drop((trials_w, years_w));
@@ -73,7 +129,14 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     let mut json = serde_json::to_string_pretty(&summary)?;
     json.push('\n');
     staged.write("summary.json", json.as_bytes())?;
-    staged.write("scenario.resolved.yaml", resolved_yaml(model, opts.seed, opts.trials).as_bytes())?;
+    staged.write("scenario.resolved.yaml", resolved_yaml(model, opts.seed, done).as_bytes())?;
+    staged.write("size_curve.csv", sizing::curve_csv(&sizing::curve(model, &collected)).as_bytes())?;
+    if let Some(levels) = &opts.size_levels {
+        let size = sizing::size(model, &collected, levels);
+        let mut json = serde_json::to_string_pretty(&size)?;
+        json.push('\n');
+        staged.write("size.json", json.as_bytes())?;
+    }
     let out = staged.commit().with_context(|| format!("cannot move the output into {}", opts.out.display()))?;
     let loan_years = collected.trials.iter().map(|r| r.counts.loan_years).sum();
     Ok(RunOutcome { summary, collected, out, simulate: sim, wall: start.elapsed(), loan_years })

@@ -28,6 +28,14 @@ pub struct Collected {
     pub accounts: Vec<AccountTrial>,
     pub village_exhausted_count: Vec<u64>,
     pub n_accounts: usize,
+    /// Smallest deposit (fen) that lasts the horizon, `[trial][account]` (see [`crate::sizing`]).
+    pub min_deposits: Vec<i64>,
+    /// Village share (ppm of covered loans) a fund needed to last, for each
+    /// (village, trial) pair with a demand.
+    pub village_need_ppm: Vec<i64>,
+    horizon: usize,
+    injected_share_ppm: Vec<u32>,
+    village_covered: Vec<Fen>,
 }
 
 impl Collected {
@@ -35,6 +43,9 @@ impl Collected {
         Collected {
             n_accounts: m.accounts.len(),
             village_exhausted_count: vec![0; m.villages.len()],
+            horizon: m.horizon,
+            injected_share_ppm: m.injected_share_ppm.clone(),
+            village_covered: m.village_covered.clone(),
             ..Default::default()
         }
     }
@@ -44,6 +55,26 @@ impl Collected {
         for &v in &b.exhausted_villages {
             self.village_exhausted_count[v as usize] += 1;
         }
+        let (na, h) = (self.n_accounts, self.horizon);
+        let mut demands = vec![Fen::ZERO; h];
+        for k in 0..b.trials.len() {
+            for a in 0..na {
+                for (t, d) in demands.iter_mut().enumerate() {
+                    *d = b.account_demands[(k * h + t) * na + a];
+                }
+                self.min_deposits.push(crate::sizing::min_deposit(&demands, &self.injected_share_ppm));
+            }
+        }
+        for &(v, w) in &b.village_demands {
+            let covered = self.village_covered[v as usize].0 as i128;
+            if covered > 0 {
+                let need = ((w.0 as i128 + 1) * crate::money::PPM as i128 + covered - 1) / covered;
+                self.village_need_ppm.push(need.min(i64::MAX as i128) as i64);
+            }
+        }
+    }
+    pub fn account_min_deposits(&self, a: usize) -> Vec<i64> {
+        self.min_deposits.iter().skip(a).step_by(self.n_accounts.max(1)).copied().collect()
     }
     pub fn n(&self) -> usize {
         self.trials.len()
@@ -82,10 +113,30 @@ pub struct Stat {
     pub ci: [[f64; 2]; 6],
 }
 
+/// What the integers of a column measure.
+#[derive(Clone, Copy, Debug)]
+pub enum Unit {
+    /// Fen, reported in yuan with two decimals.
+    Money,
+    /// Counts, reported as they are.
+    Count,
+    /// Millionths of a share, reported as a fraction.
+    Millionths,
+}
+
 impl Stat {
+    /// Money (`true`) or counts (`false`).
     pub fn of(values: Vec<i64>, money: bool) -> Stat {
+        Stat::of_unit(values, if money { Unit::Money } else { Unit::Count })
+    }
+
+    pub fn of_unit(values: Vec<i64>, unit: Unit) -> Stat {
         let s: ColumnSummary = stats::summarize(values);
-        let scale = |x: f64| if money { yuan(x) } else { (x * 1e6).round() / 1e6 };
+        let scale = |x: f64| match unit {
+            Unit::Money => yuan(x),
+            Unit::Count => (x * 1e6).round() / 1e6,
+            Unit::Millionths => (x / 1e6 * 1e8).round() / 1e8,
+        };
         let q = |i: usize| scale(s.quantiles[i] as f64);
         let m = &s.moments;
         Stat {
@@ -165,6 +216,50 @@ pub struct Adequacy {
     /// Probability that at least one village fund is exhausted.
     pub any_village_fund_exhausted: Prob,
     pub accounts: Vec<AccountSummary>,
+    pub counties: Vec<CountySummary>,
+    pub villages: VillageBreakdown,
+    /// Deposits and village share that last the horizon at 90 / 95 / 99 / 99.5 %.
+    pub sizing: crate::sizing::Sizing,
+}
+
+/// A county's compensation accounts together.
+#[derive(Clone, Debug, Serialize)]
+pub struct CountySummary {
+    pub county: String,
+    pub deposit: f64,
+    pub covered_principal: f64,
+    pub draws: Stat,
+    pub shortfall: Stat,
+    pub bank_loss: Stat,
+    /// Probability that any of the county's accounts is exhausted.
+    pub any_account_exhausted: Prob,
+    /// Probability that the first exhaustion in the county happens in year 1, 2, ...
+    pub first_exhausted_in_year: Vec<f64>,
+}
+
+/// How the village funds fare.
+#[derive(Clone, Debug, Serialize)]
+pub struct VillageBreakdown {
+    pub funded_villages: usize,
+    /// Distribution over trials of the share of funded villages whose fund ran dry.
+    pub exhausted_share: Stat,
+    /// The villages most often exhausted: (id, probability).
+    pub most_exhausted: Vec<(String, f64)>,
+}
+
+/// What the scheme costs the budget over the horizon.
+#[derive(Clone, Debug, Serialize)]
+pub struct Fiscal {
+    pub total: Stat,
+    /// Means of the parts (yuan).
+    pub comp_fund_draws: f64,
+    pub shortfall_borne_by_budget: f64,
+    pub top_ups: f64,
+    pub interest_subsidy: f64,
+    pub premium_subsidy: f64,
+    /// Budget money committed up front: compensation deposits and village funds.
+    pub deposits: f64,
+    pub village_funds: f64,
 }
 
 /// Insurance claims paid to banks, by product, and what went to households.
@@ -206,6 +301,7 @@ pub struct Summary {
     pub adequacy: Adequacy,
     pub insurance: InsuranceSummary,
     pub causes: Causes,
+    pub fiscal: Fiscal,
 }
 
 /// Builds the summary from the collected tables.
@@ -312,9 +408,73 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
             village_funds_exhausted_share: (village_share * 1e8).round() / 1e8,
             any_village_fund_exhausted: Prob::of(any_village, n),
             accounts,
+            counties: county_breakdown(m, c),
+            villages: village_breakdown(m, c),
+            sizing: crate::sizing::size(m, c, &crate::sizing::LEVELS),
         },
         insurance,
         causes,
+        fiscal: Fiscal {
+            total: Stat::of(c.column(|r| r.flows.fiscal_cost().0), true),
+            comp_fund_draws: mean_of(|f| f.comp_fund),
+            shortfall_borne_by_budget: mean_of(|f| f.shortfall - f.shortfall_to_bank),
+            top_ups: mean_of(|f| f.top_ups),
+            interest_subsidy: mean_of(|f| f.interest_subsidy),
+            premium_subsidy: mean_of(|f| f.premium_subsidy),
+            deposits: m.accounts.iter().map(|a| a.deposit).sum::<Fen>().to_yuan_f64(),
+            village_funds: m.village_fund_initial.iter().copied().sum::<Fen>().to_yuan_f64(),
+        },
+    }
+}
+
+fn county_breakdown(m: &Model, c: &Collected) -> Vec<CountySummary> {
+    let n = c.n();
+    let na = c.n_accounts;
+    (0..m.counties.len())
+        .filter(|&ci| m.accounts.iter().any(|a| a.county as usize == ci))
+        .map(|ci| {
+            let mine: Vec<usize> = (0..na).filter(|&a| m.accounts[a].county as usize == ci).collect();
+            let sum_of = |f: fn(&AccountTrial) -> i64| -> Vec<i64> {
+                (0..n).map(|k| mine.iter().map(|&a| f(&c.accounts[k * na + a])).sum()).collect()
+            };
+            let first: Vec<u32> = (0..n)
+                .map(|k| {
+                    mine.iter().map(|&a| c.accounts[k * na + a].exhausted_year).filter(|&y| y > 0).min().unwrap_or(0)
+                })
+                .collect();
+            let any = first.iter().filter(|&&y| y > 0).count() as u64;
+            CountySummary {
+                county: m.counties[ci].clone(),
+                deposit: mine.iter().map(|&a| m.accounts[a].deposit).sum::<Fen>().to_yuan_f64(),
+                covered_principal: mine.iter().map(|&a| m.accounts[a].covered_principal).sum::<Fen>().to_yuan_f64(),
+                draws: Stat::of(sum_of(|x| x.draws.0), true),
+                shortfall: Stat::of(sum_of(|x| x.shortfall.0), true),
+                bank_loss: Stat::of(sum_of(|x| x.bank_loss.0), true),
+                any_account_exhausted: Prob::of(any, n as u64),
+                first_exhausted_in_year: (1..=m.horizon as u32)
+                    .map(|y| (first.iter().filter(|&&f| f == y).count() as f64 / n.max(1) as f64 * 1e8).round() / 1e8)
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+fn village_breakdown(m: &Model, c: &Collected) -> VillageBreakdown {
+    let funded = m.village_fund_initial.iter().filter(|f| f.0 > 0).count();
+    let n = c.n().max(1) as f64;
+    // Share in millionths so the column is an exact integer.
+    let shares = c.column(|r| (r.counts.village_funds_exhausted as i64 * 1_000_000) / funded.max(1) as i64);
+    let exhausted = Stat::of_unit(shares, Unit::Millionths);
+    let mut order: Vec<usize> = (0..m.villages.len()).filter(|&v| c.village_exhausted_count[v] > 0).collect();
+    order.sort_by(|&a, &b| c.village_exhausted_count[b].cmp(&c.village_exhausted_count[a]).then(a.cmp(&b)));
+    VillageBreakdown {
+        funded_villages: funded,
+        exhausted_share: exhausted,
+        most_exhausted: order
+            .into_iter()
+            .take(10)
+            .map(|v| (m.villages[v].id.clone(), (c.village_exhausted_count[v] as f64 / n * 1e6).round() / 1e6))
+            .collect(),
     }
 }
 

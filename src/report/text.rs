@@ -194,3 +194,66 @@ pub fn run_table(s: &Summary) -> String {
     );
     o
 }
+
+fn ratio_text(r: Option<f64>) -> String {
+    match r {
+        Some(r) if r >= 1000.0 => format!("{:.0}:1", r),
+        Some(r) => format!("{r:.1}:1"),
+        None => "no deposit needed".into(),
+    }
+}
+
+/// The table `riskshare size` prints.
+pub fn sizing_table(s: &crate::sizing::Sizing, comp: bool, village: bool) -> String {
+    let mut o = String::new();
+    if comp {
+        let _ = writeln!(o, "compensation deposits that last the horizon (loans : fund, 95 % interval in brackets)");
+        for a in &s.accounts {
+            let _ = writeln!(
+                o,
+                "\n  {} / {}: covered loans CNY {}; today CNY {} ({}), runs dry in {} of futures (95 % CI {} - {})",
+                a.bank,
+                a.county,
+                group(a.covered_principal),
+                group(a.current_deposit),
+                ratio_text(a.current_ratio),
+                pct(a.current_depletion.p),
+                pct(a.current_depletion.lo),
+                pct(a.current_depletion.hi)
+            );
+            let _ = writeln!(o, "    {:>10} {:>16} {:>30}  today's deposit", "confidence", "deposit (CNY)", "ratio");
+            for l in &a.levels {
+                let range =
+                    format!("{} [{} - {}]", ratio_text(l.ratio), ratio_text(l.ratio_ci[0]), ratio_text(l.ratio_ci[1]));
+                let _ = writeln!(
+                    o,
+                    "    {:>10} {:>16} {:>30}  {}",
+                    pct(l.confidence),
+                    group(l.deposit),
+                    range,
+                    if l.current_is_enough { "is enough" } else { "is NOT enough" }
+                );
+            }
+        }
+    }
+    if village {
+        let v = &s.village;
+        let _ = writeln!(
+            o,
+            "\nvillage funds: today {} of each village's covered loans; a fund lasts the horizon in {} of (village, future) pairs",
+            pct(v.current_share),
+            pct(v.lasting_at_current)
+        );
+        for l in &v.levels {
+            let _ = writeln!(
+                o,
+                "    to last in {:>7} of pairs: {:>8} of covered loans [{} - {}]",
+                pct(l.confidence),
+                pct(l.share),
+                pct(l.share_ci[0]),
+                pct(l.share_ci[1])
+            );
+        }
+    }
+    o
+}

@@ -1,0 +1,290 @@
+//! Fund sizing: how big must each fund be to last the horizon with a given
+//! confidence? (The finance bureau's question, MODEL.md 1.)
+//!
+//! **Compensation accounts.** What an account is asked to pay in year t, `g_t`
+//! (the government's share of the losses left after the village fund), does
+//! not depend on the account's own balance: defaults, claims and the village
+//! fund come before it. An account whose deposit D is paid in with cumulative
+//! shares `c_t` is exhausted in year t when `g_t > 0` and `sum_{s<=t} g_s >=
+//! D c_t`. So each trial has a smallest deposit that lasts,
+//! `D_min = max over t with g_t > 0 of floor(sum_{s<=t} g_s / c_t) + 1 fen`,
+//! and the deposit that lasts with confidence a is the a-quantile of `D_min`
+//! over trials (with its order-statistic interval). The ratio is covered
+//! loans / deposit.
+//!
+//! **Order of the layers.** The demand `g_t` is computed at the scenario's
+//! village fund: a bigger village fund lowers what reaches the compensation
+//! fund, so the sizing holds the village fund as the scenario has it. To size
+//! both, size the village share first, set it, then size the deposits (or
+//! sweep the village share). Year-end top-ups are not part of the sizing: it
+//! answers "how much must be deposited up front".
+//!
+//! **Village funds.** A village fund of size F lasts when the village's total
+//! demand W over the horizon is below F. The share of the village's covered
+//! loans that lasts in a (village, trial) pair is `(W + 1 fen) / covered`;
+//! the share at which funds last in a fraction a of (village, trial) pairs is
+//! the a-quantile of that, pooled over villages and trials (pairs without
+//! demand need no fund).
+
+use serde::Serialize;
+
+use crate::model::Model;
+use crate::money::{Fen, PPM};
+use crate::report::summary::{CONFIDENCE, Collected, Prob};
+use crate::stats;
+
+/// Confidence levels the reports size for.
+pub const LEVELS: [f64; 4] = [0.90, 0.95, 0.99, 0.995];
+
+/// The smallest deposit that lasts, given one trial's yearly demands on an
+/// account and the cumulative shares of the deposit paid in by each year (ppm).
+/// `i64::MAX` when a demand falls before any deposit is paid in.
+pub fn min_deposit(demands: &[Fen], cum_share_ppm: &[u32]) -> i64 {
+    let mut cum: i128 = 0;
+    let mut need: i128 = 0;
+    for (t, g) in demands.iter().enumerate() {
+        cum += g.0 as i128;
+        if g.0 > 0 {
+            let c = cum_share_ppm[t] as i128;
+            if c == 0 {
+                return i64::MAX;
+            }
+            need = need.max(cum * PPM as i128 / c + 1);
+        }
+    }
+    need.min(i64::MAX as i128) as i64
+}
+
+fn level_bp(a: f64) -> u32 {
+    (a * 10_000.0).round() as u32
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+/// One confidence level's answer for one account.
+#[derive(Clone, Debug, Serialize)]
+pub struct DepositLevel {
+    pub confidence: f64,
+    /// Deposit (yuan) that lasts the horizon with this confidence.
+    pub deposit: f64,
+    /// 95 % interval of that deposit (order statistics).
+    pub deposit_ci: [f64; 2],
+    /// Covered loans per yuan of that deposit, e.g. 7.8 for 7.8:1; null when no deposit is needed.
+    pub ratio: Option<f64>,
+    /// The ratio's interval (from the deposit's; a larger deposit is a smaller ratio).
+    pub ratio_ci: [Option<f64>; 2],
+    /// Whether today's deposit is at least the one needed.
+    pub current_is_enough: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AccountSizing {
+    pub bank: String,
+    pub county: String,
+    pub covered_principal: f64,
+    pub current_deposit: f64,
+    pub current_ratio: Option<f64>,
+    /// Probability that today's deposit runs dry (from the same trials).
+    pub current_depletion: Prob,
+    pub levels: Vec<DepositLevel>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VillageLevel {
+    pub confidence: f64,
+    /// Share of a village's covered loans at which its fund lasts in this
+    /// fraction of (village, future) pairs.
+    pub share: f64,
+    pub share_ci: [f64; 2],
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VillageSizing {
+    pub current_share: f64,
+    /// Fraction of (village, future) pairs in which the fund lasts at today's share.
+    pub lasting_at_current: f64,
+    pub levels: Vec<VillageLevel>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Sizing {
+    pub method: &'static str,
+    pub accounts: Vec<AccountSizing>,
+    pub village: VillageSizing,
+}
+
+/// The ratio for a deposit in fen, or `None` when no deposit is needed.
+fn ratio(covered: Fen, deposit: i64) -> Option<f64> {
+    (deposit > 0 && deposit < i64::MAX).then(|| round4(covered.0 as f64 / deposit as f64))
+}
+
+fn yuan(fen: i64) -> f64 {
+    if fen == i64::MAX { f64::MAX } else { fen as f64 / 100.0 }
+}
+
+/// Sizes every account and the village share from the collected tables.
+pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
+    let n = c.n();
+    let accounts = m
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(a, acc)| {
+            let mut need = c.account_min_deposits(a);
+            need.sort_unstable();
+            let current = acc.deposit.0;
+            let fails = need.iter().filter(|&&d| d > current).count() as u64;
+            let levels = levels
+                .iter()
+                .map(|&lv| {
+                    let bp = level_bp(lv);
+                    let d = stats::quantile_sorted(&need, bp);
+                    let ci = stats::quantile_ci_sorted(&need, bp, CONFIDENCE);
+                    DepositLevel {
+                        confidence: lv,
+                        deposit: yuan(d),
+                        deposit_ci: [yuan(ci.lo), yuan(ci.hi)],
+                        ratio: ratio(acc.covered_principal, d),
+                        ratio_ci: [ratio(acc.covered_principal, ci.hi), ratio(acc.covered_principal, ci.lo)],
+                        current_is_enough: current >= d,
+                    }
+                })
+                .collect();
+            AccountSizing {
+                bank: m.banks[acc.bank as usize].clone(),
+                county: m.counties[acc.county as usize].clone(),
+                covered_principal: acc.covered_principal.to_yuan_f64(),
+                current_deposit: acc.deposit.to_yuan_f64(),
+                current_ratio: ratio(acc.covered_principal, current),
+                current_depletion: Prob::of(fails, n as u64),
+                levels,
+            }
+        })
+        .collect();
+
+    // Village funds: pooled over (village, trial) pairs of villages with covered loans.
+    let covered_villages = m.village_covered.iter().filter(|f| f.0 > 0).count();
+    let pairs = (covered_villages * n) as u64;
+    let mut need = c.village_need_ppm.clone();
+    need.sort_unstable();
+    let zeros = pairs.saturating_sub(need.len() as u64);
+    let quantile = |bp: u32| -> f64 {
+        // Index among all pairs, of which the first `zeros` need nothing.
+        if pairs == 0 {
+            return 0.0;
+        }
+        let k = stats::quantile_index(pairs as usize, bp) as u64;
+        if k < zeros { 0.0 } else { need[(k - zeros) as usize] as f64 / PPM as f64 }
+    };
+    let share_now = m.scenario.funds.village.share;
+    let share_now_ppm = (share_now * PPM as f64).round() as i64;
+    let lasting = if pairs == 0 {
+        1.0
+    } else {
+        let failing = need.iter().filter(|&&x| x > share_now_ppm).count() as f64;
+        1.0 - failing / pairs as f64
+    };
+    let z = stats::z_for(CONFIDENCE);
+    let village = VillageSizing {
+        current_share: share_now,
+        lasting_at_current: round4(lasting * 100.0) / 100.0,
+        levels: levels
+            .iter()
+            .map(|&lv| {
+                // Rank uncertainty of a pooled quantile; villages in a trial are
+                // correlated, so the interval uses the number of trials, not pairs.
+                let half = z * (lv * (1.0 - lv) / n.max(1) as f64).sqrt();
+                let lo = level_bp((lv - half).max(0.0));
+                let hi = level_bp((lv + half).min(1.0));
+                VillageLevel {
+                    confidence: lv,
+                    share: round6(quantile(level_bp(lv))),
+                    share_ci: [round6(quantile(lo)), round6(quantile(hi))],
+                }
+            })
+            .collect(),
+    };
+    Sizing {
+        method: "deposit = quantile over trials of the smallest deposit that lasts the horizon \
+                 (demands at the scenario's village fund, no top-ups); see src/sizing.rs",
+        accounts,
+        village,
+    }
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// One point of a sizing curve.
+#[derive(Clone, Debug, Serialize)]
+pub struct CurvePoint {
+    pub account: String,
+    pub ratio: f64,
+    pub deposit: f64,
+    pub depletion: Prob,
+}
+
+/// Depletion probability against the deposit ratio, for each account, on a
+/// grid of ratios from 2:1 to 200:1 that includes 10:1.
+pub fn curve(m: &Model, c: &Collected) -> Vec<CurvePoint> {
+    let mut grid: Vec<f64> = (0..=40).map(|k| 2.0 * 100f64.powf(k as f64 / 40.0)).collect();
+    for r in [6.0, 8.0, 10.0, 12.0, 14.0] {
+        grid.push(r);
+    }
+    grid.sort_by(f64::total_cmp);
+    grid.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+    let n = c.n() as u64;
+    let mut out = Vec::new();
+    for (a, acc) in m.accounts.iter().enumerate() {
+        let need = c.account_min_deposits(a);
+        let name = format!("{}/{}", m.banks[acc.bank as usize], m.counties[acc.county as usize]);
+        for &r in &grid {
+            let deposit = (acc.covered_principal.0 as f64 / r).round() as i64;
+            let fails = need.iter().filter(|&&d| d > deposit).count() as u64;
+            out.push(CurvePoint {
+                account: name.clone(),
+                ratio: round4(r),
+                deposit: deposit as f64 / 100.0,
+                depletion: Prob::of(fails, n),
+            });
+        }
+    }
+    out
+}
+
+/// The sizing curve as CSV.
+pub fn curve_csv(points: &[CurvePoint]) -> String {
+    let mut s = String::from("account,ratio,deposit,depletion_prob,lo,hi\n");
+    for p in points {
+        s.push_str(&format!(
+            "{},{},{:.2},{},{},{}\n",
+            p.account, p.ratio, p.deposit, p.depletion.p, p.depletion.lo, p.depletion.hi
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smallest_deposit_with_one_batch() {
+        // Demands 100, 0, 50: the deposit must exceed 150.
+        assert_eq!(min_deposit(&[Fen(100), Fen(0), Fen(50)], &[1_000_000; 3]), 151);
+        assert_eq!(min_deposit(&[Fen(0), Fen(0)], &[1_000_000; 2]), 0);
+    }
+
+    #[test]
+    fn smallest_deposit_with_batches() {
+        // Half paid in year 1, all by year 2; demand 100 in year 1 needs D/2 > 100.
+        assert_eq!(min_deposit(&[Fen(100), Fen(0)], &[500_000, 1_000_000]), 201);
+        // Demand in year 2 of 150 on top: D > 250.
+        assert_eq!(min_deposit(&[Fen(100), Fen(150)], &[500_000, 1_000_000]), 251);
+        // A demand before anything is paid in cannot be met.
+        assert_eq!(min_deposit(&[Fen(1)], &[0]), i64::MAX);
+    }
+}
