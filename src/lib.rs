@@ -24,6 +24,7 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod scenario;
+pub mod shard;
 pub mod sizing;
 pub mod stats;
 pub mod tables;

@@ -57,6 +57,22 @@ Sizing holds the village fund at the scenario's share (it pays before the compen
 fund); size the village share first if both change. Top-ups are not counted.\n\n\
 Examples:\n  riskshare size --confidence 0.99\n  riskshare size scenarios/wangcang.yaml --precision 0.05 --metric comp_fund")]
     Size(SizeArgs),
+    /// Merge the partial results of sharded runs (`run --shard I/N`) into one output.
+    #[command(after_help = "Checks that the partials come from the same scenario, seed, trial count and\n\
+engine version, and that their trial ranges tile the run without gap or overlap; then\n\
+writes trials.csv, years.csv and summary.json byte-identical to a single run.\n\n\
+Example:\n  for i in 0 1 2; do riskshare run --trials 30000 --shard $i/3 --out part$i & done; wait\n  riskshare merge part0 part1 part2 --out merged")]
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// Partial result folders written by `riskshare run --shard I/N`.
+    #[arg(required = true)]
+    partials: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -115,6 +131,10 @@ struct RunArgs {
     /// Most trials a --precision run may use.
     #[arg(long, default_value_t = 10_000_000, requires = "precision")]
     max_trials: u64,
+    /// Run only shard I of N (0-based) of the trials and write a partial result
+    /// for `riskshare merge`. Results do not depend on how a run is sharded.
+    #[arg(long, value_name = "I/N", conflicts_with = "precision")]
+    shard: Option<runner::Shard>,
 }
 
 /// How a command failed: bad input (exit 2) or an internal failure (exit 1).
@@ -140,6 +160,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd_run(a),
         Command::Validate(a) => cmd_validate(a),
         Command::Size(a) => cmd_size(a),
+        Command::Merge(a) => cmd_merge(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -212,6 +233,16 @@ fn cmd_size(a: SizeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
+    let (summary, _) = riskshare::shard::merge(&a.partials, &a.out).map_err(|e| {
+        // Partials that do not fit together are the user's input, not our failure.
+        Failure::Input(InputError::one("merge", "", None, format!("{e:#}")))
+    })?;
+    out(&text::run_table(&summary));
+    out(&format!("merged {} partial results into {}\n", a.partials.len(), a.out.display()));
+    Ok(())
+}
+
 /// Loads, runs and prints the run table; returns the outcome and the model.
 fn run_and_print(
     a: RunArgs,
@@ -259,10 +290,20 @@ fn run_and_print(
     };
     let out_dir = a.out.unwrap_or_else(|| runner::default_out(&m.scenario.name));
     let pb = progress_bar(if precision.is_some() { a.max_trials.max(trials) } else { trials });
-    let opts = RunOptions { seed, trials, threads, out: out_dir, precision, size_levels };
+    let shard = a.shard;
+    let opts = RunOptions { seed, trials, threads, out: out_dir, precision, size_levels, shard };
     let outcome = runner::run(&m, &opts, &|k| pb.inc(k))?;
     pb.finish_and_clear();
-    out(&text::run_table(&outcome.summary));
+    match shard {
+        Some(sh) => {
+            let r = sh.range(trials);
+            out(&format!(
+                "shard {}/{}: trials {}..{} of {} written as a partial result (merge with `riskshare merge`)\n",
+                sh.index, sh.count, r.start, r.end, trials
+            ));
+        }
+        None => out(&text::run_table(&outcome.summary)),
+    }
     out(&format!(
         "\nthroughput: {} loan-years/s ({} loan-years in {:.2} s of simulation on {} thread(s))\n",
         text::sci(outcome.loan_years_per_second()),

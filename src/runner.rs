@@ -27,6 +27,36 @@ pub struct RunOptions {
     pub precision: Option<Precision>,
     /// Confidence levels for `size.json`; none: no size.json.
     pub size_levels: Option<Vec<f64>>,
+    /// Run only this shard of the trials and write a partial result.
+    pub shard: Option<Shard>,
+}
+
+/// Shard `index` of `count` (0-based): the contiguous trials
+/// `[floor(index T / count), floor((index + 1) T / count))` of a T-trial run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    pub fn range(&self, trials: u64) -> std::ops::Range<u64> {
+        let at = |i: u64| ((i as u128 * trials as u128) / self.count as u128) as u64;
+        at(self.index)..at(self.index + 1)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("expected I/N with 0 <= I < N (e.g. 0/4), found `{s}`");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (i.trim().parse::<u64>().map_err(|_| bad())?, n.trim().parse::<u64>().map_err(|_| bad())?);
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
 }
 
 /// A precision-driven run: trials double (n, 2n, 4n, ...) until the relative
@@ -104,7 +134,11 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     tables_csv::years_header(&mut years_w, model)?;
     let mut collected = Collected::new(model);
     let mut sim = Duration::ZERO;
-    let (mut done, mut target) = (0u64, opts.trials);
+    let range = match opts.shard {
+        Some(sh) => sh.range(opts.trials),
+        None => 0..opts.trials,
+    };
+    let (mut done, mut target) = (range.start, range.end);
     loop {
         let mut wave_started = Instant::now();
         engine::simulate(model, opts.seed, done..target, opts.threads, progress, |batch| -> anyhow::Result<()> {
@@ -125,21 +159,44 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     trials_w.flush()?;
     years_w.flush()?;
     drop((trials_w, years_w));
-    let summary = summary::build(model, opts.seed, &collected);
+    let total = if opts.shard.is_some() { opts.trials } else { done };
+    let summary = match opts.shard {
+        Some(sh) => {
+            crate::shard::write_partial(model, opts.seed, total, sh, &range, &collected, &staged)?;
+            // A shard's own figures, for its log only: merge writes the real summary.
+            summary::build(model, opts.seed, &collected)
+        }
+        None => write_results(model, opts.seed, total, &collected, &staged, opts.size_levels.as_deref())?,
+    };
+    let out = staged.commit().with_context(|| format!("cannot move the output into {}", opts.out.display()))?;
+    let loan_years = collected.trials.iter().map(|r| r.counts.loan_years).sum();
+    Ok(RunOutcome { summary, collected, out, simulate: sim, wall: start.elapsed(), loan_years })
+}
+
+/// Writes `summary.json`, `scenario.resolved.yaml`, `size_curve.csv` (and
+/// `size.json` when asked) for the collected trials of a whole run: the one
+/// ending that a single run and a merge of shards share, so their bytes agree.
+pub fn write_results(
+    model: &Model,
+    seed: u64,
+    trials: u64,
+    collected: &Collected,
+    staged: &Staged,
+    size_levels: Option<&[f64]>,
+) -> anyhow::Result<Summary> {
+    let summary = summary::build(model, seed, collected);
     let mut json = serde_json::to_string_pretty(&summary)?;
     json.push('\n');
     staged.write("summary.json", json.as_bytes())?;
-    staged.write("scenario.resolved.yaml", resolved_yaml(model, opts.seed, done).as_bytes())?;
-    staged.write("size_curve.csv", sizing::curve_csv(&sizing::curve(model, &collected)).as_bytes())?;
-    if let Some(levels) = &opts.size_levels {
-        let size = sizing::size(model, &collected, levels);
+    staged.write("scenario.resolved.yaml", resolved_yaml(model, seed, trials).as_bytes())?;
+    staged.write("size_curve.csv", sizing::curve_csv(&sizing::curve(model, collected)).as_bytes())?;
+    if let Some(levels) = size_levels {
+        let size = sizing::size(model, collected, levels);
         let mut json = serde_json::to_string_pretty(&size)?;
         json.push('\n');
         staged.write("size.json", json.as_bytes())?;
     }
-    let out = staged.commit().with_context(|| format!("cannot move the output into {}", opts.out.display()))?;
-    let loan_years = collected.trials.iter().map(|r| r.counts.loan_years).sum();
-    Ok(RunOutcome { summary, collected, out, simulate: sim, wall: start.elapsed(), loan_years })
+    Ok(summary)
 }
 
 /// The scenario as run: every default filled in, the seed and trial count

@@ -4,10 +4,12 @@
 //! them. Column names and order are defined here once, for the CSV writer,
 //! the statistics and the reports alike.
 
+use serde::{Deserialize, Serialize};
+
 use crate::money::Fen;
 
 /// The money columns of a trial or a year.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flows {
     pub exposure: Fen,
     pub collateral: Fen,
@@ -88,7 +90,7 @@ pub const MONEY: &[Column] = columns!(
 );
 
 /// Counts per trial or year.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub defaults: u32,
     pub village_funds_exhausted: u32,
@@ -101,7 +103,7 @@ pub struct Counts {
 }
 
 /// One row of `trials.csv`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrialRow {
     pub trial: u64,
     pub flows: Flows,
@@ -120,7 +122,7 @@ pub struct YearRow {
 }
 
 /// One compensation account's figures in one trial.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountTrial {
     pub draws: Fen,
     pub shortfall: Fen,

@@ -22,7 +22,7 @@ pub const CONFIDENCE: f64 = 0.95;
 
 /// What a run keeps in memory for its statistics: the trial table, each
 /// account's per-trial figures and how often each village fund ran dry.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Collected {
     pub trials: Vec<TrialRow>,
     pub accounts: Vec<AccountTrial>,
@@ -36,6 +36,20 @@ pub struct Collected {
     horizon: usize,
     injected_share_ppm: Vec<u32>,
     village_covered: Vec<Fen>,
+}
+
+impl Collected {
+    /// Appends another range's collection (the trials that follow this one's):
+    /// the result is what one run over both ranges would have collected.
+    pub fn append(&mut self, mut o: Collected) {
+        self.trials.append(&mut o.trials);
+        self.accounts.append(&mut o.accounts);
+        self.min_deposits.append(&mut o.min_deposits);
+        self.village_need_ppm.append(&mut o.village_need_ppm);
+        for (a, b) in self.village_exhausted_count.iter_mut().zip(&o.village_exhausted_count) {
+            *a += b;
+        }
+    }
 }
 
 impl Collected {

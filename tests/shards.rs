@@ -1,0 +1,89 @@
+//! Sharded runs merge to the bytes of a single run; partials that do not
+//! belong together are refused and nothing is written.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_riskshare");
+const TRIALS: &str = "301";
+const FILES: [&str; 5] = ["trials.csv", "years.csv", "summary.json", "size_curve.csv", "scenario.resolved.yaml"];
+
+fn riskshare(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN).args(args).current_dir(dir).output().unwrap()
+}
+
+fn shard(dir: &Path, extra: &[&str], i: usize, n: usize, out: &str) -> std::process::Child {
+    let spec = format!("{i}/{n}");
+    let mut args = vec!["run", "mini.yaml", "--trials", TRIALS, "--threads", "1", "--shard", &spec, "--out", out];
+    args.extend_from_slice(extra);
+    Command::new(BIN).args(&args).current_dir(dir).stdout(std::process::Stdio::null()).spawn().unwrap()
+}
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mini =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/mini.yaml")).unwrap();
+    std::fs::write(dir.path().join("mini.yaml"), &mini).unwrap();
+    std::fs::write(dir.path().join("other.yaml"), mini.replace("count: 200", "count: 201")).unwrap();
+    let o = riskshare(dir.path(), &["run", "mini.yaml", "--trials", TRIALS, "--out", "single"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    dir
+}
+
+#[test]
+fn shards_merge_to_the_single_run_bytes() {
+    let dir = setup();
+    let d = dir.path();
+    for n in [1usize, 2, 3, 7] {
+        // Run the shards as separate processes, all at once.
+        let children: Vec<_> = (0..n).map(|i| shard(d, &[], i, n, &format!("n{n}-p{i}"))).collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success());
+        }
+        let mut args = vec!["merge".to_string()];
+        // Hand them over out of order: merge sorts by trial range.
+        args.extend((0..n).rev().map(|i| format!("n{n}-p{i}")));
+        args.extend(["--out".to_string(), format!("merged{n}")]);
+        let o = Command::new(BIN).args(&args).current_dir(d).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        for f in FILES {
+            let a = std::fs::read(d.join("single").join(f)).unwrap();
+            let b = std::fs::read(d.join(format!("merged{n}")).join(f)).unwrap();
+            assert!(a == b, "{f} differs after merging {n} shards");
+        }
+    }
+}
+
+#[test]
+fn merge_refuses_partials_that_do_not_belong_together() {
+    let dir = setup();
+    let d = dir.path();
+    for (i, extra, out) in [
+        (0, vec![], "p0"),
+        (1, vec![], "p1"),
+        (2, vec![], "p2"),
+        (1, vec!["--seed", "5"], "seed5"),
+        (1, vec!["--set", "economy.rho=0.3"], "rho"),
+    ] {
+        assert!(shard(d, &extra, i, 3, out).wait().unwrap().success());
+    }
+    let o = riskshare(d, &["run", "other.yaml", "--trials", TRIALS, "--shard", "1/3", "--out", "other"]);
+    assert!(o.status.success());
+    for (parts, expect) in [
+        (vec!["p0", "p2"], "missing"),
+        (vec!["p0", "p1", "p1", "p2"], "covered twice"),
+        (vec!["p0", "seed5", "p2"], "seed"),
+        (vec!["p0", "rho", "p2"], "another scenario"),
+        (vec!["p0", "other", "p2"], "another scenario"),
+        (vec!["p0", "single", "p2"], "not a riskshare shard"),
+    ] {
+        let mut args = vec!["merge"];
+        args.extend(&parts);
+        args.extend(["--out", "bad"]);
+        let o = riskshare(d, &args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{parts:?}: {err}");
+        assert!(err.contains(expect), "{parts:?}: expected `{expect}` in {err}");
+        assert!(!d.join("bad").exists(), "{parts:?}: a failed merge wrote output");
+    }
+}
