@@ -45,6 +45,7 @@ pub struct Workspace {
     year_defaults: Vec<u32>,
     shock: Vec<u8>,
     shocked: Vec<u32>,
+    /// Factors of the trial, `[year][county]` and `[year][industry]`.
     z_county: Vec<f64>,
     z_industry: Vec<f64>,
     p_bucket: Vec<f64>,
@@ -81,8 +82,8 @@ impl Workspace {
             year_defaults: Vec::new(),
             shock: vec![0; n],
             shocked: Vec::new(),
-            z_county: vec![0.0; m.counties.len()],
-            z_industry: vec![0.0; m.industries.len()],
+            z_county: vec![0.0; m.counties.len() * m.horizon],
+            z_industry: vec![0.0; m.industries.len() * m.horizon],
             p_bucket: vec![0.0; m.buckets.len()],
             damage_memo: DamageMemo::new(),
             groups: Vec::new(),
@@ -147,7 +148,26 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
     let n = m.loans.n;
     let loans = &m.loans;
     let e = &m.economy;
-    let mut econ = rng::stream(seed, trial, Stream::Economy, 0, 0);
+    // 1. Economy, all years at once: each county's AR(1) factor and each
+    // industry's factor from its own stream, addressed by its id.
+    let (nc, ni) = (m.counties.len(), m.industries.len());
+    for c in 0..nc {
+        let mut g = rng::stream(seed, trial, Stream::Economy, m.keys.county[c], 0);
+        let mut z = 0.0;
+        for t in 0..m.horizon {
+            let eps = rng::normal(&mut g);
+            z = if t == 0 { eps } else { e.phi * z + e.sqrt_1m_phi2 * eps };
+            ws.z_county[t * nc + c] = z;
+        }
+    }
+    for i in 0..ni {
+        let mut g = rng::stream(seed, trial, Stream::Economy, m.keys.industry[i], 1);
+        for t in 0..m.horizon {
+            ws.z_industry[t * ni + i] = rng::normal(&mut g);
+        }
+    }
+    // Held outside the workspace while the passes borrow it; put back at the end.
+    let (zc_all, zi_all) = (std::mem::take(&mut ws.z_county), std::mem::take(&mut ws.z_industry));
     let mut total = Flows::default();
     let mut tcounts = Counts::default();
     let mut village_total: Fen = m.village_fund_initial.iter().copied().sum();
@@ -160,14 +180,8 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
             ws.deposited[a] += inj;
         }
 
-        // 1. Economy: AR(1) county factors, fresh industry factors.
-        for z in ws.z_county.iter_mut() {
-            let eps = rng::normal(&mut econ);
-            *z = if t == 0 { eps } else { e.phi * *z + e.sqrt_1m_phi2 * eps };
-        }
-        for z in ws.z_industry.iter_mut() {
-            *z = rng::normal(&mut econ);
-        }
+        let z_county = &zc_all[t * nc..(t + 1) * nc];
+        let z_industry = &zi_all[t * ni..(t + 1) * ni];
 
         // 2-3. Disasters and epidemics.
         ws.damage.new_year();
@@ -179,8 +193,7 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
         // 6a. Base pass.
         ws.year_defaults.clear();
         for (b, bucket) in m.buckets.iter().enumerate() {
-            let x =
-                e.sqrt_w * ws.z_county[bucket.county as usize] + e.sqrt_1m_w * ws.z_industry[bucket.industry as usize];
+            let x = e.sqrt_w * z_county[bucket.county as usize] + e.sqrt_1m_w * z_industry[bucket.industry as usize];
             let thr = m.classes[bucket.class as usize].threshold;
             let p = phi((thr - e.sqrt_rho * x) * e.inv_sqrt_1m_rho);
             ws.p_bucket[b] = p;
@@ -188,7 +201,7 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
             if len == 0 || p <= 0.0 {
                 continue;
             }
-            let mut g = rng::stream(seed, trial, Stream::DefaultBase, t as u64, b as u64);
+            let mut g = rng::stream(seed, trial, Stream::DefaultBase, t as u64, m.keys.bucket[b]);
             let start = bucket.start as usize;
             rng::bernoulli_indices(&mut g, len, p, |k| ws.default(start + k, t));
         }
@@ -219,7 +232,7 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
                     let q = if d > 0.0 {
                         let b = m.bucket(county, class as usize, ind as usize);
                         ws.damage_memo.q(b, d, || {
-                            let x = e.sqrt_w * ws.z_county[county] + e.sqrt_1m_w * ws.z_industry[ind as usize];
+                            let x = e.sqrt_w * z_county[county] + e.sqrt_1m_w * z_industry[ind as usize];
                             let thr = m.classes[class as usize].threshold;
                             let p = ws.p_bucket[b];
                             let p_d = phi((thr + e.kappa * d - e.sqrt_rho * x) * e.inv_sqrt_1m_rho);
@@ -235,7 +248,7 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
                 if q_max <= 0.0 {
                     continue;
                 }
-                let mut g = rng::stream(seed, trial, Stream::DefaultDamage, t as u64, v as u64);
+                let mut g = rng::stream(seed, trial, Stream::DefaultDamage, t as u64, m.keys.village[v as usize]);
                 let mut gi = 0;
                 let groups = &ws.groups;
                 let mut hits = std::mem::take(&mut ws.hits);
@@ -270,9 +283,9 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
             ws.shock[i as usize] = 0;
         }
         ws.shocked.clear();
-        for (k, sh) in m.hazards.shocks.iter().enumerate() {
-            let mut g = rng::stream(seed, trial, Stream::Shock, k as u64, t as u64);
-            let mut gd = rng::stream(seed, trial, Stream::DefaultShock, k as u64, t as u64);
+        for sh in &m.hazards.shocks {
+            let mut g = rng::stream(seed, trial, Stream::Shock, sh.key, t as u64);
+            let mut gd = rng::stream(seed, trial, Stream::DefaultShock, sh.key, t as u64);
             let bit = match sh.kind {
                 ShockKind::Accident => SHOCK_ACCIDENT,
                 ShockKind::Illness => SHOCK_ILLNESS,
@@ -432,6 +445,7 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
         tcounts.shocks += counts.shocks;
         tcounts.loan_years += counts.loan_years;
     }
+    (ws.z_county, ws.z_industry) = (zc_all, zi_all);
     tcounts.village_funds_exhausted = ws.exhausted_list.len() as u32;
     tcounts.comp_accounts_exhausted = ws.acct.iter().filter(|a| a.exhausted_year > 0).count() as u32;
     out.trials.push(TrialRow { trial, flows: total, counts: tcounts });

@@ -15,6 +15,8 @@ use crate::scenario::schema::*;
 
 #[derive(Clone, Debug)]
 pub struct PerilModel {
+    /// Stream address, from the peril's id.
+    pub key: u64,
     pub rate: f64,
     pub hit_by_zone: Vec<f64>,
     pub damage: BetaDist,
@@ -24,6 +26,7 @@ pub struct PerilModel {
 
 #[derive(Clone, Debug)]
 pub struct DiseaseModel {
+    pub key: u64,
     pub rate: f64,
     pub hit_by_zone: Vec<f64>,
     pub mortality: BetaDist,
@@ -33,6 +36,7 @@ pub struct DiseaseModel {
 
 #[derive(Clone, Debug)]
 pub struct ShockModel {
+    pub key: u64,
     pub kind: ShockKind,
     pub prob: f64,
     pub default_prob: f64,
@@ -42,6 +46,8 @@ pub struct ShockModel {
 pub struct HazardModel {
     /// `regions[r][zone]`: the villages of region r in that zone.
     pub regions: Vec<Vec<Vec<u32>>>,
+    /// Stream address of each region, from its id (or its county's, alone).
+    pub region_keys: Vec<u64>,
     pub perils: Vec<PerilModel>,
     pub diseases: Vec<DiseaseModel>,
     pub shocks: Vec<ShockModel>,
@@ -68,10 +74,12 @@ impl HazardModel {
             }
         }
         let mut n_regions = s.hazards.regions.len();
-        for r in region_of.iter_mut() {
+        let mut region_keys: Vec<u64> = s.hazards.regions.iter().map(|r| rng::name_key(&["region", &r.id])).collect();
+        for (ci, r) in region_of.iter_mut().enumerate() {
             if *r == usize::MAX {
                 *r = n_regions;
                 n_regions += 1;
+                region_keys.push(rng::name_key(&["county-region", &counties[ci]]));
             }
         }
         let mut regions = vec![vec![Vec::new(); zones.len()]; n_regions];
@@ -86,6 +94,7 @@ impl HazardModel {
                 .perils
                 .iter()
                 .map(|p| PerilModel {
+                    key: rng::name_key(&["peril", &p.id]),
                     rate: p.rate,
                     hit_by_zone: by_zone(&p.hit),
                     damage: p.damage.clone(),
@@ -104,6 +113,7 @@ impl HazardModel {
                 .diseases
                 .iter()
                 .map(|d| DiseaseModel {
+                    key: rng::name_key(&["disease", &d.id]),
                     rate: d.rate,
                     hit_by_zone: by_zone(&d.hit),
                     mortality: d.mortality.clone(),
@@ -117,10 +127,19 @@ impl HazardModel {
         } else {
             Vec::new()
         };
-        let shocks =
-            s.shocks.iter().map(|x| ShockModel { kind: x.kind, prob: x.prob, default_prob: x.default_prob }).collect();
+        let shocks = s
+            .shocks
+            .iter()
+            .map(|x| ShockModel {
+                key: rng::name_key(&["shock", &x.id]),
+                kind: x.kind,
+                prob: x.prob,
+                default_prob: x.default_prob,
+            })
+            .collect();
         HazardModel {
             regions,
+            region_keys,
             perils,
             diseases,
             shocks,
@@ -253,9 +272,9 @@ fn draw_ratio(g: &mut rng::TrialRng, b: &BetaDist) -> f64 {
 /// Draws year `t`'s disasters and outbreaks of one trial into `st`.
 pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut DamageState) {
     let mut hits = std::mem::take(&mut st.hits);
-    for (k, p) in h.perils.iter().enumerate() {
+    for p in &h.perils {
         for (r, zones) in h.regions.iter().enumerate() {
-            let mut g = rng::stream(seed, trial, Stream::Peril, k as u64, ((t as u64) << 32) | r as u64);
+            let mut g = rng::stream(seed, trial, Stream::Peril, p.key, rng::key(&[t as u64, h.region_keys[r]]));
             let n = rng::poisson(&mut g, p.rate);
             st.events += n;
             for _ in 0..n {
@@ -274,9 +293,9 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
             }
         }
     }
-    for (k, dz) in h.diseases.iter().enumerate() {
+    for dz in &h.diseases {
         for (r, zones) in h.regions.iter().enumerate() {
-            let mut g = rng::stream(seed, trial, Stream::Epidemic, k as u64, ((t as u64) << 32) | r as u64);
+            let mut g = rng::stream(seed, trial, Stream::Epidemic, dz.key, rng::key(&[t as u64, h.region_keys[r]]));
             let n = rng::poisson(&mut g, dz.rate);
             st.outbreaks += n;
             for _ in 0..n {

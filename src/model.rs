@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::hazard::HazardModel;
 use crate::money::{Fen, to_ppm};
 use crate::portfolio::{self, CollateralKind, LoanOrigin, LoanRecord};
-use crate::rng::inv_phi;
+use crate::rng::{self, inv_phi};
 use crate::scenario::schema::*;
 use crate::scenario::validate::{self, Problems};
 use crate::scenario::{InputError, Scenario};
@@ -96,6 +96,17 @@ pub struct Loans {
     pub accident_insured: Vec<bool>,
 }
 
+/// Stream addresses of the model's components, derived from their ids (see
+/// [`crate::rng::name_key`]): a county's factor, an industry's factor, a
+/// bucket's and a village's default draws.
+#[derive(Clone, Debug, Default)]
+pub struct StreamKeys {
+    pub county: Vec<u64>,
+    pub industry: Vec<u64>,
+    pub bucket: Vec<u64>,
+    pub village: Vec<u64>,
+}
+
 /// Factor-model constants (MODEL.md 3.1, 3.6).
 #[derive(Clone, Debug)]
 pub struct Economy {
@@ -141,6 +152,7 @@ pub struct Model {
     /// Cumulative share of each account's deposit paid in by the start of year t, ppm.
     pub injected_share_ppm: Vec<u32>,
     pub economy: Economy,
+    pub keys: StreamKeys,
     pub hazards: HazardModel,
     pub village_fund_enabled: bool,
     pub comp_enabled: bool,
@@ -549,6 +561,24 @@ impl Model {
         premiums(s, &mut loans, horizon);
         let premium_subsidy = (0..horizon).map(|t| loans.premium[t * n..(t + 1) * n].iter().copied().sum()).collect();
         let hazards = HazardModel::build(s, &villages, &counties, &zones, &industries);
+        let keys = StreamKeys {
+            county: counties.iter().map(|c| rng::name_key(&["county", c])).collect(),
+            industry: industries.iter().map(|i| rng::name_key(&["industry", i])).collect(),
+            bucket: buckets
+                .iter()
+                .map(|b| {
+                    let k = &classes[b.class as usize];
+                    rng::name_key(&[
+                        "bucket",
+                        &counties[b.county as usize],
+                        &grades[k.grade as usize],
+                        &products[k.product as usize],
+                        &industries[b.industry as usize],
+                    ])
+                })
+                .collect(),
+            village: villages.iter().map(|v| rng::name_key(&["village", &v.id])).collect(),
+        };
         let top_up = comp.top_up.enabled.then(|| TopUpRule {
             annual_cap: comp.top_up.annual_cap.map(|y| y.fen()),
             total_cap: comp.top_up.total_cap.map(|y| y.fen()),
@@ -595,6 +625,7 @@ impl Model {
                     .collect()
             },
             economy,
+            keys,
             hazards,
             village_fund_enabled: vf.enabled,
             comp_enabled: comp.enabled,

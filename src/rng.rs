@@ -66,6 +66,21 @@ pub fn key(parts: &[u64]) -> u64 {
     h
 }
 
+/// A stable 64-bit address for a name (a county, village, peril ... id), so
+/// that a component's draws follow its id, not its position in a list: two
+/// scenarios that share a peril or a village share its random draws.
+pub fn name_key(parts: &[&str]) -> u64 {
+    // FNV-1a over the bytes, each part closed by a 0xff byte, then mixed.
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for p in parts {
+        for &b in p.as_bytes().iter().chain(std::iter::once(&0xffu8)) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    mix64(h)
+}
+
 /// The generator for `(seed, trial, stream, a, b)`.
 #[inline]
 pub fn stream(seed: u64, trial: u64, s: Stream, a: u64, b: u64) -> TrialRng {

@@ -108,3 +108,17 @@ fn a_higher_village_share_never_raises_the_compensation_draw() {
         assert!(h.flows.comp_fund.0 <= l.flows.comp_fund.0 + l.counts.defaults as i64, "trial {}", l.trial);
     }
 }
+
+/// Streams follow ids, not positions: adding a peril (here one that never
+/// strikes) in front of the others leaves every table as it was.
+#[test]
+fn streams_are_addressed_by_id_not_position() {
+    let base = run(&[], 200);
+    let hail =
+        "    - {id: hail, rate: 0.0, hit: {valley: 0.5}, damage: {alpha: 2, beta: 5}, vulnerability: {tea: 1}}\n";
+    let with_hail = MINI.replace("  perils:\n", &format!("  perils:\n{hail}"));
+    assert_ne!(with_hail, MINI);
+    let other = simulate(&model(&with_hail), 7, 200, 2);
+    assert_eq!(base.trials, other.trials);
+    assert_eq!(base.years, other.years);
+}
