@@ -12,7 +12,9 @@
 //! tables) -> [`stats`] and [`report`]. Only [`io`], [`output`] and
 //! [`runner`] touch files.
 
+pub mod charts;
 pub mod claims;
+pub mod compare;
 pub mod engine;
 pub mod hazard;
 pub mod io;

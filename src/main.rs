@@ -57,12 +57,39 @@ Sizing holds the village fund at the scenario's share (it pays before the compen
 fund); size the village share first if both change. Top-ups are not counted.\n\n\
 Examples:\n  riskshare size --confidence 0.99\n  riskshare size scenarios/wangcang.yaml --precision 0.05 --metric comp_fund")]
     Size(SizeArgs),
+    /// Compare policy variants on the same random futures (common random numbers).
+    #[command(after_help = "Runs every scenario with the same seed and trials. Random draws are addressed by\n\
+component ids, so trial k of each scenario sees the same economy, disasters, epidemics\n\
+and shocks wherever the scenarios share them; differences to the first scenario are\n\
+paired trial by trial, with 95 % intervals. Writes comparison.json and comparison.csv.\n\n\
+Example:\n  riskshare compare scenarios/wangcang.yaml scenarios/wangcang-ratio-8.yaml --trials 20000")]
+    Compare(CompareArgs),
+    /// Redraw the charts and report.html of a finished run, without simulating.
+    Report(ReportArgs),
     /// Merge the partial results of sharded runs (`run --shard I/N`) into one output.
     #[command(after_help = "Checks that the partials come from the same scenario, seed, trial count and\n\
 engine version, and that their trial ranges tile the run without gap or overlap; then\n\
 writes trials.csv, years.csv and summary.json byte-identical to a single run.\n\n\
 Example:\n  for i in 0 1 2; do riskshare run --trials 30000 --shard $i/3 --out part$i & done; wait\n  riskshare merge part0 part1 part2 --out merged")]
     Merge(MergeArgs),
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// Scenario files; the first is the baseline.
+    #[arg(required = true, num_args = 2..)]
+    scenarios: Vec<PathBuf>,
+    /// Trials (default: the first scenario's simulation.trials).
+    #[arg(long)]
+    trials: Option<u64>,
+    /// Seed (default: the first scenario's simulation.seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output folder (default: output/compare/).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -73,6 +100,20 @@ struct MergeArgs {
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
+    /// Skip the charts and report.html.
+    #[arg(long)]
+    no_charts: bool,
+    #[arg(long, default_value = "en")]
+    lang: riskshare::charts::Lang,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// A finished run's output folder.
+    dir: PathBuf,
+    /// Language of the report and SVG charts: en or zh.
+    #[arg(long, default_value = "en")]
+    lang: riskshare::charts::Lang,
 }
 
 #[derive(Args)]
@@ -131,6 +172,12 @@ struct RunArgs {
     /// Most trials a --precision run may use.
     #[arg(long, default_value_t = 10_000_000, requires = "precision")]
     max_trials: u64,
+    /// Skip the charts (PNG and SVG) and report.html.
+    #[arg(long)]
+    no_charts: bool,
+    /// Language of the report and SVG charts: en or zh.
+    #[arg(long, default_value = "en")]
+    lang: riskshare::charts::Lang,
     /// Run only shard I of N (0-based) of the trials and write a partial result
     /// for `riskshare merge`. Results do not depend on how a run is sharded.
     #[arg(long, value_name = "I/N", conflicts_with = "precision")]
@@ -161,6 +208,8 @@ fn main() -> ExitCode {
         Command::Validate(a) => cmd_validate(a),
         Command::Size(a) => cmd_size(a),
         Command::Merge(a) => cmd_merge(a),
+        Command::Compare(a) => cmd_compare(a),
+        Command::Report(a) => cmd_report(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -233,8 +282,82 @@ fn cmd_size(a: SizeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+fn threads_of(t: Option<usize>) -> Result<usize, Failure> {
+    let threads = t.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    if threads == 0 {
+        return Err(InputError::one("--threads", "", None, "expected at least one thread").into());
+    }
+    Ok(threads)
+}
+
+fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
+    let mut models = Vec::new();
+    let mut problems = Vec::new();
+    for p in &a.scenarios {
+        match io::load(Source::File(p.clone()), &[]) {
+            Ok(l) => models.push(l.model),
+            Err(e) => problems.extend(e.problems),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(InputError { problems }.into());
+    }
+    riskshare::compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
+    let trials = a.trials.unwrap_or(models[0].scenario.simulation.trials);
+    let seed = a.seed.unwrap_or(models[0].scenario.simulation.seed);
+    let threads = threads_of(a.threads)?;
+    let pb = progress_bar(trials * models.len() as u64);
+    let runs: Vec<_> = models.iter().map(|m| runner::collect(m, seed, trials, threads, &|k| pb.inc(k))).collect();
+    pb.finish_and_clear();
+    let names: Vec<String> = a
+        .scenarios
+        .iter()
+        .zip(&models)
+        .map(|(p, m)| {
+            format!(
+                "{} ({})",
+                m.scenario.name,
+                p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+            )
+        })
+        .collect();
+    let c = riskshare::compare::compare(&names, &runs, seed);
+    let out_dir = a.out.unwrap_or_else(|| PathBuf::from("output/compare"));
+    let staged = riskshare::output::Staged::new(&out_dir).map_err(anyhow::Error::from)?;
+    let mut json = serde_json::to_string_pretty(&c).map_err(anyhow::Error::from)?;
+    json.push('\n');
+    staged.write("comparison.json", json.as_bytes()).map_err(anyhow::Error::from)?;
+    staged.write("comparison.csv", riskshare::compare::to_csv(&c).as_bytes()).map_err(anyhow::Error::from)?;
+    staged.commit().map_err(anyhow::Error::from)?;
+    out(&text::comparison_table(&c));
+    out(&format!("comparison.json and comparison.csv in {}\n", out_dir.display()));
+    Ok(())
+}
+
+/// The command line as typed, for the report's reproducibility line.
+fn command_line() -> String {
+    let mut args: Vec<String> = std::env::args().collect();
+    if let Some(first) = args.first_mut() {
+        *first = "riskshare".into();
+    }
+    args.join(" ")
+}
+
+fn cmd_report(a: ReportArgs) -> Result<(), Failure> {
+    if !a.dir.join("summary.json").exists() {
+        return Err(
+            InputError::one(&a.dir.display().to_string(), "", None, "not a finished run: no summary.json").into()
+        );
+    }
+    let c = runner::Charts { lang: a.lang, command: command_line() };
+    runner::draw(&a.dir, &c)?;
+    out(&format!("charts and report.html redrawn in {}\n", a.dir.display()));
+    Ok(())
+}
+
 fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
-    let (summary, _) = riskshare::shard::merge(&a.partials, &a.out).map_err(|e| {
+    let charts = (!a.no_charts).then(|| runner::Charts { lang: a.lang, command: command_line() });
+    let (summary, _) = riskshare::shard::merge(&a.partials, &a.out, charts.as_ref()).map_err(|e| {
         // Partials that do not fit together are the user's input, not our failure.
         Failure::Input(InputError::one("merge", "", None, format!("{e:#}")))
     })?;
@@ -291,7 +414,8 @@ fn run_and_print(
     let out_dir = a.out.unwrap_or_else(|| runner::default_out(&m.scenario.name));
     let pb = progress_bar(if precision.is_some() { a.max_trials.max(trials) } else { trials });
     let shard = a.shard;
-    let opts = RunOptions { seed, trials, threads, out: out_dir, precision, size_levels, shard };
+    let charts = (!a.no_charts && shard.is_none()).then(|| runner::Charts { lang: a.lang, command: command_line() });
+    let opts = RunOptions { seed, trials, threads, out: out_dir, precision, size_levels, shard, charts };
     let outcome = runner::run(&m, &opts, &|k| pb.inc(k))?;
     pb.finish_and_clear();
     match shard {

@@ -29,6 +29,11 @@ impl Staged {
         Ok(Staged { dest: dest.to_path_buf(), dir, committed: false })
     }
 
+    /// The staging folder itself.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Path of a file inside the staging folder.
     pub fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file)

@@ -29,6 +29,24 @@ pub struct RunOptions {
     pub size_levels: Option<Vec<f64>>,
     /// Run only this shard of the trials and write a partial result.
     pub shard: Option<Shard>,
+    /// Draw the charts and `report.html` into the output (not for shards).
+    pub charts: Option<Charts>,
+}
+
+/// How to draw a run's charts and report.
+#[derive(Clone, Debug)]
+pub struct Charts {
+    pub lang: crate::charts::Lang,
+    /// The command line, printed in the report for reproducibility.
+    pub command: String,
+}
+
+/// Draws the charts and `report.html` into a (staged) output folder from its files.
+pub fn draw(dir: &Path, c: &Charts) -> anyhow::Result<()> {
+    let d = crate::charts::load_run(dir)?;
+    crate::charts::write_charts_of(&d, c.lang)?;
+    crate::report::html::write_report_of(&d, c.lang, &c.command)?;
+    Ok(())
 }
 
 /// Shard `index` of `count` (0-based): the contiguous trials
@@ -166,11 +184,27 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
             // A shard's own figures, for its log only: merge writes the real summary.
             summary::build(model, opts.seed, &collected)
         }
-        None => write_results(model, opts.seed, total, &collected, &staged, opts.size_levels.as_deref())?,
+        None => {
+            let s = write_results(model, opts.seed, total, &collected, &staged, opts.size_levels.as_deref())?;
+            if let Some(c) = &opts.charts {
+                draw(staged.dir(), c).context("cannot draw the charts and report")?;
+            }
+            s
+        }
     };
     let out = staged.commit().with_context(|| format!("cannot move the output into {}", opts.out.display()))?;
     let loan_years = collected.trials.iter().map(|r| r.counts.loan_years).sum();
     Ok(RunOutcome { summary, collected, out, simulate: sim, wall: start.elapsed(), loan_years })
+}
+
+/// Runs trials `0..trials` and keeps only what the statistics need (no files).
+pub fn collect(model: &Model, seed: u64, trials: u64, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Collected {
+    let mut c = Collected::new(model);
+    let _ = engine::simulate(model, seed, 0..trials, threads, progress, |b| {
+        c.push(&b);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    c
 }
 
 /// Writes `summary.json`, `scenario.resolved.yaml`, `size_curve.csv` (and

@@ -158,7 +158,7 @@ pub fn check(parts: &[(PathBuf, Manifest)]) -> anyhow::Result<Vec<(PathBuf, Mani
 }
 
 /// Merges partial result folders into `out`: the files a single run writes.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<(Summary, Model)> {
+pub fn merge(dirs: &[PathBuf], out: &Path, charts: Option<&runner::Charts>) -> anyhow::Result<(Summary, Model)> {
     let parts: Vec<(PathBuf, Manifest)> =
         dirs.iter().map(|d| read_manifest(d).map(|m| (d.clone(), m))).collect::<anyhow::Result<_>>()?;
     let parts = check(&parts)?;
@@ -196,6 +196,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<(Summary, Model)> {
     }
     let collected = collected.unwrap_or_else(|| Collected::new(&model));
     let summary = runner::write_results(&model, first.seed, first.trials_total, &collected, &staged, None)?;
+    if let Some(c) = charts {
+        runner::draw(staged.dir(), c).context("cannot draw the charts and report")?;
+    }
     staged.commit().with_context(|| format!("cannot move the merged output into {}", out.display()))?;
     Ok((summary, model))
 }

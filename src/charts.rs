@@ -1,0 +1,1603 @@
+//! Charts of a finished run (MODEL.md section 5), drawn from its output folder.
+//!
+//! This module owns reading a run's files back (`trials.csv`, `years.csv`,
+//! `summary.json`, `scenario.resolved.yaml` and, when the sizing command has
+//! written it, `size_curve.csv`), the data series behind each chart (pure
+//! functions, tested on their own), and drawing them with plotters as PNG and
+//! SVG.
+//!
+//! **Architecture Invariant:** nothing here runs the simulation. Every chart
+//! is a function of the files in the output folder, so `riskshare report
+//! OUTDIR` can redraw a run without simulating it again, and a chart can never
+//! disagree with the tables it claims to show.
+//!
+//! Text: PNGs are drawn with DejaVu Sans, embedded in the binary (see
+//! `assets/DejaVuSans-LICENSE.txt`), so they render the same on a fresh machine
+//! with no fonts installed. That font has no Chinese glyphs, so PNGs are always
+//! labelled in English; SVGs carry their text as text and name a font list, so
+//! the browser draws them in the requested language.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Once;
+
+use anyhow::{Context, Result, anyhow, bail};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use serde::Deserialize;
+
+use crate::stats;
+use crate::tables::{Flows, MONEY};
+
+// ---------------------------------------------------------------------------
+// Language
+// ---------------------------------------------------------------------------
+
+/// Language of chart and report labels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+impl Lang {
+    /// Picks the English or the Chinese text.
+    pub fn pick<'a>(self, en: &'a str, zh: &'a str) -> &'a str {
+        match self {
+            Lang::En => en,
+            Lang::Zh => zh,
+        }
+    }
+}
+
+impl FromStr for Lang {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "en" | "english" => Ok(Lang::En),
+            "zh" | "zh-cn" | "cn" | "chinese" => Ok(Lang::Zh),
+            _ => Err(format!("unknown language `{s}`: expected `en` or `zh`")),
+        }
+    }
+}
+
+/// The target the finance bureau sets for each compensation account: run dry
+/// in at most 1 % of futures (MODEL.md section 1).
+pub const DEPLETION_TARGET: f64 = 0.01;
+
+/// Column names of the waterfall, in the order the layers pay (MODEL.md 3.8):
+/// the exposure, then what each layer takes off it, the bank's share last.
+pub const WATERFALL: [&str; 7] =
+    ["exposure", "collateral", "insurance", "village_fund", "comp_fund", "shortfall", "bank_loss"];
+
+/// Columns drawn in the loss-distribution and exceedance charts: the layers,
+/// with the bank's total loss (its share plus any shortfall it bears) in place
+/// of its share, and the budget's cost.
+pub const DISTRIBUTION_LAYERS: [&str; 8] =
+    ["exposure", "collateral", "insurance", "village_fund", "comp_fund", "shortfall", "bank_total", "fiscal_cost"];
+
+/// A layer's name for people.
+pub fn layer_label(col: &str, lang: Lang) -> &'static str {
+    let (en, zh) = match col {
+        "exposure" => ("Exposure at default", "违约敞口"),
+        "collateral" => ("Collateral", "抵质押物回收"),
+        "insurance" => ("Insurance", "保险赔付"),
+        "village_fund" => ("Village fund", "村级风险互助金"),
+        "comp_fund" => ("Compensation fund", "风险补偿金"),
+        "shortfall" => ("Shortfall", "补偿金缺口"),
+        "bank_loss" => ("Bank's share", "银行分担"),
+        "bank_total" => ("Bank's total loss", "银行总损失"),
+        "fiscal_cost" => ("Fiscal cost", "财政成本"),
+        "interest_subsidy" => ("Interest subsidy", "贴息"),
+        "premium_subsidy" => ("Premium subsidy", "保费补贴"),
+        "top_ups" => ("Fund top-ups", "补偿金补充"),
+        "shortfall_to_bank" => ("Shortfall borne by banks", "银行承担的缺口"),
+        _ => ("", ""),
+    };
+    lang.pick(en, zh)
+}
+
+/// One colour per layer, the same in every chart.
+fn layer_color(col: &str) -> RGBColor {
+    match col {
+        "exposure" => RGBColor(90, 90, 90),
+        "collateral" => RGBColor(140, 86, 75),
+        "insurance" => RGBColor(31, 119, 180),
+        "village_fund" => RGBColor(44, 160, 44),
+        "comp_fund" => RGBColor(255, 127, 14),
+        "shortfall" => RGBColor(148, 103, 189),
+        "bank_loss" | "bank_total" => RGBColor(214, 39, 40),
+        "fiscal_cost" => RGBColor(23, 190, 207),
+        _ => RGBColor(0, 0, 0),
+    }
+}
+
+/// Colours for series that are not layers (banks, accounts).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+// ---------------------------------------------------------------------------
+// Reading a run
+// ---------------------------------------------------------------------------
+
+/// Parses a money cell of the loss tables ("1234.56", always two decimals)
+/// into fen, exactly: the digits with the dot removed. Returns `None` for
+/// anything else, so a change in the table format is caught, not rounded.
+pub fn parse_fen(s: &str) -> Option<i64> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s),
+    };
+    let (int, frac) = body.split_once('.')?;
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || frac.len() != 2 || !digits(frac) {
+        return None;
+    }
+    let v = int.parse::<i64>().ok()?.checked_mul(100)?.checked_add(frac.parse::<i64>().ok()?)?;
+    Some(if neg { -v } else { v })
+}
+
+/// The trial table, each row's money columns as [`Flows`], so that derived
+/// columns (`bank_total`, `fiscal_cost`) use the library's own formulas.
+#[derive(Clone, Debug, Default)]
+pub struct Trials {
+    pub rows: Vec<Flows>,
+}
+
+impl Trials {
+    /// Reads `trials.csv`. The waterfall's columns must be present; other money
+    /// columns that are missing stay zero.
+    pub fn read(path: &Path) -> Result<Trials> {
+        let mut rdr = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let header = rdr.headers().with_context(|| format!("{}: no header", path.display()))?.clone();
+        for col in WATERFALL {
+            if !header.iter().any(|h| h == col) {
+                bail!("{}: no column `{col}`", path.display());
+            }
+        }
+        // (csv column index, MONEY index) of every money column present.
+        let money: Vec<(usize, usize)> = header
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| MONEY.iter().position(|c| c.name == h).map(|m| (i, m)))
+            .collect();
+        let mut rows = Vec::new();
+        for rec in rdr.records() {
+            let rec = rec.with_context(|| format!("{}: bad row", path.display()))?;
+            let mut f = Flows::default();
+            for &(i, m) in &money {
+                let cell = rec.get(i).unwrap_or("");
+                let line = rec.position().map_or(0, |p| p.line());
+                let v = parse_fen(cell).ok_or_else(|| {
+                    anyhow!(
+                        "{}:{line}: column `{}`: expected yuan with two decimals, found `{cell}`",
+                        path.display(),
+                        &header[i]
+                    )
+                })?;
+                *(MONEY[m].get_mut)(&mut f) = crate::money::Fen(v);
+            }
+            rows.push(f);
+        }
+        Ok(Trials { rows })
+    }
+
+    pub fn n(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// A column in fen, by `trials.csv` name or one of the derived
+    /// `bank_total` and `fiscal_cost`.
+    pub fn column(&self, name: &str) -> Option<Vec<i64>> {
+        match name {
+            "bank_total" => Some(self.rows.iter().map(|f| f.bank_total().0).collect()),
+            "fiscal_cost" => Some(self.rows.iter().map(|f| f.fiscal_cost().0).collect()),
+            _ => {
+                let c = MONEY.iter().find(|c| c.name == name)?;
+                Some(self.rows.iter().map(|f| (c.get)(f).0).collect())
+            }
+        }
+    }
+}
+
+/// The fields of `summary.json` the charts and report read (see
+/// `report::summary` for the format; unknown fields are ignored).
+#[derive(Clone, Debug, Deserialize)]
+pub struct RunSummary {
+    pub scenario: String,
+    #[serde(default)]
+    pub description: String,
+    pub engine_version: String,
+    pub seed: u64,
+    pub trials: u64,
+    pub horizon_years: u32,
+    pub portfolio: PortfolioFacts,
+    pub layers: BTreeMap<String, LayerStat>,
+    pub adequacy: Adequacy,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct PortfolioFacts {
+    pub loans: u64,
+    pub principal: f64,
+    pub comp_covered_principal: f64,
+    pub comp_deposits: f64,
+    pub village_funds: f64,
+    pub villages: u64,
+    pub accounts: u64,
+}
+
+/// A column's statistics in yuan.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct LayerStat {
+    pub mean: f64,
+    #[serde(default)]
+    pub p50: f64,
+    #[serde(default)]
+    pub p95: f64,
+    pub p99: f64,
+    #[serde(default)]
+    pub p99_5: f64,
+    #[serde(default)]
+    pub p99_9: f64,
+    #[serde(default)]
+    pub tvar99: f64,
+    #[serde(default)]
+    pub max: f64,
+    /// 95 % intervals of p50, p90, p95, p99, p99.5, p99.9.
+    #[serde(default)]
+    pub ci: Vec<[f64; 2]>,
+}
+
+impl LayerStat {
+    /// The 95 % interval of the 99 % quantile, when the summary has it.
+    pub fn p99_ci(&self) -> Option<[f64; 2]> {
+        self.ci.get(3).copied()
+    }
+}
+
+/// A probability with its 95 % Wilson interval.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+pub struct Prob {
+    pub p: f64,
+    pub lo: f64,
+    pub hi: f64,
+    #[serde(default)]
+    pub k: u64,
+    #[serde(default)]
+    pub n: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Adequacy {
+    pub comp_fund_exhausted: Prob,
+    #[serde(default)]
+    pub village_funds_exhausted_share: f64,
+    #[serde(default)]
+    pub any_village_fund_exhausted: Prob,
+    #[serde(default)]
+    pub accounts: Vec<AccountFacts>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct AccountFacts {
+    pub bank: String,
+    #[serde(default)]
+    pub bank_name: String,
+    pub county: String,
+    pub covered_principal: f64,
+    pub deposit: f64,
+    pub deposit_ratio: Option<f64>,
+    pub exhausted: Prob,
+    #[serde(default)]
+    pub draws: LayerStat,
+    #[serde(default)]
+    pub bank_loss: LayerStat,
+    #[serde(default)]
+    pub exhausted_in_year: Vec<f64>,
+}
+
+impl AccountFacts {
+    /// The bank's name, or its id when the scenario gives none.
+    pub fn name(&self) -> &str {
+        if self.bank_name.is_empty() { &self.bank } else { &self.bank_name }
+    }
+}
+
+/// One bank's compensation balances (all its counties' accounts summed), at
+/// the end of each year of each trial.
+#[derive(Clone, Debug)]
+pub struct YearBalances {
+    pub bank: String,
+    pub name: String,
+    /// Balance at the start of year 1 (the deposit paid in before year 1), fen.
+    pub opening: i64,
+    /// `by_year[t - 1]` holds every trial's balance at the end of year t, fen.
+    pub by_year: Vec<Vec<i64>>,
+}
+
+/// One point of the sizing curve (`size_curve.csv`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SizePoint {
+    pub account: String,
+    /// Covered loans per yuan of deposit (10 means 10:1).
+    pub ratio: f64,
+    pub depletion_prob: f64,
+    /// A 95 % interval when the file has `lo` and `hi` columns.
+    pub band: Option<(f64, f64)>,
+}
+
+/// Everything the charts and the report read from an output folder.
+#[derive(Clone, Debug)]
+pub struct RunData {
+    pub dir: PathBuf,
+    pub summary: RunSummary,
+    pub trials: Trials,
+    /// Per bank; empty when `years.csv` is absent or there is no compensation account.
+    pub balances: Vec<YearBalances>,
+    /// Per account, points in increasing ratio; `None` when `size_curve.csv` is absent.
+    pub size_curve: Option<Vec<(String, Vec<SizePoint>)>>,
+    /// `scenario.resolved.yaml`, when present.
+    pub scenario: Option<serde_yaml_ng::Value>,
+}
+
+/// Reads a finished run's output folder.
+pub fn load_run(dir: &Path) -> Result<RunData> {
+    let sp = dir.join("summary.json");
+    let text = fs::read_to_string(&sp).with_context(|| format!("cannot read {}", sp.display()))?;
+    let summary: RunSummary =
+        serde_json::from_str(&text).with_context(|| format!("{}: unexpected format", sp.display()))?;
+    let trials = Trials::read(&dir.join("trials.csv"))?;
+    let scenario = match fs::read_to_string(dir.join("scenario.resolved.yaml")) {
+        Ok(t) => Some(
+            serde_yaml_ng::from_str(&t)
+                .with_context(|| format!("{}: not YAML", dir.join("scenario.resolved.yaml").display()))?,
+        ),
+        Err(_) => None,
+    };
+    let years = dir.join("years.csv");
+    let balances = if years.exists() {
+        read_balances(&years, &summary, first_injection_share(scenario.as_ref()))?
+    } else {
+        vec![]
+    };
+    let curve = dir.join("size_curve.csv");
+    let size_curve = if curve.exists() { Some(read_size_curve(&curve)?) } else { None };
+    Ok(RunData { dir: dir.to_path_buf(), summary, trials, balances, size_curve, scenario })
+}
+
+/// Share of the deposit paid in before year 1's losses (MODEL.md 3.9: the
+/// deposit may come in batches by year); 1 when the scenario does not say.
+fn first_injection_share(scenario: Option<&serde_yaml_ng::Value>) -> f64 {
+    let inj = scenario.and_then(|s| s.get("funds")?.get("compensation")?.get("injections")?.as_sequence().cloned());
+    match inj {
+        Some(list) if !list.is_empty() => list
+            .iter()
+            .filter(|i| i.get("year").and_then(|y| y.as_u64()).is_some_and(|y| y <= 1))
+            .filter_map(|i| i.get("share").and_then(|s| s.as_f64()))
+            .sum(),
+        _ => 1.0,
+    }
+}
+
+/// Reads the `comp_balance_*` columns of `years.csv`, summed per bank. The
+/// columns follow `summary.json`'s account order (both come from the model's
+/// account list); when the counts differ each column is its own group.
+fn read_balances(path: &Path, s: &RunSummary, opening_share: f64) -> Result<Vec<YearBalances>> {
+    let mut rdr = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let header = rdr.headers().with_context(|| format!("{}: no header", path.display()))?.clone();
+    let year_col =
+        header.iter().position(|h| h == "year").ok_or_else(|| anyhow!("{}: no column `year`", path.display()))?;
+    let cols: Vec<(usize, &str)> =
+        header.iter().enumerate().filter_map(|(i, h)| h.strip_prefix("comp_balance_").map(|b| (i, b))).collect();
+    if cols.is_empty() {
+        return Ok(vec![]);
+    }
+    let horizon = s.horizon_years.max(1) as usize;
+    // Group index of each balance column, and the groups themselves.
+    let mut groups: Vec<YearBalances> = Vec::new();
+    let mut group_of = Vec::with_capacity(cols.len());
+    let by_account = cols.len() == s.adequacy.accounts.len();
+    for (k, &(_, suffix)) in cols.iter().enumerate() {
+        let (bank, name, deposit) = if by_account {
+            let a = &s.adequacy.accounts[k];
+            (a.bank.clone(), a.name().to_string(), a.deposit)
+        } else {
+            (suffix.to_string(), suffix.to_string(), 0.0)
+        };
+        let g = match groups.iter().position(|g| g.bank == bank) {
+            Some(g) => g,
+            None => {
+                groups.push(YearBalances { bank, name, opening: 0, by_year: vec![Vec::new(); horizon] });
+                groups.len() - 1
+            }
+        };
+        groups[g].opening += (deposit * opening_share * 100.0).round() as i64;
+        group_of.push(g);
+    }
+    let mut sums = vec![0i64; groups.len()];
+    for rec in rdr.records() {
+        let rec = rec.with_context(|| format!("{}: bad row", path.display()))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let year: usize = rec
+            .get(year_col)
+            .and_then(|y| y.parse().ok())
+            .filter(|&y| (1..=horizon).contains(&y))
+            .ok_or_else(|| anyhow!("{}:{line}: bad year", path.display()))?;
+        sums.iter_mut().for_each(|x| *x = 0);
+        for (k, &(i, _)) in cols.iter().enumerate() {
+            let cell = rec.get(i).unwrap_or("");
+            let v = parse_fen(cell).ok_or_else(|| {
+                anyhow!(
+                    "{}:{line}: column `{}`: expected yuan with two decimals, found `{cell}`",
+                    path.display(),
+                    &header[i]
+                )
+            })?;
+            sums[group_of[k]] += v;
+        }
+        for (g, &v) in sums.iter().enumerate() {
+            groups[g].by_year[year - 1].push(v);
+        }
+    }
+    Ok(groups)
+}
+
+/// Reads `size_curve.csv` (`account, ratio, depletion_prob`, optionally `lo,
+/// hi`), grouped by account in order of first appearance, each sorted by ratio.
+pub fn read_size_curve(path: &Path) -> Result<Vec<(String, Vec<SizePoint>)>> {
+    let mut rdr = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let header = rdr.headers().with_context(|| format!("{}: no header", path.display()))?.clone();
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (Some(ia), Some(ir), Some(ip)) = (col("account"), col("ratio"), col("depletion_prob")) else {
+        bail!("{}: expected columns account, ratio, depletion_prob", path.display());
+    };
+    let (ilo, ihi) = (col("lo"), col("hi"));
+    let mut out: Vec<(String, Vec<SizePoint>)> = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.with_context(|| format!("{}: bad row", path.display()))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let num = |i: usize| -> Result<f64> {
+            rec.get(i)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .ok_or_else(|| anyhow!("{}:{line}: column `{}`: expected a number", path.display(), &header[i]))
+        };
+        let band = match (ilo, ihi) {
+            (Some(l), Some(h)) => Some((num(l)?, num(h)?)),
+            _ => None,
+        };
+        let account = rec.get(ia).unwrap_or("").to_string();
+        let p = SizePoint { account: account.clone(), ratio: num(ir)?, depletion_prob: num(ip)?, band };
+        match out.iter_mut().find(|(a, _)| *a == account) {
+            Some((_, v)) => v.push(p),
+            None => out.push((account, vec![p])),
+        }
+    }
+    for (_, v) in &mut out {
+        v.sort_by(|a, b| a.ratio.total_cmp(&b.ratio));
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// Data series (pure)
+// ---------------------------------------------------------------------------
+
+/// The empirical exceedance curve: for every distinct value `x` (ascending,
+/// in yuan), the share of trials whose value is strictly greater, `P(X > x)`.
+/// The probabilities are non-increasing and the last is 0.
+pub fn exceedance_series(values_fen: &[i64]) -> Vec<(f64, f64)> {
+    let mut v = values_fen.to_vec();
+    v.sort_unstable();
+    let n = v.len() as f64;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        let x = v[i];
+        // First index past the run of values equal to x.
+        let j = i + v[i..].partition_point(|&y| y == x);
+        out.push((x as f64 / 100.0, (v.len() - j) as f64 / n));
+        i = j;
+    }
+    out
+}
+
+/// One bin of a histogram: `[lo, hi)` in yuan (the last bin includes `hi`)
+/// and the share of trials in it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bin {
+    pub lo: f64,
+    pub hi: f64,
+    pub share: f64,
+}
+
+/// Histogram of `values_fen` in `bins` equal bins from the minimum to the
+/// maximum; one bin when all values are equal. The shares sum to 1.
+pub fn histogram(values_fen: &[i64], bins: usize) -> Vec<Bin> {
+    let (Some(&min), Some(&max)) = (values_fen.iter().min(), values_fen.iter().max()) else {
+        return vec![];
+    };
+    let n = values_fen.len() as f64;
+    if min == max || bins <= 1 {
+        return vec![Bin { lo: min as f64 / 100.0, hi: max as f64 / 100.0, share: 1.0 }];
+    }
+    let width = (max - min) as f64 / bins as f64;
+    let mut counts = vec![0u64; bins];
+    for &x in values_fen {
+        let k = (((x - min) as f64 / width) as usize).min(bins - 1);
+        counts[k] += 1;
+    }
+    counts
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| Bin {
+            lo: (min as f64 + k as f64 * width) / 100.0,
+            hi: (min as f64 + (k + 1) as f64 * width) / 100.0,
+            share: c as f64 / n,
+        })
+        .collect()
+}
+
+/// One bar of the waterfall: a layer's expected payment, drawn from `top`
+/// down to `bottom` (yuan). The exposure's bar runs from its mean down to 0.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaterfallBar {
+    pub layer: &'static str,
+    pub top: f64,
+    pub bottom: f64,
+}
+
+impl WaterfallBar {
+    pub fn value(&self) -> f64 {
+        self.top - self.bottom
+    }
+}
+
+/// The expected loss falling through the layers: the exposure's bar, then
+/// each layer of [`WATERFALL`] taking its mean off what is left. Because
+/// every trial conserves money (MODEL.md 4), the last bar ends at 0 up to the
+/// rounding of the means to the fen. `means` maps column names to means in
+/// yuan; a missing layer counts as 0.
+pub fn waterfall_series(means: &BTreeMap<String, f64>) -> Vec<WaterfallBar> {
+    let get = |k: &str| means.get(k).copied().unwrap_or(0.0);
+    let exposure = get("exposure");
+    let mut bars = vec![WaterfallBar { layer: WATERFALL[0], top: exposure, bottom: 0.0 }];
+    let mut level = exposure;
+    for layer in &WATERFALL[1..] {
+        let v = get(layer);
+        bars.push(WaterfallBar { layer, top: level, bottom: level - v });
+        level -= v;
+    }
+    bars
+}
+
+/// The running mean after `n` trials with its 95 % normal interval.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunningMean {
+    pub n: u64,
+    /// Yuan.
+    pub mean: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// `num / den` for `den > 0`, the integer part split off first so that a sum
+/// beyond 2^53 fen keeps its precision.
+fn exact_ratio(num: i128, den: i128) -> f64 {
+    num.div_euclid(den) as f64 + num.rem_euclid(den) as f64 / den as f64
+}
+
+/// Two-sided 95 % normal quantile.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// The running mean of a column in trial order, in yuan, with the 95 %
+/// interval `mean ± 1.96 s / sqrt(n)` (s the sample standard deviation; the
+/// interval is the point itself while n < 2). The mean comes from an exact
+/// integer sum, so the last point is the column's mean.
+pub fn running_mean(values_fen: &[i64]) -> Vec<RunningMean> {
+    let mut sum: i128 = 0;
+    // Welford's update for the variance: stable where sum-of-squares cancels.
+    let (mut m, mut m2) = (0.0f64, 0.0f64);
+    let mut out = Vec::with_capacity(values_fen.len());
+    for (i, &x) in values_fen.iter().enumerate() {
+        let n = (i + 1) as u64;
+        sum += x as i128;
+        let d = x as f64 - m;
+        m += d / n as f64;
+        m2 += d * (x as f64 - m);
+        let mean = exact_ratio(sum, n as i128) / 100.0;
+        let half = if n < 2 { 0.0 } else { Z95 * (m2 / (n - 1) as f64).sqrt() / (n as f64).sqrt() / 100.0 };
+        out.push(RunningMean { n, mean, lo: mean - half, hi: mean + half });
+    }
+    out
+}
+
+/// Quantiles of a bank's balance at the end of each year, in yuan. Year 0 is
+/// the opening deposit (the same in every trial).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BandPoint {
+    pub year: u32,
+    pub p1: f64,
+    pub p5: f64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+/// The median, 5-95 % band and 1 % quantile of a bank's balance by year
+/// (lower empirical quantiles, as in the summary: [`stats::quantile_sorted`]).
+pub fn balance_band(b: &YearBalances) -> Vec<BandPoint> {
+    let open = b.opening as f64 / 100.0;
+    let mut out = vec![BandPoint { year: 0, p1: open, p5: open, p50: open, p95: open }];
+    for (t, vals) in b.by_year.iter().enumerate() {
+        let mut v = vals.clone();
+        v.sort_unstable();
+        let q = |bp| stats::quantile_sorted(&v, bp) as f64 / 100.0;
+        out.push(BandPoint { year: t as u32 + 1, p1: q(100), p5: q(500), p50: q(5000), p95: q(9500) });
+    }
+    out
+}
+
+/// Keeps at most about `max` points of a long series for drawing: every k-th
+/// point, and always the last. The series' shape is unchanged at chart scale.
+fn thin<T: Copy>(points: &[T], max: usize) -> Vec<T> {
+    if points.len() <= max {
+        return points.to_vec();
+    }
+    let k = points.len().div_ceil(max);
+    let mut out: Vec<T> = points.iter().step_by(k).copied().collect();
+    if (points.len() - 1) % k != 0 {
+        out.push(points[points.len() - 1]);
+    }
+    out
+}
+
+/// Thins an exceedance curve but keeps every point of its tail (P < 1 %),
+/// where the 1-in-100 and 1-in-200 levels are read.
+fn thin_exceedance(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
+    let split = points.partition_point(|&(_, p)| p >= 0.01);
+    let mut out = thin(&points[..split], max);
+    out.extend_from_slice(&points[split..]);
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Formatting
+// ---------------------------------------------------------------------------
+
+/// `v` with `decimals` places and thousands separators: 1234567.8 -> "1,234,567.8".
+pub fn group(v: f64, decimals: usize) -> String {
+    let s = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = s.split_once('.').map_or((s.as_str(), ""), |(i, f)| (i, f));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    if v < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// A probability as a percentage with sensible precision: 0.0019 -> "0.19 %".
+pub fn pct(p: f64) -> String {
+    let v = p * 100.0;
+    let s = if v == 0.0 {
+        "0".to_string()
+    } else if v < 0.1 {
+        format!("{v:.3}")
+    } else if v < 10.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.1}")
+    };
+    // Drop trailing zeros of the decimals: "1.50" -> "1.5", "2.00" -> "2".
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    format!("{s} %")
+}
+
+/// The money unit of an axis: yuan for small amounts, 10,000 yuan (万元) where
+/// amounts reach six figures, which is how a finance bureau reads them.
+#[derive(Clone, Copy, Debug)]
+struct Unit {
+    div: f64,
+}
+
+impl Unit {
+    fn for_max(max_yuan: f64) -> Unit {
+        Unit { div: if max_yuan >= 100_000.0 { 10_000.0 } else { 1.0 } }
+    }
+    fn name(self, lang: Lang) -> &'static str {
+        if self.div > 1.0 { lang.pick("CNY 10k", "万元") } else { lang.pick("CNY", "元") }
+    }
+    /// An axis tick, with as many decimals as the axis' span needs.
+    fn tick(self, v: f64, span_yuan: f64) -> String {
+        let span = span_yuan / self.div;
+        let d = if span >= 20.0 {
+            0
+        } else if span >= 2.0 {
+            1
+        } else {
+            2
+        };
+        group(v / self.div, d)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Drawing
+// ---------------------------------------------------------------------------
+
+/// The charts a run has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chart {
+    LossDistribution,
+    Exceedance,
+    Waterfall,
+    FundBalance,
+    Sizing,
+    Convergence,
+}
+
+impl Chart {
+    pub const ALL: [Chart; 6] = [
+        Chart::Waterfall,
+        Chart::Exceedance,
+        Chart::LossDistribution,
+        Chart::FundBalance,
+        Chart::Sizing,
+        Chart::Convergence,
+    ];
+
+    /// File name without extension.
+    pub fn stem(self) -> &'static str {
+        match self {
+            Chart::LossDistribution => "loss_distribution",
+            Chart::Exceedance => "exceedance",
+            Chart::Waterfall => "waterfall",
+            Chart::FundBalance => "fund_balance",
+            Chart::Sizing => "sizing",
+            Chart::Convergence => "convergence",
+        }
+    }
+
+    /// Whether the run has the data for this chart.
+    pub fn available(self, d: &RunData) -> bool {
+        match self {
+            Chart::FundBalance => !d.balances.is_empty(),
+            Chart::Sizing => d.size_curve.as_ref().is_some_and(|c| !c.is_empty()),
+            _ => d.trials.n() > 0,
+        }
+    }
+
+    fn size(self) -> (u32, u32) {
+        match self {
+            Chart::LossDistribution => (1400, 820),
+            Chart::FundBalance => (1300, 760),
+            Chart::Convergence => (1300, 560),
+            _ => (1200, 700),
+        }
+    }
+
+    fn draw<DB: DrawingBackend>(self, root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
+        root.fill(&WHITE)?;
+        match self {
+            Chart::LossDistribution => draw_loss_distribution(root, d, look),
+            Chart::Exceedance => draw_exceedance(root, d, look),
+            Chart::Waterfall => draw_waterfall(root, d, look),
+            Chart::FundBalance => draw_fund_balance(root, d, look),
+            Chart::Sizing => draw_sizing(root, d, look),
+            Chart::Convergence => draw_convergence(root, d, look),
+        }
+    }
+}
+
+type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// The embedded font (DejaVu Sans 2.37; licence in `assets/`).
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+/// Font family of PNG text (the embedded font, registered under this name).
+const PNG_FAMILY: &str = "DejaVu Sans";
+/// Font lists that SVG text names; the browser picks the first it has.
+const SVG_FAMILY_EN: &str = "DejaVu Sans, Noto Sans, Helvetica, Arial, sans-serif";
+const SVG_FAMILY_ZH: &str = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif";
+
+/// Registers the embedded font under every family name the charts use:
+/// plotters measures text with it even for SVG, where the browser draws it.
+fn register_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        for name in [PNG_FAMILY, SVG_FAMILY_EN, SVG_FAMILY_ZH, "sans-serif"] {
+            // The bytes are a valid TrueType font checked in; a failure here
+            // would only make text disappear, which the PNG tests would catch.
+            let _ = plotters::style::register_font(name, FontStyle::Normal, FONT);
+        }
+    });
+}
+
+/// How a chart is drawn: the language of its labels and the font family.
+struct Look {
+    lang: Lang,
+    family: &'static str,
+}
+
+impl Look {
+    fn font(&self, size: u32) -> FontDesc<'static> {
+        FontDesc::new(FontFamily::Name(self.family), size as f64, FontStyle::Normal)
+    }
+    fn t<'a>(&self, en: &'a str, zh: &'a str) -> &'a str {
+        self.lang.pick(en, zh)
+    }
+    /// A legend label. plotters sizes the legend box by measuring text with
+    /// the embedded font, which has no Chinese glyphs and measures each as
+    /// about 0.6 em instead of 1 em; trailing spaces (about 0.32 em each,
+    /// collapsed by the browser) widen the box to fit.
+    fn legend(&self, label: &str) -> String {
+        let wide = label.chars().filter(|c| (*c as u32) >= 0x2E80).count();
+        format!("{label}{}", " ".repeat(wide * 5 / 4))
+    }
+    /// Chart title with the run's size, e.g. "... (2,000 futures, 3 years)".
+    fn futures(&self, d: &RunData) -> String {
+        let n = group(d.trials.n() as f64, 0);
+        let h = d.summary.horizon_years;
+        match self.lang {
+            Lang::En => format!("{n} simulated futures of {h} year{}", if h == 1 { "" } else { "s" }),
+            Lang::Zh => format!("{n} 次模拟，每次 {h} 年"),
+        }
+    }
+    fn over_horizon(&self, d: &RunData) -> String {
+        let h = d.summary.horizon_years;
+        match self.lang {
+            Lang::En => format!("over {h} year{}", if h == 1 { "" } else { "s" }),
+            Lang::Zh => format!("{h} 年合计"),
+        }
+    }
+}
+
+/// A two-point line: a marker line across a chart.
+fn seg(a: (f64, f64), b: (f64, f64)) -> Vec<(f64, f64)> {
+    vec![a, b]
+}
+
+/// Upper end of an axis: `max` with a little headroom, never an empty range.
+fn headroom(max: f64) -> f64 {
+    if max > 0.0 { max * 1.08 } else { 1.0 }
+}
+
+/// Loss distribution: one histogram panel per layer, the mean and the 1-in-100
+/// loss marked.
+fn draw_loss_distribution<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    d: &RunData,
+    look: &Look,
+) -> DrawResult<DB> {
+    let title = format!("{} ({})", look.t("Loss distribution by layer", "各层损失分布"), look.futures(d));
+    let body = root.margin(8, 0, 0, 0).titled(&title, look.font(26))?;
+    let (legend, grid) = body.split_vertically(34);
+    // A figure-wide legend: the markers mean the same in every panel.
+    let items = [
+        (look.t("mean", "均值"), RGBColor(20, 20, 20), true),
+        (look.t("1 in 100 (99 % quantile)", "百年一遇（99 % 分位数）"), RGBColor(200, 0, 0), false),
+    ];
+    let mut x = 60;
+    for (label, color, dashed) in items {
+        let style = color.stroke_width(2);
+        if dashed {
+            for k in 0..3 {
+                legend.draw(&PathElement::new(vec![(x + k * 10, 17), (x + k * 10 + 6, 17)], style))?;
+            }
+        } else {
+            legend.draw(&PathElement::new(vec![(x, 17), (x + 26, 17)], style))?;
+        }
+        legend.draw(&Text::new(label.to_string(), (x + 34, 9), look.font(16)))?;
+        x += 60 + (label.chars().count() as i32) * 9;
+    }
+    let share_desc = look.t("share of futures (%)", "情景占比（%）");
+    for (panel, col) in grid.split_evenly((2, 4)).iter().zip(DISTRIBUTION_LAYERS) {
+        let Some(values) = d.trials.column(col) else { continue };
+        let bins = histogram(&values, 30);
+        let mut sorted = values.clone();
+        sorted.sort_unstable();
+        let mean = exact_ratio(values.iter().map(|&v| v as i128).sum(), values.len().max(1) as i128) / 100.0;
+        let p99 = stats::quantile_sorted(&sorted, 9900) as f64 / 100.0;
+        let (lo, hi) = (sorted[0] as f64 / 100.0, sorted[sorted.len() - 1] as f64 / 100.0);
+        if hi == lo {
+            // A layer that pays the same in every future (usually never): say so
+            // rather than draw an axis around one value.
+            let (w, h) = panel.dim_in_pixel();
+            let p = panel.margin(8, 8, 8, 8);
+            p.draw(&Text::new(
+                layer_label(col, look.lang).to_string(),
+                (w as i32 / 2 - 8, 4),
+                look.font(17).color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top)),
+            ))?;
+            let what = if lo == 0.0 {
+                look.t("never paid in any future", "所有情景中均未发生").to_string()
+            } else {
+                format!(
+                    "{} {} {}",
+                    look.t("the same in every future:", "所有情景相同："),
+                    group(lo, 2),
+                    look.t("CNY", "元")
+                )
+            };
+            p.draw(&Text::new(
+                what,
+                (w as i32 / 2 - 8, h as i32 / 2),
+                look.font(16).color(&BLACK.mix(0.6)).pos(Pos::new(HPos::Center, VPos::Center)),
+            ))?;
+            continue;
+        }
+        let (x0, x1) = (lo, hi + (hi - lo) * 0.02);
+        let unit = Unit::for_max(x1.abs().max(x0.abs()));
+        // Headroom above the tallest bar keeps a strip for the figures note.
+        let ymax = bins.iter().map(|b| b.share).fold(0.0, f64::max) * 100.0 * 1.3;
+        let caption = format!("{} ({})", layer_label(col, look.lang), unit.name(look.lang));
+        let mut chart = ChartBuilder::on(panel)
+            .caption(caption, look.font(17))
+            .margin(8)
+            .margin_right(16)
+            .x_label_area_size(30)
+            .y_label_area_size(44)
+            .build_cartesian_2d(x0..x1, 0.0..ymax.max(1.0))?;
+        let span = x1 - x0;
+        chart
+            .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(BLACK.mix(0.08))
+            .x_labels(4)
+            .y_labels(5)
+            .x_label_formatter(&|v| unit.tick(*v, span))
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(look.font(13))
+            .y_desc(share_desc)
+            .axis_desc_style(look.font(13))
+            .draw()?;
+        let color = layer_color(col);
+        chart.draw_series(
+            bins.iter().map(|b| Rectangle::new([(b.lo, 0.0), (b.hi, b.share * 100.0)], color.mix(0.75).filled())),
+        )?;
+        let top = ymax.max(1.0);
+        // Marker lines stop below the note strip so they never cross its text.
+        let line_top = top * 0.86;
+        chart.draw_series(DashedLineSeries::new(
+            seg((mean, 0.0), (mean, line_top)),
+            6,
+            4,
+            RGBColor(20, 20, 20).stroke_width(2),
+        ))?;
+        chart.draw_series(LineSeries::new(seg((p99, 0.0), (p99, line_top)), RGBColor(200, 0, 0).stroke_width(2)))?;
+        let note = format!(
+            "{} {}   {} {}",
+            look.t("mean", "均值"),
+            unit.tick(mean, span),
+            look.t("1 in 100:", "百年一遇"),
+            unit.tick(p99, span)
+        );
+        chart.draw_series(std::iter::once(Text::new(
+            note,
+            (x1, top),
+            look.font(13).color(&BLACK).pos(Pos::new(HPos::Right, VPos::Top)),
+        )))?;
+    }
+    Ok(())
+}
+
+/// Exceedance probability curves: loss against the probability of exceeding
+/// it, log-scaled, with the 1-in-100 and 1-in-200 levels marked.
+fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
+    let n = d.trials.n().max(1);
+    let layers: Vec<&str> = DISTRIBUTION_LAYERS.iter().copied().filter(|c| *c != "fiscal_cost").collect();
+    let curves: Vec<(&str, Vec<(f64, f64)>)> = layers
+        .iter()
+        .filter_map(|&c| d.trials.column(c).map(|v| (c, thin_exceedance(&exceedance_series(&v), 1500))))
+        .collect();
+    let xmax = headroom(curves.iter().flat_map(|(_, s)| s.iter().map(|p| p.0)).fold(0.0, f64::max));
+    let unit = Unit::for_max(xmax);
+    // Down to the rarest level the run can show (1/n), on a power of ten.
+    let ymin = 10f64.powf((1.0 / n as f64).log10().floor()).min(1e-3);
+    let title = format!(
+        "{} ({})",
+        look.t("Probability that a loss is exceeded, by layer", "各层损失超越概率"),
+        look.futures(d)
+    );
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, look.font(24))
+        .margin(16)
+        .margin_right(30)
+        .x_label_area_size(56)
+        .y_label_area_size(110)
+        .build_cartesian_2d(0.0..xmax, (ymin..1.0).log_scale())?;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(BLACK.mix(0.08))
+        .x_labels(10)
+        .x_label_formatter(&|v| unit.tick(*v, xmax))
+        .y_label_formatter(&|p| one_in(*p, look.lang))
+        .label_style(look.font(15))
+        .x_desc(format!("{} ({}, {})", look.t("loss", "损失"), look.over_horizon(d), unit.name(look.lang)))
+        .y_desc(look.t("probability of exceeding (log scale)", "超越概率（对数坐标）"))
+        .axis_desc_style(look.font(17))
+        .draw()?;
+    // The reference levels first, so the curves draw over them.
+    for (p, en, zh) in [(0.01, "1 in 100", "百年一遇"), (0.005, "1 in 200", "两百年一遇")] {
+        chart.draw_series(DashedLineSeries::new(seg((0.0, p), (xmax, p)), 8, 5, BLACK.mix(0.5).stroke_width(1)))?;
+        chart.draw_series(std::iter::once(Text::new(
+            look.t(en, zh).to_string(),
+            (xmax, p),
+            look.font(14).color(&BLACK.mix(0.7)).pos(Pos::new(HPos::Right, VPos::Bottom)),
+        )))?;
+    }
+    for (col, pts) in &curves {
+        let color = layer_color(col);
+        let label = layer_label(col, look.lang).to_string();
+        if pts.iter().all(|&(_, p)| p == 0.0) || pts.len() < 2 && pts[0].0 == 0.0 {
+            // Never above its minimum: nothing to draw on a log axis; say so in the legend.
+            chart
+                .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?
+                .label(look.legend(&format!("{label} ({})", look.t("never paid", "从未发生"))))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.mix(0.3).stroke_width(3)));
+            continue;
+        }
+        chart
+            .draw_series(LineSeries::new(step_path(pts, ymin), color.stroke_width(3)))?
+            .label(look.legend(&label))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+    }
+    // Mark where the bank's loss curve crosses 1 in 100: the figure a bank asks for.
+    if let Some(v) = d.trials.column("bank_total") {
+        let mut s = v.clone();
+        s.sort_unstable();
+        let p99 = stats::quantile_sorted(&s, 9900) as f64 / 100.0;
+        if p99 > 0.0 {
+            let c = layer_color("bank_total");
+            chart.draw_series(std::iter::once(Circle::new((p99, 0.01), 6, c.filled())))?;
+            let text = format!(
+                "{} {} {}",
+                look.t("bank's 1-in-100 loss:", "银行百年一遇损失："),
+                unit.tick(p99, xmax),
+                unit.name(look.lang)
+            );
+            chart.draw_series(std::iter::once(Text::new(
+                text,
+                (p99 + xmax * 0.01, 0.0115),
+                look.font(15).color(&c).pos(Pos::new(HPos::Left, VPos::Bottom)),
+            )))?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(look.font(15))
+        .draw()?;
+    Ok(())
+}
+
+/// "1 in 100" style tick for a log probability axis.
+fn one_in(p: f64, lang: Lang) -> String {
+    if p >= 0.999 {
+        return "100 %".into();
+    }
+    let k = (1.0 / p).round();
+    match lang {
+        Lang::En => format!("1 in {}", group(k, 0)),
+        Lang::Zh => format!("{} 分之一", group(k, 0)),
+    }
+}
+
+/// The exceedance curve as a step function (it is right-continuous: P(X > x)
+/// holds from x up to the next value), starting at probability 1 and ending
+/// on the axis floor at the largest loss.
+fn step_path(pts: &[(f64, f64)], floor: f64) -> Vec<(f64, f64)> {
+    let mut path = vec![(pts[0].0, 1.0)];
+    for w in pts.windows(2) {
+        path.push((w[0].0, w[0].1.max(floor)));
+        path.push((w[1].0, w[0].1.max(floor)));
+    }
+    let last = pts[pts.len() - 1];
+    path.push((last.0, last.1.max(floor)));
+    path
+}
+
+/// Expected loss by layer as a waterfall: the exposure and what each layer
+/// takes off it, in the order they pay.
+fn draw_waterfall<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
+    let means: BTreeMap<String, f64> = d.summary.layers.iter().map(|(k, s)| (k.clone(), s.mean)).collect();
+    let bars = waterfall_series(&means);
+    let exposure = bars[0].top;
+    let ymax = headroom(bars.iter().map(|b| b.top.max(b.bottom)).fold(0.0, f64::max) * 1.05);
+    let unit = Unit::for_max(ymax);
+    let title = format!(
+        "{} ({})",
+        look.t("Where the expected loss goes: mean per future, by layer", "预期损失如何分担：各层平均值"),
+        look.over_horizon(d)
+    );
+    let nb = bars.len() as u32;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, look.font(24))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        // A segmented u32 range holds its end too: 0..nb-1 gives nb categories.
+        .build_cartesian_2d((0u32..nb - 1).into_segmented(), 0.0..ymax)?;
+    let names: Vec<String> = bars
+        .iter()
+        .map(|b| match b.layer {
+            "bank_loss" => look.t("Bank", "银行").to_string(),
+            l => layer_label(l, look.lang).to_string(),
+        })
+        .collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(BLACK.mix(0.08))
+        .x_labels(nb as usize)
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|v| unit.tick(*v, ymax))
+        .label_style(look.font(15))
+        .y_desc(format!("{} ({})", look.t("expected loss", "预期损失"), unit.name(look.lang)))
+        .axis_desc_style(look.font(17))
+        .draw()?;
+    // Thin connectors from each bar's foot to the next bar's head.
+    for w in bars.windows(2).enumerate() {
+        let (i, pair) = w;
+        let level = pair[1].top;
+        chart.draw_series(LineSeries::new(
+            vec![(SegmentValue::CenterOf(i as u32), level), (SegmentValue::CenterOf(i as u32 + 1), level)],
+            BLACK.mix(0.35),
+        ))?;
+    }
+    for (i, b) in bars.iter().enumerate() {
+        let i = i as u32;
+        let color = layer_color(b.layer);
+        let (lo, hi) = (b.bottom.min(b.top), b.bottom.max(b.top));
+        let mut r = Rectangle::new([(SegmentValue::Exact(i), hi), (SegmentValue::Exact(i + 1), lo)], color.filled());
+        r.set_margin(0, 0, 18, 18);
+        chart.draw_series(std::iter::once(r))?;
+        let share = if exposure > 0.0 { b.value() / exposure } else { 0.0 };
+        let label = format!("{}  ({})", unit.tick(b.value(), ymax), pct(share));
+        chart.draw_series(std::iter::once(Text::new(
+            label,
+            (SegmentValue::CenterOf(i), hi),
+            look.font(15).color(&BLACK).pos(Pos::new(HPos::Center, VPos::Bottom)),
+        )))?;
+    }
+    Ok(())
+}
+
+/// Each bank's compensation balance over the years: the median, the 5-95 %
+/// band and the 1 % quantile (the balance that 99 futures in 100 stay above).
+fn draw_fund_balance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
+    let title = format!(
+        "{} ({})",
+        look.t("Compensation fund balance at each year end, per bank", "各银行风险补偿金年末余额"),
+        look.futures(d)
+    );
+    let body = root.margin(8, 0, 0, 0).titled(&title, look.font(24))?;
+    // Province-scale runs have many banks: the largest deposits get panels.
+    const MAX_PANELS: usize = 6;
+    let mut banks: Vec<&YearBalances> = d.balances.iter().collect();
+    banks.sort_by_key(|b| std::cmp::Reverse(b.opening));
+    banks.truncate(MAX_PANELS);
+    let cols = banks.len().clamp(1, 3);
+    let rows = banks.len().div_ceil(cols).max(1);
+    let horizon = d.summary.horizon_years as f64;
+    for (k, (panel, b)) in body.split_evenly((rows, cols)).iter().zip(&banks).enumerate() {
+        let band = balance_band(b);
+        let ymax = headroom(band.iter().map(|p| p.p95.max(p.p50)).fold(0.0, f64::max));
+        let ymin = band.iter().map(|p| p.p1).fold(0.0, f64::min);
+        let unit = Unit::for_max(ymax);
+        let mut chart = ChartBuilder::on(panel)
+            .caption(&b.name, look.font(18))
+            .margin(10)
+            .margin_right(20)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.1..horizon + 0.1, ymin..ymax)?;
+        chart
+            .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(BLACK.mix(0.08))
+            .x_labels(d.summary.horizon_years as usize + 1)
+            .x_label_formatter(&|v| {
+                let y = v.round();
+                if (v - y).abs() < 1e-6 && y >= 0.0 { format!("{y:.0}") } else { String::new() }
+            })
+            .y_label_formatter(&|v| unit.tick(*v, ymax))
+            .label_style(look.font(13))
+            .x_desc(look.t("year (0 = opening deposit)", "年份（0 = 初始存入）"))
+            .y_desc(format!("{} ({})", look.t("balance", "余额"), unit.name(look.lang)))
+            .axis_desc_style(look.font(14))
+            .draw()?;
+        let color = PALETTE[0];
+        let mut poly: Vec<(f64, f64)> = band.iter().map(|p| (p.year as f64, p.p95)).collect();
+        poly.extend(band.iter().rev().map(|p| (p.year as f64, p.p5)));
+        let legend = k == 0;
+        let s = chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.22).filled())))?;
+        if legend {
+            s.label(look.legend(look.t("5-95 % of futures", "5%-95% 情景区间")))
+                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], color.mix(0.22).filled()));
+        }
+        let s =
+            chart.draw_series(LineSeries::new(band.iter().map(|p| (p.year as f64, p.p50)), color.stroke_width(3)))?;
+        if legend {
+            s.label(look.legend(look.t("median", "中位数")))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+        }
+        let red = RGBColor(200, 0, 0);
+        let s = chart.draw_series(DashedLineSeries::new(
+            band.iter().map(|p| (p.year as f64, p.p1)).collect::<Vec<_>>(),
+            6,
+            4,
+            red.stroke_width(2),
+        ))?;
+        if legend {
+            s.label(look.legend(look.t("1 in 100 worst", "百年一遇最低")))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], red.stroke_width(2)));
+        }
+        chart.draw_series(LineSeries::new(seg((-0.1, 0.0), (horizon + 0.1, 0.0)), BLACK.mix(0.6)))?;
+        // Say what the worst line means in words: the share of the deposit left.
+        if let (Some(last), true) = (band.last(), b.opening > 0) {
+            let left = last.p1 / (b.opening as f64 / 100.0);
+            let text = match look.lang {
+                Lang::En => format!("1 in 100: {} of the deposit left", pct(left.max(0.0))),
+                Lang::Zh => format!("百年一遇：剩余 {}", pct(left.max(0.0))),
+            };
+            chart.draw_series(std::iter::once(Text::new(
+                text,
+                // A little below the line's end, so the line does not cross it.
+                (horizon, last.p1 - (ymax - ymin) * 0.03),
+                look.font(13).color(&red).pos(Pos::new(HPos::Right, VPos::Top)),
+            )))?;
+        }
+        if legend {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerLeft)
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK.mix(0.3))
+                .label_font(look.font(13))
+                .draw()?;
+        }
+    }
+    Ok(())
+}
+
+/// The sizing curve: the loans : fund ratio against the probability that the
+/// account runs dry, today's ratio and the 1 % target marked.
+fn draw_sizing<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
+    let Some(curve) = &d.size_curve else { return Ok(()) };
+    let ratios = curve.iter().flat_map(|(_, v)| v.iter().map(|p| p.ratio));
+    let (rmin, rmax) = ratios.fold((f64::INFINITY, 0.0f64), |(a, b), r| (a.min(r), b.max(r)));
+    let today = today_ratio(&d.summary).unwrap_or(10.0);
+    let (x0, x1) = (rmin.min(today).max(0.1) * 0.95, rmax.max(today) * 1.05);
+    let pmax =
+        curve.iter().flat_map(|(_, v)| v.iter().map(|p| p.band.map_or(p.depletion_prob, |b| b.1))).fold(0.0, f64::max);
+    let ymax = (pmax * 100.0 * 1.1).max(2.0);
+    let title = format!(
+        "{} ({})",
+        look.t("How often the compensation fund runs dry, by deposit ratio", "补偿金用尽概率与存入比例"),
+        look.over_horizon(d)
+    );
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, look.font(24))
+        .margin(16)
+        .margin_right(30)
+        .x_label_area_size(56)
+        .y_label_area_size(80)
+        // Ratios on a log axis: 5:1 to 10:1 matters as much as 100:1 to 200:1.
+        .build_cartesian_2d((x0..x1).log_scale().with_key_points(ratio_ticks(x0, x1)), 0.0..ymax)?;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(BLACK.mix(0.08))
+        .x_label_formatter(&|v| format!("{}:1", group(*v, if v.fract().abs() > 0.05 { 1 } else { 0 })))
+        .y_label_formatter(&|v| format!("{v:.1} %"))
+        .label_style(look.font(15))
+        .x_desc(look.t(
+            "loans : fund ratio (covered loans per yuan of deposit; higher = smaller fund)",
+            "贷款与补偿金之比（比值越大，补偿金越少）",
+        ))
+        .y_desc(look.t("probability the fund runs dry", "补偿金用尽概率"))
+        .axis_desc_style(look.font(17))
+        .draw()?;
+    let target = DEPLETION_TARGET * 100.0;
+    chart.draw_series(DashedLineSeries::new(
+        seg((x0, target), (x1, target)),
+        8,
+        5,
+        RGBColor(200, 0, 0).stroke_width(2),
+    ))?;
+    chart.draw_series(std::iter::once(Text::new(
+        look.t("target: at most 1 %", "目标：不超过 1 %").to_string(),
+        (x0, target),
+        look.font(15).color(&RGBColor(200, 0, 0)).pos(Pos::new(HPos::Left, VPos::Bottom)),
+    )))?;
+    chart.draw_series(DashedLineSeries::new(seg((today, 0.0), (today, ymax)), 8, 5, BLACK.mix(0.6).stroke_width(2)))?;
+    chart.draw_series(std::iter::once(Text::new(
+        format!("{} {}:1", look.t("today", "现行"), group(today, if today.fract() == 0.0 { 0 } else { 1 })),
+        // Halfway up, clear of the legend in the top left.
+        (today * 1.02, ymax * 0.55),
+        look.font(15).color(&BLACK).pos(Pos::new(HPos::Left, VPos::Top)),
+    )))?;
+    for (k, (account, pts)) in curve.iter().enumerate() {
+        let color = PALETTE[k % PALETTE.len()];
+        if pts.iter().all(|p| p.band.is_some()) {
+            let mut poly: Vec<(f64, f64)> = pts.iter().filter_map(|p| p.band.map(|b| (p.ratio, b.1 * 100.0))).collect();
+            poly.extend(pts.iter().rev().filter_map(|p| p.band.map(|b| (p.ratio, b.0 * 100.0))));
+            chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.15).filled())))?;
+        }
+        chart
+            .draw_series(LineSeries::new(
+                pts.iter().map(|p| (p.ratio, p.depletion_prob * 100.0)),
+                color.stroke_width(3),
+            ))?
+            .label(look.legend(&account_label(d, account)))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(look.font(15))
+        .draw()?;
+    Ok(())
+}
+
+/// Ticks of a log ratio axis: 1, 2, 5 times powers of ten within the range.
+fn ratio_ticks(x0: f64, x1: f64) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut p = 10f64.powf(x0.log10().floor());
+    while p <= x1 {
+        for m in [1.0, 2.0, 5.0] {
+            let t = m * p;
+            if t >= x0 && t <= x1 {
+                out.push(t);
+            }
+        }
+        p *= 10.0;
+    }
+    out
+}
+
+/// The deposit ratio every account shares, if they share one.
+pub fn today_ratio(s: &RunSummary) -> Option<f64> {
+    let mut rs = s.adequacy.accounts.iter().filter_map(|a| a.deposit_ratio);
+    let first = rs.next()?;
+    rs.all(|r| (r - first).abs() < 1e-6).then_some(first)
+}
+
+/// A sizing-curve account id as a bank's name when the summary knows it.
+fn account_label(d: &RunData, account: &str) -> String {
+    let accs = &d.summary.adequacy.accounts;
+    let one_county = accs.iter().all(|a| a.county == accs[0].county);
+    accs.iter()
+        .find(|a| {
+            a.bank == account
+                || format!("{}_{}", a.bank, a.county) == account
+                || format!("{}/{}", a.bank, a.county) == account
+        })
+        .map(|a| if one_county { a.name().to_string() } else { format!("{} / {}", a.name(), a.county) })
+        .unwrap_or_else(|| account.to_string())
+}
+
+/// Convergence: the running mean of the bank's loss and of the compensation
+/// draw as trials accumulate, with the 95 % band: narrow and flat means enough
+/// trials.
+fn draw_convergence<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
+    let title = format!(
+        "{} ({})",
+        look.t(
+            "Does the estimate settle? Running mean as trials accumulate",
+            "估计值是否收敛：随模拟次数增加的累计均值"
+        ),
+        look.futures(d)
+    );
+    let body = root.margin(8, 0, 0, 0).titled(&title, look.font(24))?;
+    let panels = body.split_evenly((1, 2));
+    for (panel, col) in panels.iter().zip(["bank_total", "comp_fund"]) {
+        let Some(values) = d.trials.column(col) else { continue };
+        let all = running_mean(&values);
+        let n = all.len();
+        // The first few trials' intervals are wide: the y axis fits the band
+        // from a tenth of the run on, and earlier points are clipped to it.
+        let from = (n / 10).max(1) - 1;
+        let tail = &all[from..];
+        let ylo = tail.iter().map(|p| p.lo).fold(f64::INFINITY, f64::min);
+        let yhi = tail.iter().map(|p| p.hi).fold(f64::NEG_INFINITY, f64::max);
+        let pad = ((yhi - ylo) * 0.15).max(yhi.abs() * 0.01).max(1.0);
+        let (y0, y1) = ((ylo - pad).max(0.0), yhi + pad);
+        let pts: Vec<RunningMean> = thin(&all[(n / 100).min(n - 1)..], 800)
+            .into_iter()
+            .map(|p| RunningMean { mean: p.mean.clamp(y0, y1), lo: p.lo.clamp(y0, y1), hi: p.hi.clamp(y0, y1), ..p })
+            .collect();
+        let unit = Unit::for_max(y1);
+        let caption = format!("{} ({})", layer_label(col, look.lang), unit.name(look.lang));
+        let mut chart = ChartBuilder::on(panel)
+            .caption(caption, look.font(18))
+            .margin(12)
+            .margin_right(24)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.0..n as f64, y0..y1)?;
+        chart
+            .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(BLACK.mix(0.08))
+            .x_labels(6)
+            .x_label_formatter(&|v| group(*v, 0))
+            .y_label_formatter(&|v| unit.tick(*v, y1 - y0))
+            .label_style(look.font(14))
+            .x_desc(look.t("number of simulated futures", "模拟次数"))
+            .y_desc(format!("{} ({})", look.t("mean so far", "累计均值"), unit.name(look.lang)))
+            .axis_desc_style(look.font(15))
+            .draw()?;
+        let color = layer_color(col);
+        let mut poly: Vec<(f64, f64)> = pts.iter().map(|p| (p.n as f64, p.hi)).collect();
+        poly.extend(pts.iter().rev().map(|p| (p.n as f64, p.lo)));
+        chart
+            .draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))?
+            .label(look.legend(look.t("95 % confidence band", "95 % 置信区间")))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], color.mix(0.2).filled()));
+        chart
+            .draw_series(LineSeries::new(pts.iter().map(|p| (p.n as f64, p.mean)), color.stroke_width(2)))?
+            .label(look.legend(look.t("running mean", "累计均值")))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.3))
+            .label_font(look.font(14))
+            .draw()?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------
+
+/// Draws a chart as SVG text, labelled in `lang` (the browser draws the text).
+pub fn render_svg(chart: Chart, d: &RunData, lang: Lang) -> Result<String> {
+    register_fonts();
+    let family = match lang {
+        Lang::En => SVG_FAMILY_EN,
+        Lang::Zh => SVG_FAMILY_ZH,
+    };
+    let look = Look { lang, family };
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, chart.size()).into_drawing_area();
+        chart.draw(&root, d, &look).map_err(|e| anyhow!("drawing {}.svg: {e:?}", chart.stem()))?;
+        root.present().map_err(|e| anyhow!("drawing {}.svg: {e:?}", chart.stem()))?;
+    }
+    Ok(s)
+}
+
+/// Draws a chart as PNG (English labels: the embedded font has no Chinese).
+pub fn render_png(chart: Chart, d: &RunData, path: &Path) -> Result<()> {
+    register_fonts();
+    let look = Look { lang: Lang::En, family: PNG_FAMILY };
+    let root = BitMapBackend::new(path, chart.size()).into_drawing_area();
+    chart.draw(&root, d, &look).map_err(|e| anyhow!("drawing {}: {e:?}", path.display()))?;
+    root.present().map_err(|e| anyhow!("writing {}: {e:?}", path.display()))?;
+    Ok(())
+}
+
+/// Reads `trials.csv`, `years.csv`, `summary.json` (and `size_curve.csv` when
+/// present) from `dir` and writes each chart there as PNG and SVG:
+/// `waterfall`, `exceedance`, `loss_distribution`, `fund_balance` (when the
+/// run has compensation accounts), `sizing` (when `size_curve.csv` exists)
+/// and `convergence`. SVGs are labelled in `lang`, PNGs in English. Returns
+/// the files written.
+pub fn write_charts(dir: &Path, lang: Lang) -> Result<Vec<PathBuf>> {
+    write_charts_of(&load_run(dir)?, lang)
+}
+
+/// [`write_charts`] for a run already read with [`load_run`] (into its
+/// folder), so that a caller drawing the report too reads the tables once.
+pub fn write_charts_of(d: &RunData, lang: Lang) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for chart in Chart::ALL {
+        if !chart.available(d) {
+            continue;
+        }
+        let png = d.dir.join(format!("{}.png", chart.stem()));
+        render_png(chart, d, &png)?;
+        written.push(png);
+        let svg = d.dir.join(format!("{}.svg", chart.stem()));
+        fs::write(&svg, render_svg(chart, d, lang)?).with_context(|| format!("cannot write {}", svg.display()))?;
+        written.push(svg);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_money_exactly() {
+        assert_eq!(parse_fen("1234.56"), Some(123_456));
+        assert_eq!(parse_fen("0.00"), Some(0));
+        assert_eq!(parse_fen("-0.05"), Some(-5));
+        assert_eq!(parse_fen("90071992547409.93"), Some(9_007_199_254_740_993));
+        for bad in ["12", "1.5", "1.234", ".50", "1,000.00", "", "a.bc"] {
+            assert_eq!(parse_fen(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn exceedance_by_hand() {
+        // Values 0, 0, 1, 3 yuan: P(X > 0) = 1/2, P(X > 1) = 1/4, P(X > 3) = 0.
+        assert_eq!(exceedance_series(&[100, 0, 300, 0]), vec![(0.0, 0.5), (1.0, 0.25), (3.0, 0.0)]);
+    }
+
+    #[test]
+    fn histogram_shares_sum_to_one() {
+        let h = histogram(&[0, 100, 200, 300, 400], 4);
+        assert_eq!(h.len(), 4);
+        assert_eq!(h.iter().map(|b| b.share).sum::<f64>(), 1.0);
+        assert_eq!(h[3].share, 0.4); // the maximum falls in the last bin
+        assert_eq!(histogram(&[5, 5], 10).len(), 1);
+    }
+
+    #[test]
+    fn running_mean_by_hand() {
+        let r = running_mean(&[100, 300]);
+        assert_eq!(r[0], RunningMean { n: 1, mean: 1.0, lo: 1.0, hi: 1.0 });
+        // s = sqrt(2) yuan; half-width = 1.96 * sqrt(2) / sqrt(2).
+        assert_eq!(r[1].mean, 2.0);
+        assert!((r[1].hi - 2.0 - Z95).abs() < 1e-12);
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(group(1_234_567.891, 1), "1,234,567.9");
+        assert_eq!(group(-1000.0, 0), "-1,000");
+        assert_eq!(group(999.0, 0), "999");
+        assert_eq!(pct(0.00191705), "0.19 %");
+        assert_eq!(pct(0.0005), "0.05 %");
+        assert_eq!(pct(0.0), "0 %");
+        assert_eq!(pct(0.015), "1.5 %");
+        assert_eq!(pct(0.5), "50 %");
+        assert_eq!("zh".parse::<Lang>(), Ok(Lang::Zh));
+    }
+
+    #[test]
+    fn thinning_keeps_ends() {
+        let v: Vec<u32> = (0..1001).collect();
+        let t = thin(&v, 100);
+        assert_eq!(t[0], 0);
+        assert_eq!(*t.last().unwrap(), 1000);
+        assert!(t.len() <= 102);
+    }
+}

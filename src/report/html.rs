@@ -1,0 +1,1004 @@
+//! `report.html`: one self-contained page per run that a finance bureau or a
+//! bank's risk desk can read without knowing the engine.
+//!
+//! It opens with the answers in sentences computed from the run (is today's
+//! deposit ratio enough for each bank's compensation fund? what is the banks'
+//! 1-in-100 loss? what does the budget pay?), then shows the portfolio, the
+//! assumptions, the key figures, the fund adequacy per account, the sizing
+//! table when `size.json` exists, the charts, and a reproducibility line.
+//!
+//! **Architecture Invariant:** like [`crate::charts`], this reads a finished
+//! output folder and nothing else: no simulation, no network. The page has no
+//! scripts and no external references; charts are inline SVG whose text the
+//! browser draws, so `Lang::Zh` needs no font shipped.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use serde_yaml_ng::Value as Yaml;
+
+use crate::charts::{
+    self, Chart, DEPLETION_TARGET, Lang, Prob, RunData, RunSummary, group, layer_label, pct, today_ratio,
+};
+
+/// Writes `dir/report.html` from the run's files (see the module docs);
+/// `command` is the command line that produced the run, printed for
+/// reproducibility. Returns the path written.
+pub fn write_report(dir: &Path, lang: Lang, command: &str) -> Result<PathBuf> {
+    write_report_of(&charts::load_run(dir)?, lang, command)
+}
+
+/// [`write_report`] for a run already read with [`charts::load_run`]; reads
+/// `size.json` from its folder when present.
+pub fn write_report_of(d: &RunData, lang: Lang, command: &str) -> Result<PathBuf> {
+    let sp = d.dir.join("size.json");
+    let size = match fs::read_to_string(&sp) {
+        Ok(t) => {
+            Some(serde_json::from_str::<serde_json::Value>(&t).with_context(|| format!("{}: not JSON", sp.display()))?)
+        }
+        Err(_) => None,
+    };
+    let html = render(d, size.as_ref(), lang, command)?;
+    let path = d.dir.join("report.html");
+    fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// The page as a string.
+pub fn render(d: &RunData, size: Option<&serde_json::Value>, lang: Lang, command: &str) -> Result<String> {
+    let s = &d.summary;
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
+    let sizing = size.and_then(|v| SizeFile::deserialize(v).ok());
+    let mut h = String::with_capacity(400_000);
+    let title = match lang {
+        Lang::En => format!("{}: loan risk-sharing report", s.scenario),
+        Lang::Zh => format!("{}：贷款风险分担评估报告", s.scenario),
+    };
+    let _ = writeln!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{}</style>\n</head>\n<body>",
+        l("en", "zh-CN"),
+        esc(&title),
+        css(lang)
+    );
+    let _ = write!(h, "<header><h1>{}</h1>", esc(&title));
+    if !s.description.is_empty() {
+        let _ = write!(h, "<p class=\"lead\">{}</p>", esc(&s.description));
+    }
+    let _ = writeln!(h, "<p class=\"meta\">{}</p></header>", esc(&run_line(s, lang)));
+
+    // The answers first: what the reader came for.
+    let _ = write!(h, "<section class=\"answers\"><h2>{}</h2>", l("The answers in brief", "结论摘要"));
+    let _ = write!(
+        h,
+        "<p class=\"key\" id=\"adequacy\"><strong>{}</strong> {}</p>",
+        esc(&adequacy_sentence(s, lang)),
+        esc(&adequacy_verdict(s, sizing.as_ref(), lang))
+    );
+    if let Some(t) = bank_loss_sentence(s, d.scenario.as_ref(), lang) {
+        let _ = write!(h, "<p class=\"key\" id=\"bank-loss\">{}</p>", esc(&t));
+    }
+    if let Some(t) = budget_sentence(s, lang) {
+        let _ = write!(h, "<p>{}</p>", esc(&t));
+    }
+    let _ = write!(h, "<p>{}</p>", esc(&village_sentence(s, lang)));
+    let _ = writeln!(
+        h,
+        "<p class=\"note\">{}</p></section>",
+        esc(l(
+            "Every figure comes from simulated futures of the loan book: each future draws the economy, disasters, epidemics and personal shocks, lets loans default, and routes each loss through collateral, insurance, the village fund, the compensation fund and the government : bank split. \"1 in 100\" is the level exceeded in 1 % of the futures.",
+            "所有数字均来自对贷款组合未来情景的模拟：每个情景抽取经济、自然灾害、疫病和个人意外，决定贷款是否违约，并把损失依次分配给抵质押物、保险、村级风险互助金、风险补偿金以及政府与银行的分担。“百年一遇”指只有 1 % 的情景会超过的水平。",
+        ))
+    );
+
+    portfolio_section(&mut h, s, lang);
+    assumptions_section(&mut h, d, lang);
+    figures_section(&mut h, s, lang);
+    accounts_section(&mut h, s, lang);
+    sizing_section(&mut h, size, sizing.as_ref(), d, lang);
+    charts_section(&mut h, d, lang)?;
+
+    let _ = writeln!(
+        h,
+        "<footer><h2>{}</h2><p>{}</p><p><code>{}</code></p><p class=\"note\">{}</p></footer>\n</body>\n</html>",
+        l("Reproducibility", "可复现性"),
+        esc(&match lang {
+            Lang::En => format!(
+                "Engine riskshare {}, seed {}, {} trials, {}-year horizon. The same scenario, seed and number of trials give the same numbers on any machine. Command:",
+                s.engine_version,
+                s.seed,
+                group(s.trials as f64, 0),
+                s.horizon_years
+            ),
+            Lang::Zh => format!(
+                "引擎 riskshare {}，随机种子 {}，模拟 {} 次，期限 {} 年。相同的情景、种子和模拟次数在任何机器上得到相同结果。命令：",
+                s.engine_version,
+                s.seed,
+                group(s.trials as f64, 0),
+                s.horizon_years
+            ),
+        }),
+        esc(command),
+        esc(l(
+            "Files beside this report: trials.csv (one row per future), years.csv (one row per future and year, with fund balances), summary.json (all statistics), scenario.resolved.yaml (the scenario with every default, to repeat the run), and each chart as PNG and SVG.",
+            "本报告旁的文件：trials.csv（每个情景一行）、years.csv（每个情景每年一行，含资金余额）、summary.json（全部统计量）、scenario.resolved.yaml（含全部默认值的情景文件，可重复运行）以及各图表的 PNG 和 SVG。",
+        ))
+    );
+    Ok(h)
+}
+
+// ---------------------------------------------------------------------------
+// Sentences
+// ---------------------------------------------------------------------------
+
+/// Whether an account meets the depletion target, judged by its 95 % interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The whole interval is at or below the target.
+    Meets,
+    /// The whole interval is above it.
+    Fails,
+    /// The interval contains the target: more trials are needed to tell.
+    Unclear,
+}
+
+pub fn verdict(p: &Prob) -> Verdict {
+    if p.hi <= DEPLETION_TARGET {
+        Verdict::Meets
+    } else if p.lo > DEPLETION_TARGET {
+        Verdict::Fails
+    } else {
+        Verdict::Unclear
+    }
+}
+
+/// "10:1", "7.8:1".
+pub fn ratio_text(r: f64) -> String {
+    if (r - r.round()).abs() < 0.05 { format!("{}:1", group(r.round(), 0)) } else { format!("{}:1", group(r, 1)) }
+}
+
+/// "At 10:1", or the range of ratios when accounts differ.
+fn at_today(s: &RunSummary, lang: Lang) -> String {
+    if let Some(r) = today_ratio(s) {
+        return match lang {
+            Lang::En => format!("At {}", ratio_text(r)),
+            Lang::Zh => format!("按 {} 的存入比例", ratio_text(r)),
+        };
+    }
+    let rs: Vec<f64> = s.adequacy.accounts.iter().filter_map(|a| a.deposit_ratio).collect();
+    let (lo, hi) = rs.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &r| (a.min(r), b.max(r)));
+    match (lang, rs.is_empty()) {
+        (Lang::En, true) => "At today's deposits".into(),
+        (Lang::Zh, true) => "按现行存入金额".into(),
+        (Lang::En, false) => format!("At today's deposits (from {} to {})", ratio_text(lo), ratio_text(hi)),
+        (Lang::Zh, false) => format!("按现行存入金额（{} 至 {}）", ratio_text(lo), ratio_text(hi)),
+    }
+}
+
+/// "today's ratio" as a noun: "10:1" or "today's deposits".
+fn today_noun(s: &RunSummary, lang: Lang) -> String {
+    today_ratio(s).map(ratio_text).unwrap_or_else(|| lang.pick("today's deposits", "现行存入金额").into())
+}
+
+/// The key sentence: how often the compensation funds ran dry at today's
+/// deposit ratio, with its 95 % interval, against the 1 % target. For several
+/// accounts it quotes the worst (highest depletion probability).
+pub fn adequacy_sentence(s: &RunSummary, lang: Lang) -> String {
+    let accs = &s.adequacy.accounts;
+    let n = group(s.trials as f64, 0);
+    let h = s.horizon_years;
+    let target = pct(DEPLETION_TARGET);
+    let Some(worst) = accs
+        .iter()
+        .max_by(|a, b| a.exhausted.p.total_cmp(&b.exhausted.p).then(a.exhausted.hi.total_cmp(&b.exhausted.hi)))
+    else {
+        return lang.pick("This scenario has no compensation fund account.", "本情景没有风险补偿金账户。").into();
+    };
+    let e = &worst.exhausted;
+    let at = at_today(s, lang);
+    if e.p == 0.0 && accs.len() > 1 {
+        // "at most 0 %" reads oddly: say "none", and give the widest upper bound.
+        let hi = accs.iter().map(|a| a.exhausted.hi).fold(0.0, f64::max);
+        return match lang {
+            Lang::En => format!(
+                "{at}, no bank's compensation fund ran dry in any of the {n} simulated {h}-year futures (95 % CI 0 % – {} for each); the target is at most {target}.",
+                pct(hi)
+            ),
+            Lang::Zh => format!(
+                "{at}，在 {n} 个 {h} 年期模拟情景中，没有任何一家银行的风险补偿金被用尽（每家的 95 % 置信区间为 0 % – {}）；目标是不超过 {target}。",
+                pct(hi)
+            ),
+        };
+    }
+    match (lang, accs.len()) {
+        (Lang::En, 1) => format!(
+            "{at}, the compensation fund ran dry in {} of the {n} simulated {h}-year futures (95 % CI {} – {}); the target is at most {target}.",
+            pct(e.p),
+            pct(e.lo),
+            pct(e.hi)
+        ),
+        (Lang::En, _) => format!(
+            "{at}, each bank's compensation fund ran dry in at most {} of the {n} simulated {h}-year futures (the worst is {}: 95 % CI {} – {}); the target is at most {target}.",
+            pct(e.p),
+            account_name(s, worst),
+            pct(e.lo),
+            pct(e.hi)
+        ),
+        (Lang::Zh, 1) => format!(
+            "{at}，风险补偿金在 {n} 个 {h} 年期模拟情景中有 {} 被用尽（95 % 置信区间 {} – {}）；目标是不超过 {target}。",
+            pct(e.p),
+            pct(e.lo),
+            pct(e.hi)
+        ),
+        (Lang::Zh, _) => format!(
+            "{at}，各银行的风险补偿金在 {n} 个 {h} 年期模拟情景中被用尽的比例最高为 {}（最差的是{}：95 % 置信区间 {} – {}）；目标是不超过 {target}。",
+            pct(e.p),
+            account_name(s, worst),
+            pct(e.lo),
+            pct(e.hi)
+        ),
+    }
+}
+
+/// "Guishang Bank", or "Guishang Bank / county" when a run has several counties.
+fn account_name(s: &RunSummary, a: &charts::AccountFacts) -> String {
+    let accs = &s.adequacy.accounts;
+    if accs.iter().all(|x| x.county == accs[0].county) {
+        a.name().to_string()
+    } else {
+        format!("{} / {}", a.name(), a.county)
+    }
+}
+
+/// The verdict on today's ratio, from every account's interval; when the
+/// sizing has a 99 % level, the ratio each failing account would need.
+pub fn adequacy_verdict(s: &RunSummary, sizing: Option<&SizeFile>, lang: Lang) -> String {
+    let accs = &s.adequacy.accounts;
+    if accs.is_empty() {
+        return String::new();
+    }
+    let today = today_noun(s, lang);
+    let names = |v: Verdict| -> Vec<String> {
+        accs.iter().filter(|a| verdict(&a.exhausted) == v).map(|a| account_name(s, a)).collect()
+    };
+    let (fails, unclear) = (names(Verdict::Fails), names(Verdict::Unclear));
+    let sep = lang.pick(", ", "、");
+    let mut out = String::new();
+    if fails.is_empty() && unclear.is_empty() {
+        out += &match lang {
+            Lang::En => format!("So {today} is enough: every bank's fund meets the target, with 95 % confidence."),
+            Lang::Zh => format!("因此 {today} 是足够的：在 95 % 的置信水平下，每家银行的补偿金都达到目标。"),
+        };
+    }
+    if !fails.is_empty() {
+        out += &match lang {
+            Lang::En => format!(
+                "So {today} is not enough for {}: their funds run dry more often than the target allows.",
+                fails.join(sep)
+            ),
+            Lang::Zh => format!("因此 {today} 对{}不够：其补偿金用尽的概率高于目标。", fails.join(sep)),
+        };
+    }
+    if !unclear.is_empty() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out += &match lang {
+            // Four times the trials halves the interval's width.
+            Lang::En => format!(
+                "For {} the run cannot yet tell (the interval contains {}): run more trials (e.g. --trials {}).",
+                unclear.join(sep),
+                pct(DEPLETION_TARGET),
+                s.trials * 4
+            ),
+            Lang::Zh => format!(
+                "对{}，本次模拟尚不能判断（置信区间包含 {}）：请增加模拟次数（例如 --trials {}）。",
+                unclear.join(sep),
+                pct(DEPLETION_TARGET),
+                s.trials * 4
+            ),
+        };
+    }
+    // What the sizing says each account needs at 99 %.
+    if let Some(sz) = sizing {
+        let needs: Vec<String> = sz
+            .accounts
+            .iter()
+            .filter_map(|a| {
+                let lv = a.levels.iter().find(|l| (l.confidence - 0.99).abs() < 1e-9)?;
+                let name = accs
+                    .iter()
+                    .find(|x| x.bank == a.bank && x.county == a.county)
+                    .map_or(a.bank.clone(), |x| account_name(s, x));
+                Some(format!("{name} {}", lv.ratio.map_or("-".into(), ratio_text)))
+            })
+            .collect();
+        if !needs.is_empty() {
+            out.push(' ');
+            out += &match lang {
+                Lang::En => format!(
+                    "To run dry in at most 1 % of futures, the loans : fund ratio may be at most: {}.",
+                    needs.join(sep)
+                ),
+                Lang::Zh => format!("若要用尽概率不超过 1 %，贷款与补偿金之比最高可为：{}。", needs.join(sep)),
+            };
+        }
+    }
+    out
+}
+
+/// The banks' 1-in-100 loss (layers.bank_total.p99) with its interval.
+pub fn bank_loss_sentence(s: &RunSummary, scenario: Option<&Yaml>, lang: Lang) -> Option<String> {
+    let b = s.layers.get("bank_total")?;
+    let h = s.horizon_years;
+    let gov =
+        scenario.and_then(|y| yget(y, "funds.compensation.government_share")).and_then(Yaml::as_f64).unwrap_or(0.6);
+    let bank_share = pct(1.0 - gov);
+    let ci = b.p99_ci().map(|[lo, hi]| match lang {
+        Lang::En => format!(" (95 % CI {} – {})", money(lo, lang), money(hi, lang)),
+        Lang::Zh => format!("（95 % 置信区间 {} – {}）", money(lo, lang), money(hi, lang)),
+    });
+    let ci = ci.unwrap_or_default();
+    Some(match lang {
+        Lang::En => format!(
+            "The banks' 1-in-100 loss: in 1 future in 100 the banks together lose more than {} over the {h} years{ci}; on average they lose {}. This is their {bank_share} share of what the other layers leave, plus any shortfall the scenario puts on them; the table of accounts below gives each bank's share.",
+            money(b.p99, lang),
+            money(b.mean, lang)
+        ),
+        Lang::Zh => format!(
+            "银行的百年一遇损失：每 100 个情景中有 1 个，各银行 {h} 年合计损失超过 {}{ci}；平均损失为 {}。这是其他各层未覆盖部分中银行承担的 {bank_share}，加上情景规定由银行承担的缺口；下方账户表列出每家银行的情况。",
+            money(b.p99, lang),
+            money(b.mean, lang)
+        ),
+    })
+}
+
+fn budget_sentence(s: &RunSummary, lang: Lang) -> Option<String> {
+    let f = s.layers.get("fiscal_cost")?;
+    let h = s.horizon_years;
+    Some(match lang {
+        Lang::En => format!(
+            "The county budget pays {} on average over the {h} years (compensation fund draws, shortfalls it bears, top-ups, interest and insurance-premium subsidies), and more than {} in 1 future in 100.",
+            money(f.mean, lang),
+            money(f.p99, lang)
+        ),
+        Lang::Zh => format!(
+            "县级财政 {h} 年平均支出 {}（补偿金支付、财政承担的缺口、补充资金、贴息和保费补贴），百年一遇超过 {}。",
+            money(f.mean, lang),
+            money(f.p99, lang)
+        ),
+    })
+}
+
+fn village_sentence(s: &RunSummary, lang: Lang) -> String {
+    let a = &s.adequacy;
+    let v = &a.any_village_fund_exhausted;
+    match lang {
+        Lang::En => format!(
+            "Village risk mutual funds: on average {} of the village funds ran dry within the horizon; at least one village's fund ran dry in {} of the futures (95 % CI {} – {}).",
+            pct(a.village_funds_exhausted_share),
+            pct(v.p),
+            pct(v.lo),
+            pct(v.hi)
+        ),
+        Lang::Zh => format!(
+            "村级风险互助金：期限内平均有 {} 的村级互助金被用尽；至少一个村的互助金被用尽的情景占 {}（95 % 置信区间 {} – {}）。",
+            pct(a.village_funds_exhausted_share),
+            pct(v.p),
+            pct(v.lo),
+            pct(v.hi)
+        ),
+    }
+}
+
+fn run_line(s: &RunSummary, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!(
+            "{} simulated futures of {} years · seed {} · riskshare {}",
+            group(s.trials as f64, 0),
+            s.horizon_years,
+            s.seed,
+            s.engine_version
+        ),
+        Lang::Zh => format!(
+            "模拟 {} 次，每次 {} 年 · 随机种子 {} · riskshare {}",
+            group(s.trials as f64, 0),
+            s.horizon_years,
+            s.seed,
+            s.engine_version
+        ),
+    }
+}
+
+/// Money for sentences: "CNY 6,613,900" or "661.39 万元".
+pub fn money(yuan: f64, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("CNY {}", group(yuan, 0)),
+        Lang::Zh if yuan.abs() >= 100_000.0 => format!("{} 万元", group(yuan / 10_000.0, 2)),
+        Lang::Zh => format!("{} 元", group(yuan, 0)),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Sections
+// ---------------------------------------------------------------------------
+
+fn portfolio_section(h: &mut String, s: &RunSummary, lang: Lang) {
+    let p = &s.portfolio;
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
+    let rows: [(&str, String); 8] = [
+        (l("Loans", "贷款笔数"), group(p.loans as f64, 0)),
+        (l("Principal", "贷款本金"), money(p.principal, lang)),
+        (
+            l("Principal covered by the compensation fund", "风险补偿金覆盖的本金"),
+            money(p.comp_covered_principal, lang),
+        ),
+        (l("Compensation deposits (all banks)", "风险补偿金存入（所有银行）"), money(p.comp_deposits, lang)),
+        (l("Village risk mutual funds (all villages)", "村级风险互助金（所有村）"), money(p.village_funds, lang)),
+        (l("Villages", "行政村"), group(p.villages as f64, 0)),
+        (l("Compensation accounts (bank and county)", "补偿金账户（银行 × 县）"), group(p.accounts as f64, 0)),
+        (l("Horizon", "期限"), format!("{} {}", s.horizon_years, l("years", "年"))),
+    ];
+    let _ = write!(h, "<section><h2>{}</h2><table class=\"kv\">", l("The portfolio", "贷款组合"));
+    for (k, v) in rows {
+        let _ = write!(h, "<tr><th>{}</th><td class=\"num\">{}</td></tr>", esc(k), esc(&v));
+    }
+    h.push_str("</table></section>\n");
+}
+
+/// Key parameters from `scenario.resolved.yaml`: what the run assumed.
+fn assumptions_section(h: &mut String, d: &RunData, lang: Lang) {
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
+    // The scenario's own description opens the page; here come its parameters.
+    let _ = write!(h, "<section><h2>{}</h2>", l("Assumptions", "主要假设"));
+    let Some(y) = d.scenario.as_ref() else {
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">{}</p></section>",
+            l("scenario.resolved.yaml is missing from this folder.", "本目录缺少 scenario.resolved.yaml。")
+        );
+        return;
+    };
+    let on = |path: &str| yget(y, path).and_then(Yaml::as_bool).unwrap_or(true);
+    let num = |path: &str| yget(y, path).and_then(Yaml::as_f64);
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut push = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            rows.push((k.to_string(), v));
+        }
+    };
+    push(
+        l("Correlation of defaults with the economy (rho)", "违约与经济的相关性（rho）"),
+        num("economy.rho").map(fmt_num),
+    );
+    push(
+        l("Weight of the county factor vs the industry factor", "县域因子权重（相对行业因子）"),
+        num("economy.county_weight").map(fmt_num),
+    );
+    push(
+        l("Persistence of the economy from year to year", "经济因子的年际持续性"),
+        num("economy.persistence").map(fmt_num),
+    );
+    push(
+        l("Default sensitivity to disaster damage (kappa)", "违约对灾害损失的敏感度（kappa）"),
+        num("economy.kappa").map(fmt_num),
+    );
+    if let Some(grades) = yget(y, "grades").and_then(Yaml::as_sequence) {
+        let list: Vec<String> =
+            grades.iter().filter_map(|g| Some(format!("{} {}", ystr(g, "id")?, pct(g.get("pd")?.as_f64()?)))).collect();
+        push(l("Annual default probability by credit grade", "各信用等级年违约概率"), Some(list.join(", ")));
+    }
+    if on("funds.compensation.enabled") {
+        push(
+            l("Compensation deposit ratio (loans : fund)", "风险补偿金存入比例（贷款 : 补偿金）"),
+            num("funds.compensation.deposit_ratio").map(ratio_text),
+        );
+        push(
+            l("Government : bank split of what remains", "剩余损失的政府 : 银行分担比例"),
+            num("funds.compensation.government_share")
+                .map(|g| format!("{} : {}", fmt_num(g * 10.0), fmt_num((1.0 - g) * 10.0))),
+        );
+        push(
+            l("Who bears a shortfall of the fund", "补偿金不足部分由谁承担"),
+            ystr_path(y, "funds.compensation.shortfall_bearer"),
+        );
+        push(
+            l("Loans the compensation fund covers", "风险补偿金覆盖的贷款产品"),
+            seq_ids(y, "funds.compensation.covers"),
+        );
+    } else {
+        push(l("Compensation fund", "风险补偿金"), Some(l("off", "未启用").into()));
+    }
+    if on("funds.village.enabled") {
+        push(
+            l("Village fund (share of the village's loans)", "村级风险互助金（占本村贷款比例）"),
+            num("funds.village.share").map(pct),
+        );
+    } else {
+        push(l("Village fund", "村级风险互助金"), Some(l("off", "未启用").into()));
+    }
+    let events = |path: &str, key: &str, unit: &str| -> Option<String> {
+        let list: Vec<String> = yget(y, path)?
+            .as_sequence()?
+            .iter()
+            .filter_map(|e| Some(format!("{} {}{unit}", ystr(e, "id")?, fmt_num(e.get(key)?.as_f64()?))))
+            .collect();
+        (!list.is_empty()).then(|| list.join(", "))
+    };
+    let per_year = l(" /yr", " 次/年");
+    if on("hazards.enabled") {
+        push(
+            l("Natural hazards (events per year)", "自然灾害（年均次数）"),
+            events("hazards.perils", "rate", per_year),
+        );
+    }
+    if on("epidemics.enabled") {
+        push(
+            l("Livestock epidemics (outbreaks per year)", "畜禽疫病（年均暴发次数）"),
+            events("epidemics.diseases", "rate", per_year),
+        );
+    }
+    if let Some(list) = yget(y, "shocks").and_then(Yaml::as_sequence) {
+        let v: Vec<String> =
+            list.iter().filter_map(|e| Some(format!("{} {}", ystr(e, "id")?, pct(e.get("prob")?.as_f64()?)))).collect();
+        if !v.is_empty() {
+            push(
+                l("Personal shocks (annual probability per borrower)", "个人意外（每位借款人年概率）"),
+                Some(v.join(", ")),
+            );
+        }
+    }
+    let _ = write!(h, "<table class=\"kv\">");
+    for (k, v) in rows {
+        let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(&k), esc(&v));
+    }
+    let _ = writeln!(
+        h,
+        "</table><p class=\"note\">{}</p></section>",
+        l(
+            "Every parameter, with its source, is in scenario.resolved.yaml beside this report.",
+            "全部参数及其来源见本报告旁的 scenario.resolved.yaml。"
+        )
+    );
+}
+
+fn figures_section(h: &mut String, s: &RunSummary, lang: Lang) {
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
+    let _ = write!(
+        h,
+        "<section><h2>{}</h2><p>{}</p><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        l("Key figures", "关键数字"),
+        esc(&match lang {
+            Lang::En => format!("Per future, summed over the {}-year horizon, in CNY.", s.horizon_years),
+            Lang::Zh => format!("每个情景 {} 年合计，单位：元。", s.horizon_years),
+        }),
+        l("layer", "层"),
+        l("expected (mean)", "预期（均值）"),
+        l("1 in 100 (99 %)", "百年一遇（99 %）"),
+        l("95 % CI of the 1 in 100", "百年一遇的 95 % 置信区间"),
+        l("1 in 200 (99.5 %)", "两百年一遇（99.5 %）"),
+        l("mean of the worst 1 % (TVaR 99 %)", "最差 1 % 的平均（TVaR 99 %）"),
+    );
+    let rows = [
+        "exposure",
+        "collateral",
+        "insurance",
+        "village_fund",
+        "comp_fund",
+        "shortfall",
+        "bank_loss",
+        "bank_total",
+        "interest_subsidy",
+        "fiscal_cost",
+    ];
+    for col in rows {
+        let Some(st) = s.layers.get(col) else { continue };
+        let cls = if col == "bank_total" { " class=\"hl\"" } else { "" };
+        let ci = st.p99_ci().map_or("-".into(), |[a, b]| format!("{} – {}", group(a, 0), group(b, 0)));
+        let _ = write!(
+            h,
+            "<tr{cls}><th>{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(layer_label(col, lang)),
+            group(st.mean, 0),
+            group(st.p99, 0),
+            ci,
+            group(st.p99_5, 0),
+            group(st.tvar99, 0)
+        );
+    }
+    let _ = writeln!(
+        h,
+        "</tbody></table><p class=\"note\">{}</p></section>",
+        l(
+            "Exposure at default = collateral + insurance + village fund + compensation fund + shortfall + bank's share, in every future. Bank's total loss = its share plus any shortfall it bears. Fiscal cost = compensation draws + shortfall borne by the budget + top-ups + interest and premium subsidies.",
+            "每个情景中：违约敞口 = 抵质押物回收 + 保险赔付 + 村级互助金 + 风险补偿金 + 缺口 + 银行分担。银行总损失 = 银行分担 + 由银行承担的缺口。财政成本 = 补偿金支付 + 财政承担的缺口 + 补充资金 + 贴息与保费补贴。"
+        )
+    );
+}
+
+fn accounts_section(h: &mut String, s: &RunSummary, lang: Lang) {
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
+    let a = &s.adequacy;
+    let _ =
+        write!(h, "<section><h2>{}</h2>", l("Is each compensation fund big enough?", "各银行的风险补偿金是否足够？"));
+    if a.accounts.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p>{}</p></section>",
+            l("This scenario has no compensation fund account.", "本情景没有风险补偿金账户。")
+        );
+        return;
+    }
+    let _ = write!(
+        h,
+        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        l("bank", "银行"),
+        l("county", "县"),
+        l("covered loans (CNY)", "覆盖贷款（元）"),
+        l("deposit (CNY)", "存入金额（元）"),
+        l("loans : fund", "贷款 : 补偿金"),
+        l("ran dry in (95 % CI)", "用尽概率（95 % 置信区间）"),
+        l("meets the 1 % target?", "达到 1 % 目标？"),
+        l("expected draw (CNY)", "平均支付（元）"),
+        l("bank's share, 1 in 100 (CNY)", "银行分担百年一遇（元）"),
+    );
+    for acc in &a.accounts {
+        let e = &acc.exhausted;
+        let (v, cls) = match verdict(e) {
+            Verdict::Meets => (l("yes", "是"), "ok"),
+            Verdict::Fails => (l("no", "否"), "bad"),
+            Verdict::Unclear => (l("cannot tell yet: run more trials", "尚难判断：请增加模拟次数"), "warn"),
+        };
+        let _ = write!(
+            h,
+            "<tr><th>{}</th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} ({} – {})</td><td class=\"{cls}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(acc.name()),
+            esc(&acc.county),
+            group(acc.covered_principal, 0),
+            group(acc.deposit, 0),
+            acc.deposit_ratio.map_or("-".into(), ratio_text),
+            pct(e.p),
+            pct(e.lo),
+            pct(e.hi),
+            v,
+            group(acc.draws.mean, 0),
+            group(acc.bank_loss.p99, 0),
+        );
+    }
+    let c = &a.comp_fund_exhausted;
+    let _ = writeln!(
+        h,
+        "</tbody></table><p>{}</p></section>",
+        esc(&match lang {
+            Lang::En => format!(
+                "At least one account ran dry in {} of the futures (95 % CI {} – {}). Intervals are Wilson score intervals; \"cannot tell yet\" means the interval contains the 1 % target.",
+                pct(c.p),
+                pct(c.lo),
+                pct(c.hi)
+            ),
+            Lang::Zh => format!(
+                "至少一个账户被用尽的情景占 {}（95 % 置信区间 {} – {}）。区间为 Wilson 区间；“尚难判断”表示区间包含 1 % 的目标。",
+                pct(c.p),
+                pct(c.lo),
+                pct(c.hi)
+            ),
+        })
+    );
+}
+
+/// `size.json` as written by `riskshare size` (see `sizing.rs`); only the
+/// fields the report prints. Unknown fields are ignored.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SizeFile {
+    pub accounts: Vec<SizeAccount>,
+    #[serde(default)]
+    pub village: Option<SizeVillage>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SizeAccount {
+    pub bank: String,
+    pub county: String,
+    #[serde(default)]
+    pub current_ratio: Option<f64>,
+    #[serde(default)]
+    pub current_depletion: Option<Prob>,
+    pub levels: Vec<SizeLevel>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SizeLevel {
+    pub confidence: f64,
+    pub deposit: f64,
+    #[serde(default)]
+    pub ratio: Option<f64>,
+    #[serde(default)]
+    pub ratio_ci: [Option<f64>; 2],
+    #[serde(default)]
+    pub current_is_enough: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SizeVillage {
+    pub current_share: f64,
+    pub lasting_at_current: f64,
+    pub levels: Vec<SizeVillageLevel>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SizeVillageLevel {
+    pub confidence: f64,
+    pub share: f64,
+    #[serde(default)]
+    pub share_ci: [f64; 2],
+}
+
+fn sizing_section(h: &mut String, raw: Option<&serde_json::Value>, sz: Option<&SizeFile>, d: &RunData, lang: Lang) {
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
+    let s = &d.summary;
+    let _ = write!(h, "<section><h2>{}</h2>", l("How big must each deposit be?", "存入金额需要多大？"));
+    let Some(sz) = sz else {
+        match raw {
+            // A size.json in a format this report does not know: show it as it is.
+            Some(v) => {
+                let _ = write!(h, "<pre>{}</pre>", esc(&serde_json::to_string_pretty(v).unwrap_or_default()));
+            }
+            None => {
+                let _ = write!(
+                    h,
+                    "<p class=\"note\">{}</p>",
+                    l(
+                        "No sizing table for this run (size.json is absent): `riskshare size` computes the deposit each bank needs.",
+                        "本次运行没有测算表（缺少 size.json）：`riskshare size` 可计算每家银行所需的存入金额。"
+                    )
+                );
+            }
+        }
+        h.push_str("</section>\n");
+        return;
+    };
+    let _ = write!(
+        h,
+        "<p>{}</p><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        l(
+            "The smallest deposit that lasts the whole horizon in the given share of futures, as an amount and as a loans : fund ratio (a higher ratio is a smaller deposit).",
+            "在给定比例的情景中能维持整个期限的最小存入金额，以金额和贷款 : 补偿金之比表示（比值越大，存入越少）。"
+        ),
+        l("bank", "银行"),
+        l("lasts in", "维持概率"),
+        l("deposit needed (CNY)", "所需存入（元）"),
+        l("loans : fund at most", "贷款 : 补偿金最高"),
+        l("95 % CI of the ratio", "比例的 95 % 置信区间"),
+        l("today's deposit enough?", "现行存入是否足够？"),
+    );
+    for a in &sz.accounts {
+        let name = s
+            .adequacy
+            .accounts
+            .iter()
+            .find(|x| x.bank == a.bank && x.county == a.county)
+            .map_or(format!("{} / {}", a.bank, a.county), |x| account_name(s, x));
+        let today = a.current_ratio.map_or(String::new(), |r| format!(" ({} {})", l("today", "现行"), ratio_text(r)));
+        for (i, lv) in a.levels.iter().enumerate() {
+            let head = if i == 0 {
+                format!("<th rowspan=\"{}\">{}{}</th>", a.levels.len(), esc(&name), esc(&today))
+            } else {
+                String::new()
+            };
+            // The sizing writes f64::MAX for a deposit no amount can reach.
+            let dep = if lv.deposit > 1e300 { l("cannot be met", "无法满足").into() } else { group(lv.deposit, 0) };
+            let ci = match lv.ratio_ci {
+                [Some(a), Some(b)] => format!("{} – {}", ratio_text(a.min(b)), ratio_text(a.max(b))),
+                _ => "-".into(),
+            };
+            let (ok, cls) = if lv.current_is_enough { (l("yes", "是"), "ok") } else { (l("no", "否"), "bad") };
+            let _ = write!(
+                h,
+                "<tr>{head}<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"{cls}\">{ok}</td></tr>",
+                pct(lv.confidence),
+                dep,
+                lv.ratio.map_or("-".into(), ratio_text),
+                ci
+            );
+        }
+    }
+    h.push_str("</tbody></table>");
+    if let Some(v) = &sz.village {
+        let lv: Vec<String> = v
+            .levels
+            .iter()
+            .map(|x| match lang {
+                Lang::En => format!("{} for {} of villages", pct(x.share), pct(x.confidence)),
+                Lang::Zh => format!("{} 的村需要 {}", pct(x.confidence), pct(x.share)),
+            })
+            .collect();
+        let _ = write!(
+            h,
+            "<p>{}</p>",
+            esc(&match lang {
+                Lang::En => format!(
+                    "Village funds: at today's {} of the village's loans a village's fund lasts the horizon in {} of cases; the share needed is {}.",
+                    pct(v.current_share),
+                    pct(v.lasting_at_current),
+                    lv.join(", ")
+                ),
+                Lang::Zh => format!(
+                    "村级互助金：按现行占本村贷款 {} 的比例，村级互助金在 {} 的情形下能维持整个期限；所需比例：{}。",
+                    pct(v.current_share),
+                    pct(v.lasting_at_current),
+                    lv.join("，")
+                ),
+            })
+        );
+    }
+    h.push_str("</section>\n");
+}
+
+/// What each chart shows and how to read it, in a sentence or two.
+fn chart_caption(c: Chart, lang: Lang) -> (&'static str, &'static str) {
+    let (en_t, zh_t, en, zh) = match c {
+        Chart::Waterfall => (
+            "Where the expected loss goes",
+            "预期损失如何分担",
+            "Each bar is an average per simulated future over the horizon. The grey bar is what defaulted borrowers owed; each coloured bar is what one layer paid, in the order the layers pay; the red bar is what is left to the banks.",
+            "每根柱为每个模拟情景在期限内的平均值。灰色柱为违约借款人所欠金额；各彩色柱为各层依次承担的部分；红色柱为最终留给银行的损失。",
+        ),
+        Chart::Exceedance => (
+            "How large the bad years get",
+            "坏年份有多坏",
+            "Read across from \"1 in 100\" to a curve, then down: the loss that layer exceeds in only 1 future in 100. The red dot marks the banks' 1-in-100 loss. Curves further right mean bigger losses in bad futures.",
+            "从“百年一遇”水平线向右找到曲线，再向下读数：即该层只有 1 % 的情景会超过的损失。红点标出银行的百年一遇损失。曲线越靠右，坏情景下的损失越大。",
+        ),
+        Chart::LossDistribution => (
+            "How the loss of each layer varies",
+            "各层损失的分布",
+            "How often each amount occurred across the futures. The dashed line is the mean, the red line the 1-in-100 level.",
+            "各金额在所有情景中出现的频率。虚线为均值，红线为百年一遇水平。",
+        ),
+        Chart::FundBalance => (
+            "Compensation fund balance over the years",
+            "风险补偿金余额的变化",
+            "What is left in each bank's compensation account at each year end. The shaded band holds the middle 90 % of futures; the dashed red line is the balance only 1 future in 100 falls below. A line reaching 0 means the fund ran dry.",
+            "各银行补偿金账户每年年末的余额。阴影带包含中间 90 % 的情景；红色虚线为只有 1 % 的情景会低于的余额。触及 0 表示补偿金被用尽。",
+        ),
+        Chart::Sizing => (
+            "Deposit ratio against the chance of running dry",
+            "存入比例与用尽概率",
+            "How often each account would run dry with a smaller or bigger deposit (a higher ratio is a smaller deposit). Where a curve crosses the 1 % line is the highest ratio that still meets the target; the dashed vertical line is today's ratio.",
+            "不同存入金额下各账户被用尽的频率（比值越大，存入越少）。曲线与 1 % 线的交点即仍能达到目标的最高比例；竖虚线为现行比例。",
+        ),
+        Chart::Convergence => (
+            "Are there enough simulated futures?",
+            "模拟次数是否足够",
+            "The average as more futures are simulated, with its 95 % confidence band. A narrow, flat band means the means are settled; the 1-in-100 figures need more futures than the means do.",
+            "随模拟次数增加的累计均值及其 95 % 置信区间。区间窄且平稳说明均值已稳定；百年一遇等尾部数字需要比均值更多的模拟次数。",
+        ),
+    };
+    (lang.pick(en_t, zh_t), lang.pick(en, zh))
+}
+
+fn charts_section(h: &mut String, d: &RunData, lang: Lang) -> Result<()> {
+    let _ = write!(h, "<section><h2>{}</h2>", lang.pick("Charts", "图表"));
+    for c in Chart::ALL {
+        let (title, caption) = chart_caption(c, lang);
+        if !c.available(d) {
+            if c == Chart::Sizing {
+                let _ = write!(
+                    h,
+                    "<p class=\"note\">{}</p>",
+                    lang.pick(
+                        "The sizing curve needs size_curve.csv, which this run did not write.",
+                        "存入比例曲线需要 size_curve.csv，本次运行未生成。"
+                    )
+                );
+            }
+            continue;
+        }
+        let svg = charts::render_svg(c, d, lang)?;
+        // Name the picture for screen readers; drop the fixed size so CSS can scale it.
+        let svg = svg.replacen("<svg ", &format!("<svg role=\"img\" aria-label=\"{}\" ", esc(title)), 1);
+        let _ = writeln!(
+            h,
+            "<figure id=\"{}\"><h3>{}</h3><div class=\"chart\">{}</div><figcaption>{}</figcaption></figure>",
+            c.stem(),
+            esc(title),
+            svg,
+            esc(caption)
+        );
+    }
+    h.push_str("</section>\n");
+    Ok(())
+}
+
+fn css(lang: Lang) -> String {
+    let font = match lang {
+        Lang::En => "system-ui, -apple-system, 'Segoe UI', 'Noto Sans', 'DejaVu Sans', Arial, sans-serif",
+        Lang::Zh => "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', 'PingFang SC', sans-serif",
+    };
+    format!(
+        "body{{font-family:{font};max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.5}}\
+h1{{font-size:1.7em;margin-bottom:.2em}}h2{{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}}\
+h3{{margin:.2em 0}}.lead{{font-size:1.05em;color:#444}}.meta,.note{{color:#666;font-size:.9em}}\
+.answers{{background:#f6f8fa;border:1px solid #dde3ea;border-radius:6px;padding:.2em 1.2em 1em}}\
+.answers h2{{border:none}}.key{{font-size:1.1em}}\
+table{{border-collapse:collapse;margin:.8em 0;font-size:.92em}}th,td{{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}}\
+thead th{{background:#f0f2f5}}td.num{{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}}\
+table.kv th{{font-weight:normal;color:#444;background:#fafafa}}tr.hl{{background:#fff3f3;font-weight:bold}}\
+.ok{{color:#1a7f37;font-weight:bold}}.bad{{color:#c62828;font-weight:bold}}.warn{{color:#9a6700;font-weight:bold}}\
+figure{{margin:1.5em 0;page-break-inside:avoid}}.chart svg{{width:100%;height:auto;border:1px solid #eee}}\
+figcaption{{color:#444;font-size:.93em}}code{{background:#f0f2f5;padding:.1em .3em;word-break:break-all}}\
+footer{{margin-top:2em}}pre{{background:#f6f8fa;padding:1em;overflow:auto}}"
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A value at a dotted path of the scenario YAML.
+fn yget<'a>(y: &'a Yaml, path: &str) -> Option<&'a Yaml> {
+    path.split('.').try_fold(y, |v, k| v.get(k))
+}
+
+fn ystr(y: &Yaml, key: &str) -> Option<String> {
+    y.get(key).and_then(Yaml::as_str).map(String::from)
+}
+
+fn ystr_path(y: &Yaml, path: &str) -> Option<String> {
+    yget(y, path).and_then(Yaml::as_str).map(String::from)
+}
+
+fn seq_ids(y: &Yaml, path: &str) -> Option<String> {
+    let v: Vec<String> = yget(y, path)?.as_sequence()?.iter().filter_map(|x| x.as_str().map(String::from)).collect();
+    Some(v.join(", "))
+}
+
+/// A parameter value without float noise: 0.15 -> "0.15", 6.000000001 -> "6".
+fn fmt_num(x: f64) -> String {
+    let s = format!("{:.6}", x);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_by_interval() {
+        let p = |p, lo, hi| Prob { p, lo, hi, k: 0, n: 0 };
+        assert_eq!(verdict(&p(0.0, 0.0, 0.0019)), Verdict::Meets);
+        assert_eq!(verdict(&p(0.0, 0.0, 0.0126)), Verdict::Unclear);
+        assert_eq!(verdict(&p(0.03, 0.02, 0.04)), Verdict::Fails);
+    }
+
+    #[test]
+    fn texts() {
+        assert_eq!(ratio_text(10.0), "10:1");
+        assert_eq!(ratio_text(7.84), "7.8:1");
+        assert_eq!(esc("<a href=\"x\">&</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+        assert_eq!(money(6_613_899.51, Lang::En), "CNY 6,613,900");
+        assert_eq!(money(6_613_899.51, Lang::Zh), "661.39 万元");
+        assert_eq!(fmt_num(0.15), "0.15");
+        assert_eq!(fmt_num(6.0), "6");
+    }
+}
