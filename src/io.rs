@@ -43,7 +43,30 @@ pub fn read_scenario_text(source: &Source) -> Result<String, InputError> {
 pub fn load(source: Source, overrides: &[Override]) -> Result<Loaded, InputError> {
     let origin = source.name();
     let text = read_scenario_text(&source)?;
-    let mut scen: Scenario = scenario::parse(&text, &origin, overrides)?;
+    let mut scen: Scenario = match scenario::variant_of(&text, &origin)? {
+        None => scenario::parse(&text, &origin, overrides)?,
+        Some(v) => {
+            let base_source = if v.base == "builtin:wangcang" {
+                Source::Builtin
+            } else {
+                let dir = match &source {
+                    Source::File(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
+                    Source::Builtin => PathBuf::from("."),
+                };
+                Source::File(dir.join(&v.base))
+            };
+            let base_text = read_scenario_text(&base_source)?;
+            if scenario::variant_of(&base_text, &base_source.name())?.is_some() {
+                return Err(InputError::one(
+                    &origin,
+                    "base",
+                    None,
+                    "a base may not itself be a variant (one level only)",
+                ));
+            }
+            scenario::parse_variant(&base_text, &base_source.name(), &v, &origin, overrides)?
+        }
+    };
     let base = match &source {
         Source::File(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
         Source::Builtin => PathBuf::from("."),

@@ -257,3 +257,44 @@ pub fn sizing_table(s: &crate::sizing::Sizing, comp: bool, village: bool) -> Str
     }
     o
 }
+
+/// The table `riskshare compare` prints: means, and differences to the first
+/// scenario with their 95 % intervals.
+pub fn comparison_table(c: &crate::compare::Comparison) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} trials, seed {}, common random numbers; differences to the first scenario (95 % CI)",
+        group(c.trials as f64),
+        c.seed
+    );
+    for (i, s) in c.scenarios.iter().enumerate() {
+        let _ = writeln!(o, "  [{}] {s}", i + 1);
+    }
+    let shown = [
+        ("exposure", "exposure at default"),
+        ("village_fund", "village funds"),
+        ("comp_fund", "compensation fund"),
+        ("shortfall", "shortfall"),
+        ("bank_total", "bank's total loss"),
+        ("fiscal_cost", "fiscal cost"),
+        ("comp_exhausted", "P(a fund runs dry)"),
+    ];
+    for (key, label) in shown {
+        let Some(r) = c.rows.iter().find(|r| r.metric == key) else { continue };
+        let _ = writeln!(o, "\n{label}");
+        for i in 0..c.scenarios.len() {
+            let money = key != "comp_exhausted";
+            let f = |x: f64| if money { group(x) } else { pct(x) };
+            let d = &r.diff[i];
+            let sign = if d.mean > 0.0 { "+" } else { "" };
+            let diff = if i == 0 {
+                String::from("(baseline)")
+            } else {
+                format!("{sign}{} [{} .. {}]", f(d.mean), f(d.lo), f(d.hi))
+            };
+            let _ = writeln!(o, "  [{}] mean {:>14}  99 % {:>14}  {}", i + 1, f(r.mean[i]), f(r.p99[i]), diff);
+        }
+    }
+    o
+}

@@ -124,6 +124,75 @@ pub fn parse(text: &str, origin: &str, overrides: &[Override]) -> Result<Scenari
     })
 }
 
+/// A variant file: `base:` names the scenario it starts from (a path relative
+/// to the variant, or `builtin:wangcang`), its other top-level keys replace
+/// the base's, and `set:` maps dotted key paths to new values, like `--set`.
+pub struct Variant {
+    pub base: String,
+    /// The variant's own text with `base` and `set` removed, as top-level keys.
+    pub keys: serde_yaml_ng::Mapping,
+    pub set: Vec<(String, Value)>,
+}
+
+/// Reads a file's `base`/`set` keys if it is a variant.
+pub fn variant_of(text: &str, origin: &str) -> Result<Option<Variant>, InputError> {
+    let value: Value = serde_yaml_ng::from_str(text)
+        .map_err(|e| InputError::one(origin, "", e.location().map(|l| l.line()), format!("not valid YAML: {e}")))?;
+    let Value::Mapping(mut map) = value else { return Ok(None) };
+    let Some(base) = map.remove("base") else { return Ok(None) };
+    let Some(base) = base.as_str().map(String::from) else {
+        return Err(InputError::one(origin, "base", None, "expected the path of the base scenario"));
+    };
+    let mut set = Vec::new();
+    if let Some(s) = map.remove("set") {
+        let Value::Mapping(m) = s else {
+            return Err(InputError::one(origin, "set", None, "expected a map of dotted key paths to values"));
+        };
+        for (k, v) in m {
+            let Some(k) = k.as_str() else {
+                return Err(InputError::one(origin, "set", None, "expected dotted key paths as keys"));
+            };
+            set.push((k.to_string(), v));
+        }
+    }
+    Ok(Some(Variant { base, keys: map, set }))
+}
+
+/// Applies a variant to its base's text and parses the result.
+pub fn parse_variant(
+    base_text: &str,
+    base_origin: &str,
+    v: &Variant,
+    origin: &str,
+    overrides: &[Override],
+) -> Result<Scenario, InputError> {
+    // The base must be valid alone, so its own errors keep their lines.
+    parse(base_text, base_origin, &[])?;
+    let mut value: Value = serde_yaml_ng::from_str(base_text).map_err(|e| {
+        InputError::one(base_origin, "", e.location().map(|l| l.line()), format!("not valid YAML: {e}"))
+    })?;
+    if let Value::Mapping(m) = &mut value {
+        for (k, x) in &v.keys {
+            m.insert(k.clone(), x.clone());
+        }
+    }
+    for (path, x) in &v.set {
+        let text = serde_yaml_ng::to_string(x).unwrap_or_default();
+        apply_override(&mut value, &Override { path: path.clone(), value: text })
+            .map_err(|m| InputError::one(origin, &format!("set.{path}"), None, m))?;
+    }
+    for o in overrides {
+        apply_override(&mut value, o).map_err(|m| InputError::one("--set", &o.path, None, m))?;
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut err = schema_error(origin, e);
+        for p in &mut err.problems {
+            p.message.push_str(" (in the variant applied to its base)");
+        }
+        err
+    })
+}
+
 /// Serialises a scenario back to YAML, every default filled in.
 pub fn to_yaml(s: &Scenario) -> String {
     serde_yaml_ng::to_string(s).unwrap_or_else(|e| format!("# could not serialise: {e}\n"))
