@@ -43,6 +43,9 @@ pub struct Workspace {
     default_year: Vec<u8>,
     defaulted: Vec<u32>,
     year_defaults: Vec<u32>,
+    /// The trial's claims, all years, before the funds pay; and each year's draw.
+    drawn: Vec<Claim>,
+    year_draws: Vec<YearDraw>,
     shock: Vec<u8>,
     shocked: Vec<u32>,
     /// Factors of the trial, `[year][county]` and `[year][industry]`.
@@ -80,6 +83,8 @@ impl Workspace {
             default_year: vec![0; n],
             defaulted: Vec::new(),
             year_defaults: Vec::new(),
+            drawn: Vec::new(),
+            year_draws: Vec::new(),
             shock: vec![0; n],
             shocked: Vec::new(),
             z_county: vec![0.0; m.counties.len() * m.horizon],
@@ -107,24 +112,32 @@ impl Workspace {
         }
     }
 
-    fn reset(&mut self, m: &Model) {
+    /// Clears what phase 1 (the draws) keeps per trial.
+    fn reset_draws(&mut self) {
         for &i in &self.defaulted {
             self.default_year[i as usize] = 0;
         }
         self.defaulted.clear();
         self.damage.new_trial();
+        self.lost_subsidy.fill(Fen::ZERO);
+        self.lost_premium.fill(Fen::ZERO);
+        self.lost_alive.fill(0);
+    }
+
+    /// Resets the funds for phase 2 (the settlement).
+    fn reset_funds(&mut self, m: &Model) {
         self.village_balance.copy_from_slice(&m.village_fund_initial);
         for &v in &self.exhausted_list {
             self.village_exhausted[v as usize] = false;
         }
         self.exhausted_list.clear();
-        self.account_balance.fill(Fen::ZERO);
-        self.deposited.fill(Fen::ZERO);
-        self.topped.fill(Fen::ZERO);
-        self.lost_subsidy.fill(Fen::ZERO);
-        self.lost_premium.fill(Fen::ZERO);
-        self.lost_alive.fill(0);
-        self.acct.fill(AccountTrial::default());
+        let na = m.accounts.len();
+        for v in [&mut self.account_balance, &mut self.deposited, &mut self.topped, &mut self.year_demand] {
+            v.clear();
+            v.resize(na, Fen::ZERO);
+        }
+        self.acct.clear();
+        self.acct.resize(na, AccountTrial::default());
         for &v in &self.village_demand_list {
             self.village_demand[v as usize] = Fen::ZERO;
         }
@@ -144,7 +157,28 @@ impl Workspace {
 
 /// Runs trial `trial` and appends its rows to `out`.
 pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut Batch) {
-    ws.reset(m);
+    draw_trial(m, seed, trial, ws);
+    settle_trial(m, trial, ws, out);
+}
+
+/// What a trial's draws leave for the funds, year by year: the defaults'
+/// claims (before any fund pays) and the flows that do not depend on the funds.
+#[derive(Clone, Copy, Debug, Default)]
+struct YearDraw {
+    /// End of the year's claims in `Workspace::drawn`.
+    end: usize,
+    flows: Flows,
+    counts: Counts,
+}
+
+/// Phase 1 of a trial: economy, hazards, defaults, exposure, collateral and
+/// claims for every year (MODEL.md 3, items 1-8.2). Nothing here depends on
+/// the funds, so a sweep over fund settings draws a trial once and settles it
+/// per setting ([`settle_trial`]) with exactly the results of full runs.
+pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
+    ws.reset_draws();
+    ws.drawn.clear();
+    ws.year_draws.clear();
     let n = m.loans.n;
     let loans = &m.loans;
     let e = &m.economy;
@@ -168,17 +202,10 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
     }
     // Held outside the workspace while the passes borrow it; put back at the end.
     let (zc_all, zi_all) = (std::mem::take(&mut ws.z_county), std::mem::take(&mut ws.z_industry));
-    let mut total = Flows::default();
-    let mut tcounts = Counts::default();
-    let mut village_total: Fen = m.village_fund_initial.iter().copied().sum();
 
     for t in 0..m.horizon {
         let mut flows = Flows::default();
         let mut counts = Counts::default();
-        for (a, &inj) in m.injections[t].iter().enumerate() {
-            ws.account_balance[a] += inj;
-            ws.deposited[a] += inj;
-        }
 
         let z_county = &zc_all[t * nc..(t + 1) * nc];
         let z_industry = &zi_all[t * ni..(t + 1) * ni];
@@ -312,7 +339,6 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
 
         // 7. Exposure, collateral and claims of the year's defaults.
         ws.year_defaults.sort_unstable();
-        ws.claims.clear();
         let terms = ws.terms;
         for &i in &ws.year_defaults {
             let i = i as usize;
@@ -333,7 +359,7 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
             if ws.shock[i] != 0 {
                 flows.exposure_shock += exposure;
             }
-            ws.claims.push(Claim {
+            ws.drawn.push(Claim {
                 loan: i as u32,
                 village: v,
                 account: loans.account[i],
@@ -352,6 +378,40 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
                 }
             }
         }
+        flows.interest_subsidy = m.scheduled_subsidy[t] - ws.lost_subsidy[t];
+        flows.premium_subsidy = m.premium_subsidy[t] - ws.lost_premium[t];
+        counts.loan_years = m.scheduled_alive[t] - ws.lost_alive[t];
+        ws.year_draws.push(YearDraw { end: ws.drawn.len(), flows, counts });
+    }
+    (ws.z_county, ws.z_industry) = (zc_all, zi_all);
+}
+
+/// Phase 2 of a trial: the funds and the waterfall, year by year (MODEL.md 3,
+/// items 8.3-10), on the claims [`draw_trial`] left in the workspace; appends
+/// the trial's rows to `out`. `m` may differ from the model that drew the
+/// trial in its funds only (same loans, same order).
+pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) {
+    ws.reset_funds(m);
+    let mut total = Flows::default();
+    let mut tcounts = Counts::default();
+    let mut village_total: Fen = m.village_fund_initial.iter().copied().sum();
+    let mut start = 0;
+    for t in 0..m.horizon {
+        let YearDraw { end, mut flows, mut counts } = ws.year_draws[t];
+        for (a, &inj) in m.injections[t].iter().enumerate() {
+            ws.account_balance[a] += inj;
+            ws.deposited[a] += inj;
+        }
+        ws.claims.clear();
+        for c in &ws.drawn[start..end] {
+            let i = c.loan as usize;
+            ws.claims.push(Claim {
+                account: m.loans.account[i],
+                village_covered: m.loans.village_covered[i],
+                ..c.clone()
+            });
+        }
+        start = end;
 
         // 8. The waterfall.
         waterfall::settle(
@@ -431,11 +491,6 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
             }
         }
 
-        // 10. Fiscal flows of the year.
-        flows.interest_subsidy = m.scheduled_subsidy[t] - ws.lost_subsidy[t];
-        flows.premium_subsidy = m.premium_subsidy[t] - ws.lost_premium[t];
-        counts.loan_years = m.scheduled_alive[t] - ws.lost_alive[t];
-
         out.years.push(YearRow { trial, year: t as u32 + 1, flows, counts, village_balance: village_total });
         out.year_balances.extend_from_slice(&ws.account_balance);
         total.add(&flows);
@@ -445,7 +500,6 @@ pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut
         tcounts.shocks += counts.shocks;
         tcounts.loan_years += counts.loan_years;
     }
-    (ws.z_county, ws.z_industry) = (zc_all, zi_all);
     tcounts.village_funds_exhausted = ws.exhausted_list.len() as u32;
     tcounts.comp_accounts_exhausted = ws.acct.iter().filter(|a| a.exhausted_year > 0).count() as u32;
     out.trials.push(TrialRow { trial, flows: total, counts: tcounts });

@@ -298,3 +298,36 @@ pub fn comparison_table(c: &crate::compare::Comparison) -> String {
     }
     o
 }
+
+/// The table `riskshare sweep` prints.
+pub fn sweep_table(axes: &[crate::sweep::Axis], rows: &[crate::sweep::CellRow]) -> String {
+    let mut o = String::new();
+    let head: Vec<String> = axes.iter().map(|a| a.key.rsplit('.').next().unwrap_or(&a.key).to_string()).collect();
+    let _ = writeln!(
+        o,
+        "{:<28} {:>14} {:>14} {:>12} {:>14} {:>14}  P(a fund runs dry)",
+        head.join(" / "),
+        "comp mean",
+        "comp 99 %",
+        "shortfall",
+        "bank mean",
+        "bank 99 %"
+    );
+    for r in rows {
+        let cell: Vec<&str> = r.values.iter().map(|(_, v)| v.as_str()).collect();
+        let _ = writeln!(
+            o,
+            "{:<28} {:>14} {:>14} {:>12} {:>14} {:>14}  {} [{} - {}]",
+            cell.join(" / "),
+            group(r.comp_fund_mean),
+            group(r.comp_fund_p99),
+            group(r.shortfall_mean),
+            group(r.bank_total_mean),
+            group(r.bank_total_p99),
+            pct(r.depletion.p),
+            pct(r.depletion.lo),
+            pct(r.depletion.hi)
+        );
+    }
+    o
+}

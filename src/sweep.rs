@@ -1,0 +1,235 @@
+//! Parameter sweeps: a grid over scenario keys, one row of key metrics per
+//! cell, all cells on the same seed and trials (common random numbers).
+//!
+//! **Fast path.** The funds come after the draws: defaults, exposures and
+//! claims do not depend on any `funds.*` key. When only such keys vary, each
+//! trial is drawn once ([`engine::draw_trial`]) and settled per cell
+//! ([`engine::settle_trial`]), the very code a full run uses, so the results
+//! are the same to the fen as re-running every cell (a test checks it).
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::engine::{self, CHUNK, Workspace};
+use crate::model::Model;
+use crate::report::summary::{Collected, Prob};
+use crate::stats;
+use crate::tables::Batch;
+
+/// One `--vary KEY=V1,V2,...`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axis {
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+impl std::str::FromStr for Axis {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (k, v) = s.split_once('=').ok_or_else(|| {
+            format!("expected KEY=V1,V2,... (e.g. funds.compensation.deposit_ratio=8,10,12), found `{s}`")
+        })?;
+        let values: Vec<String> = v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
+        if k.trim().is_empty() || values.is_empty() {
+            return Err(format!("expected KEY=V1,V2,... with at least one value, found `{s}`"));
+        }
+        Ok(Axis { key: k.trim().to_string(), values })
+    }
+}
+
+/// The grid's cells: every combination, the last axis varying fastest.
+pub fn cells(axes: &[Axis]) -> Vec<Vec<(String, String)>> {
+    let mut out: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for a in axes {
+        out = out
+            .into_iter()
+            .flat_map(|c| {
+                a.values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.push((a.key.clone(), v.clone()));
+                    c
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// Whether only fund and waterfall keys vary, so the draws can be shared.
+pub fn fast_path_applies(axes: &[Axis]) -> bool {
+    axes.iter().all(|a| a.key.starts_with("funds."))
+}
+
+/// Whether two models share their loan book, in the same order.
+pub fn same_book(a: &Model, b: &Model) -> bool {
+    a.loans.n == b.loans.n
+        && a.loans.id == b.loans.id
+        && a.horizon == b.horizon
+        && a.loans.principal == b.loans.principal
+}
+
+/// Draws each trial once with `base` and settles it under every cell's funds.
+pub fn run_fast(
+    base: &Model,
+    cells: &[Model],
+    seed: u64,
+    trials: Range<u64>,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Vec<Collected> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().expect("a thread pool");
+    let chunks: Vec<Range<u64>> =
+        trials.clone().step_by(CHUNK as usize).map(|s| s..(s + CHUNK).min(trials.end)).collect();
+    let per_chunk: Vec<Vec<Batch>> = pool.install(|| {
+        chunks
+            .into_par_iter()
+            .map_init(
+                || Workspace::new(base),
+                |ws, r| {
+                    let mut out: Vec<Batch> = cells.iter().map(|m| Batch::new(m.accounts.len(), m.horizon)).collect();
+                    for k in r.clone() {
+                        engine::draw_trial(base, seed, k, ws);
+                        for (m, b) in cells.iter().zip(out.iter_mut()) {
+                            engine::settle_trial(m, k, ws, b);
+                        }
+                    }
+                    progress((r.end - r.start) * cells.len() as u64);
+                    out
+                },
+            )
+            .collect()
+    });
+    let mut collected: Vec<Collected> = cells.iter().map(Collected::new).collect();
+    for batches in per_chunk {
+        for (c, b) in collected.iter_mut().zip(batches) {
+            c.push(&b);
+        }
+    }
+    collected
+}
+
+/// The key metrics of one cell.
+#[derive(Clone, Debug, Serialize)]
+pub struct CellRow {
+    pub values: Vec<(String, String)>,
+    pub comp_fund_mean: f64,
+    pub comp_fund_p99: f64,
+    pub shortfall_mean: f64,
+    pub shortfall_p99: f64,
+    pub bank_total_mean: f64,
+    pub bank_total_p99: f64,
+    pub village_fund_mean: f64,
+    /// Probability that any compensation account runs dry.
+    pub depletion: Prob,
+}
+
+fn mean_p99(c: &Collected, f: impl Fn(&crate::tables::TrialRow) -> i64) -> (f64, f64) {
+    let mut v = c.column(f);
+    let mut m = stats::Moments::default();
+    for &x in &v {
+        m.push(x);
+    }
+    v.sort_unstable();
+    ((m.mean()).round() / 100.0, stats::quantile_sorted(&v, 9900) as f64 / 100.0)
+}
+
+pub fn row(values: &[(String, String)], c: &Collected) -> CellRow {
+    let (comp_fund_mean, comp_fund_p99) = mean_p99(c, |r| r.flows.comp_fund.0);
+    let (shortfall_mean, shortfall_p99) = mean_p99(c, |r| r.flows.shortfall.0);
+    let (bank_total_mean, bank_total_p99) = mean_p99(c, |r| r.flows.bank_total().0);
+    let (village_fund_mean, _) = mean_p99(c, |r| r.flows.village_fund.0);
+    let k = c.trials.iter().filter(|r| r.counts.comp_accounts_exhausted > 0).count() as u64;
+    CellRow {
+        values: values.to_vec(),
+        comp_fund_mean,
+        comp_fund_p99,
+        shortfall_mean,
+        shortfall_p99,
+        bank_total_mean,
+        bank_total_p99,
+        village_fund_mean,
+        depletion: Prob::of(k, c.n() as u64),
+    }
+}
+
+pub fn to_csv(axes: &[Axis], rows: &[CellRow]) -> String {
+    let mut s: String = axes.iter().map(|a| format!("{},", a.key)).collect();
+    s.push_str("comp_fund_mean,comp_fund_p99,shortfall_mean,shortfall_p99,bank_total_mean,bank_total_p99,village_fund_mean,depletion_prob,depletion_lo,depletion_hi\n");
+    for r in rows {
+        for (_, v) in &r.values {
+            s.push_str(&format!("{v},"));
+        }
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{}\n",
+            r.comp_fund_mean,
+            r.comp_fund_p99,
+            r.shortfall_mean,
+            r.shortfall_p99,
+            r.bank_total_mean,
+            r.bank_total_p99,
+            r.village_fund_mean,
+            r.depletion.p,
+            r.depletion.lo,
+            r.depletion.hi
+        ));
+    }
+    s
+}
+
+/// A heat map of the depletion probability over a two-key grid, as SVG.
+pub fn heatmap_svg(axes: &[Axis], rows: &[CellRow]) -> Option<String> {
+    let [a, b] = axes else { return None };
+    let (cw, ch, left, top) = (110.0, 44.0, 190.0, 70.0);
+    let w = left + cw * b.values.len() as f64 + 20.0;
+    let h = top + ch * a.values.len() as f64 + 60.0;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"13\">\n\
+         <text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">Probability that a compensation fund runs dry</text>\n\
+         <text x=\"{}\" y=\"50\" text-anchor=\"middle\">{}</text>\n",
+        w / 2.0,
+        left + cw * b.values.len() as f64 / 2.0,
+        b.key
+    );
+    for (j, v) in b.values.iter().enumerate() {
+        s.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{v}</text>\n",
+            left + cw * (j as f64 + 0.5),
+            top - 6.0
+        ));
+    }
+    s.push_str(&format!(
+        "<text x=\"14\" y=\"{}\" transform=\"rotate(-90 14 {})\" text-anchor=\"middle\">{}</text>\n",
+        top + ch * a.values.len() as f64 / 2.0,
+        top + ch * a.values.len() as f64 / 2.0,
+        a.key
+    ));
+    for (i, v) in a.values.iter().enumerate() {
+        s.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v}</text>\n",
+            left - 10.0,
+            top + ch * (i as f64 + 0.6)
+        ));
+        for j in 0..b.values.len() {
+            let p = rows[i * b.values.len() + j].depletion.p;
+            // White at 0, deep red at 10 % and above.
+            let t = (p / 0.1).min(1.0);
+            let (r, g, bl) = (255.0, 255.0 * (1.0 - 0.8 * t), 255.0 * (1.0 - 0.85 * t));
+            s.push_str(&format!(
+                "<rect x=\"{}\" y=\"{}\" width=\"{cw}\" height=\"{ch}\" fill=\"rgb({:.0},{:.0},{:.0})\" stroke=\"#888\"/>\
+                 <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:.2} %</text>\n",
+                left + cw * j as f64,
+                top + ch * i as f64,
+                r,
+                g,
+                bl,
+                left + cw * (j as f64 + 0.5),
+                top + ch * (i as f64 + 0.6),
+                p * 100.0
+            ));
+        }
+    }
+    s.push_str("</svg>\n");
+    Some(s)
+}
