@@ -200,6 +200,13 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             ws.z_industry[t * ni + i] = rng::normal(&mut g);
         }
     }
+    // A stress overlay fixes the county factor in some years (the draws above
+    // are made all the same, so the other streams do not move).
+    for (t, z) in m.fixed_county_factor.iter().enumerate() {
+        if let Some(z) = z {
+            ws.z_county[t * nc..(t + 1) * nc].fill(*z);
+        }
+    }
     // Held outside the workspace while the passes borrow it; put back at the end.
     let (zc_all, zi_all) = (std::mem::take(&mut ws.z_county), std::mem::take(&mut ws.z_industry));
 

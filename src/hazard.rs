@@ -42,8 +42,19 @@ pub struct ShockModel {
     pub default_prob: f64,
 }
 
+/// A stress overlay's forced event: the same villages hit in every trial.
+#[derive(Clone, Debug)]
+pub struct ForcedEvent {
+    pub year: usize,
+    pub villages: Vec<u32>,
+    /// Damage per industry (severity x vulnerability, or mortality for the species struck).
+    pub damage: Vec<f64>,
+    pub cause: u8,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct HazardModel {
+    pub forced: Vec<ForcedEvent>,
     /// `regions[r][zone]`: the villages of region r in that zone.
     pub regions: Vec<Vec<Vec<u32>>>,
     /// Stream address of each region, from its id (or its county's, alone).
@@ -137,7 +148,53 @@ impl HazardModel {
                 default_prob: x.default_prob,
             })
             .collect();
+        let forced = s
+            .stress
+            .events
+            .iter()
+            .map(|ev| {
+                let hit: Vec<u32> = (0..villages.len() as u32)
+                    .filter(|&v| {
+                        // A fixed footprint: the village's id decides, not a draw.
+                        let u =
+                            rng::name_key(&["stress", &villages[v as usize].id]) as f64 / 18_446_744_073_709_551_616.0;
+                        u < ev.share_of_villages
+                    })
+                    .collect();
+                let (damage, cause) = match (&ev.peril, &ev.disease) {
+                    (Some(pid), _) => {
+                        let p = s.hazards.perils.iter().find(|p| &p.id == pid);
+                        let d = industries
+                            .iter()
+                            .map(|i| {
+                                ev.severity
+                                    * p.map_or(1.0, |p| {
+                                        p.vulnerability.get(i).copied().unwrap_or(p.default_vulnerability)
+                                    })
+                            })
+                            .collect();
+                        (d, FROM_DISASTER)
+                    }
+                    (_, Some(did)) => {
+                        let d = s.epidemics.diseases.iter().find(|d| &d.id == did);
+                        let dm = s
+                            .industries
+                            .iter()
+                            .map(|i| {
+                                let struck =
+                                    i.species.as_ref().is_some_and(|sp| d.is_some_and(|d| d.species.contains(sp)));
+                                if struck { ev.severity } else { 0.0 }
+                            })
+                            .collect();
+                        (dm, FROM_EPIDEMIC)
+                    }
+                    _ => (vec![0.0; industries.len()], FROM_DISASTER),
+                };
+                ForcedEvent { year: ev.year as usize - 1, villages: hit, damage, cause }
+            })
+            .collect();
         HazardModel {
+            forced,
             regions,
             region_keys,
             perils,
@@ -149,7 +206,7 @@ impl HazardModel {
     }
 
     pub fn is_active(&self) -> bool {
-        !self.perils.is_empty() || !self.diseases.is_empty()
+        !self.perils.is_empty() || !self.diseases.is_empty() || !self.forced.is_empty()
     }
 }
 
@@ -312,6 +369,20 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
                         }
                     }
                 }
+            }
+        }
+    }
+    for ev in h.forced.iter().filter(|e| e.year == t) {
+        if ev.cause == FROM_EPIDEMIC {
+            st.outbreaks += 1;
+        } else {
+            st.events += 1;
+        }
+        for &v in &ev.villages {
+            st.touch(v);
+            for (i, &d) in ev.damage.iter().enumerate() {
+                let livestock = h.livestock[i] || ev.cause == FROM_EPIDEMIC;
+                st.hit(v, i, d, ev.cause, livestock);
             }
         }
     }

@@ -29,6 +29,7 @@ pub mod scenario;
 pub mod shard;
 pub mod sizing;
 pub mod stats;
+pub mod stress;
 pub mod sweep;
 pub mod tables;
 pub mod waterfall;

@@ -71,6 +71,14 @@ drawn once and only the funds and waterfall are re-run per cell, with the same r
 as full re-runs. Writes sweep.csv, sweep.json and, for two keys, sweep_heatmap.svg.\n\n\
 Example:\n  riskshare sweep --vary funds.compensation.deposit_ratio=6,8,10,12,14 --vary funds.village.share=0.03,0.05")]
     Sweep(SweepArgs),
+    /// Stress test: a deterministic overlay (a flood year, an epidemic, a recession ...)
+    /// against the baseline on the same seed.
+    #[command(after_help = "Presets: flood-year (year 1, a flood on half the villages, damage 0.5), epidemic\n\
+(year 1, every disease on half the villages, 80 % mortality), recession (the county\n\
+factor at its 1-in-100 level every year), combined (all three, pds x 1.5).\n\
+An overlay file holds a `stress:` section (see docs/scenario.md). Writes stress.json.\n\n\
+Example:\n  riskshare stress --preset flood-year --trials 20000")]
+    Stress(StressArgs),
     /// Redraw the charts and report.html of a finished run, without simulating.
     Report(ReportArgs),
     /// Merge the partial results of sharded runs (`run --shard I/N`) into one output.
@@ -133,6 +141,27 @@ struct SweepArgs {
     /// Re-run every cell in full even when the fast path applies.
     #[arg(long)]
     full: bool,
+}
+
+#[derive(Args)]
+struct StressArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// flood-year, epidemic, recession or combined.
+    #[arg(long, conflicts_with = "overlay", required_unless_present = "overlay")]
+    preset: Option<String>,
+    /// A YAML file with a `stress:` section.
+    #[arg(long)]
+    overlay: Option<PathBuf>,
+    #[arg(long)]
+    trials: Option<u64>,
+    #[arg(long)]
+    seed: Option<u64>,
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output folder (default: output/<scenario name>-stress/).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -239,6 +268,7 @@ fn main() -> ExitCode {
         Command::Compare(a) => cmd_compare(a),
         Command::Report(a) => cmd_report(a),
         Command::Sweep(a) => cmd_sweep(a),
+        Command::Stress(a) => cmd_stress(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -417,6 +447,57 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         if fast { "fast path: draws shared, funds re-run per cell" } else { "full re-runs" },
         out_dir.display()
     ));
+    Ok(())
+}
+
+fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
+    let src = source(&a.scenario.scenario);
+    let base = io::load(src.clone(), &a.scenario.set)?.model;
+    let stress = match (&a.preset, &a.overlay) {
+        (Some(p), _) => {
+            riskshare::stress::preset(p, &base.scenario).map_err(|m| InputError::one("--preset", "", None, m))?
+        }
+        (None, Some(f)) => {
+            let name = f.display().to_string();
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| InputError::one(&name, "", None, format!("cannot read the overlay: {e}")))?;
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Overlay {
+                stress: riskshare::scenario::Stress,
+            }
+            let de = serde_yaml_ng::Deserializer::from_str(&text);
+            let o: Overlay = serde_path_to_error::deserialize(de).map_err(|e| {
+                InputError::one(
+                    &name,
+                    &e.path().to_string(),
+                    e.inner().location().map(|l| l.line()),
+                    e.inner().to_string(),
+                )
+            })?;
+            o.stress
+        }
+        (None, None) => unreachable!("clap requires --preset or --overlay"),
+    };
+    let stress_yaml = serde_yaml_ng::to_string(&stress).map_err(anyhow::Error::from)?;
+    let mut sets = a.scenario.set.clone();
+    sets.push(Override { path: "stress".into(), value: stress_yaml });
+    let stressed = io::load(src, &sets)?.model;
+    let trials = a.trials.unwrap_or(base.scenario.simulation.trials);
+    let seed = a.seed.unwrap_or(base.scenario.simulation.seed);
+    let threads = threads_of(a.threads)?;
+    let pb = progress_bar(2 * trials);
+    let cb = runner::collect(&base, seed, trials, threads, &|k| pb.inc(k));
+    let cs = runner::collect(&stressed, seed, trials, threads, &|k| pb.inc(k));
+    pb.finish_and_clear();
+    let rep = riskshare::stress::report(&base, &stress, seed, &cb, &cs);
+    let out_dir = a.out.unwrap_or_else(|| runner::default_out(&format!("{}-stress", base.scenario.name)));
+    let staged = riskshare::output::Staged::new(&out_dir).map_err(anyhow::Error::from)?;
+    let json = serde_json::to_string_pretty(&rep).map_err(anyhow::Error::from)?;
+    staged.write("stress.json", (json + "\n").as_bytes()).map_err(anyhow::Error::from)?;
+    staged.commit().map_err(anyhow::Error::from)?;
+    out(&text::stress_table(&rep));
+    out(&format!("stress.json in {}\n", out_dir.display()));
     Ok(())
 }
 

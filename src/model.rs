@@ -152,6 +152,8 @@ pub struct Model {
     /// Cumulative share of each account's deposit paid in by the start of year t, ppm.
     pub injected_share_ppm: Vec<u32>,
     pub economy: Economy,
+    /// Stress: the county factor fixed in year t (`Some(z)`), from `stress.county_factor`.
+    pub fixed_county_factor: Vec<Option<f64>>,
     pub keys: StreamKeys,
     pub hazards: HazardModel,
     pub village_fund_enabled: bool,
@@ -353,7 +355,11 @@ impl Model {
         let classes: Vec<Class> = class_ix
             .keys()
             .map(|&(g, pr)| {
-                let pd = s.grades[g].pd * s.products[pr].pd_multiplier;
+                let mut pd = s.grades[g].pd * s.products[pr].pd_multiplier;
+                if let Some(k) = s.stress.pd_multiplier {
+                    // A stressed pd stays a probability.
+                    pd = (pd * k).min(0.999);
+                }
                 Class { grade: g as u16, product: pr as u16, pd, threshold: inv_phi(pd) }
             })
             .collect();
@@ -625,6 +631,15 @@ impl Model {
                     .collect()
             },
             economy,
+            fixed_county_factor: (1..=horizon as u32)
+                .map(|y| {
+                    s.stress
+                        .county_factor
+                        .as_ref()
+                        .filter(|f| f.years.is_empty() || f.years.contains(&y))
+                        .map(|f| inv_phi(f.quantile))
+                })
+                .collect(),
             keys,
             hazards,
             village_fund_enabled: vf.enabled,

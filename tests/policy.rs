@@ -73,3 +73,22 @@ fn paired_differences_are_far_more_precise_than_independent_ones() {
     assert!(row.diff[1].mean > 0.0, "a 70 % government share should draw more from the fund");
     assert!(ratio > 5.0, "common random numbers gained only {ratio:.1}x");
 }
+
+/// Every stress preset raises the banks' mean loss against the baseline on the same seed.
+#[test]
+fn stress_presets_raise_the_bank_loss() {
+    let base = model(MINI);
+    let trials = 400;
+    let cb = runner::collect(&base, 7, trials, 2, &|_| {});
+    let mean = |c: &riskshare::report::summary::Collected| c.trials.iter().map(|r| r.flows.bank_total().0).sum::<i64>();
+    for name in riskshare::stress::PRESETS {
+        let stress = riskshare::stress::preset(name, &base.scenario).unwrap();
+        let yaml = serde_yaml_ng::to_string(&stress).unwrap();
+        let stressed = model_with(MINI, &[&format!("stress={yaml}")]);
+        let cs = runner::collect(&stressed, 7, trials, 2, &|_| {});
+        let rep = riskshare::stress::report(&base, &stress, 7, &cb, &cs);
+        assert!(mean(&cs) > mean(&cb), "{name}: bank loss {} not above the baseline {}", mean(&cs), mean(&cb));
+        assert_eq!(rep.accounts.len(), base.accounts.len());
+    }
+    assert!(riskshare::stress::preset("flod-year", &base.scenario).unwrap_err().contains("did you mean `flood-year`"));
+}

@@ -331,3 +331,56 @@ pub fn sweep_table(axes: &[crate::sweep::Axis], rows: &[crate::sweep::CellRow]) 
     }
     o
 }
+
+/// The table `riskshare stress` prints: baseline against stressed, same seed.
+pub fn stress_table(r: &crate::stress::StressReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{}: stressed against the baseline, {} trials, seed {}",
+        r.scenario,
+        group(r.trials as f64),
+        r.seed
+    );
+    let _ = writeln!(
+        o,
+        "\n{:<22} {:>16} {:>16} {:>16} {:>16}",
+        "whole scheme (CNY)", "mean", "stressed mean", "99 %", "stressed 99 %"
+    );
+    for (name, b, s) in &r.totals {
+        let _ = writeln!(
+            o,
+            "{name:<22} {:>16} {:>16} {:>16} {:>16}",
+            group(b.mean),
+            group(s.mean),
+            group(b.p99),
+            group(s.p99)
+        );
+    }
+    for a in &r.accounts {
+        let _ = writeln!(o, "\n{} / {}", a.bank, a.county);
+        let rows = [
+            ("bank's loss", &a.baseline.bank_loss, &a.stressed.bank_loss),
+            ("fund draws", &a.baseline.fund_draws, &a.stressed.fund_draws),
+            ("shortfall", &a.baseline.shortfall, &a.stressed.shortfall),
+        ];
+        for (label, b, s) in rows {
+            let _ = writeln!(
+                o,
+                "  {label:<20} {:>16} {:>16} {:>16} {:>16}",
+                group(b.mean),
+                group(s.mean),
+                group(b.p99),
+                group(s.p99)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "  {:<20} {:>16} {:>16}",
+            "P(fund runs dry)",
+            pct(a.baseline.exhausted.p),
+            pct(a.stressed.exhausted.p)
+        );
+    }
+    o
+}

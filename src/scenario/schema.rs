@@ -48,6 +48,59 @@ pub struct Scenario {
     pub shocks: Vec<Shock>,
     #[serde(default)]
     pub insurance: Insurance,
+    /// A deterministic stress overlay on the stochastic model (`riskshare stress`).
+    #[serde(default, skip_serializing_if = "Stress::is_empty")]
+    pub stress: Stress,
+}
+
+/// A stress overlay: forced events, a fixed county factor, multiplied pds.
+#[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Stress {
+    /// Disasters or outbreaks forced in a given year on a given share of villages.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<StressEvent>,
+    /// The county factor fixed at a quantile (0.01 is the 1-in-100 bad year).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub county_factor: Option<FactorStress>,
+    /// Multiplies every grade's default probability (capped below 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pd_multiplier: Option<f64>,
+}
+
+impl Stress {
+    pub fn is_empty(&self) -> bool {
+        *self == Stress::default()
+    }
+}
+
+/// A forced event. The villages hit are the same in every trial: those whose
+/// id hashes below `share_of_villages`, so the stress is a fixed footprint.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StressEvent {
+    /// Year of the event, 1 ..= horizon.
+    pub year: u32,
+    /// A peril id (its vulnerabilities apply) ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peril: Option<String>,
+    /// ... or a disease id (its species are struck).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disease: Option<String>,
+    /// Share of villages hit, (0, 1].
+    pub share_of_villages: f64,
+    /// Damage ratio (for a peril) or mortality (for a disease), [0, 1].
+    pub severity: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FactorStress {
+    /// Quantile of the standard normal the county factor is fixed at, (0, 1).
+    pub quantile: f64,
+    /// Years it applies to; every year if empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub years: Vec<u32>,
 }
 
 fn default_zones() -> Vec<Zone> {

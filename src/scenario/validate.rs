@@ -367,6 +367,48 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
     p.nonneg_yuan("insurance.accident.illness_benefit", ins.accident.illness_benefit);
     p.nonneg_yuan("insurance.accident.premium", ins.accident.premium);
     p.prob("insurance.accident.premium_subsidy", ins.accident.premium_subsidy);
+
+    let st = &s.stress;
+    let perils: BTreeSet<&str> = s.hazards.perils.iter().map(|x| x.id.as_str()).collect();
+    let diseases: BTreeSet<&str> = s.epidemics.diseases.iter().map(|x| x.id.as_str()).collect();
+    for (i, ev) in st.events.iter().enumerate() {
+        let at = format!("stress.events[{i}]");
+        if ev.year == 0 || ev.year > horizon {
+            p.push(format!("{at}.year"), format!("expected a year in 1 ..= {horizon}, found {}", ev.year));
+        }
+        match (&ev.peril, &ev.disease) {
+            (Some(x), None) => {
+                p.reference(&format!("{at}.peril"), "peril", x, &perils);
+            }
+            (None, Some(x)) => {
+                p.reference(&format!("{at}.disease"), "disease", x, &diseases);
+            }
+            _ => p.push(at.clone(), "give exactly one of `peril` or `disease`"),
+        }
+        if !(ev.share_of_villages > 0.0 && ev.share_of_villages <= 1.0) {
+            p.push(
+                format!("{at}.share_of_villages"),
+                format!("expected a share in (0, 1], found {}", ev.share_of_villages),
+            );
+        }
+        p.prob(&format!("{at}.severity"), ev.severity);
+    }
+    if let Some(f) = &st.county_factor {
+        if !(f.quantile > 0.0 && f.quantile < 1.0) {
+            p.push("stress.county_factor.quantile", format!("expected a quantile in (0, 1), found {}", f.quantile));
+        }
+        for (i, y) in f.years.iter().enumerate() {
+            if *y == 0 || *y > horizon {
+                p.push(
+                    format!("stress.county_factor.years[{i}]"),
+                    format!("expected a year in 1 ..= {horizon}, found {y}"),
+                );
+            }
+        }
+    }
+    if let Some(k) = st.pd_multiplier {
+        p.positive("stress.pd_multiplier", k);
+    }
 }
 
 fn positive_yuan(p: &mut Problems, path: &str, y: Yuan) {

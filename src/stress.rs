@@ -1,0 +1,160 @@
+//! Stress tests: a deterministic overlay on the stochastic model, run on the
+//! same seed as the baseline so that every difference is the stress's.
+//!
+//! The presets are written against the scenario they stress:
+//! - `flood-year`: in year 1 a flood (the scenario's peril whose id contains
+//!   "flood", else its first peril) hits half the villages with a damage
+//!   ratio of 0.5;
+//! - `epidemic`: in year 1 every disease of the scenario reaches half the
+//!   villages and kills 80 % of the herds it strikes;
+//! - `recession`: the county factor sits at its 1-in-100 bad level
+//!   (quantile 0.01) in every year;
+//! - `combined`: all three, and default probabilities times 1.5.
+
+use serde::Serialize;
+
+use crate::model::Model;
+use crate::report::summary::{Collected, Prob};
+use crate::scenario::schema::{FactorStress, Scenario, Stress, StressEvent};
+use crate::stats;
+
+pub const PRESETS: [&str; 4] = ["flood-year", "epidemic", "recession", "combined"];
+
+/// The overlay a preset means for this scenario.
+pub fn preset(name: &str, s: &Scenario) -> Result<Stress, String> {
+    let flood = || -> Result<StressEvent, String> {
+        let p = s
+            .hazards
+            .perils
+            .iter()
+            .find(|p| p.id.contains("flood"))
+            .or_else(|| s.hazards.perils.first())
+            .ok_or("the flood-year preset needs a peril in hazards.perils")?;
+        Ok(StressEvent { year: 1, peril: Some(p.id.clone()), disease: None, share_of_villages: 0.5, severity: 0.5 })
+    };
+    let epidemic = || -> Result<Vec<StressEvent>, String> {
+        if s.epidemics.diseases.is_empty() {
+            return Err("the epidemic preset needs a disease in epidemics.diseases".into());
+        }
+        Ok(s.epidemics
+            .diseases
+            .iter()
+            .map(|d| StressEvent {
+                year: 1,
+                peril: None,
+                disease: Some(d.id.clone()),
+                share_of_villages: 0.5,
+                severity: 0.8,
+            })
+            .collect())
+    };
+    let recession = || Some(FactorStress { quantile: 0.01, years: Vec::new() });
+    Ok(match name {
+        "flood-year" => Stress { events: vec![flood()?], ..Default::default() },
+        "epidemic" => Stress { events: epidemic()?, ..Default::default() },
+        "recession" => Stress { county_factor: recession(), ..Default::default() },
+        "combined" => {
+            let mut events = vec![flood()?];
+            events.extend(epidemic()?);
+            Stress { events, county_factor: recession(), pd_multiplier: Some(1.5) }
+        }
+        _ => {
+            let hint =
+                crate::scenario::nearest(name, &PRESETS).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+            return Err(format!("unknown preset `{name}`{hint} (presets: {})", PRESETS.join(", ")));
+        }
+    })
+}
+
+/// Mean, 99 % quantile and TVaR 99 % of a column, in yuan.
+#[derive(Clone, Debug, Serialize)]
+pub struct Figures {
+    pub mean: f64,
+    pub p99: f64,
+    pub tvar99: f64,
+}
+
+fn figures(mut v: Vec<i64>) -> Figures {
+    let mut m = stats::Moments::default();
+    for &x in &v {
+        m.push(x);
+    }
+    v.sort_unstable();
+    Figures {
+        mean: m.mean().round() / 100.0,
+        p99: stats::quantile_sorted(&v, 9900) as f64 / 100.0,
+        tvar99: (stats::tvar_sorted(&v, 9900)).round() / 100.0,
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Side {
+    pub bank_loss: Figures,
+    pub fund_draws: Figures,
+    pub shortfall: Figures,
+    pub exhausted: Prob,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AccountImpact {
+    pub bank: String,
+    pub county: String,
+    pub baseline: Side,
+    pub stressed: Side,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StressReport {
+    pub scenario: String,
+    pub stress: Stress,
+    pub seed: u64,
+    pub trials: u64,
+    /// The whole scheme: exposure, banks' total loss, fund draws, fiscal cost.
+    pub totals: Vec<(String, Figures, Figures)>,
+    pub accounts: Vec<AccountImpact>,
+}
+
+/// Compares a stressed run with its baseline (same seed, same trials).
+pub fn report(m: &Model, stress: &Stress, seed: u64, base: &Collected, stressed: &Collected) -> StressReport {
+    let side = |c: &Collected, a: usize| {
+        let k = c.account_column(a, |x| (x.exhausted_year > 0) as i64).iter().sum::<i64>() as u64;
+        Side {
+            // The bank's share on the account's loans plus any shortfall it bears.
+            bank_loss: figures(
+                c.account_column(a, |x| x.bank_loss.0 + if m.shortfall_to_bank { x.shortfall.0 } else { 0 }),
+            ),
+            fund_draws: figures(c.account_column(a, |x| x.draws.0)),
+            shortfall: figures(c.account_column(a, |x| x.shortfall.0)),
+            exhausted: Prob::of(k, c.n() as u64),
+        }
+    };
+    let totals = [
+        ("exposure", (|r| r.flows.exposure.0) as fn(&crate::tables::TrialRow) -> i64),
+        ("bank_total", |r| r.flows.bank_total().0),
+        ("village_fund", |r| r.flows.village_fund.0),
+        ("comp_fund", |r| r.flows.comp_fund.0),
+        ("shortfall", |r| r.flows.shortfall.0),
+        ("fiscal_cost", |r| r.flows.fiscal_cost().0),
+    ]
+    .into_iter()
+    .map(|(name, f)| (name.to_string(), figures(base.column(f)), figures(stressed.column(f))))
+    .collect();
+    StressReport {
+        scenario: m.scenario.name.clone(),
+        stress: stress.clone(),
+        seed,
+        trials: base.n() as u64,
+        totals,
+        accounts: m
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(a, acc)| AccountImpact {
+                bank: m.banks[acc.bank as usize].clone(),
+                county: m.counties[acc.county as usize].clone(),
+                baseline: side(base, a),
+                stressed: side(stressed, a),
+            })
+            .collect(),
+    }
+}
