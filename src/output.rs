@@ -21,7 +21,10 @@ impl Staged {
         };
         fs::create_dir_all(&parent)?;
         let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-        let dir = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        // Unique per process and moment: container PIDs repeat, and two runs of the
+        // same shard must not share a staging folder.
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let dir = parent.join(format!(".{name}.partial-{}-{nanos}", std::process::id()));
         if dir.exists() {
             fs::remove_dir_all(&dir)?;
         }

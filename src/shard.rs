@@ -173,15 +173,20 @@ pub fn merge(dirs: &[PathBuf], out: &Path, charts: Option<&runner::Charts>) -> a
         );
     }
     let staged = Staged::new(out).with_context(|| format!("cannot create {}", out.display()))?;
+    // Stream the tables: the first partial whole, the others without their header.
     for table in ["trials.csv", "years.csv"] {
-        let mut body = Vec::new();
+        let mut w = std::io::BufWriter::new(fs::File::create(staged.path(table))?);
         for (i, (dir, _)) in parts.iter().enumerate() {
-            let text =
-                fs::read(dir.join(table)).with_context(|| format!("cannot read {}", dir.join(table).display()))?;
-            let cut = if i == 0 { 0 } else { text.iter().position(|&b| b == b'\n').map_or(text.len(), |p| p + 1) };
-            body.extend_from_slice(&text[cut..]);
+            let p = dir.join(table);
+            let mut r =
+                std::io::BufReader::new(fs::File::open(&p).with_context(|| format!("cannot read {}", p.display()))?);
+            if i > 0 {
+                let mut header = String::new();
+                std::io::BufRead::read_line(&mut r, &mut header)?;
+            }
+            std::io::copy(&mut r, &mut w)?;
         }
-        staged.write(table, &body)?;
+        std::io::Write::flush(&mut w)?;
     }
     let mut collected: Option<Collected> = None;
     for (dir, _) in &parts {
