@@ -89,19 +89,27 @@ Example:\n  for i in 0 1 2; do riskshare run --trials 30000 --shard $i/3 --out p
     Merge(MergeArgs),
 }
 
+/// Trials, seed and threads of the commands that run several scenarios.
+#[derive(Args)]
+struct TrialArgs {
+    /// Trials (default: the (first) scenario's simulation.trials).
+    #[arg(long)]
+    trials: Option<u64>,
+    /// Seed (default: the (first) scenario's simulation.seed); the same for every run.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
 #[derive(Args)]
 struct CompareArgs {
     /// Scenario files; the first is the baseline.
     #[arg(required = true, num_args = 2..)]
     scenarios: Vec<PathBuf>,
-    /// Trials (default: the first scenario's simulation.trials).
-    #[arg(long)]
-    trials: Option<u64>,
-    /// Seed (default: the first scenario's simulation.seed).
-    #[arg(long)]
-    seed: Option<u64>,
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    common: TrialArgs,
     /// Output folder (default: output/compare/).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -129,12 +137,8 @@ struct SweepArgs {
     /// A key and its values, e.g. funds.compensation.deposit_ratio=8,10,12 (repeatable).
     #[arg(long, required = true, value_name = "KEY=V1,V2,...")]
     vary: Vec<riskshare::sweep::Axis>,
-    #[arg(long)]
-    trials: Option<u64>,
-    #[arg(long)]
-    seed: Option<u64>,
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    common: TrialArgs,
     /// Output folder (default: output/<scenario name>-sweep/).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -153,12 +157,8 @@ struct StressArgs {
     /// A YAML file with a `stress:` section.
     #[arg(long)]
     overlay: Option<PathBuf>,
-    #[arg(long)]
-    trials: Option<u64>,
-    #[arg(long)]
-    seed: Option<u64>,
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    common: TrialArgs,
     /// Output folder (default: output/<scenario name>-stress/).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -362,9 +362,9 @@ fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
         return Err(InputError { problems }.into());
     }
     riskshare::compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
-    let trials = a.trials.unwrap_or(models[0].scenario.simulation.trials);
-    let seed = a.seed.unwrap_or(models[0].scenario.simulation.seed);
-    let threads = threads_of(a.threads)?;
+    let trials = a.common.trials.unwrap_or(models[0].scenario.simulation.trials);
+    let seed = a.common.seed.unwrap_or(models[0].scenario.simulation.seed);
+    let threads = threads_of(a.common.threads)?;
     let pb = progress_bar(trials * models.len() as u64);
     let runs: Vec<_> = models.iter().map(|m| runner::collect(m, seed, trials, threads, &|k| pb.inc(k))).collect();
     pb.finish_and_clear();
@@ -412,9 +412,9 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         problems.dedup();
         return Err(InputError { problems }.into());
     }
-    let trials = a.trials.unwrap_or(base.scenario.simulation.trials);
-    let seed = a.seed.unwrap_or(base.scenario.simulation.seed);
-    let threads = threads_of(a.threads)?;
+    let trials = a.common.trials.unwrap_or(base.scenario.simulation.trials);
+    let seed = a.common.seed.unwrap_or(base.scenario.simulation.seed);
+    let threads = threads_of(a.common.threads)?;
     let fast = !a.full && sweep::fast_path_applies(&a.vary) && models.iter().all(|m| sweep::same_book(&base, m));
     let pb = progress_bar(trials * models.len() as u64);
     let started = Instant::now();
@@ -483,9 +483,9 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
     let mut sets = a.scenario.set.clone();
     sets.push(Override { path: "stress".into(), value: stress_yaml });
     let stressed = io::load(src, &sets)?.model;
-    let trials = a.trials.unwrap_or(base.scenario.simulation.trials);
-    let seed = a.seed.unwrap_or(base.scenario.simulation.seed);
-    let threads = threads_of(a.threads)?;
+    let trials = a.common.trials.unwrap_or(base.scenario.simulation.trials);
+    let seed = a.common.seed.unwrap_or(base.scenario.simulation.seed);
+    let threads = threads_of(a.common.threads)?;
     let pb = progress_bar(2 * trials);
     let cb = runner::collect(&base, seed, trials, threads, &|k| pb.inc(k));
     let cs = runner::collect(&stressed, seed, trials, threads, &|k| pb.inc(k));
