@@ -196,3 +196,40 @@ fn default_scenario_runs_without_arguments() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(dir.path().join("output/wangcang/summary.json").exists());
 }
+
+#[test]
+fn precision_runs_are_reproducible_and_stop_when_precise() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mini.yaml"), mini()).unwrap();
+    let args = |t: &'static str, out: &'static str| {
+        [
+            "run",
+            "mini.yaml",
+            "--trials",
+            "100",
+            "--precision",
+            "0.03",
+            "--metric",
+            "comp_fund",
+            "--threads",
+            t,
+            "--out",
+            out,
+            "--no-charts",
+        ]
+    };
+    for (t, out) in [("1", "a"), ("2", "b")] {
+        let o = riskshare(&args(t, out), dir.path());
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let a = std::fs::read(dir.path().join("a/trials.csv")).unwrap();
+    assert_eq!(a, std::fs::read(dir.path().join("b/trials.csv")).unwrap());
+    let rows = a.iter().filter(|&&c| c == b'\n').count() - 1;
+    // 100, 200, 400 ... trials: it doubled at least once, and stopped on a power-of-two multiple.
+    assert!(rows > 100 && (rows / 100).is_power_of_two() && rows % 100 == 0, "{rows} trials");
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("a/summary.json")).unwrap()).unwrap();
+    let l = &s["layers"]["comp_fund"];
+    let rel = l["stderr"].as_f64().unwrap() / l["mean"].as_f64().unwrap();
+    assert!(rel <= 0.03, "relative standard error {rel} above the target");
+}
