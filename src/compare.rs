@@ -140,3 +140,77 @@ pub fn check(models: &[Model]) -> Result<(), String> {
         None => Ok(()),
     }
 }
+
+/// A grouped bar chart of the expected loss by layer in each scenario, as SVG
+/// (drawn by hand: a few rectangles, readable in any browser).
+pub fn chart_svg(c: &Comparison) -> String {
+    const LAYERS: [(&str, &str); 6] = [
+        ("collateral", "Collateral"),
+        ("insurance", "Insurance"),
+        ("village_fund", "Village fund"),
+        ("comp_fund", "Compensation fund"),
+        ("shortfall", "Shortfall"),
+        ("bank_total", "Bank"),
+    ];
+    const COLOURS: [&str; 8] = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"];
+    let means: Vec<Vec<f64>> = LAYERS
+        .iter()
+        .map(|(k, _)| c.rows.iter().find(|r| r.metric == *k).map(|r| r.mean.clone()).unwrap_or_default())
+        .collect();
+    let top = means.iter().flatten().cloned().fold(0.0f64, f64::max).max(1.0) / 1e4;
+    let (left, width, height, base) = (80.0, 900.0, 300.0, 360.0);
+    let group_w = width / LAYERS.len() as f64;
+    let ns = c.scenarios.len().max(1) as f64;
+    let bar_w = (group_w * 0.8) / ns;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"12\">\n\
+         <text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">Expected loss by layer, per scenario (CNY 10k, {} trials, common random numbers)</text>\n",
+        left + width + 20.0,
+        base + 60.0 + 18.0 * ns,
+        (left + width) / 2.0,
+        c.trials
+    );
+    for k in 0..=4 {
+        let v = top * k as f64 / 4.0;
+        let y = base - height * k as f64 / 4.0;
+        s.push_str(&format!(
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v:.0}</text>\n",
+            left + width,
+            left - 6.0,
+            y + 4.0
+        ));
+    }
+    for (g, (_, label)) in LAYERS.iter().enumerate() {
+        let x0 = left + group_w * g as f64 + group_w * 0.1;
+        for (i, m) in means[g].iter().enumerate() {
+            let h = height * (m / 1e4) / top;
+            s.push_str(&format!(
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {:.0} yuan</title></rect>\n",
+                x0 + bar_w * i as f64,
+                base - h,
+                bar_w * 0.92,
+                h,
+                COLOURS[i % COLOURS.len()],
+                c.scenarios[i],
+                m
+            ));
+        }
+        s.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{label}</text>\n",
+            x0 + group_w * 0.4,
+            base + 18.0
+        ));
+    }
+    for (i, name) in c.scenarios.iter().enumerate() {
+        let y = base + 44.0 + 18.0 * i as f64;
+        s.push_str(&format!(
+            "<rect x=\"{left}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" y=\"{y}\">{}</text>\n",
+            y - 10.0,
+            COLOURS[i % COLOURS.len()],
+            left + 18.0,
+            name.replace('&', "&amp;").replace('<', "&lt;")
+        ));
+    }
+    s.push_str("</svg>\n");
+    s
+}

@@ -61,7 +61,8 @@ Examples:\n  riskshare size --confidence 0.99\n  riskshare size scenarios/wangca
     #[command(after_help = "Runs every scenario with the same seed and trials. Random draws are addressed by\n\
 component ids, so trial k of each scenario sees the same economy, disasters, epidemics\n\
 and shocks wherever the scenarios share them; differences to the first scenario are\n\
-paired trial by trial, with 95 % intervals. Writes comparison.json and comparison.csv.\n\n\
+paired trial by trial, with 95 % intervals. Writes comparison.json, comparison.csv and\n\
+a bar chart, comparison.svg.\n\n\
 Example:\n  riskshare compare scenarios/wangcang.yaml scenarios/wangcang-ratio-8.yaml --trials 20000")]
     Compare(CompareArgs),
     /// Run a grid over scenario keys: one row of key metrics per cell.
@@ -387,9 +388,10 @@ fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
     json.push('\n');
     staged.write("comparison.json", json.as_bytes()).map_err(anyhow::Error::from)?;
     staged.write("comparison.csv", riskshare::compare::to_csv(&c).as_bytes()).map_err(anyhow::Error::from)?;
+    staged.write("comparison.svg", riskshare::compare::chart_svg(&c).as_bytes()).map_err(anyhow::Error::from)?;
     staged.commit().map_err(anyhow::Error::from)?;
     out(&text::comparison_table(&c));
-    out(&format!("comparison.json and comparison.csv in {}\n", out_dir.display()));
+    out(&format!("comparison.json, comparison.csv and comparison.svg in {}\n", out_dir.display()));
     Ok(())
 }
 
