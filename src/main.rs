@@ -207,15 +207,8 @@ struct ScenarioArgs {
 struct RunArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// Number of trials (default: the scenario's simulation.trials).
-    #[arg(long)]
-    trials: Option<u64>,
-    /// Master seed (default: the scenario's simulation.seed).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    common: TrialArgs,
     /// Output folder (default: output/<scenario name>/).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -547,15 +540,12 @@ fn run_and_print(
     let started = Instant::now();
     let loaded = io::load(source(&a.scenario.scenario), &a.scenario.set)?;
     let m = loaded.model;
-    let trials = a.trials.unwrap_or(m.scenario.simulation.trials);
+    let trials = a.common.trials.unwrap_or(m.scenario.simulation.trials);
     if trials == 0 {
         return Err(InputError::one("--trials", "", None, "expected at least one trial").into());
     }
-    let seed = a.seed.unwrap_or(m.scenario.simulation.seed);
-    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    if threads == 0 {
-        return Err(InputError::one("--threads", "", None, "expected at least one thread").into());
-    }
+    let seed = a.common.seed.unwrap_or(m.scenario.simulation.seed);
+    let threads = threads_of(a.common.threads)?;
     let precision = match a.precision {
         None => None,
         Some(rel) => {
