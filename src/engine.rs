@@ -251,23 +251,13 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 let county = m.villages[v as usize].county as usize;
                 ws.groups.clear();
                 let mut q_max = 0.0f64;
-                let mut s = 0;
-                while s < list.len() {
-                    let first = list[s] as usize;
-                    let (ind, class) = (loans.industry[first], loans.class[first]);
-                    let mut end = s + 1;
-                    while end < list.len()
-                        && loans.industry[list[end] as usize] == ind
-                        && loans.class[list[end] as usize] == class
-                    {
-                        end += 1;
-                    }
-                    let d = ws.damage.damage(v, ind as usize);
+                for grp in m.groups_of_village(v as usize) {
+                    let (ind, class, b) = (grp.industry as usize, grp.class as usize, grp.bucket as usize);
+                    let d = ws.damage.damage(v, ind);
                     let q = if d > 0.0 {
-                        let b = m.bucket(county, class as usize, ind as usize);
                         ws.damage_memo.q(b, d, || {
-                            let x = e.sqrt_w * z_county[county] + e.sqrt_1m_w * z_industry[ind as usize];
-                            let thr = m.classes[class as usize].threshold;
+                            let x = e.sqrt_w * z_county[county] + e.sqrt_1m_w * z_industry[ind];
+                            let thr = m.classes[class].threshold;
                             let p = ws.p_bucket[b];
                             let p_d = phi((thr + e.kappa * d - e.sqrt_rho * x) * e.inv_sqrt_1m_rho);
                             if p >= 1.0 { 0.0 } else { ((p_d - p) / (1.0 - p)).clamp(0.0, 1.0) }
@@ -275,9 +265,8 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                     } else {
                         0.0
                     };
-                    ws.groups.push((end as u32, q));
+                    ws.groups.push((grp.end, q));
                     q_max = q_max.max(q);
-                    s = end;
                 }
                 if q_max <= 0.0 {
                     continue;
