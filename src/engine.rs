@@ -28,11 +28,13 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::claims::{SHOCK_ACCIDENT, SHOCK_ILLNESS, Terms};
+use crate::guarantee;
 use crate::hazard::{self, DamageState, FROM_DISASTER, FROM_EPIDEMIC};
 use crate::model::{Model, NO_ACCOUNT};
 use crate::money::Fen;
 use crate::rng::{self, Stream, phi};
 use crate::scenario::ShockKind;
+use crate::society::{NO_LOAN, NO_SOCIETY};
 use crate::tables::{AccountTrial, Batch, Counts, Flows, TrialRow, YearRow};
 use crate::waterfall::{self, ACCIDENT, AGRICULTURAL, CREDIT, Claim};
 
@@ -73,6 +75,87 @@ pub struct Workspace {
     year_demand: Vec<Fen>,
     village_demand: Vec<Fen>,
     village_demand_list: Vec<u32>,
+    /// The seed's other mechanisms (MODEL.md 3b); empty when the book has none.
+    mech: MechanismState,
+}
+
+/// Per-trial state of guarantees, linkage and societies.
+#[derive(Default)]
+struct MechanismState {
+    /// What each loan has paid as a guarantor so far, and who has paid.
+    guarantee_used: Vec<Fen>,
+    guarantors: Vec<u32>,
+    calls: Vec<guarantee::Call>,
+    received: Vec<Fen>,
+    scratch: guarantee::Scratch,
+    /// Linkage damage each household carries (0 when its firm has not defaulted).
+    link_damage: Vec<f64>,
+    /// Loans that may carry an extra damage term from next year on.
+    extra: Vec<u32>,
+    listed: Vec<bool>,
+    /// Each society's bad loans so far (after insurance and guarantees), and
+    /// (bank loan, society) for the societies whose bank loan follows them.
+    society_bad: Vec<Fen>,
+    fed_back: Vec<(u32, u32)>,
+    /// Each society's capital in the settlement, and how many are impaired.
+    society_capital: Vec<Fen>,
+    impaired: u32,
+}
+
+impl MechanismState {
+    fn new(m: &Model) -> Self {
+        let n = m.loans.n;
+        let so = &m.societies;
+        MechanismState {
+            guarantee_used: if m.guarantee.is_active() { vec![Fen::ZERO; n] } else { Vec::new() },
+            link_damage: if m.extra_key.is_empty() { Vec::new() } else { vec![0.0; n] },
+            listed: if m.extra_key.is_empty() { Vec::new() } else { vec![false; n] },
+            society_bad: vec![Fen::ZERO; so.len()],
+            fed_back: (0..so.len())
+                .filter(|&k| so.bank_loan[k] != NO_LOAN && so.sensitivity[k] > 0.0)
+                .map(|k| (so.bank_loan[k], k as u32))
+                .collect(),
+            society_capital: so.capital.clone(),
+            ..Default::default()
+        }
+    }
+
+    fn reset(&mut self) {
+        for &i in &self.guarantors {
+            self.guarantee_used[i as usize] = Fen::ZERO;
+        }
+        self.guarantors.clear();
+        for &i in &self.extra {
+            self.link_damage[i as usize] = 0.0;
+            self.listed[i as usize] = false;
+        }
+        self.extra.clear();
+        self.society_bad.fill(Fen::ZERO);
+    }
+
+    /// Puts loan `i` on the list of the extra-damage pass (from next year).
+    fn list(&mut self, i: u32) {
+        if !self.listed[i as usize] {
+            self.listed[i as usize] = true;
+            self.extra.push(i);
+        }
+    }
+
+    /// Loan `i`'s extra damage term this year: linkage, guarantees paid and its
+    /// society's bad loans, combined as independent damages.
+    fn extra_damage(&self, m: &Model, i: usize) -> f64 {
+        let mut survive = 1.0 - self.link_damage[i];
+        if m.guarantee.uplift > 0.0 && !self.guarantee_used.is_empty() {
+            let burden = self.guarantee_used[i].0 as f64 / m.loans.principal[i].0 as f64;
+            survive *= 1.0 - (m.guarantee.uplift * burden).min(1.0);
+        }
+        if let Some(&(_, k)) = self.fed_back.iter().find(|(l, _)| *l as usize == i) {
+            let k = k as usize;
+            let lost = self.society_bad[k].0 as f64 / m.societies.capital[k].0 as f64;
+            survive *= 1.0 - (m.societies.sensitivity[k] * lost).min(1.0);
+        }
+        1.0 - survive
+    }
 }
 
 impl Workspace {
@@ -109,6 +192,7 @@ impl Workspace {
             year_demand: vec![Fen::ZERO; na],
             village_demand: vec![Fen::ZERO; m.villages.len()],
             village_demand_list: Vec::new(),
+            mech: MechanismState::new(m),
         }
     }
 
@@ -122,6 +206,7 @@ impl Workspace {
         self.lost_subsidy.fill(Fen::ZERO);
         self.lost_premium.fill(Fen::ZERO);
         self.lost_alive.fill(0);
+        self.mech.reset();
     }
 
     /// Resets the funds for phase 2 (the settlement).
@@ -142,6 +227,8 @@ impl Workspace {
             self.village_demand[v as usize] = Fen::ZERO;
         }
         self.village_demand_list.clear();
+        self.mech.society_capital.clone_from(&m.societies.capital);
+        self.mech.impaired = 0;
     }
 
     /// Marks loan `i` defaulted in year `t` unless it already has.
@@ -333,7 +420,40 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             });
         }
 
+        // 6d. Extra damage terms (MODEL.md 3b): linked households of defaulted
+        // firms, guarantors that paid, society bank loans with bad loans behind
+        // them. Each listed loan alive and not yet defaulted defaults in
+        // addition with r = (p(D') - p(D)) / (1 - p(D)), D' = 1 - (1 - D)(1 - e),
+        // so that it defaults with exactly p(D'). One uniform per (year, loan),
+        // keyed by the loan's id: draws do not shift when the list changes.
+        if !ws.mech.extra.is_empty() && e.kappa > 0.0 {
+            ws.mech.extra.sort_unstable();
+            for k in 0..ws.mech.extra.len() {
+                let i = ws.mech.extra[k] as usize;
+                if loans.term[i] as usize <= t || ws.default_year[i] != 0 {
+                    continue;
+                }
+                let extra = ws.mech.extra_damage(m, i);
+                if extra <= 0.0 {
+                    continue;
+                }
+                let (v, ind, c) = (loans.village[i], loans.industry[i] as usize, loans.county[i] as usize);
+                let d = ws.damage.damage(v, ind);
+                let x = e.sqrt_w * z_county[c] + e.sqrt_1m_w * z_industry[ind];
+                let thr = m.classes[loans.class[i] as usize].threshold - e.sqrt_rho * x;
+                let p_d = phi((thr + e.kappa * d) * e.inv_sqrt_1m_rho);
+                let d_all = 1.0 - (1.0 - d) * (1.0 - extra);
+                let p_all = phi((thr + e.kappa * d_all) * e.inv_sqrt_1m_rho);
+                let r = if p_d >= 1.0 { 0.0 } else { ((p_all - p_d) / (1.0 - p_d)).clamp(0.0, 1.0) };
+                let u = rng::keyed_uniform(&[seed, trial, Stream::Mechanisms as u64, t as u64, m.extra_key[i]]);
+                if u < r {
+                    ws.default(i, t);
+                }
+            }
+        }
+
         // 7. Exposure, collateral and claims of the year's defaults.
+        let year_start = ws.drawn.len();
         ws.year_defaults.sort_unstable();
         let terms = ws.terms;
         for &i in &ws.year_defaults {
@@ -355,6 +475,9 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             if ws.shock[i] != 0 {
                 flows.exposure_shock += exposure;
             }
+            if !ws.mech.link_damage.is_empty() && ws.mech.link_damage[i] > 0.0 {
+                flows.exposure_linkage += exposure;
+            }
             ws.drawn.push(Claim {
                 loan: i as u32,
                 village: v,
@@ -363,6 +486,7 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 exposure,
                 collateral_value,
                 claims,
+                society: m.societies.lender_of[i],
                 ..Default::default()
             });
             // Subsidy and alive count lost from this year on.
@@ -374,12 +498,68 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 }
             }
         }
+        mechanisms_after_defaults(m, t, year_start, ws);
         flows.interest_subsidy = m.scheduled_subsidy[t] - ws.lost_subsidy[t];
         flows.premium_subsidy = m.premium_subsidy[t] - ws.lost_premium[t];
         counts.loan_years = m.scheduled_alive[t] - ws.lost_alive[t];
         ws.year_draws.push(YearDraw { end: ws.drawn.len(), flows, counts });
     }
     (ws.z_county, ws.z_industry) = (zc_all, zi_all);
+}
+
+/// What this year's defaults set off (MODEL.md 3b): their guarantee groups
+/// pay, the societies count their bad loans, and linked households, paying
+/// guarantors and society bank loans take their extra terms from next year.
+fn mechanisms_after_defaults(m: &Model, t: usize, year_start: usize, ws: &mut Workspace) {
+    let loans = &m.loans;
+    let mech = &mut ws.mech;
+    let claims = &mut ws.drawn[year_start..];
+    if m.guarantee.is_active() {
+        mech.calls.clear();
+        for c in claims.iter_mut() {
+            let owed = c.secure();
+            mech.calls.push(guarantee::Call { loan: c.loan, group: m.guarantee.group_of[c.loan as usize], owed });
+        }
+        let default_year = &ws.default_year;
+        guarantee::call_groups(
+            &m.guarantee,
+            &mech.calls,
+            |g| default_year[g as usize] == 0 && loans.term[g as usize] as usize > t,
+            &mut mech.guarantee_used,
+            &mut mech.received,
+            &mut mech.scratch,
+        );
+        for (c, &got) in claims.iter_mut().zip(&mech.received) {
+            c.guarantee = got;
+        }
+        for k in 0..mech.scratch.paid.len() {
+            let g = mech.scratch.paid[k].0;
+            mech.guarantors.push(g);
+            if m.guarantee.uplift > 0.0 && !mech.listed.is_empty() {
+                mech.list(g);
+            }
+        }
+    }
+    for c in claims.iter_mut().filter(|c| c.society != NO_SOCIETY) {
+        let bad = c.secure() - c.guarantee;
+        mech.society_bad[c.society as usize] += bad;
+        if bad > Fen::ZERO {
+            let k = c.society as usize;
+            if let Some(&(loan, _)) = mech.fed_back.iter().find(|(_, s)| *s as usize == k) {
+                mech.list(loan);
+            }
+        }
+    }
+    if m.linkage.is_active() {
+        for c in claims.iter() {
+            for &h in m.linkage.of(c.loan as usize) {
+                if mech.link_damage[h as usize] == 0.0 {
+                    mech.link_damage[h as usize] = m.linkage.damage;
+                    mech.list(h);
+                }
+            }
+        }
+    }
 }
 
 /// Phase 2 of a trial: the funds and the waterfall, year by year (MODEL.md 3,
@@ -425,10 +605,21 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
             flows.claims_accident += c.insurance_paid[ACCIDENT];
             flows.claims_credit += c.insurance_paid[CREDIT];
             flows.insurance_excess += c.insurance_excess;
+            flows.guarantee += c.guarantee;
             flows.village_fund += c.village_fund;
             flows.comp_fund += c.comp_fund;
             flows.shortfall += c.shortfall;
             flows.bank_loss += c.bank_loss;
+            flows.society_loss += c.society_loss;
+            if c.society != NO_SOCIETY && c.society_loss > Fen::ZERO {
+                let k = c.society as usize;
+                let cap = &mut ws.mech.society_capital[k];
+                let was_sound = *cap >= m.societies.impaired_below[k];
+                *cap -= c.society_loss;
+                if was_sound && *cap < m.societies.impaired_below[k] {
+                    ws.mech.impaired += 1;
+                }
+            }
             debug_assert_eq!(c.accounted(), c.exposure, "conservation, loan {}", c.loan);
             if c.account != NO_ACCOUNT {
                 let a = &mut ws.acct[c.account as usize];
@@ -487,6 +678,7 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
             }
         }
 
+        counts.societies_impaired = ws.mech.impaired;
         out.years.push(YearRow { trial, year: t as u32 + 1, flows, counts, village_balance: village_total });
         out.year_balances.extend_from_slice(&ws.account_balance);
         total.add(&flows);
@@ -498,6 +690,7 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
     }
     tcounts.village_funds_exhausted = ws.exhausted_list.len() as u32;
     tcounts.comp_accounts_exhausted = ws.acct.iter().filter(|a| a.exhausted_year > 0).count() as u32;
+    tcounts.societies_impaired = ws.mech.impaired;
     out.trials.push(TrialRow { trial, flows: total, counts: tcounts });
     out.accounts.extend_from_slice(&ws.acct);
     ws.exhausted_list.sort_unstable();

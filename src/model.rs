@@ -11,13 +11,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::guarantee::GuaranteeBook;
 use crate::hazard::HazardModel;
+use crate::mechanisms;
 use crate::money::{Fen, to_ppm};
 use crate::portfolio::{self, CollateralKind, LoanOrigin, LoanRecord};
 use crate::rng::{self, inv_phi};
 use crate::scenario::schema::*;
 use crate::scenario::validate::{self, Problems};
 use crate::scenario::{InputError, Scenario};
+use crate::society::{LinkageBook, SocietyBook};
 
 /// Marks a loan whose losses the compensation fund does not cover.
 pub const NO_ACCOUNT: u32 = u32::MAX;
@@ -180,6 +183,15 @@ pub struct Model {
     pub scheduled_subsidy: Vec<Fen>,
     /// Yearly premium subsidies if no loan defaulted (a cost, not a loss).
     pub premium_subsidy: Vec<Fen>,
+    /// Joint-guarantee groups, mutual-aid societies and benefit linkage (MODEL.md 3b).
+    pub guarantee: GuaranteeBook,
+    pub societies: SocietyBook,
+    pub linkage: LinkageBook,
+    /// Stream address of each loan's extra-damage draws (guarantors, linked
+    /// households, society bank loans); empty when no loan can take such a term.
+    pub extra_key: Vec<u64>,
+    /// How the scorecard graded each scored cohort.
+    pub grade_mix: Vec<portfolio::GradeMix>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -262,7 +274,9 @@ impl Model {
                 p.push(format!("portfolio.cohorts[{ci}]"), "no village matches the cohort's counties and zones");
             }
         }
-        records.extend(portfolio::generate(s, &vlist));
+        let (generated, grade_mix) = portfolio::generate(s, &vlist);
+        records.extend(generated);
+        mechanisms::society_bank_loans(s, &village_ix, &mut records, &mut p);
         if records.is_empty() && p.list.is_empty() {
             p.push("portfolio", "the portfolio has no loans");
         }
@@ -348,6 +362,20 @@ impl Model {
                 }
             }
         }
+        let society_villages = portfolio::society_villages(s, &vlist);
+        let society_lent: BTreeSet<&str> =
+            s.products.iter().filter(|x| x.lender == Lender::Society).map(|x| x.id.as_str()).collect();
+        for r in &records {
+            if society_lent.contains(r.product.as_str()) && !society_villages.contains(r.village.as_str()) {
+                p.push(
+                    format!("loan {}: village", r.id),
+                    format!(
+                        "product `{}` is lent by a mutual-aid society, but village `{}` has none (societies)",
+                        r.product, r.village
+                    ),
+                );
+            }
+        }
         for v in s.funds.village.amounts.keys() {
             p.reference(&format!("funds.village.amounts.{v}"), "village", v, &kv);
         }
@@ -405,7 +433,10 @@ impl Model {
             let v = village_ix[r.village.as_str()];
             let county = villages[v].county;
             let bank = bank_ix[r.bank.as_str()] as u32;
-            let comp_cov = comp.enabled && r.comp_covered.unwrap_or_else(|| covered(&comp.covers, &r.product));
+            // A society's loans never reach a bank's compensation account.
+            let comp_cov = comp.enabled
+                && !society_lent.contains(r.product.as_str())
+                && r.comp_covered.unwrap_or_else(|| covered(&comp.covers, &r.product));
             let account = if comp_cov {
                 let next = account_ix.len() as u32;
                 *account_ix.entry((bank, county)).or_insert(next)
@@ -617,6 +648,10 @@ impl Model {
                 .collect(),
             village: villages.iter().map(|v| rng::name_key(&["village", &v.id])).collect(),
         };
+        let books = mechanisms::compile(s, &records, &order, &loans, &villages, &village_ix, &society_lent, &mut p);
+        if !p.list.is_empty() {
+            return Err(InputError { problems: p.list });
+        }
         let top_up = comp.top_up.enabled.then(|| TopUpRule {
             annual_cap: comp.top_up.annual_cap.map(|y| y.fen()),
             total_cap: comp.top_up.total_cap.map(|y| y.fen()),
@@ -684,6 +719,11 @@ impl Model {
             scheduled_alive,
             scheduled_subsidy,
             premium_subsidy,
+            guarantee: books.guarantee,
+            societies: books.societies,
+            linkage: books.linkage,
+            extra_key: books.extra_key,
+            grade_mix,
             scenario,
         })
     }

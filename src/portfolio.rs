@@ -3,7 +3,7 @@
 //! deterministically from the portfolio seed. Both give [`LoanRecord`]s with
 //! names still as strings; [`crate::model`] turns them into dense arrays.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::SeedableRng;
 use rand_distr::{Distribution, LogNormal};
@@ -48,6 +48,10 @@ pub struct LoanRecord {
     pub accident_insured: bool,
     /// Overrides `funds.compensation.covers` for this loan.
     pub comp_covered: Option<bool>,
+    /// Joint-guarantee group: loans naming the same group guarantee each other.
+    pub guarantee_group: Option<String>,
+    /// Ids of the households linked to this firm's or cooperative's loan.
+    pub linked: Vec<String>,
     /// Where the loan came from, for error messages.
     pub origin: LoanOrigin,
 }
@@ -60,7 +64,7 @@ pub enum LoanOrigin {
 }
 
 /// The columns a loan tape may have; the first nine are required.
-pub const TAPE_COLUMNS: [&str; 20] = [
+pub const TAPE_COLUMNS: [&str; 22] = [
     "id",
     "bank",
     "village",
@@ -81,6 +85,8 @@ pub const TAPE_COLUMNS: [&str; 20] = [
     "credit_insured",
     "accident_insured",
     "comp_covered",
+    "guarantee_group",
+    "linked_households",
 ];
 const REQUIRED: usize = 9;
 
@@ -177,6 +183,12 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
             credit_insured: row.flag("credit_insured"),
             accident_insured: row.flag("accident_insured"),
             comp_covered: row.optional_flag("comp_covered"),
+            guarantee_group: row.raw("guarantee_group").map(str::to_string),
+            // Loan ids separated by `;` (a CSV field holds the list).
+            linked: row
+                .raw("linked_households")
+                .map(|s| s.split(';').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+                .unwrap_or_default(),
             origin: LoanOrigin::Tape { file: origin.to_string(), line },
         };
         if row.ok {
@@ -273,18 +285,34 @@ impl RowReader<'_> {
 const REQUIRED_COLS: [&str; REQUIRED] =
     ["id", "bank", "village", "product", "borrower", "industry", "grade", "principal", "term_years"];
 
+/// How a scorecard graded one cohort: households rated, and loans granted by grade.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradeMix {
+    pub cohort: usize,
+    pub rated: u32,
+    /// (grade, loans, principal), best grade first; the rest were refused credit.
+    pub granted: Vec<(String, u32, Fen)>,
+}
+
 /// Generates the cohorts' loans. `villages` lists every village as
 /// `(id, county id, zone id)`. Each cohort draws from its own stream keyed by
 /// (portfolio seed, cohort index), so editing one cohort leaves the others'
-/// loans as they were.
-pub fn generate(s: &Scenario, villages: &[(String, String, String)]) -> Vec<LoanRecord> {
+/// loans as they were; scorecard indicators, guarantee groups and linked
+/// households draw from streams of their own, so turning them on moves no
+/// other draw.
+pub fn generate(s: &Scenario, villages: &[(String, String, String)]) -> (Vec<LoanRecord>, Vec<GradeMix>) {
     let mut out = Vec::new();
+    let mut mixes = Vec::new();
+    let society_villages = society_villages(s, villages);
     for (ci, c) in s.portfolio.cohorts.iter().enumerate() {
         let mut rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x434F_484F_5254, ci as u64]));
+        let by_society = s.products.iter().any(|p| p.id == c.product && p.lender == Lender::Society);
         let eligible: Vec<&(String, String, String)> = villages
             .iter()
-            .filter(|(_, county, zone)| {
-                (c.counties.is_empty() || c.counties.contains(county)) && (c.zones.is_empty() || c.zones.contains(zone))
+            .filter(|(id, county, zone)| {
+                (c.counties.is_empty() || c.counties.contains(county))
+                    && (c.zones.is_empty() || c.zones.contains(zone))
+                    && (!by_society || society_villages.contains(id.as_str()))
             })
             .collect();
         if eligible.is_empty() {
@@ -293,12 +321,39 @@ pub fn generate(s: &Scenario, villages: &[(String, String, String)]) -> Vec<Loan
         let banks = Categorical::new(&c.banks);
         let inds = Categorical::new(&c.industries);
         let grades = Categorical::new(&c.grades);
+        let card = s.scorecard.as_ref().filter(|_| !c.indicators.is_empty()).map(|card| Grader::new(card, c));
+        let mut score_rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x0053_434F_5245, ci as u64]));
+        let mut mix = card.as_ref().map(|g| GradeMix {
+            cohort: ci,
+            rated: 0,
+            granted: g.card.grades.iter().map(|x| (x.grade.clone(), 0, Fen::ZERO)).collect(),
+        });
+        let first = out.len();
         for n in 0..c.count {
             let village = &eligible[(rng::uniform(&mut rng) * eligible.len() as f64) as usize % eligible.len()].0;
             let bank = banks.draw(&mut rng);
             let industry = inds.draw(&mut rng);
-            let grade = grades.draw(&mut rng);
-            let principal = draw_principal(&c.principal, &mut rng);
+            // A scorecard replaces the grade draw; the uniform is still taken so
+            // that the loan's other draws stay where they were.
+            let drawn_grade = grades.draw(&mut rng);
+            let mut principal = draw_principal(&c.principal, &mut rng);
+            let mut grade = drawn_grade.to_string();
+            let mut granted = true;
+            if let (Some(g), Some(mix)) = (&card, &mut mix) {
+                mix.rated += 1;
+                match g.grade(&mut score_rng) {
+                    Some(k) => {
+                        let sg = &g.card.grades[k];
+                        if let Some(line) = sg.credit_line {
+                            principal = principal.min(line.fen());
+                        }
+                        grade = sg.grade.clone();
+                        mix.granted[k].1 += 1;
+                        mix.granted[k].2 += principal;
+                    }
+                    None => granted = false,
+                }
+            }
             let (collateral, herd_size, collateral_value) = match &c.collateral {
                 CohortCollateral::None => (CollateralKind::None, 0, Fen::ZERO),
                 CohortCollateral::LivestockPledge(LivestockPledge { ltv, value_per_head }) => {
@@ -315,6 +370,9 @@ pub fn generate(s: &Scenario, villages: &[(String, String, String)]) -> Vec<Loan
             let credit_insured = rng::uniform(&mut rng) < c.insurance.credit;
             let accident_insured =
                 c.borrower == BorrowerKind::Household && rng::uniform(&mut rng) < c.insurance.accident;
+            if !granted {
+                continue;
+            }
             out.push(LoanRecord {
                 id: format!("c{}-{:06}", ci + 1, n + 1),
                 bank: bank.to_string(),
@@ -322,7 +380,7 @@ pub fn generate(s: &Scenario, villages: &[(String, String, String)]) -> Vec<Loan
                 product: c.product.clone(),
                 borrower: c.borrower,
                 industry: industry.to_string(),
-                grade: grade.to_string(),
+                grade,
                 principal,
                 rate_ppm: to_ppm(c.rate),
                 term_years: c.term_years,
@@ -336,11 +394,134 @@ pub fn generate(s: &Scenario, villages: &[(String, String, String)]) -> Vec<Loan
                 credit_insured,
                 accident_insured,
                 comp_covered: None,
+                guarantee_group: None,
+                linked: Vec::new(),
                 origin: LoanOrigin::Cohort(ci),
             });
         }
+        if let Some(size) = c.guarantee_groups {
+            form_groups(s.portfolio.seed, ci, size, &mut out[first..]);
+        }
+        mixes.extend(mix);
     }
-    out
+    link_households(s, villages, &mut out);
+    (out, mixes)
+}
+
+/// Villages with a mutual-aid society: every village when the scenario gives
+/// a capital per village, else the ones it lists.
+pub fn society_villages<'a>(s: &'a Scenario, villages: &'a [(String, String, String)]) -> BTreeSet<&'a str> {
+    let so = &s.societies;
+    if !so.enabled {
+        return BTreeSet::new();
+    }
+    if so.capital_per_village.is_some() {
+        villages.iter().map(|v| v.0.as_str()).collect()
+    } else {
+        so.villages.iter().map(|v| v.village.as_str()).collect()
+    }
+}
+
+/// Groups a cohort's loans village by village, in id order, into groups of a
+/// size drawn in `min..=max`; a village's last few loans (fewer than `min`)
+/// join its last group, or form a group of their own when there is none and
+/// they are at least two.
+fn form_groups(seed: u64, ci: usize, size: CountRange, loans: &mut [LoanRecord]) {
+    let mut g = TrialRng::seed_from_u64(rng::key(&[seed, 0x0047_524F_5550, ci as u64]));
+    let mut by_village: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (k, l) in loans.iter().enumerate() {
+        by_village.entry(l.village.as_str()).or_default().push(k);
+    }
+    let mut assign: Vec<(usize, String)> = Vec::new();
+    let mut next = 0u32;
+    for members in by_village.values() {
+        let mut at = 0;
+        let mut last: Option<u32> = None;
+        while at < members.len() {
+            let want = size.min + (rng::uniform(&mut g) * (size.max - size.min + 1) as f64) as u32;
+            let left = members.len() - at;
+            let take = if left < size.min as usize { left } else { (want as usize).min(left) };
+            let group = if take < size.min as usize {
+                match last {
+                    Some(l) => Some(l),
+                    None if take >= 2 => Some(next),
+                    None => None,
+                }
+            } else {
+                Some(next)
+            };
+            if let Some(id) = group {
+                if Some(id) != last {
+                    next += 1;
+                    last = Some(id);
+                }
+                for &k in &members[at..at + take] {
+                    assign.push((k, format!("c{}-g{:05}", ci + 1, id + 1)));
+                }
+            }
+            at += take;
+        }
+    }
+    for (k, id) in assign {
+        loans[k].guarantee_group = Some(id);
+    }
+}
+
+/// Names each linked loan's households: the household loans of its village
+/// first (in id order), then the rest of its county's in a random order.
+fn link_households(s: &Scenario, villages: &[(String, String, String)], loans: &mut [LoanRecord]) {
+    let county_of: BTreeMap<&str, &str> = villages.iter().map(|(v, c, _)| (v.as_str(), c.as_str())).collect();
+    let mut households: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    for l in loans.iter().filter(|l| l.borrower == BorrowerKind::Household) {
+        if let Some(c) = county_of.get(l.village.as_str()) {
+            households.entry(c).or_default().push((l.village.clone(), l.id.clone()));
+        }
+    }
+    for list in households.values_mut() {
+        list.sort();
+    }
+    for (k, loan) in loans.iter_mut().enumerate() {
+        let LoanOrigin::Cohort(ci) = loan.origin else { continue };
+        let Some(range) = s.portfolio.cohorts[ci].linked_households else { continue };
+        let Some(list) = county_of.get(loan.village.as_str()).and_then(|c| households.get(c)) else { continue };
+        let mut g = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x4C49_4E4B, ci as u64, k as u64]));
+        let want = range.min + (rng::uniform(&mut g) * (range.max - range.min + 1) as f64) as u32;
+        let village = loan.village.as_str();
+        let mut linked: Vec<String> = list.iter().filter(|(v, _)| v == village).map(|(_, id)| id.clone()).collect();
+        linked.truncate(want as usize);
+        let mut rest: Vec<&String> = list.iter().filter(|(v, _)| v != village).map(|(_, id)| id).collect();
+        // Partial Fisher-Yates: as many as are still wanted.
+        let mut i = 0;
+        while linked.len() < want as usize && i < rest.len() {
+            let j = i + (rng::uniform(&mut g) * (rest.len() - i) as f64) as usize % (rest.len() - i);
+            rest.swap(i, j);
+            linked.push(rest[i].clone());
+            i += 1;
+        }
+        loan.linked = linked;
+    }
+}
+
+/// Grades households with a scorecard from the cohort's indicator distributions.
+struct Grader<'a> {
+    card: &'a Scorecard,
+    /// (distribution, weight / total weight) in the card's indicator order.
+    parts: Vec<(&'a BetaDist, f64)>,
+}
+
+impl<'a> Grader<'a> {
+    fn new(card: &'a Scorecard, c: &'a Cohort) -> Self {
+        let total: f64 = card.indicators.iter().map(|x| x.weight).sum();
+        let parts = card.indicators.iter().map(|x| (&c.indicators[&x.id], x.weight / total)).collect();
+        Grader { card, parts }
+    }
+    /// The grade's index in the card, or `None` when the score is below every cut-off.
+    fn grade(&self, g: &mut TrialRng) -> Option<usize> {
+        let score: f64 =
+            self.parts.iter().map(|(b, w)| w * b.fixed.unwrap_or_else(|| rng::beta(g, b.alpha, b.beta))).sum::<f64>()
+                * 100.0;
+        self.card.grades.iter().position(|x| score >= x.min_score)
+    }
 }
 
 fn draw_principal(d: &PrincipalDist, rng: &mut TrialRng) -> Fen {
@@ -384,8 +565,9 @@ impl<'a> Categorical<'a> {
     }
     fn draw(&self, rng: &mut TrialRng) -> &'a str {
         let u = rng::uniform(rng);
-        let i = self.cdf.iter().position(|&c| u < c).unwrap_or(self.keys.len() - 1);
-        self.keys[i]
+        // An empty map (a scorecard cohort's grades) still takes its uniform.
+        let i = self.cdf.iter().position(|&c| u < c).unwrap_or(self.keys.len().saturating_sub(1));
+        self.keys.get(i).copied().unwrap_or("")
     }
 }
 

@@ -93,6 +93,13 @@ pub fn uniform(rng: &mut TrialRng) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// A uniform in [0, 1) addressed directly by its key (one draw, no stream):
+/// for sparse draws whose set changes between scenarios.
+#[inline]
+pub fn keyed_uniform(parts: &[u64]) -> f64 {
+    (key(parts) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
 /// A uniform in (0, 1]: safe for `ln`.
 #[inline]
 pub fn uniform_open0(rng: &mut TrialRng) -> f64 {

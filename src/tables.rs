@@ -14,10 +14,14 @@ pub struct Flows {
     pub exposure: Fen,
     pub collateral: Fen,
     pub insurance: Fen,
+    /// Paid by joint-guarantee groups for their defaulted members.
+    pub guarantee: Fen,
     pub village_fund: Fen,
     pub comp_fund: Fen,
     pub shortfall: Fen,
     pub bank_loss: Fen,
+    /// Borne by mutual-aid societies' capital.
+    pub society_loss: Fen,
     pub interest_subsidy: Fen,
     pub insurance_excess: Fen,
     /// The part of `shortfall` the bank bears (all of it when the scenario says so).
@@ -31,6 +35,8 @@ pub struct Flows {
     pub exposure_disaster: Fen,
     pub exposure_epidemic: Fen,
     pub exposure_shock: Fen,
+    /// Exposure of defaults that carried a linkage term (their firm had defaulted).
+    pub exposure_linkage: Fen,
 }
 
 impl Flows {
@@ -47,6 +53,17 @@ impl Flows {
             + self.top_ups
             + self.interest_subsidy
             + self.premium_subsidy
+    }
+    /// What the layers account for: equals `exposure` (MODEL.md 4).
+    pub fn accounted(&self) -> Fen {
+        self.collateral
+            + self.insurance
+            + self.guarantee
+            + self.village_fund
+            + self.comp_fund
+            + self.shortfall
+            + self.bank_loss
+            + self.society_loss
     }
     /// Everything the bank loses: its split share and any shortfall it bears.
     pub fn bank_total(&self) -> Fen {
@@ -67,15 +84,18 @@ macro_rules! columns {
     };
 }
 
-/// Money columns in table order. The first seven make the conservation identity.
+/// Money columns in table order. The first nine make the conservation
+/// identity ([`Flows::accounted`]).
 pub const MONEY: &[Column] = columns!(
     exposure,
     collateral,
     insurance,
+    guarantee,
     village_fund,
     comp_fund,
     shortfall,
     bank_loss,
+    society_loss,
     interest_subsidy,
     insurance_excess,
     shortfall_to_bank,
@@ -87,6 +107,7 @@ pub const MONEY: &[Column] = columns!(
     exposure_disaster,
     exposure_epidemic,
     exposure_shock,
+    exposure_linkage,
 );
 
 /// Counts per trial or year.
@@ -95,6 +116,8 @@ pub struct Counts {
     pub defaults: u32,
     pub village_funds_exhausted: u32,
     pub comp_accounts_exhausted: u32,
+    /// Mutual-aid societies whose capital is below their threshold (at year or trial end).
+    pub societies_impaired: u32,
     pub disaster_events: u32,
     pub epidemic_outbreaks: u32,
     pub shocks: u32,

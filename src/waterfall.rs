@@ -1,4 +1,4 @@
-//! The waterfall (MODEL.md 3.8): one year's defaults routed through the
+//! The waterfall (MODEL.md 3.8, 3b): one year's defaults routed through the
 //! layers, in the policy's order.
 //!
 //! For each defaulted loan, with `owed` what is still unpaid after a layer:
@@ -9,20 +9,26 @@
 //! 2. **Insurance**: each triggered claim (agricultural, accident/illness,
 //!    credit, in that order) pays `min(claim, owed)`; the rest of the claim is
 //!    `insurance_excess`, paid to the household and not a loss.
-//! 3. **Village fund**: a village's covered defaults of the year ask
+//! 3. **Guarantee**: what the loan's joint-guarantee group pays
+//!    ([`crate::guarantee`]); it depends on the draws only, so it comes in
+//!    with the claim, at most `owed`.
+//! 4. **Village fund**: a village's covered defaults of the year ask
 //!    `D = sum(owed)`; the fund pays all of it when `D <= balance`, else its
 //!    whole balance pro rata to `owed` (largest remainder, ties by loan).
-//! 4. **Split**: for covered loans the remainder `R` is split into the
+//! 5. **Society**: a mutual-aid society's loan leaves the rest to the
+//!    society's capital (`society_loss`); it never reaches a bank.
+//! 6. **Split**: for covered loans the remainder `R` is split into the
 //!    government's `round(R * share)` and the bank's `R - that`; the
 //!    government's part is paid from the lending bank's compensation account
 //!    in the county, pro rata when the account is short; the unpaid part is
 //!    `shortfall`. For uncovered loans all of `R` is `bank_loss`.
 //!
 //! Invariant, per claim and so per trial: `exposure = collateral + insurance
-//! + village_fund + comp_fund + shortfall + bank_loss`.
+//! + guarantee + village_fund + comp_fund + shortfall + bank_loss + society_loss`.
 
 use crate::model::NO_ACCOUNT;
 use crate::money::{Fen, allocate_pro_rata, split_share};
+use crate::society::NO_SOCIETY;
 
 /// Insurance claim slots, in the order they pay.
 pub const AGRICULTURAL: usize = 0;
@@ -30,7 +36,7 @@ pub const ACCIDENT: usize = 1;
 pub const CREDIT: usize = 2;
 
 /// One defaulted loan going through the waterfall.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Claim {
     /// The loan's index: its identity and the tie-break of pro-rata splits.
     pub loan: u32,
@@ -43,6 +49,11 @@ pub struct Claim {
     pub collateral_value: Fen,
     /// Insurance claims triggered this year, by slot.
     pub claims: [Fen; 3],
+    /// What the loan's guarantee group pays (set with the draws, at most what
+    /// is owed after collateral and insurance).
+    pub guarantee: Fen,
+    /// The mutual-aid society that lent the loan, or [`NO_SOCIETY`].
+    pub society: u32,
     // Results.
     pub collateral: Fen,
     pub insurance_paid: [Fen; 3],
@@ -51,15 +62,60 @@ pub struct Claim {
     pub comp_fund: Fen,
     pub shortfall: Fen,
     pub bank_loss: Fen,
+    pub society_loss: Fen,
+}
+
+impl Default for Claim {
+    fn default() -> Self {
+        Claim {
+            loan: 0,
+            village: 0,
+            account: NO_ACCOUNT,
+            village_covered: false,
+            exposure: Fen::ZERO,
+            collateral_value: Fen::ZERO,
+            claims: [Fen::ZERO; 3],
+            guarantee: Fen::ZERO,
+            society: NO_SOCIETY,
+            collateral: Fen::ZERO,
+            insurance_paid: [Fen::ZERO; 3],
+            insurance_excess: Fen::ZERO,
+            village_fund: Fen::ZERO,
+            comp_fund: Fen::ZERO,
+            shortfall: Fen::ZERO,
+            bank_loss: Fen::ZERO,
+            society_loss: Fen::ZERO,
+        }
+    }
 }
 
 impl Claim {
+    /// Layers 1-2 (collateral, insurance); returns what is still owed.
+    pub fn secure(&mut self) -> Fen {
+        self.collateral = self.collateral_value.min(self.exposure).max(Fen::ZERO);
+        let mut owed = self.exposure - self.collateral;
+        self.insurance_excess = Fen::ZERO;
+        for k in 0..3 {
+            let pay = self.claims[k].min(owed).max(Fen::ZERO);
+            self.insurance_paid[k] = pay;
+            self.insurance_excess += self.claims[k] - pay;
+            owed -= pay;
+        }
+        owed
+    }
     pub fn insurance(&self) -> Fen {
         self.insurance_paid.iter().copied().sum()
     }
     /// What the layers account for; equals `exposure` after [`settle`].
     pub fn accounted(&self) -> Fen {
-        self.collateral + self.insurance() + self.village_fund + self.comp_fund + self.shortfall + self.bank_loss
+        self.collateral
+            + self.insurance()
+            + self.guarantee
+            + self.village_fund
+            + self.comp_fund
+            + self.shortfall
+            + self.bank_loss
+            + self.society_loss
     }
 }
 
@@ -93,25 +149,19 @@ pub fn settle(
     s.exhausted_accounts.clear();
     s.village_demand.clear();
     s.account_demand.clear();
-    // 1-2: collateral and insurance, loan by loan.
+    // 1-3: collateral, insurance and the guarantee, loan by loan.
     for c in claims.iter_mut() {
-        c.collateral = c.collateral_value.min(c.exposure).max(Fen::ZERO);
-        let mut owed = c.exposure - c.collateral;
-        c.insurance_excess = Fen::ZERO;
-        for k in 0..3 {
-            let pay = c.claims[k].min(owed).max(Fen::ZERO);
-            c.insurance_paid[k] = pay;
-            c.insurance_excess += c.claims[k] - pay;
-            owed -= pay;
-        }
+        let owed = c.secure();
+        debug_assert!(c.guarantee <= owed, "guarantee above what is owed, loan {}", c.loan);
         // Stash what is still owed in bank_loss until the split decides it.
-        c.bank_loss = owed;
+        c.bank_loss = owed - c.guarantee;
         c.village_fund = Fen::ZERO;
         c.comp_fund = Fen::ZERO;
         c.shortfall = Fen::ZERO;
+        c.society_loss = Fen::ZERO;
     }
 
-    // 3: village funds, village by village.
+    // 4: village funds, village by village.
     s.order.clear();
     s.order.extend((0..claims.len() as u32).filter(|&i| {
         let c = &claims[i as usize];
@@ -157,7 +207,13 @@ pub fn settle(
         g = e;
     }
 
-    // 4: the split, and the compensation accounts.
+    // 5: a society's loans leave the rest to its capital.
+    for c in claims.iter_mut().filter(|c| c.society != NO_SOCIETY) {
+        c.society_loss = c.bank_loss;
+        c.bank_loss = Fen::ZERO;
+    }
+
+    // 6: the split, and the compensation accounts.
     s.order.clear();
     for (i, c) in claims.iter_mut().enumerate() {
         if c.account != NO_ACCOUNT && c.bank_loss > Fen::ZERO {

@@ -274,6 +274,27 @@ pub struct Fiscal {
     /// Budget money committed up front: compensation deposits and village funds.
     pub deposits: f64,
     pub village_funds: f64,
+    /// Loans per yuan of budget money committed (MODEL.md 3b): the book's
+    /// principal over `leverage_parts.budget`.
+    pub leverage: f64,
+    pub leverage_parts: Leverage,
+}
+
+/// The parts of the fiscal leverage (yuan; expected values are means over trials).
+#[derive(Clone, Debug, Serialize)]
+pub struct Leverage {
+    /// The book's principal (credit the scheme unlocks).
+    pub loans: f64,
+    pub deposits: f64,
+    /// Village funds paid in by the budget (0 unless `funds.village.from_budget`).
+    pub village_funds: f64,
+    /// Societies' capital paid in by the budget (0 unless `societies.from_budget`).
+    pub society_capital: f64,
+    pub interest_subsidy: f64,
+    pub top_ups: f64,
+    pub shortfall: f64,
+    /// The sum of the parts above except `loans`.
+    pub budget: f64,
 }
 
 /// Insurance claims paid to banks, by product, and what went to households.
@@ -298,6 +319,8 @@ pub struct Causes {
     pub disaster: f64,
     pub epidemic: f64,
     pub shock: f64,
+    /// Defaults of linked households after their firm's default (benefit linkage).
+    pub linkage: f64,
     pub any_cause_upper_bound: f64,
 }
 
@@ -329,10 +352,11 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
     layers.insert("bank_total".into(), Stat::of(c.column(|r| r.flows.bank_total().0), true));
     let mut counts = std::collections::BTreeMap::new();
     type Getter = fn(&TrialRow) -> i64;
-    let count_cols: [(&str, Getter); 7] = [
+    let count_cols: [(&str, Getter); 8] = [
         ("defaults", |r| r.counts.defaults as i64),
         ("village_funds_exhausted", |r| r.counts.village_funds_exhausted as i64),
         ("comp_accounts_exhausted", |r| r.counts.comp_accounts_exhausted as i64),
+        ("societies_impaired", |r| r.counts.societies_impaired as i64),
         ("disaster_events", |r| r.counts.disaster_events as i64),
         ("epidemic_outbreaks", |r| r.counts.epidemic_outbreaks as i64),
         ("shocks", |r| r.counts.shocks as i64),
@@ -394,8 +418,13 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
         disaster: share(|f| f.exposure_disaster),
         epidemic: share(|f| f.exposure_epidemic),
         shock: share(|f| f.exposure_shock),
-        any_cause_upper_bound: share(|f| f.exposure_disaster + f.exposure_epidemic + f.exposure_shock).min(1.0),
+        linkage: share(|f| f.exposure_linkage),
+        any_cause_upper_bound: share(|f| {
+            f.exposure_disaster + f.exposure_epidemic + f.exposure_shock + f.exposure_linkage
+        })
+        .min(1.0),
     };
+    let leverage = Leverage::of(m, mean_of);
     let s = &m.scenario;
     Summary {
         scenario: s.name.clone(),
@@ -437,7 +466,39 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
             premium_subsidy: mean_of(|f| f.premium_subsidy),
             deposits: m.accounts.iter().map(|a| a.deposit).sum::<Fen>().to_yuan_f64(),
             village_funds: m.village_fund_initial.iter().copied().sum::<Fen>().to_yuan_f64(),
+            leverage: leverage.ratio(),
+            leverage_parts: leverage,
         },
+    }
+}
+
+impl Leverage {
+    fn of(m: &Model, mean_of: impl Fn(fn(&Flows) -> Fen) -> f64) -> Leverage {
+        let s = &m.scenario;
+        let village_funds = if s.funds.village.from_budget {
+            m.village_fund_initial.iter().copied().sum::<Fen>().to_yuan_f64()
+        } else {
+            0.0
+        };
+        let society_capital = if m.societies.from_budget { m.societies.total_capital().to_yuan_f64() } else { 0.0 };
+        let mut l = Leverage {
+            loans: m.total_principal().to_yuan_f64(),
+            deposits: m.accounts.iter().map(|a| a.deposit).sum::<Fen>().to_yuan_f64(),
+            village_funds,
+            society_capital,
+            interest_subsidy: mean_of(|f| f.interest_subsidy),
+            top_ups: mean_of(|f| f.top_ups),
+            shortfall: mean_of(|f| f.shortfall - f.shortfall_to_bank),
+            budget: 0.0,
+        };
+        let budget = l.deposits + l.village_funds + l.society_capital + l.interest_subsidy + l.top_ups + l.shortfall;
+        l.budget = (budget * 100.0).round() / 100.0;
+        l
+    }
+
+    /// Loans per budget yuan, to 4 decimals; 0 when the budget commits nothing.
+    fn ratio(&self) -> f64 {
+        if self.budget > 0.0 { (self.loans / self.budget * 1e4).round() / 1e4 } else { 0.0 }
     }
 }
 

@@ -9,12 +9,12 @@ use crate::money::Fen;
 use crate::tables::{Batch, Counts, Flows, MONEY};
 
 /// Money columns that precede the exhaustion counts (MODEL.md 5's order).
-const LEAD: usize = 8;
+const LEAD: usize = 10;
 
 pub fn trials_header(w: &mut impl Write) -> io::Result<()> {
     let mut cols: Vec<&str> = vec!["trial", "defaults"];
     cols.extend(MONEY[..LEAD].iter().map(|c| c.name));
-    cols.extend(["village_funds_exhausted", "comp_accounts_exhausted"]);
+    cols.extend(["village_funds_exhausted", "comp_accounts_exhausted", "societies_impaired"]);
     cols.extend(MONEY[LEAD..].iter().map(|c| c.name));
     cols.extend(["disaster_events", "epidemic_outbreaks", "shocks", "loan_years"]);
     writeln!(w, "{}", cols.join(","))
@@ -39,7 +39,7 @@ pub fn account_columns(m: &Model) -> Vec<String> {
 pub fn years_header(w: &mut impl Write, m: &Model) -> io::Result<()> {
     let mut cols: Vec<String> = vec!["trial".into(), "year".into(), "defaults".into()];
     cols.extend(MONEY[..LEAD].iter().map(|c| c.name.to_string()));
-    cols.extend(["village_funds_exhausted".into(), "comp_accounts_exhausted".into()]);
+    cols.extend(["village_funds_exhausted", "comp_accounts_exhausted", "societies_impaired"].map(String::from));
     cols.extend(MONEY[LEAD..].iter().map(|c| c.name.to_string()));
     cols.extend(
         ["disaster_events", "epidemic_outbreaks", "shocks", "loan_years", "village_fund_balance"].map(String::from),
@@ -58,7 +58,7 @@ fn body(buf: &mut Vec<u8>, flows: &Flows, c: &Counts) {
     for col in &MONEY[..LEAD] {
         money(buf, (col.get)(flows));
     }
-    let _ = write!(buf, ",{},{}", c.village_funds_exhausted, c.comp_accounts_exhausted);
+    let _ = write!(buf, ",{},{},{}", c.village_funds_exhausted, c.comp_accounts_exhausted, c.societies_impaired);
     for col in &MONEY[LEAD..] {
         money(buf, (col.get)(flows));
     }

@@ -48,6 +48,19 @@ pub struct Scenario {
     pub shocks: Vec<Shock>,
     #[serde(default)]
     pub insurance: Insurance,
+    /// Joint-guarantee groups (MODEL.md 3b): the layer's rules; membership
+    /// comes from the tape or the cohorts.
+    #[serde(default)]
+    pub guarantee: Guarantee,
+    /// Mutual-aid societies (MODEL.md 3b), one per village given here.
+    #[serde(default)]
+    pub societies: Societies,
+    /// Benefit linkage (MODEL.md 3b): what a linked household takes when its firm defaults.
+    #[serde(default)]
+    pub linkage: Linkage,
+    /// A credit scorecard ("5221"-style) that grades cohorts giving indicator distributions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scorecard: Option<Scorecard>,
     /// A deterministic stress overlay on the stochastic model (`riskshare stress`).
     #[serde(default, skip_serializing_if = "Stress::is_empty")]
     pub stress: Stress,
@@ -207,6 +220,26 @@ pub struct Product {
     /// Longest term allowed, years (validation only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_term_years: Option<u32>,
+    /// Who lends it: a bank (default) or the village's mutual-aid society.
+    #[serde(default, skip_serializing_if = "Lender::is_bank")]
+    pub lender: Lender,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Lender {
+    #[default]
+    Bank,
+    /// The village's mutual-aid society lends its own capital: losses that
+    /// the earlier layers leave fall on that capital, never on a bank or the
+    /// compensation fund.
+    Society,
+}
+
+impl Lender {
+    pub fn is_bank(&self) -> bool {
+        *self == Lender::Bank
+    }
 }
 
 fn one() -> f64 {
@@ -296,8 +329,20 @@ pub struct Cohort {
     pub banks: BTreeMap<String, f64>,
     /// Shares by industry (sum 1).
     pub industries: BTreeMap<String, f64>,
-    /// Shares by credit grade (sum 1).
+    /// Shares by credit grade (sum 1); leave out when `indicators` grade the cohort.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub grades: BTreeMap<String, f64>,
+    /// Distribution of each scorecard indicator over the cohort's households,
+    /// a ratio in [0, 1]: grades and credit lines then come from the scorecard.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub indicators: BTreeMap<String, BetaDist>,
+    /// Joint-guarantee groups formed within each village, of min..=max loans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guarantee_groups: Option<CountRange>,
+    /// Linked households per loan (firms, cooperatives), drawn from the
+    /// household loans of the loan's village first, then of its county.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_households: Option<CountRange>,
     pub principal: PrincipalDist,
     /// Annual interest rate, [0, 1].
     pub rate: f64,
@@ -481,6 +526,8 @@ pub struct Funds {
 #[serde(deny_unknown_fields, default)]
 pub struct VillageFund {
     pub enabled: bool,
+    /// Whether the budget paid the funds in (counted in the fiscal leverage).
+    pub from_budget: bool,
     /// Fund size as a share of the village's covered loans (the seed's 3-5 %).
     pub share: f64,
     /// Products whose losses the fund pays; every product if empty.
@@ -493,7 +540,7 @@ pub struct VillageFund {
 
 impl Default for VillageFund {
     fn default() -> Self {
-        VillageFund { enabled: true, share: 0.04, covers: Vec::new(), amounts: BTreeMap::new() }
+        VillageFund { enabled: true, from_budget: true, share: 0.04, covers: Vec::new(), amounts: BTreeMap::new() }
     }
 }
 
@@ -783,4 +830,144 @@ impl Default for AccidentCover {
             premium_subsidy: 1.0,
         }
     }
+}
+
+/// An integer range `{min, max}`, both inclusive; a fixed count is `{min: n, max: n}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountRange {
+    pub min: u32,
+    pub max: u32,
+}
+
+/// Joint-guarantee groups (联保): when a member defaults, the members still
+/// repaying pay what is owed after insurance, each up to its capacity.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Guarantee {
+    pub enabled: bool,
+    /// A member's guarantee capacity over the horizon, as a share of its own principal.
+    pub capacity_share: f64,
+    /// Damage-like term a guarantor takes from the year after it pays:
+    /// `uplift * (paid so far / own principal)`, capped at 1; 0 turns it off.
+    pub uplift: f64,
+}
+
+impl Default for Guarantee {
+    fn default() -> Self {
+        Guarantee { enabled: true, capacity_share: 0.2, uplift: 0.0 }
+    }
+}
+
+/// Village mutual-aid societies (互助社).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Societies {
+    pub enabled: bool,
+    /// A society is impaired when its capital falls below this share of its start.
+    pub impaired_below: f64,
+    /// Capital of a society in every village of the scenario, yuan; leave out
+    /// to have societies only in the villages listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capital_per_village: Option<Yuan>,
+    /// Whether the budget paid the capital in (counted in the fiscal leverage).
+    pub from_budget: bool,
+    /// Societies by village: capital (overriding `capital_per_village`) and bank loan.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub villages: Vec<SocietySpec>,
+}
+
+impl Default for Societies {
+    fn default() -> Self {
+        Societies {
+            enabled: true,
+            impaired_below: 0.9,
+            capital_per_village: None,
+            from_budget: true,
+            villages: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SocietySpec {
+    pub village: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capital: Option<Yuan>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank_loan: Option<SocietyBankLoan>,
+}
+
+/// A bank loan to a society under its members' joint guarantee (the seed's
+/// CNY 200 k to each of three pilot societies).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SocietyBankLoan {
+    pub bank: String,
+    pub product: String,
+    pub industry: String,
+    pub grade: String,
+    pub principal: Yuan,
+    pub rate: f64,
+    #[serde(default)]
+    pub subsidy_rate: f64,
+    pub term_years: u32,
+    /// The village's household borrowers that guarantee it jointly, best
+    /// grades first (the seed: 10-20 households of good credit); 0 for none.
+    #[serde(default)]
+    pub guarantors: u32,
+    /// Damage-like term of the loan: `sensitivity * share of the society's
+    /// capital lost` (bad loans after insurance and guarantees), from the next year.
+    #[serde(default = "one")]
+    pub sensitivity: f64,
+}
+
+/// Benefit linkage (利益联结).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Linkage {
+    pub enabled: bool,
+    /// Extra damage term a linked household takes, from the year after its
+    /// firm or cooperative defaults, in [0, 1].
+    pub damage: f64,
+}
+
+impl Default for Linkage {
+    fn default() -> Self {
+        Linkage { enabled: true, damage: 0.3 }
+    }
+}
+
+/// A weighted scorecard: `score = 100 * sum(w * x) / sum(w)` over indicators
+/// `x` in [0, 1]; the grade is the first whose `min_score` the score reaches.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scorecard {
+    #[serde(default)]
+    pub name: String,
+    pub indicators: Vec<ScoreIndicator>,
+    /// Grades from best to worst; a score below the last `min_score` gets no credit.
+    pub grades: Vec<ScoreGrade>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreIndicator {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// Weight, >= 0 (only ratios matter).
+    pub weight: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreGrade {
+    pub grade: String,
+    /// Lowest score of the grade, in [0, 100].
+    pub min_score: f64,
+    /// Credit line: a loan's principal is capped at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_line: Option<Yuan>,
 }

@@ -187,7 +187,43 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
         }
         p.shares(&format!("{at}.banks"), "bank", &c.banks, &banks);
         p.shares(&format!("{at}.industries"), "industry", &c.industries, &industries);
-        p.shares(&format!("{at}.grades"), "grade", &c.grades, &grades);
+        let scored = !c.indicators.is_empty();
+        if scored {
+            if !c.grades.is_empty() {
+                p.push(format!("{at}.grades"), "give either `grades` or `indicators` (the scorecard grades), not both");
+            }
+            match &s.scorecard {
+                None => p.push(format!("{at}.indicators"), "indicators need a `scorecard` section to grade them"),
+                Some(card) => {
+                    let known: BTreeSet<&str> = card.indicators.iter().map(|x| x.id.as_str()).collect();
+                    for (k, b) in &c.indicators {
+                        p.reference(&format!("{at}.indicators.{k}"), "scorecard indicator", k, &known);
+                        beta_ok(p, &format!("{at}.indicators.{k}"), b);
+                    }
+                    for k in &known {
+                        if !c.indicators.contains_key(*k) {
+                            p.push(format!("{at}.indicators"), format!("indicator `{k}` has no distribution"));
+                        }
+                    }
+                }
+            }
+        } else {
+            p.shares(&format!("{at}.grades"), "grade", &c.grades, &grades);
+        }
+        for (key, r) in [("guarantee_groups", &c.guarantee_groups), ("linked_households", &c.linked_households)] {
+            if let Some(r) = r {
+                if r.max < r.min || (key == "guarantee_groups" && r.min < 2) {
+                    let lo = if key == "guarantee_groups" { 2 } else { 0 };
+                    p.push(
+                        format!("{at}.{key}"),
+                        format!("expected {lo} <= min <= max, found min {} and max {}", r.min, r.max),
+                    );
+                }
+            }
+        }
+        if c.linked_households.is_some() && c.borrower == BorrowerKind::Household {
+            p.push(format!("{at}.linked_households"), "only firms and cooperatives have linked households");
+        }
         p.range(&format!("{at}.rate"), c.rate, 0.0, 1.0, "an annual rate");
         p.range(
             &format!("{at}.subsidy_rate"),
@@ -408,6 +444,86 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
     }
     if let Some(k) = st.pd_multiplier {
         p.positive("stress.pd_multiplier", k);
+    }
+    mechanisms(s, p, &ProductIds { banks: &banks, products: &products, industries: &industries, grades: &grades });
+}
+
+struct ProductIds<'a> {
+    banks: &'a BTreeSet<&'a str>,
+    products: &'a BTreeSet<&'a str>,
+    industries: &'a BTreeSet<&'a str>,
+    grades: &'a BTreeSet<&'a str>,
+}
+
+/// The seed's other mechanisms (MODEL.md 3b).
+fn mechanisms(s: &Scenario, p: &mut Problems, known: &ProductIds) {
+    p.range("guarantee.capacity_share", s.guarantee.capacity_share, 0.0, 10.0, "a share of the principal");
+    p.range("guarantee.uplift", s.guarantee.uplift, 0.0, 100.0, "a damage multiplier");
+    p.prob("linkage.damage", s.linkage.damage);
+    let so = &s.societies;
+    p.prob("societies.impaired_below", so.impaired_below);
+    if let Some(c) = so.capital_per_village {
+        positive_yuan(p, "societies.capital_per_village", c);
+    }
+    let mut seen = BTreeSet::new();
+    for (i, v) in so.villages.iter().enumerate() {
+        let at = format!("societies.villages[{i}]");
+        if !seen.insert(v.village.as_str()) {
+            p.push(format!("{at}.village"), format!("a second society for village `{}`", v.village));
+        }
+        match v.capital {
+            Some(c) => positive_yuan(p, &format!("{at}.capital"), c),
+            None if so.capital_per_village.is_none() => {
+                p.push(format!("{at}.capital"), "expected the society's capital (or societies.capital_per_village)")
+            }
+            None => {}
+        }
+        if let Some(b) = &v.bank_loan {
+            let at = format!("{at}.bank_loan");
+            p.reference(&format!("{at}.bank"), "bank", &b.bank, known.banks);
+            if p.reference(&format!("{at}.product"), "product", &b.product, known.products)
+                && s.products.iter().any(|x| x.id == b.product && x.lender == Lender::Society)
+            {
+                p.push(format!("{at}.product"), "a society's bank loan needs a product lent by banks");
+            }
+            p.reference(&format!("{at}.industry"), "industry", &b.industry, known.industries);
+            p.reference(&format!("{at}.grade"), "grade", &b.grade, known.grades);
+            positive_yuan(p, &format!("{at}.principal"), b.principal);
+            p.range(&format!("{at}.rate"), b.rate, 0.0, 1.0, "an annual rate");
+            p.range(&format!("{at}.subsidy_rate"), b.subsidy_rate, 0.0, b.rate.max(0.0), "a subsidy rate");
+            p.range(&format!("{at}.sensitivity"), b.sensitivity, 0.0, 100.0, "a damage multiplier");
+            if b.term_years == 0 || b.term_years > s.simulation.horizon_years {
+                p.push(format!("{at}.term_years"), format!("expected 1 ..= horizon years, found {}", b.term_years));
+            }
+        }
+    }
+    if let Some(card) = &s.scorecard {
+        let _ = ids(&card.indicators, |x: &ScoreIndicator| &x.id, "scorecard.indicators", "indicator", p);
+        if card.indicators.is_empty() {
+            p.push("scorecard.indicators", "expected at least one indicator");
+        }
+        for (i, x) in card.indicators.iter().enumerate() {
+            p.range(&format!("scorecard.indicators[{i}].weight"), x.weight, 0.0, 1e9, "a weight");
+        }
+        if card.indicators.iter().map(|x| x.weight).sum::<f64>() <= 0.0 {
+            p.push("scorecard.indicators", "the weights sum to zero");
+        }
+        if card.grades.is_empty() {
+            p.push("scorecard.grades", "expected at least one grade with its min_score");
+        }
+        for (i, g) in card.grades.iter().enumerate() {
+            p.reference(&format!("scorecard.grades[{i}].grade"), "grade", &g.grade, known.grades);
+            p.range(&format!("scorecard.grades[{i}].min_score"), g.min_score, 0.0, 100.0, "a score");
+            if i > 0 && g.min_score >= card.grades[i - 1].min_score {
+                p.push(
+                    format!("scorecard.grades[{i}].min_score"),
+                    "grades go from best to worst: each min_score below the one before",
+                );
+            }
+            if let Some(c) = g.credit_line {
+                positive_yuan(p, &format!("scorecard.grades[{i}].credit_line"), c);
+            }
+        }
     }
 }
 

@@ -1,0 +1,222 @@
+//! Joint-guarantee groups (联保, MODEL.md 3b): the layer between insurance
+//! and the village fund.
+//!
+//! When members of a group default in a year, the members still repaying
+//! (not defaulted, loan not yet repaid) pay what their defaulted peers still
+//! owe after collateral and insurance, up to each one's remaining capacity
+//! (a share of its own principal, used up over the horizon):
+//!
+//! - the group's call is `P = min(D, C)`, with `D` the defaulters' owed and
+//!   `C` the survivors' remaining capacity;
+//! - survivors pay `P` pro rata to their remaining capacity, and the
+//!   defaulters receive it pro rata to what they owe (largest remainder, ties
+//!   by loan, so the result does not depend on the order of the claims);
+//! - with everyone in default there is no survivor and nobody pays.
+//!
+//! The call depends on the draws only (never on the funds), so it is made
+//! with the draws (`engine::draw_trial`) and the waterfall takes it as given.
+
+use crate::money::{Fen, allocate_pro_rata};
+
+/// Marks a loan in no group.
+pub const NO_GROUP: u32 = u32::MAX;
+
+/// The book's groups, compiled.
+#[derive(Clone, Debug, Default)]
+pub struct GuaranteeBook {
+    /// Group of each loan, or [`NO_GROUP`]; all [`NO_GROUP`] when the layer is off.
+    pub group_of: Vec<u32>,
+    /// Members of group g: `members[start[g]..start[g + 1]]`, ascending.
+    pub start: Vec<u32>,
+    pub members: Vec<u32>,
+    /// Each loan's capacity over the horizon (zero outside groups).
+    pub capacity: Vec<Fen>,
+    /// Damage-like term per unit of (paid / own principal); 0 when off.
+    pub uplift: f64,
+}
+
+impl GuaranteeBook {
+    pub fn is_active(&self) -> bool {
+        self.start.len() > 1
+    }
+    pub fn groups(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+    pub fn members_of(&self, g: u32) -> &[u32] {
+        &self.members[self.start[g as usize] as usize..self.start[g as usize + 1] as usize]
+    }
+}
+
+/// A defaulted member's claim on its group: the loan and what it still owes
+/// after collateral and insurance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub loan: u32,
+    pub group: u32,
+    pub owed: Fen,
+}
+
+/// Reusable buffers.
+#[derive(Default, Debug)]
+pub struct Scratch {
+    calls: Vec<(Call, usize)>,
+    survivors: Vec<u32>,
+    weights: Vec<Fen>,
+    keys: Vec<u32>,
+    shares: Vec<Fen>,
+    /// Guarantors that paid in the last [`call_groups`], with what they paid.
+    pub paid: Vec<(u32, Fen)>,
+}
+
+/// Settles one year's calls. `calls[k]` receives `received[k]`;
+/// `is_survivor(loan)` says whether a member can still pay; `used[loan]` is
+/// what each member has paid so far in the trial (updated). Guarantors that
+/// paid are listed in `s.paid`.
+pub fn call_groups(
+    book: &GuaranteeBook,
+    calls: &[Call],
+    is_survivor: impl Fn(u32) -> bool,
+    used: &mut [Fen],
+    received: &mut Vec<Fen>,
+    s: &mut Scratch,
+) {
+    received.clear();
+    received.resize(calls.len(), Fen::ZERO);
+    s.paid.clear();
+    s.calls.clear();
+    s.calls.extend(
+        calls.iter().enumerate().filter(|(_, c)| c.group != NO_GROUP && c.owed > Fen::ZERO).map(|(k, c)| (*c, k)),
+    );
+    s.calls.sort_unstable_by_key(|(c, _)| (c.group, c.loan));
+    let mut a = 0;
+    while a < s.calls.len() {
+        let group = s.calls[a].0.group;
+        let mut b = a;
+        while b < s.calls.len() && s.calls[b].0.group == group {
+            b += 1;
+        }
+        let demand: Fen = s.calls[a..b].iter().map(|(c, _)| c.owed).sum();
+        s.survivors.clear();
+        s.weights.clear();
+        for &m in book.members_of(group) {
+            let left = book.capacity[m as usize] - used[m as usize];
+            if left > Fen::ZERO && is_survivor(m) {
+                s.survivors.push(m);
+                s.weights.push(left);
+            }
+        }
+        let capacity: Fen = s.weights.iter().copied().sum();
+        let pay = demand.min(capacity);
+        if pay > Fen::ZERO {
+            // Survivors, pro rata to what each can still give.
+            s.keys.clone_from(&s.survivors);
+            allocate_pro_rata(pay, &s.weights, &s.keys, &mut s.shares);
+            for (k, &m) in s.survivors.iter().enumerate() {
+                if s.shares[k] > Fen::ZERO {
+                    used[m as usize] += s.shares[k];
+                    s.paid.push((m, s.shares[k]));
+                }
+            }
+            // Defaulters, pro rata to what each owes.
+            s.weights.clear();
+            s.keys.clear();
+            for (c, _) in &s.calls[a..b] {
+                s.weights.push(c.owed);
+                s.keys.push(c.loan);
+            }
+            allocate_pro_rata(pay, &s.weights, &s.keys, &mut s.shares);
+            for (k, (_, at)) in s.calls[a..b].iter().enumerate() {
+                received[*at] = s.shares[k];
+            }
+        }
+        a = b;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One group of loans 0..n with the given capacities.
+    fn book(capacity: &[i64]) -> GuaranteeBook {
+        let n = capacity.len() as u32;
+        GuaranteeBook {
+            group_of: vec![0; n as usize],
+            start: vec![0, n],
+            members: (0..n).collect(),
+            capacity: capacity.iter().map(|&c| Fen(c)).collect(),
+            uplift: 0.0,
+        }
+    }
+
+    fn run(b: &GuaranteeBook, calls: &[Call], defaulted: &[u32], used: &mut [Fen]) -> (Vec<Fen>, Vec<(u32, Fen)>) {
+        let mut got = Vec::new();
+        let mut s = Scratch::default();
+        call_groups(b, calls, |m| !defaulted.contains(&m), used, &mut got, &mut s);
+        (got, s.paid)
+    }
+
+    #[test]
+    fn survivors_pay_in_full_pro_rata_to_capacity() {
+        let b = book(&[10_000, 30_000, 60_000, 50_000]);
+        let calls = [Call { loan: 3, group: 0, owed: Fen(20_000) }];
+        let mut used = vec![Fen::ZERO; 4];
+        let (got, paid) = run(&b, &calls, &[3], &mut used);
+        assert_eq!(got, vec![Fen(20_000)]);
+        // 20,000 over capacities 10k : 30k : 60k.
+        assert_eq!(paid, vec![(0, Fen(2_000)), (1, Fen(6_000)), (2, Fen(12_000))]);
+        assert_eq!(used, vec![Fen(2_000), Fen(6_000), Fen(12_000), Fen::ZERO]);
+    }
+
+    #[test]
+    fn capacity_is_used_up_over_the_years() {
+        let b = book(&[10_000, 10_000, 10_000]);
+        let mut used = vec![Fen::ZERO; 3];
+        // Year 1: loan 2 owes 15,000; both survivors pay 7,500.
+        let (got, _) = run(&b, &[Call { loan: 2, group: 0, owed: Fen(15_000) }], &[2], &mut used);
+        assert_eq!(got, vec![Fen(15_000)]);
+        assert_eq!(used[..2], [Fen(7_500), Fen(7_500)]);
+        // Year 2: loan 1 owes 9,000; loan 0 has 2,500 left, and pays it all.
+        let (got, paid) = run(&b, &[Call { loan: 1, group: 0, owed: Fen(9_000) }], &[1, 2], &mut used);
+        assert_eq!(got, vec![Fen(2_500)]);
+        assert_eq!(paid, vec![(0, Fen(2_500))]);
+        assert_eq!(used[0], Fen(10_000));
+        // Year 3: loan 0 defaults; nobody is left to pay.
+        let (got, paid) = run(&b, &[Call { loan: 0, group: 0, owed: Fen(5_000) }], &[0, 1, 2], &mut used);
+        assert_eq!((got, paid), (vec![Fen::ZERO], vec![]));
+    }
+
+    #[test]
+    fn short_capacity_is_shared_pro_rata_to_what_is_owed() {
+        // Two defaulters owe 1 and 2 (thousand); survivors can give 10.01 yuan in all.
+        let b = book(&[500, 501, 100_000, 200_000]);
+        let calls = [Call { loan: 2, group: 0, owed: Fen(100_000) }, Call { loan: 3, group: 0, owed: Fen(200_000) }];
+        let mut used = vec![Fen::ZERO; 4];
+        let (got, paid) = run(&b, &calls, &[2, 3], &mut used);
+        // 1,001 fen over 1 : 2 = 333.67 : 667.33: the larger remainder (loan 2's .67)
+        // takes the odd fen.
+        assert_eq!(got, vec![Fen(334), Fen(667)]);
+        assert_eq!(paid, vec![(0, Fen(500)), (1, Fen(501))]);
+        assert_eq!(got.iter().copied().sum::<Fen>(), Fen(1_001));
+    }
+
+    #[test]
+    fn a_group_where_everyone_defaults_pays_nothing() {
+        let b = book(&[10_000, 10_000]);
+        let calls = [Call { loan: 0, group: 0, owed: Fen(8_000) }, Call { loan: 1, group: 0, owed: Fen(9_000) }];
+        let mut used = vec![Fen::ZERO; 2];
+        let (got, paid) = run(&b, &calls, &[0, 1], &mut used);
+        assert_eq!(got, vec![Fen::ZERO, Fen::ZERO]);
+        assert!(paid.is_empty());
+        assert_eq!(used, vec![Fen::ZERO; 2]);
+    }
+
+    #[test]
+    fn loans_outside_groups_are_not_called() {
+        let b = book(&[10_000, 10_000]);
+        let calls = [Call { loan: 7, group: NO_GROUP, owed: Fen(8_000) }];
+        let mut used = vec![Fen::ZERO; 2];
+        let (got, _) = run(&b, &calls, &[], &mut used);
+        assert_eq!(got, vec![Fen::ZERO]);
+    }
+}

@@ -1,0 +1,218 @@
+//! Compiles the seed's other mechanisms (MODEL.md 3b) from the scenario and
+//! the loan records into the model's books: joint-guarantee groups
+//! ([`GuaranteeBook`]), mutual-aid societies and benefit linkage
+//! ([`SocietyBook`], [`LinkageBook`]). Part of [`crate::model::Model::build`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::guarantee::{GuaranteeBook, NO_GROUP};
+use crate::model::{Loans, VillageInfo};
+use crate::money::{Fen, to_ppm};
+use crate::portfolio::{CollateralKind, LoanOrigin, LoanRecord};
+use crate::rng;
+use crate::scenario::schema::*;
+use crate::scenario::validate::Problems;
+use crate::society::{LinkageBook, NO_LOAN, NO_SOCIETY, SocietyBook};
+
+pub struct Books {
+    pub guarantee: GuaranteeBook,
+    pub societies: SocietyBook,
+    pub linkage: LinkageBook,
+    pub extra_key: Vec<u64>,
+}
+
+/// Adds each society's bank loan to the records, with its guarantors: the
+/// village's household borrowers in no other group, best grade (lowest pd)
+/// first, then by id.
+pub fn society_bank_loans(
+    s: &Scenario,
+    village_ix: &BTreeMap<&str, usize>,
+    records: &mut Vec<LoanRecord>,
+    p: &mut Problems,
+) {
+    if !s.societies.enabled {
+        return;
+    }
+    let known: BTreeSet<&str> = village_ix.keys().copied().collect();
+    let pd: BTreeMap<&str, f64> = s.grades.iter().map(|g| (g.id.as_str(), g.pd)).collect();
+    for (i, v) in s.societies.villages.iter().enumerate() {
+        if !p.reference(&format!("societies.villages[{i}].village"), "village", &v.village, &known) {
+            continue;
+        }
+        let Some(b) = &v.bank_loan else { continue };
+        let group = format!("society-{}", v.village);
+        let mut candidates: Vec<usize> = (0..records.len())
+            .filter(|&k| {
+                let r = &records[k];
+                r.village == v.village && r.borrower == BorrowerKind::Household && r.guarantee_group.is_none()
+            })
+            .collect();
+        candidates.sort_by(|&x, &y| {
+            let (rx, ry) = (&records[x], &records[y]);
+            let (px, py) = (pd.get(rx.grade.as_str()).unwrap_or(&1.0), pd.get(ry.grade.as_str()).unwrap_or(&1.0));
+            px.total_cmp(py).then_with(|| rx.id.cmp(&ry.id))
+        });
+        if (candidates.len() as u32) < b.guarantors {
+            p.push(
+                format!("societies.villages[{i}].bank_loan.guarantors"),
+                format!(
+                    "{} guarantors asked, but village `{}` has only {} household borrowers in no other group",
+                    b.guarantors,
+                    v.village,
+                    candidates.len()
+                ),
+            );
+            continue;
+        }
+        for &k in &candidates[..b.guarantors as usize] {
+            records[k].guarantee_group = Some(group.clone());
+        }
+        records.push(LoanRecord {
+            id: group.clone(),
+            bank: b.bank.clone(),
+            village: v.village.clone(),
+            product: b.product.clone(),
+            borrower: BorrowerKind::Cooperative,
+            industry: b.industry.clone(),
+            grade: b.grade.clone(),
+            principal: b.principal.fen(),
+            rate_ppm: to_ppm(b.rate),
+            term_years: b.term_years,
+            amortisation: Amortisation::Bullet,
+            subsidy_ppm: to_ppm(b.subsidy_rate),
+            collateral: CollateralKind::None,
+            herd_size: 0,
+            collateral_value: Fen::ZERO,
+            agricultural_insured: false,
+            sum_insured: None,
+            credit_insured: false,
+            accident_insured: false,
+            comp_covered: None,
+            guarantee_group: (b.guarantors > 0).then_some(group),
+            linked: Vec::new(),
+            origin: LoanOrigin::Tape { file: format!("societies.villages[{i}].bank_loan"), line: None },
+        });
+    }
+}
+
+/// Builds the books. `order[pos]` is the record at book position `pos`.
+#[allow(clippy::too_many_arguments)]
+pub fn compile(
+    s: &Scenario,
+    records: &[LoanRecord],
+    order: &[usize],
+    loans: &Loans,
+    villages: &[VillageInfo],
+    village_ix: &BTreeMap<&str, usize>,
+    society_lent: &BTreeSet<&str>,
+    p: &mut Problems,
+) -> Books {
+    let n = order.len();
+    let at = |r: &LoanRecord| match &r.origin {
+        LoanOrigin::Tape { file, line } => match line {
+            Some(l) => format!("{file}:{l}: loan {}", r.id),
+            None => format!("{file}: loan {}", r.id),
+        },
+        LoanOrigin::Cohort(c) => format!("portfolio.cohorts[{c}]: loan {}", r.id),
+    };
+
+    // Guarantee groups, numbered by their first member in book order.
+    let mut guarantee = GuaranteeBook { group_of: vec![NO_GROUP; n], ..Default::default() };
+    if s.guarantee.enabled && records.iter().any(|r| r.guarantee_group.is_some()) {
+        let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut members: Vec<Vec<u32>> = Vec::new();
+        for (pos, &ri) in order.iter().enumerate() {
+            if let Some(g) = &records[ri].guarantee_group {
+                let next = ids.len() as u32;
+                let gi = *ids.entry(g.as_str()).or_insert(next);
+                if gi == next {
+                    members.push(Vec::new());
+                }
+                members[gi as usize].push(pos as u32);
+                guarantee.group_of[pos] = gi;
+            }
+        }
+        guarantee.start.push(0);
+        for m in &members {
+            guarantee.members.extend_from_slice(m);
+            guarantee.start.push(guarantee.members.len() as u32);
+        }
+        let share = to_ppm(s.guarantee.capacity_share);
+        guarantee.capacity = (0..n)
+            .map(|i| if guarantee.group_of[i] == NO_GROUP { Fen::ZERO } else { loans.principal[i].mul_ppm(share) })
+            .collect();
+        guarantee.uplift = s.guarantee.uplift;
+    }
+
+    // Positions of loans by id, for the society bank loans and the linkage.
+    let needs_ids = s.societies.enabled || records.iter().any(|r| !r.linked.is_empty());
+    let pos_of: BTreeMap<&str, u32> = if needs_ids {
+        order.iter().enumerate().map(|(pos, &ri)| (records[ri].id.as_str(), pos as u32)).collect()
+    } else {
+        BTreeMap::new()
+    };
+
+    // Societies: every village (capital_per_village), or the ones listed.
+    let mut societies = SocietyBook { lender_of: vec![NO_SOCIETY; n], ..Default::default() };
+    let so = &s.societies;
+    if so.enabled {
+        let listed: BTreeMap<&str, &SocietySpec> = so.villages.iter().map(|v| (v.village.as_str(), v)).collect();
+        let mut society_of_village = vec![NO_SOCIETY; villages.len()];
+        for (vi, v) in villages.iter().enumerate() {
+            let spec = listed.get(v.id.as_str());
+            let Some(capital) = spec.and_then(|x| x.capital).or(so.capital_per_village) else { continue };
+            let capital = capital.fen();
+            society_of_village[vi] = societies.village.len() as u32;
+            societies.village.push(vi as u32);
+            societies.capital.push(capital);
+            societies.impaired_below.push(capital.mul_ppm(to_ppm(so.impaired_below)));
+            let loan = spec
+                .and_then(|x| x.bank_loan.as_ref())
+                .and_then(|_| pos_of.get(format!("society-{}", v.id).as_str()).copied());
+            societies.bank_loan.push(loan.unwrap_or(NO_LOAN));
+            societies.sensitivity.push(spec.and_then(|x| x.bank_loan.as_ref()).map_or(0.0, |b| b.sensitivity));
+        }
+        for (pos, &ri) in order.iter().enumerate() {
+            if society_lent.contains(records[ri].product.as_str()) {
+                societies.lender_of[pos] = society_of_village[village_ix[records[ri].village.as_str()]];
+            }
+        }
+        societies.from_budget = so.from_budget;
+    }
+
+    // Benefit linkage.
+    let mut linkage = LinkageBook::default();
+    if s.linkage.enabled && records.iter().any(|r| !r.linked.is_empty()) {
+        linkage.damage = s.linkage.damage;
+        linkage.start.push(0);
+        for &ri in order {
+            let r = &records[ri];
+            let mut seen = BTreeSet::new();
+            for h in &r.linked {
+                match pos_of.get(h.as_str()) {
+                    Some(&j) if loans.kind[j as usize] == BorrowerKind::Household => {
+                        if seen.insert(j) {
+                            linkage.linked.push(j);
+                        } else {
+                            p.push(format!("{}: linked_households", at(r)), format!("household `{h}` is named twice"));
+                        }
+                    }
+                    Some(_) => p.push(
+                        format!("{}: linked_households", at(r)),
+                        format!("`{h}` is not a household's loan; only households are linked"),
+                    ),
+                    None => p.push(format!("{}: linked_households", at(r)), format!("no loan has id `{h}`")),
+                }
+            }
+            if !r.linked.is_empty() && r.borrower == BorrowerKind::Household {
+                p.push(format!("{}: linked_households", at(r)), "only firms and cooperatives have linked households");
+            }
+            linkage.start.push(linkage.linked.len() as u32);
+        }
+    }
+
+    let extra = (guarantee.is_active() && guarantee.uplift > 0.0) || linkage.is_active() || societies.feeds_back();
+    let extra_key =
+        if extra { order.iter().map(|&ri| rng::name_key(&["loan", &records[ri].id])).collect() } else { Vec::new() };
+    Books { guarantee, societies, linkage, extra_key }
+}
