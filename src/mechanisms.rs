@@ -178,6 +178,12 @@ pub fn compile(
             }
         }
         societies.from_budget = so.from_budget;
+        // A society's bank loan is guaranteed by its members; it guarantees none of them.
+        for &l in societies.bank_loan.iter().filter(|&&l| l != NO_LOAN) {
+            if let Some(c) = guarantee.capacity.get_mut(l as usize) {
+                *c = Fen::ZERO;
+            }
+        }
     }
 
     // Benefit linkage.

@@ -123,7 +123,81 @@ pub fn portfolio(m: &Model) -> String {
         h.shocks.len(),
         h.regions.len()
     );
+    mechanisms(m, &mut o);
     o
+}
+
+/// The seed's other mechanisms in the book (MODEL.md 3b), and the scorecard's grade mix.
+fn mechanisms(m: &Model, o: &mut String) {
+    let g = &m.guarantee;
+    if g.is_active() {
+        let members = g.members.len();
+        let _ = writeln!(
+            o,
+            "joint guarantees: {} group(s), {} members (average {:.1}), capacity CNY {}{}",
+            group(g.groups() as f64),
+            group(members as f64),
+            members as f64 / g.groups() as f64,
+            group(g.capacity.iter().copied().sum::<Fen>().to_yuan_f64()),
+            if g.uplift > 0.0 { format!(", uplift {}", g.uplift) } else { String::new() }
+        );
+    }
+    let so = &m.societies;
+    if !so.is_empty() {
+        let lent = so.lender_of.iter().filter(|&&x| x != crate::society::NO_SOCIETY).count();
+        let bank_loans = so.bank_loan.iter().filter(|&&x| x != crate::society::NO_LOAN).count();
+        let _ = writeln!(
+            o,
+            "mutual-aid societies: {} with CNY {} of capital, {} loan(s) lent from it, {} bank loan(s) to societies",
+            group(so.len() as f64),
+            group(so.total_capital().to_yuan_f64()),
+            group(lent as f64),
+            bank_loans
+        );
+    }
+    let lk = &m.linkage;
+    if lk.is_active() {
+        let firms = (0..m.loans.n).filter(|&i| !lk.of(i).is_empty()).count();
+        let distinct: std::collections::BTreeSet<u32> = lk.linked.iter().copied().collect();
+        let _ = writeln!(
+            o,
+            "benefit linkage: {} firm/cooperative loan(s) carry {} links to {} household loan(s); damage {}",
+            group(firms as f64),
+            group(lk.linked.len() as f64),
+            group(distinct.len() as f64),
+            lk.damage
+        );
+    }
+    for mix in &m.grade_mix {
+        let cohort = &m.scenario.portfolio.cohorts[mix.cohort];
+        let granted: u32 = mix.granted.iter().map(|x| x.1).sum();
+        let _ = writeln!(
+            o,
+            "\nscorecard grades, cohort {}: {} rated, {} granted ({})",
+            cohort.name,
+            group(mix.rated as f64),
+            group(granted as f64),
+            pct(granted as f64 / mix.rated.max(1) as f64)
+        );
+        let _ = writeln!(o, "  {:<8} {:>8} {:>8} {:>18}", "grade", "loans", "share", "principal (CNY)");
+        for (grade, k, principal) in &mix.granted {
+            let _ = writeln!(
+                o,
+                "  {grade:<8} {:>8} {:>8} {:>18}",
+                group(*k as f64),
+                pct(*k as f64 / mix.rated.max(1) as f64),
+                group(principal.to_yuan_f64())
+            );
+        }
+        let refused = mix.rated - granted;
+        let _ = writeln!(
+            o,
+            "  {:<8} {:>8} {:>8}",
+            "refused",
+            group(refused as f64),
+            pct(refused as f64 / mix.rated.max(1) as f64)
+        );
+    }
 }
 
 /// The table printed at the end of a run.
@@ -153,16 +227,23 @@ pub fn run_table(s: &Summary) -> String {
         ("exposure at default", "exposure"),
         ("  collateral", "collateral"),
         ("  insurance", "insurance"),
+        ("  guarantee groups", "guarantee"),
         ("  village funds", "village_fund"),
         ("  compensation fund", "comp_fund"),
         ("  shortfall", "shortfall"),
         ("  bank's share", "bank_loss"),
+        ("  societies' capital", "society_loss"),
         ("bank's total loss", "bank_total"),
         ("interest subsidy", "interest_subsidy"),
         ("fiscal cost", "fiscal_cost"),
     ];
+    // Layers of mechanisms the scenario does not use stay out of the table.
+    let optional = ["guarantee", "society_loss"];
     for (label, key) in rows {
         if let Some(st) = s.layers.get(key) {
+            if optional.contains(&key) && st.max == 0.0 {
+                continue;
+            }
             let _ = writeln!(o, "{label:<22} {:>16} {:>16} {:>16}", group(st.mean), group(st.p99), group(st.tvar99));
         }
     }
@@ -191,6 +272,28 @@ pub fn run_table(s: &Summary) -> String {
         "village funds exhausted: {} of funds on average; at least one in {} of trials",
         pct(a.village_funds_exhausted_share),
         pct(a.any_village_fund_exhausted.p)
+    );
+    if let Some(st) = s.counts.get("societies_impaired").filter(|st| st.max > 0.0) {
+        let _ = writeln!(o, "mutual-aid societies impaired: {:.2} on average (99 %: {})", st.mean, group(st.p99));
+    }
+    if s.causes.linkage > 0.0 {
+        let _ = writeln!(o, "exposure through benefit linkage: {} of the exposure at default", pct(s.causes.linkage));
+    }
+    let f = &s.fiscal;
+    let l = &f.leverage_parts;
+    let _ = writeln!(
+        o,
+        "fiscal leverage: {:.2} yuan of loans per budget yuan (CNY {} of loans / CNY {} of budget money: \
+         deposits {}, village funds {}, society capital {}, interest subsidy {}, top-ups {}, shortfall {})",
+        f.leverage,
+        group(l.loans),
+        group(l.budget),
+        group(l.deposits),
+        group(l.village_funds),
+        group(l.society_capital),
+        group(l.interest_subsidy),
+        group(l.top_ups),
+        group(l.shortfall)
     );
     o
 }
