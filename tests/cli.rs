@@ -50,24 +50,41 @@ fn the_resolved_scenario_repeats_the_run() {
 fn trials_table_conserves_money_in_every_row() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("mini.yaml"), mini()).unwrap();
-    let o = riskshare(&["run", "mini.yaml", "--trials", "400", "--out", "o"], dir.path());
-    assert!(o.status.success(), "{}", text(&o));
-    let mut rdr = csv::Reader::from_path(dir.path().join("o/trials.csv")).unwrap();
-    let h = rdr.headers().unwrap().clone();
-    let col = |name: &str| h.iter().position(|x| x == name).unwrap();
-    let fen = |s: &str| -> i64 { s.replace('.', "").parse().unwrap() };
-    let parts = ["collateral", "insurance", "village_fund", "comp_fund", "shortfall", "bank_loss"].map(col);
-    let mut rows = 0;
-    let mut exposure_total = 0;
-    for r in rdr.records() {
-        let r = r.unwrap();
-        let e = fen(&r[col("exposure")]);
-        assert_eq!(e, parts.iter().map(|&i| fen(&r[i])).sum::<i64>(), "trial {}", &r[0]);
-        exposure_total += e;
-        rows += 1;
+    // The mini scenario, and the built-in one with guarantees and societies.
+    for (args, out) in [(vec!["run", "mini.yaml", "--trials", "400"], "o"), (vec!["run", "--trials", "400"], "w")] {
+        let o = riskshare(&[&args[..], &["--no-charts", "--out", out]].concat(), dir.path());
+        assert!(o.status.success(), "{}", text(&o));
+        let mut rdr = csv::Reader::from_path(dir.path().join(out).join("trials.csv")).unwrap();
+        let h = rdr.headers().unwrap().clone();
+        let col = |name: &str| h.iter().position(|x| x == name).unwrap();
+        let fen = |s: &str| -> i64 { s.replace('.', "").parse().unwrap() };
+        let parts = [
+            "collateral",
+            "insurance",
+            "guarantee",
+            "village_fund",
+            "comp_fund",
+            "shortfall",
+            "bank_loss",
+            "society_loss",
+        ]
+        .map(col);
+        let mut rows = 0;
+        let mut exposure_total = 0;
+        for r in rdr.records() {
+            let r = r.unwrap();
+            let e = fen(&r[col("exposure")]);
+            assert_eq!(e, parts.iter().map(|&i| fen(&r[i])).sum::<i64>(), "{out}: trial {}", &r[0]);
+            exposure_total += e;
+            rows += 1;
+        }
+        assert_eq!(rows, 400);
+        assert!(exposure_total > 0);
     }
-    assert_eq!(rows, 400);
-    assert!(exposure_total > 0);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("w/summary.json")).unwrap()).unwrap();
+    let lev = &summary["fiscal"]["leverage"];
+    assert!(lev.as_f64().is_some_and(|x| x > 1.0 && x < 100.0), "fiscal.leverage {lev}");
 }
 
 /// Writes a variant of the mini scenario, runs it, and checks that it fails

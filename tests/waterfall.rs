@@ -175,3 +175,42 @@ proptest! {
         prop_assert!(totals(&big).0 <= totals(&small).0 + Fen(small.len() as i64));
     }
 }
+
+#[test]
+fn the_guarantee_sits_between_insurance_and_the_village_fund() {
+    // 1,000 yuan exposure: 100 collateral, 200 insurance, 300 from the group,
+    // 150 of the village fund's 150, and 250 split 6:4.
+    let mut c = claim(0, 0, 0, 100_000);
+    c.collateral_value = Fen(10_000);
+    c.claims = [Fen(20_000), Fen(0), Fen(0)];
+    c.guarantee = Fen(30_000);
+    let mut cs = vec![c];
+    let (mut vb, mut ab) = (vec![Fen(15_000)], vec![Fen(1_000_000)]);
+    run(&mut cs, &mut vb, &mut ab, 600_000);
+    let c = &cs[0];
+    assert_eq!(
+        (c.collateral, c.insurance(), c.guarantee, c.village_fund),
+        (Fen(10_000), Fen(20_000), Fen(30_000), Fen(15_000))
+    );
+    assert_eq!((c.comp_fund, c.bank_loss, c.society_loss), (Fen(15_000), Fen(10_000), Fen(0)));
+}
+
+#[test]
+fn a_society_loan_leaves_the_rest_to_the_society_never_to_a_bank() {
+    // A 10,000-yuan mutual-aid loan (no compensation account): 2,000 from
+    // accident insurance, 1,000 from the group; two such loans in a village
+    // whose fund holds 5,000 share it 1:1; the society bears the rest.
+    let mut a = claim(0, 0, NO_ACCOUNT, 1_000_000);
+    a.claims = [Fen(0), Fen(200_000), Fen(0)];
+    a.guarantee = Fen(100_000);
+    a.society = 3;
+    let mut b = claim(1, 0, NO_ACCOUNT, 700_000);
+    b.society = 3;
+    let mut cs = vec![a, b];
+    let mut vb = vec![Fen(500_000)];
+    run(&mut cs, &mut vb, &mut [], 600_000);
+    // Owed to the village fund: 7,000 and 7,000; it pays 2,500 each.
+    assert_eq!(cs.iter().map(|c| c.village_fund).collect::<Vec<_>>(), vec![Fen(250_000), Fen(250_000)]);
+    assert_eq!(cs.iter().map(|c| c.society_loss).collect::<Vec<_>>(), vec![Fen(450_000), Fen(450_000)]);
+    assert!(cs.iter().all(|c| c.bank_loss == Fen(0) && c.comp_fund == Fen(0) && c.shortfall == Fen(0)));
+}
