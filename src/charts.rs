@@ -69,10 +69,24 @@ impl FromStr for Lang {
 /// in at most 1 % of futures (MODEL.md section 1).
 pub const DEPLETION_TARGET: f64 = 0.01;
 
-/// Column names of the waterfall, in the order the layers pay (MODEL.md 3.8):
-/// the exposure, then what each layer takes off it, the bank's share last.
-pub const WATERFALL: [&str; 7] =
-    ["exposure", "collateral", "insurance", "village_fund", "comp_fund", "shortfall", "bank_loss"];
+/// Column names of the waterfall, in the order the layers pay (MODEL.md 3.8,
+/// 3b): the exposure, then what each layer takes off it, the bank's share and
+/// the societies' capital last.
+pub const WATERFALL: [&str; 9] = [
+    "exposure",
+    "collateral",
+    "insurance",
+    "guarantee",
+    "village_fund",
+    "comp_fund",
+    "shortfall",
+    "bank_loss",
+    "society_loss",
+];
+
+/// Layers of mechanisms a scenario may not use (MODEL.md 3b): tables written
+/// before they existed lack them, and charts leave them out when they are zero.
+pub const OPTIONAL_LAYERS: [&str; 2] = ["guarantee", "society_loss"];
 
 /// Columns drawn in the loss-distribution and exceedance charts: the layers,
 /// with the bank's total loss (its share plus any shortfall it bears) in place
@@ -90,6 +104,8 @@ pub fn layer_label(col: &str, lang: Lang) -> &'static str {
         "comp_fund" => ("Compensation fund", "风险补偿金"),
         "shortfall" => ("Shortfall", "补偿金缺口"),
         "bank_loss" => ("Bank's share", "银行分担"),
+        "guarantee" => ("Joint guarantee", "联保代偿"),
+        "society_loss" => ("Societies' capital", "互助社资金损失"),
         "bank_total" => ("Bank's total loss", "银行总损失"),
         "fiscal_cost" => ("Fiscal cost", "财政成本"),
         "interest_subsidy" => ("Interest subsidy", "贴息"),
@@ -112,6 +128,8 @@ fn layer_color(col: &str) -> RGBColor {
         "shortfall" => RGBColor(148, 103, 189),
         "bank_loss" | "bank_total" => RGBColor(214, 39, 40),
         "fiscal_cost" => RGBColor(23, 190, 207),
+        "guarantee" => RGBColor(188, 189, 34),
+        "society_loss" => RGBColor(227, 119, 194),
         _ => RGBColor(0, 0, 0),
     }
 }
@@ -162,8 +180,8 @@ impl Trials {
     pub fn read(path: &Path) -> Result<Trials> {
         let mut rdr = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
         let header = rdr.headers().with_context(|| format!("{}: no header", path.display()))?.clone();
-        for col in WATERFALL {
-            if !header.iter().any(|h| h == col) {
+        for col in WATERFALL.iter().filter(|c| !OPTIONAL_LAYERS.contains(c)) {
+            if !header.iter().any(|h| h == *col) {
                 bail!("{}: no column `{col}`", path.display());
             }
         }
@@ -226,6 +244,15 @@ pub struct RunSummary {
     pub portfolio: PortfolioFacts,
     pub layers: BTreeMap<String, LayerStat>,
     pub adequacy: Adequacy,
+    /// Absent in folders written before the fiscal leverage existed.
+    #[serde(default)]
+    pub fiscal: Option<RunFiscal>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct RunFiscal {
+    #[serde(default)]
+    pub leverage: Option<f64>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -1125,7 +1152,8 @@ fn step_path(pts: &[(f64, f64)], floor: f64) -> Vec<(f64, f64)> {
 /// takes off it, in the order they pay.
 fn draw_waterfall<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
     let means: BTreeMap<String, f64> = d.summary.layers.iter().map(|(k, s)| (k.clone(), s.mean)).collect();
-    let bars = waterfall_series(&means);
+    let mut bars = waterfall_series(&means);
+    bars.retain(|b| !(OPTIONAL_LAYERS.contains(&b.layer) && b.value() == 0.0));
     let exposure = bars[0].top;
     let ymax = headroom(bars.iter().map(|b| b.top.max(b.bottom)).fold(0.0, f64::max) * 1.05);
     let unit = Unit::for_max(ymax);

@@ -360,14 +360,21 @@ pub fn bank_loss_sentence(s: &RunSummary, scenario: Option<&Yaml>, lang: Lang) -
 fn budget_sentence(s: &RunSummary, lang: Lang) -> Option<String> {
     let f = s.layers.get("fiscal_cost")?;
     let h = s.horizon_years;
+    let leverage = s.fiscal.as_ref().and_then(|f| f.leverage).filter(|&x| x > 0.0).map(|x| match lang {
+        Lang::En => format!(
+            " Each yuan of budget money committed (deposits, budget-funded village funds and society capital, the interest subsidy, expected top-ups and shortfalls) backs {x:.2} yuan of loans."
+        ),
+        Lang::Zh => format!("每投入 1 元财政资金（补偿金、财政出资的村级互助金和互助社资金、贴息、预期补充资金与缺口）撬动 {x:.2} 元贷款。"),
+    });
+    let leverage = leverage.unwrap_or_default();
     Some(match lang {
         Lang::En => format!(
-            "The county budget pays {} on average over the {h} years (compensation fund draws, shortfalls it bears, top-ups, interest and insurance-premium subsidies), and more than {} in 1 future in 100.",
+            "The county budget pays {} on average over the {h} years (compensation fund draws, shortfalls it bears, top-ups, interest and insurance-premium subsidies), and more than {} in 1 future in 100.{leverage}",
             money(f.mean, lang),
             money(f.p99, lang)
         ),
         Lang::Zh => format!(
-            "县级财政 {h} 年平均支出 {}（补偿金支付、财政承担的缺口、补充资金、贴息和保费补贴），百年一遇超过 {}。",
+            "县级财政 {h} 年平均支出 {}（补偿金支付、财政承担的缺口、补充资金、贴息和保费补贴），百年一遇超过 {}。{leverage}",
             money(f.mean, lang),
             money(f.p99, lang)
         ),
@@ -587,16 +594,21 @@ fn figures_section(h: &mut String, s: &RunSummary, lang: Lang) {
         "exposure",
         "collateral",
         "insurance",
+        "guarantee",
         "village_fund",
         "comp_fund",
         "shortfall",
         "bank_loss",
+        "society_loss",
         "bank_total",
         "interest_subsidy",
         "fiscal_cost",
     ];
     for col in rows {
         let Some(st) = s.layers.get(col) else { continue };
+        if crate::charts::OPTIONAL_LAYERS.contains(&col) && st.mean == 0.0 {
+            continue;
+        }
         let cls = if col == "bank_total" { " class=\"hl\"" } else { "" };
         let ci = st.p99_ci().map_or("-".into(), |[a, b]| format!("{} – {}", group(a, 0), group(b, 0)));
         let _ = write!(
@@ -614,8 +626,8 @@ fn figures_section(h: &mut String, s: &RunSummary, lang: Lang) {
         h,
         "</tbody></table><p class=\"note\">{}</p></section>",
         l(
-            "Exposure at default = collateral + insurance + village fund + compensation fund + shortfall + bank's share, in every future. Bank's total loss = its share plus any shortfall it bears. Fiscal cost = compensation draws + shortfall borne by the budget + top-ups + interest and premium subsidies.",
-            "每个情景中：违约敞口 = 抵质押物回收 + 保险赔付 + 村级互助金 + 风险补偿金 + 缺口 + 银行分担。银行总损失 = 银行分担 + 由银行承担的缺口。财政成本 = 补偿金支付 + 财政承担的缺口 + 补充资金 + 贴息与保费补贴。"
+            "Exposure at default = collateral + insurance + joint guarantees + village fund + compensation fund + shortfall + bank's share + societies' capital, in every future (layers a scenario does not use are left out). Bank's total loss = its share plus any shortfall it bears. Fiscal cost = compensation draws + shortfall borne by the budget + top-ups + interest and premium subsidies.",
+            "每个情景中：违约敞口 = 抵质押物回收 + 保险赔付 + 联保代偿 + 村级互助金 + 风险补偿金 + 缺口 + 银行分担 + 互助社资金损失（情景未使用的层不列出）。银行总损失 = 银行分担 + 由银行承担的缺口。财政成本 = 补偿金支付 + 财政承担的缺口 + 补充资金 + 贴息与保费补贴。"
         )
     );
 }
