@@ -108,12 +108,10 @@ pub fn compile(
     p: &mut Problems,
 ) -> Books {
     let n = order.len();
-    let at = |r: &LoanRecord| match &r.origin {
-        LoanOrigin::Tape { file, line } => match line {
-            Some(l) => format!("{file}:{l}: loan {}", r.id),
-            None => format!("{file}: loan {}", r.id),
-        },
-        LoanOrigin::Cohort(c) => format!("portfolio.cohorts[{c}]: loan {}", r.id),
+    // A problem with a loan, pointed at its tape row or its cohort.
+    let complain = |p: &mut Problems, r: &LoanRecord, msg: String| match &r.origin {
+        LoanOrigin::Tape { file, line } => p.push_at(file, *line, &format!("loan {}: linked_households", r.id), msg),
+        LoanOrigin::Cohort(c) => p.push(format!("portfolio.cohorts[{c}]: loan {}: linked_households", r.id), msg),
     };
 
     // Guarantee groups, numbered by their first member in book order.
@@ -200,18 +198,15 @@ pub fn compile(
                         if seen.insert(j) {
                             linkage.linked.push(j);
                         } else {
-                            p.push(format!("{}: linked_households", at(r)), format!("household `{h}` is named twice"));
+                            complain(p, r, format!("household `{h}` is named twice"));
                         }
                     }
-                    Some(_) => p.push(
-                        format!("{}: linked_households", at(r)),
-                        format!("`{h}` is not a household's loan; only households are linked"),
-                    ),
-                    None => p.push(format!("{}: linked_households", at(r)), format!("no loan has id `{h}`")),
+                    Some(_) => complain(p, r, format!("`{h}` is not a household's loan; only households are linked")),
+                    None => complain(p, r, format!("no loan has id `{h}`")),
                 }
             }
             if !r.linked.is_empty() && r.borrower == BorrowerKind::Household {
-                p.push(format!("{}: linked_households", at(r)), "only firms and cooperatives have linked households");
+                complain(p, r, "only firms and cooperatives have linked households".into());
             }
             linkage.start.push(linkage.linked.len() as u32);
         }

@@ -240,3 +240,46 @@ fn weighting_the_stronger_indicator_raises_the_grades() {
     let aaa_grade = m.grades.iter().position(|g| g == "AAA").unwrap() as u16;
     assert!((0..m.loans.n).filter(|&i| m.loans.grade[i] == aaa_grade).all(|i| m.loans.principal[i].0 <= 2_000_000));
 }
+
+/// Mini with its cohorts replaced by a loan tape.
+fn taped(tape: &str) -> Result<riskshare::model::Model, riskshare::scenario::InputError> {
+    let a = MINI.find("portfolio:\n").unwrap();
+    let b = MINI.find("funds:\n").unwrap();
+    let yaml = format!("{}portfolio: {{tapes: [book.csv]}}\n{}", &MINI[..a], &MINI[b..]);
+    let s = riskshare::scenario::parse(&yaml, "tape.yaml", &[]).unwrap();
+    riskshare::model::Model::build(s, "tape.yaml", &[("book.csv".into(), tape.into())])
+}
+
+const TAPE: &str =
+    "id,bank,village,product,borrower,industry,grade,principal,term_years,guarantee_group,linked_households
+h1,rcc,c1-valley-001,micro,household,tea,A,40000,3,g1,
+h2,rcc,c1-valley-001,micro,household,tea,A,20000,3,g1,
+h3,rcc,c1-valley-001,micro,household,tea,B,40000,3,g1,
+h4,abc,c1-valley-002,micro,household,cattle,A,30000,3,g2,
+h5,abc,c1-valley-002,micro,household,cattle,A,30000,3,g2,
+f1,abc,c1-valley-002,micro,enterprise,cattle,A,50000,3,,h1;h4;h5
+";
+
+#[test]
+fn a_tape_names_groups_and_linked_households() {
+    let m = taped(TAPE).unwrap_or_else(|e| panic!("{e}"));
+    let id = |s: &str| m.loans.id.iter().position(|x| x == s).unwrap();
+    assert_eq!(m.guarantee.groups(), 2);
+    let g1 = m.guarantee.group_of[id("h1")];
+    assert_eq!(m.guarantee.members_of(g1).len(), 3);
+    assert_eq!(m.guarantee.group_of[id("h4")], m.guarantee.group_of[id("h5")]);
+    // Capacity: the default 20 % of each member's principal.
+    assert_eq!(m.guarantee.capacity[id("h2")].0, 400_000);
+    let mut linked: Vec<&str> = m.linkage.of(id("f1")).iter().map(|&j| m.loans.id[j as usize].as_str()).collect();
+    linked.sort();
+    assert_eq!(linked, ["h1", "h4", "h5"]);
+}
+
+#[test]
+fn bad_links_are_named_with_their_file_and_line() {
+    let bad = TAPE.replace("h1;h4;h5", "h1;h9;f1");
+    let e = taped(&bad).err().expect("the tape should be refused").to_string();
+    assert!(e.contains("book.csv:7"), "{e}");
+    assert!(e.contains("no loan has id `h9`"), "{e}");
+    assert!(e.contains("`f1` is not a household's loan"), "{e}");
+}
