@@ -278,7 +278,7 @@ fn a_tape_names_groups_and_linked_households() {
 #[test]
 fn bad_links_are_named_with_their_file_and_line() {
     let bad = TAPE.replace("h1;h4;h5", "h1;h9;f1");
-    let e = taped(&bad).err().expect("the tape should be refused").to_string();
+    let e = taped(&bad).expect_err("the tape should be refused").to_string();
     assert!(e.contains("book.csv:7"), "{e}");
     assert!(e.contains("no loan has id `h9`"), "{e}");
     assert!(e.contains("`f1` is not a household's loan"), "{e}");
