@@ -339,6 +339,23 @@ pub struct Summary {
     pub insurance: InsuranceSummary,
     pub causes: Causes,
     pub fiscal: Fiscal,
+    /// Mutual-aid societies (absent when the scenario has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub societies: Option<SocietySummary>,
+}
+
+/// The societies' capital over the horizon.
+#[derive(Clone, Debug, Serialize)]
+pub struct SocietySummary {
+    pub count: usize,
+    /// Capital at the start, all societies (yuan).
+    pub capital: f64,
+    /// Mean loss borne by the societies' capital per future (yuan).
+    pub mean_loss: f64,
+    /// Probability that at least one society ends impaired.
+    pub any_impaired: Prob,
+    /// Mean share of societies impaired at the horizon's end.
+    pub impaired_share: f64,
 }
 
 /// Builds the summary from the collected tables.
@@ -425,6 +442,17 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
         .min(1.0),
     };
     let leverage = Leverage::of(m, mean_of);
+    let societies = (!m.societies.is_empty()).then(|| {
+        let any = c.trials.iter().filter(|r| r.counts.societies_impaired > 0).count() as u64;
+        let impaired: u64 = c.trials.iter().map(|r| r.counts.societies_impaired as u64).sum();
+        SocietySummary {
+            count: m.societies.len(),
+            capital: m.societies.total_capital().to_yuan_f64(),
+            mean_loss: mean_of(|f| f.society_loss),
+            any_impaired: Prob::of(any, n),
+            impaired_share: (impaired as f64 / (n.max(1) as f64 * m.societies.len() as f64) * 1e8).round() / 1e8,
+        }
+    });
     let s = &m.scenario;
     Summary {
         scenario: s.name.clone(),
@@ -469,6 +497,7 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
             leverage: leverage.ratio(),
             leverage_parts: leverage,
         },
+        societies,
     }
 }
 

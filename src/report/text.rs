@@ -273,8 +273,16 @@ pub fn run_table(s: &Summary) -> String {
         pct(a.village_funds_exhausted_share),
         pct(a.any_village_fund_exhausted.p)
     );
-    if let Some(st) = s.counts.get("societies_impaired").filter(|st| st.max > 0.0) {
-        let _ = writeln!(o, "mutual-aid societies impaired: {:.2} on average (99 %: {})", st.mean, group(st.p99));
+    if let Some(so) = &s.societies {
+        let _ = writeln!(
+            o,
+            "mutual-aid societies: {} of {} impaired on average; at least one in {} of futures (95 % CI {} - {})",
+            pct(so.impaired_share),
+            group(so.count as f64),
+            pct(so.any_impaired.p),
+            pct(so.any_impaired.lo),
+            pct(so.any_impaired.hi)
+        );
     }
     if s.causes.linkage > 0.0 {
         let _ = writeln!(o, "exposure through benefit linkage: {} of the exposure at default", pct(s.causes.linkage));
