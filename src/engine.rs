@@ -34,7 +34,7 @@ use crate::model::{Model, NO_ACCOUNT};
 use crate::money::Fen;
 use crate::rng::{self, Stream, phi};
 use crate::scenario::ShockKind;
-use crate::society::{NO_LOAN, NO_SOCIETY};
+use crate::society::{Ledger, NO_LOAN, NO_SOCIETY};
 use crate::tables::{AccountTrial, Batch, Counts, Flows, TrialRow, YearRow};
 use crate::waterfall::{self, ACCIDENT, AGRICULTURAL, CREDIT, Claim};
 
@@ -97,9 +97,8 @@ struct MechanismState {
     /// (bank loan, society) for the societies whose bank loan follows them.
     society_bad: Vec<Fen>,
     fed_back: Vec<(u32, u32)>,
-    /// Each society's capital in the settlement, and how many are impaired.
-    society_capital: Vec<Fen>,
-    impaired: u32,
+    /// Each society's capital in the settlement.
+    ledger: Ledger,
 }
 
 impl MechanismState {
@@ -115,7 +114,7 @@ impl MechanismState {
                 .filter(|&k| so.bank_loan[k] != NO_LOAN && so.sensitivity[k] > 0.0)
                 .map(|k| (so.bank_loan[k], k as u32))
                 .collect(),
-            society_capital: so.capital.clone(),
+            ledger: Ledger::new(so),
             ..Default::default()
         }
     }
@@ -227,8 +226,7 @@ impl Workspace {
             self.village_demand[v as usize] = Fen::ZERO;
         }
         self.village_demand_list.clear();
-        self.mech.society_capital.clone_from(&m.societies.capital);
-        self.mech.impaired = 0;
+        self.mech.ledger.reset(&m.societies);
     }
 
     /// Marks loan `i` defaulted in year `t` unless it already has.
@@ -524,7 +522,7 @@ fn mechanisms_after_defaults(m: &Model, t: usize, year_start: usize, ws: &mut Wo
         guarantee::call_groups(
             &m.guarantee,
             &mech.calls,
-            |g| default_year[g as usize] == 0 && loans.term[g as usize] as usize > t,
+            |g, bound| default_year[g as usize] == 0 && (bound || loans.term[g as usize] as usize > t),
             &mut mech.guarantee_used,
             &mut mech.received,
             &mut mech.scratch,
@@ -574,6 +572,7 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
     let mut start = 0;
     for t in 0..m.horizon {
         let YearDraw { end, mut flows, mut counts } = ws.year_draws[t];
+        let impaired_before = ws.mech.ledger.impaired();
         for (a, &inj) in m.injections[t].iter().enumerate() {
             ws.account_balance[a] += inj;
             ws.deposited[a] += inj;
@@ -612,13 +611,7 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
             flows.bank_loss += c.bank_loss;
             flows.society_loss += c.society_loss;
             if c.society != NO_SOCIETY && c.society_loss > Fen::ZERO {
-                let k = c.society as usize;
-                let cap = &mut ws.mech.society_capital[k];
-                let was_sound = *cap >= m.societies.impaired_below[k];
-                *cap -= c.society_loss;
-                if was_sound && *cap < m.societies.impaired_below[k] {
-                    ws.mech.impaired += 1;
-                }
+                ws.mech.ledger.bear(&m.societies, c.society as usize, c.society_loss);
             }
             debug_assert_eq!(c.accounted(), c.exposure, "conservation, loan {}", c.loan);
             if c.account != NO_ACCOUNT {
@@ -678,7 +671,8 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
             }
         }
 
-        counts.societies_impaired = ws.mech.impaired;
+        // Societies impaired this year (a trial's count is their sum).
+        counts.societies_impaired = ws.mech.ledger.impaired() - impaired_before;
         out.years.push(YearRow { trial, year: t as u32 + 1, flows, counts, village_balance: village_total });
         out.year_balances.extend_from_slice(&ws.account_balance);
         total.add(&flows);
@@ -690,7 +684,7 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
     }
     tcounts.village_funds_exhausted = ws.exhausted_list.len() as u32;
     tcounts.comp_accounts_exhausted = ws.acct.iter().filter(|a| a.exhausted_year > 0).count() as u32;
-    tcounts.societies_impaired = ws.mech.impaired;
+    tcounts.societies_impaired = ws.mech.ledger.impaired();
     out.trials.push(TrialRow { trial, flows: total, counts: tcounts });
     out.accounts.extend_from_slice(&ws.acct);
     ws.exhausted_list.sort_unstable();

@@ -11,7 +11,11 @@
 //! - survivors pay `P` pro rata to their remaining capacity, and the
 //!   defaulters receive it pro rata to what they owe (largest remainder, ties
 //!   by loan, so the result does not depend on the order of the claims);
-//! - with everyone in default there is no survivor and nobody pays.
+//! - with everyone in default there is no survivor and nobody pays;
+//! - a group formed for one loan (a society's bank loan and its guarantors)
+//!   pays for that loan only: its members do not guarantee each other, and
+//!   they stay bound after their own loans are repaid (in a peer group, a
+//!   member whose loan is repaid has left the group).
 //!
 //! The call depends on the draws only (never on the funds), so it is made
 //! with the draws (`engine::draw_trial`) and the waterfall takes it as given.
@@ -31,9 +35,15 @@ pub struct GuaranteeBook {
     pub members: Vec<u32>,
     /// Each loan's capacity over the horizon (zero outside groups).
     pub capacity: Vec<Fen>,
+    /// Per group: the one loan the group guarantees (a society's bank loan,
+    /// guaranteed by its members), or [`ONLY_NONE`] when members guarantee each other.
+    pub only: Vec<u32>,
     /// Damage-like term per unit of (paid / own principal); 0 when off.
     pub uplift: f64,
 }
+
+/// Marks a group whose members guarantee each other.
+pub const ONLY_NONE: u32 = u32::MAX;
 
 impl GuaranteeBook {
     pub fn is_active(&self) -> bool {
@@ -69,13 +79,14 @@ pub struct Scratch {
 }
 
 /// Settles one year's calls. `calls[k]` receives `received[k]`;
-/// `is_survivor(loan)` says whether a member can still pay; `used[loan]` is
+/// `is_survivor(loan, bound_after_repaying)` says whether a member can still
+/// pay (the flag is set for a group formed for one loan); `used[loan]` is
 /// what each member has paid so far in the trial (updated). Guarantors that
 /// paid are listed in `s.paid`.
 pub fn call_groups(
     book: &GuaranteeBook,
     calls: &[Call],
-    is_survivor: impl Fn(u32) -> bool,
+    is_survivor: impl Fn(u32, bool) -> bool,
     used: &mut [Fen],
     received: &mut Vec<Fen>,
     s: &mut Scratch,
@@ -84,9 +95,12 @@ pub fn call_groups(
     received.resize(calls.len(), Fen::ZERO);
     s.paid.clear();
     s.calls.clear();
-    s.calls.extend(
-        calls.iter().enumerate().filter(|(_, c)| c.group != NO_GROUP && c.owed > Fen::ZERO).map(|(k, c)| (*c, k)),
-    );
+    let called = |c: &Call| {
+        c.group != NO_GROUP
+            && c.owed > Fen::ZERO
+            && book.only.get(c.group as usize).is_none_or(|&o| o == ONLY_NONE || o == c.loan)
+    };
+    s.calls.extend(calls.iter().enumerate().filter(|(_, c)| called(c)).map(|(k, c)| (*c, k)));
     s.calls.sort_unstable_by_key(|(c, _)| (c.group, c.loan));
     let mut a = 0;
     while a < s.calls.len() {
@@ -98,9 +112,10 @@ pub fn call_groups(
         let demand: Fen = s.calls[a..b].iter().map(|(c, _)| c.owed).sum();
         s.survivors.clear();
         s.weights.clear();
+        let bound = book.only.get(group as usize).is_some_and(|&o| o != ONLY_NONE);
         for &m in book.members_of(group) {
             let left = book.capacity[m as usize] - used[m as usize];
-            if left > Fen::ZERO && is_survivor(m) {
+            if left > Fen::ZERO && is_survivor(m, bound) {
                 s.survivors.push(m);
                 s.weights.push(left);
             }
@@ -145,6 +160,7 @@ mod tests {
             start: vec![0, n],
             members: (0..n).collect(),
             capacity: capacity.iter().map(|&c| Fen(c)).collect(),
+            only: vec![ONLY_NONE],
             uplift: 0.0,
         }
     }
@@ -152,7 +168,7 @@ mod tests {
     fn run(b: &GuaranteeBook, calls: &[Call], defaulted: &[u32], used: &mut [Fen]) -> (Vec<Fen>, Vec<(u32, Fen)>) {
         let mut got = Vec::new();
         let mut s = Scratch::default();
-        call_groups(b, calls, |m| !defaulted.contains(&m), used, &mut got, &mut s);
+        call_groups(b, calls, |m, _| !defaulted.contains(&m), used, &mut got, &mut s);
         (got, s.paid)
     }
 
@@ -209,6 +225,18 @@ mod tests {
         assert_eq!(got, vec![Fen::ZERO, Fen::ZERO]);
         assert!(paid.is_empty());
         assert_eq!(used, vec![Fen::ZERO; 2]);
+    }
+
+    #[test]
+    fn a_group_for_one_loan_pays_for_that_loan_only() {
+        let mut b = book(&[0, 10_000, 10_000]);
+        b.only = vec![0];
+        let calls = [Call { loan: 0, group: 0, owed: Fen(8_000) }, Call { loan: 1, group: 0, owed: Fen(5_000) }];
+        let mut used = vec![Fen::ZERO; 3];
+        let (got, paid) = run(&b, &calls, &[0, 1], &mut used);
+        // Loan 1 is a guarantor, not guaranteed: only loan 0 is paid, by loan 2 alone.
+        assert_eq!(got, vec![Fen(8_000), Fen::ZERO]);
+        assert_eq!(paid, vec![(2, Fen(8_000))]);
     }
 
     #[test]

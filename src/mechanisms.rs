@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::guarantee::{GuaranteeBook, NO_GROUP};
+use crate::guarantee::{GuaranteeBook, NO_GROUP, ONLY_NONE};
 use crate::model::{Loans, VillageInfo};
 use crate::money::{Fen, to_ppm};
 use crate::portfolio::{CollateralKind, LoanOrigin, LoanRecord};
@@ -130,6 +130,7 @@ pub fn compile(
                 guarantee.group_of[pos] = gi;
             }
         }
+        guarantee.only = vec![ONLY_NONE; members.len()];
         guarantee.start.push(0);
         for m in &members {
             guarantee.members.extend_from_slice(m);
@@ -150,16 +151,43 @@ pub fn compile(
         BTreeMap::new()
     };
 
-    // Societies: every village (capital_per_village), or the ones listed.
+    // Societies: every village (capital_per_village), every village where
+    // societies lend (lending_ratio), or the ones listed.
     let mut societies = SocietyBook { lender_of: vec![NO_SOCIETY; n], ..Default::default() };
     let so = &s.societies;
     if so.enabled {
         let listed: BTreeMap<&str, &SocietySpec> = so.villages.iter().map(|v| (v.village.as_str(), v)).collect();
+        let mut lent = vec![Fen::ZERO; villages.len()];
+        for r in records.iter().filter(|r| society_lent.contains(r.product.as_str())) {
+            lent[village_ix[r.village.as_str()]] += r.principal;
+        }
         let mut society_of_village = vec![NO_SOCIETY; villages.len()];
         for (vi, v) in villages.iter().enumerate() {
             let spec = listed.get(v.id.as_str());
-            let Some(capital) = spec.and_then(|x| x.capital).or(so.capital_per_village) else { continue };
-            let capital = capital.fen();
+            let by_ratio = so.lending_ratio.map(|r| Fen((lent[vi].0 as f64 / r).ceil() as i64));
+            let Some(capital) =
+                spec.and_then(|x| x.capital).map(|y| y.fen()).or(so.capital_per_village.map(|y| y.fen())).or(by_ratio)
+            else {
+                continue;
+            };
+            if capital <= Fen::ZERO {
+                if spec.is_some() {
+                    p.push(
+                        format!("societies.villages.{}", v.id),
+                        "the society has no capital: give `capital` (nothing is lent there to derive it from)",
+                    );
+                }
+                continue;
+            }
+            if lent[vi] > capital {
+                p.push(
+                    "societies",
+                    format!(
+                        "the society in village `{}` lends CNY {} of loans, more than its capital of CNY {}; raise the capital or use societies.lending_ratio",
+                        v.id, lent[vi], capital
+                    ),
+                );
+            }
             society_of_village[vi] = societies.village.len() as u32;
             societies.village.push(vi as u32);
             societies.capital.push(capital);
@@ -176,18 +204,22 @@ pub fn compile(
             }
         }
         societies.from_budget = so.from_budget;
-        // A society's bank loan is guaranteed by its members; it guarantees none of them.
+        // A society's bank loan is guaranteed by its members; they do not
+        // guarantee one another, and it guarantees none of them.
         for &l in societies.bank_loan.iter().filter(|&&l| l != NO_LOAN) {
             if let Some(c) = guarantee.capacity.get_mut(l as usize) {
                 *c = Fen::ZERO;
+            }
+            if let Some(&g) = guarantee.group_of.get(l as usize).filter(|&&g| g != NO_GROUP) {
+                guarantee.only[g as usize] = l;
             }
         }
     }
 
     // Benefit linkage.
+    // Links are checked even when linkage is off: only their effect is switched off.
     let mut linkage = LinkageBook::default();
-    if s.linkage.enabled && records.iter().any(|r| !r.linked.is_empty()) {
-        linkage.damage = s.linkage.damage;
+    if records.iter().any(|r| !r.linked.is_empty()) {
         linkage.start.push(0);
         for &ri in order {
             let r = &records[ri];
@@ -210,6 +242,12 @@ pub fn compile(
             }
             linkage.start.push(linkage.linked.len() as u32);
         }
+    }
+
+    if s.linkage.enabled {
+        linkage.damage = s.linkage.damage;
+    } else {
+        linkage = LinkageBook::default();
     }
 
     let extra = (guarantee.is_active() && guarantee.uplift > 0.0) || linkage.is_active() || societies.feeds_back();

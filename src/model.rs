@@ -273,6 +273,25 @@ impl Model {
             if !any {
                 p.push(format!("portfolio.cohorts[{ci}]"), "no village matches the cohort's counties and zones");
             }
+            let society_lent = s.products.iter().any(|x| x.id == c.product && x.lender == Lender::Society);
+            if any && society_lent {
+                let with_society = portfolio::society_villages(s, &vlist);
+                let has = vlist.iter().any(|(v, co, z)| {
+                    (c.counties.is_empty() || c.counties.contains(co))
+                        && (c.zones.is_empty() || c.zones.contains(z))
+                        && with_society.contains(v.as_str())
+                });
+                if !has {
+                    p.push(
+                        format!("portfolio.cohorts[{ci}].product"),
+                        format!(
+                            "product `{}` is lent by mutual-aid societies, but none of the cohort's villages has one (see `societies`{})",
+                            c.product,
+                            if s.societies.enabled { "" } else { ", which is disabled" }
+                        ),
+                    );
+                }
+            }
         }
         let (generated, grade_mix) = portfolio::generate(s, &vlist);
         records.extend(generated);

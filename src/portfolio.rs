@@ -415,7 +415,7 @@ pub fn society_villages<'a>(s: &'a Scenario, villages: &'a [(String, String, Str
     if !so.enabled {
         return BTreeSet::new();
     }
-    if so.capital_per_village.is_some() {
+    if so.capital_per_village.is_some() || so.lending_ratio.is_some() {
         villages.iter().map(|v| v.0.as_str()).collect()
     } else {
         so.villages.iter().map(|v| v.village.as_str()).collect()
@@ -438,7 +438,7 @@ fn form_groups(seed: u64, ci: usize, size: CountRange, loans: &mut [LoanRecord])
         let mut at = 0;
         let mut last: Option<u32> = None;
         while at < members.len() {
-            let want = size.min + (rng::uniform(&mut g) * (size.max - size.min + 1) as f64) as u32;
+            let want = draw_count(&mut g, size);
             let left = members.len() - at;
             let take = if left < size.min as usize { left } else { (want as usize).min(left) };
             let group = if take < size.min as usize {
@@ -480,12 +480,13 @@ fn link_households(s: &Scenario, villages: &[(String, String, String)], loans: &
     for list in households.values_mut() {
         list.sort();
     }
-    for (k, loan) in loans.iter_mut().enumerate() {
+    for loan in loans.iter_mut() {
         let LoanOrigin::Cohort(ci) = loan.origin else { continue };
         let Some(range) = s.portfolio.cohorts[ci].linked_households else { continue };
         let Some(list) = county_of.get(loan.village.as_str()).and_then(|c| households.get(c)) else { continue };
-        let mut g = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x4C49_4E4B, ci as u64, k as u64]));
-        let want = range.min + (rng::uniform(&mut g) * (range.max - range.min + 1) as f64) as u32;
+        // Keyed by the loan's id, so editing another cohort moves no link.
+        let mut g = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x4C49_4E4B, rng::name_key(&[&loan.id])]));
+        let want = draw_count(&mut g, range);
         let village = loan.village.as_str();
         let mut linked: Vec<String> = list.iter().filter(|(v, _)| v == village).map(|(_, id)| id.clone()).collect();
         linked.truncate(want as usize);
@@ -502,25 +503,34 @@ fn link_households(s: &Scenario, villages: &[(String, String, String)], loans: &
     }
 }
 
+/// A count uniform in `min..=max`.
+fn draw_count(g: &mut TrialRng, r: CountRange) -> u32 {
+    let span = (r.max as u64).saturating_sub(r.min as u64) + 1;
+    r.min + ((rng::uniform(g) * span as f64) as u64).min(span - 1) as u32
+}
+
 /// Grades households with a scorecard from the cohort's indicator distributions.
 struct Grader<'a> {
     card: &'a Scorecard,
-    /// (distribution, weight / total weight) in the card's indicator order.
+    /// (distribution, weight) in the card's indicator order.
     parts: Vec<(&'a BetaDist, f64)>,
 }
 
 impl<'a> Grader<'a> {
     fn new(card: &'a Scorecard, c: &'a Cohort) -> Self {
-        let total: f64 = card.indicators.iter().map(|x| x.weight).sum();
-        let parts = card.indicators.iter().map(|x| (&c.indicators[&x.id], x.weight / total)).collect();
+        let parts = card.indicators.iter().map(|x| (&c.indicators[&x.id], x.weight)).collect();
         Grader { card, parts }
     }
     /// The grade's index in the card, or `None` when the score is below every cut-off.
     fn grade(&self, g: &mut TrialRng) -> Option<usize> {
-        let score: f64 =
-            self.parts.iter().map(|(b, w)| w * b.fixed.unwrap_or_else(|| rng::beta(g, b.alpha, b.beta))).sum::<f64>()
-                * 100.0;
-        self.card.grades.iter().position(|x| score >= x.min_score)
+        let (mut num, mut den) = (0.0, 0.0);
+        for (b, w) in &self.parts {
+            num += w * b.fixed.unwrap_or_else(|| rng::beta(g, b.alpha, b.beta));
+            den += w;
+        }
+        let score = 100.0 * num / den;
+        // A score on a cut-off reaches it, whatever the rounding of the sum.
+        self.card.grades.iter().position(|x| score >= x.min_score - 1e-9)
     }
 }
 

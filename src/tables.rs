@@ -116,7 +116,8 @@ pub struct Counts {
     pub defaults: u32,
     pub village_funds_exhausted: u32,
     pub comp_accounts_exhausted: u32,
-    /// Mutual-aid societies whose capital is below their threshold (at year or trial end).
+    /// Mutual-aid societies whose capital fell below their threshold (in the
+    /// year; in the trial, all of them: a society is counted once).
     pub societies_impaired: u32,
     pub disaster_events: u32,
     pub epidemic_outbreaks: u32,

@@ -83,8 +83,21 @@ fn trials_table_conserves_money_in_every_row() {
     }
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("w/summary.json")).unwrap()).unwrap();
-    let lev = &summary["fiscal"]["leverage"];
-    assert!(lev.as_f64().is_some_and(|x| x > 1.0 && x < 100.0), "fiscal.leverage {lev}");
+    // The leverage is the book over the budget's parts, each part as documented.
+    let f = &summary["fiscal"];
+    let parts = &f["leverage_parts"];
+    let get = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or_else(|| panic!("no {k}"));
+    let budget: f64 = ["deposits", "village_funds", "society_capital", "interest_subsidy", "top_ups", "shortfall"]
+        .iter()
+        .map(|k| get(parts, k))
+        .sum();
+    assert!((budget - get(parts, "budget")).abs() < 0.02, "{budget} vs {}", get(parts, "budget"));
+    assert_eq!(get(parts, "loans"), get(&summary["portfolio"], "principal"));
+    assert_eq!(get(parts, "deposits"), get(&summary["portfolio"], "comp_deposits"));
+    assert_eq!(get(parts, "interest_subsidy"), get(&summary["layers"]["interest_subsidy"], "mean"));
+    assert!(get(parts, "society_capital") > 0.0);
+    let lev = get(f, "leverage");
+    assert!((lev - get(parts, "loans") / budget).abs() < 1e-4, "fiscal.leverage {lev}");
 }
 
 /// Writes a variant of the mini scenario, runs it, and checks that it fails

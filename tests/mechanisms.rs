@@ -128,7 +128,7 @@ fn society(top_extra: &str) -> String {
       rate: 0.06
       term_years: 1
 ";
-    let s = mini("", cohort, &format!("societies: {{capital_per_village: 150000, {top_extra}}}"));
+    let s = mini("", cohort, &format!("societies: {{capital_per_village: 400000, {top_extra}}}"));
     s.replacen("banks: [{id: rcc}", &format!("{}banks: [{{id: rcc}}", product), 1)
         .replacen(
             "  - {id: pledge, pd_multiplier: 1.2}\n",
@@ -282,4 +282,115 @@ fn bad_links_are_named_with_their_file_and_line() {
     assert!(e.contains("book.csv:7"), "{e}");
     assert!(e.contains("no loan has id `h9`"), "{e}");
     assert!(e.contains("`f1` is not a household's loan"), "{e}");
+}
+
+/// 4,000 households (pd 2 %) all linked to one firm that defaults in year 1
+/// (pd 99.99 %), no factor, no hazards: in year 2 every household still
+/// alive carries the linkage damage alone.
+fn linked_book(damage: f64) -> String {
+    format!(
+        "
+name: linked
+simulation: {{trials: 300, seed: 5, horizon_years: 2}}
+economy: {{rho: 0.0, county_weight: 1.0, persistence: 0.0, kappa: 2.0}}
+grades: [{{id: H, pd: 0.02}}, {{id: F, pd: 0.9999}}]
+industries: [{{id: farm}}]
+products: [{{id: loan}}]
+banks: [{{id: bank}}]
+counties: [{{id: c, village_counts: {{plain: 20}}}}]
+portfolio:
+  cohorts:
+    - {{name: households, count: 4000, product: loan, borrower: household, banks: {{bank: 1}},
+       industries: {{farm: 1}}, grades: {{H: 1}}, principal: {{fixed: 10000}}, rate: 0.0, term_years: 2}}
+    - {{name: firm, count: 1, product: loan, borrower: enterprise, banks: {{bank: 1}},
+       industries: {{farm: 1}}, grades: {{F: 1}}, principal: {{fixed: 100000}}, rate: 0.0, term_years: 2,
+       linked_households: {{min: 4000, max: 4000}}}}
+linkage: {{damage: {damage}}}
+funds: {{village: {{enabled: false}}, compensation: {{enabled: false}}}}
+"
+    )
+}
+
+#[test]
+fn a_linked_household_defaults_with_the_probability_of_its_extra_damage() {
+    for damage in [0.3, 0.8] {
+        let b = run(&linked_book(damage), 300);
+        let (mut defaults, mut alive) = (0u64, 0u64);
+        for y in b.years.iter().filter(|y| y.year == 2) {
+            // The firm is alive in year 2 only if it survived year 1 (1 in 10,000).
+            let firm_alive = b.years.iter().any(|z| z.trial == y.trial && z.year == 1 && z.counts.defaults == 0);
+            alive += y.counts.loan_years - firm_alive as u64;
+            defaults += y.counts.defaults as u64;
+        }
+        let got = defaults as f64 / alive as f64;
+        // p(D) = Phi(Phi^-1(pd) + kappa D) when rho = 0.
+        let want = common::phi(common::inv_phi(0.02) + 2.0 * damage);
+        let se = (want * (1.0 - want) / alive as f64).sqrt();
+        assert!((got - want).abs() < 4.5 * se, "damage {damage}: {got} vs {want} (se {se})");
+    }
+}
+
+#[test]
+fn guarantor_uplift_and_society_sensitivity_only_add_exposure() {
+    let groups = "      guarantee_groups: {min: 10, max: 20}\n";
+    let off = run(&mini(groups, "", "guarantee: {uplift: 0.0, capacity_share: 0.5}"), 200);
+    let on = run(&mini(groups, "", "guarantee: {uplift: 3.0, capacity_share: 0.5}"), 200);
+    for (a, b) in off.trials.iter().zip(&on.trials) {
+        assert!(a.flows.exposure <= b.flows.exposure, "trial {}", a.trial);
+    }
+    let e = |b: &Batch| total(&b.trials, |r| r.flows.exposure.0);
+    assert!(e(&on) > e(&off), "the uplift added no default");
+
+    // A society bank loan whose default probability follows its society's bad loans.
+    let with_loan = |sensitivity: f64| {
+        society("impaired_below: 0.9").replacen(
+            "societies: {capital_per_village: 400000, impaired_below: 0.9}",
+            &format!(
+                "societies:
+  capital_per_village: 400000
+  villages:
+    - village: c1-valley-001
+      bank_loan: {{bank: rcc, product: micro, industry: tea, grade: B, principal: 50000, rate: 0.05,
+                  term_years: 3, guarantors: 5, sensitivity: {sensitivity}}}"
+            ),
+            1,
+        )
+    };
+    let (calm, touchy) = (run(&with_loan(0.0), 300), run(&with_loan(50.0), 300));
+    for (a, b) in calm.trials.iter().zip(&touchy.trials) {
+        assert!(a.flows.exposure <= b.flows.exposure, "trial {}", a.trial);
+    }
+    assert!(e(&touchy) > e(&calm), "the society's losses never moved its bank loan");
+}
+
+#[test]
+fn results_do_not_depend_on_threads_with_every_mechanism_on() {
+    let yaml = mini("      guarantee_groups: {min: 10, max: 20}\n", &firms(30), "guarantee: {uplift: 1.0}");
+    let m = model(&yaml);
+    let (a, b) = (simulate(&m, 3, 120, 1), simulate(&m, 3, 120, 2));
+    assert!(a == b, "one thread and two differ");
+}
+
+#[test]
+fn a_score_on_a_cut_off_reaches_it() {
+    // Every indicator 0.5: score 50 exactly, on A's cut-off.
+    let yaml =
+        scored(1.0, 3.0, "{high: {fixed: 0.5}, low: {fixed: 0.5}}").replacen("min_score: 50", "min_score: 50.0", 1);
+    let got = mix(&yaml);
+    assert_eq!(got[1], ("A".to_string(), 1.0), "{got:?}");
+}
+
+#[test]
+fn bad_society_settings_are_refused_with_a_reason() {
+    let e = |yaml: &str| {
+        let s = riskshare::scenario::parse(yaml, "s.yaml", &[]).unwrap();
+        riskshare::model::Model::build(s, "s.yaml", &[]).expect_err("should be refused").to_string()
+    };
+    // Capital too small for what the society lends.
+    let msg =
+        e(&society("impaired_below: 0.9").replacen("capital_per_village: 400000", "capital_per_village: 5000", 1));
+    assert!(msg.contains("more than its capital"), "{msg}");
+    // Society-lent loans where there is no society.
+    let msg = e(&society("impaired_below: 0.9").replacen("societies: {", "societies: {enabled: false, ", 1));
+    assert!(msg.contains("lent by mutual-aid societies") && msg.contains("disabled"), "{msg}");
 }

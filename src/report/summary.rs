@@ -275,8 +275,8 @@ pub struct Fiscal {
     pub deposits: f64,
     pub village_funds: f64,
     /// Loans per yuan of budget money committed (MODEL.md 3b): the book's
-    /// principal over `leverage_parts.budget`.
-    pub leverage: f64,
+    /// principal over `leverage_parts.budget`; null when the budget commits nothing.
+    pub leverage: Option<f64>,
     pub leverage_parts: Leverage,
 }
 
@@ -525,9 +525,9 @@ impl Leverage {
         l
     }
 
-    /// Loans per budget yuan, to 4 decimals; 0 when the budget commits nothing.
-    fn ratio(&self) -> f64 {
-        if self.budget > 0.0 { (self.loans / self.budget * 1e4).round() / 1e4 } else { 0.0 }
+    /// Loans per budget yuan, to 4 decimals; none when the budget commits nothing.
+    fn ratio(&self) -> Option<f64> {
+        (self.budget > 0.0).then(|| (self.loans / self.budget * 1e4).round() / 1e4)
     }
 }
 

@@ -282,7 +282,11 @@ fn apply_override(root: &mut Value, o: &Override) -> Result<(), String> {
                         let ids: Vec<String> = items
                             .iter()
                             .filter_map(|it| {
-                                it.get("id").or_else(|| it.get("name")).and_then(|v| v.as_str()).map(String::from)
+                                ["id", "name", "grade", "village"]
+                                    .iter()
+                                    .find_map(|k| it.get(*k))
+                                    .and_then(|v| v.as_str())
+                                    .map(String::from)
                             })
                             .collect();
                         match ids.iter().position(|id| id == seg) {
@@ -292,7 +296,7 @@ fn apply_override(root: &mut Value, o: &Override) -> Result<(), String> {
                                 let hint =
                                     nearest(seg, &refs).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
                                 return Err(format!(
-                                    "no list element with id or name `{seg}`{hint} (known: {})",
+                                    "no list element with id, name, grade or village `{seg}`{hint} (known: {}; or give an index)",
                                     ids.join(", ")
                                 ));
                             }

@@ -870,6 +870,10 @@ pub struct Societies {
     /// to have societies only in the villages listed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capital_per_village: Option<Yuan>,
+    /// Or: a society in every village where societies lend, with capital
+    /// `lent / lending_ratio` (the share of its capital out on loan), in (0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lending_ratio: Option<f64>,
     /// Whether the budget paid the capital in (counted in the fiscal leverage).
     pub from_budget: bool,
     /// Societies by village: capital (overriding `capital_per_village`) and bank loan.
@@ -883,6 +887,7 @@ impl Default for Societies {
             enabled: true,
             impaired_below: 0.9,
             capital_per_village: None,
+            lending_ratio: None,
             from_budget: true,
             villages: Vec::new(),
         }

@@ -212,11 +212,11 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
         }
         for (key, r) in [("guarantee_groups", &c.guarantee_groups), ("linked_households", &c.linked_households)] {
             if let Some(r) = r {
-                if r.max < r.min || (key == "guarantee_groups" && r.min < 2) {
+                if r.max < r.min || (key == "guarantee_groups" && r.min < 2) || r.max > 1_000_000 {
                     let lo = if key == "guarantee_groups" { 2 } else { 0 };
                     p.push(
                         format!("{at}.{key}"),
-                        format!("expected {lo} <= min <= max, found min {} and max {}", r.min, r.max),
+                        format!("expected {lo} <= min <= max <= 1000000, found min {} and max {}", r.min, r.max),
                     );
                 }
             }
@@ -465,6 +465,14 @@ fn mechanisms(s: &Scenario, p: &mut Problems, known: &ProductIds) {
     if let Some(c) = so.capital_per_village {
         positive_yuan(p, "societies.capital_per_village", c);
     }
+    if let Some(r) = so.lending_ratio {
+        if !(r > 0.0 && r <= 1.0) {
+            p.push("societies.lending_ratio", format!("expected a share of the capital in (0, 1], found {r}"));
+        }
+        if so.capital_per_village.is_some() {
+            p.push("societies.lending_ratio", "give either capital_per_village or lending_ratio, not both");
+        }
+    }
     let mut seen = BTreeSet::new();
     for (i, v) in so.villages.iter().enumerate() {
         let at = format!("societies.villages[{i}]");
@@ -473,9 +481,10 @@ fn mechanisms(s: &Scenario, p: &mut Problems, known: &ProductIds) {
         }
         match v.capital {
             Some(c) => positive_yuan(p, &format!("{at}.capital"), c),
-            None if so.capital_per_village.is_none() => {
-                p.push(format!("{at}.capital"), "expected the society's capital (or societies.capital_per_village)")
-            }
+            None if so.capital_per_village.is_none() && so.lending_ratio.is_none() => p.push(
+                format!("{at}.capital"),
+                "expected the society's capital (or societies.capital_per_village or lending_ratio)",
+            ),
             None => {}
         }
         if let Some(b) = &v.bank_loan {
