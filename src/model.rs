@@ -106,6 +106,14 @@ pub struct Loans {
     pub accident_insured: Vec<bool>,
 }
 
+/// A loan's figures for one year of its term, as a default in that year reads them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoanYear {
+    pub ead: Fen,
+    pub subsidy: Fen,
+    pub premium: Fen,
+}
+
 /// Stream addresses of the model's components, derived from their ids (see
 /// [`crate::rng::name_key`]): a county's factor, an industry's factor, a
 /// bucket's and a village's default draws.
@@ -147,6 +155,10 @@ pub struct Model {
     /// Bucket of each (county, class, industry): `bucket_of[(county * classes + class) * industries + industry]`.
     pub bucket_of: Vec<u32>,
     pub loans: Loans,
+    /// `Loans::ead`, `subsidy` and `premium` again, loan by loan:
+    /// `loan_years[i * horizon + t]`. Defaults are sparse, and this way each
+    /// reads its years from one or two cache lines instead of nine.
+    pub loan_years: Vec<LoanYear>,
     /// Loans of each village (CSR): `village_loans[village_start[v]..village_start[v + 1]]`,
     /// sorted by (industry, class, loan).
     pub village_start: Vec<u32>,
@@ -598,6 +610,16 @@ impl Model {
         let scheduled_subsidy = (0..horizon).map(|t| loans.subsidy[t * n..(t + 1) * n].iter().copied().sum()).collect();
         premiums(s, &mut loans, horizon);
         let premium_subsidy = (0..horizon).map(|t| loans.premium[t * n..(t + 1) * n].iter().copied().sum()).collect();
+        let loan_years = (0..n * horizon)
+            .map(|k| {
+                let (i, t) = (k / horizon, k % horizon);
+                LoanYear {
+                    ead: loans.ead[t * n + i],
+                    subsidy: loans.subsidy[t * n + i],
+                    premium: loans.premium[t * n + i],
+                }
+            })
+            .collect();
         let hazards = HazardModel::build(s, &villages, &counties, &zones, &industries);
         let keys = StreamKeys {
             county: counties.iter().map(|c| rng::name_key(&["county", c])).collect(),
@@ -641,6 +663,7 @@ impl Model {
             buckets,
             bucket_of,
             loans,
+            loan_years,
             village_start,
             village_loans,
             group_start,
