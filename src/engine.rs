@@ -520,8 +520,23 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
 /// Trials per unit of parallel work: large enough to amortise scheduling,
 /// small enough to balance two cores.
 pub const CHUNK: u64 = 256;
-/// Trials simulated before their rows are handed to the sink, bounding memory.
+/// At most this many trials are simulated before their rows are handed to
+/// the sink.
 pub const WAVE: u64 = 64 * CHUNK;
+/// What a wave's rows may take, roughly: a province trial holds about 100 KB
+/// of rows (accounts by year, villages with a demand), so waves are bounded in
+/// bytes, not only in trials.
+const WAVE_BYTES: u64 = 128 << 20;
+
+/// Trials per wave for model `m` on `threads` threads: whole rounds of
+/// chunks, within [`WAVE_BYTES`] by an estimate of a trial's rows (its
+/// accounts' yearly rows, and one demand row per eight villages).
+fn wave_trials(m: &Model, threads: usize) -> u64 {
+    let (na, nv, h) = (m.accounts.len() as u64, m.villages.len() as u64, m.horizon as u64);
+    let per_trial = 2 * 8 * na * h + std::mem::size_of::<AccountTrial>() as u64 * na + 2 * nv + 256;
+    let round = CHUNK * threads.max(1) as u64;
+    (WAVE_BYTES / per_trial / round * round).clamp(round, WAVE.max(round))
+}
 
 /// Runs the trials in `trials` on `threads` threads and hands their tables to
 /// `sink` in trial order, a wave at a time. `progress` is told how many
@@ -536,9 +551,10 @@ pub fn simulate<E>(
 ) -> Result<(), E> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().expect("a thread pool");
     let na = m.accounts.len();
+    let wave = wave_trials(m, threads);
     let mut wave_start = trials.start;
     while wave_start < trials.end {
-        let wave_end = (wave_start + WAVE).min(trials.end);
+        let wave_end = (wave_start + wave).min(trials.end);
         let chunks: Vec<Range<u64>> =
             (wave_start..wave_end).step_by(CHUNK as usize).map(|s| s..(s + CHUNK).min(wave_end)).collect();
         let batches: Vec<Batch> = pool.install(|| {

@@ -157,12 +157,27 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
         None => 0..opts.trials,
     };
     let (mut done, mut target) = (range.start, range.end);
+    // What the summary keeps grows with every trial: reserved at the start
+    // (per trial and account) or after the first wave (per village with a
+    // demand, at that wave's rate plus an eighth), because growing by
+    // doubling can hold twice the need, and briefly three times while copying.
+    let n = (range.end - range.start) as usize;
+    collected.trials.reserve_exact(n);
+    collected.accounts.reserve_exact(n * model.accounts.len());
+    collected.min_deposits.reserve_exact(n * model.accounts.len());
+    let mut first_wave = true;
     loop {
         let mut wave_started = Instant::now();
         engine::simulate(model, opts.seed, done..target, opts.threads, progress, |batch| -> anyhow::Result<()> {
             sim += wave_started.elapsed();
             tables_csv::write_batch(&batch, &mut trials_w, &mut years_w)?;
             collected.push(&batch);
+            if first_wave {
+                first_wave = false;
+                let (seen, need) = (collected.trials.len().max(1), collected.village_need_ppm.len());
+                let rest = n.saturating_sub(seen);
+                collected.village_need_ppm.reserve_exact(need / seen * rest + need / seen * rest / 8);
+            }
             wave_started = Instant::now();
             Ok(())
         })?;
