@@ -40,7 +40,7 @@ use crate::claims::{SHOCK_ACCIDENT, SHOCK_ILLNESS, Terms};
 use crate::hazard::{self, DamageState, FROM_DISASTER, FROM_EPIDEMIC};
 use crate::model::{Model, NO_ACCOUNT};
 use crate::money::Fen;
-use crate::rng::{self, Stream, phi};
+use crate::rng::{self, Stream};
 use crate::scenario::ShockKind;
 use crate::tables::{AccountTrial, Batch, Counts, Flows, TrialRow, YearRow};
 use crate::waterfall::{self, ACCIDENT, AGRICULTURAL, CREDIT, Claim};
@@ -248,7 +248,6 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             let bound = grid.p(kb);
             let mut g = rng::SplitMix::new(base, m.keys.bucket[b]);
             let start = bucket.start as usize;
-            let mut p_undamaged = f64::NAN;
             let ln_q = grid.ln_q(kb);
             let mut k = 0u64;
             loop {
@@ -260,15 +259,9 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 // One uniform per candidate whatever its village, so draws stay aligned.
                 let u = rng::uniform(&mut g) * bound;
                 let v = loans.village[i];
-                let p_i = if damaged && ws.damage.hit_this_year(v) {
-                    phi(a + slope * ws.damage.damage(v, ind))
-                } else {
-                    if p_undamaged.is_nan() {
-                        p_undamaged = phi(a);
-                    }
-                    p_undamaged
-                };
-                if u < p_i.min(bound) {
+                let arg = if damaged && ws.damage.hit_this_year(v) { a + slope * ws.damage.damage(v, ind) } else { a };
+                // u < min(P(D), B), with P(D) computed only when the grid cannot tell.
+                if u < bound && grid.below(u, arg, |p| p) {
                     ws.default(i, t);
                 }
                 k += 1;
@@ -300,8 +293,8 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 let u = rng::uniform(&mut g) * r_bound;
                 let v = loans.village[i];
                 if ws.damage.is_varied(v) {
-                    let r = (phi(a + slope * ws.damage.damage(v, ind)) - bound) / (1.0 - bound);
-                    if u < r {
+                    let arg = a + slope * ws.damage.damage(v, ind);
+                    if grid.below(u, arg, |p| (p - bound) / (1.0 - bound)) {
                         ws.default(i, t);
                     }
                 }

@@ -202,6 +202,23 @@ impl PhiGrid {
         self.p[k]
     }
 
+    /// Whether `u < f(Phi(x))`, for a non-decreasing `f`: decided by the
+    /// grid points around x when u lies outside `f` of their values, with the
+    /// normal CDF computed only when it falls between (about one time in
+    /// 64 / |x|). The answer is the one computing it gives, since [`phi`] is
+    /// monotone and the grid holds its values.
+    #[inline]
+    pub fn below(&self, u: f64, x: f64, f: impl Fn(f64) -> f64) -> bool {
+        let k = self.above(x);
+        if (Self::x(k) >= x || self.p[k] >= 1.0) && u >= f(self.p[k]) {
+            return false;
+        }
+        if k > 0 && Self::x(k - 1) <= x && u < f(self.p[k - 1]) {
+            return true;
+        }
+        u < f(phi(x))
+    }
+
     /// `ln(1 - Phi)` at grid point `k`.
     #[inline]
     pub fn ln_q(&self, k: usize) -> f64 {
