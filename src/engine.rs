@@ -40,6 +40,7 @@ use crate::claims::{SHOCK_ACCIDENT, SHOCK_ILLNESS, Terms};
 use crate::hazard::{self, DamageState, FROM_DISASTER, FROM_EPIDEMIC};
 use crate::model::{Model, NO_ACCOUNT};
 use crate::money::Fen;
+use crate::portfolio::CollateralKind;
 use crate::rng::{self, Stream};
 use crate::scenario::ShockKind;
 use crate::tables::{AccountTrial, Batch, Counts, Flows, TrialRow, YearRow};
@@ -343,11 +344,12 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             let ind = loans.industry[i] as usize;
             let years = &m.loan_years[i * m.horizon..(i + 1) * m.horizon];
             let exposure = years[t].ead;
-            let d = ws.damage.damage(v, ind);
-            let collateral_value =
-                terms.collateral(loans.collateral[i], loans.collateral_value[i], ws.damage.herd_survival(v, ind));
+            let (d, cause) = ws.damage.damage_and_cause(v, ind);
+            let kind = loans.collateral[i];
+            // Only a herd's value follows its survival, which walks every year's hits.
+            let herd = if kind == CollateralKind::LivestockPledge { ws.damage.herd_survival(v, ind) } else { 1.0 };
+            let collateral_value = terms.collateral(kind, loans.collateral_value[i], herd);
             let claims = terms.insurance(loans, i, d, ws.shock[i], exposure);
-            let cause = ws.damage.cause(v, ind);
             if cause & FROM_DISASTER != 0 {
                 flows.exposure_disaster += exposure;
             }

@@ -446,13 +446,21 @@ impl DamageState {
     /// What caused this year's damage of an industry in a village.
     #[inline]
     pub fn cause(&self, v: u32, industry: usize) -> u8 {
-        let mut c = 0;
+        self.damage_and_cause(v, industry).1
+    }
+
+    /// [`DamageState::damage`] and [`DamageState::cause`] in one walk of the hits.
+    #[inline]
+    pub fn damage_and_cause(&self, v: u32, industry: usize) -> (f64, u8) {
+        let (mut s, mut c) = (1.0, 0);
         for h in self.this_year(v) {
-            if h.ratio * self.factor[h.effect as usize * self.n_ind + industry] > 0.0 {
+            let d = h.ratio * self.factor[h.effect as usize * self.n_ind + industry];
+            if d > 0.0 {
+                s *= 1.0 - d.min(1.0);
                 c |= self.cause_of[h.effect as usize];
             }
         }
-        c
+        (1.0 - s, c)
     }
 
     /// Share of a herd still alive, after every loss so far in the trial.
