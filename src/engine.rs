@@ -512,8 +512,8 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
     out.village_demands_end.push(out.village_demands.len() as u32);
 }
 
-/// Trials per unit of parallel work: large enough to amortise scheduling,
-/// small enough to balance two cores.
+/// Trials per unit of parallel work, at most: large enough to amortise
+/// scheduling, small enough to balance two cores.
 pub const CHUNK: u64 = 256;
 /// At most this many trials are simulated before their rows are handed to
 /// the sink.
@@ -550,8 +550,10 @@ pub fn simulate<E>(
     let mut wave_start = trials.start;
     while wave_start < trials.end {
         let wave_end = (wave_start + wave).min(trials.end);
+        // Short waves (a 200-trial run) are cut finer, so every thread gets work.
+        let chunk = ((wave_end - wave_start) / (4 * threads.max(1) as u64)).clamp(1, CHUNK);
         let chunks: Vec<Range<u64>> =
-            (wave_start..wave_end).step_by(CHUNK as usize).map(|s| s..(s + CHUNK).min(wave_end)).collect();
+            (wave_start..wave_end).step_by(chunk as usize).map(|s| s..(s + chunk).min(wave_end)).collect();
         let batches: Vec<Batch> = pool.install(|| {
             chunks
                 .into_par_iter()
