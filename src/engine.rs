@@ -534,8 +534,10 @@ fn wave_trials(m: &Model, threads: usize) -> u64 {
 }
 
 /// Runs the trials in `trials` on `threads` threads and hands their tables to
-/// `sink` in trial order, a wave at a time. `progress` is told how many
-/// trials have finished. The tables depend on (model, seed, trial) only.
+/// `sink` in trial order, a wave at a time. While the sink takes a wave (on
+/// the calling thread), the next wave is simulated, so writing the tables
+/// overlaps the simulation; at most two waves are held. `progress` is told
+/// how many trials have finished. The tables depend on (model, seed, trial) only.
 pub fn simulate<E>(
     m: &Model,
     seed: u64,
@@ -547,9 +549,7 @@ pub fn simulate<E>(
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().expect("a thread pool");
     let na = m.accounts.len();
     let wave = wave_trials(m, threads);
-    let mut wave_start = trials.start;
-    while wave_start < trials.end {
-        let wave_end = (wave_start + wave).min(trials.end);
+    let run_wave = |wave_start: u64, wave_end: u64| -> Batch {
         // Short waves (a 200-trial run) are cut finer, so every thread gets work.
         let chunk = ((wave_end - wave_start) / (4 * threads.max(1) as u64)).clamp(1, CHUNK);
         let chunks: Vec<Range<u64>> =
@@ -570,12 +570,23 @@ pub fn simulate<E>(
                 )
                 .collect()
         });
-        let mut wave = Batch::new(na, m.horizon);
+        let mut out = Batch::new(na, m.horizon);
         for b in batches {
-            wave.append(b);
+            out.append(b);
         }
-        sink(wave)?;
-        wave_start = wave_end;
-    }
-    Ok(())
+        out
+    };
+    let waves: Vec<(u64, u64)> =
+        (trials.start..trials.end).step_by(wave.max(1) as usize).map(|s| (s, (s + wave).min(trials.end))).collect();
+    std::thread::scope(|scope| {
+        let run_wave = &run_wave;
+        let mut next = waves.iter().map(|&(s, e)| move || run_wave(s, e));
+        let mut pending = next.next().map(|w| scope.spawn(w));
+        while let Some(running) = pending.take() {
+            let batch = running.join().expect("a wave's simulation panicked");
+            pending = next.next().map(|w| scope.spawn(w));
+            sink(batch)?;
+        }
+        Ok(())
+    })
 }

@@ -167,9 +167,13 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     collected.min_deposits.reserve_exact(n * model.accounts.len());
     let mut first_wave = true;
     loop {
-        let mut wave_started = Instant::now();
+        // The sink of one wave overlaps the simulation of the next, so the
+        // simulation time is the whole call's, less the last sink's (which
+        // overlaps nothing).
+        let started = Instant::now();
+        let mut last_sink = Duration::ZERO;
         engine::simulate(model, opts.seed, done..target, opts.threads, progress, |batch| -> anyhow::Result<()> {
-            sim += wave_started.elapsed();
+            let sink_started = Instant::now();
             tables_csv::write_batch(&batch, &mut trials_w, &mut years_w)?;
             collected.push(&batch);
             if first_wave {
@@ -178,9 +182,10 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
                 let rest = n.saturating_sub(seen);
                 collected.village_need_ppm.reserve_exact(need / seen * rest + need / seen * rest / 8);
             }
-            wave_started = Instant::now();
+            last_sink = sink_started.elapsed();
             Ok(())
         })?;
+        sim += started.elapsed().saturating_sub(last_sink);
         done = target;
         match &opts.precision {
             Some(p) if done < p.max_trials && relative_stderr(&collected, &p.metric) > p.rel => {
