@@ -196,7 +196,6 @@ impl HazardModel {
                     _ => (vec![0.0; industries.len()], FROM_DISASTER),
                 };
                 let mut counties: Vec<u32> = hit.iter().map(|&v| villages[v as usize].county).collect();
-                counties.dedup();
                 counties.sort_unstable();
                 counties.dedup();
                 ForcedEvent { year: ev.year as usize - 1, villages: hit, damage, cause, counties }
@@ -258,9 +257,8 @@ pub struct DamageState {
     head: Vec<u32>,
     touched_ever: Vec<u32>,
     year: u8,
-    /// Villages hit this year by a peril whose damage differs by village; and
-    /// the year (plus one) each was last listed.
-    pub varied: Vec<u32>,
+    /// Per village, the year (plus one) a peril whose damage differs by
+    /// village last hit it.
     varied_mark: Vec<u8>,
     /// Per (county, industry): `prod(1 - d)` over this year's events that
     /// share one damage across villages and reach the county; one minus it
@@ -308,7 +306,6 @@ impl DamageState {
             head: vec![NONE; n_villages],
             touched_ever: Vec::new(),
             year: 0,
-            varied: Vec::new(),
             varied_mark: vec![0; n_villages],
             shared_survival: vec![1.0; n_counties * n_ind],
             varied_survival: vec![1.0; n_counties * n_ind],
@@ -322,7 +319,6 @@ impl DamageState {
     /// Starts year `t` (0-based): this year's damage is empty, herd losses carry on.
     fn new_year(&mut self, t: usize) {
         self.year = t as u8;
-        self.varied.clear();
         self.shared_survival.fill(1.0);
         self.varied_survival.fill(1.0);
     }
@@ -335,7 +331,6 @@ impl DamageState {
         }
         self.touched_ever.clear();
         self.hits.clear();
-        self.varied.clear();
         self.events = 0;
         self.outbreaks = 0;
     }
@@ -350,11 +345,7 @@ impl DamageState {
     }
 
     fn mark_varied(&mut self, v: u32) {
-        let mark = self.year + 1;
-        if self.varied_mark[v as usize] != mark {
-            self.varied_mark[v as usize] = mark;
-            self.varied.push(v);
-        }
+        self.varied_mark[v as usize] = self.year + 1;
     }
 
     /// Widens the shared bound of `counties` by one event of ratio `ratio`.
