@@ -10,8 +10,9 @@
 //!   `riskshare::rng::bernoulli_indices` (geometric skip-ahead) over a
 //!   1e6-loan sequence at p = 0.03, counting hits, and also gathering an
 //!   integer-fen EAD per hit (the loss aggregation a real kernel does).
-//! - `kernel/base_pass/*`: the engine's base pass of one year (a bucket's
-//!   Vasicek probability, then a skip over its alive loans, marking defaults),
+//! - `kernel/base_pass/*`: the engine's bucket pass of one year without
+//!   damage (a skip over each bucket's alive loans at the grid bound of its
+//!   Vasicek probability, each candidate thinned by the exact probability),
 //!   restated here from public items of `model` and `rng` because the pass
 //!   itself is private to `engine::run_trial`. It follows `engine.rs` as of
 //!   this writing; if the engine's pass changes, this copy does not.
@@ -120,23 +121,37 @@ fn kernel(c: &mut Criterion) {
                 for (i, z) in zi.iter_mut().enumerate() {
                     *z = rng::normal(&mut rng::stream(SEED, trial, Stream::Economy, m.keys.industry[i], 1));
                 }
+                let grid = rng::phi_grid();
+                let base = rng::key(&[SEED, trial, Stream::DefaultBase as u64, 0]);
                 for (bi, bucket) in m.buckets.iter().enumerate() {
-                    let x = e.sqrt_w * zc[bucket.county as usize] + e.sqrt_1m_w * zi[bucket.industry as usize];
-                    let thr = m.classes[bucket.class as usize].threshold;
-                    let p = rng::phi((thr - e.sqrt_rho * x) * e.inv_sqrt_1m_rho);
                     let len = (bucket.ends[0] - bucket.start) as usize;
-                    if len == 0 || p <= 0.0 {
+                    if len == 0 {
                         continue;
                     }
-                    let mut r = rng::stream(SEED, trial, Stream::DefaultBase, 0, m.keys.bucket[bi]);
+                    let x = e.sqrt_w * zc[bucket.county as usize] + e.sqrt_1m_w * zi[bucket.industry as usize];
+                    let a = (m.classes[bucket.class as usize].threshold - e.sqrt_rho * x) * e.inv_sqrt_1m_rho;
+                    let k = grid.above(a);
+                    let (bound, ln_q) = (grid.p(k), grid.ln_q(k));
+                    let mut r = rng::SplitMix::new(base, m.keys.bucket[bi]);
                     let start = bucket.start as usize;
-                    rng::bernoulli_indices(&mut r, len, p, |k| {
-                        let i = start + k;
-                        if default_year[i] == 0 {
+                    let mut p = f64::NAN;
+                    let mut j = 0u64;
+                    loop {
+                        j = j.saturating_add(rng::geometric_gap(&mut r, ln_q));
+                        if j >= len as u64 {
+                            break;
+                        }
+                        let u = rng::uniform(&mut r) * bound;
+                        if p.is_nan() {
+                            p = rng::phi(a);
+                        }
+                        let i = start + j as usize;
+                        if u < p && default_year[i] == 0 {
                             default_year[i] = 1;
                             defaulted.push(i as u32);
                         }
-                    });
+                        j += 1;
+                    }
                 }
                 defaulted.len()
             })

@@ -4,24 +4,33 @@
 //! **Sampling contract.** Given the year's factors and damages, loans default
 //! independently (conditional independence of the factor model), so defaults
 //! are drawn by geometric skip-ahead, at a cost that follows the number of
-//! defaults rather than the number of loans:
+//! defaults rather than the number of loans or of damaged villages. A loan
+//! with bucket probit `a = (Phi^-1(pd) - sqrt(rho) X) / sqrt(1 - rho)` and
+//! village damage D defaults with `P(D) = Phi(a + kappa D / sqrt(1 - rho))`.
 //!
-//! 1. *Base pass*: each bucket (county, class, industry) shares
-//!    `p = Phi((Phi^-1(pd) - sqrt(rho) X) / sqrt(1 - rho))`; its alive loans
-//!    are a prefix of the bucket, skipped over with stream
-//!    `(DefaultBase, year, bucket)`.
-//! 2. *Damage pass*: in each damaged village, the loans of an (industry,
-//!    class) group with damage D default in addition with
-//!    `q = (p_D - p) / (1 - p)`, where `p_D` adds `kappa * D` to the
-//!    threshold; since `1 - (1 - p)(1 - q) = p_D`, each loan defaults with
-//!    exactly `p_D`. Stream `(DefaultDamage, year, village)`.
+//! 1. *Bucket pass*: each bucket (county, class, industry) skips over its
+//!    alive loans (a prefix of the bucket) at a bound B: Phi at the first
+//!    point of a 1/64 grid ([`rng::PhiGrid`]) at or above `a + kappa D_shared
+//!    / sqrt(1 - rho)`, where `1 - D_shared` is the product of `1 - d` over
+//!    this year's shared-damage events (one ratio per event: floods,
+//!    droughts, epidemics, forced events) that reached the county. A
+//!    candidate is kept with `min(P(D), B) / B`. Stream `(DefaultBase, year)`
+//!    folded with the bucket's key ([`rng::SplitMix`]).
+//! 2. *Varied pass*, same bucket: a village that a varied peril hit (one
+//!    drawing its ratio per village: landslide, hail) may lie above B. A
+//!    second skip at `(B' - B) / (1 - B)`, B' the grid bound with each varied
+//!    event at its largest ratio in the county, keeps a candidate in such a
+//!    village with `r = (P(D) - B) / (1 - B)` over that rate;
+//!    `1 - (1 - B)(1 - r) = P(D)`. Stream `(DefaultDamage, year)` folded with
+//!    the bucket's key.
 //! 3. *Shock pass*: each shock type hits household borrowers alive at the start
 //!    of the year with its probability; a shocked borrower defaults in
 //!    addition with `q_shock`, which gives `1 - (1 - p)(1 - q_shock)`.
 //!
 //! A loan defaults at most once: a draw that lands on a loan already
-//! defaulted (or repaid) is ignored, which is valid thinning. Nothing here
-//! allocates once a [`Workspace`] is warm.
+//! defaulted (or repaid) is ignored, which is valid thinning. Every pass is
+//! exact up to floating-point rounding; the normal CDF is evaluated only for
+//! candidates. Nothing here allocates once a [`Workspace`] is warm.
 
 use std::ops::Range;
 
@@ -32,7 +41,8 @@ use crate::guarantee;
 use crate::hazard::{self, DamageState, FROM_DISASTER, FROM_EPIDEMIC};
 use crate::model::{Model, NO_ACCOUNT};
 use crate::money::Fen;
-use crate::rng::{self, Stream, phi};
+use crate::portfolio::CollateralKind;
+use crate::rng::{self, Stream};
 use crate::scenario::ShockKind;
 use crate::society::{Ledger, NO_LOAN, NO_SOCIETY};
 use crate::tables::{AccountTrial, Batch, Counts, Flows, TrialRow, YearRow};
@@ -53,11 +63,6 @@ pub struct Workspace {
     /// Factors of the trial, `[year][county]` and `[year][industry]`.
     z_county: Vec<f64>,
     z_industry: Vec<f64>,
-    p_bucket: Vec<f64>,
-    damage_memo: DamageMemo,
-    /// A damaged village's (industry, class) groups: (end in the village's list, q).
-    groups: Vec<(u32, f64)>,
-    hits: Vec<u32>,
     damage: DamageState,
     claims: Vec<Claim>,
     scratch: waterfall::Scratch,
@@ -171,11 +176,7 @@ impl Workspace {
             shocked: Vec::new(),
             z_county: vec![0.0; m.counties.len() * m.horizon],
             z_industry: vec![0.0; m.industries.len() * m.horizon],
-            p_bucket: vec![0.0; m.buckets.len()],
-            damage_memo: DamageMemo::new(),
-            groups: Vec::new(),
-            hits: Vec::new(),
-            damage: DamageState::new(m.villages.len(), m.industries.len()),
+            damage: DamageState::new(&m.hazards, m.villages.len(), m.counties.len()),
             claims: Vec::new(),
             scratch: waterfall::Scratch::default(),
             village_balance: m.village_fund_initial.clone(),
@@ -264,7 +265,6 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
     ws.reset_draws();
     ws.drawn.clear();
     ws.year_draws.clear();
-    let n = m.loans.n;
     let loans = &m.loans;
     let e = &m.economy;
     // 1. Economy, all years at once: each county's AR(1) factor and each
@@ -303,90 +303,92 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
         let z_industry = &zi_all[t * ni..(t + 1) * ni];
 
         // 2-3. Disasters and epidemics.
-        ws.damage.new_year();
         let (ev0, ob0) = (ws.damage.events, ws.damage.outbreaks);
         hazard::draw_year(&m.hazards, seed, trial, t, &mut ws.damage);
         counts.disaster_events = ws.damage.events - ev0;
         counts.epidemic_outbreaks = ws.damage.outbreaks - ob0;
 
-        // 6a. Base pass.
+        // 6a-c. Defaults by bucket. A loan's probability is `P(D) = Phi(a +
+        // kappa D / sqrt(1 - rho))`, where `a` is its bucket's probit and D its
+        // village's damage. Each bucket skips over its alive loans at a bound
+        // B, the grid's Phi just above `a + kappa D_shared / sqrt(1 - rho)`
+        // (D_shared: the damage of a village hit by every shared event that
+        // reached the county), and keeps a candidate with `min(P(D), B) / B`.
+        // The normal CDF is evaluated for candidates only.
         ws.year_defaults.clear();
+        let grid = rng::phi_grid();
+        let base = rng::key(&[seed, trial, Stream::DefaultBase as u64, t as u64]);
+        let base_varied = rng::key(&[seed, trial, Stream::DefaultDamage as u64, t as u64]);
+        let damaged = e.kappa > 0.0;
+        let slope = e.kappa * e.inv_sqrt_1m_rho;
         for (b, bucket) in m.buckets.iter().enumerate() {
-            let x = e.sqrt_w * z_county[bucket.county as usize] + e.sqrt_1m_w * z_industry[bucket.industry as usize];
-            let thr = m.classes[bucket.class as usize].threshold;
-            let p = phi((thr - e.sqrt_rho * x) * e.inv_sqrt_1m_rho);
-            ws.p_bucket[b] = p;
             let len = (bucket.ends[t] - bucket.start) as usize;
-            if len == 0 || p <= 0.0 {
+            if len == 0 {
                 continue;
             }
-            let mut g = rng::stream(seed, trial, Stream::DefaultBase, t as u64, m.keys.bucket[b]);
+            let (county, ind) = (bucket.county as usize, bucket.industry as usize);
+            let x = e.sqrt_w * z_county[county] + e.sqrt_1m_w * z_industry[ind];
+            let a = (m.classes[bucket.class as usize].threshold - e.sqrt_rho * x) * e.inv_sqrt_1m_rho;
+            let top = if damaged { a + slope * ws.damage.shared_bound(county, ind) } else { a };
+            let kb = grid.above(top);
+            let bound = grid.p(kb);
+            let mut g = rng::SplitMix::new(base, m.keys.bucket[b]);
             let start = bucket.start as usize;
-            rng::bernoulli_indices(&mut g, len, p, |k| ws.default(start + k, t));
-        }
+            let ln_q = grid.ln_q(kb);
+            let mut k = 0u64;
+            loop {
+                k = k.saturating_add(rng::geometric_gap(&mut g, ln_q));
+                if k >= len as u64 {
+                    break;
+                }
+                let i = start + k as usize;
+                // One uniform per candidate whatever its village, so draws stay aligned.
+                let u = rng::uniform(&mut g) * bound;
+                let v = loans.village[i];
+                let arg = if damaged && ws.damage.hit_this_year(v) { a + slope * ws.damage.damage(v, ind) } else { a };
+                // u < min(P(D), B), with P(D) computed only when the grid cannot tell.
+                if u < bound && grid.below(u, arg, |p| p) {
+                    ws.default(i, t);
+                }
+                k += 1;
+            }
 
-        // 6b. Damage pass, village by village: one geometric skip over the
-        // village's loans at the largest extra probability q_max, each candidate
-        // kept with q / q_max (thinning), so a village costs about one draw.
-        if e.kappa > 0.0 {
-            ws.damage_memo.new_year();
-            for ti in 0..ws.damage.touched.len() {
-                let v = ws.damage.touched[ti];
-                let list = m.loans_of_village(v as usize);
-                let county = m.villages[v as usize].county as usize;
-                ws.groups.clear();
-                let mut q_max = 0.0f64;
-                for grp in m.groups_of_village(v as usize) {
-                    let (ind, class, b) = (grp.industry as usize, grp.class as usize, grp.bucket as usize);
-                    let d = ws.damage.damage(v, ind);
-                    let q = if d > 0.0 {
-                        ws.damage_memo.q(b, d, || {
-                            let x = e.sqrt_w * z_county[county] + e.sqrt_1m_w * z_industry[ind];
-                            let thr = m.classes[class].threshold;
-                            let p = ws.p_bucket[b];
-                            let p_d = phi((thr + e.kappa * d - e.sqrt_rho * x) * e.inv_sqrt_1m_rho);
-                            if p >= 1.0 { 0.0 } else { ((p_d - p) / (1.0 - p)).clamp(0.0, 1.0) }
-                        })
-                    } else {
-                        0.0
-                    };
-                    ws.groups.push((grp.end, q));
-                    q_max = q_max.max(q);
+            // A village a varied peril (landslide, hail) hit may lie above B:
+            // such a loan defaults in addition with `r = (P(D) - B) / (1 - B)`,
+            // which brings it to exactly P(D). A second skip at the bound of
+            // r over every village of the county, `(B' - B) / (1 - B)` with
+            // B' from the county's largest varied ratios, keeps a candidate
+            // with r over that bound (none outside varied villages).
+            if !damaged || bound >= 1.0 {
+                continue;
+            }
+            let kv = grid.above(a + slope * ws.damage.bound_all(county, ind));
+            if kv <= kb {
+                continue;
+            }
+            let r_bound = (grid.p(kv) - bound) / (1.0 - bound);
+            let ln_q = grid.ln_q(kv) - grid.ln_q(kb);
+            let mut g = rng::SplitMix::new(base_varied, m.keys.bucket[b]);
+            let mut k = 0u64;
+            loop {
+                k = k.saturating_add(rng::geometric_gap(&mut g, ln_q));
+                if k >= len as u64 {
+                    break;
                 }
-                if q_max <= 0.0 {
-                    continue;
-                }
-                let mut g = rng::stream(seed, trial, Stream::DefaultDamage, t as u64, m.keys.village[v as usize]);
-                let mut gi = 0;
-                let groups = &ws.groups;
-                let mut hits = std::mem::take(&mut ws.hits);
-                hits.clear();
-                let ln_q = if q_max >= 1.0 { f64::NEG_INFINITY } else { libm::log1p(-q_max) };
-                let mut k = 0u64;
-                loop {
-                    k = k.saturating_add(rng::geometric_gap(&mut g, ln_q));
-                    if k >= list.len() as u64 {
-                        break;
-                    }
-                    while groups[gi].0 as u64 <= k {
-                        gi += 1;
-                    }
-                    // One uniform per candidate whatever its q, so draws stay aligned.
-                    if rng::uniform(&mut g) * q_max < groups[gi].1 {
-                        hits.push(list[k as usize]);
-                    }
-                    k += 1;
-                }
-                for &i in &hits {
-                    if loans.term[i as usize] as usize > t {
-                        ws.default(i as usize, t);
+                let i = start + k as usize;
+                let u = rng::uniform(&mut g) * r_bound;
+                let v = loans.village[i];
+                if ws.damage.is_varied(v) {
+                    let arg = a + slope * ws.damage.damage(v, ind);
+                    if grid.below(u, arg, |p| (p - bound) / (1.0 - bound)) {
+                        ws.default(i, t);
                     }
                 }
-                ws.hits = hits;
+                k += 1;
             }
         }
 
-        // 5-6c. Personal shocks.
+        // 5-6d. Personal shocks.
         for &i in &ws.shocked {
             ws.shock[i as usize] = 0;
         }
@@ -439,9 +441,9 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 let d = ws.damage.damage(v, ind);
                 let x = e.sqrt_w * z_county[c] + e.sqrt_1m_w * z_industry[ind];
                 let thr = m.classes[loans.class[i] as usize].threshold - e.sqrt_rho * x;
-                let p_d = phi((thr + e.kappa * d) * e.inv_sqrt_1m_rho);
+                let p_d = rng::phi((thr + e.kappa * d) * e.inv_sqrt_1m_rho);
                 let d_all = 1.0 - (1.0 - d) * (1.0 - extra);
-                let p_all = phi((thr + e.kappa * d_all) * e.inv_sqrt_1m_rho);
+                let p_all = rng::phi((thr + e.kappa * d_all) * e.inv_sqrt_1m_rho);
                 let r = if p_d >= 1.0 { 0.0 } else { ((p_all - p_d) / (1.0 - p_d)).clamp(0.0, 1.0) };
                 let u = rng::keyed_uniform(&[seed, trial, Stream::Mechanisms as u64, t as u64, m.extra_key[i]]);
                 if u < r {
@@ -458,12 +460,14 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             let i = i as usize;
             let v = loans.village[i];
             let ind = loans.industry[i] as usize;
-            let exposure = loans.ead[t * n + i];
-            let d = ws.damage.damage(v, ind);
-            let collateral_value =
-                terms.collateral(loans.collateral[i], loans.collateral_value[i], ws.damage.herd_survival(v, ind));
+            let years = &m.loan_years[i * m.horizon..(i + 1) * m.horizon];
+            let exposure = years[t].ead;
+            let (d, cause) = ws.damage.damage_and_cause(v, ind);
+            let kind = loans.collateral[i];
+            // Only a herd's value follows its survival, which walks every year's hits.
+            let herd = if kind == CollateralKind::LivestockPledge { ws.damage.herd_survival(v, ind) } else { 1.0 };
+            let collateral_value = terms.collateral(kind, loans.collateral_value[i], herd);
             let claims = terms.insurance(loans, i, d, ws.shock[i], exposure);
-            let cause = ws.damage.cause(v, ind);
             if cause & FROM_DISASTER != 0 {
                 flows.exposure_disaster += exposure;
             }
@@ -488,11 +492,11 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 ..Default::default()
             });
             // Subsidy and alive count lost from this year on.
-            for y in t..loans.term[i] as usize {
-                ws.lost_subsidy[y] += loans.subsidy[y * n + i];
+            for (y, ly) in years.iter().enumerate().take(loans.term[i] as usize).skip(t) {
+                ws.lost_subsidy[y] += ly.subsidy;
                 if y > t {
                     ws.lost_alive[y] += 1;
-                    ws.lost_premium[y] += loans.premium[y * n + i];
+                    ws.lost_premium[y] += ly.premium;
                 }
             }
         }
@@ -695,53 +699,32 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
     out.village_demands_end.push(out.village_demands.len() as u32);
 }
 
-/// A direct-mapped memo of the damage pass's extra default probability,
-/// keyed by (bucket, damage). Villages hit by the same events share a damage
-/// exactly, so a broad drought costs a few normal CDFs, not one per village.
-/// Entries carry the year's stamp, so a new year invalidates them without a
-/// clear; a collision only costs a recomputation of the same pure value.
-struct DamageMemo {
-    stamp: u32,
-    slots: Vec<(u32, u32, u64, f64)>,
-}
-
-const MEMO_SLOTS: usize = 4096;
-
-impl DamageMemo {
-    fn new() -> Self {
-        DamageMemo { stamp: 0, slots: vec![(u32::MAX, 0, 0, 0.0); MEMO_SLOTS] }
-    }
-    fn new_year(&mut self) {
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            self.slots.fill((u32::MAX, 0, 0, 0.0));
-            self.stamp = 1;
-        }
-    }
-    /// `q` for the bucket and damage, computing it with `f` on a miss.
-    #[inline]
-    fn q(&mut self, bucket: usize, d: f64, f: impl FnOnce() -> f64) -> f64 {
-        let bits = d.to_bits();
-        let h = rng::mix64(bits ^ (bucket as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) as usize & (MEMO_SLOTS - 1);
-        let slot = &mut self.slots[h];
-        if slot.0 == self.stamp && slot.1 == bucket as u32 && slot.2 == bits {
-            return slot.3;
-        }
-        let q = f();
-        *slot = (self.stamp, bucket as u32, bits, q);
-        q
-    }
-}
-
-/// Trials per unit of parallel work: large enough to amortise scheduling,
-/// small enough to balance two cores.
+/// Trials per unit of parallel work, at most: large enough to amortise
+/// scheduling, small enough to balance two cores.
 pub const CHUNK: u64 = 256;
-/// Trials simulated before their rows are handed to the sink, bounding memory.
+/// At most this many trials are simulated before their rows are handed to
+/// the sink.
 pub const WAVE: u64 = 64 * CHUNK;
+/// What a wave's rows may take, roughly: a province trial holds about 100 KB
+/// of rows (accounts by year, villages with a demand), so waves are bounded in
+/// bytes, not only in trials.
+const WAVE_BYTES: u64 = 128 << 20;
+
+/// Trials per wave for model `m` on `threads` threads: whole rounds of
+/// chunks, within [`WAVE_BYTES`] by an estimate of a trial's rows (its
+/// accounts' yearly rows, and one demand row per eight villages).
+fn wave_trials(m: &Model, threads: usize) -> u64 {
+    let (na, nv, h) = (m.accounts.len() as u64, m.villages.len() as u64, m.horizon as u64);
+    let per_trial = 2 * 8 * na * h + std::mem::size_of::<AccountTrial>() as u64 * na + 2 * nv + 256;
+    let round = CHUNK * threads.max(1) as u64;
+    (WAVE_BYTES / per_trial / round * round).clamp(round, WAVE.max(round))
+}
 
 /// Runs the trials in `trials` on `threads` threads and hands their tables to
-/// `sink` in trial order, a wave at a time. `progress` is told how many
-/// trials have finished. The tables depend on (model, seed, trial) only.
+/// `sink` in trial order, a wave at a time. While the sink takes a wave (on
+/// the calling thread), the next wave is simulated, so writing the tables
+/// overlaps the simulation; at most two waves are held. `progress` is told
+/// how many trials have finished. The tables depend on (model, seed, trial) only.
 pub fn simulate<E>(
     m: &Model,
     seed: u64,
@@ -752,11 +735,12 @@ pub fn simulate<E>(
 ) -> Result<(), E> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().expect("a thread pool");
     let na = m.accounts.len();
-    let mut wave_start = trials.start;
-    while wave_start < trials.end {
-        let wave_end = (wave_start + WAVE).min(trials.end);
+    let wave = wave_trials(m, threads);
+    let run_wave = |wave_start: u64, wave_end: u64| -> Batch {
+        // Short waves (a 200-trial run) are cut finer, so every thread gets work.
+        let chunk = ((wave_end - wave_start) / (4 * threads.max(1) as u64)).clamp(1, CHUNK);
         let chunks: Vec<Range<u64>> =
-            (wave_start..wave_end).step_by(CHUNK as usize).map(|s| s..(s + CHUNK).min(wave_end)).collect();
+            (wave_start..wave_end).step_by(chunk as usize).map(|s| s..(s + chunk).min(wave_end)).collect();
         let batches: Vec<Batch> = pool.install(|| {
             chunks
                 .into_par_iter()
@@ -773,12 +757,23 @@ pub fn simulate<E>(
                 )
                 .collect()
         });
-        let mut wave = Batch::new(na, m.horizon);
+        let mut out = Batch::new(na, m.horizon);
         for b in batches {
-            wave.append(b);
+            out.append(b);
         }
-        sink(wave)?;
-        wave_start = wave_end;
-    }
-    Ok(())
+        out
+    };
+    let waves: Vec<(u64, u64)> =
+        (trials.start..trials.end).step_by(wave.max(1) as usize).map(|s| (s, (s + wave).min(trials.end))).collect();
+    std::thread::scope(|scope| {
+        let run_wave = &run_wave;
+        let mut next = waves.iter().map(|&(s, e)| move || run_wave(s, e));
+        let mut pending = next.next().map(|w| scope.spawn(w));
+        while let Some(running) = pending.take() {
+            let batch = running.join().expect("a wave's simulation panicked");
+            pending = next.next().map(|w| scope.spawn(w));
+            sink(batch)?;
+        }
+        Ok(())
+    })
 }

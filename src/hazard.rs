@@ -50,6 +50,8 @@ pub struct ForcedEvent {
     /// Damage per industry (severity x vulnerability, or mortality for the species struck).
     pub damage: Vec<f64>,
     pub cause: u8,
+    /// The counties of `villages`.
+    pub counties: Vec<u32>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -59,6 +61,9 @@ pub struct HazardModel {
     pub regions: Vec<Vec<Vec<u32>>>,
     /// Stream address of each region, from its id (or its county's, alone).
     pub region_keys: Vec<u64>,
+    /// The counties of each region, and the county of each village.
+    pub region_counties: Vec<Vec<u32>>,
+    pub village_county: Vec<u32>,
     pub perils: Vec<PerilModel>,
     pub diseases: Vec<DiseaseModel>,
     pub shocks: Vec<ShockModel>,
@@ -190,13 +195,22 @@ impl HazardModel {
                     }
                     _ => (vec![0.0; industries.len()], FROM_DISASTER),
                 };
-                ForcedEvent { year: ev.year as usize - 1, villages: hit, damage, cause }
+                let mut counties: Vec<u32> = hit.iter().map(|&v| villages[v as usize].county).collect();
+                counties.sort_unstable();
+                counties.dedup();
+                ForcedEvent { year: ev.year as usize - 1, villages: hit, damage, cause, counties }
             })
             .collect();
+        let mut region_counties = vec![Vec::new(); n_regions];
+        for (c, &r) in region_of.iter().enumerate() {
+            region_counties[r].push(c as u32);
+        }
         HazardModel {
             forced,
             regions,
             region_keys,
+            region_counties,
+            village_county: villages.iter().map(|v| v.county).collect(),
             perils,
             diseases,
             shocks,
@@ -214,108 +228,246 @@ impl HazardModel {
 pub const FROM_DISASTER: u8 = 1;
 pub const FROM_EPIDEMIC: u8 = 2;
 
-/// One trial's damage state: this year's survival `1 - D` per (village,
-/// industry) and the herds' cumulative survival, kept sparse so that
-/// resetting costs what was touched.
+/// A village's hit by one event: the event's ratio, which reaches each
+/// industry through its effect's factors.
+#[derive(Clone, Copy, Debug)]
+struct Hit {
+    /// The village's previous hit (hits are prepended, so this year's come first).
+    next: u32,
+    year: u8,
+    effect: u16,
+    ratio: f64,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// One trial's damage, kept as each village's list of hits rather than as a
+/// (village, industry) grid: a broad drought then costs one entry per village
+/// hit, and a damage is computed only where a default or a candidate needs it.
+/// Resetting costs what was touched.
 #[derive(Clone, Debug, Default)]
 pub struct DamageState {
     n_ind: usize,
-    /// `prod(1 - d)` this year, per village * n_ind + industry; 1 when untouched.
-    survival: Vec<f64>,
-    /// What caused this year's damage.
-    cause: Vec<u8>,
-    /// Cumulative herd survival over the years, for livestock collateral.
-    herd_survival: Vec<f64>,
-    /// Villages touched this year, and ever in this trial.
-    pub touched: Vec<u32>,
+    /// Damage per unit ratio of each effect (peril, disease, forced event), `effect * n_ind + industry`.
+    factor: Vec<f64>,
+    /// Whether the effect's damage is also a share of the herd lost, per industry.
+    herd: Vec<bool>,
+    cause_of: Vec<u8>,
+    hits: Vec<Hit>,
+    head: Vec<u32>,
     touched_ever: Vec<u32>,
-    is_touched: Vec<bool>,
-    is_touched_ever: Vec<bool>,
+    year: u8,
+    /// Per village, the year (plus one) a peril whose damage differs by
+    /// village last hit it.
+    varied_mark: Vec<u8>,
+    /// Per (county, industry): `prod(1 - d)` over this year's events that
+    /// share one damage across villages and reach the county; one minus it
+    /// bounds the damage of every village of the county that no varied peril hit.
+    shared_survival: Vec<f64>,
+    /// Per (county, industry): `prod(1 - d)` over this year's varied events,
+    /// each at the largest ratio it drew in the county: with the shared
+    /// bound, it bounds the damage of every village of the county.
+    varied_survival: Vec<f64>,
+    /// Largest ratio of the current varied event per county (scratch).
+    county_max: Vec<f64>,
     pub events: u32,
     pub outbreaks: u32,
     /// Villages hit by the current event (scratch).
-    hits: Vec<u32>,
+    scratch: Vec<u32>,
 }
 
 impl DamageState {
-    pub fn new(n_villages: usize, n_ind: usize) -> Self {
+    pub fn new(h: &HazardModel, n_villages: usize, n_counties: usize) -> Self {
+        let n_ind = h.n_industries;
+        let mut factor = Vec::new();
+        let mut herd = Vec::new();
+        let mut cause_of = Vec::new();
+        for p in &h.perils {
+            factor.extend_from_slice(&p.vulnerability);
+            herd.extend_from_slice(&h.livestock);
+            cause_of.push(FROM_DISASTER);
+        }
+        for d in &h.diseases {
+            factor.extend(d.affects.iter().map(|&a| if a { 1.0 } else { 0.0 }));
+            herd.extend(std::iter::repeat_n(true, n_ind));
+            cause_of.push(FROM_EPIDEMIC);
+        }
+        for ev in &h.forced {
+            factor.extend_from_slice(&ev.damage);
+            herd.extend(h.livestock.iter().map(|&l| l || ev.cause == FROM_EPIDEMIC));
+            cause_of.push(ev.cause);
+        }
         DamageState {
             n_ind,
-            survival: vec![1.0; n_villages * n_ind],
-            cause: vec![0; n_villages * n_ind],
-            herd_survival: vec![1.0; n_villages * n_ind],
-            touched: Vec::new(),
+            factor,
+            herd,
+            cause_of,
+            hits: Vec::new(),
+            head: vec![NONE; n_villages],
             touched_ever: Vec::new(),
-            is_touched: vec![false; n_villages],
-            is_touched_ever: vec![false; n_villages],
+            year: 0,
+            varied_mark: vec![0; n_villages],
+            shared_survival: vec![1.0; n_counties * n_ind],
+            varied_survival: vec![1.0; n_counties * n_ind],
+            county_max: vec![0.0; n_counties],
             events: 0,
             outbreaks: 0,
-            hits: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
-    /// Clears this year's damage (herd losses carry on).
-    pub fn new_year(&mut self) {
-        for &v in &self.touched {
-            let b = v as usize * self.n_ind;
-            self.survival[b..b + self.n_ind].fill(1.0);
-            self.cause[b..b + self.n_ind].fill(0);
-            self.is_touched[v as usize] = false;
-        }
-        self.touched.clear();
+    /// Starts year `t` (0-based): this year's damage is empty, herd losses carry on.
+    fn new_year(&mut self, t: usize) {
+        self.year = t as u8;
+        self.shared_survival.fill(1.0);
+        self.varied_survival.fill(1.0);
     }
 
     /// Clears everything for a new trial.
     pub fn new_trial(&mut self) {
-        self.new_year();
         for &v in &self.touched_ever {
-            let b = v as usize * self.n_ind;
-            self.herd_survival[b..b + self.n_ind].fill(1.0);
-            self.is_touched_ever[v as usize] = false;
+            self.head[v as usize] = NONE;
+            self.varied_mark[v as usize] = 0;
         }
         self.touched_ever.clear();
+        self.hits.clear();
         self.events = 0;
         self.outbreaks = 0;
     }
 
-    fn touch(&mut self, v: u32) {
-        if !self.is_touched[v as usize] {
-            self.is_touched[v as usize] = true;
-            self.touched.push(v);
-        }
-        if !self.is_touched_ever[v as usize] {
-            self.is_touched_ever[v as usize] = true;
+    fn hit(&mut self, v: u32, effect: usize, ratio: f64) {
+        let head = &mut self.head[v as usize];
+        if *head == NONE {
             self.touched_ever.push(v);
         }
+        self.hits.push(Hit { next: *head, year: self.year, effect: effect as u16, ratio });
+        *head = self.hits.len() as u32 - 1;
     }
 
-    fn hit(&mut self, v: u32, industry: usize, d: f64, cause: u8, livestock: bool) {
-        if d <= 0.0 {
-            return;
-        }
-        let k = v as usize * self.n_ind + industry;
-        self.survival[k] *= 1.0 - d.min(1.0);
-        self.cause[k] |= cause;
-        if livestock {
-            self.herd_survival[k] *= 1.0 - d.min(1.0);
+    fn mark_varied(&mut self, v: u32) {
+        self.varied_mark[v as usize] = self.year + 1;
+    }
+
+    /// Widens the shared bound of `counties` by one event of ratio `ratio`.
+    fn bound(&mut self, counties: &[u32], effect: usize, ratio: f64) {
+        Self::widen(&mut self.shared_survival, &self.factor, self.n_ind, counties, effect, |_| ratio);
+    }
+
+    /// Widens the varied bound of `counties` by the current varied event, at
+    /// its largest ratio in each county, and clears those ratios.
+    fn bound_varied(&mut self, counties: &[u32], effect: usize) {
+        let max = &self.county_max;
+        Self::widen(&mut self.varied_survival, &self.factor, self.n_ind, counties, effect, |c| max[c]);
+        for &c in counties {
+            self.county_max[c as usize] = 0.0;
         }
     }
 
-    /// This year's damage D of an industry in a village.
+    fn widen(
+        survival: &mut [f64],
+        factor: &[f64],
+        n_ind: usize,
+        counties: &[u32],
+        effect: usize,
+        ratio: impl Fn(usize) -> f64,
+    ) {
+        let f = &factor[effect * n_ind..(effect + 1) * n_ind];
+        for &c in counties {
+            let ratio = ratio(c as usize);
+            let s = &mut survival[c as usize * n_ind..(c as usize + 1) * n_ind];
+            for (s, &f) in s.iter_mut().zip(f) {
+                let d = ratio * f;
+                if d > 0.0 {
+                    *s *= 1.0 - d.min(1.0);
+                }
+            }
+        }
+    }
+
+    /// This year's hits of village `v`, newest first.
+    #[inline]
+    fn this_year(&self, v: u32) -> impl Iterator<Item = &Hit> {
+        let mut k = self.head[v as usize];
+        std::iter::from_fn(move || {
+            let h = self.hits.get(k as usize).filter(|h| h.year == self.year)?;
+            k = h.next;
+            Some(h)
+        })
+    }
+
+    /// True when some event hit village `v` this year.
+    #[inline]
+    pub fn hit_this_year(&self, v: u32) -> bool {
+        self.this_year(v).next().is_some()
+    }
+
+    /// This year's damage D of an industry in a village: `1 - prod(1 - d)` over its hits.
     #[inline]
     pub fn damage(&self, v: u32, industry: usize) -> f64 {
-        1.0 - self.survival[v as usize * self.n_ind + industry]
+        let mut s = 1.0;
+        for h in self.this_year(v) {
+            let d = h.ratio * self.factor[h.effect as usize * self.n_ind + industry];
+            if d > 0.0 {
+                s *= 1.0 - d.min(1.0);
+            }
+        }
+        1.0 - s
     }
 
+    /// An upper bound of this year's damage of an industry in any village of
+    /// a county that no varied peril hit.
+    #[inline]
+    pub fn shared_bound(&self, county: usize, industry: usize) -> f64 {
+        1.0 - self.shared_survival[county * self.n_ind + industry]
+    }
+
+    /// An upper bound of this year's damage of an industry in any village of a county.
+    #[inline]
+    pub fn bound_all(&self, county: usize, industry: usize) -> f64 {
+        let k = county * self.n_ind + industry;
+        1.0 - self.shared_survival[k] * self.varied_survival[k]
+    }
+
+    /// True when a varied peril (one whose damage differs by village) hit village `v` this year.
+    #[inline]
+    pub fn is_varied(&self, v: u32) -> bool {
+        self.varied_mark[v as usize] == self.year + 1
+    }
+
+    /// What caused this year's damage of an industry in a village.
     #[inline]
     pub fn cause(&self, v: u32, industry: usize) -> u8 {
-        self.cause[v as usize * self.n_ind + industry]
+        self.damage_and_cause(v, industry).1
+    }
+
+    /// [`DamageState::damage`] and [`DamageState::cause`] in one walk of the hits.
+    #[inline]
+    pub fn damage_and_cause(&self, v: u32, industry: usize) -> (f64, u8) {
+        let (mut s, mut c) = (1.0, 0);
+        for h in self.this_year(v) {
+            let d = h.ratio * self.factor[h.effect as usize * self.n_ind + industry];
+            if d > 0.0 {
+                s *= 1.0 - d.min(1.0);
+                c |= self.cause_of[h.effect as usize];
+            }
+        }
+        (1.0 - s, c)
     }
 
     /// Share of a herd still alive, after every loss so far in the trial.
     #[inline]
     pub fn herd_survival(&self, v: u32, industry: usize) -> f64 {
-        self.herd_survival[v as usize * self.n_ind + industry]
+        let mut s = 1.0;
+        let mut k = self.head[v as usize];
+        while let Some(h) = self.hits.get(k as usize) {
+            let at = h.effect as usize * self.n_ind + industry;
+            let d = h.ratio * self.factor[at];
+            if self.herd[at] && d > 0.0 {
+                s *= 1.0 - d.min(1.0);
+            }
+            k = h.next;
+        }
+        s
     }
 }
 
@@ -328,8 +480,9 @@ fn draw_ratio(g: &mut rng::TrialRng, b: &BetaDist) -> f64 {
 
 /// Draws year `t`'s disasters and outbreaks of one trial into `st`.
 pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut DamageState) {
-    let mut hits = std::mem::take(&mut st.hits);
-    for p in &h.perils {
+    st.new_year(t);
+    let mut hits = std::mem::take(&mut st.scratch);
+    for (k, p) in h.perils.iter().enumerate() {
         for (r, zones) in h.regions.iter().enumerate() {
             let mut g = rng::stream(seed, trial, Stream::Peril, p.key, rng::key(&[t as u64, h.region_keys[r]]));
             let n = rng::poisson(&mut g, p.rate);
@@ -340,17 +493,26 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
                 for (z, villages) in zones.iter().enumerate() {
                     rng::bernoulli_indices(&mut g, villages.len(), p.hit_by_zone[z], |i| hits.push(villages[i]));
                 }
+                if !p.per_village && !hits.is_empty() {
+                    st.bound(&h.region_counties[r], k, d_event);
+                }
                 for &v in &hits {
                     let d = if p.per_village { draw_ratio(&mut g, &p.damage) } else { d_event };
-                    st.touch(v);
-                    for (i, &vul) in p.vulnerability.iter().enumerate() {
-                        st.hit(v, i, d * vul, FROM_DISASTER, h.livestock[i]);
+                    st.hit(v, k, d);
+                    if p.per_village {
+                        st.mark_varied(v);
+                        let c = &mut st.county_max[h.village_county[v as usize] as usize];
+                        *c = c.max(d);
                     }
+                }
+                if p.per_village && !hits.is_empty() {
+                    st.bound_varied(&h.region_counties[r], k);
                 }
             }
         }
     }
-    for dz in &h.diseases {
+    let n_perils = h.perils.len();
+    for (k, dz) in h.diseases.iter().enumerate() {
         for (r, zones) in h.regions.iter().enumerate() {
             let mut g = rng::stream(seed, trial, Stream::Epidemic, dz.key, rng::key(&[t as u64, h.region_keys[r]]));
             let n = rng::poisson(&mut g, dz.rate);
@@ -361,30 +523,26 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
                 for (z, villages) in zones.iter().enumerate() {
                     rng::bernoulli_indices(&mut g, villages.len(), dz.hit_by_zone[z], |i| hits.push(villages[i]));
                 }
+                if !hits.is_empty() {
+                    st.bound(&h.region_counties[r], n_perils + k, m);
+                }
                 for &v in &hits {
-                    st.touch(v);
-                    for (i, &a) in dz.affects.iter().enumerate() {
-                        if a {
-                            st.hit(v, i, m, FROM_EPIDEMIC, true);
-                        }
-                    }
+                    st.hit(v, n_perils + k, m);
                 }
             }
         }
     }
-    for ev in h.forced.iter().filter(|e| e.year == t) {
+    let first_forced = n_perils + h.diseases.len();
+    for (k, ev) in h.forced.iter().enumerate().filter(|(_, e)| e.year == t) {
         if ev.cause == FROM_EPIDEMIC {
             st.outbreaks += 1;
         } else {
             st.events += 1;
         }
+        st.bound(&ev.counties, first_forced + k, 1.0);
         for &v in &ev.villages {
-            st.touch(v);
-            for (i, &d) in ev.damage.iter().enumerate() {
-                let livestock = h.livestock[i] || ev.cause == FROM_EPIDEMIC;
-                st.hit(v, i, d, ev.cause, livestock);
-            }
+            st.hit(v, first_forced + k, 1.0);
         }
     }
-    st.hits = hits;
+    st.scratch = hits;
 }

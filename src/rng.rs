@@ -33,9 +33,9 @@ pub enum Stream {
     Epidemic = 3,
     /// One stream per shock type (3.5).
     Shock = 4,
-    /// Base default draws, one stream per (year, bucket) (3.6).
+    /// Default draws at the bucket's bound, one stream per (year, bucket) (3.6).
     DefaultBase = 5,
-    /// Extra default draws of loans in damaged villages, per (year, village).
+    /// Extra default draws of loans in villages a varied peril hit, per (year, bucket).
     DefaultDamage = 6,
     /// Default draws of shocked borrowers, per (year, shock type).
     DefaultShock = 7,
@@ -81,6 +81,43 @@ pub fn name_key(parts: &[&str]) -> u64 {
     mix64(h)
 }
 
+/// A source of 64 random bits, so the samplers below serve both generators.
+pub trait Bits {
+    fn bits(&mut self) -> u64;
+}
+
+impl Bits for TrialRng {
+    #[inline]
+    fn bits(&mut self) -> u64 {
+        self.next_u64()
+    }
+}
+
+/// SplitMix64 (Steele, Lea and Flood 2014) as a stream: output j is
+/// `mix64(s + j * golden)`. The default draws use it because they need
+/// thousands of short streams per trial, one per (year, bucket) and per
+/// (year, village), and this one is seeded by one mix instead of the ten of
+/// [`key`] and the four of xoshiro's seeding.
+#[derive(Clone, Copy, Debug)]
+pub struct SplitMix(u64);
+
+impl SplitMix {
+    /// The stream of `(base, a)`, where `base` is a key already folded from
+    /// the trial's parts (see [`key`]) and `a` a component's address.
+    #[inline]
+    pub fn new(base: u64, a: u64) -> Self {
+        SplitMix(mix64(base ^ a))
+    }
+}
+
+impl Bits for SplitMix {
+    #[inline]
+    fn bits(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(GOLDEN);
+        mix64(self.0)
+    }
+}
+
 /// The generator for `(seed, trial, stream, a, b)`.
 #[inline]
 pub fn stream(seed: u64, trial: u64, s: Stream, a: u64, b: u64) -> TrialRng {
@@ -89,8 +126,8 @@ pub fn stream(seed: u64, trial: u64, s: Stream, a: u64, b: u64) -> TrialRng {
 
 /// A uniform in [0, 1) with 53 random bits.
 #[inline]
-pub fn uniform(rng: &mut TrialRng) -> f64 {
-    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+pub fn uniform<R: Bits>(rng: &mut R) -> f64 {
+    (rng.bits() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 /// A uniform in [0, 1) addressed directly by its key (one draw, no stream):
@@ -102,8 +139,8 @@ pub fn keyed_uniform(parts: &[u64]) -> f64 {
 
 /// A uniform in (0, 1]: safe for `ln`.
 #[inline]
-pub fn uniform_open0(rng: &mut TrialRng) -> f64 {
-    ((rng.next_u64() >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64)
+pub fn uniform_open0<R: Bits>(rng: &mut R) -> f64 {
+    ((rng.bits() >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 /// A standard normal by inversion of one uniform (exact to double precision,
@@ -118,6 +155,82 @@ pub fn normal(rng: &mut TrialRng) -> f64 {
 #[inline]
 pub fn phi(x: f64) -> f64 {
     0.5 * libm::erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
+}
+
+/// The standard normal distribution function on a grid of spacing 1/64 over
+/// [-12, 9], with `ln(1 - Phi)`: a sampler skips at the grid's value just
+/// above a probability, an upper bound that costs a lookup instead of a
+/// normal CDF and a logarithm, then thins each candidate with the exact
+/// probability ([`phi`]). Built once from [`phi`], so it is as portable.
+pub struct PhiGrid {
+    p: Vec<f64>,
+    ln_q: Vec<f64>,
+}
+
+const GRID_MIN: f64 = -12.0;
+const GRID_PER_UNIT: f64 = 64.0;
+const GRID_POINTS: usize = 21 * 64 + 1;
+
+/// The shared [`PhiGrid`].
+pub fn phi_grid() -> &'static PhiGrid {
+    static GRID: std::sync::OnceLock<PhiGrid> = std::sync::OnceLock::new();
+    GRID.get_or_init(|| {
+        let p: Vec<f64> = (0..GRID_POINTS).map(|k| phi(PhiGrid::x(k))).collect();
+        let ln_q = p.iter().map(|&p| if p >= 1.0 { f64::NEG_INFINITY } else { libm::log1p(-p) }).collect();
+        PhiGrid { p, ln_q }
+    })
+}
+
+impl PhiGrid {
+    /// The grid point `k`.
+    #[inline]
+    pub fn x(k: usize) -> f64 {
+        GRID_MIN + k as f64 / GRID_PER_UNIT
+    }
+
+    /// The first grid point at or above `x` (the last one above 9, the
+    /// first one below -12, where Phi is under 2e-33).
+    #[inline]
+    pub fn above(&self, x: f64) -> usize {
+        let k = (x - GRID_MIN) * GRID_PER_UNIT;
+        // Also NaN (from a probit of minus infinity plus infinity) lands on point 0.
+        if k.is_nan() || k <= 0.0 {
+            return 0;
+        }
+        // Truncation, then one step up if that point lies below x (`ceil`
+        // is a library call on the baseline x86-64 target).
+        let k = (k as usize).min(GRID_POINTS - 1);
+        if Self::x(k) < x && k + 1 < GRID_POINTS { k + 1 } else { k }
+    }
+
+    /// `Phi` at grid point `k`: at least `Phi(x)` for `k = above(x)` when `x <= 9`.
+    #[inline]
+    pub fn p(&self, k: usize) -> f64 {
+        self.p[k]
+    }
+
+    /// Whether `u < f(Phi(x))`, for a non-decreasing `f`: decided by the
+    /// grid points around x when u lies outside `f` of their values, with the
+    /// normal CDF computed only when it falls between (about one time in
+    /// 64 / |x|). The answer is the one computing it gives, since [`phi`] is
+    /// monotone and the grid holds its values.
+    #[inline]
+    pub fn below(&self, u: f64, x: f64, f: impl Fn(f64) -> f64) -> bool {
+        let k = self.above(x);
+        if (Self::x(k) >= x || self.p[k] >= 1.0) && u >= f(self.p[k]) {
+            return false;
+        }
+        if k > 0 && Self::x(k - 1) <= x && u < f(self.p[k - 1]) {
+            return true;
+        }
+        u < f(phi(x))
+    }
+
+    /// `ln(1 - Phi)` at grid point `k`.
+    #[inline]
+    pub fn ln_q(&self, k: usize) -> f64 {
+        self.ln_q[k]
+    }
 }
 
 /// The inverse of the standard normal distribution function, by Wichura's
@@ -262,20 +375,88 @@ pub fn beta(rng: &mut TrialRng, a: f64, b: f64) -> f64 {
     if x + y <= 0.0 { 0.0 } else { x / (x + y) }
 }
 
-/// Geometric skip-ahead for Bernoulli(p) trials over a sequence: returns the
-/// number of non-events before the next event (`floor(ln U / ln(1 - p))`),
-/// given `ln(1 - p)` precomputed. Batagelj and Brandes (2005).
+/// The exponential ziggurat's tables (Marsaglia and Tsang 2000, 256 layers),
+/// built once with `libm`, so as portable as the rest.
+struct Ziggurat {
+    k: [u32; 256],
+    w: [f64; 256],
+    f: [f64; 256],
+}
+
+const ZIG_R: f64 = 7.697_117_470_131_05;
+
+fn ziggurat() -> &'static Ziggurat {
+    static Z: std::sync::OnceLock<Ziggurat> = std::sync::OnceLock::new();
+    Z.get_or_init(|| {
+        const M: f64 = 4_294_967_296.0;
+        let v = 0.003_949_659_822_581_557;
+        let (mut de, mut te) = (ZIG_R, ZIG_R);
+        let q = v / libm::exp(-de);
+        let mut z = Ziggurat { k: [0; 256], w: [0.0; 256], f: [0.0; 256] };
+        z.k[0] = ((de / q) * M) as u32;
+        z.w[0] = q / M;
+        z.w[255] = de / M;
+        z.f[0] = 1.0;
+        z.f[255] = libm::exp(-de);
+        for i in (1..=254).rev() {
+            de = -libm::log(v / de + libm::exp(-de));
+            z.k[i + 1] = ((de / te) * M) as u32;
+            te = de;
+            z.f[i] = libm::exp(-de);
+            z.w[i] = de / M;
+        }
+        z
+    })
+}
+
+/// A standard exponential variate by the ziggurat: one 64-bit draw (layer
+/// from the low byte, position from the high 32 bits) in 98.9 % of cases,
+/// no logarithm.
 #[inline]
-pub fn geometric_gap(rng: &mut TrialRng, ln_q: f64) -> u64 {
-    let g = libm::log(uniform_open0(rng)) / ln_q;
+pub fn exponential<R: Bits>(rng: &mut R) -> f64 {
+    let z = ziggurat();
+    let u = rng.bits();
+    let (j, i) = ((u >> 32) as u32, (u & 0xff) as usize);
+    if j < z.k[i] {
+        return j as f64 * z.w[i];
+    }
+    exponential_slow(rng, z, j, i)
+}
+
+#[cold]
+fn exponential_slow<R: Bits>(rng: &mut R, z: &Ziggurat, mut j: u32, mut i: usize) -> f64 {
+    loop {
+        if i == 0 {
+            return ZIG_R - libm::log(uniform_open0(rng));
+        }
+        let x = j as f64 * z.w[i];
+        if z.f[i] + uniform(rng) * (z.f[i - 1] - z.f[i]) < libm::exp(-x) {
+            return x;
+        }
+        let u = rng.bits();
+        (j, i) = ((u >> 32) as u32, (u & 0xff) as usize);
+        if j < z.k[i] {
+            return j as f64 * z.w[i];
+        }
+    }
+}
+
+/// Geometric skip-ahead for Bernoulli(p) trials over a sequence: returns the
+/// number of non-events before the next event (`floor(E / -ln(1 - p))` for a
+/// standard exponential E, the same as `floor(ln U / ln(1 - p))`), given
+/// `ln(1 - p)` precomputed. Batagelj and Brandes (2005).
+#[inline]
+pub fn geometric_gap<R: Bits>(rng: &mut R, ln_q: f64) -> u64 {
+    let g = exponential(rng) / -ln_q;
     if g >= 1.8e19 { u64::MAX } else { g as u64 }
 }
 
 /// Calls `hit(i)` for each index in `0..n` selected independently with
 /// probability `p`, in increasing order, by geometric skips: cost follows the
-/// number of hits, not `n`.
+/// number of hits, not `n`. From `p = 1/4` on, one uniform per index is
+/// cheaper than a logarithm per hit, and is used instead.
 #[inline]
-pub fn bernoulli_indices(rng: &mut TrialRng, n: usize, p: f64, hit: impl FnMut(usize)) {
+pub fn bernoulli_indices<R: Bits>(rng: &mut R, n: usize, p: f64, mut hit: impl FnMut(usize)) {
     if p <= 0.0 || n == 0 {
         return;
     }
@@ -283,12 +464,20 @@ pub fn bernoulli_indices(rng: &mut TrialRng, n: usize, p: f64, hit: impl FnMut(u
         (0..n).for_each(hit);
         return;
     }
+    if p >= 0.25 {
+        for i in 0..n {
+            if uniform(rng) < p {
+                hit(i);
+            }
+        }
+        return;
+    }
     bernoulli_indices_ln(rng, n, libm::log1p(-p), hit)
 }
 
 /// [`bernoulli_indices`] with `ln(1 - p)` precomputed (for `0 < p < 1`).
 #[inline]
-pub fn bernoulli_indices_ln(rng: &mut TrialRng, n: usize, ln_q: f64, mut hit: impl FnMut(usize)) {
+pub fn bernoulli_indices_ln<R: Bits>(rng: &mut R, n: usize, ln_q: f64, mut hit: impl FnMut(usize)) {
     let mut i: u64 = 0;
     loop {
         let gap = geometric_gap(rng, ln_q);
@@ -361,17 +550,50 @@ mod tests {
     }
 
     #[test]
+    fn exponential_matches_its_distribution() {
+        let mut r = SplitMix::new(5, 9);
+        let n = 2_000_000;
+        let xs: Vec<f64> = (0..n).map(|_| exponential(&mut r)).collect();
+        let m = xs.iter().sum::<f64>() / n as f64;
+        let v = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64;
+        assert!((m - 1.0).abs() < 5.0 / (n as f64).sqrt(), "mean {m}");
+        assert!((v - 1.0).abs() < 5.0 * (8.0 / n as f64).sqrt(), "variance {v}");
+        // Tail probabilities across the layers, the wedges and the base strip (x > 7.7).
+        for t in [0.01, 0.1, 0.5, 1.0, 2.0, 4.0, 7.0, 7.7, 9.0] {
+            let p = libm::exp(-t);
+            let got = xs.iter().filter(|&&x| x > t).count() as f64 / n as f64;
+            let se = (p * (1.0 - p) / n as f64).sqrt();
+            assert!((got - p).abs() < 5.0 * se + 1e-6, "P(E > {t}) = {got}, expected {p}");
+        }
+    }
+
+    #[test]
+    fn phi_grid_bounds_phi_from_above() {
+        let g = phi_grid();
+        let mut r = SplitMix::new(1, 2);
+        for _ in 0..100_000 {
+            let x = -13.0 + 22.0 * uniform(&mut r);
+            let k = g.above(x);
+            assert!(PhiGrid::x(k) >= x || x > 9.0, "grid point {} below {x}", PhiGrid::x(k));
+            assert!(g.p(k) >= phi(x) || x > 9.0, "bound {} below Phi({x}) = {}", g.p(k), phi(x));
+            assert!(k == 0 || PhiGrid::x(k - 1) < x, "not the first point above {x}");
+        }
+    }
+
+    #[test]
     fn bernoulli_indices_rate() {
         let mut r = stream(3, 0, Stream::DefaultBase, 0, 0);
-        let (n, p) = (1_000_000usize, 0.03);
-        let mut count = 0usize;
-        let mut last = None;
-        bernoulli_indices(&mut r, n, p, |i| {
-            assert!(last.is_none_or(|l| i > l));
-            last = Some(i);
-            count += 1;
-        });
-        let sd = (n as f64 * p * (1.0 - p)).sqrt();
-        assert!((count as f64 - n as f64 * p).abs() < 5.0 * sd, "count {count}");
+        // Both methods: skips below p = 1/4, one uniform per index above.
+        for (n, p) in [(1_000_000usize, 0.03), (100_000, 0.6)] {
+            let mut count = 0usize;
+            let mut last = None;
+            bernoulli_indices(&mut r, n, p, |i| {
+                assert!(last.is_none_or(|l| i > l));
+                last = Some(i);
+                count += 1;
+            });
+            let sd = (n as f64 * p * (1.0 - p)).sqrt();
+            assert!((count as f64 - n as f64 * p).abs() < 5.0 * sd, "p {p}: count {count}");
+        }
     }
 }

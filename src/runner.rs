@@ -157,15 +157,35 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
         None => 0..opts.trials,
     };
     let (mut done, mut target) = (range.start, range.end);
+    // What the summary keeps grows with every trial: reserved at the start
+    // (per trial and account) or after the first wave (per village with a
+    // demand, at that wave's rate plus an eighth), because growing by
+    // doubling can hold twice the need, and briefly three times while copying.
+    let n = (range.end - range.start) as usize;
+    collected.trials.reserve_exact(n);
+    collected.accounts.reserve_exact(n * model.accounts.len());
+    collected.min_deposits.reserve_exact(n * model.accounts.len());
+    let mut first_wave = true;
     loop {
-        let mut wave_started = Instant::now();
+        // The sink of one wave overlaps the simulation of the next, so the
+        // simulation time is the whole call's, less the last sink's (which
+        // overlaps nothing).
+        let started = Instant::now();
+        let mut last_sink = Duration::ZERO;
         engine::simulate(model, opts.seed, done..target, opts.threads, progress, |batch| -> anyhow::Result<()> {
-            sim += wave_started.elapsed();
+            let sink_started = Instant::now();
             tables_csv::write_batch(&batch, &mut trials_w, &mut years_w)?;
             collected.push(&batch);
-            wave_started = Instant::now();
+            if first_wave {
+                first_wave = false;
+                let (seen, need) = (collected.trials.len().max(1), collected.village_need_ppm.len());
+                let rest = n.saturating_sub(seen);
+                collected.village_need_ppm.reserve_exact(need / seen * rest + need / seen * rest / 8);
+            }
+            last_sink = sink_started.elapsed();
             Ok(())
         })?;
+        sim += started.elapsed().saturating_sub(last_sink);
         done = target;
         match &opts.precision {
             Some(p) if done < p.max_trials && relative_stderr(&collected, &p.metric) > p.rel => {

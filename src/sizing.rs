@@ -167,23 +167,22 @@ pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
     // Village funds: pooled over (village, trial) pairs of villages with covered loans.
     let covered_villages = m.village_covered.iter().filter(|f| f.0 > 0).count();
     let pairs = (covered_villages * n) as u64;
-    let mut need = c.village_need_ppm.clone();
-    need.sort_unstable();
-    let zeros = pairs.saturating_sub(need.len() as u64);
+    let need = Ranked::of(&c.village_need_ppm);
+    let zeros = pairs.saturating_sub(c.village_need_ppm.len() as u64);
     let quantile = |bp: u32| -> f64 {
         // Index among all pairs, of which the first `zeros` need nothing.
         if pairs == 0 {
             return 0.0;
         }
         let k = stats::quantile_index(pairs as usize, bp) as u64;
-        if k < zeros { 0.0 } else { need[(k - zeros) as usize] as f64 / PPM as f64 }
+        if k < zeros { 0.0 } else { need.nth(k - zeros) as f64 / PPM as f64 }
     };
     let share_now = m.scenario.funds.village.share;
     let share_now_ppm = (share_now * PPM as f64).round() as i64;
     let lasting = if pairs == 0 {
         1.0
     } else {
-        let failing = need.iter().filter(|&&x| x > share_now_ppm).count() as f64;
+        let failing = c.village_need_ppm.iter().filter(|&&x| x > share_now_ppm).count() as f64;
         1.0 - failing / pairs as f64
     };
     let z = stats::z_for(CONFIDENCE);
@@ -211,6 +210,54 @@ pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
                  (demands at the scenario's village fund, no top-ups); see src/sizing.rs",
         accounts,
         village,
+    }
+}
+
+/// Order statistics of a long list of ppm shares without a sorted copy (a
+/// province run at 10,000 trials has tens of millions of (village, trial)
+/// pairs): counts of each value below a cap, the few values outside it
+/// sorted. `nth` gives exactly what indexing the sorted list would.
+struct Ranked {
+    counts: Vec<u32>,
+    below: Vec<i64>,
+    above: Vec<i64>,
+}
+
+impl Ranked {
+    const CAP: i64 = 1 << 21;
+
+    fn of(values: &[i64]) -> Ranked {
+        let mut r = Ranked { counts: Vec::new(), below: Vec::new(), above: Vec::new() };
+        for &x in values {
+            if x < 0 {
+                r.below.push(x);
+            } else if x >= Self::CAP {
+                r.above.push(x);
+            } else {
+                if r.counts.len() <= x as usize {
+                    r.counts.resize(x as usize + 1, 0);
+                }
+                r.counts[x as usize] += 1;
+            }
+        }
+        r.below.sort_unstable();
+        r.above.sort_unstable();
+        r
+    }
+
+    /// The k-th smallest value (0-based); `k` must be below the count of values.
+    fn nth(&self, mut k: u64) -> i64 {
+        if k < self.below.len() as u64 {
+            return self.below[k as usize];
+        }
+        k -= self.below.len() as u64;
+        for (x, &c) in self.counts.iter().enumerate() {
+            if k < c as u64 {
+                return x as i64;
+            }
+            k -= c as u64;
+        }
+        self.above[k as usize]
     }
 }
 
@@ -269,6 +316,18 @@ pub fn curve_csv(points: &[CurvePoint]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ranked_matches_a_sorted_copy() {
+        let mut v: Vec<i64> = (0..5000u64).map(|i| (crate::rng::mix64(i) % 3_000_000) as i64 - 1000).collect();
+        v.extend([7, 7, 7, i64::MAX, 0]);
+        let r = super::Ranked::of(&v);
+        let mut sorted = v.clone();
+        sorted.sort_unstable();
+        for (k, &x) in sorted.iter().enumerate() {
+            assert_eq!(r.nth(k as u64), x, "k = {k}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -54,6 +54,87 @@ hazards:
     assert!((mean - expected).abs() < Z * sd / (trials as f64).sqrt(), "mean defaults {mean} vs {expected}");
 }
 
+/// A shared peril (one damage per event) and a varied one (a Beta damage
+/// drawn per village, like hail) together: a village is hit by K1 ~
+/// Poisson(lambda1 h1) floods and K2 ~ Poisson(lambda2 h2) hailstorms, and a
+/// loan defaults with E[Phi(Phi^-1(pd) + kappa D)], D = 1 - (1 - d1 v1)^K1
+/// prod_j (1 - d_j v2). The varied damage lies above the buckets' shared
+/// bound and is drawn by the second skip with its own thinning, so this pins
+/// that pass; the expectation over the Beta damages is taken by quadrature.
+#[test]
+fn varied_damage_raises_default_probability_exactly_as_the_formula() {
+    let (l1, h1, d1, l2, h2, kappa): (f64, f64, f64, f64, f64, f64) = (0.7, 0.5, 0.3, 1.2, 0.3, 1.5);
+    let (a, b) = (2.0, 4.0);
+    let yaml = format!(
+        "
+name: varied
+simulation: {{horizon_years: 1}}
+economy: {{rho: 0.0, kappa: {kappa}}}
+grades: [{{id: A, pd: 0.005}}, {{id: B, pd: 0.03}}]
+industries: [{{id: tea}}, {{id: pig, kind: livestock, species: pig}}]
+products: [{{id: loan}}]
+banks: [{{id: bank}}]
+counties: [{{id: c, village_counts: {{plain: 40}}}}]
+portfolio:
+  cohorts:
+    - {{name: all, count: 3000, product: loan, borrower: household, banks: {{bank: 1}},
+       industries: {{tea: 0.5, pig: 0.5}}, grades: {{A: 0.5, B: 0.5}},
+       principal: {{fixed: 10000}}, rate: 0.0, term_years: 1}}
+{NO_FUNDS}
+hazards:
+  perils:
+    - {{id: flood, rate: {l1}, hit: {{plain: {h1}}}, damage: {{fixed: {d1}}}, vulnerability: {{tea: 0.5, pig: 1.0}}}}
+    - {{id: hail, rate: {l2}, hit: {{plain: {h2}}}, damage: {{alpha: {a}, beta: {b}}}, per_village_damage: true,
+       vulnerability: {{tea: 1.0, pig: 0.2}}}}
+"
+    );
+    let m = model(&yaml);
+    // Beta(2, 4) density on a midpoint grid; products of K2 independent
+    // factors by repeated convolution over the grid of survivals.
+    const G: usize = 400;
+    let beta_pdf = |x: f64| 20.0 * x * (1.0 - x).powi(3);
+    let grid: Vec<(f64, f64)> =
+        (0..G).map(|k| ((k as f64 + 0.5) / G as f64, beta_pdf((k as f64 + 0.5) / G as f64) / G as f64)).collect();
+    let expected_for = |pd: f64, v1: f64, v2: f64| -> f64 {
+        // Distribution of prod_j (1 - d_j v2) for K2 = 0..=6, as (value, weight) pairs, binned.
+        let mut dist = vec![vec![(1.0, 1.0)]];
+        for _ in 1..=6 {
+            let prev = dist.last().unwrap();
+            let mut bins = vec![(0.0, 0.0); G];
+            for &(s, w) in prev {
+                for &(d, wd) in &grid {
+                    let x = s * (1.0 - d * v2);
+                    let k = ((x * G as f64) as usize).min(G - 1);
+                    bins[k].0 += x * w * wd;
+                    bins[k].1 += w * wd;
+                }
+            }
+            dist.push(bins.into_iter().filter(|b| b.1 > 0.0).map(|(xw, w)| (xw / w, w)).collect());
+        }
+        let mut e = 0.0;
+        for k1 in 0..12 {
+            for (k2, d) in dist.iter().enumerate() {
+                let weight = pois(l1 * h1, k1) * pois(l2 * h2, k2 as u32);
+                let s1 = (1.0 - d1 * v1).powi(k1 as i32);
+                e += weight * d.iter().map(|&(s2, w)| w * phi(inv_phi(pd) + kappa * (1.0 - s1 * s2))).sum::<f64>();
+            }
+        }
+        e
+    };
+    let mut expected = 0.0;
+    for i in 0..m.loans.n {
+        let pd = m.classes[m.loans.class[i] as usize].pd;
+        let tea = m.industries[m.loans.industry[i] as usize] == "tea";
+        expected += if tea { expected_for(pd, 0.5, 1.0) } else { expected_for(pd, 1.0, 0.2) };
+    }
+    let trials = 4000u64;
+    let bt = simulate(&m, 23, trials, 2);
+    let k: Vec<f64> = bt.trials.iter().map(|r| r.counts.defaults as f64).collect();
+    let mean = k.iter().sum::<f64>() / trials as f64;
+    let sd = (k.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (trials - 1) as f64).sqrt();
+    assert!((mean - expected).abs() < Z * sd / (trials as f64).sqrt(), "mean defaults {mean} vs {expected}");
+}
+
 /// Shocks alone: a household defaults with 1 - (1 - pd)(1 - s q).
 #[test]
 fn shocks_raise_default_probability_as_the_formula() {
