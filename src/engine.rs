@@ -441,11 +441,20 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 let d = ws.damage.damage(v, ind);
                 let x = e.sqrt_w * z_county[c] + e.sqrt_1m_w * z_industry[ind];
                 let thr = m.classes[loans.class[i] as usize].threshold - e.sqrt_rho * x;
-                let p_d = rng::phi((thr + e.kappa * d) * e.inv_sqrt_1m_rho);
                 let d_all = 1.0 - (1.0 - d) * (1.0 - extra);
-                let p_all = rng::phi((thr + e.kappa * d_all) * e.inv_sqrt_1m_rho);
-                let r = if p_d >= 1.0 { 0.0 } else { ((p_all - p_d) / (1.0 - p_d)).clamp(0.0, 1.0) };
+                let (x_d, x_all) =
+                    ((thr + e.kappa * d) * e.inv_sqrt_1m_rho, (thr + e.kappa * d_all) * e.inv_sqrt_1m_rho);
                 let u = rng::keyed_uniform(&[seed, trial, Stream::Mechanisms as u64, t as u64, m.extra_key[i]]);
+                // r grows with p(D') and falls with p(D): grid points around
+                // both bound it, and most draws are decided without a CDF.
+                let (k_d, k_all) = (grid.above(x_d), grid.above(x_all));
+                let p_d_lo = if k_d > 0 { grid.p(k_d - 1) } else { 0.0 };
+                if p_d_lo >= 1.0 || u >= (grid.p(k_all) - p_d_lo) / (1.0 - p_d_lo) {
+                    continue;
+                }
+                let p_d = rng::phi(x_d);
+                let p_all = rng::phi(x_all);
+                let r = if p_d >= 1.0 { 0.0 } else { ((p_all - p_d) / (1.0 - p_d)).clamp(0.0, 1.0) };
                 if u < r {
                     ws.default(i, t);
                 }
