@@ -291,8 +291,9 @@ pub fn run_table(s: &Summary) -> String {
     let l = &f.leverage_parts;
     let _ = writeln!(
         o,
-        "fiscal leverage: {} yuan of loans per budget yuan (CNY {} of loans / CNY {} of budget money: \
-         deposits {}, village funds {}, society capital {}, interest subsidy {}, top-ups {}, shortfall {})",
+        "fiscal leverage: {} yuan of loans per budget yuan (CNY {} of loans / CNY {} of budget money)\n  \
+         budget money: deposits {}, village funds {}, society capital {}, interest subsidy {}, top-ups {}, \
+         shortfall {}",
         f.leverage.map_or("unbounded".into(), |x| format!("{x:.2}")),
         group(l.loans),
         group(l.budget),
