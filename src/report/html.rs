@@ -590,21 +590,9 @@ fn figures_section(h: &mut String, s: &RunSummary, lang: Lang) {
         l("1 in 200 (99.5 %)", "两百年一遇（99.5 %）"),
         l("mean of the worst 1 % (TVaR 99 %)", "最差 1 % 的平均（TVaR 99 %）"),
     );
-    let rows = [
-        "exposure",
-        "collateral",
-        "insurance",
-        "guarantee",
-        "village_fund",
-        "comp_fund",
-        "shortfall",
-        "bank_loss",
-        "society_loss",
-        "bank_total",
-        "interest_subsidy",
-        "fiscal_cost",
-    ];
-    for col in rows {
+    // The layers in the order they pay, then the totals.
+    let rows = crate::charts::WATERFALL.iter().chain(&["bank_total", "interest_subsidy", "fiscal_cost"]);
+    for &col in rows {
         let Some(st) = s.layers.get(col) else { continue };
         if crate::charts::OPTIONAL_LAYERS.contains(&col) && st.mean == 0.0 {
             continue;
