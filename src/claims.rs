@@ -3,7 +3,7 @@
 //! functions of the loan, this year's damage and the borrower's shocks, so
 //! each formula is checked by hand in the tests below.
 
-use crate::model::{Loans, Model};
+use crate::model::{AtDefault, Model};
 use crate::money::{Fen, to_ppm};
 use crate::portfolio::CollateralKind;
 use crate::waterfall::{ACCIDENT, AGRICULTURAL, CREDIT};
@@ -58,16 +58,16 @@ impl Terms {
     /// for death or disability and the illness benefit, credit insurance
     /// `share * exposure`. The waterfall pays them in that order, each up to
     /// what is still owed.
-    pub fn insurance(&self, loans: &Loans, i: usize, damage: f64, shock: u8, exposure: Fen) -> [Fen; 3] {
+    pub fn insurance(&self, loan: &AtDefault, damage: f64, shock: u8, exposure: Fen) -> [Fen; 3] {
         let mut claims = [Fen::ZERO; 3];
         if !self.insurance {
             return claims;
         }
-        let si = loans.agri_sum_insured[i];
+        let si = loan.agri_sum_insured;
         if si.0 > 0 && damage > self.agri_deductible {
             claims[AGRICULTURAL] = Fen((si.0 as f64 * (damage - self.agri_deductible)).round() as i64);
         }
-        if loans.accident_insured[i] {
+        if loan.accident_insured {
             if shock & SHOCK_ACCIDENT != 0 {
                 claims[ACCIDENT] += self.accident_benefit;
             }
@@ -75,7 +75,7 @@ impl Terms {
                 claims[ACCIDENT] += self.illness_benefit;
             }
         }
-        if loans.credit_insured[i] {
+        if loan.credit_insured {
             claims[CREDIT] = exposure.mul_ppm(self.credit_share_ppm);
         }
         claims
@@ -98,12 +98,11 @@ mod tests {
         }
     }
 
-    fn one_loan(sum_insured: i64, accident: bool, credit: bool) -> Loans {
-        Loans {
-            n: 1,
-            agri_sum_insured: vec![Fen(sum_insured)],
-            accident_insured: vec![accident],
-            credit_insured: vec![credit],
+    fn one_loan(sum_insured: i64, accident: bool, credit: bool) -> AtDefault {
+        AtDefault {
+            agri_sum_insured: Fen(sum_insured),
+            accident_insured: accident,
+            credit_insured: credit,
             ..Default::default()
         }
     }
@@ -112,25 +111,25 @@ mod tests {
     fn agricultural_indemnity_by_hand() {
         // 40,000 yuan insured, damage 0.35, deductible 0.1: 40,000 x 0.25 = 10,000 yuan.
         let l = one_loan(4_000_000, false, false);
-        let c = terms().insurance(&l, 0, 0.35, 0, Fen(4_174_000));
+        let c = terms().insurance(&l, 0.35, 0, Fen(4_174_000));
         assert_eq!(c, [Fen(1_000_000), Fen(0), Fen(0)]);
         // Below the deductible nothing is paid.
-        assert_eq!(terms().insurance(&l, 0, 0.1, 0, Fen(4_174_000))[AGRICULTURAL], Fen(0));
+        assert_eq!(terms().insurance(&l, 0.1, 0, Fen(4_174_000))[AGRICULTURAL], Fen(0));
         // 12,345.67 insured at D - ded = 0.123: 1,518.5174 yuan rounds to 1,518.52.
         let l = one_loan(1_234_567, false, false);
-        assert_eq!(terms().insurance(&l, 0, 0.223, 0, Fen(1))[AGRICULTURAL], Fen(151_852));
+        assert_eq!(terms().insurance(&l, 0.223, 0, Fen(1))[AGRICULTURAL], Fen(151_852));
     }
 
     #[test]
     fn accident_and_illness_benefits_and_credit_cover() {
         let l = one_loan(0, true, true);
-        let c = terms().insurance(&l, 0, 0.0, SHOCK_ACCIDENT | SHOCK_ILLNESS, Fen(4_500_001));
+        let c = terms().insurance(&l, 0.0, SHOCK_ACCIDENT | SHOCK_ILLNESS, Fen(4_500_001));
         assert_eq!(c[ACCIDENT], Fen::from_yuan_int(41_000));
         // Half of 45,000.01 yuan: 22,500.005 rounds half up to 22,500.01.
         assert_eq!(c[CREDIT], Fen(2_250_001));
         let mut t = terms();
         t.insurance = false;
-        assert_eq!(t.insurance(&l, 0, 0.9, SHOCK_ACCIDENT, Fen(100)), [Fen(0); 3]);
+        assert_eq!(t.insurance(&l, 0.9, SHOCK_ACCIDENT, Fen(100)), [Fen(0); 3]);
     }
 
     #[test]

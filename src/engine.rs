@@ -58,6 +58,7 @@ pub struct Workspace {
     /// The trial's claims, all years, before the funds pay; and each year's draw.
     drawn: Vec<Claim>,
     year_draws: Vec<YearDraw>,
+    candidates: Vec<Candidate>,
     shock: Vec<u8>,
     shocked: Vec<u32>,
     /// Factors of the trial, `[year][county]` and `[year][industry]`.
@@ -82,6 +83,20 @@ pub struct Workspace {
     village_demand_list: Vec<u32>,
     /// The seed's other mechanisms (MODEL.md 3b); empty when the book has none.
     mech: MechanismState,
+}
+
+/// A loan a bucket's skip landed on, with its uniform (already scaled to the
+/// pass's bound) and what deciding it needs.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    loan: u32,
+    industry: u16,
+    /// From the varied pass: kept with `(P(D) - B) / (1 - B)`, in varied villages only.
+    varied: bool,
+    u: f64,
+    /// The bucket's probit and its bound B.
+    a: f64,
+    bound: f64,
 }
 
 /// Per-trial state of guarantees, linkage and societies.
@@ -172,6 +187,7 @@ impl Workspace {
             year_defaults: Vec::new(),
             drawn: Vec::new(),
             year_draws: Vec::new(),
+            candidates: Vec::new(),
             shock: vec![0; n],
             shocked: Vec::new(),
             z_county: vec![0.0; m.counties.len() * m.horizon],
@@ -321,6 +337,11 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
         let base_varied = rng::key(&[seed, trial, Stream::DefaultDamage as u64, t as u64]);
         let damaged = e.kappa > 0.0;
         let slope = e.kappa * e.inv_sqrt_1m_rho;
+        // The skips of every bucket first, their candidates in a list; then
+        // the candidates' villages and damage, in draw order. The draws do
+        // not depend on the decisions, so this is the loop it replaces, with
+        // the scattered loads of a year's candidates overlapping.
+        ws.candidates.clear();
         for (b, bucket) in m.buckets.iter().enumerate() {
             let len = (bucket.ends[t] - bucket.start) as usize;
             if len == 0 {
@@ -332,8 +353,16 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             let top = if damaged { a + slope * ws.damage.shared_bound(county, ind) } else { a };
             let kb = grid.above(top);
             let bound = grid.p(kb);
+            let start = bucket.start;
             let mut g = rng::SplitMix::new(base, m.keys.bucket[b]);
-            let start = bucket.start as usize;
+            let candidate = |k: u64, u: f64, varied: bool| Candidate {
+                loan: start + k as u32,
+                industry: bucket.industry,
+                varied,
+                u,
+                a,
+                bound,
+            };
             let ln_q = grid.ln_q(kb);
             let mut k = 0u64;
             loop {
@@ -341,15 +370,8 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 if k >= len as u64 {
                     break;
                 }
-                let i = start + k as usize;
                 // One uniform per candidate whatever its village, so draws stay aligned.
-                let u = rng::uniform(&mut g) * bound;
-                let v = loans.village[i];
-                let arg = if damaged && ws.damage.hit_this_year(v) { a + slope * ws.damage.damage(v, ind) } else { a };
-                // u < min(P(D), B), with P(D) computed only when the grid cannot tell.
-                if u < bound && grid.below(u, arg, |p| p) {
-                    ws.default(i, t);
-                }
+                ws.candidates.push(candidate(k, rng::uniform(&mut g) * bound, false));
                 k += 1;
             }
 
@@ -375,16 +397,31 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 if k >= len as u64 {
                     break;
                 }
-                let i = start + k as usize;
-                let u = rng::uniform(&mut g) * r_bound;
-                let v = loans.village[i];
-                if ws.damage.is_varied(v) {
-                    let arg = a + slope * ws.damage.damage(v, ind);
-                    if grid.below(u, arg, |p| (p - bound) / (1.0 - bound)) {
-                        ws.default(i, t);
-                    }
-                }
+                ws.candidates.push(candidate(k, rng::uniform(&mut g) * r_bound, true));
                 k += 1;
+            }
+        }
+        let mut touched = 0;
+        for c in &ws.candidates {
+            touched ^= loans.village[c.loan as usize];
+        }
+        for c in &ws.candidates {
+            touched ^= ws.damage.first_hit(loans.village[c.loan as usize]);
+        }
+        std::hint::black_box(touched);
+        for k in 0..ws.candidates.len() {
+            let Candidate { loan, industry, varied, u, a, bound } = ws.candidates[k];
+            let (i, ind, v) = (loan as usize, industry as usize, loans.village[loan as usize]);
+            let defaults = if !varied {
+                let arg = if damaged && ws.damage.hit_this_year(v) { a + slope * ws.damage.damage(v, ind) } else { a };
+                // u < min(P(D), B), with P(D) computed only when the grid cannot tell.
+                u < bound && grid.below(u, arg, |p| p)
+            } else {
+                ws.damage.is_varied(v)
+                    && grid.below(u, a + slope * ws.damage.damage(v, ind), |p| (p - bound) / (1.0 - bound))
+            };
+            if defaults {
+                ws.default(i, t);
             }
         }
 
@@ -465,18 +502,30 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
         let year_start = ws.drawn.len();
         ws.year_defaults.sort_unstable();
         let terms = ws.terms;
+        // The defaults are scattered over the book: their lines are loaded in
+        // one short loop first, so that the misses overlap instead of
+        // following one another through the long loop below.
+        let mut touched = 0;
+        for &i in &ws.year_defaults {
+            let (r, ly) = (&m.at_default[i as usize], &m.loan_years[i as usize * m.horizon + t]);
+            touched ^= r.village as i64 ^ ly.ead.0;
+        }
+        for &i in &ws.year_defaults {
+            touched ^= ws.damage.first_hit(m.at_default[i as usize].village) as i64;
+        }
+        std::hint::black_box(touched);
         for &i in &ws.year_defaults {
             let i = i as usize;
-            let v = loans.village[i];
-            let ind = loans.industry[i] as usize;
+            let r = &m.at_default[i];
+            let (v, ind) = (r.village, r.industry as usize);
             let years = &m.loan_years[i * m.horizon..(i + 1) * m.horizon];
             let exposure = years[t].ead;
             let (d, cause) = ws.damage.damage_and_cause(v, ind);
-            let kind = loans.collateral[i];
             // Only a herd's value follows its survival, which walks every year's hits.
-            let herd = if kind == CollateralKind::LivestockPledge { ws.damage.herd_survival(v, ind) } else { 1.0 };
-            let collateral_value = terms.collateral(kind, loans.collateral_value[i], herd);
-            let claims = terms.insurance(loans, i, d, ws.shock[i], exposure);
+            let herd =
+                if r.collateral == CollateralKind::LivestockPledge { ws.damage.herd_survival(v, ind) } else { 1.0 };
+            let collateral_value = terms.collateral(r.collateral, r.collateral_value, herd);
+            let claims = terms.insurance(r, d, ws.shock[i], exposure);
             if cause & FROM_DISASTER != 0 {
                 flows.exposure_disaster += exposure;
             }
@@ -492,16 +541,16 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             ws.drawn.push(Claim {
                 loan: i as u32,
                 village: v,
-                account: loans.account[i],
-                village_covered: loans.village_covered[i],
+                account: r.account,
+                village_covered: r.village_covered,
                 exposure,
                 collateral_value,
                 claims,
-                society: m.societies.lender_of[i],
+                society: r.society,
                 ..Default::default()
             });
             // Subsidy and alive count lost from this year on.
-            for (y, ly) in years.iter().enumerate().take(loans.term[i] as usize).skip(t) {
+            for (y, ly) in years.iter().enumerate().take(r.term as usize).skip(t) {
                 ws.lost_subsidy[y] += ly.subsidy;
                 if y > t {
                     ws.lost_alive[y] += 1;
@@ -592,12 +641,8 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
         }
         ws.claims.clear();
         for c in &ws.drawn[start..end] {
-            let i = c.loan as usize;
-            ws.claims.push(Claim {
-                account: m.loans.account[i],
-                village_covered: m.loans.village_covered[i],
-                ..c.clone()
-            });
+            let r = &m.at_default[c.loan as usize];
+            ws.claims.push(Claim { account: r.account, village_covered: r.village_covered, ..c.clone() });
         }
         start = end;
 

@@ -395,6 +395,13 @@ impl DamageState {
         })
     }
 
+    /// Where village `v`'s list of hits starts (for loading it ahead of use).
+    #[inline]
+    pub fn first_hit(&self, v: u32) -> u32 {
+        let k = self.head[v as usize];
+        self.hits.get(k as usize).map_or(k, |h| h.next)
+    }
+
     /// True when some event hit village `v` this year.
     #[inline]
     pub fn hit_this_year(&self, v: u32) -> bool {

@@ -109,6 +109,47 @@ pub struct Loans {
     pub accident_insured: Vec<bool>,
 }
 
+/// What a default of one loan reads about it, in one cache line: the book is
+/// stored column by column for the passes that sweep it, but defaults are
+/// sparse and each would otherwise miss the cache once per column.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(64))]
+pub struct AtDefault {
+    pub collateral_value: Fen,
+    /// Agricultural sum insured (zero when not enrolled).
+    pub agri_sum_insured: Fen,
+    pub village: u32,
+    /// Compensation account, or [`NO_ACCOUNT`].
+    pub account: u32,
+    /// The society that lent it, or [`crate::society::NO_SOCIETY`].
+    pub society: u32,
+    pub industry: u16,
+    pub term: u8,
+    pub collateral: CollateralKind,
+    pub village_covered: bool,
+    pub accident_insured: bool,
+    pub credit_insured: bool,
+}
+
+impl AtDefault {
+    /// Loan `i`'s record; `lender_of` is empty when the book has no societies.
+    fn of(loans: &Loans, lender_of: &[u32], i: usize) -> AtDefault {
+        AtDefault {
+            collateral_value: loans.collateral_value[i],
+            agri_sum_insured: loans.agri_sum_insured[i],
+            village: loans.village[i],
+            account: loans.account[i],
+            society: lender_of.get(i).copied().unwrap_or(crate::society::NO_SOCIETY),
+            industry: loans.industry[i],
+            term: loans.term[i],
+            collateral: loans.collateral[i],
+            village_covered: loans.village_covered[i],
+            accident_insured: loans.accident_insured[i],
+            credit_insured: loans.credit_insured[i],
+        }
+    }
+}
+
 /// A loan's figures for one year of its term, as a default in that year reads them.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LoanYear {
@@ -162,6 +203,8 @@ pub struct Model {
     /// `loan_years[i * horizon + t]`. Defaults are sparse, and this way each
     /// reads its years from one or two cache lines instead of nine.
     pub loan_years: Vec<LoanYear>,
+    /// What a default reads, loan by loan ([`AtDefault`]).
+    pub at_default: Vec<AtDefault>,
     /// Loans of each village (CSR): `village_loans[village_start[v]..village_start[v + 1]]`,
     /// sorted by (industry, class, loan).
     pub village_start: Vec<u32>,
@@ -698,6 +741,7 @@ impl Model {
             total_cap: comp.top_up.total_cap.map(|y| y.fen()),
         });
 
+        let at_default = (0..n).map(|i| AtDefault::of(&loans, &books.societies.lender_of, i)).collect();
         Ok(Model {
             horizon,
             county_names: s
@@ -718,6 +762,7 @@ impl Model {
             bucket_of,
             loans,
             loan_years,
+            at_default,
             village_start,
             village_loans,
             group_start,

@@ -135,6 +135,24 @@ pub struct Scratch {
     pub village_demand: Vec<(u32, Fen)>,
     /// What each compensation account was asked to pay (the government's share).
     pub account_demand: Vec<(u32, Fen)>,
+    /// (group << 32 | loan, claim): sorting plain integers instead of
+    /// comparing claims through their indices.
+    sorted: Vec<(u64, u32)>,
+}
+
+impl Scratch {
+    /// Leaves in `order` the claims that `group` gives a group, by (group, loan).
+    fn sort_by(&mut self, claims: &[Claim], group: impl Fn(&Claim) -> Option<u32>) {
+        self.sorted.clear();
+        for (i, c) in claims.iter().enumerate() {
+            if let Some(g) = group(c) {
+                self.sorted.push(((g as u64) << 32 | c.loan as u64, i as u32));
+            }
+        }
+        self.sorted.sort_unstable();
+        self.order.clear();
+        self.order.extend(self.sorted.iter().map(|&(_, i)| i));
+    }
 }
 
 /// Settles one year's claims against the fund balances, which it draws down.
@@ -162,12 +180,7 @@ pub fn settle(
     }
 
     // 4: village funds, village by village.
-    s.order.clear();
-    s.order.extend((0..claims.len() as u32).filter(|&i| {
-        let c = &claims[i as usize];
-        c.village_covered && c.bank_loss > Fen::ZERO
-    }));
-    s.order.sort_unstable_by_key(|&i| (claims[i as usize].village, claims[i as usize].loan));
+    s.sort_by(claims, |c| (c.village_covered && c.bank_loss > Fen::ZERO).then_some(c.village));
     let mut g = 0;
     while g < s.order.len() {
         let v = claims[s.order[g] as usize].village;
@@ -214,13 +227,7 @@ pub fn settle(
     }
 
     // 6: the split, and the compensation accounts.
-    s.order.clear();
-    for (i, c) in claims.iter_mut().enumerate() {
-        if c.account != NO_ACCOUNT && c.bank_loss > Fen::ZERO {
-            s.order.push(i as u32);
-        }
-    }
-    s.order.sort_unstable_by_key(|&i| (claims[i as usize].account, claims[i as usize].loan));
+    s.sort_by(claims, |c| (c.account != NO_ACCOUNT && c.bank_loss > Fen::ZERO).then_some(c.account));
     let mut g = 0;
     while g < s.order.len() {
         let a = claims[s.order[g] as usize].account;
