@@ -507,8 +507,8 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
         // following one another through the long loop below.
         let mut touched = 0;
         for &i in &ws.year_defaults {
-            let (r, ly) = (&m.at_default[i as usize], &m.loan_years[i as usize * m.horizon + t]);
-            touched ^= r.village as i64 ^ ly.ead.0;
+            let years = &m.loan_years[i as usize * m.horizon..(i as usize + 1) * m.horizon];
+            touched ^= m.at_default[i as usize].village as i64 ^ years[t].ead.0 ^ years[m.horizon - 1].ead.0;
         }
         for &i in &ws.year_defaults {
             touched ^= ws.damage.first_hit(m.at_default[i as usize].village) as i64;
