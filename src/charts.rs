@@ -386,7 +386,6 @@ pub fn load_run(dir: &Path) -> Result<RunData> {
     let text = fs::read_to_string(&sp).with_context(|| format!("cannot read {}", sp.display()))?;
     let summary: RunSummary =
         serde_json::from_str(&text).with_context(|| format!("{}: unexpected format", sp.display()))?;
-    let trials = Trials::read(&dir.join("trials.csv"))?;
     let scenario = match fs::read_to_string(dir.join("scenario.resolved.yaml")) {
         Ok(t) => Some(
             serde_yaml_ng::from_str(&t)
@@ -395,11 +394,18 @@ pub fn load_run(dir: &Path) -> Result<RunData> {
         Err(_) => None,
     };
     let years = dir.join("years.csv");
-    let balances = if years.exists() {
-        read_balances(&years, &summary, first_injection_share(scenario.as_ref()))?
-    } else {
-        vec![]
-    };
+    // The two tables are read side by side: reading them is most of a redraw.
+    let (trials, balances) = rayon::join(
+        || Trials::read(&dir.join("trials.csv")),
+        || {
+            if years.exists() {
+                read_balances(&years, &summary, first_injection_share(scenario.as_ref()))
+            } else {
+                Ok(vec![])
+            }
+        },
+    );
+    let (trials, balances) = (trials?, balances?);
     let curve = dir.join("size_curve.csv");
     let size_curve = if curve.exists() { Some(read_size_curve(&curve)?) } else { None };
     Ok(RunData { dir: dir.to_path_buf(), summary, trials, balances, size_curve, scenario })
@@ -534,7 +540,10 @@ pub fn exceedance_series(values_fen: &[i64]) -> Vec<(f64, f64)> {
     while i < v.len() {
         let x = v[i];
         // First index past the run of values equal to x.
-        let j = i + v[i..].partition_point(|&y| y == x);
+        let mut j = i + 1;
+        while j < v.len() && v[j] == x {
+            j += 1;
+        }
         out.push((x as f64 / 100.0, (v.len() - j) as f64 / n));
         i = j;
     }
@@ -1553,17 +1562,23 @@ pub fn write_charts(dir: &Path, lang: Lang) -> Result<Vec<PathBuf>> {
 /// [`write_charts`] for a run already read with [`load_run`] (into its
 /// folder), so that a caller drawing the report too reads the tables once.
 pub fn write_charts_of(d: &RunData, lang: Lang) -> Result<Vec<PathBuf>> {
+    use rayon::prelude::*;
+    // Each chart is drawn on its own (on the cores the machine has); the
+    // first error in chart order is the one reported.
+    let drawn: Vec<Result<[PathBuf; 2]>> = Chart::ALL
+        .par_iter()
+        .filter(|chart| chart.available(d))
+        .map(|&chart| {
+            let png = d.dir.join(format!("{}.png", chart.stem()));
+            render_png(chart, d, &png)?;
+            let svg = d.dir.join(format!("{}.svg", chart.stem()));
+            fs::write(&svg, render_svg(chart, d, lang)?).with_context(|| format!("cannot write {}", svg.display()))?;
+            Ok([png, svg])
+        })
+        .collect();
     let mut written = Vec::new();
-    for chart in Chart::ALL {
-        if !chart.available(d) {
-            continue;
-        }
-        let png = d.dir.join(format!("{}.png", chart.stem()));
-        render_png(chart, d, &png)?;
-        written.push(png);
-        let svg = d.dir.join(format!("{}.svg", chart.stem()));
-        fs::write(&svg, render_svg(chart, d, lang)?).with_context(|| format!("cannot write {}", svg.display()))?;
-        written.push(svg);
+    for paths in drawn {
+        written.extend(paths?);
     }
     Ok(written)
 }

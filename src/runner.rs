@@ -44,8 +44,12 @@ pub struct Charts {
 /// Draws the charts and `report.html` into a (staged) output folder from its files.
 pub fn draw(dir: &Path, c: &Charts) -> anyhow::Result<()> {
     let d = crate::charts::load_run(dir)?;
-    crate::charts::write_charts_of(&d, c.lang)?;
-    crate::report::html::write_report_of(&d, c.lang, &c.command)?;
+    let (charts, report) = rayon::join(
+        || crate::charts::write_charts_of(&d, c.lang),
+        || crate::report::html::write_report_of(&d, c.lang, &c.command),
+    );
+    charts?;
+    report?;
     Ok(())
 }
 
