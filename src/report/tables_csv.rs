@@ -48,29 +48,47 @@ pub fn years_header(w: &mut impl Write, m: &Model) -> io::Result<()> {
     writeln!(w, "{}", cols.join(","))
 }
 
+/// `,` and a count. The tables hold millions of cells: written with `itoa`
+/// rather than `write!`, whose formatting machinery costs several times more.
+fn count(buf: &mut Vec<u8>, n: impl itoa::Integer) {
+    buf.push(b',');
+    buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// `,` and an amount in yuan with two decimals, as `Fen`'s `Display` writes it.
 fn money(buf: &mut Vec<u8>, f: Fen) {
-    use std::io::Write as _;
-    let _ = write!(buf, ",{f}");
+    buf.push(b',');
+    if f.0 < 0 {
+        buf.push(b'-');
+    }
+    let a = f.0.unsigned_abs();
+    buf.extend_from_slice(itoa::Buffer::new().format(a / 100).as_bytes());
+    let cents = (a % 100) as u8;
+    buf.extend_from_slice(&[b'.', b'0' + cents / 10, b'0' + cents % 10]);
 }
 
 fn body(buf: &mut Vec<u8>, flows: &Flows, c: &Counts) {
-    use std::io::Write as _;
     for col in &MONEY[..LEAD] {
         money(buf, (col.get)(flows));
     }
-    let _ = write!(buf, ",{},{},{}", c.village_funds_exhausted, c.comp_accounts_exhausted, c.societies_impaired);
+    for n in [c.village_funds_exhausted, c.comp_accounts_exhausted, c.societies_impaired] {
+        count(buf, n);
+    }
     for col in &MONEY[LEAD..] {
         money(buf, (col.get)(flows));
     }
-    let _ = write!(buf, ",{},{},{},{}", c.disaster_events, c.epidemic_outbreaks, c.shocks, c.loan_years);
+    for n in [c.disaster_events, c.epidemic_outbreaks, c.shocks] {
+        count(buf, n);
+    }
+    count(buf, c.loan_years);
 }
 
 /// Appends a batch's rows of both tables.
 pub fn write_batch(b: &Batch, trials: &mut impl Write, years: &mut impl Write) -> io::Result<()> {
-    use std::io::Write as _;
     let mut buf = Vec::with_capacity(256 * b.trials.len());
     for r in &b.trials {
-        let _ = write!(buf, "{},{}", r.trial, r.counts.defaults);
+        buf.extend_from_slice(itoa::Buffer::new().format(r.trial).as_bytes());
+        count(&mut buf, r.counts.defaults);
         body(&mut buf, &r.flows, &r.counts);
         buf.push(b'\n');
     }
@@ -78,7 +96,9 @@ pub fn write_batch(b: &Batch, trials: &mut impl Write, years: &mut impl Write) -
     buf.clear();
     let na = b.n_accounts;
     for (k, y) in b.years.iter().enumerate() {
-        let _ = write!(buf, "{},{},{}", y.trial, y.year, y.counts.defaults);
+        buf.extend_from_slice(itoa::Buffer::new().format(y.trial).as_bytes());
+        count(&mut buf, y.year);
+        count(&mut buf, y.counts.defaults);
         body(&mut buf, &y.flows, &y.counts);
         money(&mut buf, y.village_balance);
         for &bal in &b.year_balances[k * na..(k + 1) * na] {
@@ -87,4 +107,22 @@ pub fn write_batch(b: &Batch, trials: &mut impl Write, years: &mut impl Write) -
         buf.push(b'\n');
     }
     years.write_all(&buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_written_as_display_writes_them() {
+        for v in [0, 5, -5, 99, 100, -100, 101, 123_456, -123_456_789, i64::MAX, i64::MIN + 1] {
+            let mut buf = Vec::new();
+            money(&mut buf, Fen(v));
+            assert_eq!(String::from_utf8(buf).unwrap(), format!(",{}", Fen(v)), "{v}");
+        }
+        let mut buf = Vec::new();
+        count(&mut buf, u64::MAX);
+        count(&mut buf, 0u32);
+        assert_eq!(String::from_utf8(buf).unwrap(), format!(",{},0", u64::MAX));
+    }
 }
