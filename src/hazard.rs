@@ -19,7 +19,7 @@ pub struct PerilModel {
     pub key: u64,
     pub rate: f64,
     pub hit_by_zone: Vec<f64>,
-    pub damage: BetaDist,
+    pub damage: Ratio,
     pub per_village: bool,
     pub vulnerability: Vec<f64>,
 }
@@ -29,7 +29,7 @@ pub struct DiseaseModel {
     pub key: u64,
     pub rate: f64,
     pub hit_by_zone: Vec<f64>,
-    pub mortality: BetaDist,
+    pub mortality: Ratio,
     /// Industries whose species it affects.
     pub affects: Vec<bool>,
 }
@@ -113,7 +113,7 @@ impl HazardModel {
                     key: rng::name_key(&["peril", &p.id]),
                     rate: p.rate,
                     hit_by_zone: by_zone(&p.hit),
-                    damage: p.damage.clone(),
+                    damage: Ratio::of(&p.damage),
                     per_village: p.per_village_damage,
                     vulnerability: industries
                         .iter()
@@ -132,7 +132,7 @@ impl HazardModel {
                     key: rng::name_key(&["disease", &d.id]),
                     rate: d.rate,
                     hit_by_zone: by_zone(&d.hit),
-                    mortality: d.mortality.clone(),
+                    mortality: Ratio::of(&d.mortality),
                     affects: s
                         .industries
                         .iter()
@@ -478,10 +478,27 @@ impl DamageState {
     }
 }
 
-fn draw_ratio(g: &mut rng::TrialRng, b: &BetaDist) -> f64 {
-    match b.fixed {
-        Some(x) => x,
-        None => rng::beta(g, b.alpha, b.beta),
+/// A damage or mortality ratio's distribution: fixed, or Beta with its
+/// sampler's constants computed once.
+#[derive(Clone, Copy, Debug)]
+pub enum Ratio {
+    Fixed(f64),
+    Beta(rng::Beta),
+}
+
+impl Ratio {
+    pub fn of(b: &BetaDist) -> Ratio {
+        match b.fixed {
+            Some(x) => Ratio::Fixed(x),
+            None => Ratio::Beta(rng::Beta::new(b.alpha, b.beta)),
+        }
+    }
+}
+
+fn draw_ratio(g: &mut rng::TrialRng, r: &Ratio) -> f64 {
+    match r {
+        Ratio::Fixed(x) => *x,
+        Ratio::Beta(b) => b.sample(g),
     }
 }
 
@@ -498,7 +515,7 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
                 let d_event = draw_ratio(&mut g, &p.damage);
                 hits.clear();
                 for (z, villages) in zones.iter().enumerate() {
-                    rng::bernoulli_indices(&mut g, villages.len(), p.hit_by_zone[z], |i| hits.push(villages[i]));
+                    rng::bernoulli_select(&mut g, villages, p.hit_by_zone[z], &mut hits);
                 }
                 if !p.per_village && !hits.is_empty() {
                     st.bound(&h.region_counties[r], k, d_event);
@@ -528,7 +545,7 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
                 let m = draw_ratio(&mut g, &dz.mortality);
                 hits.clear();
                 for (z, villages) in zones.iter().enumerate() {
-                    rng::bernoulli_indices(&mut g, villages.len(), dz.hit_by_zone[z], |i| hits.push(villages[i]));
+                    rng::bernoulli_select(&mut g, villages, dz.hit_by_zone[z], &mut hits);
                 }
                 if !hits.is_empty() {
                     st.bound(&h.region_counties[r], n_perils + k, m);

@@ -347,32 +347,67 @@ pub fn poisson(rng: &mut TrialRng, lambda: f64) -> u32 {
 /// A Gamma(shape, 1) variate by Marsaglia and Tsang (2000), with the
 /// `U^(1/a)` boost for shape < 1.
 pub fn gamma(rng: &mut TrialRng, shape: f64) -> f64 {
-    if shape < 1.0 {
-        let g = gamma(rng, shape + 1.0);
-        let u = uniform_open0(rng);
-        return g * libm::pow(u, 1.0 / shape);
-    }
-    let d = shape - 1.0 / 3.0;
-    let c = 1.0 / libm::sqrt(9.0 * d);
-    loop {
-        let x = normal(rng);
-        let v = 1.0 + c * x;
-        if v <= 0.0 {
-            continue;
-        }
-        let v = v * v * v;
-        let u = uniform_open0(rng);
-        if u < 1.0 - 0.0331 * x * x * x * x || libm::log(u) < 0.5 * x * x + d * (1.0 - v + libm::log(v)) {
-            return d * v;
-        }
-    }
+    Gamma::new(shape).sample(rng)
 }
 
 /// A Beta(a, b) variate from two gammas.
 pub fn beta(rng: &mut TrialRng, a: f64, b: f64) -> f64 {
-    let x = gamma(rng, a);
-    let y = gamma(rng, b);
-    if x + y <= 0.0 { 0.0 } else { x / (x + y) }
+    Beta::new(a, b).sample(rng)
+}
+
+/// [`gamma`]'s sampler with its constants (a square root, two divisions)
+/// computed once: hazards draw thousands of ratios per trial from a handful
+/// of distributions. Same draws, same values.
+#[derive(Clone, Copy, Debug)]
+pub struct Gamma {
+    d: f64,
+    c: f64,
+    /// `1 / shape` when shape < 1 (the boost), else 0.
+    boost: f64,
+}
+
+impl Gamma {
+    pub fn new(shape: f64) -> Gamma {
+        let (s, boost) = if shape < 1.0 { (shape + 1.0, 1.0 / shape) } else { (shape, 0.0) };
+        let d = s - 1.0 / 3.0;
+        Gamma { d, c: 1.0 / libm::sqrt(9.0 * d), boost }
+    }
+
+    pub fn sample(&self, rng: &mut TrialRng) -> f64 {
+        let Gamma { d, c, boost } = *self;
+        let g = loop {
+            let x = normal(rng);
+            let v = 1.0 + c * x;
+            if v <= 0.0 {
+                continue;
+            }
+            let v = v * v * v;
+            let u = uniform_open0(rng);
+            if u < 1.0 - 0.0331 * x * x * x * x || libm::log(u) < 0.5 * x * x + d * (1.0 - v + libm::log(v)) {
+                break d * v;
+            }
+        };
+        if boost > 0.0 { g * libm::pow(uniform_open0(rng), boost) } else { g }
+    }
+}
+
+/// [`beta`]'s sampler, constants computed once.
+#[derive(Clone, Copy, Debug)]
+pub struct Beta {
+    a: Gamma,
+    b: Gamma,
+}
+
+impl Beta {
+    pub fn new(a: f64, b: f64) -> Beta {
+        Beta { a: Gamma::new(a), b: Gamma::new(b) }
+    }
+
+    pub fn sample(&self, rng: &mut TrialRng) -> f64 {
+        let x = self.a.sample(rng);
+        let y = self.b.sample(rng);
+        if x + y <= 0.0 { 0.0 } else { x / (x + y) }
+    }
 }
 
 /// The exponential ziggurat's tables (Marsaglia and Tsang 2000, 256 layers),
@@ -473,6 +508,25 @@ pub fn bernoulli_indices<R: Bits>(rng: &mut R, n: usize, p: f64, mut hit: impl F
         return;
     }
     bernoulli_indices_ln(rng, n, libm::log1p(-p), hit)
+}
+
+/// [`bernoulli_indices`] appending `items[i]` to `out` for each index
+/// selected: the same draws, with the one-uniform-per-index branch written
+/// without a branch per item (a broad drought selects 60-90 % of villages,
+/// and the branch would be mispredicted a third of the time).
+pub fn bernoulli_select<R: Bits>(rng: &mut R, items: &[u32], p: f64, out: &mut Vec<u32>) {
+    if !(0.25..1.0).contains(&p) || items.is_empty() {
+        return bernoulli_indices(rng, items.len(), p, |i| out.push(items[i]));
+    }
+    let start = out.len();
+    out.resize(start + items.len(), 0);
+    let slots = &mut out[start..];
+    let mut n = 0;
+    for &item in items {
+        slots[n] = item;
+        n += (uniform(rng) < p) as usize;
+    }
+    out.truncate(start + n);
 }
 
 /// [`bernoulli_indices`] with `ln(1 - p)` precomputed (for `0 < p < 1`).
