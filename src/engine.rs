@@ -58,6 +58,7 @@ pub struct Workspace {
     /// The trial's claims, all years, before the funds pay; and each year's draw.
     drawn: Vec<Claim>,
     year_draws: Vec<YearDraw>,
+    passes: Vec<Pass>,
     candidates: Vec<Candidate>,
     shock: Vec<u8>,
     shocked: Vec<u32>,
@@ -83,6 +84,40 @@ pub struct Workspace {
     village_demand_list: Vec<u32>,
     /// The seed's other mechanisms (MODEL.md 3b); empty when the book has none.
     mech: MechanismState,
+}
+
+/// A bucket's skip (base or varied pass) in one year, after its first draw:
+/// at loan `k` of the bucket, with its stream where that draw left it.
+#[derive(Clone, Copy, Debug)]
+struct Pass {
+    bucket: u32,
+    /// Loans alive in the bucket.
+    len: u32,
+    varied: bool,
+    k: u64,
+    g: rng::SplitMix,
+    ln_q: f64,
+    /// The bucket's probit, its bound B, and what scales the uniforms (B, or
+    /// the varied pass's bound on r).
+    a: f64,
+    bound: f64,
+    scale: f64,
+}
+
+impl Default for Pass {
+    fn default() -> Self {
+        Pass {
+            bucket: 0,
+            len: 0,
+            varied: false,
+            k: 0,
+            g: rng::SplitMix::new(0, 0),
+            ln_q: 0.0,
+            a: 0.0,
+            bound: 0.0,
+            scale: 0.0,
+        }
+    }
 }
 
 /// A loan a bucket's skip landed on, with its uniform (already scaled to the
@@ -187,6 +222,7 @@ impl Workspace {
             year_defaults: Vec::new(),
             drawn: Vec::new(),
             year_draws: Vec::new(),
+            passes: Vec::new(),
             candidates: Vec::new(),
             shock: vec![0; n],
             shocked: Vec::new(),
@@ -337,68 +373,61 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
         let base_varied = rng::key(&[seed, trial, Stream::DefaultDamage as u64, t as u64]);
         let damaged = e.kappa > 0.0;
         let slope = e.kappa * e.inv_sqrt_1m_rho;
-        // The skips of every bucket first, their candidates in a list; then
-        // the candidates' villages and damage, in draw order. The draws do
-        // not depend on the decisions, so this is the loop it replaces, with
-        // the scattered loads of a year's candidates overlapping.
-        ws.candidates.clear();
-        for (b, bucket) in m.buckets.iter().enumerate() {
-            let len = (bucket.ends[t] - bucket.start) as usize;
-            if len == 0 {
-                continue;
-            }
+        // Three steps, each a loop over a dense list: (1) every bucket's
+        // first skip of each pass, where the pass is kept only if it lands
+        // on a loan (most do not: a bucket expects well under one default);
+        // (2) the kept passes run on, listing their candidates; (3) the
+        // candidates are decided. The draws never depend on the decisions,
+        // and a loan defaults once whichever pass comes first, so this gives
+        // the defaults of one loop doing all three bucket by bucket, while
+        // step 1 runs without unpredictable branches and step 3's scattered
+        // loads overlap.
+        let live = &m.live_buckets[t];
+        ws.passes.clear();
+        ws.passes.resize(2 * live.len(), Pass::default());
+        let mut kept = 0;
+        for &(b, len) in live {
+            let bucket = &m.buckets[b as usize];
             let (county, ind) = (bucket.county as usize, bucket.industry as usize);
             let x = e.sqrt_w * z_county[county] + e.sqrt_1m_w * z_industry[ind];
             let a = (m.classes[bucket.class as usize].threshold - e.sqrt_rho * x) * e.inv_sqrt_1m_rho;
             let top = if damaged { a + slope * ws.damage.shared_bound(county, ind) } else { a };
             let kb = grid.above(top);
             let bound = grid.p(kb);
-            let start = bucket.start;
-            let mut g = rng::SplitMix::new(base, m.keys.bucket[b]);
-            let candidate = |k: u64, u: f64, varied: bool| Candidate {
-                loan: start + k as u32,
-                industry: bucket.industry,
-                varied,
-                u,
-                a,
-                bound,
-            };
             let ln_q = grid.ln_q(kb);
-            let mut k = 0u64;
-            loop {
-                k = k.saturating_add(rng::geometric_gap(&mut g, ln_q));
-                if k >= len as u64 {
-                    break;
-                }
-                // One uniform per candidate whatever its village, so draws stay aligned.
-                ws.candidates.push(candidate(k, rng::uniform(&mut g) * bound, false));
-                k += 1;
-            }
+            let mut g = rng::SplitMix::new(base, m.keys.bucket[b as usize]);
+            let k = rng::geometric_gap(&mut g, ln_q);
+            ws.passes[kept] = Pass { bucket: b, len, varied: false, k, g, ln_q, a, bound, scale: bound };
+            kept += (k < len as u64) as usize;
 
             // A village a varied peril (landslide, hail) hit may lie above B:
             // such a loan defaults in addition with `r = (P(D) - B) / (1 - B)`,
             // which brings it to exactly P(D). A second skip at the bound of
             // r over every village of the county, `(B' - B) / (1 - B)` with
             // B' from the county's largest varied ratios, keeps a candidate
-            // with r over that bound (none outside varied villages).
-            if !damaged || bound >= 1.0 {
-                continue;
-            }
+            // with r over that bound (none outside varied villages). Its
+            // first draw is made in every case and used only when the pass
+            // applies (its stream serves nothing else).
             let kv = grid.above(a + slope * ws.damage.bound_all(county, ind));
-            if kv <= kb {
-                continue;
-            }
+            let applies = damaged && bound < 1.0 && kv > kb;
             let r_bound = (grid.p(kv) - bound) / (1.0 - bound);
             let ln_q = grid.ln_q(kv) - grid.ln_q(kb);
-            let mut g = rng::SplitMix::new(base_varied, m.keys.bucket[b]);
-            let mut k = 0u64;
-            loop {
-                k = k.saturating_add(rng::geometric_gap(&mut g, ln_q));
-                if k >= len as u64 {
-                    break;
-                }
-                ws.candidates.push(candidate(k, rng::uniform(&mut g) * r_bound, true));
-                k += 1;
+            let mut g = rng::SplitMix::new(base_varied, m.keys.bucket[b as usize]);
+            let k = rng::geometric_gap(&mut g, ln_q);
+            ws.passes[kept] = Pass { bucket: b, len, varied: true, k, g, ln_q, a, bound, scale: r_bound };
+            kept += (applies && k < len as u64) as usize;
+        }
+        ws.passes.truncate(kept);
+        ws.candidates.clear();
+        for p in &ws.passes {
+            let (start, industry) = (m.buckets[p.bucket as usize].start, m.buckets[p.bucket as usize].industry);
+            let (mut g, mut k) = (p.g, p.k);
+            while k < p.len as u64 {
+                // One uniform per candidate whatever its village, so draws stay aligned.
+                let u = rng::uniform(&mut g) * p.scale;
+                let (varied, a, bound) = (p.varied, p.a, p.bound);
+                ws.candidates.push(Candidate { loan: start + k as u32, industry, varied, u, a, bound });
+                k = (k + 1).saturating_add(rng::geometric_gap(&mut g, p.ln_q));
             }
         }
         let mut touched = 0;

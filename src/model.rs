@@ -196,6 +196,9 @@ pub struct Model {
     pub products: Vec<String>,
     pub classes: Vec<Class>,
     pub buckets: Vec<Bucket>,
+    /// The buckets with loans alive in year t, and how many: `live_buckets[t]`
+    /// holds (bucket, alive), so the bucket pass reads one dense list.
+    pub live_buckets: Vec<Vec<(u32, u32)>>,
     /// Bucket of each (county, class, industry): `bucket_of[(county * classes + class) * industries + industry]`.
     pub bucket_of: Vec<u32>,
     pub loans: Loans,
@@ -742,6 +745,12 @@ impl Model {
         });
 
         let at_default = (0..n).map(|i| AtDefault::of(&loans, &books.societies.lender_of, i)).collect();
+        let live_buckets = (0..horizon)
+            .map(|t| {
+                let alive = |b: &Bucket| b.ends[t] - b.start;
+                (0..buckets.len() as u32).map(|b| (b, alive(&buckets[b as usize]))).filter(|&(_, n)| n > 0).collect()
+            })
+            .collect();
         Ok(Model {
             horizon,
             county_names: s
@@ -759,6 +768,7 @@ impl Model {
             products,
             classes,
             buckets,
+            live_buckets,
             bucket_of,
             loans,
             loan_years,
