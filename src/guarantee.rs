@@ -20,7 +20,7 @@
 //! The call depends on the draws only (never on the funds), so it is made
 //! with the draws (`engine::draw_trial`) and the waterfall takes it as given.
 
-use crate::money::{Fen, allocate_pro_rata};
+use crate::money::{Fen, Remainders, allocate_pro_rata_in};
 
 /// Marks a loan in no group.
 pub const NO_GROUP: u32 = u32::MAX;
@@ -74,6 +74,7 @@ pub struct Scratch {
     weights: Vec<Fen>,
     keys: Vec<u32>,
     shares: Vec<Fen>,
+    remainders: Remainders,
     /// Guarantors that paid in the last [`call_groups`], with what they paid.
     pub paid: Vec<(u32, Fen)>,
 }
@@ -125,7 +126,7 @@ pub fn call_groups(
         if pay > Fen::ZERO {
             // Survivors, pro rata to what each can still give.
             s.keys.clone_from(&s.survivors);
-            allocate_pro_rata(pay, &s.weights, &s.keys, &mut s.shares);
+            allocate_pro_rata_in(pay, &s.weights, &s.keys, &mut s.shares, &mut s.remainders);
             for (k, &m) in s.survivors.iter().enumerate() {
                 if s.shares[k] > Fen::ZERO {
                     used[m as usize] += s.shares[k];
@@ -139,7 +140,7 @@ pub fn call_groups(
                 s.weights.push(c.owed);
                 s.keys.push(c.loan);
             }
-            allocate_pro_rata(pay, &s.weights, &s.keys, &mut s.shares);
+            allocate_pro_rata_in(pay, &s.weights, &s.keys, &mut s.shares, &mut s.remainders);
             for (k, (_, at)) in s.calls[a..b].iter().enumerate() {
                 received[*at] = s.shares[k];
             }

@@ -206,6 +206,16 @@ impl<'de> Deserialize<'de> for Yuan {
 /// `out[i]` receives claim `i`'s share; `sum(out) == total` exactly when the
 /// weights sum to more than zero.
 pub fn allocate_pro_rata(total: Fen, weights: &[Fen], keys: &[u32], out: &mut Vec<Fen>) {
+    allocate_pro_rata_in(total, weights, keys, out, &mut Remainders::default());
+}
+
+/// The remainders [`allocate_pro_rata_in`] ranks: a buffer to reuse, so that
+/// the waterfall allocates nothing once warm.
+#[derive(Clone, Debug, Default)]
+pub struct Remainders(Vec<(i128, u32, usize)>);
+
+/// [`allocate_pro_rata`] with its buffer supplied.
+pub fn allocate_pro_rata_in(total: Fen, weights: &[Fen], keys: &[u32], out: &mut Vec<Fen>, rem: &mut Remainders) {
     out.clear();
     let w_sum: i128 = weights.iter().map(|w| w.0 as i128).sum();
     if w_sum <= 0 || total.0 <= 0 {
@@ -214,7 +224,8 @@ pub fn allocate_pro_rata(total: Fen, weights: &[Fen], keys: &[u32], out: &mut Ve
     }
     let t = total.0 as i128;
     let mut given: i128 = 0;
-    let mut rem: Vec<(i128, u32, usize)> = Vec::with_capacity(weights.len());
+    let rem = &mut rem.0;
+    rem.clear();
     for (i, w) in weights.iter().enumerate() {
         let num = t * w.0 as i128;
         let q = num / w_sum;

@@ -27,7 +27,7 @@
 //! + guarantee + village_fund + comp_fund + shortfall + bank_loss + society_loss`.
 
 use crate::model::NO_ACCOUNT;
-use crate::money::{Fen, allocate_pro_rata, split_share};
+use crate::money::{Fen, Remainders, allocate_pro_rata_in, split_share};
 use crate::society::NO_SOCIETY;
 
 /// Insurance claim slots, in the order they pay.
@@ -126,6 +126,7 @@ pub struct Scratch {
     weights: Vec<Fen>,
     keys: Vec<u32>,
     shares: Vec<Fen>,
+    remainders: Remainders,
     gov: Vec<Fen>,
     /// Villages whose fund could not pay (or just paid) everything asked of it.
     pub exhausted_villages: Vec<u32>,
@@ -209,7 +210,7 @@ pub fn settle(
                 s.weights.push(claims[i as usize].bank_loss);
                 s.keys.push(claims[i as usize].loan);
             }
-            allocate_pro_rata(bal.max(Fen::ZERO), &s.weights, &s.keys, &mut s.shares);
+            allocate_pro_rata_in(bal.max(Fen::ZERO), &s.weights, &s.keys, &mut s.shares, &mut s.remainders);
             for (k, &i) in group.iter().enumerate() {
                 let c = &mut claims[i as usize];
                 c.village_fund = s.shares[k];
@@ -257,7 +258,7 @@ pub fn settle(
         } else {
             s.keys.clear();
             s.keys.extend(group.iter().map(|&i| claims[i as usize].loan));
-            allocate_pro_rata(bal.max(Fen::ZERO), &s.gov, &s.keys, &mut s.shares);
+            allocate_pro_rata_in(bal.max(Fen::ZERO), &s.gov, &s.keys, &mut s.shares, &mut s.remainders);
             for (k, &i) in group.iter().enumerate() {
                 let c = &mut claims[i as usize];
                 c.comp_fund = s.shares[k];
