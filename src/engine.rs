@@ -55,7 +55,8 @@ pub struct Workspace {
     default_year: Vec<u8>,
     defaulted: Vec<u32>,
     year_defaults: Vec<u32>,
-    /// The trial's claims, all years, before the funds pay; and each year's draw.
+    /// The trial's claims, all years (what the funds pay is filled in by
+    /// [`settle_trial`], again at each settlement); and each year's draw.
     drawn: Vec<Claim>,
     year_draws: Vec<YearDraw>,
     passes: Vec<Pass>,
@@ -66,7 +67,6 @@ pub struct Workspace {
     z_county: Vec<f64>,
     z_industry: Vec<f64>,
     damage: DamageState,
-    claims: Vec<Claim>,
     scratch: waterfall::Scratch,
     village_balance: Vec<Fen>,
     village_exhausted: Vec<bool>,
@@ -229,7 +229,6 @@ impl Workspace {
             z_county: vec![0.0; m.counties.len() * m.horizon],
             z_industry: vec![0.0; m.industries.len() * m.horizon],
             damage: DamageState::new(&m.hazards, m.villages.len(), m.counties.len()),
-            claims: Vec::new(),
             scratch: waterfall::Scratch::default(),
             village_balance: m.village_fund_initial.clone(),
             village_exhausted: vec![false; m.villages.len()],
@@ -668,22 +667,25 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
             ws.account_balance[a] += inj;
             ws.deposited[a] += inj;
         }
-        ws.claims.clear();
-        for c in &ws.drawn[start..end] {
+        // The year's claims are settled where the draws left them: the
+        // waterfall recomputes every layer from the draws' fields, so a
+        // trial can be settled again under other funds (a sweep).
+        let claims = &mut ws.drawn[start..end];
+        for c in claims.iter_mut() {
             let r = &m.at_default[c.loan as usize];
-            ws.claims.push(Claim { account: r.account, village_covered: r.village_covered, ..c.clone() });
+            (c.account, c.village_covered) = (r.account, r.village_covered);
         }
         start = end;
 
         // 8. The waterfall.
         waterfall::settle(
-            &mut ws.claims,
+            claims,
             &mut ws.village_balance,
             &mut ws.account_balance,
             m.government_share_ppm,
             &mut ws.scratch,
         );
-        for c in &ws.claims {
+        for c in claims.iter() {
             flows.exposure += c.exposure;
             flows.collateral += c.collateral;
             flows.insurance += c.insurance();
@@ -720,7 +722,7 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
             }
             ws.village_demand[v as usize] += d;
         }
-        counts.defaults = ws.claims.len() as u32;
+        counts.defaults = claims.len() as u32;
         if m.village_fund_enabled {
             for &v in &ws.scratch.exhausted_villages {
                 counts.village_funds_exhausted += 1;
