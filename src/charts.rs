@@ -382,6 +382,23 @@ pub struct RunData {
 
 /// Reads a finished run's output folder.
 pub fn load_run(dir: &Path) -> Result<RunData> {
+    load_run_with(dir, None)
+}
+
+/// What a run that has just written its tables still holds in memory: the
+/// charts' share of `trials.csv` and `years.csv`, so that drawing them does
+/// not parse the tables back (most of a redraw's time on a large run).
+#[derive(Clone, Debug, Default)]
+pub struct Tables {
+    pub trials: Trials,
+    /// `balance_sums[g][t - 1]`: every trial's compensation balance at the
+    /// end of year t, summed over the accounts of bank group g (the banks in
+    /// order of first appearance among the accounts, as [`YearBalances`]).
+    pub balance_sums: Vec<Vec<Vec<i64>>>,
+}
+
+/// [`load_run`], with the tables taken from `tables` when given.
+pub fn load_run_with(dir: &Path, tables: Option<Tables>) -> Result<RunData> {
     let sp = dir.join("summary.json");
     let text = fs::read_to_string(&sp).with_context(|| format!("cannot read {}", sp.display()))?;
     let summary: RunSummary =
@@ -394,6 +411,16 @@ pub fn load_run(dir: &Path) -> Result<RunData> {
         Err(_) => None,
     };
     let years = dir.join("years.csv");
+    if let Some(t) = tables {
+        let opening_share = first_injection_share(scenario.as_ref());
+        let accounts = vec![""; summary.adequacy.accounts.len()];
+        let (groups, _) = balance_groups(&summary, opening_share, &accounts);
+        let balances =
+            groups.into_iter().zip(t.balance_sums).map(|(g, by_year)| YearBalances { by_year, ..g }).collect();
+        let curve = dir.join("size_curve.csv");
+        let size_curve = if curve.exists() { Some(read_size_curve(&curve)?) } else { None };
+        return Ok(RunData { dir: dir.to_path_buf(), summary, trials: t.trials, balances, size_curve, scenario });
+    }
     // The two tables are read side by side: reading them is most of a redraw.
     let (trials, balances) = rayon::join(
         || Trials::read(&dir.join("trials.csv")),
@@ -439,27 +466,8 @@ fn read_balances(path: &Path, s: &RunSummary, opening_share: f64) -> Result<Vec<
         return Ok(vec![]);
     }
     let horizon = s.horizon_years.max(1) as usize;
-    // Group index of each balance column, and the groups themselves.
-    let mut groups: Vec<YearBalances> = Vec::new();
-    let mut group_of = Vec::with_capacity(cols.len());
-    let by_account = cols.len() == s.adequacy.accounts.len();
-    for (k, &(_, suffix)) in cols.iter().enumerate() {
-        let (bank, name, deposit) = if by_account {
-            let a = &s.adequacy.accounts[k];
-            (a.bank.clone(), a.name().to_string(), a.deposit)
-        } else {
-            (suffix.to_string(), suffix.to_string(), 0.0)
-        };
-        let g = match groups.iter().position(|g| g.bank == bank) {
-            Some(g) => g,
-            None => {
-                groups.push(YearBalances { bank, name, opening: 0, by_year: vec![Vec::new(); horizon] });
-                groups.len() - 1
-            }
-        };
-        groups[g].opening += (deposit * opening_share * 100.0).round() as i64;
-        group_of.push(g);
-    }
+    let suffixes: Vec<&str> = cols.iter().map(|&(_, b)| b).collect();
+    let (mut groups, group_of) = balance_groups(s, opening_share, &suffixes);
     let mut sums = vec![0i64; groups.len()];
     for rec in rdr.records() {
         let rec = rec.with_context(|| format!("{}: bad row", path.display()))?;
@@ -486,6 +494,49 @@ fn read_balances(path: &Path, s: &RunSummary, opening_share: f64) -> Result<Vec<
         }
     }
     Ok(groups)
+}
+
+/// The bank groups of `years.csv`'s balance columns (named by their
+/// suffixes), without their balances, and the group of each column. The
+/// columns follow `summary.json`'s account order, and an account's group is
+/// its bank, in order of first appearance ([`bank_groups`]); when the counts
+/// differ each column is its own group.
+fn balance_groups(s: &RunSummary, opening_share: f64, suffixes: &[&str]) -> (Vec<YearBalances>, Vec<usize>) {
+    let horizon = s.horizon_years.max(1) as usize;
+    let by_account = suffixes.len() == s.adequacy.accounts.len();
+    let group_of = if by_account {
+        bank_groups(s.adequacy.accounts.iter().map(|a| a.bank.as_str()))
+    } else {
+        (0..suffixes.len()).collect()
+    };
+    let mut groups: Vec<YearBalances> = Vec::new();
+    for (k, &g) in group_of.iter().enumerate() {
+        let (bank, name, deposit) = if by_account {
+            let a = &s.adequacy.accounts[k];
+            (a.bank.clone(), a.name().to_string(), a.deposit)
+        } else {
+            (suffixes[k].to_string(), suffixes[k].to_string(), 0.0)
+        };
+        if g == groups.len() {
+            groups.push(YearBalances { bank, name, opening: 0, by_year: vec![Vec::new(); horizon] });
+        }
+        groups[g].opening += (deposit * opening_share * 100.0).round() as i64;
+    }
+    (groups, group_of)
+}
+
+/// The group of each account of a list of accounts' banks: banks numbered
+/// in order of first appearance.
+pub fn bank_groups<'a>(banks: impl Iterator<Item = &'a str>) -> Vec<usize> {
+    let mut seen: Vec<&str> = Vec::new();
+    banks
+        .map(|b| {
+            seen.iter().position(|&x| x == b).unwrap_or_else(|| {
+                seen.push(b);
+                seen.len() - 1
+            })
+        })
+        .collect()
 }
 
 /// Reads `size_curve.csv` (`account, ratio, depletion_prob`, optionally `lo,

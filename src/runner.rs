@@ -43,7 +43,12 @@ pub struct Charts {
 
 /// Draws the charts and `report.html` into a (staged) output folder from its files.
 pub fn draw(dir: &Path, c: &Charts) -> anyhow::Result<()> {
-    let d = crate::charts::load_run(dir)?;
+    draw_with(dir, c, None)
+}
+
+/// [`draw`], with the tables' share the charts need given from memory.
+fn draw_with(dir: &Path, c: &Charts, tables: Option<crate::charts::Tables>) -> anyhow::Result<()> {
+    let d = crate::charts::load_run_with(dir, tables)?;
     let (charts, report) = rayon::join(
         || crate::charts::write_charts_of(&d, c.lang),
         || crate::report::html::write_report_of(&d, c.lang, &c.command),
@@ -170,6 +175,9 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     collected.accounts.reserve_exact(n * model.accounts.len());
     collected.min_deposits.reserve_exact(n * model.accounts.len());
     let mut first_wave = true;
+    // What the charts read of the tables, kept as they are written (a whole
+    // run's, when it draws them).
+    let mut chart_tables = (opts.charts.is_some() && opts.shard.is_none()).then(|| ChartTables::new(model));
     loop {
         // The sink of one wave overlaps the simulation of the next, so the
         // simulation time is the whole call's, less the last sink's (which
@@ -180,6 +188,9 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
             let sink_started = Instant::now();
             tables_csv::write_batch(&batch, &mut trials_w, &mut years_w)?;
             collected.push(&batch);
+            if let Some(t) = chart_tables.as_mut() {
+                t.push(&batch);
+            }
             if first_wave {
                 first_wave = false;
                 let (seen, need) = (collected.trials.len().max(1), collected.village_need_ppm.len());
@@ -211,7 +222,8 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
         None => {
             let s = write_results(model, opts.seed, total, &collected, &staged, opts.size_levels.as_deref())?;
             if let Some(c) = &opts.charts {
-                draw(staged.dir(), c).context("cannot draw the charts and report")?;
+                let tables = chart_tables.map(|t| t.tables);
+                draw_with(staged.dir(), c, tables).context("cannot draw the charts and report")?;
             }
             s
         }
@@ -219,6 +231,40 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     let out = staged.commit().with_context(|| format!("cannot move the output into {}", opts.out.display()))?;
     let loan_years = collected.trials.iter().map(|r| r.counts.loan_years).sum();
     Ok(RunOutcome { summary, collected, out, simulate: sim, wall: start.elapsed(), loan_years })
+}
+
+/// The charts' share of the tables ([`crate::charts::Tables`]), collected batch by batch.
+struct ChartTables {
+    tables: crate::charts::Tables,
+    /// Bank group of each account.
+    group_of: Vec<usize>,
+    sums: Vec<i64>,
+}
+
+impl ChartTables {
+    fn new(m: &Model) -> Self {
+        let group_of = crate::charts::bank_groups(m.accounts.iter().map(|a| m.banks[a.bank as usize].as_str()));
+        let groups = group_of.iter().max().map_or(0, |g| g + 1);
+        let tables = crate::charts::Tables {
+            trials: Default::default(),
+            balance_sums: vec![vec![Vec::new(); m.horizon]; groups],
+        };
+        ChartTables { tables, group_of, sums: vec![0; groups] }
+    }
+
+    fn push(&mut self, b: &crate::tables::Batch) {
+        self.tables.trials.rows.extend(b.trials.iter().map(|r| r.flows));
+        let na = b.n_accounts;
+        for (k, y) in b.years.iter().enumerate() {
+            self.sums.fill(0);
+            for (a, bal) in b.year_balances[k * na..(k + 1) * na].iter().enumerate() {
+                self.sums[self.group_of[a]] += bal.0;
+            }
+            for (g, &v) in self.sums.iter().enumerate() {
+                self.tables.balance_sums[g][y.year as usize - 1].push(v);
+            }
+        }
+    }
 }
 
 /// Runs trials `0..trials` and keeps only what the statistics need (no files).
