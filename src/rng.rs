@@ -500,16 +500,11 @@ pub fn gap_of(e: f64, ln_q: f64) -> u64 {
 #[inline]
 pub fn gap_reaches(e: f64, ln_q: f64, n: u64) -> bool {
     let l = -ln_q;
-    if l > 0.0 && l.is_finite() {
-        let t = n as f64 * l;
-        if e >= t * (1.0 + 1e-12) {
-            return true;
-        }
-        if e < t * (1.0 - 1e-12) {
-            return false;
-        }
-    }
-    gap_of(e, ln_q) >= n
+    let t = n as f64 * l;
+    let (above, below) = (e >= t * (1.0 + 1e-12), e < t * (1.0 - 1e-12));
+    // Bitwise, so that the answer costs no branch on it (a bucket's first
+    // skip overshoots or not at random); the fallback is the rare branch.
+    if (above | below) & (l > 0.0) & l.is_finite() { above } else { gap_of(e, ln_q) >= n }
 }
 
 /// Calls `hit(i)` for each index in `0..n` selected independently with
