@@ -89,20 +89,21 @@ pub struct Workspace {
 }
 
 /// A bucket's skip (base or varied pass) in one year, after its first draw:
-/// the exponential `e1` of its first gap, and its stream where that draw left it.
+/// at loan `k` of the bucket, with its stream where that draw left it.
 #[derive(Clone, Copy, Debug)]
 struct Pass {
     bucket: u32,
     /// Loans alive in the bucket.
     len: u32,
     varied: bool,
-    e1: f64,
+    k: u64,
     g: rng::SplitMix,
     ln_q: f64,
-    /// The bucket's probit, its bound B, and the varied pass's B'.
+    /// The bucket's probit, its bound B, and what scales the uniforms (B, or
+    /// the varied pass's bound on r).
     a: f64,
     bound: f64,
-    top: f64,
+    scale: f64,
 }
 
 impl Default for Pass {
@@ -111,12 +112,12 @@ impl Default for Pass {
             bucket: 0,
             len: 0,
             varied: false,
-            e1: 0.0,
+            k: 0,
             g: rng::SplitMix::new(0, 0),
             ln_q: 0.0,
             a: 0.0,
             bound: 0.0,
-            top: 0.0,
+            scale: 0.0,
         }
     }
 }
@@ -397,9 +398,9 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             let bound = grid.p(kb);
             let ln_q = grid.ln_q(kb);
             let mut g = rng::SplitMix::new(base, m.keys.bucket[b as usize]);
-            let e1 = rng::exponential(&mut g);
-            ws.passes[kept] = Pass { bucket: b, len, varied: false, e1, g, ln_q, a, bound, top: bound };
-            kept += !rng::gap_reaches(e1, ln_q, len as u64) as usize;
+            let k = rng::geometric_gap(&mut g, ln_q);
+            ws.passes[kept] = Pass { bucket: b, len, varied: false, k, g, ln_q, a, bound, scale: bound };
+            kept += (k < len as u64) as usize;
 
             // A village a varied peril (landslide, hail) hit may lie above B:
             // such a loan defaults in addition with `r = (P(D) - B) / (1 - B)`,
@@ -411,21 +412,21 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             // applies (its stream serves nothing else).
             let kv = grid.above(a + slope * ws.damage.bound_all(county, ind));
             let applies = damaged && bound < 1.0 && kv > kb;
+            let r_bound = (grid.p(kv) - bound) / (1.0 - bound);
             let ln_q = grid.ln_q(kv) - grid.ln_q(kb);
             let mut g = rng::SplitMix::new(base_varied, m.keys.bucket[b as usize]);
-            let e1 = rng::exponential(&mut g);
-            ws.passes[kept] = Pass { bucket: b, len, varied: true, e1, g, ln_q, a, bound, top: grid.p(kv) };
-            kept += (applies && !rng::gap_reaches(e1, ln_q, len as u64)) as usize;
+            let k = rng::geometric_gap(&mut g, ln_q);
+            ws.passes[kept] = Pass { bucket: b, len, varied: true, k, g, ln_q, a, bound, scale: r_bound };
+            kept += (applies && k < len as u64) as usize;
         }
         ws.passes.truncate(kept);
         ws.candidates.clear();
         for p in &ws.passes {
             let (start, industry) = (m.buckets[p.bucket as usize].start, m.buckets[p.bucket as usize].industry);
-            let (mut g, mut k) = (p.g, rng::gap_of(p.e1, p.ln_q));
-            let scale = if p.varied { (p.top - p.bound) / (1.0 - p.bound) } else { p.bound };
+            let (mut g, mut k) = (p.g, p.k);
             while k < p.len as u64 {
                 // One uniform per candidate whatever its village, so draws stay aligned.
-                let u = rng::uniform(&mut g) * scale;
+                let u = rng::uniform(&mut g) * p.scale;
                 let (varied, a, bound) = (p.varied, p.a, p.bound);
                 ws.candidates.push(Candidate { loan: start + k as u32, industry, varied, u, a, bound });
                 k = (k + 1).saturating_add(rng::geometric_gap(&mut g, p.ln_q));

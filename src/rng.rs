@@ -482,29 +482,8 @@ fn exponential_slow<R: Bits>(rng: &mut R, z: &Ziggurat, mut j: u32, mut i: usize
 /// `ln(1 - p)` precomputed. Batagelj and Brandes (2005).
 #[inline]
 pub fn geometric_gap<R: Bits>(rng: &mut R, ln_q: f64) -> u64 {
-    gap_of(exponential(rng), ln_q)
-}
-
-/// The gap [`geometric_gap`] makes of the exponential `e`.
-#[inline]
-pub fn gap_of(e: f64, ln_q: f64) -> u64 {
-    let g = e / -ln_q;
+    let g = exponential(rng) / -ln_q;
     if g >= 1.8e19 { u64::MAX } else { g as u64 }
-}
-
-/// Whether `gap_of(e, ln_q) >= n` (for `n < 2^53`), decided by a
-/// multiplication unless `e` lies within 1e-12 (relative) of the boundary:
-/// a bucket's first skip usually overshoots it, and a division costs several
-/// multiplications. Outside that margin the rounding of `n * (-ln_q)` and
-/// of the quotient (each under 2^-53) cannot change the answer.
-#[inline]
-pub fn gap_reaches(e: f64, ln_q: f64, n: u64) -> bool {
-    let l = -ln_q;
-    let t = n as f64 * l;
-    let (above, below) = (e >= t * (1.0 + 1e-12), e < t * (1.0 - 1e-12));
-    // Bitwise, so that the answer costs no branch on it (a bucket's first
-    // skip overshoots or not at random); the fallback is the rare branch.
-    if (above | below) & (l > 0.0) & l.is_finite() { above } else { gap_of(e, ln_q) >= n }
 }
 
 /// Calls `hit(i)` for each index in `0..n` selected independently with
@@ -568,29 +547,6 @@ pub fn bernoulli_indices_ln<R: Bits>(rng: &mut R, n: usize, ln_q: f64, mut hit: 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gap_reaches_agrees_with_the_division() {
-        let mut g = stream(3, 1, Stream::DefaultBase, 0, 0);
-        for k in 0..200_000u64 {
-            let ln_q = -(uniform_open0(&mut g) * 0.2).powi(1 + (k % 3) as i32);
-            let n = 1 + g.next_u64() % 400;
-            // Exponentials, and values on and next to the boundary n * (-ln_q).
-            let t = n as f64 * -ln_q;
-            let e = match k % 4 {
-                0 => exponential(&mut g),
-                1 => t,
-                2 => f64::from_bits(t.to_bits() + 1),
-                _ => f64::from_bits(t.to_bits() - 1),
-            };
-            assert_eq!(gap_reaches(e, ln_q, n), gap_of(e, ln_q) >= n, "e {e}, ln_q {ln_q}, n {n}");
-        }
-        for ln_q in [0.0, -0.0, f64::NEG_INFINITY, f64::NAN] {
-            for e in [0.0, 1e-300, 1.0, 50.0] {
-                assert_eq!(gap_reaches(e, ln_q, 7), gap_of(e, ln_q) >= 7, "e {e}, ln_q {ln_q}");
-            }
-        }
-    }
 
     #[test]
     fn first_draws_are_pinned() {
