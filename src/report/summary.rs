@@ -360,15 +360,21 @@ pub struct SocietySummary {
 
 /// Builds the summary from the collected tables.
 pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
+    use rayon::prelude::*;
     let n = c.n() as u64;
-    let mut layers = std::collections::BTreeMap::new();
-    for col in MONEY {
-        layers.insert(col.name.to_string(), Stat::of(c.column(|r| (col.get)(&r.flows).0), true));
-    }
-    layers.insert("fiscal_cost".into(), Stat::of(c.column(|r| r.flows.fiscal_cost().0), true));
-    layers.insert("bank_total".into(), Stat::of(c.column(|r| r.flows.bank_total().0), true));
-    let mut counts = std::collections::BTreeMap::new();
+    // Each column's statistics sort a copy of it: the columns are summarised
+    // side by side (the same figures in any order).
     type Getter = fn(&TrialRow) -> i64;
+    let mut layers: std::collections::BTreeMap<String, Stat> = MONEY
+        .par_iter()
+        .map(|col| (col.name.to_string(), Stat::of(c.column(|r| (col.get)(&r.flows).0), true)))
+        .collect();
+    let (fiscal, bank) = rayon::join(
+        || Stat::of(c.column(|r| r.flows.fiscal_cost().0), true),
+        || Stat::of(c.column(|r| r.flows.bank_total().0), true),
+    );
+    layers.insert("fiscal_cost".into(), fiscal);
+    layers.insert("bank_total".into(), bank);
     let count_cols: [(&str, Getter); 8] = [
         ("defaults", |r| r.counts.defaults as i64),
         ("village_funds_exhausted", |r| r.counts.village_funds_exhausted as i64),
@@ -379,9 +385,8 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
         ("shocks", |r| r.counts.shocks as i64),
         ("loan_years", |r| r.counts.loan_years as i64),
     ];
-    for (name, f) in count_cols {
-        counts.insert(name.to_string(), Stat::of(c.column(f), false));
-    }
+    let counts: std::collections::BTreeMap<String, Stat> =
+        count_cols.par_iter().map(|&(name, f)| (name.to_string(), Stat::of(c.column(f), false))).collect();
 
     let any_comp = c.trials.iter().filter(|r| r.counts.comp_accounts_exhausted > 0).count() as u64;
     let any_village = c.trials.iter().filter(|r| r.counts.village_funds_exhausted > 0).count() as u64;
@@ -393,7 +398,7 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
     };
     let accounts = m
         .accounts
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(a, acc)| {
             let exhausted = c.account_column(a, |x| x.exhausted_year as i64);
