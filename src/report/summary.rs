@@ -447,6 +447,11 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
         .min(1.0),
     };
     let leverage = Leverage::of(m, mean_of);
+    let ((counties, villages), sizing) = rayon::join(
+        || rayon::join(|| county_breakdown(m, c), || village_breakdown(m, c)),
+        || crate::sizing::size(m, c, &crate::sizing::LEVELS),
+    );
+    let fiscal_total = layers["fiscal_cost"].clone();
     let societies = (!m.societies.is_empty()).then(|| {
         let any = c.trials.iter().filter(|r| r.counts.societies_impaired > 0).count() as u64;
         let impaired: u64 = c.trials.iter().map(|r| r.counts.societies_impaired as u64).sum();
@@ -484,14 +489,14 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
             village_funds_exhausted_share: (village_share * 1e8).round() / 1e8,
             any_village_fund_exhausted: Prob::of(any_village, n),
             accounts,
-            counties: county_breakdown(m, c),
-            villages: village_breakdown(m, c),
-            sizing: crate::sizing::size(m, c, &crate::sizing::LEVELS),
+            counties,
+            villages,
+            sizing,
         },
         insurance,
         causes,
         fiscal: Fiscal {
-            total: Stat::of(c.column(|r| r.flows.fiscal_cost().0), true),
+            total: fiscal_total,
             comp_fund_draws: mean_of(|f| f.comp_fund),
             shortfall_borne_by_budget: mean_of(|f| f.shortfall - f.shortfall_to_bank),
             top_ups: mean_of(|f| f.top_ups),
