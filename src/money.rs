@@ -58,6 +58,19 @@ impl Fen {
     /// for any realistic portfolio.
     pub fn mul_ratio(self, num: i64, den: i64) -> Fen {
         debug_assert!(den > 0);
+        // The same rounding in 64 bits when nothing overflows (the amounts and
+        // rates of real books), else in 128: a 128-bit division is a library call.
+        let narrow = || -> Option<i64> {
+            let (p, d2) = (self.0.checked_mul(num)?, den.checked_mul(2)?);
+            if p >= 0 {
+                Some(p.checked_mul(2)?.checked_add(den)? / d2)
+            } else {
+                Some(-(p.checked_mul(-2)?.checked_add(den)? / d2))
+            }
+        };
+        if let Some(q) = narrow() {
+            return Fen(q);
+        }
         let p = self.0 as i128 * num as i128;
         let d = den as i128;
         let q = if p >= 0 { (2 * p + d) / (2 * d) } else { -((-2 * p + d) / (2 * d)) };
@@ -226,12 +239,19 @@ pub fn allocate_pro_rata_in(total: Fen, weights: &[Fen], keys: &[u32], out: &mut
     let mut given: i128 = 0;
     let rem = &mut rem.0;
     rem.clear();
+    // In 64 bits where the product fits (a 128-bit division is a library call).
+    let w_sum64 = i64::try_from(w_sum).ok();
     for (i, w) in weights.iter().enumerate() {
-        let num = t * w.0 as i128;
-        let q = num / w_sum;
+        let (q, r) = match (w_sum64, total.0.checked_mul(w.0)) {
+            (Some(ws), Some(num)) => ((num / ws) as i128, (num % ws) as i128),
+            _ => {
+                let num = t * w.0 as i128;
+                (num / w_sum, num % w_sum)
+            }
+        };
         out.push(Fen(q as i64));
         given += q;
-        rem.push((num % w_sum, keys[i], i));
+        rem.push((r, keys[i], i));
     }
     let mut left = t - given;
     if left > 0 {
@@ -272,6 +292,59 @@ mod tests {
         assert!(Yuan::parse("10.005").is_err());
         assert_eq!(Yuan::parse("10.05").unwrap().fen(), Fen(1005));
         assert_eq!(Yuan::parse("28610000").unwrap().fen(), Fen(2_861_000_000));
+    }
+
+    /// `mul_ratio` and the pro-rata quotients in 128 bits only, as they were
+    /// written before the 64-bit fast path.
+    fn mul_ratio_wide(x: i64, num: i64, den: i64) -> i64 {
+        let (p, d) = (x as i128 * num as i128, den as i128);
+        (if p >= 0 { (2 * p + d) / (2 * d) } else { -((-2 * p + d) / (2 * d)) }) as i64
+    }
+
+    #[test]
+    fn the_64_bit_paths_agree_with_128_bits() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state = crate::rng::mix64(state.wrapping_add(1));
+            state
+        };
+        let scales = [1_000, 1_000_000_000, 1 << 40, i64::MAX / 3, i64::MAX];
+        for k in 0..100_000 {
+            let x = (next() % scales[k % 5] as u64) as i64 * if k % 7 == 0 { -1 } else { 1 };
+            let num = (next() % scales[(k / 5) % 5] as u64) as i64;
+            let den = 1 + (next() % scales[(k / 25) % 5] as u64) as i64;
+            assert_eq!(Fen(x).mul_ratio(num, den).0, mul_ratio_wide(x, num, den), "{x} * {num} / {den}");
+        }
+        for k in 0..2_000 {
+            let total = Fen((next() % scales[k % 5] as u64) as i64);
+            let weights: Vec<Fen> = (0..1 + k % 9).map(|_| Fen((next() % scales[(k / 5) % 5] as u64) as i64)).collect();
+            let keys: Vec<u32> = (0..weights.len() as u32).collect();
+            let (mut got, mut rem) = (Vec::new(), Remainders::default());
+            allocate_pro_rata_in(total, &weights, &keys, &mut got, &mut rem);
+            assert_eq!(got, pro_rata_wide(total, &weights, &keys), "{total:?} {weights:?}");
+        }
+    }
+
+    /// The pro-rata allocation in 128 bits only, as written before the fast path.
+    fn pro_rata_wide(total: Fen, weights: &[Fen], keys: &[u32]) -> Vec<Fen> {
+        let w_sum: i128 = weights.iter().map(|w| w.0 as i128).sum();
+        if w_sum <= 0 || total.0 <= 0 {
+            return vec![Fen::ZERO; weights.len()];
+        }
+        let t = total.0 as i128;
+        let mut out: Vec<Fen> = weights.iter().map(|w| Fen((t * w.0 as i128 / w_sum) as i64)).collect();
+        let mut rem: Vec<(i128, u32, usize)> =
+            weights.iter().enumerate().map(|(i, w)| (t * w.0 as i128 % w_sum, keys[i], i)).collect();
+        let mut left = t - out.iter().map(|q| q.0 as i128).sum::<i128>();
+        rem.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for &(_, _, i) in &rem {
+            if left == 0 {
+                break;
+            }
+            out[i].0 += 1;
+            left -= 1;
+        }
+        out
     }
 
     #[test]
