@@ -18,6 +18,8 @@ pub struct PerilModel {
     /// Stream address, from the peril's id.
     pub key: u64,
     pub rate: f64,
+    /// Events per region and year.
+    pub count: rng::Poisson,
     pub hit_by_zone: Vec<f64>,
     pub damage: Ratio,
     pub per_village: bool,
@@ -28,6 +30,8 @@ pub struct PerilModel {
 pub struct DiseaseModel {
     pub key: u64,
     pub rate: f64,
+    /// Outbreaks per region and year.
+    pub count: rng::Poisson,
     pub hit_by_zone: Vec<f64>,
     pub mortality: Ratio,
     /// Industries whose species it affects.
@@ -112,6 +116,7 @@ impl HazardModel {
                 .map(|p| PerilModel {
                     key: rng::name_key(&["peril", &p.id]),
                     rate: p.rate,
+                    count: rng::Poisson::new(p.rate),
                     hit_by_zone: by_zone(&p.hit),
                     damage: Ratio::of(&p.damage),
                     per_village: p.per_village_damage,
@@ -131,6 +136,7 @@ impl HazardModel {
                 .map(|d| DiseaseModel {
                     key: rng::name_key(&["disease", &d.id]),
                     rate: d.rate,
+                    count: rng::Poisson::new(d.rate),
                     hit_by_zone: by_zone(&d.hit),
                     mortality: Ratio::of(&d.mortality),
                     affects: s
@@ -509,7 +515,7 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
     for (k, p) in h.perils.iter().enumerate() {
         for (r, zones) in h.regions.iter().enumerate() {
             let mut g = rng::stream(seed, trial, Stream::Peril, p.key, rng::key(&[t as u64, h.region_keys[r]]));
-            let n = rng::poisson(&mut g, p.rate);
+            let n = p.count.sample(&mut g);
             st.events += n;
             for _ in 0..n {
                 let d_event = draw_ratio(&mut g, &p.damage);
@@ -539,7 +545,7 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
     for (k, dz) in h.diseases.iter().enumerate() {
         for (r, zones) in h.regions.iter().enumerate() {
             let mut g = rng::stream(seed, trial, Stream::Epidemic, dz.key, rng::key(&[t as u64, h.region_keys[r]]));
-            let n = rng::poisson(&mut g, dz.rate);
+            let n = dz.count.sample(&mut g);
             st.outbreaks += n;
             for _ in 0..n {
                 let m = draw_ratio(&mut g, &dz.mortality);

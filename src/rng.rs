@@ -323,25 +323,44 @@ pub fn inv_phi(p: f64) -> f64 {
 /// are split into equal parts, since a sum of Poissons is Poisson. Consumes
 /// one uniform per part, so the number of draws depends on lambda only.
 pub fn poisson(rng: &mut TrialRng, lambda: f64) -> u32 {
-    if lambda <= 0.0 {
-        return 0;
-    }
-    let parts = (lambda / 30.0).ceil().max(1.0) as u32;
-    let l = lambda / parts as f64;
-    let e = libm::exp(-l);
-    let mut total = 0u32;
-    for _ in 0..parts {
-        let u = uniform(rng);
-        let (mut k, mut p) = (0u32, e);
-        let mut cdf = p;
-        while u >= cdf && k < 1000 {
-            k += 1;
-            p *= l / k as f64;
-            cdf += p;
+    Poisson::new(lambda).sample(rng)
+}
+
+/// [`poisson`]'s sampler with its exponential computed once (hazards draw an
+/// event count per peril, region and year from a fixed rate). Same draws.
+#[derive(Clone, Copy, Debug)]
+pub struct Poisson {
+    parts: u32,
+    l: f64,
+    e: f64,
+}
+
+impl Poisson {
+    pub fn new(lambda: f64) -> Poisson {
+        if lambda <= 0.0 {
+            // No rate: no event, and no draw.
+            return Poisson { parts: 0, l: 0.0, e: 1.0 };
         }
-        total += k;
+        let parts = (lambda / 30.0).ceil().max(1.0) as u32;
+        let l = lambda / parts as f64;
+        Poisson { parts, l, e: libm::exp(-l) }
     }
-    total
+
+    pub fn sample(&self, rng: &mut TrialRng) -> u32 {
+        let mut total = 0u32;
+        for _ in 0..self.parts {
+            let u = uniform(rng);
+            let (mut k, mut p) = (0u32, self.e);
+            let mut cdf = p;
+            while u >= cdf && k < 1000 {
+                k += 1;
+                p *= self.l / k as f64;
+                cdf += p;
+            }
+            total += k;
+        }
+        total
+    }
 }
 
 /// A Gamma(shape, 1) variate by Marsaglia and Tsang (2000), with the
