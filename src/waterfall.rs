@@ -139,11 +139,26 @@ pub struct Scratch {
     /// (group << 32 | loan, claim): sorting plain integers instead of
     /// comparing claims through their indices.
     sorted: Vec<(u64, u32)>,
+    keys64: Vec<u64>,
 }
 
 impl Scratch {
     /// Leaves in `order` the claims that `group` gives a group, by (group, loan).
     fn sort_by(&mut self, claims: &[Claim], group: impl Fn(&Claim) -> Option<u32>) {
+        self.order.clear();
+        if claims.is_sorted_by_key(|c| c.loan) {
+            // The engine's case: claim order is loan order, so (group, claim)
+            // sorts as (group, loan), in one integer per claim.
+            self.keys64.clear();
+            for (i, c) in claims.iter().enumerate() {
+                if let Some(g) = group(c) {
+                    self.keys64.push((g as u64) << 32 | i as u64);
+                }
+            }
+            self.keys64.sort_unstable();
+            self.order.extend(self.keys64.iter().map(|&k| k as u32));
+            return;
+        }
         self.sorted.clear();
         for (i, c) in claims.iter().enumerate() {
             if let Some(g) = group(c) {
@@ -151,7 +166,6 @@ impl Scratch {
             }
         }
         self.sorted.sort_unstable();
-        self.order.clear();
         self.order.extend(self.sorted.iter().map(|&(_, i)| i));
     }
 }
