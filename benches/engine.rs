@@ -14,8 +14,10 @@
 //!   damage (a skip over each bucket's alive loans at the grid bound of its
 //!   Vasicek probability, each candidate thinned by the exact probability),
 //!   restated here from public items of `model` and `rng` because the pass
-//!   itself is private to `engine::run_trial`. It follows `engine.rs` as of
-//!   this writing; if the engine's pass changes, this copy does not.
+//!   itself is private to `engine::run_trial`. It draws what the engine's
+//!   base pass draws, as one loop per bucket; the engine runs the same draws
+//!   as three loops (first skips, kept passes, decisions: see its comments).
+//!   If the engine's pass changes, this copy does not.
 //! - `trial/*`: one whole trial, `engine::run_trial`, of the default scenario
 //!   (`scenarios/wangcang.yaml`) and of the province scenario
 //!   (`scenarios/province.yaml`). Each iteration runs the next trial number,
