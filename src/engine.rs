@@ -63,8 +63,6 @@ pub struct Workspace {
     candidates: Vec<Candidate>,
     shock: Vec<u8>,
     shocked: Vec<u32>,
-    /// A shock type's (household loan, default uniform) draws of the year.
-    shock_draws: Vec<(u32, f64)>,
     /// Factors of the trial, `[year][county]` and `[year][industry]`.
     z_county: Vec<f64>,
     z_industry: Vec<f64>,
@@ -227,7 +225,6 @@ impl Workspace {
             passes: Vec::new(),
             candidates: Vec::new(),
             shock: vec![0; n],
-            shock_draws: Vec::new(),
             shocked: Vec::new(),
             z_county: vec![0.0; m.counties.len() * m.horizon],
             z_industry: vec![0.0; m.industries.len() * m.horizon],
@@ -468,24 +465,14 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 ShockKind::Accident => SHOCK_ACCIDENT,
                 ShockKind::Illness => SHOCK_ILLNESS,
             };
-            // The draws first (they do not depend on the borrowers), then
-            // the borrowers' state, loaded in one short loop, then the effects.
             let hh = &m.household_loans;
-            let draws = &mut ws.shock_draws;
-            draws.clear();
-            rng::bernoulli_indices(&mut g, hh.len(), sh.prob, |j| draws.push((hh[j], rng::uniform(&mut gd))));
-            let mut touched = 0;
-            for &(i, _) in draws.iter() {
-                touched ^= ws.default_year[i as usize] ^ loans.term[i as usize] ^ ws.shock[i as usize];
-            }
-            std::hint::black_box(touched);
-            for k in 0..ws.shock_draws.len() {
-                let (i, u) = ws.shock_draws[k];
-                let i = i as usize;
+            rng::bernoulli_indices(&mut g, hh.len(), sh.prob, |j| {
+                let i = hh[j] as usize;
+                let u = rng::uniform(&mut gd);
                 let dy = ws.default_year[i];
                 let alive_at_start = loans.term[i] as usize > t && (dy == 0 || dy as usize == t + 1);
                 if !alive_at_start {
-                    continue;
+                    return;
                 }
                 counts.shocks += 1;
                 if ws.shock[i] == 0 {
@@ -495,7 +482,7 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 if u < sh.default_prob {
                     ws.default(i, t);
                 }
-            }
+            });
         }
 
         // 6d. Extra damage terms (MODEL.md 3b): linked households of defaulted
