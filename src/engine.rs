@@ -379,8 +379,7 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
         // candidates are decided. The draws never depend on the decisions,
         // and a loan defaults once whichever pass comes first, so this gives
         // the defaults of one loop doing all three bucket by bucket, while
-        // step 1 runs without unpredictable branches and step 3's scattered
-        // loads overlap.
+        // step 1 runs without an unpredictable branch per bucket.
         let live = &m.live_buckets[t];
         ws.passes.clear();
         ws.passes.resize(2 * live.len(), Pass::default());
@@ -429,14 +428,6 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 k = (k + 1).saturating_add(rng::geometric_gap(&mut g, p.ln_q));
             }
         }
-        let mut touched = 0;
-        for c in &ws.candidates {
-            touched ^= loans.village[c.loan as usize];
-        }
-        for c in &ws.candidates {
-            touched ^= ws.damage.first_hit(loans.village[c.loan as usize]);
-        }
-        std::hint::black_box(touched);
         for k in 0..ws.candidates.len() {
             let Candidate { loan, industry, varied, u, a, bound } = ws.candidates[k];
             let (i, ind, v) = (loan as usize, industry as usize, loans.village[loan as usize]);
