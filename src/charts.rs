@@ -410,29 +410,25 @@ pub fn load_run_with(dir: &Path, tables: Option<Tables>) -> Result<RunData> {
         ),
         Err(_) => None,
     };
-    let years = dir.join("years.csv");
-    if let Some(t) = tables {
-        let opening_share = first_injection_share(scenario.as_ref());
-        let accounts = vec![""; summary.adequacy.accounts.len()];
-        let (groups, _) = balance_groups(&summary, opening_share, &accounts);
-        let balances =
-            groups.into_iter().zip(t.balance_sums).map(|(g, by_year)| YearBalances { by_year, ..g }).collect();
-        let curve = dir.join("size_curve.csv");
-        let size_curve = if curve.exists() { Some(read_size_curve(&curve)?) } else { None };
-        return Ok(RunData { dir: dir.to_path_buf(), summary, trials: t.trials, balances, size_curve, scenario });
-    }
-    // The two tables are read side by side: reading them is most of a redraw.
-    let (trials, balances) = rayon::join(
-        || Trials::read(&dir.join("trials.csv")),
-        || {
-            if years.exists() {
-                read_balances(&years, &summary, first_injection_share(scenario.as_ref()))
-            } else {
-                Ok(vec![])
-            }
-        },
-    );
-    let (trials, balances) = (trials?, balances?);
+    let opening_share = first_injection_share(scenario.as_ref());
+    let (trials, balances) = match tables {
+        Some(t) => {
+            let accounts = vec![""; summary.adequacy.accounts.len()];
+            let (groups, _) = balance_groups(&summary, opening_share, &accounts);
+            let balances =
+                groups.into_iter().zip(t.balance_sums).map(|(g, by_year)| YearBalances { by_year, ..g }).collect();
+            (t.trials, balances)
+        }
+        None => {
+            // The two tables are read side by side: reading them is most of a redraw.
+            let years = dir.join("years.csv");
+            let (trials, balances) = rayon::join(
+                || Trials::read(&dir.join("trials.csv")),
+                || if years.exists() { read_balances(&years, &summary, opening_share) } else { Ok(vec![]) },
+            );
+            (trials?, balances?)
+        }
+    };
     let curve = dir.join("size_curve.csv");
     let size_curve = if curve.exists() { Some(read_size_curve(&curve)?) } else { None };
     Ok(RunData { dir: dir.to_path_buf(), summary, trials, balances, size_curve, scenario })

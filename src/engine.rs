@@ -88,7 +88,7 @@ pub struct Workspace {
 
 /// A bucket's skip (base or varied pass) in one year, after its first draw:
 /// at loan `k` of the bucket, with its stream where that draw left it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Pass {
     bucket: u32,
     /// Loans alive in the bucket.
@@ -102,22 +102,6 @@ struct Pass {
     a: f64,
     bound: f64,
     scale: f64,
-}
-
-impl Default for Pass {
-    fn default() -> Self {
-        Pass {
-            bucket: 0,
-            len: 0,
-            varied: false,
-            k: 0,
-            g: rng::SplitMix::new(0, 0),
-            ln_q: 0.0,
-            a: 0.0,
-            bound: 0.0,
-            scale: 0.0,
-        }
-    }
 }
 
 /// A loan a bucket's skip landed on, with its uniform (already scaled to the

@@ -98,7 +98,7 @@ impl Bits for TrialRng {
 /// thousands of short streams per trial, one per (year, bucket) and per
 /// (year, village), and this one is seeded by one mix instead of the ten of
 /// [`key`] and the four of xoshiro's seeding.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct SplitMix(u64);
 
 impl SplitMix {
