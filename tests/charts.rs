@@ -337,6 +337,34 @@ fn the_verdict_follows_the_interval() {
     assert!(verdict.contains("So 2,000:1 is not enough for"), "{verdict}");
 }
 
+#[test]
+fn a_run_draws_from_memory_what_report_draws_from_its_files() {
+    // `run` hands its charts the tables it holds; `report` parses them back
+    // from the CSVs: the files must be the same bytes.
+    let run = shared();
+    let copy = tempfile::tempdir().unwrap();
+    // The tables and summaries only: the redraw must make every chart itself.
+    for entry in std::fs::read_dir(run).unwrap() {
+        let path = entry.unwrap().path();
+        if matches!(path.extension().and_then(|e| e.to_str()), Some("csv" | "json" | "yaml")) {
+            std::fs::copy(&path, copy.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_riskshare")).arg("report").arg(copy.path()).output().unwrap();
+    assert!(out.status.success(), "riskshare report failed: {}", String::from_utf8_lossy(&out.stderr));
+    let mut charts = 0;
+    for entry in std::fs::read_dir(run).unwrap() {
+        let path = entry.unwrap().path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext == "png" || ext == "svg" {
+            charts += 1;
+            let redrawn = std::fs::read(copy.path().join(path.file_name().unwrap())).unwrap();
+            assert!(std::fs::read(&path).unwrap() == redrawn, "{} differs when redrawn", path.display());
+        }
+    }
+    assert!(charts >= 10, "only {charts} chart files");
+}
+
 /// Redraws the charts and report of an existing output folder, to look at
 /// them: `RISKSHARE_REDRAW=DIR [RISKSHARE_LANG=zh] cargo test --test charts
 /// -- --ignored redraw`.
