@@ -56,16 +56,6 @@ pub struct Bucket {
     pub ends: Vec<u32>,
 }
 
-/// A run of a village's loans with one (industry, class), hence one bucket.
-#[derive(Clone, Copy, Debug)]
-pub struct VillageGroup {
-    /// End of the run within the village's loan list.
-    pub end: u32,
-    pub bucket: u32,
-    pub industry: u16,
-    pub class: u16,
-}
-
 /// A default class: one (grade, product) pair and its probit threshold.
 #[derive(Clone, Debug)]
 pub struct Class {
@@ -208,14 +198,6 @@ pub struct Model {
     pub loan_years: Vec<LoanYear>,
     /// What a default reads, loan by loan ([`AtDefault`]).
     pub at_default: Vec<AtDefault>,
-    /// Loans of each village (CSR): `village_loans[village_start[v]..village_start[v + 1]]`,
-    /// sorted by (industry, class, loan).
-    pub village_start: Vec<u32>,
-    pub village_loans: Vec<u32>,
-    /// Each village's runs of loans sharing (industry, class), in `village_loans`
-    /// order (CSR by `group_start`): fixed, so the damage pass does not rebuild them.
-    pub group_start: Vec<u32>,
-    pub groups: Vec<VillageGroup>,
     /// Household loans, for personal shocks.
     pub household_loans: Vec<u32>,
     pub accounts: Vec<Account>,
@@ -637,38 +619,7 @@ impl Model {
             bucket_of[(bk.county as usize * nk + bk.class as usize) * ni + bk.industry as usize] = b as u32;
         }
 
-        // Villages' loans, by (industry, class).
         let nv = villages.len();
-        let mut by_village: Vec<Vec<u32>> = vec![Vec::new(); nv];
-        for j in 0..n {
-            by_village[loans.village[j] as usize].push(j as u32);
-        }
-        let mut village_start = Vec::with_capacity(nv + 1);
-        let mut village_loans = Vec::with_capacity(n);
-        for list in by_village.iter_mut() {
-            list.sort_by_key(|&j| (loans.industry[j as usize], loans.class[j as usize], j));
-            village_start.push(village_loans.len() as u32);
-            village_loans.extend_from_slice(list);
-        }
-        village_start.push(village_loans.len() as u32);
-        let mut group_start = Vec::with_capacity(nv + 1);
-        let mut groups = Vec::new();
-        for v in 0..nv {
-            group_start.push(groups.len() as u32);
-            let list = &village_loans[village_start[v] as usize..village_start[v + 1] as usize];
-            let county = villages[v].county as usize;
-            for (k, &j) in list.iter().enumerate() {
-                let (ind, class) = (loans.industry[j as usize], loans.class[j as usize]);
-                let next_differs = list
-                    .get(k + 1)
-                    .is_none_or(|&x| loans.industry[x as usize] != ind || loans.class[x as usize] != class);
-                if next_differs {
-                    let bucket = bucket_of[(county * nk + class as usize) * ni + ind as usize];
-                    groups.push(VillageGroup { end: k as u32 + 1, bucket, industry: ind, class });
-                }
-            }
-        }
-        group_start.push(groups.len() as u32);
         let household_loans: Vec<u32> =
             (0..n as u32).filter(|&j| loans.kind[j as usize] == BorrowerKind::Household).collect();
 
@@ -773,10 +724,6 @@ impl Model {
             loans,
             loan_years,
             at_default,
-            village_start,
-            village_loans,
-            group_start,
-            groups,
             household_loans,
             accounts,
             injections,
@@ -838,16 +785,6 @@ impl Model {
     #[inline]
     pub fn bucket(&self, county: usize, class: usize, industry: usize) -> usize {
         self.bucket_of[(county * self.classes.len() + class) * self.industries.len() + industry] as usize
-    }
-
-    /// The (industry, class) runs of village `v`'s loans.
-    pub fn groups_of_village(&self, v: usize) -> &[VillageGroup] {
-        &self.groups[self.group_start[v] as usize..self.group_start[v + 1] as usize]
-    }
-
-    /// Loans of village `v`.
-    pub fn loans_of_village(&self, v: usize) -> &[u32] {
-        &self.village_loans[self.village_start[v] as usize..self.village_start[v + 1] as usize]
     }
 }
 
