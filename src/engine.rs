@@ -365,8 +365,10 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
         // the defaults of one loop doing all three bucket by bucket, while
         // step 1 runs without an unpredictable branch per bucket.
         let live = &m.live_buckets[t];
-        ws.passes.clear();
-        ws.passes.resize(2 * live.len(), Pass::default());
+        // Slots are overwritten until a pass is kept, so the list only grows.
+        if ws.passes.len() < 2 * live.len() {
+            ws.passes.resize(2 * live.len(), Pass::default());
+        }
         let mut kept = 0;
         for &(b, len) in live {
             let bucket = &m.buckets[b as usize];
@@ -388,20 +390,21 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             // r over every village of the county, `(B' - B) / (1 - B)` with
             // B' from the county's largest varied ratios, keeps a candidate
             // with r over that bound (none outside varied villages). Its
-            // first draw is made in every case and used only when the pass
-            // applies (its stream serves nothing else).
+            // stream serves nothing else, so it is drawn only where the pass
+            // applies (a county-year a varied peril reached: the buckets of a
+            // county come together, so the branch is well predicted).
             let kv = grid.above(a + slope * ws.damage.bound_all(county, ind));
-            let applies = damaged && bound < 1.0 && kv > kb;
-            let r_bound = (grid.p(kv) - bound) / (1.0 - bound);
-            let ln_q = grid.ln_q(kv) - grid.ln_q(kb);
-            let mut g = rng::SplitMix::new(base_varied, m.keys.bucket[b as usize]);
-            let k = rng::geometric_gap(&mut g, ln_q);
-            ws.passes[kept] = Pass { bucket: b, len, varied: true, k, g, ln_q, a, bound, scale: r_bound };
-            kept += (applies && k < len as u64) as usize;
+            if damaged && bound < 1.0 && kv > kb {
+                let r_bound = (grid.p(kv) - bound) / (1.0 - bound);
+                let ln_q = grid.ln_q(kv) - grid.ln_q(kb);
+                let mut g = rng::SplitMix::new(base_varied, m.keys.bucket[b as usize]);
+                let k = rng::geometric_gap(&mut g, ln_q);
+                ws.passes[kept] = Pass { bucket: b, len, varied: true, k, g, ln_q, a, bound, scale: r_bound };
+                kept += (k < len as u64) as usize;
+            }
         }
-        ws.passes.truncate(kept);
         ws.candidates.clear();
-        for p in &ws.passes {
+        for p in &ws.passes[..kept] {
             let (start, industry) = (m.buckets[p.bucket as usize].start, m.buckets[p.bucket as usize].industry);
             let (mut g, mut k) = (p.g, p.k);
             while k < p.len as u64 {
