@@ -410,8 +410,13 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             while k < p.len as u64 {
                 // One uniform per candidate whatever its village, so draws stay aligned.
                 let u = rng::uniform(&mut g) * p.scale;
-                let (varied, a, bound) = (p.varied, p.a, p.bound);
-                ws.candidates.push(Candidate { loan: start + k as u32, industry, varied, u, a, bound });
+                let loan = start + k as u32;
+                // Most of a varied pass's candidates lie in villages no
+                // varied peril hit: they are dropped here, not listed.
+                if !p.varied || ws.damage.is_varied(loans.village[loan as usize]) {
+                    let (varied, a, bound) = (p.varied, p.a, p.bound);
+                    ws.candidates.push(Candidate { loan, industry, varied, u, a, bound });
+                }
                 k = (k + 1).saturating_add(rng::geometric_gap(&mut g, p.ln_q));
             }
         }
