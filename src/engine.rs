@@ -63,6 +63,8 @@ pub struct Workspace {
     candidates: Vec<Candidate>,
     shock: Vec<u8>,
     shocked: Vec<u32>,
+    /// One shock type's draws in a year: (household, then its loan; uniform).
+    shock_draws: Vec<(u32, f64)>,
     /// Factors of the trial, `[year][county]` and `[year][industry]`.
     z_county: Vec<f64>,
     z_industry: Vec<f64>,
@@ -210,6 +212,7 @@ impl Workspace {
             candidates: Vec::new(),
             shock: vec![0; n],
             shocked: Vec::new(),
+            shock_draws: Vec::new(),
             z_county: vec![0.0; m.counties.len() * m.horizon],
             z_industry: vec![0.0; m.industries.len() * m.horizon],
             damage: DamageState::new(&m.hazards, m.villages.len(), m.counties.len()),
@@ -449,13 +452,28 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 ShockKind::Illness => SHOCK_ILLNESS,
             };
             let hh = &m.household_loans;
+            ws.shock_draws.clear();
             rng::bernoulli_indices(&mut g, hh.len(), sh.prob, |j| {
-                let i = hh[j] as usize;
-                let u = rng::uniform(&mut gd);
+                ws.shock_draws.push((j as u32, rng::uniform(&mut gd)));
+            });
+            // The shocked borrowers are scattered over the book: their lines
+            // are loaded in short loops of independent loads first, so that
+            // the cache misses overlap instead of following one another.
+            for d in ws.shock_draws.iter_mut() {
+                d.0 = hh[d.0 as usize];
+            }
+            let mut touched = 0;
+            for &(i, _) in &ws.shock_draws {
+                touched ^= ws.default_year[i as usize] ^ loans.term[i as usize] ^ ws.shock[i as usize];
+            }
+            std::hint::black_box(touched);
+            for k in 0..ws.shock_draws.len() {
+                let (i, u) = ws.shock_draws[k];
+                let i = i as usize;
                 let dy = ws.default_year[i];
                 let alive_at_start = loans.term[i] as usize > t && (dy == 0 || dy as usize == t + 1);
                 if !alive_at_start {
-                    return;
+                    continue;
                 }
                 counts.shocks += 1;
                 if ws.shock[i] == 0 {
@@ -465,7 +483,7 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 if u < sh.default_prob {
                     ws.default(i, t);
                 }
-            });
+            }
         }
 
         // 6d. Extra damage terms (MODEL.md 3b): linked households of defaulted
