@@ -20,7 +20,7 @@ pub struct PerilModel {
     pub rate: f64,
     /// Events per region and year.
     pub count: rng::Poisson,
-    pub hit_by_zone: Vec<f64>,
+    pub hit_by_zone: Vec<rng::Chance>,
     pub damage: Ratio,
     pub per_village: bool,
     pub vulnerability: Vec<f64>,
@@ -32,7 +32,7 @@ pub struct DiseaseModel {
     pub rate: f64,
     /// Outbreaks per region and year.
     pub count: rng::Poisson,
-    pub hit_by_zone: Vec<f64>,
+    pub hit_by_zone: Vec<rng::Chance>,
     pub mortality: Ratio,
     /// Industries whose species it affects.
     pub affects: Vec<bool>,
@@ -42,7 +42,7 @@ pub struct DiseaseModel {
 pub struct ShockModel {
     pub key: u64,
     pub kind: ShockKind,
-    pub prob: f64,
+    pub prob: rng::Chance,
     pub default_prob: f64,
 }
 
@@ -106,8 +106,8 @@ impl HazardModel {
         for (v, vi) in villages.iter().enumerate() {
             regions[region_of[vi.county as usize]][vi.zone as usize].push(v as u32);
         }
-        let by_zone = |m: &std::collections::BTreeMap<String, f64>| -> Vec<f64> {
-            zones.iter().map(|z| m.get(z).copied().unwrap_or(0.0)).collect()
+        let by_zone = |m: &std::collections::BTreeMap<String, f64>| -> Vec<rng::Chance> {
+            zones.iter().map(|z| rng::Chance::new(m.get(z).copied().unwrap_or(0.0))).collect()
         };
         let perils = if s.hazards.enabled {
             s.hazards
@@ -155,7 +155,7 @@ impl HazardModel {
             .map(|x| ShockModel {
                 key: rng::name_key(&["shock", &x.id]),
                 kind: x.kind,
-                prob: x.prob,
+                prob: rng::Chance::new(x.prob),
                 default_prob: x.default_prob,
             })
             .collect();

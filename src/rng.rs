@@ -505,12 +505,34 @@ pub fn geometric_gap<R: Bits>(rng: &mut R, ln_q: f64) -> u64 {
     if g >= 1.8e19 { u64::MAX } else { g as u64 }
 }
 
+/// A probability with the `ln(1 - p)` its skips need, computed once: a
+/// hazard zone's hit probability or a shock's serves thousands of draws.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Chance {
+    pub p: f64,
+    ln_q: f64,
+}
+
+impl Chance {
+    pub fn new(p: f64) -> Chance {
+        let ln_q = if p > 0.0 && p < 0.25 { libm::log1p(-p) } else { 0.0 };
+        Chance { p, ln_q }
+    }
+}
+
+impl From<f64> for Chance {
+    fn from(p: f64) -> Chance {
+        Chance::new(p)
+    }
+}
+
 /// Calls `hit(i)` for each index in `0..n` selected independently with
 /// probability `p`, in increasing order, by geometric skips: cost follows the
 /// number of hits, not `n`. From `p = 1/4` on, one uniform per index is
 /// cheaper than a logarithm per hit, and is used instead.
 #[inline]
-pub fn bernoulli_indices<R: Bits>(rng: &mut R, n: usize, p: f64, mut hit: impl FnMut(usize)) {
+pub fn bernoulli_indices<R: Bits>(rng: &mut R, n: usize, p: impl Into<Chance>, mut hit: impl FnMut(usize)) {
+    let Chance { p, ln_q } = p.into();
     if p <= 0.0 || n == 0 {
         return;
     }
@@ -526,16 +548,18 @@ pub fn bernoulli_indices<R: Bits>(rng: &mut R, n: usize, p: f64, mut hit: impl F
         }
         return;
     }
-    bernoulli_indices_ln(rng, n, libm::log1p(-p), hit)
+    bernoulli_indices_ln(rng, n, ln_q, hit)
 }
 
 /// [`bernoulli_indices`] appending `items[i]` to `out` for each index
 /// selected: the same draws, with the one-uniform-per-index branch written
 /// without a branch per item (a broad drought selects 60-90 % of villages,
 /// and the branch would be mispredicted a third of the time).
-pub fn bernoulli_select<R: Bits>(rng: &mut R, items: &[u32], p: f64, out: &mut Vec<u32>) {
+pub fn bernoulli_select<R: Bits>(rng: &mut R, items: &[u32], p: impl Into<Chance>, out: &mut Vec<u32>) {
+    let chance = p.into();
+    let p = chance.p;
     if !(0.25..1.0).contains(&p) || items.is_empty() {
-        return bernoulli_indices(rng, items.len(), p, |i| out.push(items[i]));
+        return bernoulli_indices(rng, items.len(), chance, |i| out.push(items[i]));
     }
     let start = out.len();
     out.resize(start + items.len(), 0);
