@@ -834,6 +834,7 @@ pub fn simulate<E>(
                     || Workspace::new(m),
                     |ws, r| {
                         let mut b = Batch::new(na, m.horizon);
+                        b.reserve_trials((r.end - r.start) as usize);
                         for k in r.clone() {
                             run_trial(m, seed, k, ws, &mut b);
                         }
@@ -843,11 +844,7 @@ pub fn simulate<E>(
                 )
                 .collect()
         });
-        let mut out = Batch::new(na, m.horizon);
-        for b in batches {
-            out.append(b);
-        }
-        out
+        Batch::concat(na, m.horizon, batches)
     };
     let waves: Vec<(u64, u64)> =
         (trials.start..trials.end).step_by(wave.max(1) as usize).map(|s| (s, (s + wave).min(trials.end))).collect();

@@ -186,6 +186,32 @@ impl Batch {
     pub fn new(n_accounts: usize, horizon: usize) -> Self {
         Batch { n_accounts, horizon, ..Default::default() }
     }
+    /// Room for `trials` more trials' rows of fixed size (the per-village
+    /// lists grow with what happens), so a chunk's rows are not moved and
+    /// their pages faulted again each time a vector doubles.
+    pub fn reserve_trials(&mut self, trials: usize) {
+        let (na, h) = (self.n_accounts, self.horizon);
+        self.trials.reserve(trials);
+        self.years.reserve(trials * h);
+        self.year_balances.reserve(trials * h * na);
+        self.accounts.reserve(trials * na);
+        self.account_demands.reserve(trials * h * na);
+        self.village_demands_end.reserve(trials);
+        self.exhausted_villages_end.reserve(trials);
+    }
+
+    /// Concatenates `batches` in order, every vector allocated once.
+    pub fn concat(n_accounts: usize, horizon: usize, batches: Vec<Batch>) -> Batch {
+        let mut out = Batch::new(n_accounts, horizon);
+        out.reserve_trials(batches.iter().map(|b| b.trials.len()).sum());
+        out.village_demands.reserve(batches.iter().map(|b| b.village_demands.len()).sum());
+        out.exhausted_villages.reserve(batches.iter().map(|b| b.exhausted_villages.len()).sum());
+        for b in batches {
+            out.append(b);
+        }
+        out
+    }
+
     pub fn append(&mut self, mut o: Batch) {
         self.trials.append(&mut o.trials);
         self.years.append(&mut o.years);
