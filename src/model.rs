@@ -24,8 +24,6 @@ use crate::society::{LinkageBook, SocietyBook};
 
 /// Marks a loan whose losses the compensation fund does not cover.
 pub const NO_ACCOUNT: u32 = u32::MAX;
-/// [`Model::household_index`] of a loan that is not a household's.
-pub const NO_HOUSEHOLD: u32 = u32::MAX;
 
 #[derive(Clone, Debug)]
 pub struct VillageInfo {
@@ -200,13 +198,8 @@ pub struct Model {
     pub loan_years: Vec<LoanYear>,
     /// What a default reads, loan by loan ([`AtDefault`]).
     pub at_default: Vec<AtDefault>,
-    /// Household loans, for personal shocks, and their terms
-    /// (`loans.term` in the same order): the shock pass walks both in order
-    /// instead of reading `loans.term` at scattered loans.
+    /// Household loans, for personal shocks.
     pub household_loans: Vec<u32>,
-    pub household_term: Vec<u8>,
-    /// Position of each loan in `household_loans`, [`NO_HOUSEHOLD`] for others.
-    pub household_index: Vec<u32>,
     pub accounts: Vec<Account>,
     /// Deposits paid in at the start of year t, per account: `injections[t][a]`.
     pub injections: Vec<Vec<Fen>>,
@@ -629,11 +622,6 @@ impl Model {
         let nv = villages.len();
         let household_loans: Vec<u32> =
             (0..n as u32).filter(|&j| loans.kind[j as usize] == BorrowerKind::Household).collect();
-        let household_term: Vec<u8> = household_loans.iter().map(|&i| loans.term[i as usize]).collect();
-        let mut household_index = vec![NO_HOUSEHOLD; n];
-        for (j, &i) in household_loans.iter().enumerate() {
-            household_index[i as usize] = j as u32;
-        }
 
         // Village funds.
         let vf = &s.funds.village;
@@ -737,8 +725,6 @@ impl Model {
             loan_years,
             at_default,
             household_loans,
-            household_term,
-            household_index,
             accounts,
             injections,
             village_fund_initial,
