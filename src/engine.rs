@@ -311,7 +311,7 @@ impl Workspace {
 /// Runs trial `trial` and appends its rows to `out`.
 pub fn run_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace, out: &mut Batch) {
     draw_trial(m, seed, trial, ws);
-    settle_trial(m, trial, ws, out);
+    settle(m, trial, ws, out, false);
 }
 
 /// What a trial's draws leave for the funds, year by year: the defaults'
@@ -685,6 +685,14 @@ fn mechanisms_after_defaults(m: &Model, t: usize, year_start: usize, ws: &mut Wo
 /// the trial's rows to `out`. `m` may differ from the model that drew the
 /// trial in its funds only (same loans, same order).
 pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) {
+    settle(m, trial, ws, out, true);
+}
+
+/// [`settle_trial`]; `other_funds` when `m` is not the model that drew the
+/// trial, whose claims then take their accounts and village cover from `m`
+/// (the same model's are already in place, and reading them again would
+/// miss the cache once per default).
+fn settle(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch, other_funds: bool) {
     ws.reset_funds(m);
     let mut total = Flows::default();
     let mut tcounts = Counts::default();
@@ -701,9 +709,11 @@ pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) 
         // waterfall recomputes every layer from the draws' fields, so a
         // trial can be settled again under other funds (a sweep).
         let claims = &mut ws.drawn[start..end];
-        for c in claims.iter_mut() {
-            let r = &m.at_default[c.loan as usize];
-            (c.account, c.village_covered) = (r.account, r.village_covered);
+        if other_funds {
+            for c in claims.iter_mut() {
+                let r = &m.at_default[c.loan as usize];
+                (c.account, c.village_covered) = (r.account, r.village_covered);
+            }
         }
         start = end;
 
