@@ -250,7 +250,8 @@ const NONE: u32 = u32::MAX;
 /// One trial's damage, kept as each village's list of hits rather than as a
 /// (village, industry) grid: a broad drought then costs one entry per village
 /// hit, and a damage is computed only where a default or a candidate needs it.
-/// Resetting costs what was touched.
+/// A new trial clears the per-village heads and marks whole (a few bytes a
+/// village: less than a branch per hit to list the villages touched).
 #[derive(Clone, Debug, Default)]
 pub struct DamageState {
     n_ind: usize,
@@ -261,7 +262,6 @@ pub struct DamageState {
     cause_of: Vec<u8>,
     hits: Vec<Hit>,
     head: Vec<u32>,
-    touched_ever: Vec<u32>,
     year: u8,
     /// Per village, the year (plus one) a peril whose damage differs by
     /// village last hit it.
@@ -310,7 +310,6 @@ impl DamageState {
             cause_of,
             hits: Vec::new(),
             head: vec![NONE; n_villages],
-            touched_ever: Vec::new(),
             year: 0,
             varied_mark: vec![0; n_villages],
             shared_survival: vec![1.0; n_counties * n_ind],
@@ -331,11 +330,10 @@ impl DamageState {
 
     /// Clears everything for a new trial.
     pub fn new_trial(&mut self) {
-        for &v in &self.touched_ever {
-            self.head[v as usize] = NONE;
-            self.varied_mark[v as usize] = 0;
-        }
-        self.touched_ever.clear();
+        // Filled whole: a province trial touches most villages, and a list
+        // of them would cost a branch per hit.
+        self.head.fill(NONE);
+        self.varied_mark.fill(0);
         self.hits.clear();
         self.events = 0;
         self.outbreaks = 0;
@@ -343,9 +341,6 @@ impl DamageState {
 
     fn hit(&mut self, v: u32, effect: usize, ratio: f64) {
         let head = &mut self.head[v as usize];
-        if *head == NONE {
-            self.touched_ever.push(v);
-        }
         self.hits.push(Hit { next: *head, year: self.year, effect: effect as u16, ratio });
         *head = self.hits.len() as u32 - 1;
     }
