@@ -105,13 +105,13 @@ pub fn parse(text: &str, origin: &str, overrides: &[Override]) -> Result<Scenari
     if overrides.is_empty() {
         // Straight from the text, so that errors carry line numbers.
         let de = serde_yaml_ng::Deserializer::from_str(text);
-        return serde_path_to_error::deserialize(de).map_err(|e| schema_error(origin, e));
+        return serde_path_to_error::deserialize(de).map_err(|e| file_error(text, origin, e));
     }
     let mut value: Value = serde_yaml_ng::from_str(text)
         .map_err(|e| InputError::one(origin, "", e.location().map(|l| l.line()), format!("not valid YAML: {e}")))?;
     // Check the file alone first, so its own mistakes keep their line numbers.
     let de = serde_yaml_ng::Deserializer::from_str(text);
-    serde_path_to_error::deserialize::<_, Scenario>(de).map_err(|e| schema_error(origin, e))?;
+    serde_path_to_error::deserialize::<_, Scenario>(de).map_err(|e| file_error(text, origin, e))?;
     for o in overrides {
         apply_override(&mut value, o).map_err(|m| InputError::one("--set", &o.path, None, m))?;
     }
@@ -196,6 +196,24 @@ pub fn parse_variant(
 /// Serialises a scenario back to YAML, every default filled in.
 pub fn to_yaml(s: &Scenario) -> String {
     serde_yaml_ng::to_string(s).unwrap_or_else(|e| format!("# could not serialise: {e}\n"))
+}
+
+/// [`schema_error`] for a whole file: a stress overlay given where a scenario
+/// is expected (`riskshare validate scenarios/stress/...`) is told so, rather
+/// than only that the scenario's `name` is missing.
+fn file_error(text: &str, origin: &str, e: serde_path_to_error::Error<serde_yaml_ng::Error>) -> InputError {
+    let mut err = schema_error(origin, e);
+    let overlay = matches!(serde_yaml_ng::from_str::<Value>(text),
+        Ok(Value::Mapping(m)) if !m.is_empty() && m.keys().all(|k| k.as_str() == Some("stress")));
+    if overlay {
+        for p in &mut err.problems {
+            p.message.push_str(&format!(
+                "; this file holds only a `stress` section: it is a stress overlay, not a scenario \
+                 (apply it with `riskshare stress SCENARIO --overlay {origin}`)"
+            ));
+        }
+    }
+    err
 }
 
 fn schema_error(origin: &str, e: serde_path_to_error::Error<serde_yaml_ng::Error>) -> InputError {
@@ -358,6 +376,18 @@ portfolio:
         assert!(p.message.contains("`sede`"), "{}", p.message);
         assert!(p.message.contains("did you mean `seed`"), "{}", p.message);
         assert!(p.path.starts_with("simulation"), "{}", p.path);
+    }
+
+    #[test]
+    fn a_stress_overlay_read_as_a_scenario_is_named_as_one() {
+        let text = "stress:\n  county_factor: {quantile: 0.05}\n  pd_multiplier: 1.33\n";
+        let err = parse(text, "lost.yaml", &[]).unwrap_err();
+        let m = &err.problems[0].message;
+        assert!(m.contains("missing field `name`"), "{m}");
+        assert!(m.contains("stress overlay") && m.contains("--overlay lost.yaml"), "{m}");
+        // A scenario missing its name is not taken for an overlay.
+        let err = parse(&MINI.replace("name: mini\n", ""), "mini.yaml", &[]).unwrap_err();
+        assert!(!err.problems[0].message.contains("overlay"), "{}", err.problems[0].message);
     }
 
     #[test]
