@@ -389,10 +389,11 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
         let damaged = e.kappa > 0.0;
         let slope = e.kappa * e.inv_sqrt_1m_rho;
         // Three steps, each a loop over a dense list: (1) every bucket's
-        // first skip of each pass, where the pass is kept only if it lands
-        // on a loan (most do not: a bucket expects well under one default);
-        // (2) the kept passes run on, listing their candidates; (3) the
-        // candidates are decided. The draws never depend on the decisions,
+        // first skip of its base pass, and of its varied pass where one
+        // applies, where a pass is kept only if it lands on a loan (most do
+        // not: a bucket expects well under one default); (2) the kept passes
+        // run on, listing their candidates (a varied pass's only in varied
+        // villages); (3) the candidates are decided. The draws never depend on the decisions,
         // and a loan defaults once whichever pass comes first, so this gives
         // the defaults of one loop doing all three bucket by bucket, while
         // step 1 runs without an unpredictable branch per bucket.
