@@ -3,7 +3,7 @@
 //! ([`GuaranteeBook`]), mutual-aid societies and benefit linkage
 //! ([`SocietyBook`], [`LinkageBook`]). Part of [`crate::model::Model::build`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::guarantee::{GuaranteeBook, NO_GROUP, ONLY_NONE};
 use crate::model::{Loans, VillageInfo};
@@ -26,7 +26,7 @@ pub struct Books {
 /// first, then by id.
 pub fn society_bank_loans(
     s: &Scenario,
-    village_ix: &BTreeMap<&str, usize>,
+    village_ix: &HashMap<&str, usize>,
     records: &mut Vec<LoanRecord>,
     p: &mut Problems,
 ) {
@@ -103,7 +103,7 @@ pub fn compile(
     order: &[usize],
     loans: &Loans,
     villages: &[VillageInfo],
-    village_ix: &BTreeMap<&str, usize>,
+    village_ix: &HashMap<&str, usize>,
     society_lent: &BTreeSet<&str>,
     p: &mut Problems,
 ) -> Books {
@@ -145,10 +145,10 @@ pub fn compile(
 
     // Positions of loans by id, for the society bank loans and the linkage.
     let needs_ids = s.societies.enabled || records.iter().any(|r| !r.linked.is_empty());
-    let pos_of: BTreeMap<&str, u32> = if needs_ids {
+    let pos_of: HashMap<&str, u32> = if needs_ids {
         order.iter().enumerate().map(|(pos, &ri)| (records[ri].id.as_str(), pos as u32)).collect()
     } else {
-        BTreeMap::new()
+        HashMap::new()
     };
 
     // Societies: every village (capital_per_village), every village where

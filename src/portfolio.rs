@@ -3,7 +3,7 @@
 //! deterministically from the portfolio seed. Both give [`LoanRecord`]s with
 //! names still as strings; [`crate::model`] turns them into dense arrays.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rand::SeedableRng;
 use rand_distr::{Distribution, LogNormal};
@@ -470,36 +470,46 @@ fn form_groups(seed: u64, ci: usize, size: CountRange, loans: &mut [LoanRecord])
 /// Names each linked loan's households: the household loans of its village
 /// first (in id order), then the rest of its county's in a random order.
 fn link_households(s: &Scenario, villages: &[(String, String, String)], loans: &mut [LoanRecord]) {
-    let county_of: BTreeMap<&str, &str> = villages.iter().map(|(v, c, _)| (v.as_str(), c.as_str())).collect();
-    let mut households: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
-    for l in loans.iter().filter(|l| l.borrower == BorrowerKind::Household) {
+    let county_of: HashMap<&str, &str> = villages.iter().map(|(v, c, _)| (v.as_str(), c.as_str())).collect();
+    // Each county's household loans by (village, id), as indices: the links
+    // are drawn first and stored after, so no id is copied but the linked.
+    let mut households: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (k, l) in loans.iter().enumerate().filter(|(_, l)| l.borrower == BorrowerKind::Household) {
         if let Some(c) = county_of.get(l.village.as_str()) {
-            households.entry(c).or_default().push((l.village.clone(), l.id.clone()));
+            households.entry(c).or_default().push(k);
         }
     }
     for list in households.values_mut() {
-        list.sort();
+        list.sort_by(|&a, &b| (&loans[a].village, &loans[a].id).cmp(&(&loans[b].village, &loans[b].id)));
     }
-    for loan in loans.iter_mut() {
+    let mut links = Vec::new();
+    for (k, loan) in loans.iter().enumerate() {
         let LoanOrigin::Cohort(ci) = loan.origin else { continue };
         let Some(range) = s.portfolio.cohorts[ci].linked_households else { continue };
         let Some(list) = county_of.get(loan.village.as_str()).and_then(|c| households.get(c)) else { continue };
         // Keyed by the loan's id, so editing another cohort moves no link.
         let mut g = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x4C49_4E4B, rng::name_key(&[&loan.id])]));
-        let want = draw_count(&mut g, range);
+        let want = draw_count(&mut g, range) as usize;
+        // The county's list is sorted by village: the loan's own village is one run of it.
         let village = loan.village.as_str();
-        let mut linked: Vec<String> = list.iter().filter(|(v, _)| v == village).map(|(_, id)| id.clone()).collect();
-        linked.truncate(want as usize);
-        let mut rest: Vec<&String> = list.iter().filter(|(v, _)| v != village).map(|(_, id)| id).collect();
+        let (lo, hi) = (
+            list.partition_point(|&h| loans[h].village.as_str() < village),
+            list.partition_point(|&h| loans[h].village.as_str() <= village),
+        );
+        let mut linked: Vec<usize> = list[lo..hi].iter().take(want).copied().collect();
+        let mut rest: Vec<usize> = list[..lo].iter().chain(&list[hi..]).copied().collect();
         // Partial Fisher-Yates: as many as are still wanted.
         let mut i = 0;
-        while linked.len() < want as usize && i < rest.len() {
+        while linked.len() < want && i < rest.len() {
             let j = i + (rng::uniform(&mut g) * (rest.len() - i) as f64) as usize % (rest.len() - i);
             rest.swap(i, j);
-            linked.push(rest[i].clone());
+            linked.push(rest[i]);
             i += 1;
         }
-        loan.linked = linked;
+        links.push((k, linked));
+    }
+    for (k, linked) in links {
+        loans[k].linked = linked.iter().map(|&h| loans[h].id.clone()).collect();
     }
 }
 
