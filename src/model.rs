@@ -240,6 +240,17 @@ pub struct TopUpRule {
     pub total_cap: Option<Fen>,
 }
 
+/// A loan record's references as indices (`usize::MAX` where one is unknown,
+/// which stops the build before they are used).
+#[derive(Clone, Copy)]
+struct Refs {
+    village: usize,
+    bank: usize,
+    product: usize,
+    industry: usize,
+    grade: usize,
+}
+
 fn index_of(ids: &[String]) -> BTreeMap<&str, usize> {
     ids.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect()
 }
@@ -351,6 +362,9 @@ impl Model {
         let kv: BTreeSet<&str> = village_ix.keys().copied().collect();
         let mut seen_ids = HashSet::with_capacity(records.len());
         let cr = &s.collateral;
+        // Each loan's references resolved once, here, for every later step
+        // (each is a string lookup; a province has 300,000 loans).
+        let mut refs: Vec<Refs> = Vec::with_capacity(records.len());
         for r in &records {
             let at = format!("loan {}", r.id);
             let before = p.list.len();
@@ -361,11 +375,19 @@ impl Model {
             let mut refer = |key: &str, what: &str, id: &str, known: &BTreeSet<&str>, hit: bool| {
                 hit || p.reference(&format!("{at}: {key}"), what, id, known)
             };
-            refer("bank", "bank", &r.bank, &kb, bank_ix.contains_key(r.bank.as_str()));
-            refer("village", "village", &r.village, &kv, village_ix.contains_key(r.village.as_str()));
-            let prod_ok = refer("product", "product", &r.product, &kp, prod_ix.contains_key(r.product.as_str()));
-            refer("industry", "industry", &r.industry, &ki, ind_ix.contains_key(r.industry.as_str()));
-            refer("grade", "grade", &r.grade, &kg, grade_ix.contains_key(r.grade.as_str()));
+            let x = Refs {
+                village: village_ix.get(r.village.as_str()).copied().unwrap_or(usize::MAX),
+                bank: bank_ix.get(r.bank.as_str()).copied().unwrap_or(usize::MAX),
+                product: prod_ix.get(r.product.as_str()).copied().unwrap_or(usize::MAX),
+                industry: ind_ix.get(r.industry.as_str()).copied().unwrap_or(usize::MAX),
+                grade: grade_ix.get(r.grade.as_str()).copied().unwrap_or(usize::MAX),
+            };
+            refs.push(x);
+            refer("bank", "bank", &r.bank, &kb, x.bank != usize::MAX);
+            refer("village", "village", &r.village, &kv, x.village != usize::MAX);
+            let prod_ok = refer("product", "product", &r.product, &kp, x.product != usize::MAX);
+            refer("industry", "industry", &r.industry, &ki, x.industry != usize::MAX);
+            refer("grade", "grade", &r.grade, &kg, x.grade != usize::MAX);
             if r.principal.0 <= 0 {
                 p.push(format!("{at}: principal"), format!("expected a positive principal, found {}", r.principal));
             }
@@ -379,7 +401,7 @@ impl Model {
                 p.push(format!("{at}: subsidy_rate"), "the subsidy rate exceeds the interest rate");
             }
             if prod_ok {
-                let pr = &s.products[prod_ix[r.product.as_str()]];
+                let pr = &s.products[x.product];
                 if let Some(m) = pr.max_principal {
                     if r.principal > m.fen() {
                         p.push(
@@ -451,8 +473,8 @@ impl Model {
 
         // Classes: the (grade, product) pairs in use.
         let mut class_ix: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-        for r in &records {
-            let key = (grade_ix[r.grade.as_str()], prod_ix[r.product.as_str()]);
+        for x in &refs {
+            let key = (x.grade, x.product);
             let next = class_ix.len();
             class_ix.entry(key).or_insert(next);
         }
@@ -476,13 +498,12 @@ impl Model {
         let covered = |list: &Vec<String>, product: &str| list.is_empty() || list.iter().any(|x| x == product);
         // Keys computed once per loan: looking them up per comparison (string
         // maps of 17,600 villages) made this sort most of a province's build.
-        let key_of = |r: &LoanRecord| {
-            let v = village_ix[r.village.as_str()];
-            let county = villages[v].county;
-            let class = class_ix[&(grade_ix[r.grade.as_str()], prod_ix[r.product.as_str()])];
-            (county, class, ind_ix[r.industry.as_str()], std::cmp::Reverse(r.term_years), v)
+        let class_of: Vec<usize> = refs.iter().map(|x| class_ix[&(x.grade, x.product)]).collect();
+        let key_of = |i: usize| {
+            let x = &refs[i];
+            (villages[x.village].county, class_of[i], x.industry, std::cmp::Reverse(records[i].term_years), x.village)
         };
-        let mut keyed: Vec<_> = records.iter().enumerate().map(|(i, r)| (key_of(r), i)).collect();
+        let mut keyed: Vec<_> = (0..records.len()).map(|i| (key_of(i), i)).collect();
         keyed.sort_unstable_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| records[*a].id.cmp(&records[*b].id)));
         let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
 
@@ -495,10 +516,10 @@ impl Model {
         loans.subsidy = vec![Fen::ZERO; n * horizon];
         let agri = &s.insurance.agricultural;
         for (pos, &ri) in order.iter().enumerate() {
-            let r = &records[ri];
-            let v = village_ix[r.village.as_str()];
+            let (r, x) = (&records[ri], &refs[ri]);
+            let v = x.village;
             let county = villages[v].county;
-            let bank = bank_ix[r.bank.as_str()] as u32;
+            let bank = x.bank as u32;
             // A society's loans never reach a bank's compensation account.
             let comp_cov = comp.enabled
                 && !society_lent.contains(r.product.as_str())
@@ -514,10 +535,10 @@ impl Model {
             loans.county.push(county);
             loans.bank.push(bank);
             loans.account.push(account);
-            loans.product.push(prod_ix[r.product.as_str()] as u16);
-            loans.industry.push(ind_ix[r.industry.as_str()] as u16);
-            loans.grade.push(grade_ix[r.grade.as_str()] as u16);
-            loans.class.push(class_ix[&(grade_ix[r.grade.as_str()], prod_ix[r.product.as_str()])] as u16);
+            loans.product.push(x.product as u16);
+            loans.industry.push(x.industry as u16);
+            loans.grade.push(x.grade as u16);
+            loans.class.push(class_of[ri] as u16);
             loans.kind.push(r.borrower);
             loans.principal.push(r.principal);
             loans.term.push(r.term_years as u8);
