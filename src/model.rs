@@ -495,7 +495,12 @@ impl Model {
             .collect();
 
         // Sort the book.
-        let covered = |list: &Vec<String>, product: &str| list.is_empty() || list.iter().any(|x| x == product);
+        // Which products each fund covers, by product index.
+        let covers = |list: &Vec<String>| -> Vec<bool> {
+            s.products.iter().map(|pr| list.is_empty() || list.contains(&pr.id)).collect()
+        };
+        let (comp_covers, village_covers) = (covers(&s.funds.compensation.covers), covers(&s.funds.village.covers));
+        let society_lends: Vec<bool> = s.products.iter().map(|pr| society_lent.contains(pr.id.as_str())).collect();
         // Keys computed once per loan: looking them up per comparison (string
         // maps of 17,600 villages) made this sort most of a province's build.
         let class_of: Vec<usize> = refs.iter().map(|x| class_ix[&(x.grade, x.product)]).collect();
@@ -521,9 +526,8 @@ impl Model {
             let county = villages[v].county;
             let bank = x.bank as u32;
             // A society's loans never reach a bank's compensation account.
-            let comp_cov = comp.enabled
-                && !society_lent.contains(r.product.as_str())
-                && r.comp_covered.unwrap_or_else(|| covered(&comp.covers, &r.product));
+            let comp_cov =
+                comp.enabled && !society_lends[x.product] && r.comp_covered.unwrap_or(comp_covers[x.product]);
             let account = if comp_cov {
                 let next = account_ix.len() as u32;
                 *account_ix.entry((bank, county)).or_insert(next)
@@ -542,7 +546,7 @@ impl Model {
             loans.kind.push(r.borrower);
             loans.principal.push(r.principal);
             loans.term.push(r.term_years as u8);
-            loans.village_covered.push(s.funds.village.enabled && covered(&s.funds.village.covers, &r.product));
+            loans.village_covered.push(s.funds.village.enabled && village_covers[x.product]);
             loans.collateral.push(r.collateral);
             loans.collateral_value.push(r.collateral_value);
             let sum_insured = if r.agricultural_insured {

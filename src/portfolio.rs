@@ -471,16 +471,21 @@ fn form_groups(seed: u64, ci: usize, size: CountRange, loans: &mut [LoanRecord])
 /// first (in id order), then the rest of its county's in a random order.
 fn link_households(s: &Scenario, villages: &[(String, String, String)], loans: &mut [LoanRecord]) {
     let county_of: HashMap<&str, &str> = villages.iter().map(|(v, c, _)| (v.as_str(), c.as_str())).collect();
-    // Each county's household loans by (village, id), as indices: the links
-    // are drawn first and stored after, so no id is copied but the linked.
-    let mut households: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    // A village's rank in the order of the ids: sorting by it sorts by id.
+    let mut names: Vec<&str> = villages.iter().map(|(v, _, _)| v.as_str()).collect();
+    names.sort_unstable();
+    let rank: HashMap<&str, u32> = names.iter().enumerate().map(|(i, &v)| (v, i as u32)).collect();
+    // Each county's household loans by (village, id), as (village rank, loan
+    // index): the links are drawn first and stored after, so no id is copied
+    // but the linked.
+    let mut households: BTreeMap<&str, Vec<(u32, usize)>> = BTreeMap::new();
     for (k, l) in loans.iter().enumerate().filter(|(_, l)| l.borrower == BorrowerKind::Household) {
         if let Some(c) = county_of.get(l.village.as_str()) {
-            households.entry(c).or_default().push(k);
+            households.entry(c).or_default().push((rank[l.village.as_str()], k));
         }
     }
     for list in households.values_mut() {
-        list.sort_by(|&a, &b| (&loans[a].village, &loans[a].id).cmp(&(&loans[b].village, &loans[b].id)));
+        list.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| loans[a.1].id.cmp(&loans[b.1].id)));
     }
     let mut links = Vec::new();
     for (k, loan) in loans.iter().enumerate() {
@@ -491,13 +496,10 @@ fn link_households(s: &Scenario, villages: &[(String, String, String)], loans: &
         let mut g = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x4C49_4E4B, rng::name_key(&[&loan.id])]));
         let want = draw_count(&mut g, range) as usize;
         // The county's list is sorted by village: the loan's own village is one run of it.
-        let village = loan.village.as_str();
-        let (lo, hi) = (
-            list.partition_point(|&h| loans[h].village.as_str() < village),
-            list.partition_point(|&h| loans[h].village.as_str() <= village),
-        );
-        let mut linked: Vec<usize> = list[lo..hi].iter().take(want).copied().collect();
-        let mut rest: Vec<usize> = list[..lo].iter().chain(&list[hi..]).copied().collect();
+        let village = rank[loan.village.as_str()];
+        let (lo, hi) = (list.partition_point(|h| h.0 < village), list.partition_point(|h| h.0 <= village));
+        let mut linked: Vec<usize> = list[lo..hi].iter().take(want).map(|h| h.1).collect();
+        let mut rest: Vec<usize> = list[..lo].iter().chain(&list[hi..]).map(|h| h.1).collect();
         // Partial Fisher-Yates: as many as are still wanted.
         let mut i = 0;
         while linked.len() < want && i < rest.len() {
