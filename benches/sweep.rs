@@ -25,7 +25,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("one_run_512_trials", |b| b.iter(|| runner::collect(&base, 1, TRIALS, 2, &|_| {})));
     g.bench_function("fast_path_9_cells_512_trials", |b| {
-        b.iter(|| sweep::run_fast(&base, &cells, 1, 0..TRIALS, 2, &|_| {}))
+        b.iter(|| sweep::run_fast(&base, &cells, 1, 0..TRIALS, 2, sweep::Keep::Trials, &|_| {}))
     });
     g.finish();
 }

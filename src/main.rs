@@ -393,12 +393,24 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
     let src = source(&a.scenario.scenario);
     let base = io::load(src.clone(), &a.scenario.set)?.model;
     let grid = sweep::cells(&a.vary);
+    let threads = threads_of(a.common.threads)?;
+    // The cells' models are built side by side (a province's takes most of
+    // a second each); their problems are reported in grid order.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(anyhow::Error::from)?;
+    let loaded: Vec<_> = pool.install(|| {
+        use rayon::prelude::*;
+        grid.par_iter()
+            .map(|cell| {
+                let mut sets = a.scenario.set.clone();
+                sets.extend(cell.iter().map(|(k, v)| Override { path: k.clone(), value: v.clone() }));
+                io::load(src.clone(), &sets)
+            })
+            .collect()
+    });
     let mut models = Vec::new();
     let mut problems = Vec::new();
-    for cell in &grid {
-        let mut sets = a.scenario.set.clone();
-        sets.extend(cell.iter().map(|(k, v)| Override { path: k.clone(), value: v.clone() }));
-        match io::load(src.clone(), &sets) {
+    for l in loaded {
+        match l {
             Ok(l) => models.push(l.model),
             Err(e) => problems.extend(e.problems),
         }
@@ -409,14 +421,13 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
     }
     let trials = a.common.trials.unwrap_or(base.scenario.simulation.trials);
     let seed = a.common.seed.unwrap_or(base.scenario.simulation.seed);
-    let threads = threads_of(a.common.threads)?;
     let fast = !a.full && sweep::fast_path_applies(&a.vary) && models.iter().all(|m| sweep::same_book(&base, m));
     let pb = progress_bar(trials * models.len() as u64);
     let started = Instant::now();
     let runs = if fast {
-        sweep::run_fast(&base, &models, seed, 0..trials, threads, &|k| pb.inc(k))
+        sweep::run_fast(&base, &models, seed, 0..trials, threads, sweep::Keep::Trials, &|k| pb.inc(k))
     } else {
-        models.iter().map(|m| runner::collect(m, seed, trials, threads, &|k| pb.inc(k))).collect()
+        models.iter().map(|m| runner::collect(m, seed, trials, threads, &|k| pb.inc(k)).into_trials()).collect()
     };
     pb.finish_and_clear();
     let rows: Vec<_> = grid.iter().zip(&runs).map(|(cell, c)| sweep::row(cell, c)).collect();

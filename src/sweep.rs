@@ -6,13 +6,19 @@
 //! trial is drawn once ([`engine::draw_trial`]) and settled per cell
 //! ([`engine::settle_trial`]), the very code a full run uses, so the results
 //! are the same to the fen as re-running every cell (a test checks it).
+//!
+//! **Memory.** A cell's metrics read its trial rows only, so that is all a
+//! sweep keeps of a cell ([`Keep::Trials`]); the fast path hands each wave of
+//! trials to the cells' collections as it finishes, waves bounded in bytes
+//! over all cells, so memory grows with the trials only through the trial
+//! rows (184 B a trial and cell).
 
 use std::ops::Range;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{self, CHUNK, Workspace};
+use crate::engine::{self, CHUNK, WAVE_BYTES, Workspace};
 use crate::model::Model;
 use crate::report::summary::{Collected, Prob};
 use crate::stats;
@@ -70,6 +76,15 @@ pub fn same_book(a: &Model, b: &Model) -> bool {
         && a.loans.principal == b.loans.principal
 }
 
+/// What a sweep keeps of each cell's trials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// Every table a run's statistics read (to compare with full runs).
+    All,
+    /// The trial rows, which are all [`row`] reads.
+    Trials,
+}
+
 /// Draws each trial once with `base` and settles it under every cell's funds.
 pub fn run_fast(
     base: &Model,
@@ -77,34 +92,62 @@ pub fn run_fast(
     seed: u64,
     trials: Range<u64>,
     threads: usize,
+    keep: Keep,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<Collected> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().expect("a thread pool");
-    let chunks: Vec<Range<u64>> =
-        trials.clone().step_by(CHUNK as usize).map(|s| s..(s + CHUNK).min(trials.end)).collect();
-    let per_chunk: Vec<Vec<Batch>> = pool.install(|| {
-        chunks
-            .into_par_iter()
-            .map_init(
-                || Workspace::new(base),
-                |ws, r| {
-                    let mut out: Vec<Batch> = cells.iter().map(|m| Batch::new(m.accounts.len(), m.horizon)).collect();
-                    for k in r.clone() {
-                        engine::draw_trial(base, seed, k, ws);
-                        for (m, b) in cells.iter().zip(out.iter_mut()) {
-                            engine::settle_trial(m, k, ws, b);
-                        }
-                    }
-                    progress((r.end - r.start) * cells.len() as u64);
-                    out
-                },
-            )
-            .collect()
-    });
+    run_fast_within(base, cells, seed, trials, threads, keep, progress, WAVE_BYTES)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_fast_within(
+    base: &Model,
+    cells: &[Model],
+    seed: u64,
+    trials: Range<u64>,
+    threads: usize,
+    keep: Keep,
+    progress: &(dyn Fn(u64) + Sync),
+    wave_bytes: u64,
+) -> Vec<Collected> {
+    let threads = threads.max(1) as u64;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads as usize).build().expect("a thread pool");
+    // A wave's rows, over all cells, stay within `wave_bytes`: four chunks
+    // a thread, each as long as that allows (a province's cells hold about
+    // 100 KB of rows a trial each).
+    let bytes = cells.iter().map(engine::trial_bytes).sum::<u64>().max(1);
+    let chunk = (wave_bytes / bytes / (4 * threads)).clamp(1, CHUNK);
+    let wave = 4 * threads * chunk;
     let mut collected: Vec<Collected> = cells.iter().map(Collected::new).collect();
-    for batches in per_chunk {
-        for (c, b) in collected.iter_mut().zip(batches) {
-            c.push(&b);
+    for start in trials.clone().step_by(wave as usize) {
+        let end = (start + wave).min(trials.end);
+        let chunks: Vec<Range<u64>> = (start..end).step_by(chunk as usize).map(|s| s..(s + chunk).min(end)).collect();
+        let per_chunk: Vec<Vec<Batch>> = pool.install(|| {
+            chunks
+                .into_par_iter()
+                .map_init(
+                    || Workspace::new(base),
+                    |ws, r| {
+                        let mut out: Vec<Batch> =
+                            cells.iter().map(|m| Batch::new(m.accounts.len(), m.horizon)).collect();
+                        for k in r.clone() {
+                            engine::draw_trial(base, seed, k, ws);
+                            for (m, b) in cells.iter().zip(out.iter_mut()) {
+                                engine::settle_trial(m, k, ws, b);
+                            }
+                        }
+                        progress((r.end - r.start) * cells.len() as u64);
+                        out
+                    },
+                )
+                .collect()
+        });
+        for batches in per_chunk {
+            for (c, b) in collected.iter_mut().zip(batches) {
+                match keep {
+                    Keep::All => c.push(&b),
+                    Keep::Trials => c.push_trials(&b),
+                }
+            }
         }
     }
     collected
@@ -232,4 +275,32 @@ pub fn heatmap_svg(axes: &[Axis], rows: &[CellRow]) -> Option<String> {
     }
     s.push_str("</svg>\n");
     Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{self, Override};
+
+    fn model(ratio: &str) -> Model {
+        let set = [Override { path: "funds.compensation.deposit_ratio".into(), value: ratio.into() }];
+        let s = scenario::parse(scenario::WANGCANG_YAML, "wangcang", &set).expect("the built-in scenario parses");
+        Model::build(s, "wangcang", &[]).expect("the built-in scenario builds")
+    }
+
+    /// Waves of a few trials each collect what one wave does, in trial order.
+    #[test]
+    fn short_waves_collect_the_same_as_one() {
+        let base = model("10");
+        let cells = [model("6"), model("12")];
+        let one = run_fast(&base, &cells, 3, 5..45, 2, Keep::All, &|_| {});
+        let short = run_fast_within(&base, &cells, 3, 5..45, 2, Keep::All, &|_| {}, 1);
+        let trials = run_fast_within(&base, &cells, 3, 5..45, 2, Keep::Trials, &|_| {}, 1);
+        for ((a, b), t) in one.iter().zip(&short).zip(&trials) {
+            assert_eq!(a.n(), 40);
+            assert_eq!((&a.trials, &a.accounts, &a.min_deposits), (&b.trials, &b.accounts, &b.min_deposits));
+            assert_eq!(a.trials, t.trials);
+            assert!(t.accounts.is_empty() && t.min_deposits.is_empty());
+        }
+    }
 }

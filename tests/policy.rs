@@ -31,7 +31,7 @@ fn sweep_fast_path_equals_full_reruns() {
             model_with(MINI, &refs)
         })
         .collect();
-    let fast = sweep::run_fast(&base, &models, 7, 0..300, 2, &|_| {});
+    let fast = sweep::run_fast(&base, &models, 7, 0..300, 2, sweep::Keep::All, &|_| {});
     let mut moved = false;
     for (m, f) in models.iter().zip(&fast) {
         let full = runner::collect(m, 7, 300, 1, &|_| {});

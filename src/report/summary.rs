@@ -87,6 +87,14 @@ impl Collected {
             }
         }
     }
+    /// Takes the trial rows of `b` only (all a sweep's metrics read).
+    pub fn push_trials(&mut self, b: &Batch) {
+        self.trials.extend_from_slice(&b.trials);
+    }
+    /// Drops all but the trial rows.
+    pub fn into_trials(self) -> Collected {
+        Collected { trials: self.trials, n_accounts: self.n_accounts, horizon: self.horizon, ..Default::default() }
+    }
     pub fn account_min_deposits(&self, a: usize) -> Vec<i64> {
         self.min_deposits.iter().skip(a).step_by(self.n_accounts.max(1)).copied().collect()
     }
