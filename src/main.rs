@@ -343,22 +343,33 @@ fn threads_of(t: Option<usize>) -> Result<usize, Failure> {
     Ok(threads)
 }
 
-fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
+/// Builds the models of several (scenario, overrides) side by side (a
+/// province's takes most of a second), reporting every problem in order.
+fn load_models(jobs: Vec<(Source, Vec<Override>)>, threads: usize) -> Result<Vec<riskshare::model::Model>, Failure> {
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(anyhow::Error::from)?;
+    let loaded: Vec<_> = pool.install(|| jobs.into_par_iter().map(|(src, sets)| io::load(src, &sets)).collect());
     let mut models = Vec::new();
     let mut problems = Vec::new();
-    for p in &a.scenarios {
-        match io::load(Source::File(p.clone()), &[]) {
+    for l in loaded {
+        match l {
             Ok(l) => models.push(l.model),
             Err(e) => problems.extend(e.problems),
         }
     }
     if !problems.is_empty() {
+        problems.dedup();
         return Err(InputError { problems }.into());
     }
+    Ok(models)
+}
+
+fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
+    let threads = threads_of(a.common.threads)?;
+    let models = load_models(a.scenarios.iter().map(|p| (Source::File(p.clone()), Vec::new())).collect(), threads)?;
     riskshare::compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
     let trials = a.common.trials.unwrap_or(models[0].scenario.simulation.trials);
     let seed = a.common.seed.unwrap_or(models[0].scenario.simulation.seed);
-    let threads = threads_of(a.common.threads)?;
     let pb = progress_bar(trials * models.len() as u64);
     let runs: Vec<_> = models.iter().map(|m| runner::collect(m, seed, trials, threads, &|k| pb.inc(k))).collect();
     pb.finish_and_clear();
@@ -394,31 +405,15 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
     let base = io::load(src.clone(), &a.scenario.set)?.model;
     let grid = sweep::cells(&a.vary);
     let threads = threads_of(a.common.threads)?;
-    // The cells' models are built side by side (a province's takes most of
-    // a second each); their problems are reported in grid order.
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(anyhow::Error::from)?;
-    let loaded: Vec<_> = pool.install(|| {
-        use rayon::prelude::*;
-        grid.par_iter()
-            .map(|cell| {
-                let mut sets = a.scenario.set.clone();
-                sets.extend(cell.iter().map(|(k, v)| Override { path: k.clone(), value: v.clone() }));
-                io::load(src.clone(), &sets)
-            })
-            .collect()
-    });
-    let mut models = Vec::new();
-    let mut problems = Vec::new();
-    for l in loaded {
-        match l {
-            Ok(l) => models.push(l.model),
-            Err(e) => problems.extend(e.problems),
-        }
-    }
-    if !problems.is_empty() {
-        problems.dedup();
-        return Err(InputError { problems }.into());
-    }
+    let jobs = grid
+        .iter()
+        .map(|cell| {
+            let mut sets = a.scenario.set.clone();
+            sets.extend(cell.iter().map(|(k, v)| Override { path: k.clone(), value: v.clone() }));
+            (src.clone(), sets)
+        })
+        .collect();
+    let models = load_models(jobs, threads)?;
     let trials = a.common.trials.unwrap_or(base.scenario.simulation.trials);
     let seed = a.common.seed.unwrap_or(base.scenario.simulation.seed);
     let fast = !a.full && sweep::fast_path_applies(&a.vary) && models.iter().all(|m| sweep::same_book(&base, m));
