@@ -166,15 +166,14 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
         None => 0..opts.trials,
     };
     let (mut done, mut target) = (range.start, range.end);
-    // What the summary keeps grows with every trial: reserved at the start
-    // (per trial and account) or after the first wave (per village with a
-    // demand, at that wave's rate plus an eighth), because growing by
-    // doubling can hold twice the need, and briefly three times while copying.
+    // What the summary keeps per trial and per (trial, account) is reserved
+    // at the start, because growing by doubling can hold twice the need, and
+    // briefly three times while copying. (The villages' needs are counts,
+    // which do not grow with the trials.)
     let n = (range.end - range.start) as usize;
     collected.trials.reserve_exact(n);
     collected.accounts.reserve_exact(n * model.accounts.len());
     collected.min_deposits.reserve_exact(n * model.accounts.len());
-    let mut first_wave = true;
     // What the charts read of the tables, kept as they are written (a whole
     // run's, when it draws them).
     let mut chart_tables = (opts.charts.is_some() && opts.shard.is_none()).then(|| ChartTables::new(model));
@@ -190,12 +189,6 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
             collected.push(&batch);
             if let Some(t) = chart_tables.as_mut() {
                 t.push(&batch);
-            }
-            if first_wave {
-                first_wave = false;
-                let (seen, need) = (collected.trials.len().max(1), collected.village_need_ppm.len());
-                let rest = n.saturating_sub(seen);
-                collected.village_need_ppm.reserve_exact(need / seen * rest + need / seen * rest / 8);
             }
             last_sink = sink_started.elapsed();
             Ok(())

@@ -26,7 +26,7 @@
 //! the a-quantile of that, pooled over villages and trials (pairs without
 //! demand need no fund).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::Model;
 use crate::money::{Fen, PPM};
@@ -167,8 +167,8 @@ pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
     // Village funds: pooled over (village, trial) pairs of villages with covered loans.
     let covered_villages = m.village_covered.iter().filter(|f| f.0 > 0).count();
     let pairs = (covered_villages * n) as u64;
-    let need = Ranked::of(&c.village_need_ppm);
-    let zeros = pairs.saturating_sub(c.village_need_ppm.len() as u64);
+    let need = &c.village_need_ppm;
+    let zeros = pairs.saturating_sub(need.len());
     let quantile = |bp: u32| -> f64 {
         // Index among all pairs, of which the first `zeros` need nothing.
         if pairs == 0 {
@@ -182,7 +182,7 @@ pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
     let lasting = if pairs == 0 {
         1.0
     } else {
-        let failing = c.village_need_ppm.iter().filter(|&&x| x > share_now_ppm).count() as f64;
+        let failing = need.count_above(share_now_ppm) as f64;
         1.0 - failing / pairs as f64
     };
     let z = stats::z_for(CONFIDENCE);
@@ -213,49 +213,81 @@ pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
     }
 }
 
-/// Order statistics of a long list of ppm shares without a sorted copy (a
-/// province run at 10,000 trials has tens of millions of (village, trial)
-/// pairs): counts of each value below a cap, the few values outside it
-/// sorted. `nth` gives exactly what indexing the sorted list would.
-struct Ranked {
-    counts: Vec<u32>,
+/// Order statistics of a long list of ppm shares, kept as counts: a
+/// province run has about 4,800 (village, trial) pairs with a need a trial,
+/// tens of millions at 10,000 trials, so a run keeps how many pairs needed
+/// each value below a cap (and the rare values outside it, sorted) instead of
+/// the list. `nth` gives exactly what indexing the sorted list would, and
+/// memory does not grow with the trials.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ranked {
+    counts: Vec<u64>,
     below: Vec<i64>,
     above: Vec<i64>,
+    len: u64,
 }
 
 impl Ranked {
     const CAP: i64 = 1 << 21;
 
-    fn of(values: &[i64]) -> Ranked {
-        let mut r = Ranked { counts: Vec::new(), below: Vec::new(), above: Vec::new() };
-        for &x in values {
-            if x < 0 {
-                r.below.push(x);
-            } else if x >= Self::CAP {
-                r.above.push(x);
-            } else {
-                if r.counts.len() <= x as usize {
-                    r.counts.resize(x as usize + 1, 0);
-                }
-                r.counts[x as usize] += 1;
+    pub fn push(&mut self, x: i64) {
+        self.len += 1;
+        let outside = if x < 0 {
+            &mut self.below
+        } else if x >= Self::CAP {
+            &mut self.above
+        } else {
+            if self.counts.len() <= x as usize {
+                self.counts.resize(x as usize + 1, 0);
             }
+            self.counts[x as usize] += 1;
+            return;
+        };
+        let at = outside.partition_point(|&y| y <= x);
+        outside.insert(at, x);
+    }
+
+    /// Adds another list's values (merging the partial results of shards).
+    pub fn append(&mut self, o: Ranked) {
+        if self.counts.len() < o.counts.len() {
+            self.counts.resize(o.counts.len(), 0);
         }
-        r.below.sort_unstable();
-        r.above.sort_unstable();
-        r
+        for (a, b) in self.counts.iter_mut().zip(&o.counts) {
+            *a += b;
+        }
+        for x in o.below.into_iter().chain(o.above) {
+            self.len -= 1;
+            self.push(x);
+        }
+        self.len += o.len;
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many values exceed `x`.
+    pub fn count_above(&self, x: i64) -> u64 {
+        let outside = |v: &[i64]| (v.len() - v.partition_point(|&y| y <= x)) as u64;
+        let from = (x.max(-1) + 1).min(Self::CAP) as usize;
+        outside(&self.below) + self.counts.iter().skip(from).sum::<u64>() + outside(&self.above)
     }
 
     /// The k-th smallest value (0-based); `k` must be below the count of values.
-    fn nth(&self, mut k: u64) -> i64 {
+    pub fn nth(&self, mut k: u64) -> i64 {
         if k < self.below.len() as u64 {
             return self.below[k as usize];
         }
         k -= self.below.len() as u64;
         for (x, &c) in self.counts.iter().enumerate() {
-            if k < c as u64 {
+            if k < c {
                 return x as i64;
             }
-            k -= c as u64;
+            k -= c;
         }
         self.above[k as usize]
     }
@@ -320,11 +352,20 @@ mod tests {
     fn ranked_matches_a_sorted_copy() {
         let mut v: Vec<i64> = (0..5000u64).map(|i| (crate::rng::mix64(i) % 3_000_000) as i64 - 1000).collect();
         v.extend([7, 7, 7, i64::MAX, 0]);
-        let r = super::Ranked::of(&v);
+        // Two halves counted apart and merged, as shards are.
+        let (mut r, mut other) = (super::Ranked::default(), super::Ranked::default());
+        for (i, &x) in v.iter().enumerate() {
+            if i % 2 == 0 { r.push(x) } else { other.push(x) }
+        }
+        r.append(other);
+        assert_eq!(r.len(), v.len() as u64);
         let mut sorted = v.clone();
         sorted.sort_unstable();
         for (k, &x) in sorted.iter().enumerate() {
             assert_eq!(r.nth(k as u64), x, "k = {k}");
+        }
+        for x in [i64::MIN, -1001, -1, 0, 6, 7, 8, 2_000_000, 1 << 21, i64::MAX - 1, i64::MAX] {
+            assert_eq!(r.count_above(x), v.iter().filter(|&&y| y > x).count() as u64, "above {x}");
         }
     }
 

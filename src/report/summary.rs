@@ -30,9 +30,9 @@ pub struct Collected {
     pub n_accounts: usize,
     /// Smallest deposit (fen) that lasts the horizon, `[trial][account]` (see [`crate::sizing`]).
     pub min_deposits: Vec<i64>,
-    /// Village share (ppm of covered loans) a fund needed to last, for each
-    /// (village, trial) pair with a demand.
-    pub village_need_ppm: Vec<i64>,
+    /// Village share (ppm of covered loans) a fund needed to last, over the
+    /// (village, trial) pairs with a demand, as counts per value.
+    pub village_need_ppm: crate::sizing::Ranked,
     horizon: usize,
     injected_share_ppm: Vec<u32>,
     village_covered: Vec<Fen>,
@@ -45,7 +45,7 @@ impl Collected {
         self.trials.append(&mut o.trials);
         self.accounts.append(&mut o.accounts);
         self.min_deposits.append(&mut o.min_deposits);
-        self.village_need_ppm.append(&mut o.village_need_ppm);
+        self.village_need_ppm.append(o.village_need_ppm);
         for (a, b) in self.village_exhausted_count.iter_mut().zip(&o.village_exhausted_count) {
             *a += b;
         }
