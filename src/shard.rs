@@ -37,7 +37,11 @@ pub struct Manifest {
     pub trials: [u64; 2],
 }
 
-const KIND: &str = "riskshare-partial";
+/// The kind of a partial result, which names its format: version 2 keeps
+/// the villages' needs as counts (`sizing::Ranked`).
+const KIND: &str = "riskshare-partial-2";
+/// Kinds of earlier formats, which this build recognises but cannot read.
+const EARLIER: &[&str] = &["riskshare-partial"];
 
 /// Identifies a scenario and its loan book, whatever seed or trial count runs it.
 pub fn checksum(m: &Model) -> String {
@@ -87,6 +91,14 @@ fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
     let text = fs::read_to_string(&p)
         .with_context(|| format!("{} is not a riskshare shard: cannot read {}", dir.display(), p.display()))?;
     let m: Manifest = serde_json::from_str(&text).with_context(|| format!("{}: not a shard manifest", p.display()))?;
+    if EARLIER.contains(&m.kind.as_str()) {
+        bail!(
+            "{}: a partial result in an earlier format (kind `{}`, this build writes `{KIND}`); \
+             run its shard again with this build",
+            p.display(),
+            m.kind
+        );
+    }
     if m.kind != KIND {
         bail!("{}: not a shard manifest (kind `{}`)", p.display(), m.kind);
     }

@@ -69,6 +69,15 @@ fn merge_refuses_partials_that_do_not_belong_together() {
     }
     let o = riskshare(d, &["run", "other.yaml", "--trials", TRIALS, "--shard", "1/3", "--out", "other"]);
     assert!(o.status.success());
+    // A partial in the format before the villages' needs became counts.
+    std::fs::create_dir(d.join("old")).unwrap();
+    for f in std::fs::read_dir(d.join("p1")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, d.join("old").join(f.file_name().unwrap())).unwrap();
+    }
+    let manifest = std::fs::read_to_string(d.join("old/manifest.json")).unwrap();
+    assert!(manifest.contains("\"riskshare-partial-2\""), "{manifest}");
+    std::fs::write(d.join("old/manifest.json"), manifest.replace("riskshare-partial-2", "riskshare-partial")).unwrap();
     for (parts, expect) in [
         (vec!["p0", "p2"], "missing"),
         (vec!["p0", "p1", "p1", "p2"], "covered twice"),
@@ -76,6 +85,7 @@ fn merge_refuses_partials_that_do_not_belong_together() {
         (vec!["p0", "rho", "p2"], "another scenario"),
         (vec!["p0", "other", "p2"], "another scenario"),
         (vec!["p0", "single", "p2"], "not a riskshare shard"),
+        (vec!["p0", "old", "p2"], "an earlier format"),
     ] {
         let mut args = vec!["merge"];
         args.extend(&parts);
