@@ -345,10 +345,25 @@ fn threads_of(t: Option<usize>) -> Result<usize, Failure> {
 
 /// Builds the models of several (scenario, overrides) side by side (a
 /// province's takes most of a second), reporting every problem in order.
-fn load_models(jobs: Vec<(Source, Vec<Override>)>, threads: usize) -> Result<Vec<riskshare::model::Model>, Failure> {
+/// `finish` runs on each model as soon as it is built (a sweep reduces its
+/// cells there, so that the full models are never all held at once).
+fn load_models(
+    jobs: Vec<(Source, Vec<Override>)>,
+    threads: usize,
+    finish: &(dyn Fn(riskshare::model::Model) -> riskshare::model::Model + Sync),
+) -> Result<Vec<riskshare::model::Model>, Failure> {
     use rayon::prelude::*;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(anyhow::Error::from)?;
-    let loaded: Vec<_> = pool.install(|| jobs.into_par_iter().map(|(src, sets)| io::load(src, &sets)).collect());
+    let loaded: Vec<_> = pool.install(|| {
+        jobs.into_par_iter()
+            .map(|(src, sets)| {
+                io::load(src, &sets).map(|mut l| {
+                    l.model = finish(l.model);
+                    l
+                })
+            })
+            .collect()
+    });
     let mut models = Vec::new();
     let mut problems = Vec::new();
     for l in loaded {
@@ -366,7 +381,8 @@ fn load_models(jobs: Vec<(Source, Vec<Override>)>, threads: usize) -> Result<Vec
 
 fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
     let threads = threads_of(a.common.threads)?;
-    let models = load_models(a.scenarios.iter().map(|p| (Source::File(p.clone()), Vec::new())).collect(), threads)?;
+    let jobs = a.scenarios.iter().map(|p| (Source::File(p.clone()), Vec::new())).collect();
+    let models = load_models(jobs, threads, &|m| m)?;
     riskshare::compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
     let trials = a.common.trials.unwrap_or(models[0].scenario.simulation.trials);
     let seed = a.common.seed.unwrap_or(models[0].scenario.simulation.seed);
@@ -405,7 +421,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
     let base = io::load(src.clone(), &a.scenario.set)?.model;
     let grid = sweep::cells(&a.vary);
     let threads = threads_of(a.common.threads)?;
-    let jobs = grid
+    let jobs: Vec<_> = grid
         .iter()
         .map(|cell| {
             let mut sets = a.scenario.set.clone();
@@ -413,10 +429,26 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
             (src.clone(), sets)
         })
         .collect();
-    let models = load_models(jobs, threads)?;
     let trials = a.common.trials.unwrap_or(base.scenario.simulation.trials);
     let seed = a.common.seed.unwrap_or(base.scenario.simulation.seed);
-    let fast = !a.full && sweep::fast_path_applies(&a.vary) && models.iter().all(|m| sweep::same_book(&base, m));
+    // On the fast path a cell only settles the base's draws: each is reduced
+    // as it is built, once its book is found to be the base's. A cell whose
+    // book differs (not expected when only funds.* vary) sends the sweep to
+    // full re-runs, with the models built again whole.
+    let fast_path = !a.full && sweep::fast_path_applies(&a.vary);
+    let differs = std::sync::atomic::AtomicBool::new(false);
+    let mut models = load_models(jobs.clone(), threads, &|m| {
+        if fast_path && sweep::same_book(&base, &m) {
+            sweep::for_settlement(m)
+        } else {
+            differs.store(true, std::sync::atomic::Ordering::Relaxed);
+            m
+        }
+    })?;
+    let fast = fast_path && !differs.load(std::sync::atomic::Ordering::Relaxed);
+    if fast_path && !fast {
+        models = load_models(jobs, threads, &|m| m)?;
+    }
     let pb = progress_bar(trials * models.len() as u64);
     let started = Instant::now();
     let runs = if fast {
