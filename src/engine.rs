@@ -835,11 +835,11 @@ pub const WAVE: u64 = 64 * CHUNK;
 /// What a wave's rows may take, roughly: a province trial holds about 100 KB
 /// of rows (accounts by year, villages with a demand), so waves are bounded in
 /// bytes, not only in trials.
-pub const WAVE_BYTES: u64 = 128 << 20;
+const WAVE_BYTES: u64 = 128 << 20;
 
 /// An estimate of the rows a trial of `m` leaves in a [`Batch`], in bytes:
 /// its accounts' yearly rows, and one demand row per eight villages.
-pub fn trial_bytes(m: &Model) -> u64 {
+fn trial_bytes(m: &Model) -> u64 {
     let (na, nv, h) = (m.accounts.len() as u64, m.villages.len() as u64, m.horizon as u64);
     2 * 8 * na * h + std::mem::size_of::<AccountTrial>() as u64 * na + 2 * nv + 256
 }

@@ -8,18 +8,17 @@
 //! are the same to the fen as re-running every cell (a test checks it).
 //!
 //! **Memory.** A cell's metrics read its trial rows only, so that is all a
-//! sweep keeps of a cell ([`Keep::Trials`]); the fast path hands each wave of
-//! trials to the cells' collections as it finishes, waves bounded in bytes
-//! over all cells, so memory grows with the trials only through the trial
-//! rows (184 B a trial and cell); and each cell's model keeps only what
-//! settling reads ([`for_settlement`]).
+//! sweep keeps of a cell ([`Keep::Trials`]); the fast path folds each trial's
+//! rows into the cells' collections as soon as it is settled, so memory grows
+//! with the trials only through the trial rows (216 B a trial and cell); and
+//! each cell's model keeps only what settling reads ([`for_settlement`]).
 
 use std::ops::Range;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{self, CHUNK, WAVE_BYTES, Workspace};
+use crate::engine::{self, CHUNK, Workspace};
 use crate::model::{Loans, Model};
 use crate::report::summary::{Collected, Prob};
 use crate::stats;
@@ -118,11 +117,11 @@ pub fn run_fast(
     keep: Keep,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<Collected> {
-    run_fast_within(base, cells, seed, trials, threads, keep, progress, WAVE_BYTES)
+    run_fast_in_chunks(base, cells, seed, trials, threads, keep, progress, CHUNK)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run_fast_within(
+fn run_fast_in_chunks(
     base: &Model,
     cells: &[Model],
     seed: u64,
@@ -130,47 +129,47 @@ fn run_fast_within(
     threads: usize,
     keep: Keep,
     progress: &(dyn Fn(u64) + Sync),
-    wave_bytes: u64,
+    chunk: u64,
 ) -> Vec<Collected> {
-    let threads = threads.max(1) as u64;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads as usize).build().expect("a thread pool");
-    // A wave's rows, over all cells, stay within `wave_bytes`: four chunks
-    // a thread, each as long as that allows (a province's cells hold about
-    // 100 KB of rows a trial each).
-    let bytes = cells.iter().map(engine::trial_bytes).sum::<u64>().max(1);
-    let chunk = (wave_bytes / bytes / (4 * threads)).clamp(1, CHUNK);
-    let wave = 4 * threads * chunk;
-    let mut collected: Vec<Collected> = cells.iter().map(Collected::new).collect();
-    for start in trials.clone().step_by(wave as usize) {
-        let end = (start + wave).min(trials.end);
-        let chunks: Vec<Range<u64>> = (start..end).step_by(chunk as usize).map(|s| s..(s + chunk).min(end)).collect();
-        let per_chunk: Vec<Vec<Batch>> = pool.install(|| {
-            chunks
-                .into_par_iter()
-                .map_init(
-                    || Workspace::new(base),
-                    |ws, r| {
-                        let mut out: Vec<Batch> =
-                            cells.iter().map(|m| Batch::new(m.accounts.len(), m.horizon)).collect();
-                        for k in r.clone() {
-                            engine::draw_trial(base, seed, k, ws);
-                            for (m, b) in cells.iter().zip(out.iter_mut()) {
-                                engine::settle_trial(m, k, ws, b);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().expect("a thread pool");
+    let collection = |m: &Model| match keep {
+        Keep::All => Collected::new(m),
+        Keep::Trials => Collected::new(m).into_trials(),
+    };
+    let chunks: Vec<Range<u64>> =
+        trials.clone().step_by(chunk as usize).map(|s| s..(s + chunk).min(trials.end)).collect();
+    // A trial's rows under each cell go into that cell's collection as soon
+    // as it is settled, through one batch per cell that is reused: a chunk
+    // holds its cells' collections, never their rows (a province trial
+    // leaves about 100 KB of rows a cell).
+    let per_chunk: Vec<Vec<Collected>> = pool.install(|| {
+        chunks
+            .into_par_iter()
+            .map_init(
+                || (Workspace::new(base), cells.iter().map(|m| Batch::new(m.accounts.len(), m.horizon)).collect()),
+                |(ws, rows): &mut (Workspace, Vec<Batch>), r| {
+                    let mut out: Vec<Collected> = cells.iter().map(collection).collect();
+                    for k in r.clone() {
+                        engine::draw_trial(base, seed, k, ws);
+                        for ((m, b), c) in cells.iter().zip(rows.iter_mut()).zip(out.iter_mut()) {
+                            b.clear();
+                            engine::settle_trial(m, k, ws, b);
+                            match keep {
+                                Keep::All => c.push(b),
+                                Keep::Trials => c.push_trials(b),
                             }
                         }
-                        progress((r.end - r.start) * cells.len() as u64);
-                        out
-                    },
-                )
-                .collect()
-        });
-        for batches in per_chunk {
-            for (c, b) in collected.iter_mut().zip(batches) {
-                match keep {
-                    Keep::All => c.push(&b),
-                    Keep::Trials => c.push_trials(&b),
-                }
-            }
+                    }
+                    progress((r.end - r.start) * cells.len() as u64);
+                    out
+                },
+            )
+            .collect()
+    });
+    let mut collected: Vec<Collected> = cells.iter().map(collection).collect();
+    for chunk in per_chunk {
+        for (c, o) in collected.iter_mut().zip(chunk) {
+            c.append(o);
         }
     }
     collected
@@ -311,14 +310,14 @@ mod tests {
         Model::build(s, "wangcang", &[]).expect("the built-in scenario builds")
     }
 
-    /// Waves of a few trials each collect what one wave does, in trial order.
+    /// Chunks of one trial collect what one chunk does, in trial order.
     #[test]
-    fn short_waves_collect_the_same_as_one() {
+    fn one_trial_chunks_collect_the_same_as_one_chunk() {
         let base = model("10");
         let cells = [model("6"), model("12")];
         let one = run_fast(&base, &cells, 3, 5..45, 2, Keep::All, &|_| {});
-        let short = run_fast_within(&base, &cells, 3, 5..45, 2, Keep::All, &|_| {}, 1);
-        let trials = run_fast_within(&base, &cells, 3, 5..45, 2, Keep::Trials, &|_| {}, 1);
+        let short = run_fast_in_chunks(&base, &cells, 3, 5..45, 2, Keep::All, &|_| {}, 1);
+        let trials = run_fast_in_chunks(&base, &cells, 3, 5..45, 2, Keep::Trials, &|_| {}, 1);
         for ((a, b), t) in one.iter().zip(&short).zip(&trials) {
             assert_eq!(a.n(), 40);
             assert_eq!((&a.trials, &a.accounts, &a.min_deposits), (&b.trials, &b.accounts, &b.min_deposits));

@@ -189,6 +189,33 @@ impl Batch {
     /// Room for `trials` more trials' rows of fixed size (the per-village
     /// lists grow with what happens), so a chunk's rows are not moved and
     /// their pages faulted again each time a vector doubles.
+    /// Empties every table, keeping the capacity (a batch reused trial after trial).
+    pub fn clear(&mut self) {
+        // Every field named, so that a table added later is not left full.
+        let Batch {
+            n_accounts: _,
+            horizon: _,
+            trials,
+            years,
+            year_balances,
+            accounts,
+            account_demands,
+            village_demands,
+            village_demands_end,
+            exhausted_villages,
+            exhausted_villages_end,
+        } = self;
+        trials.clear();
+        years.clear();
+        year_balances.clear();
+        accounts.clear();
+        account_demands.clear();
+        village_demands.clear();
+        village_demands_end.clear();
+        exhausted_villages.clear();
+        exhausted_villages_end.clear();
+    }
+
     pub fn reserve_trials(&mut self, trials: usize) {
         let (na, h) = (self.n_accounts, self.horizon);
         self.trials.reserve(trials);
