@@ -26,6 +26,9 @@
 //! the a-quantile of that, pooled over villages and trials (pairs without
 //! demand need no fund).
 
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::Model;
@@ -221,9 +224,11 @@ pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
 /// memory does not grow with the trials.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ranked {
+    /// `counts[x]`: how many values equal `x`, for `0 <= x < CAP`.
     counts: Vec<u64>,
-    below: Vec<i64>,
-    above: Vec<i64>,
+    /// The values outside that range (not expected: a need above twice the
+    /// covered loans), counted by value all the same.
+    outside: BTreeMap<i64, u64>,
     len: u64,
 }
 
@@ -231,20 +236,19 @@ impl Ranked {
     const CAP: i64 = 1 << 21;
 
     pub fn push(&mut self, x: i64) {
-        self.len += 1;
-        let outside = if x < 0 {
-            &mut self.below
-        } else if x >= Self::CAP {
-            &mut self.above
-        } else {
+        self.add(x, 1);
+    }
+
+    fn add(&mut self, x: i64, n: u64) {
+        self.len += n;
+        if (0..Self::CAP).contains(&x) {
             if self.counts.len() <= x as usize {
                 self.counts.resize(x as usize + 1, 0);
             }
-            self.counts[x as usize] += 1;
-            return;
-        };
-        let at = outside.partition_point(|&y| y <= x);
-        outside.insert(at, x);
+            self.counts[x as usize] += n;
+        } else {
+            *self.outside.entry(x).or_insert(0) += n;
+        }
     }
 
     /// Adds another list's values (merging the partial results of shards).
@@ -255,11 +259,10 @@ impl Ranked {
         for (a, b) in self.counts.iter_mut().zip(&o.counts) {
             *a += b;
         }
-        let len = self.len + o.len;
-        for x in o.below.into_iter().chain(o.above) {
-            self.push(x);
+        self.len += o.len - o.outside.values().sum::<u64>();
+        for (x, n) in o.outside {
+            self.add(x, n);
         }
-        self.len = len;
     }
 
     pub fn len(&self) -> u64 {
@@ -272,24 +275,23 @@ impl Ranked {
 
     /// How many values exceed `x`.
     pub fn count_above(&self, x: i64) -> u64 {
-        let outside = |v: &[i64]| (v.len() - v.partition_point(|&y| y <= x)) as u64;
         let from = x.saturating_add(1).clamp(0, Self::CAP) as usize;
-        outside(&self.below) + self.counts.iter().skip(from).sum::<u64>() + outside(&self.above)
+        let outside: u64 = self.outside.range((Bound::Excluded(x), Bound::Unbounded)).map(|(_, n)| n).sum();
+        outside + self.counts.iter().skip(from).sum::<u64>()
     }
 
     /// The k-th smallest value (0-based); `k` must be below the count of values.
     pub fn nth(&self, mut k: u64) -> i64 {
-        if k < self.below.len() as u64 {
-            return self.below[k as usize];
-        }
-        k -= self.below.len() as u64;
-        for (x, &c) in self.counts.iter().enumerate() {
-            if k < c {
-                return x as i64;
+        let below = self.outside.range(..0).map(|(&x, &n)| (x, n));
+        let counted = self.counts.iter().enumerate().map(|(x, &n)| (x as i64, n));
+        let above = self.outside.range(Self::CAP..).map(|(&x, &n)| (x, n));
+        for (x, n) in below.chain(counted).chain(above) {
+            if k < n {
+                return x;
             }
-            k -= c;
+            k -= n;
         }
-        self.above[k as usize]
+        panic!("Ranked::nth: k is not below the count of values")
     }
 }
 
@@ -362,9 +364,14 @@ mod tests {
         r.append(other);
         v.push(5);
         assert_eq!(r.len(), v.len() as u64);
+        // As a shard writes it and a merge reads it back.
+        let back: super::Ranked = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(r.len(), v.len() as u64);
         let mut sorted = v.clone();
         sorted.sort_unstable();
-        for (k, &x) in sorted.iter().enumerate() {
+        // Every 7th rank and the last ones: each `nth` walks the counts from the start.
+        for (k, &x) in sorted.iter().enumerate().filter(|(k, _)| k % 7 == 0 || k + 8 > sorted.len()) {
             assert_eq!(r.nth(k as u64), x, "k = {k}");
         }
         for x in [i64::MIN, -1001, -1, 0, 6, 7, 8, 2_000_000, 1 << 21, i64::MAX - 1, i64::MAX] {
