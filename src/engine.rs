@@ -837,17 +837,12 @@ pub const WAVE: u64 = 64 * CHUNK;
 /// bytes, not only in trials.
 const WAVE_BYTES: u64 = 128 << 20;
 
-/// An estimate of the rows a trial of `m` leaves in a [`Batch`], in bytes:
-/// its accounts' yearly rows, and one demand row per eight villages.
-fn trial_bytes(m: &Model) -> u64 {
-    let (na, nv, h) = (m.accounts.len() as u64, m.villages.len() as u64, m.horizon as u64);
-    2 * 8 * na * h + std::mem::size_of::<AccountTrial>() as u64 * na + 2 * nv + 256
-}
-
 /// Trials per wave for model `m` on `threads` threads: whole rounds of
-/// chunks, within [`WAVE_BYTES`] by [`trial_bytes`].
+/// chunks, within [`WAVE_BYTES`] by an estimate of a trial's rows (its
+/// accounts' yearly rows, and one demand row per eight villages).
 fn wave_trials(m: &Model, threads: usize) -> u64 {
-    let per_trial = trial_bytes(m);
+    let (na, nv, h) = (m.accounts.len() as u64, m.villages.len() as u64, m.horizon as u64);
+    let per_trial = 2 * 8 * na * h + std::mem::size_of::<AccountTrial>() as u64 * na + 2 * nv + 256;
     let round = CHUNK * threads.max(1) as u64;
     (WAVE_BYTES / per_trial / round * round).clamp(round, WAVE.max(round))
 }
