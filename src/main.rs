@@ -443,7 +443,9 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
     let fast_path = !a.full && sweep::fast_path_applies(&a.vary);
     let differs = std::sync::atomic::AtomicBool::new(false);
     let mut models = load_models(jobs.clone(), threads, &|m| {
-        if fast_path && sweep::same_book(&base, &m) {
+        if !fast_path {
+            m
+        } else if sweep::same_book(&base, &m) {
             sweep::for_settlement(m)
         } else {
             differs.store(true, std::sync::atomic::Ordering::Relaxed);
