@@ -370,6 +370,8 @@ pub struct SizePoint {
 #[derive(Clone, Debug)]
 pub struct RunData {
     pub dir: PathBuf,
+    /// Where the charts and report are written (`dir` unless redrawn into a staging folder).
+    pub out: PathBuf,
     pub summary: RunSummary,
     pub trials: Trials,
     /// Per bank; empty when `years.csv` is absent or there is no compensation account.
@@ -431,7 +433,7 @@ pub fn load_run_with(dir: &Path, tables: Option<Tables>) -> Result<RunData> {
     };
     let curve = dir.join("size_curve.csv");
     let size_curve = if curve.exists() { Some(read_size_curve(&curve)?) } else { None };
-    Ok(RunData { dir: dir.to_path_buf(), summary, trials, balances, size_curve, scenario })
+    Ok(RunData { dir: dir.to_path_buf(), out: dir.to_path_buf(), summary, trials, balances, size_curve, scenario })
 }
 
 /// Share of the deposit paid in before year 1's losses (MODEL.md 3.9: the
@@ -1616,9 +1618,9 @@ pub fn write_charts_of(d: &RunData, lang: Lang) -> Result<Vec<PathBuf>> {
         .par_iter()
         .filter(|chart| chart.available(d))
         .map(|&chart| {
-            let png = d.dir.join(format!("{}.png", chart.stem()));
+            let png = d.out.join(format!("{}.png", chart.stem()));
             render_png(chart, d, &png)?;
-            let svg = d.dir.join(format!("{}.svg", chart.stem()));
+            let svg = d.out.join(format!("{}.svg", chart.stem()));
             fs::write(&svg, render_svg(chart, d, lang)?).with_context(|| format!("cannot write {}", svg.display()))?;
             Ok([png, svg])
         })

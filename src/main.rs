@@ -10,6 +10,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use riskshare::io::{self, Source};
+use riskshare::output::{OutputError, Staged};
 use riskshare::report::text;
 use riskshare::runner::{self, RunOptions};
 use riskshare::scenario::{InputError, Override};
@@ -114,6 +115,10 @@ struct CompareArgs {
     /// Output folder (default: output/compare/).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace an earlier riskshare output in the output folder (files riskshare did not
+    /// write are never replaced or removed).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -121,12 +126,17 @@ struct MergeArgs {
     /// Partial result folders written by `riskshare run --shard I/N`.
     #[arg(required = true)]
     partials: Vec<PathBuf>,
-    /// Output folder.
+    /// Output folder (not one of the partials).
     #[arg(long)]
     out: PathBuf,
+    /// Replace an earlier riskshare output in the output folder (files riskshare did not
+    /// write are never replaced or removed).
+    #[arg(long)]
+    force: bool,
     /// Skip the charts and report.html.
     #[arg(long)]
     no_charts: bool,
+    /// Language of the report and SVG charts: en or zh.
     #[arg(long, default_value = "en")]
     lang: riskshare::charts::Lang,
 }
@@ -143,6 +153,10 @@ struct SweepArgs {
     /// Output folder (default: output/<scenario name>-sweep/).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace an earlier riskshare output in the output folder (files riskshare did not
+    /// write are never replaced or removed).
+    #[arg(long)]
+    force: bool,
     /// Re-run every cell in full even when the fast path applies.
     #[arg(long)]
     full: bool,
@@ -163,6 +177,10 @@ struct StressArgs {
     /// Output folder (default: output/<scenario name>-stress/).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace an earlier riskshare output in the output folder (files riskshare did not
+    /// write are never replaced or removed).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -209,9 +227,14 @@ struct RunArgs {
     scenario: ScenarioArgs,
     #[command(flatten)]
     common: TrialArgs,
-    /// Output folder (default: output/<scenario name>/).
+    /// Output folder (default: output/<scenario name>/). It must be new, empty, or an
+    /// earlier riskshare output (replaced only with --force).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace an earlier riskshare output in the output folder (files riskshare did not
+    /// write are never replaced or removed).
+    #[arg(long)]
+    force: bool,
     /// Keep doubling the trials until the metric's relative standard error is at most REL
     /// (e.g. 0.02); reproducible: the same seed and precision give the same trials.
     #[arg(long, value_name = "REL")]
@@ -247,12 +270,31 @@ impl From<InputError> for Failure {
     }
 }
 impl From<anyhow::Error> for Failure {
+    /// An output folder riskshare may not write to is the user's input, wherever it was found.
     fn from(e: anyhow::Error) -> Self {
-        Failure::Internal(e)
+        match e.chain().find_map(|c| match c.downcast_ref::<OutputError>() {
+            Some(OutputError::Refused(m)) => Some(m.clone()),
+            _ => None,
+        }) {
+            Some(m) => Failure::Input(InputError::one("--out", "", None, m)),
+            None => Failure::Internal(e),
+        }
+    }
+}
+impl From<OutputError> for Failure {
+    fn from(e: OutputError) -> Self {
+        Failure::from(anyhow::Error::from(e))
     }
 }
 
 fn main() -> ExitCode {
+    // Ctrl-C or SIGTERM: remove the staging folders (a commit in progress
+    // finishes first), so an interrupted command leaves nothing behind.
+    let _ = ctrlc::set_handler(|| {
+        riskshare::output::remove_all_staging();
+        eprintln!("\ninterrupted: nothing was written");
+        std::process::exit(130);
+    });
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(a) => cmd_run(a),
@@ -271,7 +313,7 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(Failure::Internal(e)) => {
-            eprintln!("internal error: {e:#}");
+            eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -391,6 +433,8 @@ fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
     riskshare::compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
     let trials = a.common.trials.unwrap_or(models[0].scenario.simulation.trials);
     let seed = a.common.seed.unwrap_or(models[0].scenario.simulation.seed);
+    let out_dir = a.out.unwrap_or_else(|| PathBuf::from("output/compare"));
+    let staged = Staged::new(&out_dir, "compare", a.force)?;
     let pb = progress_bar(trials * models.len() as u64);
     let runs: Vec<_> = models.iter().map(|m| runner::collect(m, seed, trials, threads, &|k| pb.inc(k))).collect();
     pb.finish_and_clear();
@@ -407,14 +451,12 @@ fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
         })
         .collect();
     let c = riskshare::compare::compare(&names, &runs, seed);
-    let out_dir = a.out.unwrap_or_else(|| PathBuf::from("output/compare"));
-    let staged = riskshare::output::Staged::new(&out_dir).map_err(anyhow::Error::from)?;
     let mut json = serde_json::to_string_pretty(&c).map_err(anyhow::Error::from)?;
     json.push('\n');
-    staged.write("comparison.json", json.as_bytes()).map_err(anyhow::Error::from)?;
-    staged.write("comparison.csv", riskshare::compare::to_csv(&c).as_bytes()).map_err(anyhow::Error::from)?;
-    staged.write("comparison.svg", riskshare::compare::chart_svg(&c).as_bytes()).map_err(anyhow::Error::from)?;
-    staged.commit().map_err(anyhow::Error::from)?;
+    staged.write("comparison.json", json.as_bytes())?;
+    staged.write("comparison.csv", riskshare::compare::to_csv(&c).as_bytes())?;
+    staged.write("comparison.svg", riskshare::compare::chart_svg(&c).as_bytes())?;
+    staged.commit()?;
     out(&text::comparison_table(&c));
     out(&format!("comparison.json, comparison.csv and comparison.svg in {}\n", out_dir.display()));
     Ok(())
@@ -457,6 +499,8 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         drop(std::mem::take(&mut models));
         models = load_models(jobs, threads, &|m| m)?;
     }
+    let out_dir = a.out.unwrap_or_else(|| runner::default_out(&format!("{}-sweep", base.scenario.name)));
+    let staged = Staged::new(&out_dir, "sweep", a.force)?;
     let pb = progress_bar(trials * models.len() as u64);
     let started = Instant::now();
     let runs = if fast {
@@ -466,19 +510,17 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
     };
     pb.finish_and_clear();
     let rows: Vec<_> = grid.iter().zip(&runs).map(|(cell, c)| sweep::row(cell, c)).collect();
-    let out_dir = a.out.unwrap_or_else(|| runner::default_out(&format!("{}-sweep", base.scenario.name)));
-    let staged = riskshare::output::Staged::new(&out_dir).map_err(anyhow::Error::from)?;
-    staged.write("sweep.csv", sweep::to_csv(&a.vary, &rows).as_bytes()).map_err(anyhow::Error::from)?;
+    staged.write("sweep.csv", sweep::to_csv(&a.vary, &rows).as_bytes())?;
     let json = serde_json::to_string_pretty(&serde_json::json!({
         "scenario": base.scenario.name, "seed": seed, "trials": trials, "fast_path": fast,
         "engine_version": riskshare::ENGINE_VERSION, "cells": rows,
     }))
     .map_err(anyhow::Error::from)?;
-    staged.write("sweep.json", (json + "\n").as_bytes()).map_err(anyhow::Error::from)?;
+    staged.write("sweep.json", (json + "\n").as_bytes())?;
     if let Some(svg) = sweep::heatmap_svg(&a.vary, &rows) {
-        staged.write("sweep_heatmap.svg", svg.as_bytes()).map_err(anyhow::Error::from)?;
+        staged.write("sweep_heatmap.svg", svg.as_bytes())?;
     }
-    staged.commit().map_err(anyhow::Error::from)?;
+    staged.commit()?;
     out(&text::sweep_table(&a.vary, &rows));
     out(&format!(
         "{} cells x {} trials in {:.2} s ({}); sweep.csv and sweep.json in {}\n",
@@ -527,16 +569,16 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
     let trials = a.common.trials.unwrap_or(base.scenario.simulation.trials);
     let seed = a.common.seed.unwrap_or(base.scenario.simulation.seed);
     let threads = threads_of(a.common.threads)?;
+    let out_dir = a.out.unwrap_or_else(|| runner::default_out(&format!("{}-stress", base.scenario.name)));
+    let staged = Staged::new(&out_dir, "stress", a.force)?;
     let pb = progress_bar(2 * trials);
     let cb = runner::collect(&base, seed, trials, threads, &|k| pb.inc(k));
     let cs = runner::collect(&stressed, seed, trials, threads, &|k| pb.inc(k));
     pb.finish_and_clear();
     let rep = riskshare::stress::report(&base, &stress, seed, &cb, &cs);
-    let out_dir = a.out.unwrap_or_else(|| runner::default_out(&format!("{}-stress", base.scenario.name)));
-    let staged = riskshare::output::Staged::new(&out_dir).map_err(anyhow::Error::from)?;
     let json = serde_json::to_string_pretty(&rep).map_err(anyhow::Error::from)?;
-    staged.write("stress.json", (json + "\n").as_bytes()).map_err(anyhow::Error::from)?;
-    staged.commit().map_err(anyhow::Error::from)?;
+    staged.write("stress.json", (json + "\n").as_bytes())?;
+    staged.commit()?;
     out(&text::stress_table(&rep));
     out(&format!("stress.json in {}\n", out_dir.display()));
     Ok(())
@@ -556,22 +598,39 @@ fn command_line() -> String {
 }
 
 fn cmd_report(a: ReportArgs) -> Result<(), Failure> {
+    let name = a.dir.display().to_string();
+    riskshare::output::check_complete(&a.dir).map_err(|m| InputError::one(&name, "", None, m))?;
     if !a.dir.join("summary.json").exists() {
-        return Err(
-            InputError::one(&a.dir.display().to_string(), "", None, "not a finished run: no summary.json").into()
-        );
+        let hint = if a.dir.join("manifest.json").exists() {
+            "a shard's partial result: merge the shards with `riskshare merge`, then report on the merged folder"
+        } else {
+            "not a finished run: no summary.json"
+        };
+        return Err(InputError::one(&name, "", None, hint).into());
     }
     let c = runner::Charts { lang: a.lang, command: command_line() };
-    runner::draw(&a.dir, &c)?;
+    // Drawn into a staging folder and moved into place whole: a full disk
+    // leaves the run's earlier charts as they were.
+    let mut run = riskshare::charts::load_run(&a.dir)
+        .map_err(|e| InputError::one(&name, "", None, format!("a damaged run folder: {e:#}")))?;
+    let staged = Staged::update(&a.dir, "report")?;
+    run.out = staged.dir().to_path_buf();
+    runner::draw_run(&run, &c)?;
+    staged.commit()?;
     out(&format!("charts and report.html redrawn in {}\n", a.dir.display()));
     Ok(())
 }
 
 fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
     let charts = (!a.no_charts).then(|| runner::Charts { lang: a.lang, command: command_line() });
-    let (summary, _) = riskshare::shard::merge(&a.partials, &a.out, charts.as_ref()).map_err(|e| {
-        // Partials that do not fit together are the user's input, not our failure.
-        Failure::Input(InputError::one("merge", "", None, format!("{e:#}")))
+    let (summary, _) = riskshare::shard::merge(&a.partials, &a.out, a.force, charts.as_ref()).map_err(|e| {
+        // Partials that do not fit together are the user's input, not our failure;
+        // a full disk is not.
+        if e.chain().any(|c| matches!(c.downcast_ref::<OutputError>(), Some(OutputError::Io { .. }))) {
+            Failure::Internal(e)
+        } else {
+            Failure::Input(InputError::one("merge", "", None, format!("{e:#}")))
+        }
     })?;
     out(&text::run_table(&summary));
     out(&format!("merged {} partial results into {}\n", a.partials.len(), a.out.display()));
@@ -624,7 +683,8 @@ fn run_and_print(
     let pb = progress_bar(if precision.is_some() { a.max_trials.max(trials) } else { trials });
     let shard = a.shard;
     let charts = (!a.no_charts && shard.is_none()).then(|| runner::Charts { lang: a.lang, command: command_line() });
-    let opts = RunOptions { seed, trials, threads, out: out_dir, precision, size_levels, shard, charts };
+    let opts =
+        RunOptions { seed, trials, threads, out: out_dir, precision, size_levels, shard, charts, force: a.force };
     let outcome = runner::run(&m, &opts, &|k| pb.inc(k))?;
     pb.finish_and_clear();
     match shard {

@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
     /// Draw the charts and `report.html` into the output (not for shards).
     pub charts: Option<Charts>,
+    /// Replace an earlier riskshare output in `out` (never other files).
+    pub force: bool,
 }
 
 /// How to draw a run's charts and report.
@@ -41,17 +43,24 @@ pub struct Charts {
     pub command: String,
 }
 
-/// Draws the charts and `report.html` into a (staged) output folder from its files.
-pub fn draw(dir: &Path, c: &Charts) -> anyhow::Result<()> {
-    draw_with(dir, c, None)
+/// Draws the charts and `report.html` of the output folder `dir` (staged or
+/// finished) into `out`.
+pub fn draw(dir: &Path, out: &Path, c: &Charts) -> anyhow::Result<()> {
+    draw_with(dir, out, c, None)
 }
 
 /// [`draw`], with the tables' share the charts need given from memory.
-fn draw_with(dir: &Path, c: &Charts, tables: Option<crate::charts::Tables>) -> anyhow::Result<()> {
-    let d = crate::charts::load_run_with(dir, tables)?;
+fn draw_with(dir: &Path, out: &Path, c: &Charts, tables: Option<crate::charts::Tables>) -> anyhow::Result<()> {
+    let mut d = crate::charts::load_run_with(dir, tables)?;
+    d.out = out.to_path_buf();
+    draw_run(&d, c)
+}
+
+/// Draws the charts and `report.html` of a loaded run into `d.out`.
+pub fn draw_run(d: &crate::charts::RunData, c: &Charts) -> anyhow::Result<()> {
     let (charts, report) = rayon::join(
-        || crate::charts::write_charts_of(&d, c.lang),
-        || crate::report::html::write_report_of(&d, c.lang, &c.command),
+        || crate::charts::write_charts_of(d, c.lang),
+        || crate::report::html::write_report_of(d, c.lang, &c.command),
     );
     charts?;
     report?;
@@ -146,15 +155,17 @@ impl RunOutcome {
 /// `summary.json` and `scenario.resolved.yaml` to `opts.out`.
 pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<RunOutcome> {
     let start = Instant::now();
-    let staged =
-        Staged::new(&opts.out).with_context(|| format!("cannot create the output folder {}", opts.out.display()))?;
+    let command = if opts.shard.is_some() { "run --shard" } else { "run" };
+    let staged = Staged::new(&opts.out, command, opts.force)?;
     let open = |name: &str| -> anyhow::Result<BufWriter<File>> {
         let p = staged.path(name);
         Ok(BufWriter::with_capacity(
             1 << 20,
-            File::create(&p).with_context(|| format!("cannot write {}", p.display()))?,
+            File::create(&p).with_context(|| format!("cannot write {}", opts.out.join(name).display()))?,
         ))
     };
+    // A failed write (a full disk) is named by the file's final path.
+    let tables_err = || format!("cannot write {} and years.csv", opts.out.join("trials.csv").display());
     let mut trials_w = open("trials.csv")?;
     let mut years_w = open("years.csv")?;
     tables_csv::trials_header(&mut trials_w)?;
@@ -185,7 +196,7 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
         let mut last_sink = Duration::ZERO;
         engine::simulate(model, opts.seed, done..target, opts.threads, progress, |batch| -> anyhow::Result<()> {
             let sink_started = Instant::now();
-            tables_csv::write_batch(&batch, &mut trials_w, &mut years_w)?;
+            tables_csv::write_batch(&batch, &mut trials_w, &mut years_w).with_context(tables_err)?;
             collected.push(&batch);
             if let Some(t) = chart_tables.as_mut() {
                 t.push(&batch);
@@ -202,8 +213,8 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
             _ => break,
         }
     }
-    trials_w.flush()?;
-    years_w.flush()?;
+    trials_w.flush().with_context(tables_err)?;
+    years_w.flush().with_context(tables_err)?;
     drop((trials_w, years_w));
     let total = if opts.shard.is_some() { opts.trials } else { done };
     let summary = match opts.shard {
@@ -216,12 +227,13 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
             let s = write_results(model, opts.seed, total, &collected, &staged, opts.size_levels.as_deref())?;
             if let Some(c) = &opts.charts {
                 let tables = chart_tables.map(|t| t.tables);
-                draw_with(staged.dir(), c, tables).context("cannot draw the charts and report")?;
+                draw_with(staged.dir(), staged.dir(), c, tables)
+                    .with_context(|| format!("cannot draw the charts and report into {}", opts.out.display()))?;
             }
             s
         }
     };
-    let out = staged.commit().with_context(|| format!("cannot move the output into {}", opts.out.display()))?;
+    let out = staged.commit()?;
     let loan_years = collected.trials.iter().map(|r| r.counts.loan_years).sum();
     Ok(RunOutcome { summary, collected, out, simulate: sim, wall: start.elapsed(), loan_years })
 }

@@ -170,7 +170,12 @@ pub fn check(parts: &[(PathBuf, Manifest)]) -> anyhow::Result<Vec<(PathBuf, Mani
 }
 
 /// Merges partial result folders into `out`: the files a single run writes.
-pub fn merge(dirs: &[PathBuf], out: &Path, charts: Option<&runner::Charts>) -> anyhow::Result<(Summary, Model)> {
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    force: bool,
+    charts: Option<&runner::Charts>,
+) -> anyhow::Result<(Summary, Model)> {
     let parts: Vec<(PathBuf, Manifest)> =
         dirs.iter().map(|d| read_manifest(d).map(|m| (d.clone(), m))).collect::<anyhow::Result<_>>()?;
     let parts = check(&parts)?;
@@ -184,7 +189,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, charts: Option<&runner::Charts>) -> a
             first_dir.display()
         );
     }
-    let staged = Staged::new(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let staged = Staged::new(out, "merge", force)?;
     // Stream the tables: the first partial whole, the others without their header.
     for table in ["trials.csv", "years.csv"] {
         let mut w = std::io::BufWriter::new(fs::File::create(staged.path(table))?);
@@ -214,8 +219,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path, charts: Option<&runner::Charts>) -> a
     let collected = collected.unwrap_or_else(|| Collected::new(&model));
     let summary = runner::write_results(&model, first.seed, first.trials_total, &collected, &staged, None)?;
     if let Some(c) = charts {
-        runner::draw(staged.dir(), c).context("cannot draw the charts and report")?;
+        runner::draw(staged.dir(), staged.dir(), c).context("cannot draw the charts and report")?;
     }
-    staged.commit().with_context(|| format!("cannot move the merged output into {}", out.display()))?;
+    staged.commit()?;
     Ok((summary, model))
 }

@@ -42,7 +42,7 @@ pub fn write_report_of(d: &RunData, lang: Lang, command: &str) -> Result<PathBuf
         Err(_) => None,
     };
     let html = render(d, size.as_ref(), lang, command)?;
-    let path = d.dir.join("report.html");
+    let path = d.out.join("report.html");
     fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }
