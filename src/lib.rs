@@ -19,6 +19,7 @@ pub mod engine;
 pub mod guarantee;
 pub mod hazard;
 pub mod io;
+pub mod limits;
 pub mod mechanisms;
 pub mod model;
 pub mod money;

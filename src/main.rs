@@ -10,6 +10,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use riskshare::io::{self, Source};
+use riskshare::limits;
 use riskshare::output::{OutputError, Staged};
 use riskshare::report::text;
 use riskshare::runner::{self, RunOptions};
@@ -272,6 +273,9 @@ impl From<InputError> for Failure {
 impl From<anyhow::Error> for Failure {
     /// An output folder riskshare may not write to is the user's input, wherever it was found.
     fn from(e: anyhow::Error) -> Self {
+        if let Some(i) = e.chain().find_map(|c| c.downcast_ref::<InputError>()) {
+            return Failure::Input(i.clone());
+        }
         match e.chain().find_map(|c| match c.downcast_ref::<OutputError>() {
             Some(OutputError::Refused(m)) => Some(m.clone()),
             _ => None,
@@ -379,10 +383,35 @@ fn cmd_size(a: SizeArgs) -> Result<(), Failure> {
 
 fn threads_of(t: Option<usize>) -> Result<usize, Failure> {
     let threads = t.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    if threads == 0 {
-        return Err(InputError::one("--threads", "", None, "expected at least one thread").into());
+    if threads == 0 || threads > limits::MAX_THREADS {
+        return Err(InputError::one(
+            "--threads",
+            "",
+            None,
+            format!("expected 1 ..= {} threads, found {threads}", limits::MAX_THREADS),
+        )
+        .into());
     }
-    Ok(threads)
+    Ok(threads.min(limits::MAX_THREADS))
+}
+
+/// The trials to run: `--trials`, else the scenario's, within the bound.
+fn trials_of(t: Option<u64>, scenario: u64) -> Result<u64, Failure> {
+    let trials = t.unwrap_or(scenario);
+    if trials == 0 || trials > limits::MAX_TRIALS {
+        return Err(InputError::one(
+            "--trials",
+            "",
+            None,
+            format!(
+                "expected 1 ..= {} trials, found {} (riskshare's bound for one run, shards together)",
+                limits::grouped(limits::MAX_TRIALS),
+                limits::grouped(trials)
+            ),
+        )
+        .into());
+    }
+    Ok(trials)
 }
 
 /// Builds the models of several (scenario, overrides) side by side (a
@@ -431,7 +460,8 @@ fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
     let jobs = a.scenarios.iter().map(|p| (Source::File(p.clone()), Vec::new())).collect();
     let models = load_models(jobs, threads, &|m| m)?;
     riskshare::compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
-    let trials = a.common.trials.unwrap_or(models[0].scenario.simulation.trials);
+    let trials = trials_of(a.common.trials, models[0].scenario.simulation.trials)?;
+    runner::check_memory(&models.iter().collect::<Vec<_>>(), trials, false)?;
     let seed = a.common.seed.unwrap_or(models[0].scenario.simulation.seed);
     let out_dir = a.out.unwrap_or_else(|| PathBuf::from("output/compare"));
     let staged = Staged::new(&out_dir, "compare", a.force)?;
@@ -476,7 +506,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
             (src.clone(), sets)
         })
         .collect();
-    let trials = a.common.trials.unwrap_or(base.scenario.simulation.trials);
+    let trials = trials_of(a.common.trials, base.scenario.simulation.trials)?;
     let seed = a.common.seed.unwrap_or(base.scenario.simulation.seed);
     // On the fast path a cell only settles the base's draws: each is reduced
     // as it is built, once its book is found to be the base's. A cell whose
@@ -494,6 +524,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
             m
         }
     })?;
+    runner::check_memory(&models.iter().collect::<Vec<_>>(), trials, false)?;
     let fast = fast_path && !differs.load(std::sync::atomic::Ordering::Relaxed);
     if fast_path && !fast {
         drop(std::mem::take(&mut models));
@@ -566,7 +597,8 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
     let mut sets = a.scenario.set.clone();
     sets.push(Override { path: "stress".into(), value: stress_yaml });
     let stressed = io::load(src, &sets)?.model;
-    let trials = a.common.trials.unwrap_or(base.scenario.simulation.trials);
+    let trials = trials_of(a.common.trials, base.scenario.simulation.trials)?;
+    runner::check_memory(&[&base, &stressed], trials, false)?;
     let seed = a.common.seed.unwrap_or(base.scenario.simulation.seed);
     let threads = threads_of(a.common.threads)?;
     let out_dir = a.out.unwrap_or_else(|| runner::default_out(&format!("{}-stress", base.scenario.name)));
@@ -645,10 +677,7 @@ fn run_and_print(
     let started = Instant::now();
     let loaded = io::load(source(&a.scenario.scenario), &a.scenario.set)?;
     let m = loaded.model;
-    let trials = a.common.trials.unwrap_or(m.scenario.simulation.trials);
-    if trials == 0 {
-        return Err(InputError::one("--trials", "", None, "expected at least one trial").into());
-    }
+    let trials = trials_of(a.common.trials, m.scenario.simulation.trials)?;
     let seed = a.common.seed.unwrap_or(m.scenario.simulation.seed);
     let threads = threads_of(a.common.threads)?;
     let precision = match a.precision {
@@ -676,7 +705,15 @@ fn run_and_print(
                 )
                 .into());
             }
-            Some(runner::Precision { rel, metric: a.metric.clone(), max_trials: a.max_trials.max(trials) })
+            let max_trials = trials_of(Some(a.max_trials), 0).map_err(|_| {
+                InputError::one(
+                    "--max-trials",
+                    "",
+                    None,
+                    format!("expected 1 ..= {} trials, found {}", limits::grouped(limits::MAX_TRIALS), a.max_trials),
+                )
+            })?;
+            Some(runner::Precision { rel, metric: a.metric.clone(), max_trials: max_trials.max(trials) })
         }
     };
     let out_dir = a.out.unwrap_or_else(|| runner::default_out(&m.scenario.name));

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::guarantee::GuaranteeBook;
 use crate::hazard::HazardModel;
+use crate::limits;
 use crate::mechanisms;
 use crate::money::{Fen, to_ppm};
 use crate::portfolio::{self, CollateralKind, LoanOrigin, LoanRecord};
@@ -354,6 +355,23 @@ impl Model {
             p.push("portfolio", "the portfolio has no loans");
         }
 
+        // The book's size before anything sums it in 64 bits.
+        let book: i128 = records.iter().map(|r| i128::from(r.principal.0)).sum();
+        if records.len() as u64 > limits::MAX_LOANS || book > i128::from(limits::MAX_BOOK_FEN) {
+            p.push(
+                "portfolio",
+                format!(
+                    "expected a book of at most {} loans and CNY {} in all (riskshare's bounds), found {} loans \
+                     and CNY {}",
+                    limits::grouped(limits::MAX_LOANS),
+                    limits::grouped(limits::MAX_BOOK_FEN as u64 / 100),
+                    limits::grouped(records.len() as u64),
+                    limits::grouped((book / 100) as u64)
+                ),
+            );
+            return Err(InputError { problems: p.list });
+        }
+
         // Loan-level checks, every one reported.
         fn known<'a>(m: &BTreeMap<&'a str, usize>) -> BTreeSet<&'a str> {
             m.keys().copied().collect()
@@ -627,6 +645,20 @@ impl Model {
         }
         for a in accounts.iter_mut().filter(|a| !a.explicit) {
             a.deposit = Fen((a.covered_principal.0 as f64 / comp.deposit_ratio).round() as i64);
+        }
+        let funds: i128 = accounts.iter().map(|a| i128::from(a.deposit.0)).sum::<i128>()
+            + s.funds.village.amounts.values().map(|y| i128::from(y.fen().0)).sum::<i128>();
+        if funds > i128::from(limits::MAX_FUNDS_FEN) {
+            p.push(
+                "funds",
+                format!(
+                    "expected funds (compensation deposits and village amounts) of at most CNY {} in all \
+                     (riskshare's bound), found CNY {}",
+                    limits::grouped(limits::MAX_FUNDS_FEN as u64 / 100),
+                    limits::grouped((funds / 100) as u64)
+                ),
+            );
+            return Err(InputError { problems: p.list });
         }
         let injections = injection_schedule(&accounts, &comp.injections, horizon);
 

@@ -154,6 +154,13 @@ impl Yuan {
         Yuan::checked(d)
     }
     fn checked(d: Decimal) -> Result<Yuan, String> {
+        let max = crate::limits::MAX_AMOUNT_YUAN;
+        if d.abs() > Decimal::from(max) {
+            return Err(format!(
+                "expected an amount of at most {} yuan (CNY 100 bn, riskshare's bound on any amount), found {d}",
+                crate::limits::grouped(max as u64)
+            ));
+        }
         match Fen::from_decimal(d) {
             Some(_) => Ok(Yuan(d.normalize())),
             None => Err(format!("expected an amount in yuan with at most two decimals (whole fen), found {d}")),

@@ -155,6 +155,12 @@ impl RunOutcome {
 /// `summary.json` and `scenario.resolved.yaml` to `opts.out`.
 pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<RunOutcome> {
     let start = Instant::now();
+    let kept = match opts.shard {
+        Some(sh) => sh.range(opts.trials).end - sh.range(opts.trials).start,
+        // A precision run is checked for its first round: it may stop there.
+        None => opts.trials,
+    };
+    check_memory(&[model], kept, opts.charts.is_some())?;
     let command = if opts.shard.is_some() { "run --shard" } else { "run" };
     let staged = Staged::new(&opts.out, command, opts.force)?;
     let open = |name: &str| -> anyhow::Result<BufWriter<File>> {
@@ -270,6 +276,20 @@ impl ChartTables {
             }
         }
     }
+}
+
+/// Refuses, before anything is allocated, a run of `trials` trials of each
+/// model whose kept rows would not fit in the memory available.
+pub fn check_memory(models: &[&Model], trials: u64, charts: bool) -> Result<(), scenario::InputError> {
+    let per_trial: u64 = models
+        .iter()
+        .map(|m| {
+            let chart = if charts { (std::mem::size_of::<crate::tables::Flows>() + 8 * m.horizon) as u64 } else { 0 };
+            Collected::bytes_per_trial(m) + chart
+        })
+        .sum();
+    crate::limits::check_memory(per_trial.saturating_mul(trials), trials)
+        .map_err(|m| scenario::InputError::one("--trials", "", None, m))
 }
 
 /// Runs trials `0..trials` and keeps only what the statistics need (no files).

@@ -53,6 +53,13 @@ impl Collected {
 }
 
 impl Collected {
+    /// Bytes a collection keeps per trial of `m` (its rows grow with the trials).
+    pub fn bytes_per_trial(m: &Model) -> u64 {
+        let accounts = m.accounts.len() as u64;
+        (std::mem::size_of::<TrialRow>() as u64)
+            + accounts * (std::mem::size_of::<AccountTrial>() as u64 + std::mem::size_of::<i64>() as u64)
+    }
+
     pub fn new(m: &Model) -> Self {
         Collected {
             n_accounts: m.accounts.len(),

@@ -9,8 +9,8 @@ use super::{InputError, Problem, Scenario, nearest};
 use crate::money::Yuan;
 use crate::scenario::schema::*;
 
-/// Largest horizon the engine accepts, years.
-pub const MAX_HORIZON: u32 = 30;
+pub use crate::limits::MAX_HORIZON;
+use crate::limits::{MAX_DEPOSIT_RATIO, MAX_LOANS, MAX_TRIALS, MAX_VILLAGES, MIN_DEPOSIT_RATIO, grouped};
 
 /// Collects problems with their key paths.
 pub struct Problems {
@@ -102,8 +102,8 @@ fn ids<'a, T>(
 /// Checks everything that can be checked without reading the loan tapes.
 pub fn validate(s: &Scenario, p: &mut Problems) {
     let sim = &s.simulation;
-    if sim.trials == 0 || sim.trials > 100_000_000 {
-        p.push("simulation.trials", format!("expected 1 ..= 100000000 trials, found {}", sim.trials));
+    if sim.trials == 0 || sim.trials > MAX_TRIALS {
+        p.push("simulation.trials", format!("expected 1 ..= {} trials, found {}", grouped(MAX_TRIALS), sim.trials));
     }
     if sim.horizon_years == 0 || sim.horizon_years > MAX_HORIZON {
         p.push("simulation.horizon_years", format!("expected 1 ..= {MAX_HORIZON} years, found {}", sim.horizon_years));
@@ -154,6 +154,25 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
         p.push("counties", "expected at least one county");
     }
     let mut village_ids = BTreeSet::new();
+    // Counted before any is generated: a count of billions must not allocate.
+    let villages: u64 = s
+        .counties
+        .iter()
+        .map(|c| c.villages.len() as u64 + c.village_counts.values().map(|&n| u64::from(n)).sum::<u64>())
+        .sum();
+    if villages > MAX_VILLAGES {
+        p.push(
+            "counties",
+            format!("expected at most {} villages in all, found {}", grouped(MAX_VILLAGES), grouped(villages)),
+        );
+    }
+    let loans: u64 = s.portfolio.cohorts.iter().map(|c| u64::from(c.count)).sum();
+    if loans > MAX_LOANS {
+        p.push(
+            "portfolio.cohorts",
+            format!("expected at most {} loans in all cohorts, found {}", grouped(MAX_LOANS), grouped(loans)),
+        );
+    }
     for (ci, c) in s.counties.iter().enumerate() {
         if c.villages.is_empty() && c.village_counts.values().all(|&n| n == 0) {
             p.push(format!("counties[{ci}]"), "a county needs villages (`villages` or `village_counts`)");
@@ -303,7 +322,13 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
         p.nonneg_yuan(&format!("funds.village.amounts.{v}"), *y);
     }
     let cf = &s.funds.compensation;
-    p.positive("funds.compensation.deposit_ratio", cf.deposit_ratio);
+    p.range(
+        "funds.compensation.deposit_ratio",
+        cf.deposit_ratio,
+        MIN_DEPOSIT_RATIO,
+        MAX_DEPOSIT_RATIO,
+        "a ratio of covered loans to fund (10 means 10:1)",
+    );
     p.prob("funds.compensation.government_share", cf.government_share);
     for (i, pr) in cf.covers.iter().enumerate() {
         p.reference(&format!("funds.compensation.covers[{i}]"), "product", pr, &products);
