@@ -847,6 +847,20 @@ fn wave_trials(m: &Model, threads: usize) -> u64 {
     (WAVE_BYTES / per_trial / round * round).clamp(round, WAVE.max(round))
 }
 
+/// A pool of at most `threads` workers, fewer when the system refuses to
+/// start them (a process or memory cap): results do not depend on the count.
+pub fn pool(threads: usize) -> rayon::ThreadPool {
+    let mut n = threads.max(1);
+    loop {
+        match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
+            Ok(p) => return p,
+            Err(_) if n > 1 => n /= 2,
+            // No thread can be started at all: nothing can run.
+            Err(e) => panic!("cannot start a worker thread: {e}"),
+        }
+    }
+}
+
 /// Runs the trials in `trials` on `threads` threads and hands their tables to
 /// `sink` in trial order, a wave at a time. While the sink takes a wave (on
 /// the calling thread), the next wave is simulated, so writing the tables
@@ -860,7 +874,7 @@ pub fn simulate<E>(
     progress: &(dyn Fn(u64) + Sync),
     mut sink: impl FnMut(Batch) -> Result<(), E>,
 ) -> Result<(), E> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().expect("a thread pool");
+    let pool = pool(threads);
     let na = m.accounts.len();
     let wave = wave_trials(m, threads);
     let run_wave = |wave_start: u64, wave_end: u64| -> Batch {

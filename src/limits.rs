@@ -22,9 +22,9 @@ pub const MAX_BOOK_FEN: i64 = MAX_AMOUNT_YUAN * 100;
 /// the village funds' explicit amounts), in fen.
 pub const MAX_FUNDS_FEN: i64 = MAX_AMOUNT_YUAN * 100;
 /// Deposit ratio (loans : fund) bounds: a fund of at most ten times the
-/// loans it covers, and at least a thousandth of them.
+/// loans it covers, and at least a millionth of them.
 pub const MIN_DEPOSIT_RATIO: f64 = 0.1;
-pub const MAX_DEPOSIT_RATIO: f64 = 1000.0;
+pub const MAX_DEPOSIT_RATIO: f64 = 1_000_000.0;
 /// Trials of one run (all its shards together).
 pub const MAX_TRIALS: u64 = 100_000_000;
 /// Worker threads; more than the cores only costs memory.

@@ -427,7 +427,7 @@ fn load_models(
 ) -> Result<Vec<riskshare::model::Model>, Failure> {
     use rayon::prelude::*;
     let builders = threads.min(BUILDS_AT_ONCE);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(builders).build().map_err(anyhow::Error::from)?;
+    let pool = riskshare::engine::pool(builders);
     let loaded: Vec<_> = pool.install(|| {
         jobs.into_par_iter()
             .map(|(src, sets)| {

@@ -343,7 +343,12 @@ pub fn resolved_yaml(model: &Model, seed: u64, trials: u64) -> String {
 
 /// The default output folder of a scenario: `output/<name>/`.
 pub fn default_out(name: &str) -> PathBuf {
-    let safe: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    // At most 64 characters: a long scenario name must still make a folder
+    // name every file system accepts.
+    let safe: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .take(64)
+        .collect();
     Path::new("output").join(if safe.is_empty() { "run".to_string() } else { safe })
 }

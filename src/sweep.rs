@@ -131,7 +131,7 @@ fn run_fast_in_chunks(
     progress: &(dyn Fn(u64) + Sync),
     chunk: u64,
 ) -> Vec<Collected> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().expect("a thread pool");
+    let pool = crate::engine::pool(threads);
     let collection = |m: &Model| match keep {
         Keep::All => Collected::new(m),
         Keep::Trials => Collected::new(m).into_trials(),
