@@ -3,7 +3,7 @@
 //! folder into place only when every file is complete.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use crate::output::Staged;
 use crate::report::summary::{self, Collected, Summary};
 use crate::report::tables_csv;
 use crate::scenario;
+use crate::shard::Tally;
 use crate::sizing;
 
 pub struct RunOptions {
@@ -148,12 +149,11 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     let start = Instant::now();
     let staged =
         Staged::new(&opts.out).with_context(|| format!("cannot create the output folder {}", opts.out.display()))?;
-    let open = |name: &str| -> anyhow::Result<BufWriter<File>> {
+    // A shard's manifest records its tables' SHA-256 and rows, tallied as they are written.
+    let open = |name: &str| -> anyhow::Result<Tally<BufWriter<File>>> {
         let p = staged.path(name);
-        Ok(BufWriter::with_capacity(
-            1 << 20,
-            File::create(&p).with_context(|| format!("cannot write {}", p.display()))?,
-        ))
+        let file = File::create(&p).with_context(|| format!("cannot write {}", p.display()))?;
+        Ok(Tally::new(BufWriter::with_capacity(1 << 20, file), opts.shard.is_some()))
     };
     let mut trials_w = open("trials.csv")?;
     let mut years_w = open("years.csv")?;
@@ -202,13 +202,12 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
             _ => break,
         }
     }
-    trials_w.flush()?;
-    years_w.flush()?;
-    drop((trials_w, years_w));
+    let tables = [("trials.csv", trials_w.finish()?), ("years.csv", years_w.finish()?)];
     let total = if opts.shard.is_some() { opts.trials } else { done };
     let summary = match opts.shard {
         Some(sh) => {
-            crate::shard::write_partial(model, opts.seed, total, sh, &range, &collected, &staged)?;
+            let tables = tables.map(|(name, r)| (name, r.expect("a shard's tables are tallied")));
+            crate::shard::write_partial(model, opts.seed, total, sh, &range, &collected, &tables, &staged)?;
             // A shard's own figures, for its log only: merge writes the real summary.
             summary::build(model, opts.seed, &collected)
         }

@@ -3,11 +3,14 @@
 //! shards belong together and tile the run, then writes the same files, byte
 //! for byte, as one process running every trial.
 //!
-//! A partial result folder holds `manifest.json` (what it is), `trials.csv`
-//! and `years.csv` (its rows, with the header), `state.json` (its
-//! [`Collected`]) and `scenario.resolved.yaml` (to rebuild the model).
+//! A partial result folder holds `manifest.json` (what it is, and each other
+//! file's SHA-256 and rows), `trials.csv` and `years.csv` (its rows, with the
+//! header), `state.json` (its [`Collected`]) and `scenario.resolved.yaml` (to
+//! rebuild the model).
 
+use std::collections::BTreeMap;
 use std::fs;
+use std::io::{self as stdio, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -35,13 +38,75 @@ pub struct Manifest {
     pub shard_count: u64,
     /// The trials `[start, end)` this shard ran.
     pub trials: [u64; 2],
+    /// The partial's other files by name: `trials.csv`, `years.csv`,
+    /// `state.json` and `scenario.resolved.yaml`.
+    pub files: BTreeMap<String, FileRecord>,
+}
+
+/// What a manifest records of a file of its partial.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub sha256: String,
+    /// Data rows of a table (its header aside).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
 }
 
 /// The kind of a partial result, which names its format: version 2 keeps
-/// the villages' needs as counts (`sizing::Ranked`).
-const KIND: &str = "riskshare-partial-2";
+/// the villages' needs as counts (`sizing::Ranked`), version 3 records each
+/// file's SHA-256 and rows.
+const KIND: &str = "riskshare-partial-3";
 /// Kinds of earlier formats, which this build recognises but cannot read.
-const EARLIER: &[&str] = &["riskshare-partial"];
+const EARLIER: &[&str] = &["riskshare-partial", "riskshare-partial-2"];
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A writer that hashes what goes through it and counts its lines, for a
+/// partial's manifest; or only passes it on (`tally: false`).
+pub struct Tally<W: Write> {
+    inner: W,
+    tally: Option<(Sha256, u64)>,
+}
+
+impl<W: Write> Tally<W> {
+    pub fn new(inner: W, tally: bool) -> Self {
+        Tally { inner, tally: tally.then(|| (Sha256::new(), 0)) }
+    }
+
+    fn count(&mut self, bytes: &[u8]) {
+        if let Some((h, lines)) = &mut self.tally {
+            h.update(bytes);
+            *lines += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+    }
+
+    /// Flushes; the record of a table written through it (its first line
+    /// the header), if tallied.
+    pub fn finish(mut self) -> stdio::Result<Option<FileRecord>> {
+        self.inner.flush()?;
+        Ok(self.tally.map(|(h, lines)| FileRecord { sha256: hex(&h.finalize()), rows: Some(lines.saturating_sub(1)) }))
+    }
+}
+
+impl<W: Write> Write for Tally<W> {
+    fn write(&mut self, buf: &[u8]) -> stdio::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count(&buf[..n]);
+        Ok(n)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> stdio::Result<()> {
+        self.inner.write_all(buf)?;
+        self.count(buf);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> stdio::Result<()> {
+        self.inner.flush()
+    }
+}
 
 /// Identifies a scenario and its loan book, whatever seed or trial count runs it.
 pub fn checksum(m: &Model) -> String {
@@ -56,10 +121,12 @@ pub fn checksum(m: &Model) -> String {
         h.update(m.loans.principal[i].0.to_le_bytes());
         h.update([m.loans.term[i], m.loans.class[i] as u8]);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&h.finalize())
 }
 
-/// Writes a shard's own files into the staging folder (the tables are already there).
+/// Writes a shard's own files into the staging folder; the tables are
+/// already there, `tables` their names and records.
+#[allow(clippy::too_many_arguments)]
 pub fn write_partial(
     m: &Model,
     seed: u64,
@@ -67,8 +134,15 @@ pub fn write_partial(
     shard: Shard,
     range: &std::ops::Range<u64>,
     collected: &Collected,
+    tables: &[(&str, FileRecord)],
     staged: &Staged,
 ) -> anyhow::Result<()> {
+    let state = serde_json::to_string(collected)?;
+    let resolved = runner::resolved_yaml(m, seed, trials_total);
+    let mut files: BTreeMap<String, FileRecord> = tables.iter().map(|(n, r)| (n.to_string(), r.clone())).collect();
+    for (name, bytes) in [("state.json", state.as_bytes()), ("scenario.resolved.yaml", resolved.as_bytes())] {
+        files.insert(name.into(), FileRecord { sha256: hex(&Sha256::digest(bytes)), rows: None });
+    }
     let manifest = Manifest {
         kind: KIND.into(),
         engine_version: crate::ENGINE_VERSION.into(),
@@ -79,10 +153,11 @@ pub fn write_partial(
         shard_index: shard.index,
         shard_count: shard.count,
         trials: [range.start, range.end],
+        files,
     };
+    staged.write("state.json", state.as_bytes())?;
+    staged.write("scenario.resolved.yaml", resolved.as_bytes())?;
     staged.write("manifest.json", (serde_json::to_string_pretty(&manifest)? + "\n").as_bytes())?;
-    staged.write("state.json", serde_json::to_string(collected)?.as_bytes())?;
-    staged.write("scenario.resolved.yaml", runner::resolved_yaml(m, seed, trials_total).as_bytes())?;
     Ok(())
 }
 
@@ -90,19 +165,24 @@ fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
     let p = dir.join("manifest.json");
     let text = fs::read_to_string(&p)
         .with_context(|| format!("{} is not a riskshare shard: cannot read {}", dir.display(), p.display()))?;
-    let m: Manifest = serde_json::from_str(&text).with_context(|| format!("{}: not a shard manifest", p.display()))?;
-    if EARLIER.contains(&m.kind.as_str()) {
+    let not_one = || format!("{}: not a shard manifest", p.display());
+    // The kind first: an earlier format's fields differ.
+    #[derive(Deserialize)]
+    struct Kind {
+        kind: String,
+    }
+    let kind = serde_json::from_str::<Kind>(&text).with_context(not_one)?.kind;
+    if EARLIER.contains(&kind.as_str()) {
         bail!(
-            "{}: a partial result in an earlier format (kind `{}`, this build writes `{KIND}`); \
+            "{}: a partial result in an earlier format (kind `{kind}`, this build writes `{KIND}`); \
              run its shard again with this build",
             p.display(),
-            m.kind
         );
     }
-    if m.kind != KIND {
-        bail!("{}: not a shard manifest (kind `{}`)", p.display(), m.kind);
+    if kind != KIND {
+        bail!("{}: not a shard manifest (kind `{kind}`)", p.display());
     }
-    Ok(m)
+    serde_json::from_str(&text).with_context(not_one)
 }
 
 /// Checks that the partials belong together and cover `[0, trials)` exactly

@@ -76,8 +76,18 @@ fn merge_refuses_partials_that_do_not_belong_together() {
         std::fs::copy(&f, d.join("old").join(f.file_name().unwrap())).unwrap();
     }
     let manifest = std::fs::read_to_string(d.join("old/manifest.json")).unwrap();
-    assert!(manifest.contains("\"riskshare-partial-2\""), "{manifest}");
-    std::fs::write(d.join("old/manifest.json"), manifest.replace("riskshare-partial-2", "riskshare-partial")).unwrap();
+    assert!(manifest.contains("\"riskshare-partial-3\""), "{manifest}");
+    std::fs::write(d.join("old/manifest.json"), manifest.replace("riskshare-partial-3", "riskshare-partial")).unwrap();
+    // The format before the manifest recorded the files (a manifest of its fields only).
+    std::fs::create_dir(d.join("old2")).unwrap();
+    for f in std::fs::read_dir(d.join("p1")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, d.join("old2").join(f.file_name().unwrap())).unwrap();
+    }
+    let mut m: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    m["kind"] = "riskshare-partial-2".into();
+    m.as_object_mut().unwrap().remove("files");
+    std::fs::write(d.join("old2/manifest.json"), serde_json::to_string_pretty(&m).unwrap()).unwrap();
     for (parts, expect) in [
         (vec!["p0", "p2"], "missing"),
         (vec!["p0", "p1", "p1", "p2"], "covered twice"),
@@ -86,6 +96,7 @@ fn merge_refuses_partials_that_do_not_belong_together() {
         (vec!["p0", "other", "p2"], "another scenario"),
         (vec!["p0", "single", "p2"], "not a riskshare shard"),
         (vec!["p0", "old", "p2"], "an earlier format"),
+        (vec!["p0", "old2", "p2"], "an earlier format"),
     ] {
         let mut args = vec!["merge"];
         args.extend(&parts);
