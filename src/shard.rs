@@ -1,12 +1,15 @@
 //! Sharded runs (an edge of the library): a shard writes its rows of the
 //! loss tables and the state the statistics need; `merge` checks that the
-//! shards belong together and tile the run, then writes the same files, byte
-//! for byte, as one process running every trial.
+//! shards belong together, tile the run and hold what their manifests say,
+//! then writes the same files, byte for byte, as one process running every
+//! trial.
 //!
 //! A partial result folder holds `manifest.json` (what it is, and each other
 //! file's SHA-256 and rows), `trials.csv` and `years.csv` (its rows, with the
 //! header), `state.json` (its [`Collected`]) and `scenario.resolved.yaml` (to
 //! rebuild the model).
+
+mod verify;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -220,9 +223,19 @@ pub fn check(parts: &[(PathBuf, Manifest)]) -> anyhow::Result<Vec<(PathBuf, Mani
     if !problems.is_empty() {
         bail!("the partial results do not belong together:\n  - {}", problems.join("\n  - "));
     }
+    let total = first.trials_total;
+    for (dir, m) in parts {
+        let [s, e] = m.trials;
+        if s > e || e > total {
+            problems
+                .push(format!("{} claims the trials [{s}, {e}), not a range of the run's [0, {total})", dir.display()));
+        }
+    }
+    if !problems.is_empty() {
+        bail!("the partial results do not tile the {total} trials:\n  - {}", problems.join("\n  - "));
+    }
     let mut sorted: Vec<(PathBuf, Manifest)> = parts.to_vec();
     sorted.sort_by_key(|(_, m)| (m.trials[0], m.trials[1]));
-    let total = first.trials_total;
     let mut next = 0u64;
     let mut prev: Option<&PathBuf> = None;
     for (dir, m) in &sorted {
@@ -250,6 +263,8 @@ pub fn check(parts: &[(PathBuf, Manifest)]) -> anyhow::Result<Vec<(PathBuf, Mani
 }
 
 /// Merges partial result folders into `out`: the files a single run writes.
+/// Every partial's files are checked against its manifest, the shard's
+/// trials and each other (see `verify`) before anything is written.
 pub fn merge(dirs: &[PathBuf], out: &Path, charts: Option<&runner::Charts>) -> anyhow::Result<(Summary, Model)> {
     let parts: Vec<(PathBuf, Manifest)> =
         dirs.iter().map(|d| read_manifest(d).map(|m| (d.clone(), m))).collect::<anyhow::Result<_>>()?;
@@ -264,6 +279,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path, charts: Option<&runner::Charts>) -> a
             first_dir.display()
         );
     }
+    let collected = verify::partials(&parts, &model).map_err(|problems| {
+        anyhow::anyhow!(
+            "the partial results do not hold what their manifests and the shards' trials say:\n  - {}",
+            problems.join("\n  - ")
+        )
+    })?;
     let staged = Staged::new(out).with_context(|| format!("cannot create {}", out.display()))?;
     // Stream the tables: the first partial whole, the others without their header.
     for table in ["trials.csv", "years.csv"] {
@@ -280,18 +301,6 @@ pub fn merge(dirs: &[PathBuf], out: &Path, charts: Option<&runner::Charts>) -> a
         }
         std::io::Write::flush(&mut w)?;
     }
-    let mut collected: Option<Collected> = None;
-    for (dir, _) in &parts {
-        let p = dir.join("state.json");
-        let c: Collected =
-            serde_json::from_slice(&fs::read(&p).with_context(|| format!("cannot read {}", p.display()))?)
-                .with_context(|| format!("{}: not a shard state", p.display()))?;
-        match &mut collected {
-            None => collected = Some(c),
-            Some(all) => all.append(c),
-        }
-    }
-    let collected = collected.unwrap_or_else(|| Collected::new(&model));
     let summary = runner::write_results(&model, first.seed, first.trials_total, &collected, &staged, None)?;
     if let Some(c) = charts {
         runner::draw(staged.dir(), c).context("cannot draw the charts and report")?;
