@@ -14,7 +14,7 @@ mod verify;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self as stdio, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -262,10 +262,60 @@ pub fn check(parts: &[(PathBuf, Manifest)]) -> anyhow::Result<Vec<(PathBuf, Mani
     Ok(sorted)
 }
 
+/// `p` made absolute with symbolic links resolved, whether it exists or
+/// not: its longest existing ancestor resolved, the rest appended (a folder
+/// that does not exist is no link, so `..` after it is its parent).
+fn resolve(p: &Path) -> stdio::Result<PathBuf> {
+    let abs = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir()?.join(p) };
+    let parts: Vec<Component> = abs.components().collect();
+    for k in (1..=parts.len()).rev() {
+        if let Ok(mut r) = fs::canonicalize(parts[..k].iter().collect::<PathBuf>()) {
+            for c in &parts[k..] {
+                match c {
+                    Component::ParentDir => {
+                        r.pop();
+                    }
+                    Component::Normal(n) => r.push(n),
+                    _ => {}
+                }
+            }
+            return Ok(r);
+        }
+    }
+    Ok(abs)
+}
+
+/// Refuses an output folder that is a partial, lies inside one or holds
+/// one: writing it would replace or move a partial as it is read.
+fn check_out(out: &Path, dirs: &[PathBuf]) -> anyhow::Result<()> {
+    let target = resolve(out).with_context(|| format!("cannot resolve the output folder {}", out.display()))?;
+    for d in dirs {
+        // A partial that cannot be resolved cannot be read either: refused later.
+        let Ok(dir) = fs::canonicalize(d) else { continue };
+        let how = if target == dir {
+            "is"
+        } else if target.starts_with(&dir) {
+            "is inside"
+        } else if dir.starts_with(&target) {
+            "holds"
+        } else {
+            continue;
+        };
+        bail!(
+            "the output folder {} {how} the partial result {}: merging would overwrite it; \
+             choose an --out outside the partials",
+            out.display(),
+            d.display()
+        );
+    }
+    Ok(())
+}
+
 /// Merges partial result folders into `out`: the files a single run writes.
 /// Every partial's files are checked against its manifest, the shard's
 /// trials and each other (see `verify`) before anything is written.
 pub fn merge(dirs: &[PathBuf], out: &Path, charts: Option<&runner::Charts>) -> anyhow::Result<(Summary, Model)> {
+    check_out(out, dirs)?;
     let parts: Vec<(PathBuf, Manifest)> =
         dirs.iter().map(|d| read_manifest(d).map(|m| (d.clone(), m))).collect::<anyhow::Result<_>>()?;
     let parts = check(&parts)?;

@@ -279,3 +279,48 @@ fn merge_refuses_partials_whose_files_were_changed() {
     let o = riskshare(d, &["merge", "p0", "p1", "p2", "--out", "merged", "--no-charts"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn merge_refuses_to_write_into_a_partial() {
+    let dir = setup();
+    let d = dir.path();
+    shards(d);
+    std::fs::create_dir(d.join("runs")).unwrap();
+    copy_dir(&d.join("p2"), &d.join("runs/p2"));
+    let read_all = |p: &Path| -> Vec<(std::ffi::OsString, Vec<u8>)> {
+        let mut v: Vec<_> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .map(|e| (e.file_name(), std::fs::read(e.path()).unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let before = [read_all(&d.join("p0")), read_all(&d.join("p1")), read_all(&d.join("runs/p2"))];
+    for (out, expect) in [
+        ("p1", "is the partial result p1"),
+        ("./p1/../p1", "is the partial result p1"),
+        ("p0/merged", "is inside the partial result p0"),
+        ("nowhere/../p1/merged", "is inside the partial result p1"),
+        ("runs", "holds the partial result runs/p2"),
+    ] {
+        let o = riskshare(d, &["merge", "p0", "p1", "runs/p2", "--out", out, "--no-charts"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "--out {out}: {err}");
+        assert!(err.contains(expect), "--out {out}: expected `{expect}` in {err}");
+        assert_eq!(
+            before,
+            [read_all(&d.join("p0")), read_all(&d.join("p1")), read_all(&d.join("runs/p2"))],
+            "--out {out}"
+        );
+        assert!(!d.join("nowhere").exists(), "--out {out}: a folder was created");
+    }
+    // Through a symbolic link to a partial.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("p1", d.join("link")).unwrap();
+        let o = riskshare(d, &["merge", "p0", "p1", "runs/p2", "--out", "link", "--no-charts"]);
+        assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(before[1], read_all(&d.join("p1")));
+    }
+}
