@@ -3,7 +3,7 @@
 //! folder into place only when every file is complete.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use crate::output::Staged;
 use crate::report::summary::{self, Collected, Summary};
 use crate::report::tables_csv;
 use crate::scenario;
+use crate::shard::Tally;
 use crate::sizing;
 
 pub struct RunOptions {
@@ -163,12 +164,11 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     check_memory(&[model], kept, opts.charts.is_some())?;
     let command = if opts.shard.is_some() { "run --shard" } else { "run" };
     let staged = Staged::new(&opts.out, command, opts.force)?;
-    let open = |name: &str| -> anyhow::Result<BufWriter<File>> {
+    // A shard's manifest records its tables' SHA-256 and rows, tallied as they are written.
+    let open = |name: &str| -> anyhow::Result<Tally<BufWriter<File>>> {
         let p = staged.path(name);
-        Ok(BufWriter::with_capacity(
-            1 << 20,
-            File::create(&p).with_context(|| format!("cannot write {}", opts.out.join(name).display()))?,
-        ))
+        let file = File::create(&p).with_context(|| format!("cannot write {}", opts.out.join(name).display()))?;
+        Ok(Tally::new(BufWriter::with_capacity(1 << 20, file), opts.shard.is_some()))
     };
     // A failed write (a full disk) is named by the file's final path.
     let tables_err = || format!("cannot write {} and years.csv", opts.out.join("trials.csv").display());
@@ -219,13 +219,15 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
             _ => break,
         }
     }
-    trials_w.flush().with_context(tables_err)?;
-    years_w.flush().with_context(tables_err)?;
-    drop((trials_w, years_w));
+    let tables = [
+        ("trials.csv", trials_w.finish().with_context(tables_err)?),
+        ("years.csv", years_w.finish().with_context(tables_err)?),
+    ];
     let total = if opts.shard.is_some() { opts.trials } else { done };
     let summary = match opts.shard {
         Some(sh) => {
-            crate::shard::write_partial(model, opts.seed, total, sh, &range, &collected, &staged)?;
+            let tables = tables.map(|(name, r)| (name, r.expect("a shard's tables are tallied")));
+            crate::shard::write_partial(model, opts.seed, total, sh, &range, &collected, &tables, &staged)?;
             // A shard's own figures, for its log only: merge writes the real summary.
             summary::build(model, opts.seed, &collected)
         }

@@ -1,14 +1,20 @@
 //! Sharded runs (an edge of the library): a shard writes its rows of the
 //! loss tables and the state the statistics need; `merge` checks that the
-//! shards belong together and tile the run, then writes the same files, byte
-//! for byte, as one process running every trial.
+//! shards belong together, tile the run and hold what their manifests say,
+//! then writes the same files, byte for byte, as one process running every
+//! trial.
 //!
-//! A partial result folder holds `manifest.json` (what it is), `trials.csv`
-//! and `years.csv` (its rows, with the header), `state.json` (its
-//! [`Collected`]) and `scenario.resolved.yaml` (to rebuild the model).
+//! A partial result folder holds `manifest.json` (what it is, and each other
+//! file's SHA-256 and rows), `trials.csv` and `years.csv` (its rows, with the
+//! header), `state.json` (its [`Collected`]) and `scenario.resolved.yaml` (to
+//! rebuild the model).
 
+mod verify;
+
+use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::io::{self as stdio, Write};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -35,13 +41,75 @@ pub struct Manifest {
     pub shard_count: u64,
     /// The trials `[start, end)` this shard ran.
     pub trials: [u64; 2],
+    /// The partial's other files by name: `trials.csv`, `years.csv`,
+    /// `state.json` and `scenario.resolved.yaml`.
+    pub files: BTreeMap<String, FileRecord>,
+}
+
+/// What a manifest records of a file of its partial.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub sha256: String,
+    /// Data rows of a table (its header aside).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
 }
 
 /// The kind of a partial result, which names its format: version 2 keeps
-/// the villages' needs as counts (`sizing::Ranked`).
-const KIND: &str = "riskshare-partial-2";
+/// the villages' needs as counts (`sizing::Ranked`), version 3 records each
+/// file's SHA-256 and rows.
+const KIND: &str = "riskshare-partial-3";
 /// Kinds of earlier formats, which this build recognises but cannot read.
-const EARLIER: &[&str] = &["riskshare-partial"];
+const EARLIER: &[&str] = &["riskshare-partial", "riskshare-partial-2"];
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A writer that hashes what goes through it and counts its lines, for a
+/// partial's manifest; or only passes it on (`tally: false`).
+pub struct Tally<W: Write> {
+    inner: W,
+    tally: Option<(Sha256, u64)>,
+}
+
+impl<W: Write> Tally<W> {
+    pub fn new(inner: W, tally: bool) -> Self {
+        Tally { inner, tally: tally.then(|| (Sha256::new(), 0)) }
+    }
+
+    fn count(&mut self, bytes: &[u8]) {
+        if let Some((h, lines)) = &mut self.tally {
+            h.update(bytes);
+            *lines += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+    }
+
+    /// Flushes; the record of a table written through it (its first line
+    /// the header), if tallied.
+    pub fn finish(mut self) -> stdio::Result<Option<FileRecord>> {
+        self.inner.flush()?;
+        Ok(self.tally.map(|(h, lines)| FileRecord { sha256: hex(&h.finalize()), rows: Some(lines.saturating_sub(1)) }))
+    }
+}
+
+impl<W: Write> Write for Tally<W> {
+    fn write(&mut self, buf: &[u8]) -> stdio::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count(&buf[..n]);
+        Ok(n)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> stdio::Result<()> {
+        self.inner.write_all(buf)?;
+        self.count(buf);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> stdio::Result<()> {
+        self.inner.flush()
+    }
+}
 
 /// Identifies a scenario and its loan book, whatever seed or trial count runs it.
 pub fn checksum(m: &Model) -> String {
@@ -56,10 +124,12 @@ pub fn checksum(m: &Model) -> String {
         h.update(m.loans.principal[i].0.to_le_bytes());
         h.update([m.loans.term[i], m.loans.class[i] as u8]);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&h.finalize())
 }
 
-/// Writes a shard's own files into the staging folder (the tables are already there).
+/// Writes a shard's own files into the staging folder; the tables are
+/// already there, `tables` their names and records.
+#[allow(clippy::too_many_arguments)]
 pub fn write_partial(
     m: &Model,
     seed: u64,
@@ -67,8 +137,15 @@ pub fn write_partial(
     shard: Shard,
     range: &std::ops::Range<u64>,
     collected: &Collected,
+    tables: &[(&str, FileRecord)],
     staged: &Staged,
 ) -> anyhow::Result<()> {
+    let state = serde_json::to_string(collected)?;
+    let resolved = runner::resolved_yaml(m, seed, trials_total);
+    let mut files: BTreeMap<String, FileRecord> = tables.iter().map(|(n, r)| (n.to_string(), r.clone())).collect();
+    for (name, bytes) in [("state.json", state.as_bytes()), ("scenario.resolved.yaml", resolved.as_bytes())] {
+        files.insert(name.into(), FileRecord { sha256: hex(&Sha256::digest(bytes)), rows: None });
+    }
     let manifest = Manifest {
         kind: KIND.into(),
         engine_version: crate::ENGINE_VERSION.into(),
@@ -79,10 +156,11 @@ pub fn write_partial(
         shard_index: shard.index,
         shard_count: shard.count,
         trials: [range.start, range.end],
+        files,
     };
+    staged.write("state.json", state.as_bytes())?;
+    staged.write("scenario.resolved.yaml", resolved.as_bytes())?;
     staged.write("manifest.json", (serde_json::to_string_pretty(&manifest)? + "\n").as_bytes())?;
-    staged.write("state.json", serde_json::to_string(collected)?.as_bytes())?;
-    staged.write("scenario.resolved.yaml", runner::resolved_yaml(m, seed, trials_total).as_bytes())?;
     Ok(())
 }
 
@@ -90,19 +168,24 @@ fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
     let p = dir.join("manifest.json");
     let text = fs::read_to_string(&p)
         .with_context(|| format!("{} is not a riskshare shard: cannot read {}", dir.display(), p.display()))?;
-    let m: Manifest = serde_json::from_str(&text).with_context(|| format!("{}: not a shard manifest", p.display()))?;
-    if EARLIER.contains(&m.kind.as_str()) {
+    let not_one = || format!("{}: not a shard manifest", p.display());
+    // The kind first: an earlier format's fields differ.
+    #[derive(Deserialize)]
+    struct Kind {
+        kind: String,
+    }
+    let kind = serde_json::from_str::<Kind>(&text).with_context(not_one)?.kind;
+    if EARLIER.contains(&kind.as_str()) {
         bail!(
-            "{}: a partial result in an earlier format (kind `{}`, this build writes `{KIND}`); \
+            "{}: a partial result in an earlier format (kind `{kind}`, this build writes `{KIND}`); \
              run its shard again with this build",
             p.display(),
-            m.kind
         );
     }
-    if m.kind != KIND {
-        bail!("{}: not a shard manifest (kind `{}`)", p.display(), m.kind);
+    if kind != KIND {
+        bail!("{}: not a shard manifest (kind `{kind}`)", p.display());
     }
-    Ok(m)
+    serde_json::from_str(&text).with_context(not_one)
 }
 
 /// Checks that the partials belong together and cover `[0, trials)` exactly
@@ -140,9 +223,19 @@ pub fn check(parts: &[(PathBuf, Manifest)]) -> anyhow::Result<Vec<(PathBuf, Mani
     if !problems.is_empty() {
         bail!("the partial results do not belong together:\n  - {}", problems.join("\n  - "));
     }
+    let total = first.trials_total;
+    for (dir, m) in parts {
+        let [s, e] = m.trials;
+        if s > e || e > total {
+            problems
+                .push(format!("{} claims the trials [{s}, {e}), not a range of the run's [0, {total})", dir.display()));
+        }
+    }
+    if !problems.is_empty() {
+        bail!("the partial results do not tile the {total} trials:\n  - {}", problems.join("\n  - "));
+    }
     let mut sorted: Vec<(PathBuf, Manifest)> = parts.to_vec();
     sorted.sort_by_key(|(_, m)| (m.trials[0], m.trials[1]));
-    let total = first.trials_total;
     let mut next = 0u64;
     let mut prev: Option<&PathBuf> = None;
     for (dir, m) in &sorted {
@@ -169,13 +262,65 @@ pub fn check(parts: &[(PathBuf, Manifest)]) -> anyhow::Result<Vec<(PathBuf, Mani
     Ok(sorted)
 }
 
+/// `p` made absolute with symbolic links resolved, whether it exists or
+/// not: its longest existing ancestor resolved, the rest appended (a folder
+/// that does not exist is no link, so `..` after it is its parent).
+fn resolve(p: &Path) -> stdio::Result<PathBuf> {
+    let abs = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir()?.join(p) };
+    let parts: Vec<Component> = abs.components().collect();
+    for k in (1..=parts.len()).rev() {
+        if let Ok(mut r) = fs::canonicalize(parts[..k].iter().collect::<PathBuf>()) {
+            for c in &parts[k..] {
+                match c {
+                    Component::ParentDir => {
+                        r.pop();
+                    }
+                    Component::Normal(n) => r.push(n),
+                    _ => {}
+                }
+            }
+            return Ok(r);
+        }
+    }
+    Ok(abs)
+}
+
+/// Refuses an output folder that is a partial, lies inside one or holds
+/// one: writing it would replace or move a partial as it is read.
+fn check_out(out: &Path, dirs: &[PathBuf]) -> anyhow::Result<()> {
+    let target = resolve(out).with_context(|| format!("cannot resolve the output folder {}", out.display()))?;
+    for d in dirs {
+        // A partial that cannot be resolved cannot be read either: refused later.
+        let Ok(dir) = fs::canonicalize(d) else { continue };
+        let how = if target == dir {
+            "is"
+        } else if target.starts_with(&dir) {
+            "is inside"
+        } else if dir.starts_with(&target) {
+            "holds"
+        } else {
+            continue;
+        };
+        bail!(
+            "the output folder {} {how} the partial result {}: merging would overwrite it; \
+             choose an --out outside the partials",
+            out.display(),
+            d.display()
+        );
+    }
+    Ok(())
+}
+
 /// Merges partial result folders into `out`: the files a single run writes.
+/// Every partial's files are checked against its manifest, the shard's
+/// trials and each other (see `verify`) before anything is written.
 pub fn merge(
     dirs: &[PathBuf],
     out: &Path,
     force: bool,
     charts: Option<&runner::Charts>,
 ) -> anyhow::Result<(Summary, Model)> {
+    check_out(out, dirs)?;
     let parts: Vec<(PathBuf, Manifest)> =
         dirs.iter().map(|d| read_manifest(d).map(|m| (d.clone(), m))).collect::<anyhow::Result<_>>()?;
     let parts = check(&parts)?;
@@ -189,6 +334,13 @@ pub fn merge(
             first_dir.display()
         );
     }
+    runner::check_memory(&[&model], first.trials_total, charts.is_some())?;
+    let collected = verify::partials(&parts, &model).map_err(|problems| {
+        anyhow::anyhow!(
+            "the partial results do not hold what their manifests and the shards' trials say:\n  - {}",
+            problems.join("\n  - ")
+        )
+    })?;
     let staged = Staged::new(out, "merge", force)?;
     // Stream the tables: the first partial whole, the others without their header.
     for table in ["trials.csv", "years.csv"] {
@@ -205,18 +357,6 @@ pub fn merge(
         }
         std::io::Write::flush(&mut w)?;
     }
-    let mut collected: Option<Collected> = None;
-    for (dir, _) in &parts {
-        let p = dir.join("state.json");
-        let c: Collected =
-            serde_json::from_slice(&fs::read(&p).with_context(|| format!("cannot read {}", p.display()))?)
-                .with_context(|| format!("{}: not a shard state", p.display()))?;
-        match &mut collected {
-            None => collected = Some(c),
-            Some(all) => all.append(c),
-        }
-    }
-    let collected = collected.unwrap_or_else(|| Collected::new(&model));
     let summary = runner::write_results(&model, first.seed, first.trials_total, &collected, &staged, None)?;
     if let Some(c) = charts {
         runner::draw(staged.dir(), staged.dir(), c).context("cannot draw the charts and report")?;

@@ -269,6 +269,22 @@ impl Ranked {
         self.len
     }
 
+    /// What is wrong with a list read back (a shard's state): its count
+    /// must be that of its values, each kept where `add` keeps it.
+    pub fn problem(&self) -> Option<String> {
+        if self.counts.len() > Self::CAP as usize {
+            return Some(format!("{} counted values, at most {} are", self.counts.len(), Self::CAP));
+        }
+        if let Some(x) = self.outside.keys().find(|&&x| (0..Self::CAP).contains(&x)) {
+            return Some(format!("the value {x} is kept outside the counted range, but lies in it"));
+        }
+        let total = self.counts.iter().chain(self.outside.values()).try_fold(0u64, |a, &n| a.checked_add(n));
+        match total {
+            Some(t) if t == self.len => None,
+            _ => Some(format!("a count of {} values, but the values counted differ", self.len)),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -94,6 +94,42 @@ impl Collected {
             }
         }
     }
+    /// What is wrong with a collection read back (a shard's `state.json`) as
+    /// one of model `m`'s: lists that do not fit its trials, accounts or
+    /// villages, or a model's figures that are not `m`'s. Empty if nothing.
+    pub fn problems(&self, m: &Model) -> Vec<String> {
+        let mut p = Vec::new();
+        let (n, na, nv) = (self.trials.len(), m.accounts.len(), m.villages.len());
+        if self.n_accounts != na {
+            p.push(format!("n_accounts is {}, but the scenario has {na} compensation accounts", self.n_accounts));
+        }
+        for (what, len) in [("accounts", self.accounts.len()), ("min_deposits", self.min_deposits.len())] {
+            if len != n * na {
+                p.push(format!("{what} holds {len} entries, expected {} ({n} trials x {na} accounts)", n * na));
+            }
+        }
+        if self.village_exhausted_count.len() != nv {
+            p.push(format!(
+                "village_exhausted_count holds {} entries, but the scenario has {nv} villages",
+                self.village_exhausted_count.len()
+            ));
+        } else if let Some(v) = self.village_exhausted_count.iter().position(|&k| k > n as u64) {
+            p.push(format!(
+                "village_exhausted_count counts village {v} exhausted in {} trials, more than its {n}",
+                self.village_exhausted_count[v]
+            ));
+        }
+        if self.horizon != m.horizon
+            || self.injected_share_ppm != m.injected_share_ppm
+            || self.village_covered != m.village_covered
+        {
+            p.push("its horizon, injections or villages' covered loans are not the scenario's".into());
+        }
+        if let Some(e) = self.village_need_ppm.problem() {
+            p.push(format!("village_need_ppm: {e}"));
+        }
+        p
+    }
     /// Takes the trial rows of `b` only (all a sweep's metrics read).
     pub fn push_trials(&mut self, b: &Batch) {
         self.trials.extend_from_slice(&b.trials);

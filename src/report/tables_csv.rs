@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use crate::model::Model;
 use crate::money::Fen;
-use crate::tables::{Batch, Counts, Flows, MONEY};
+use crate::tables::{Batch, Counts, Flows, MONEY, TrialRow};
 
 /// Money columns that precede the exhaustion counts (MODEL.md 5's order).
 const LEAD: usize = 10;
@@ -48,6 +48,12 @@ pub fn years_header(w: &mut impl Write, m: &Model) -> io::Result<()> {
     writeln!(w, "{}", cols.join(","))
 }
 
+/// Whether a column of either table holds money (yuan with two decimals,
+/// as [`money`] writes it); the others hold counts.
+pub fn is_money(column: &str) -> bool {
+    MONEY.iter().any(|c| c.name == column) || column == "village_fund_balance" || column.starts_with("comp_balance_")
+}
+
 /// `,` and a count. The tables hold millions of cells: written with `itoa`
 /// rather than `write!`, whose formatting machinery costs several times more.
 fn count(buf: &mut Vec<u8>, n: impl itoa::Integer) {
@@ -83,14 +89,19 @@ fn body(buf: &mut Vec<u8>, flows: &Flows, c: &Counts) {
     count(buf, c.loan_years);
 }
 
+/// Appends one row of `trials.csv`, its newline included.
+pub fn trial_row(buf: &mut Vec<u8>, r: &TrialRow) {
+    buf.extend_from_slice(itoa::Buffer::new().format(r.trial).as_bytes());
+    count(buf, r.counts.defaults);
+    body(buf, &r.flows, &r.counts);
+    buf.push(b'\n');
+}
+
 /// Appends a batch's rows of both tables.
 pub fn write_batch(b: &Batch, trials: &mut impl Write, years: &mut impl Write) -> io::Result<()> {
     let mut buf = Vec::with_capacity(256 * b.trials.len());
     for r in &b.trials {
-        buf.extend_from_slice(itoa::Buffer::new().format(r.trial).as_bytes());
-        count(&mut buf, r.counts.defaults);
-        body(&mut buf, &r.flows, &r.counts);
-        buf.push(b'\n');
+        trial_row(&mut buf, r);
     }
     trials.write_all(&buf)?;
     buf.clear();
@@ -109,6 +120,40 @@ pub fn write_batch(b: &Batch, trials: &mut impl Write, years: &mut impl Write) -
     years.write_all(&buf)
 }
 
+/// Count columns of `trials.csv` that are not the sums of the trial's rows
+/// in `years.csv` (a village fund or an account exhausted in several years,
+/// or a society impaired, counts once in the trial). Every other column but
+/// `trial` is the sum of its years'.
+pub const NOT_SUMMED: [&str; 3] = ["village_funds_exhausted", "comp_accounts_exhausted", "societies_impaired"];
+
+/// Reads a cell as [`count`] writes it: digits, no leading zero.
+pub fn parse_count(cell: &[u8]) -> Option<u64> {
+    if cell.is_empty() || (cell.len() > 1 && cell[0] == b'0') || !cell.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(cell).ok()?.parse().ok()
+}
+
+/// Reads a cell as [`money`] writes it (yuan with two decimals), in fen.
+pub fn parse_money(cell: &[u8]) -> Option<i64> {
+    let (neg, rest) = match cell.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, cell),
+    };
+    let (yuan, cents) = rest.split_at_checked(rest.len().checked_sub(3)?)?;
+    if cents[0] != b'.' || !cents[1..].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let yuan = parse_count(yuan)?;
+    let fen =
+        i64::try_from(yuan).ok()?.checked_mul(100)?.checked_add(((cents[1] - b'0') * 10 + cents[2] - b'0') as i64)?;
+    // `money` writes no `-0.00`.
+    if neg && fen == 0 {
+        return None;
+    }
+    Some(if neg { -fen } else { fen })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +169,25 @@ mod tests {
         count(&mut buf, u64::MAX);
         count(&mut buf, 0u32);
         assert_eq!(String::from_utf8(buf).unwrap(), format!(",{},0", u64::MAX));
+    }
+
+    #[test]
+    fn cells_read_back_as_written() {
+        for v in [0, 5, -5, 99, 100, -100, 101, 123_456, -123_456_789, i64::MAX, i64::MIN + 1] {
+            let mut buf = Vec::new();
+            money(&mut buf, Fen(v));
+            assert_eq!(parse_money(&buf[1..]), Some(v), "{v}");
+        }
+        for n in [0, 7, 10, u64::MAX] {
+            let mut buf = Vec::new();
+            count(&mut buf, n);
+            assert_eq!(parse_count(&buf[1..]), Some(n), "{n}");
+        }
+        for bad in ["", "-", "1", "1.5", ".50", "-0.00", "01.00", "1.0x", "1,00", "+1.00", "1.000"] {
+            assert_eq!(parse_money(bad.as_bytes()), None, "{bad}");
+        }
+        for bad in ["", "-1", "01", "1.0", "18446744073709551616", " 1"] {
+            assert_eq!(parse_count(bad.as_bytes()), None, "{bad}");
+        }
     }
 }
