@@ -142,7 +142,7 @@ fn catalogue() -> Vec<Case> {
         case("a deposit ratio of zero", edited("deposit_ratio: 10", "deposit_ratio: 0"), RUN, &["deposit_ratio"]),
         case(
             "a cohort of three billion loans",
-            edited("count: 200", "count: 3000000000"),
+            edited("count: 2000\n", "count: 3000000000\n"),
             RUN,
             &["at most 10,000,000 loans"],
         ),
