@@ -296,7 +296,7 @@ fn main() -> ExitCode {
     // finishes first), so an interrupted command leaves nothing behind.
     let _ = ctrlc::set_handler(|| {
         riskshare::output::remove_all_staging();
-        eprintln!("\ninterrupted: nothing was written");
+        eprintln!("\ninterrupted: no partial output is left behind");
         std::process::exit(130);
     });
     let cli = Cli::parse();

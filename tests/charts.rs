@@ -364,17 +364,3 @@ fn a_run_draws_from_memory_what_report_draws_from_its_files() {
     }
     assert!(charts >= 10, "only {charts} chart files");
 }
-
-/// Redraws the charts and report of an existing output folder, to look at
-/// them: `RISKSHARE_REDRAW=DIR [RISKSHARE_LANG=zh] cargo test --test charts
-/// -- --ignored redraw`.
-#[test]
-#[ignore]
-fn redraw() {
-    let dir = std::env::var("RISKSHARE_REDRAW").expect("set RISKSHARE_REDRAW to an output folder");
-    let lang: Lang = std::env::var("RISKSHARE_LANG").unwrap_or("en".into()).parse().unwrap();
-    for f in charts::write_charts(Path::new(&dir), lang).unwrap() {
-        println!("{}", f.display());
-    }
-    println!("{}", html::write_report(Path::new(&dir), lang, "riskshare run").unwrap().display());
-}
