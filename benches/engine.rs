@@ -1,9 +1,9 @@
-//! Criterion benches of the engine (issue 7). The figures, the machine and
+//! Criterion benches of the engine. The figures, the machine and
 //! the commands that reproduce them are in `docs/performance.md`.
 //!
 //! Throughput is reported as `Throughput::Elements`: loan-years per
 //! iteration for the kernels and the trials (one loan-year is one alive loan
-//! in one year of one trial, the unit of `../shared/notes/perf-limits.md`),
+//! in one year of one trial, the unit `docs/performance.md` counts in),
 //! claims per iteration for the waterfall.
 //!
 //! - `kernel/bernoulli_indices/*`: the default-sampling kernel alone,

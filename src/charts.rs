@@ -1,4 +1,4 @@
-//! Charts of a finished run (MODEL.md section 5), drawn from its output folder.
+//! Charts of a finished run (docs/model.md section 5), drawn from its output folder.
 //!
 //! This module owns reading a run's files back (`trials.csv`, `years.csv`,
 //! `summary.json`, `scenario.resolved.yaml` and, when the sizing command has
@@ -66,10 +66,10 @@ impl FromStr for Lang {
 }
 
 /// The target the finance bureau sets for each compensation account: run dry
-/// in at most 1 % of futures (MODEL.md section 1).
+/// in at most 1 % of futures (docs/model.md section 1).
 pub const DEPLETION_TARGET: f64 = 0.01;
 
-/// Column names of the waterfall, in the order the layers pay (MODEL.md 3.8,
+/// Column names of the waterfall, in the order the layers pay (docs/model.md 3.8,
 /// 3b): the exposure, then what each layer takes off it, the bank's share and
 /// the societies' capital last.
 pub const WATERFALL: [&str; 9] = [
@@ -84,7 +84,7 @@ pub const WATERFALL: [&str; 9] = [
     "society_loss",
 ];
 
-/// Layers of mechanisms a scenario may not use (MODEL.md 3b): tables written
+/// Layers of mechanisms a scenario may not use (docs/model.md 3b): tables written
 /// before they existed lack them, and charts leave them out when they are zero.
 pub const OPTIONAL_LAYERS: [&str; 2] = ["guarantee", "society_loss"];
 
@@ -436,7 +436,7 @@ pub fn load_run_with(dir: &Path, tables: Option<Tables>) -> Result<RunData> {
     Ok(RunData { dir: dir.to_path_buf(), out: dir.to_path_buf(), summary, trials, balances, size_curve, scenario })
 }
 
-/// Share of the deposit paid in before year 1's losses (MODEL.md 3.9: the
+/// Share of the deposit paid in before year 1's losses (docs/model.md 3.9: the
 /// deposit may come in batches by year); 1 when the scenario does not say.
 fn first_injection_share(scenario: Option<&serde_yaml_ng::Value>) -> f64 {
     let inj = scenario.and_then(|s| s.get("funds")?.get("compensation")?.get("injections")?.as_sequence().cloned());
@@ -652,7 +652,7 @@ impl WaterfallBar {
 
 /// The expected loss falling through the layers: the exposure's bar, then
 /// each layer of [`WATERFALL`] taking its mean off what is left. Because
-/// every trial conserves money (MODEL.md 4), the last bar ends at 0 up to the
+/// every trial conserves money (docs/model.md 4), the last bar ends at 0 up to the
 /// rounding of the means to the fen. `means` maps column names to means in
 /// yuan; a missing layer counts as 0.
 pub fn waterfall_series(means: &BTreeMap<String, f64>) -> Vec<WaterfallBar> {

@@ -1,4 +1,4 @@
-//! What a default triggers before the funds pay (MODEL.md 3.8.1-3.8.2): the
+//! What a default triggers before the funds pay (docs/model.md 3.8.1-3.8.2): the
 //! recoverable value of the collateral and the insurance claims. Pure
 //! functions of the loan, this year's damage and the borrower's shocks, so
 //! each formula is checked by hand in the tests below.

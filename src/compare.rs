@@ -1,4 +1,4 @@
-//! Policy comparison on common random numbers (MODEL.md 1, the researcher's
+//! Policy comparison on common random numbers (docs/model.md 1, the researcher's
 //! question). Every scenario runs the same trials with the same seed; since
 //! random streams are addressed by component ids (see [`crate::rng`]), trial
 //! k of each scenario sees the same economy, disasters, epidemics and shocks

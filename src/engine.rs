@@ -1,4 +1,4 @@
-//! The trial loop (MODEL.md 3): economy, hazards, defaults and the waterfall,
+//! The trial loop (docs/model.md 3): economy, hazards, defaults and the waterfall,
 //! year by year, for one trial; and the parallel driver over trials.
 //!
 //! **Sampling contract.** Given the year's factors and damages, loans default
@@ -84,7 +84,7 @@ pub struct Workspace {
     year_demand: Vec<Fen>,
     village_demand: Vec<Fen>,
     village_demand_list: Vec<u32>,
-    /// The seed's other mechanisms (MODEL.md 3b); empty when the book has none.
+    /// The seed's other mechanisms (docs/model.md 3b); empty when the book has none.
     mech: MechanismState,
     /// One bit per loan (or village), all clear between uses: [`sort_distinct`]'s scratch.
     bits: Vec<u64>,
@@ -325,7 +325,7 @@ struct YearDraw {
 }
 
 /// Phase 1 of a trial: economy, hazards, defaults, exposure, collateral and
-/// claims for every year (MODEL.md 3, items 1-8.2). Nothing here depends on
+/// claims for every year (docs/model.md 3, items 1-8.2). Nothing here depends on
 /// the funds, so a sweep over fund settings draws a trial once and settles it
 /// per setting ([`settle_trial`]) with exactly the results of full runs.
 pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
@@ -516,7 +516,7 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             }
         }
 
-        // 6d. Extra damage terms (MODEL.md 3b): linked households of defaulted
+        // 6d. Extra damage terms (docs/model.md 3b): linked households of defaulted
         // firms, guarantors that paid, society bank loans with bad loans behind
         // them. Each listed loan alive and not yet defaulted defaults in
         // addition with r = (p(D') - p(D)) / (1 - p(D)), D' = 1 - (1 - D)(1 - e),
@@ -626,7 +626,7 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
     (ws.z_county, ws.z_industry) = (zc_all, zi_all);
 }
 
-/// What this year's defaults set off (MODEL.md 3b): their guarantee groups
+/// What this year's defaults set off (docs/model.md 3b): their guarantee groups
 /// pay, the societies count their bad loans, and linked households, paying
 /// guarantors and society bank loans take their extra terms from next year.
 fn mechanisms_after_defaults(m: &Model, t: usize, year_start: usize, ws: &mut Workspace) {
@@ -681,7 +681,7 @@ fn mechanisms_after_defaults(m: &Model, t: usize, year_start: usize, ws: &mut Wo
     }
 }
 
-/// Phase 2 of a trial: the funds and the waterfall, year by year (MODEL.md 3,
+/// Phase 2 of a trial: the funds and the waterfall, year by year (docs/model.md 3,
 /// items 8.3-10), on the claims [`draw_trial`] left in the workspace; appends
 /// the trial's rows to `out`. `m` may differ from the model that drew the
 /// trial in its funds only (same loans, same order).

@@ -1,4 +1,4 @@
-//! Joint-guarantee groups (联保, MODEL.md 3b): the layer between insurance
+//! Joint-guarantee groups (联保, docs/model.md 3b): the layer between insurance
 //! and the village fund.
 //!
 //! When members of a group default in a year, the members still repaying

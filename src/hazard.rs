@@ -1,4 +1,4 @@
-//! Natural disasters, livestock epidemics and personal shocks (MODEL.md 3.2-3.5).
+//! Natural disasters, livestock epidemics and personal shocks (docs/model.md 3.2-3.5).
 //!
 //! A peril's events are drawn per hazard region (a county, or counties the
 //! scenario groups) and year: a Poisson number of events, each hitting every

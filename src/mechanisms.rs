@@ -1,4 +1,4 @@
-//! Compiles the seed's other mechanisms (MODEL.md 3b) from the scenario and
+//! Compiles the seed's other mechanisms (docs/model.md 3b) from the scenario and
 //! the loan records into the model's books: joint-guarantee groups
 //! ([`GuaranteeBook`]), mutual-aid societies and benefit linkage
 //! ([`SocietyBook`], [`LinkageBook`]). Part of [`crate::model::Model::build`].

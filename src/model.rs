@@ -160,7 +160,7 @@ pub struct StreamKeys {
     pub village: Vec<u64>,
 }
 
-/// Factor-model constants (MODEL.md 3.1, 3.6).
+/// Factor-model constants (docs/model.md 3.1, 3.6).
 #[derive(Clone, Debug)]
 pub struct Economy {
     pub sqrt_rho: f64,
@@ -224,7 +224,7 @@ pub struct Model {
     pub scheduled_subsidy: Vec<Fen>,
     /// Yearly premium subsidies if no loan defaulted (a cost, not a loss).
     pub premium_subsidy: Vec<Fen>,
-    /// Joint-guarantee groups, mutual-aid societies and benefit linkage (MODEL.md 3b).
+    /// Joint-guarantee groups, mutual-aid societies and benefit linkage (docs/model.md 3b).
     pub guarantee: GuaranteeBook,
     pub societies: SocietyBook,
     pub linkage: LinkageBook,

@@ -25,7 +25,7 @@ pub type TrialRng = Xoshiro256PlusPlus;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u64)]
 pub enum Stream {
-    /// County and industry factors (MODEL.md 3.1).
+    /// County and industry factors (docs/model.md 3.1).
     Economy = 1,
     /// One stream per peril (3.2).
     Peril = 2,

@@ -1,5 +1,5 @@
 //! Fund sizing: how big must each fund be to last the horizon with a given
-//! confidence? (The finance bureau's question, MODEL.md 1.)
+//! confidence? (The finance bureau's question, docs/model.md 1.)
 //!
 //! **Compensation accounts.** What an account is asked to pay in year t, `g_t`
 //! (the government's share of the losses left after the village fund), does

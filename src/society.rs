@@ -1,4 +1,4 @@
-//! Village mutual-aid societies (互助社, MODEL.md 3b) and benefit linkage
+//! Village mutual-aid societies (互助社, docs/model.md 3b) and benefit linkage
 //! (利益联结), compiled from the scenario and the book.
 //!
 //! A society lends its own capital: the loss its loans leave after

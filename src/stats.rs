@@ -2,7 +2,7 @@
 //! their standard errors and confidence intervals, and exceedance curves.
 //!
 //! This module owns every number that the reports derive from a column of the
-//! trial (or year) loss table (MODEL.md section 5). It does no I/O and holds
+//! trial (or year) loss table (docs/model.md section 5). It does no I/O and holds
 //! no state: each function is a pure function of its input.
 //!
 //! **Invariant: results are exact or deterministic to the bit.** Values are
@@ -25,7 +25,7 @@
 //! yuan) over 1e8 trials; far beyond any county's loan book.
 
 /// Confidence levels in basis points of 1/10000 (9950 = 99.5 %) to keep index
-/// arithmetic exact: the quantiles that the reports print (MODEL.md section 5).
+/// arithmetic exact: the quantiles that the reports print (docs/model.md section 5).
 pub const QUANTILE_LEVELS_BP: [u32; 6] = [5000, 9000, 9500, 9900, 9950, 9990];
 
 /// Levels (basis points) at which the reports print tail value at risk.

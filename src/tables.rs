@@ -1,4 +1,4 @@
-//! The loss tables (MODEL.md 5): one row per trial, one row per trial and
+//! The loss tables (docs/model.md 5): one row per trial, one row per trial and
 //! year, and each compensation account's figures per trial. They are the
 //! primary output; every statistic, chart and comparison is computed from
 //! them. Column names and order are defined here once, for the CSV writer,
@@ -54,7 +54,7 @@ impl Flows {
             + self.interest_subsidy
             + self.premium_subsidy
     }
-    /// What the layers account for: equals `exposure` (MODEL.md 4).
+    /// What the layers account for: equals `exposure` (docs/model.md 4).
     pub fn accounted(&self) -> Fen {
         self.collateral
             + self.insurance

@@ -1,4 +1,4 @@
-//! The waterfall (MODEL.md 3.8, 3b): one year's defaults routed through the
+//! The waterfall (docs/model.md 3.8, 3b): one year's defaults routed through the
 //! layers, in the policy's order.
 //!
 //! For each defaulted loan, with `owed` what is still unpaid after a layer:

@@ -1,4 +1,4 @@
-//! The seed's other mechanisms (MODEL.md 3b, issue #9): joint guarantees,
+//! The seed's other mechanisms (docs/model.md 3b): joint guarantees,
 //! mutual-aid societies, benefit linkage and scorecards, end to end.
 
 mod common;

@@ -1,4 +1,4 @@
-//! The textbook cases of MODEL.md section 6, with honest tolerances: every
+//! The textbook cases of docs/model.md section 6, with honest tolerances: every
 //! bound is a stated number of standard errors (or an order-statistic band),
 //! not a loosened constant.
 

@@ -1,5 +1,5 @@
 //! The waterfall on hand-made cases, to the fen, and its properties:
-//! conservation, and the monotonicity MODEL.md section 6 asks for.
+//! conservation, and the monotonicity docs/model.md section 6 asks for.
 
 use proptest::prelude::*;
 use riskshare::model::NO_ACCOUNT;

@@ -325,7 +325,7 @@ pub struct Fiscal {
     /// Budget money committed up front: compensation deposits and village funds.
     pub deposits: f64,
     pub village_funds: f64,
-    /// Loans per yuan of budget money committed (MODEL.md 3b): the book's
+    /// Loans per yuan of budget money committed (docs/model.md 3b): the book's
     /// principal over `leverage_parts.budget`; null when the budget commits nothing.
     pub leverage: Option<f64>,
     pub leverage_parts: Leverage,

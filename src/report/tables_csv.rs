@@ -1,6 +1,6 @@
 //! `trials.csv` and `years.csv`: the loss tables as CSV, money in yuan with
 //! two decimals. Column order is fixed here; the first columns are those
-//! MODEL.md section 5 names, extra columns follow.
+//! docs/model.md section 5 names, extra columns follow.
 
 use std::io::{self, Write};
 
@@ -8,7 +8,7 @@ use crate::model::Model;
 use crate::money::Fen;
 use crate::tables::{Batch, Counts, Flows, MONEY, TrialRow};
 
-/// Money columns that precede the exhaustion counts (MODEL.md 5's order).
+/// Money columns that precede the exhaustion counts (docs/model.md 5's order).
 const LEAD: usize = 10;
 
 pub fn trials_header(w: &mut impl Write) -> io::Result<()> {

@@ -127,7 +127,7 @@ pub fn portfolio(m: &Model) -> String {
     o
 }
 
-/// The seed's other mechanisms in the book (MODEL.md 3b), and the scorecard's grade mix.
+/// The seed's other mechanisms in the book (docs/model.md 3b), and the scorecard's grade mix.
 fn mechanisms(m: &Model, o: &mut String) {
     let g = &m.guarantee;
     if g.is_active() {

@@ -48,14 +48,14 @@ pub struct Scenario {
     pub shocks: Vec<Shock>,
     #[serde(default)]
     pub insurance: Insurance,
-    /// Joint-guarantee groups (MODEL.md 3b): the layer's rules; membership
+    /// Joint-guarantee groups (docs/model.md 3b): the layer's rules; membership
     /// comes from the tape or the cohorts.
     #[serde(default)]
     pub guarantee: Guarantee,
-    /// Mutual-aid societies (MODEL.md 3b), one per village given here.
+    /// Mutual-aid societies (docs/model.md 3b), one per village given here.
     #[serde(default)]
     pub societies: Societies,
-    /// Benefit linkage (MODEL.md 3b): what a linked household takes when its firm defaults.
+    /// Benefit linkage (docs/model.md 3b): what a linked household takes when its firm defaults.
     #[serde(default)]
     pub linkage: Linkage,
     /// A credit scorecard ("5221"-style) that grades cohorts giving indicator distributions.
@@ -137,7 +137,7 @@ impl Default for Simulation {
     }
 }
 
-/// The Vasicek factor structure (MODEL.md 3.1 and 3.6).
+/// The Vasicek factor structure (docs/model.md 3.1 and 3.6).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Economy {
@@ -521,7 +521,7 @@ pub struct Funds {
     pub compensation: CompensationFund,
 }
 
-/// The village risk mutual fund (MODEL.md 1.2).
+/// The village risk mutual fund (docs/model.md 1.2).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VillageFund {
@@ -554,7 +554,7 @@ pub enum ShortfallBearer {
     Bank,
 }
 
-/// The county risk compensation fund (MODEL.md 1.3-1.4).
+/// The county risk compensation fund (docs/model.md 1.3-1.4).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CompensationFund {
@@ -635,7 +635,7 @@ impl Default for Subsidy {
     }
 }
 
-/// Natural disasters (MODEL.md 3.2).
+/// Natural disasters (docs/model.md 3.2).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Hazards {
@@ -702,7 +702,7 @@ pub struct Peril {
     pub default_vulnerability: f64,
 }
 
-/// Livestock epidemics (MODEL.md 3.3).
+/// Livestock epidemics (docs/model.md 3.3).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Epidemics {
@@ -739,7 +739,7 @@ pub enum ShockKind {
     Illness,
 }
 
-/// A personal shock to household borrowers (MODEL.md 3.5).
+/// A personal shock to household borrowers (docs/model.md 3.5).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Shock {
@@ -751,7 +751,7 @@ pub struct Shock {
     pub default_prob: f64,
 }
 
-/// Insurance products (MODEL.md 3.8.2). A product pays only for enrolled loans.
+/// Insurance products (docs/model.md 3.8.2). A product pays only for enrolled loans.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Insurance {

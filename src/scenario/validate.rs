@@ -480,7 +480,7 @@ struct ProductIds<'a> {
     grades: &'a BTreeSet<&'a str>,
 }
 
-/// The seed's other mechanisms (MODEL.md 3b).
+/// The seed's other mechanisms (docs/model.md 3b).
 fn mechanisms(s: &Scenario, p: &mut Problems, known: &ProductIds) {
     p.range("guarantee.capacity_share", s.guarantee.capacity_share, 0.0, 10.0, "a share of the principal");
     p.range("guarantee.uplift", s.guarantee.uplift, 0.0, 100.0, "a damage multiplier");
