@@ -166,6 +166,10 @@ pub fn write_partial(
 
 fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
     let p = dir.join("manifest.json");
+    // A shard interrupted while its files moved into place is incomplete.
+    if p.exists() {
+        crate::output::check_complete(dir).map_err(anyhow::Error::msg)?;
+    }
     let text = fs::read_to_string(&p)
         .with_context(|| format!("{} is not a riskshare shard: cannot read {}", dir.display(), p.display()))?;
     let not_one = || format!("{}: not a shard manifest", p.display());
