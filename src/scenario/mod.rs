@@ -5,6 +5,7 @@
 //! caller passes the text and a name for it), so that the whole path from a
 //! scenario to a report can be tested without a disk.
 
+pub mod limits;
 pub mod schema;
 pub mod validate;
 
