@@ -2,9 +2,11 @@
 //! built-in Wangcang scenario, and the loan tapes it names, relative to the
 //! scenario file's folder.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::model::Model;
+use crate::scenario::limits::{self, MAX_SCENARIO_BYTES, MAX_TAPE_BYTES};
 use crate::scenario::{self, InputError, Override, Scenario};
 
 /// Where a scenario came from: a file, or the built-in default.
@@ -29,14 +31,72 @@ pub struct Loaded {
     pub model: Model,
 }
 
+/// Why a file was not read.
+enum ReadError {
+    Io(std::io::Error),
+    /// Larger than the limit: its size, or the limit plus one where the
+    /// file grew or its size is not known in advance (a pipe).
+    TooBig(u64),
+}
+
+/// Reads a UTF-8 file of at most `limit` bytes: the size is checked before
+/// reading, and the read stops past the limit whatever the size said.
+fn read_capped(path: &Path, limit: u64) -> Result<String, ReadError> {
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let size = file.metadata().map_err(ReadError::Io)?.len();
+    if size > limit {
+        return Err(ReadError::TooBig(size));
+    }
+    let mut text = String::new();
+    file.take(limit + 1).read_to_string(&mut text).map_err(ReadError::Io)?;
+    if text.len() as u64 > limit {
+        return Err(ReadError::TooBig(limit + 1));
+    }
+    Ok(text)
+}
+
+/// "is 20.5 MiB" or, where the size was not known before reading, "is over 4 MiB".
+fn too_big(size: u64, limit: u64) -> String {
+    if size > limit + 1 {
+        format!("is {}", limits::show_bytes(size))
+    } else {
+        format!("is over {}", limits::show_bytes(limit))
+    }
+}
+
+/// Reads a YAML file of the size a scenario may have (a scenario, a
+/// variant's base, a stress overlay). `what` names it in messages.
+fn read_yaml_file(path: &Path, what: &str) -> Result<String, InputError> {
+    let name = path.display().to_string();
+    read_capped(path, MAX_SCENARIO_BYTES).map_err(|e| match e {
+        ReadError::Io(e) => InputError::one(&name, "", None, format!("cannot read the {what}: {e}")),
+        ReadError::TooBig(n) => InputError::one(
+            &name,
+            "",
+            None,
+            format!(
+                "the {what} {}; a YAML input may be at most {}",
+                too_big(n, MAX_SCENARIO_BYTES),
+                limits::show_bytes(MAX_SCENARIO_BYTES)
+            ),
+        ),
+    })
+}
+
 /// Reads the scenario text.
 pub fn read_scenario_text(source: &Source) -> Result<String, InputError> {
     match source {
         Source::Builtin => Ok(scenario::WANGCANG_YAML.to_string()),
-        Source::File(p) => std::fs::read_to_string(p).map_err(|e| {
-            InputError::one(&p.display().to_string(), "", None, format!("cannot read the scenario file: {e}"))
-        }),
+        Source::File(p) => read_yaml_file(p, "scenario file"),
     }
+}
+
+/// Reads a stress overlay file (`riskshare stress --overlay FILE`) and
+/// checks it against the YAML limits; its keys are the caller's to check.
+pub fn read_overlay(path: &Path) -> Result<String, InputError> {
+    let text = read_yaml_file(path, "overlay")?;
+    scenario::check_file(&text, &path.display().to_string(), "a stress overlay (a `stress:` section)")?;
+    Ok(text)
 }
 
 /// Parses and validates a scenario and builds its model, reading its tapes.
@@ -75,7 +135,7 @@ pub fn load(source: Source, overrides: &[Override]) -> Result<Loaded, InputError
     let mut problems = Vec::new();
     for (i, t) in scen.portfolio.tapes.iter_mut().enumerate() {
         let path = base.join(&*t);
-        match std::fs::read_to_string(&path) {
+        match read_capped(&path, MAX_TAPE_BYTES) {
             Ok(text) => {
                 // Record the tape by a path that works from anywhere, so the
                 // resolved scenario in the output folder can be rerun.
@@ -87,7 +147,15 @@ pub fn load(source: Source, overrides: &[Override]) -> Result<Loaded, InputError
                 origin: origin.clone(),
                 path: format!("portfolio.tapes[{i}]"),
                 line: None,
-                message: format!("cannot read the loan tape `{}`: {e}", path.display()),
+                message: match e {
+                    ReadError::Io(e) => format!("cannot read the loan tape `{}`: {e}", path.display()),
+                    ReadError::TooBig(n) => format!(
+                        "the loan tape `{}` {}; a loan tape may be at most {}",
+                        path.display(),
+                        too_big(n, MAX_TAPE_BYTES),
+                        limits::show_bytes(MAX_TAPE_BYTES)
+                    ),
+                },
             }),
         }
     }
@@ -96,4 +164,36 @@ pub fn load(source: Source, overrides: &[Override]) -> Result<Loaded, InputError
     }
     let model = Model::build(scen, &origin, &tapes)?;
     Ok(Loaded { source, model })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file of `len` bytes that takes no room (sparse).
+    fn sparse(path: &Path, len: u64) {
+        std::fs::File::create(path).unwrap().set_len(len).unwrap();
+    }
+
+    #[test]
+    fn files_past_their_size_limit_are_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let scen = dir.path().join("big.yaml");
+        sparse(&scen, 20 << 20);
+        let err = read_scenario_text(&Source::File(scen.clone())).unwrap_err();
+        let m = &err.problems[0].message;
+        assert!(m.contains("is 20 MiB; a YAML input may be at most 4 MiB"), "{m}");
+        sparse(&scen, MAX_SCENARIO_BYTES + 1);
+        let err = read_overlay(&scen).unwrap_err();
+        assert!(err.problems[0].message.contains("the overlay is over 4 MiB"), "{}", err.problems[0].message);
+        // A tape: named by the scenario's key.
+        let mini = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/mini.yaml"));
+        let text = mini.unwrap().replace("  seed: 3\n", "  seed: 3\n  tapes: [tape.csv]\n");
+        std::fs::write(dir.path().join("s.yaml"), text).unwrap();
+        sparse(&dir.path().join("tape.csv"), 2 << 30);
+        let err = load(Source::File(dir.path().join("s.yaml")), &[]).err().unwrap();
+        let p = &err.problems[0];
+        assert_eq!(p.path, "portfolio.tapes[0]");
+        assert!(p.message.contains("is 2 GiB; a loan tape may be at most 1 GiB"), "{}", p.message);
+    }
 }

@@ -263,3 +263,23 @@ fn precision_runs_are_reproducible_and_stop_when_precise() {
     let rel = l["stderr"].as_f64().unwrap() / l["mean"].as_f64().unwrap();
     assert!(rel <= 0.03, "relative standard error {rel} above the target");
 }
+
+#[test]
+fn deep_nesting_is_refused_before_parsing() {
+    // 100,000 nested brackets: the parser alone would take tens of seconds.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    rejects(|s| s.replacen("\n", &format!("\nextra: {deep}\n"), 1), &[], &["bad.yaml:2", "deeper than 64 levels"]);
+    // The same for a stress overlay.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mini.yaml"), mini()).unwrap();
+    std::fs::write(dir.path().join("deep.yaml"), format!("stress:\n  pd_multiplier: {deep}\n")).unwrap();
+    let o = riskshare(&["stress", "mini.yaml", "--overlay", "deep.yaml", "--trials", "10"], dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("deep.yaml:2: nested deeper than 64 levels"), "{}", text(&o));
+}
+
+#[test]
+fn empty_file() {
+    rejects(|_| String::new(), &[], &["bad.yaml", "empty file"]);
+    rejects(|_| "# to be written\n\n".into(), &[], &["bad.yaml", "empty file"]);
+}

@@ -100,9 +100,29 @@ impl std::str::FromStr for Override {
     }
 }
 
+/// What a scenario file should hold, for the message on an empty one.
+const A_SCENARIO: &str = "a scenario (a YAML map with at least `name`; see docs/scenario.md)";
+
+/// Checks a whole file's text against the [`limits`] before it is parsed,
+/// and refuses an empty one (nothing but blanks and comments) as such.
+/// `expected` says what the file should hold.
+pub fn check_file(text: &str, origin: &str, expected: &str) -> Result<(), InputError> {
+    let shape = limits::check(text).map_err(|r| InputError::one(origin, "", r.line, r.message))?;
+    if !shape.content {
+        return Err(InputError::one(
+            origin,
+            "",
+            None,
+            format!("empty file: no YAML in it, only blanks or comments; expected {expected}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses scenario text, applies the overrides, and checks the schema (types
 /// and unknown keys). Semantic checks are [`validate::validate`]'s.
 pub fn parse(text: &str, origin: &str, overrides: &[Override]) -> Result<Scenario, InputError> {
+    check_file(text, origin, A_SCENARIO)?;
     if overrides.is_empty() {
         // Straight from the text, so that errors carry line numbers.
         let de = serde_yaml_ng::Deserializer::from_str(text);
@@ -137,6 +157,7 @@ pub struct Variant {
 
 /// Reads a file's `base`/`set` keys if it is a variant.
 pub fn variant_of(text: &str, origin: &str) -> Result<Option<Variant>, InputError> {
+    check_file(text, origin, A_SCENARIO)?;
     let value: Value = serde_yaml_ng::from_str(text)
         .map_err(|e| InputError::one(origin, "", e.location().map(|l| l.line()), format!("not valid YAML: {e}")))?;
     let Value::Mapping(mut map) = value else { return Ok(None) };
@@ -275,6 +296,7 @@ pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 /// selects the element whose `id` (or, for cohorts, `name`) is that segment
 /// (`hazards.perils.flood.rate`).
 fn apply_override(root: &mut Value, o: &Override) -> Result<(), String> {
+    limits::check(&o.value).map_err(|r| format!("the value is refused: {}", r.message))?;
     let parsed: Value =
         serde_yaml_ng::from_str(&o.value).map_err(|e| format!("the value `{}` is not valid YAML: {e}", o.value))?;
     let segs: Vec<&str> = o.path.split('.').collect();
@@ -397,6 +419,32 @@ portfolio:
         let err = parse(&text, "mini.yaml", &[]).unwrap_err();
         assert_eq!(err.problems[0].path, "simulation.trials");
         assert_eq!(err.problems[0].line, Some(4));
+    }
+
+    #[test]
+    fn empty_files_are_named_as_such() {
+        for text in ["", " \n\n", "# nothing yet\n\n"] {
+            for err in [parse(text, "e.yaml", &[]).unwrap_err(), variant_of(text, "e.yaml").err().unwrap()] {
+                let p = &err.problems[0];
+                assert_eq!(p.origin, "e.yaml");
+                assert!(p.message.starts_with("empty file"), "{}", p.message);
+            }
+        }
+    }
+
+    #[test]
+    fn texts_past_the_limits_are_refused_before_parsing() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = parse(&format!("name: x\nbanks: {deep}\n"), "deep.yaml", &[]).unwrap_err();
+        let p = &err.problems[0];
+        assert_eq!((p.origin.as_str(), p.line), ("deep.yaml", Some(2)));
+        assert!(p.message.contains("deeper than 64 levels"), "{}", p.message);
+        // The same for a `--set` value, named by its key.
+        let o = Override { path: "banks".into(), value: deep };
+        let err = parse(MINI, "mini.yaml", &[o]).unwrap_err();
+        let p = &err.problems[0];
+        assert_eq!((p.origin.as_str(), p.path.as_str()), ("--set", "banks"));
+        assert!(p.message.contains("deeper than 64 levels"), "{}", p.message);
     }
 
     #[test]
