@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::model::Model;
 use crate::scenario::limits::{self, MAX_SCENARIO_BYTES, MAX_TAPE_BYTES};
-use crate::scenario::{self, InputError, Override, Scenario};
+use crate::scenario::{self, InputError, Override};
 
 /// Where a scenario came from: a file, or the built-in default.
 #[derive(Clone, Debug)]
@@ -100,21 +100,20 @@ pub fn read_overlay(path: &Path) -> Result<String, InputError> {
 }
 
 /// Parses and validates a scenario and builds its model, reading its tapes.
+/// Problems that `--set` overrides caused name the override as their origin,
+/// not the file (see [`scenario::blame_set`]).
 pub fn load(source: Source, overrides: &[Override]) -> Result<Loaded, InputError> {
     let origin = source.name();
     let text = read_scenario_text(&source)?;
-    let mut scen: Scenario = match scenario::variant_of(&text, &origin)? {
-        None => scenario::parse(&text, &origin, overrides)?,
+    let dir = match &source {
+        Source::File(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
+        Source::Builtin => PathBuf::from("."),
+    };
+    let variant = match scenario::variant_of(&text, &origin)? {
+        None => None,
         Some(v) => {
-            let base_source = if v.base == "builtin:wangcang" {
-                Source::Builtin
-            } else {
-                let dir = match &source {
-                    Source::File(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
-                    Source::Builtin => PathBuf::from("."),
-                };
-                Source::File(dir.join(&v.base))
-            };
+            let base_source =
+                if v.base == "builtin:wangcang" { Source::Builtin } else { Source::File(dir.join(&v.base)) };
             let base_text = read_scenario_text(&base_source)?;
             if scenario::variant_of(&base_text, &base_source.name())?.is_some() {
                 return Err(InputError::one(
@@ -124,27 +123,58 @@ pub fn load(source: Source, overrides: &[Override]) -> Result<Loaded, InputError
                     "a base may not itself be a variant (one level only)",
                 ));
             }
-            scenario::parse_variant(&base_text, &base_source.name(), &v, &origin, overrides)?
+            Some((v, base_text, base_source.name()))
         }
     };
-    let base = match &source {
-        Source::File(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
-        Source::Builtin => PathBuf::from("."),
+    let parse = |overrides: &[Override]| match &variant {
+        None => scenario::parse_traced(&text, &origin, overrides),
+        Some((v, base_text, base_name)) => scenario::parse_variant(base_text, base_name, v, &origin, overrides),
     };
+    let parsed = parse(overrides)?;
+    let (mut scen, set) = (parsed.scenario, parsed.set);
+    let named_tapes = scen.portfolio.tapes.clone();
+    let tapes = read_tapes(&mut scen.portfolio.tapes, &dir, &origin).map_err(|problems| {
+        let mut e = InputError { problems };
+        scenario::blame_set(&mut e, &origin, &set, None);
+        e
+    })?;
+    match Model::build(scen, &origin, &tapes) {
+        Ok(model) => Ok(Loaded { source, model }),
+        Err(mut e) => {
+            if !set.is_empty() {
+                // What the file alone gives is the file's; the rest the overrides'.
+                let alone = parse(&[]).ok().and_then(|p| {
+                    let mut s = p.scenario;
+                    let tapes = if s.portfolio.tapes == named_tapes {
+                        tapes
+                    } else {
+                        read_tapes(&mut s.portfolio.tapes, &dir, &origin).ok()?
+                    };
+                    Some(Model::build(s, &origin, &tapes).err().map(|e| e.problems).unwrap_or_default())
+                });
+                scenario::blame_set(&mut e, &origin, &set, alone.as_deref());
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Reads the loan tapes a scenario names (relative to `dir`) as (name,
+/// text), and records each by its absolute path, so that the resolved
+/// scenario in the output folder can be rerun from anywhere.
+fn read_tapes(names: &mut [String], dir: &Path, origin: &str) -> Result<Vec<(String, String)>, Vec<scenario::Problem>> {
     let mut tapes = Vec::new();
     let mut problems = Vec::new();
-    for (i, t) in scen.portfolio.tapes.iter_mut().enumerate() {
-        let path = base.join(&*t);
+    for (i, t) in names.iter_mut().enumerate() {
+        let path = dir.join(&*t);
         match read_capped(&path, MAX_TAPE_BYTES) {
             Ok(text) => {
-                // Record the tape by a path that works from anywhere, so the
-                // resolved scenario in the output folder can be rerun.
                 let abs = std::fs::canonicalize(&path).unwrap_or(path.clone());
                 *t = abs.display().to_string();
                 tapes.push((path.display().to_string(), text));
             }
             Err(e) => problems.push(scenario::Problem {
-                origin: origin.clone(),
+                origin: origin.to_string(),
                 path: format!("portfolio.tapes[{i}]"),
                 line: None,
                 message: match e {
@@ -159,11 +189,7 @@ pub fn load(source: Source, overrides: &[Override]) -> Result<Loaded, InputError
             }),
         }
     }
-    if !problems.is_empty() {
-        return Err(InputError { problems });
-    }
-    let model = Model::build(scen, &origin, &tapes)?;
-    Ok(Loaded { source, model })
+    if problems.is_empty() { Ok(tapes) } else { Err(problems) }
 }
 
 #[cfg(test)]

@@ -283,3 +283,21 @@ fn empty_file() {
     rejects(|_| String::new(), &[], &["bad.yaml", "empty file"]);
     rejects(|_| "# to be written\n\n".into(), &[], &["bad.yaml", "empty file"]);
 }
+
+#[test]
+fn a_bad_override_is_blamed_on_set() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mini.yaml"), mini()).unwrap();
+    for (set, expect) in [
+        ("economy.rho=2", "--set economy.rho=2: economy.rho: expected a correlation"),
+        ("grades.B.pd=1.5", "--set grades.B.pd=1.5: grades[1].pd: expected a probability"),
+        ("simulation.trials=many", "--set simulation.trials=many: simulation.trials: wrong type"),
+    ] {
+        let o = riskshare(&["run", "mini.yaml", "--set", set, "--trials", "10", "--out", "out"], dir.path());
+        let msg = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{msg}");
+        assert!(msg.contains(expect), "message lacks `{expect}`:\n{msg}");
+        assert!(!msg.contains("mini.yaml"), "the file is blamed for --set {set}:\n{msg}");
+        assert!(!dir.path().join("out").exists());
+    }
+}
