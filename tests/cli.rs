@@ -301,3 +301,16 @@ fn a_bad_override_is_blamed_on_set() {
         assert!(!dir.path().join("out").exists());
     }
 }
+
+#[test]
+fn tape_header_problem_names_its_line_after_comments() {
+    let tape = format!(
+        "# Loans at the rural credit cooperative\n# exported 2024-01-31\n\n{}",
+        TAPE_HEAD.replace("principal", "principle")
+    );
+    rejects(
+        |s| s.replace("  seed: 3\n", "  seed: 3\n  tapes: [tape.csv]\n"),
+        &[("tape.csv", &tape)],
+        &["tape.csv:4: principle", "did you mean `principal`"],
+    );
+}
