@@ -573,8 +573,8 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
         }
         (None, Some(f)) => {
             let name = f.display().to_string();
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| InputError::one(&name, "", None, format!("cannot read the overlay: {e}")))?;
+            // Size and YAML limits checked, as for a scenario.
+            let text = io::read_overlay(f)?;
             #[derive(serde::Deserialize)]
             #[serde(deny_unknown_fields)]
             struct Overlay {

@@ -90,6 +90,28 @@ pub const TAPE_COLUMNS: [&str; 22] = [
 ];
 const REQUIRED: usize = 9;
 
+/// The line a tape record starts on. csv gives the position where reading
+/// the record began, before the comment lines (`#`) and empty lines it
+/// skipped: those are counted here.
+fn record_line(text: &[u8], pos: &csv::Position) -> usize {
+    let mut at = pos.byte() as usize;
+    let mut line = pos.line() as usize;
+    if at == 0 && text.starts_with(b"\xEF\xBB\xBF") {
+        at = 3;
+    }
+    while let Some(&c) = text.get(at) {
+        if !matches!(c, b'#' | b'\n' | b'\r') {
+            break;
+        }
+        let rest = &text[at..];
+        let end = rest.iter().position(|&c| c == b'\n' || c == b'\r').unwrap_or(rest.len());
+        let brk = if rest[end..].starts_with(b"\r\n") { 2 } else { usize::from(end < rest.len()) };
+        at += end + brk;
+        line += 1;
+    }
+    line
+}
+
 /// Parses a loan tape. `origin` names the file in problems; rows are
 /// reported by their line in the file.
 pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord> {
@@ -97,17 +119,20 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            p.push_at(origin, Some(1), "header", format!("cannot read the header row: {e}"));
+            let line = e.position().map_or(1, |pos| record_line(text.as_bytes(), pos));
+            p.push_at(origin, Some(line), "header", format!("cannot read the header row: {e}"));
             return Vec::new();
         }
     };
+    // The header's own line, after any comment lines before it.
+    let header_line = Some(headers.position().map_or(1, |pos| record_line(text.as_bytes(), pos)));
     let mut col: BTreeMap<&str, usize> = BTreeMap::new();
     let mut bad_header = false;
     for (i, h) in headers.iter().enumerate() {
         match TAPE_COLUMNS.iter().find(|c| **c == h) {
             Some(c) => {
                 if col.insert(c, i).is_some() {
-                    p.push_at(origin, Some(1), h, format!("column `{h}` appears twice"));
+                    p.push_at(origin, header_line, h, format!("column `{h}` appears twice"));
                     bad_header = true;
                 }
             }
@@ -117,7 +142,7 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
                     .unwrap_or_default();
                 p.push_at(
                     origin,
-                    Some(1),
+                    header_line,
                     h,
                     format!("unknown column `{h}`{hint} (columns: {})", TAPE_COLUMNS.join(", ")),
                 );
@@ -127,7 +152,7 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
     }
     for c in &TAPE_COLUMNS[..REQUIRED] {
         if !col.contains_key(c) {
-            p.push_at(origin, Some(1), c, format!("required column `{c}` is missing"));
+            p.push_at(origin, header_line, c, format!("required column `{c}` is missing"));
             bad_header = true;
         }
     }
@@ -139,12 +164,12 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|pos| pos.line() as usize);
+                let line = e.position().map(|pos| record_line(text.as_bytes(), pos));
                 p.push_at(origin, line, "", format!("malformed CSV row: {e}"));
                 continue;
             }
         };
-        let line = rec.position().map(|pos| pos.line() as usize);
+        let line = rec.position().map(|pos| record_line(text.as_bytes(), pos));
         let mut row = RowReader { rec: &rec, col: &col, origin, line, p, ok: true };
         let loan = LoanRecord {
             id: row.text("id"),
@@ -610,6 +635,23 @@ mod tests {
         assert_eq!(p.list.len(), 1, "{:?}", p.list);
         assert_eq!(p.list[0].line, Some(3));
         assert_eq!(p.list[0].path, "borrower");
+    }
+
+    #[test]
+    fn lines_count_the_comments_before_the_header_and_between_rows() {
+        let text =
+            "\u{feff}# A tape\n# with notes\n\nid,bank,village,product,borrower,industry,grade,principle,term_years\n";
+        let mut p = Problems::new("t.csv");
+        parse_tape(text, "t.csv", &mut p);
+        assert!(!p.list.is_empty());
+        assert!(p.list.iter().all(|x| x.line == Some(4)), "{:?}", p.list);
+        let text = "# notes\r\nid,bank,village,product,borrower,industry,grade,principal,term_years,rate\r\n\
+                    # micro-credit\r\n\r\nL1,rcc,v1,micro,farmer,tea,A,40000,3,0.0435\r\n\
+                    # more\r\nL2,rcc,v1,micro\r\n";
+        let mut p = Problems::new("t.csv");
+        parse_tape(text, "t.csv", &mut p);
+        let lines: Vec<_> = p.list.iter().map(|x| (x.path.as_str(), x.line)).collect();
+        assert_eq!(lines, [("borrower", Some(5)), ("", Some(7))]);
     }
 
     #[test]

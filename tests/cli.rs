@@ -263,3 +263,54 @@ fn precision_runs_are_reproducible_and_stop_when_precise() {
     let rel = l["stderr"].as_f64().unwrap() / l["mean"].as_f64().unwrap();
     assert!(rel <= 0.03, "relative standard error {rel} above the target");
 }
+
+#[test]
+fn deep_nesting_is_refused_before_parsing() {
+    // 100,000 nested brackets: the parser alone would take tens of seconds.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    rejects(|s| s.replacen("\n", &format!("\nextra: {deep}\n"), 1), &[], &["bad.yaml:2", "deeper than 64 levels"]);
+    // The same for a stress overlay.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mini.yaml"), mini()).unwrap();
+    std::fs::write(dir.path().join("deep.yaml"), format!("stress:\n  pd_multiplier: {deep}\n")).unwrap();
+    let o = riskshare(&["stress", "mini.yaml", "--overlay", "deep.yaml", "--trials", "10"], dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("deep.yaml:2: nested deeper than 64 levels"), "{}", text(&o));
+}
+
+#[test]
+fn empty_file() {
+    rejects(|_| String::new(), &[], &["bad.yaml", "empty file"]);
+    rejects(|_| "# to be written\n\n".into(), &[], &["bad.yaml", "empty file"]);
+}
+
+#[test]
+fn a_bad_override_is_blamed_on_set() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mini.yaml"), mini()).unwrap();
+    for (set, expect) in [
+        ("economy.rho=2", "--set economy.rho=2: economy.rho: expected a correlation"),
+        ("grades.B.pd=1.5", "--set grades.B.pd=1.5: grades[1].pd: expected a probability"),
+        ("simulation.trials=many", "--set simulation.trials=many: simulation.trials: wrong type"),
+    ] {
+        let o = riskshare(&["run", "mini.yaml", "--set", set, "--trials", "10", "--out", "out"], dir.path());
+        let msg = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{msg}");
+        assert!(msg.contains(expect), "message lacks `{expect}`:\n{msg}");
+        assert!(!msg.contains("mini.yaml"), "the file is blamed for --set {set}:\n{msg}");
+        assert!(!dir.path().join("out").exists());
+    }
+}
+
+#[test]
+fn tape_header_problem_names_its_line_after_comments() {
+    let tape = format!(
+        "# Loans at the rural credit cooperative\n# exported 2024-01-31\n\n{}",
+        TAPE_HEAD.replace("principal", "principle")
+    );
+    rejects(
+        |s| s.replace("  seed: 3\n", "  seed: 3\n  tapes: [tape.csv]\n"),
+        &[("tape.csv", &tape)],
+        &["tape.csv:4: principle", "did you mean `principal`"],
+    );
+}

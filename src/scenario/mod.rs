@@ -5,6 +5,7 @@
 //! caller passes the text and a name for it), so that the whole path from a
 //! scenario to a report can be tested without a disk.
 
+pub mod limits;
 pub mod schema;
 pub mod validate;
 
@@ -99,29 +100,140 @@ impl std::str::FromStr for Override {
     }
 }
 
+/// What a scenario file should hold, for the message on an empty one.
+const A_SCENARIO: &str = "a scenario (a YAML map with at least `name`; see docs/scenario.md)";
+
+/// Checks a whole file's text against the [`limits`] before it is parsed,
+/// and refuses an empty one (nothing but blanks and comments) as such.
+/// `expected` says what the file should hold.
+pub fn check_file(text: &str, origin: &str, expected: &str) -> Result<(), InputError> {
+    let shape = limits::check(text).map_err(|r| InputError::one(origin, "", r.line, r.message))?;
+    if !shape.content {
+        return Err(InputError::one(
+            origin,
+            "",
+            None,
+            format!("empty file: no YAML in it, only blanks or comments; expected {expected}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Where a `--set` override landed: the key path it set, as problems name
+/// it (`grades[0].pd` for `--set grades.A.pd=...`), and the override as
+/// typed, to be named as the origin of the problems it caused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetAt {
+    pub path: String,
+    pub label: String,
+}
+
+/// A parsed scenario and where its `--set` overrides landed.
+pub struct Parsed {
+    pub scenario: Scenario,
+    pub set: Vec<SetAt>,
+}
+
 /// Parses scenario text, applies the overrides, and checks the schema (types
 /// and unknown keys). Semantic checks are [`validate::validate`]'s.
 pub fn parse(text: &str, origin: &str, overrides: &[Override]) -> Result<Scenario, InputError> {
+    parse_traced(text, origin, overrides).map(|p| p.scenario)
+}
+
+/// [`parse`], also telling where each override landed (for [`blame_set`]).
+pub fn parse_traced(text: &str, origin: &str, overrides: &[Override]) -> Result<Parsed, InputError> {
+    check_file(text, origin, A_SCENARIO)?;
     if overrides.is_empty() {
         // Straight from the text, so that errors carry line numbers.
         let de = serde_yaml_ng::Deserializer::from_str(text);
-        return serde_path_to_error::deserialize(de).map_err(|e| file_error(text, origin, e));
+        let scenario = serde_path_to_error::deserialize(de).map_err(|e| file_error(text, origin, e))?;
+        return Ok(Parsed { scenario, set: Vec::new() });
     }
     let mut value: Value = serde_yaml_ng::from_str(text)
         .map_err(|e| InputError::one(origin, "", e.location().map(|l| l.line()), format!("not valid YAML: {e}")))?;
     // Check the file alone first, so its own mistakes keep their line numbers.
     let de = serde_yaml_ng::Deserializer::from_str(text);
     serde_path_to_error::deserialize::<_, Scenario>(de).map_err(|e| file_error(text, origin, e))?;
-    for o in overrides {
-        apply_override(&mut value, o).map_err(|m| InputError::one("--set", &o.path, None, m))?;
-    }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let mut err = schema_error("--set", e);
-        for p in &mut err.problems {
+    let set = apply_overrides(&mut value, overrides)?;
+    let scenario =
+        serde_path_to_error::deserialize(value).map_err(|e| after_set_error(schema_error("--set", e), &set))?;
+    Ok(Parsed { scenario, set })
+}
+
+/// Applies `--set` overrides in order; problems name the override.
+fn apply_overrides(value: &mut Value, overrides: &[Override]) -> Result<Vec<SetAt>, InputError> {
+    overrides
+        .iter()
+        .map(|o| {
+            let path = apply_override(value, o).map_err(|m| InputError::one("--set", &o.path, None, m))?;
+            Ok(SetAt { path, label: set_label(o) })
+        })
+        .collect()
+}
+
+/// `--set KEY=VALUE` as typed, a long or many-line value shortened.
+fn set_label(o: &Override) -> String {
+    let value = o.value.trim_end();
+    let first = value.lines().next().unwrap_or("");
+    let value = if first.chars().count() > 40 || first.len() < value.len() {
+        format!("{}...", first.chars().take(40).collect::<String>())
+    } else {
+        value.to_string()
+    };
+    format!("--set {}={value}", o.path)
+}
+
+/// Whether key path `path` is `prefix` or lies under it (`grades[0].pd`
+/// under `grades[0]` and `grades`; `portfolio.cohorts[0] (banks)` under
+/// `portfolio.cohorts[0]`).
+fn lies_under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[', ' ', ':']))
+}
+
+/// The override (the last, if several) that set `path` or a section holding it.
+fn set_at<'a>(path: &str, set: &'a [SetAt]) -> Option<&'a SetAt> {
+    set.iter().rev().find(|s| lies_under(path, &s.path))
+}
+
+/// Makes a problem the overrides': the one that set its key (or a section
+/// holding it), else the only one, else all of them.
+fn blame_on_set(p: &mut Problem, set: &[SetAt]) {
+    p.line = None;
+    match (set_at(&p.path, set), set) {
+        (Some(s), _) | (None, [s]) => p.origin = s.label.clone(),
+        (None, _) => {
+            p.origin = "--set".into();
             p.message.push_str(" (after the --set overrides)");
         }
-        err
-    })
+    }
+}
+
+/// A schema error found after the overrides (the file alone parsed): every
+/// problem is the overrides'.
+fn after_set_error(mut err: InputError, set: &[SetAt]) -> InputError {
+    for p in &mut err.problems {
+        blame_on_set(p, set);
+    }
+    err
+}
+
+/// Points the problems found in a scenario read from `origin` with `--set`
+/// overrides at the overrides that caused them. A problem at a key path an
+/// override set, or under it, is that override's: its origin becomes
+/// `--set KEY=VALUE`. Given `alone`, the problems the file has without the
+/// overrides, any other problem the file does not have alone is the
+/// overrides' too (a product's limit that a grade set by `--set` now
+/// breaks, say); without it, such problems stay the file's.
+pub fn blame_set(err: &mut InputError, origin: &str, set: &[SetAt], alone: Option<&[Problem]>) {
+    if set.is_empty() {
+        return;
+    }
+    for p in err.problems.iter_mut().filter(|p| p.origin == origin) {
+        let caused = set_at(&p.path, set).is_some() || alone.is_some_and(|a| !a.contains(p));
+        if caused {
+            blame_on_set(p, set);
+        }
+    }
 }
 
 /// A variant file: `base:` names the scenario it starts from (a path relative
@@ -136,6 +248,7 @@ pub struct Variant {
 
 /// Reads a file's `base`/`set` keys if it is a variant.
 pub fn variant_of(text: &str, origin: &str) -> Result<Option<Variant>, InputError> {
+    check_file(text, origin, A_SCENARIO)?;
     let value: Value = serde_yaml_ng::from_str(text)
         .map_err(|e| InputError::one(origin, "", e.location().map(|l| l.line()), format!("not valid YAML: {e}")))?;
     let Value::Mapping(mut map) = value else { return Ok(None) };
@@ -158,14 +271,15 @@ pub fn variant_of(text: &str, origin: &str) -> Result<Option<Variant>, InputErro
     Ok(Some(Variant { base, keys: map, set }))
 }
 
-/// Applies a variant to its base's text and parses the result.
+/// Applies a variant to its base's text and parses the result; the
+/// overrides are applied last, and reported as [`parse_traced`] does.
 pub fn parse_variant(
     base_text: &str,
     base_origin: &str,
     v: &Variant,
     origin: &str,
     overrides: &[Override],
-) -> Result<Scenario, InputError> {
+) -> Result<Parsed, InputError> {
     // The base must be valid alone, so its own errors keep their lines.
     parse(base_text, base_origin, &[])?;
     let mut value: Value = serde_yaml_ng::from_str(base_text).map_err(|e| {
@@ -181,16 +295,18 @@ pub fn parse_variant(
         apply_override(&mut value, &Override { path: path.clone(), value: text })
             .map_err(|m| InputError::one(origin, &format!("set.{path}"), None, m))?;
     }
-    for o in overrides {
-        apply_override(&mut value, o).map_err(|m| InputError::one("--set", &o.path, None, m))?;
-    }
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    let set = apply_overrides(&mut value, overrides)?;
+    let scenario = serde_path_to_error::deserialize(value).map_err(|e| {
         let mut err = schema_error(origin, e);
         for p in &mut err.problems {
-            p.message.push_str(" (in the variant applied to its base)");
+            match set_at(&p.path, &set) {
+                Some(s) => p.origin = s.label.clone(),
+                None => p.message.push_str(" (in the variant applied to its base)"),
+            }
         }
         err
-    })
+    })?;
+    Ok(Parsed { scenario, set })
 }
 
 /// Serialises a scenario back to YAML, every default filled in.
@@ -272,23 +388,32 @@ pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 /// Walks a dotted path into the YAML tree and sets the value there. A path
 /// segment that is a number indexes a list; any other segment on a list
 /// selects the element whose `id` (or, for cohorts, `name`) is that segment
-/// (`hazards.perils.flood.rate`).
-fn apply_override(root: &mut Value, o: &Override) -> Result<(), String> {
+/// (`hazards.perils.flood.rate`). Returns the path it set as problems name
+/// it, lists by index (`grades[0].pd`).
+fn apply_override(root: &mut Value, o: &Override) -> Result<String, String> {
+    limits::check(&o.value).map_err(|r| format!("the value is refused: {}", r.message))?;
     let parsed: Value =
         serde_yaml_ng::from_str(&o.value).map_err(|e| format!("the value `{}` is not valid YAML: {e}", o.value))?;
     let segs: Vec<&str> = o.path.split('.').collect();
     if segs.iter().any(|s| s.is_empty()) {
         return Err("empty segment in the key path".into());
     }
+    let mut at = String::new();
     let mut cur = root;
     for (i, seg) in segs.iter().enumerate() {
         let last = i + 1 == segs.len();
+        if !matches!(cur, Value::Sequence(_)) {
+            if !at.is_empty() {
+                at.push('.');
+            }
+            at.push_str(seg);
+        }
         cur = match cur {
             Value::Mapping(m) => {
                 let k = Value::String((*seg).to_string());
                 if last {
                     m.insert(k, parsed);
-                    return Ok(());
+                    return Ok(at);
                 }
                 m.entry(k).or_insert_with(|| Value::Mapping(Default::default()))
             }
@@ -321,9 +446,10 @@ fn apply_override(root: &mut Value, o: &Override) -> Result<(), String> {
                         }
                     }
                 };
+                at.push_str(&format!("[{idx}]"));
                 if last {
                     items[idx] = parsed;
-                    return Ok(());
+                    return Ok(at);
                 }
                 &mut items[idx]
             }
@@ -333,7 +459,7 @@ fn apply_override(root: &mut Value, o: &Override) -> Result<(), String> {
                 let k = Value::String((*seg).to_string());
                 if last {
                     m.insert(k, parsed);
-                    return Ok(());
+                    return Ok(at);
                 }
                 m.entry(k).or_insert_with(|| Value::Mapping(Default::default()))
             }
@@ -346,7 +472,7 @@ fn apply_override(root: &mut Value, o: &Override) -> Result<(), String> {
             }
         };
     }
-    Ok(())
+    Ok(at)
 }
 
 #[cfg(test)]
@@ -396,6 +522,91 @@ portfolio:
         let err = parse(&text, "mini.yaml", &[]).unwrap_err();
         assert_eq!(err.problems[0].path, "simulation.trials");
         assert_eq!(err.problems[0].line, Some(4));
+    }
+
+    #[test]
+    fn empty_files_are_named_as_such() {
+        for text in ["", " \n\n", "# nothing yet\n\n"] {
+            for err in [parse(text, "e.yaml", &[]).unwrap_err(), variant_of(text, "e.yaml").err().unwrap()] {
+                let p = &err.problems[0];
+                assert_eq!(p.origin, "e.yaml");
+                assert!(p.message.starts_with("empty file"), "{}", p.message);
+            }
+        }
+    }
+
+    #[test]
+    fn texts_past_the_limits_are_refused_before_parsing() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = parse(&format!("name: x\nbanks: {deep}\n"), "deep.yaml", &[]).unwrap_err();
+        let p = &err.problems[0];
+        assert_eq!((p.origin.as_str(), p.line), ("deep.yaml", Some(2)));
+        assert!(p.message.contains("deeper than 64 levels"), "{}", p.message);
+        // The same for a `--set` value, named by its key.
+        let o = Override { path: "banks".into(), value: deep };
+        let err = parse(MINI, "mini.yaml", &[o]).unwrap_err();
+        let p = &err.problems[0];
+        assert_eq!((p.origin.as_str(), p.path.as_str()), ("--set", "banks"));
+        assert!(p.message.contains("deeper than 64 levels"), "{}", p.message);
+    }
+
+    #[test]
+    fn overrides_say_where_they_landed() {
+        let o = |s: &str| s.parse::<Override>().unwrap();
+        let parsed = parse_traced(
+            MINI,
+            "mini.yaml",
+            &[o("grades.A.pd=0.02"), o("funds.compensation.deposit_ratio=8"), o("portfolio.cohorts=[]")],
+        )
+        .unwrap();
+        let paths: Vec<&str> = parsed.set.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(paths, ["grades[0].pd", "funds.compensation.deposit_ratio", "portfolio.cohorts"]);
+        assert_eq!(parsed.set[0].label, "--set grades.A.pd=0.02");
+        // A schema error after the overrides is the override's.
+        let err = parse(MINI, "mini.yaml", &[o("simulation.trials=many")]).unwrap_err();
+        let p = &err.problems[0];
+        assert_eq!((p.origin.as_str(), p.path.as_str()), ("--set simulation.trials=many", "simulation.trials"));
+        // A long value is shortened in the label.
+        assert_eq!(set_label(&o(&format!("a={}", "x".repeat(50)))), format!("--set a={}...", "x".repeat(40)));
+        assert_eq!(set_label(&o("stress=pd_multiplier: 2\n")), "--set stress=pd_multiplier: 2");
+        assert_eq!(set_label(&o("stress=a: 1\nb: 2\n")), "--set stress=a: 1...");
+    }
+
+    #[test]
+    fn problems_the_overrides_caused_are_blamed_on_them() {
+        let set = [SetAt { path: "grades[1].pd".into(), label: "--set grades.B.pd=1.5".into() }];
+        let problem = |origin: &str, path: &str| Problem {
+            origin: origin.into(),
+            path: path.into(),
+            line: Some(3),
+            message: "bad".into(),
+        };
+        let found = || InputError {
+            problems: vec![
+                problem("s.yaml", "grades[1].pd"),
+                problem("s.yaml", "products[0].pd_multiplier"),
+                problem("s.yaml", "economy.rho"),
+                problem("tape.csv", "grades[1].pd"),
+            ],
+        };
+        // Without the file's own problems, only those under the key set.
+        let mut err = found();
+        blame_set(&mut err, "s.yaml", &set, None);
+        let origins: Vec<&str> = err.problems.iter().map(|p| p.origin.as_str()).collect();
+        assert_eq!(origins, ["--set grades.B.pd=1.5", "s.yaml", "s.yaml", "tape.csv"]);
+        assert_eq!(err.problems[0].line, None);
+        // With them: what the file has alone stays the file's.
+        let mut err = found();
+        blame_set(&mut err, "s.yaml", &set, Some(&[problem("s.yaml", "economy.rho")]));
+        let origins: Vec<&str> = err.problems.iter().map(|p| p.origin.as_str()).collect();
+        assert_eq!(origins, ["--set grades.B.pd=1.5", "--set grades.B.pd=1.5", "s.yaml", "tape.csv"]);
+        // Several overrides, none at the key: all of them.
+        let two = [set[0].clone(), SetAt { path: "economy.rho".into(), label: "--set economy.rho=2".into() }];
+        let mut err = found();
+        blame_set(&mut err, "s.yaml", &two, Some(&[]));
+        let p = &err.problems[1];
+        assert_eq!((p.origin.as_str(), p.message.as_str()), ("--set", "bad (after the --set overrides)"));
+        assert_eq!(err.problems[2].origin, "--set economy.rho=2");
     }
 
     #[test]
