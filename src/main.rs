@@ -596,7 +596,20 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
     let stress_yaml = serde_yaml_ng::to_string(&stress).map_err(anyhow::Error::from)?;
     let mut sets = a.scenario.set.clone();
     sets.push(Override { path: "stress".into(), value: stress_yaml });
-    let stressed = io::load(src, &sets)?.model;
+    // The overlay's problems are the overlay's (or the preset's), not a `--set` the user never typed.
+    let overlay = match (&a.preset, &a.overlay) {
+        (Some(p), _) => format!("--preset {p}"),
+        (None, Some(f)) => f.display().to_string(),
+        (None, None) => String::new(),
+    };
+    let stressed = io::load(src, &sets)
+        .map_err(|mut e| {
+            for p in e.problems.iter_mut().filter(|p| p.origin.starts_with("--set stress=")) {
+                p.origin = overlay.clone();
+            }
+            e
+        })?
+        .model;
     let trials = trials_of(a.common.trials, base.scenario.simulation.trials)?;
     runner::check_memory(&[&base, &stressed], trials, false)?;
     let seed = a.common.seed.unwrap_or(base.scenario.simulation.seed);

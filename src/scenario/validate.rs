@@ -10,6 +10,9 @@ use crate::money::Yuan;
 use crate::scenario::schema::*;
 
 pub use crate::limits::MAX_HORIZON;
+
+/// Longest scenario name, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
 use crate::limits::{MAX_DEPOSIT_RATIO, MAX_LOANS, MAX_TRIALS, MAX_VILLAGES, MIN_DEPOSIT_RATIO, grouped};
 
 /// Collects problems with their key paths.
@@ -101,6 +104,14 @@ fn ids<'a, T>(
 
 /// Checks everything that can be checked without reading the loan tapes.
 pub fn validate(s: &Scenario, p: &mut Problems) {
+    // The name becomes a folder name and a title: printable, and not a paragraph.
+    let name_len = s.name.chars().count();
+    if s.name.trim().is_empty() || name_len > MAX_NAME_CHARS {
+        p.push("name", format!("expected a name of 1 ..= {MAX_NAME_CHARS} characters, found {name_len}"));
+    }
+    if s.name.chars().any(char::is_control) {
+        p.push("name", "a name may not hold control characters (tabs, line breaks ...)");
+    }
     let sim = &s.simulation;
     if sim.trials == 0 || sim.trials > MAX_TRIALS {
         p.push("simulation.trials", format!("expected 1 ..= {} trials, found {}", grouped(MAX_TRIALS), sim.trials));
