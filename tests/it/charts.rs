@@ -366,8 +366,8 @@ fn a_run_draws_from_memory_what_report_draws_from_its_files() {
 }
 
 /// Redraws the charts and report of an existing output folder, to look at
-/// them: `RISKSHARE_REDRAW=DIR [RISKSHARE_LANG=zh] cargo test --test charts
-/// -- --ignored redraw`.
+/// them: `RISKSHARE_REDRAW=DIR [RISKSHARE_LANG=zh] cargo test --release --test it
+/// charts::redraw -- --ignored`.
 #[test]
 #[ignore]
 fn redraw() {
