@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use crate::model::Model;
+use crate::report::csv_table::Table;
 use crate::report::summary::{CONFIDENCE, Collected};
 use crate::stats;
 use crate::tables::{MONEY, TrialRow};
@@ -116,17 +117,16 @@ pub fn compare(names: &[String], runs: &[Collected], seed: u64) -> Comparison {
 
 /// The comparison as CSV: one row per (metric, scenario).
 pub fn to_csv(c: &Comparison) -> String {
-    let mut s = String::from("metric,scenario,mean,p99,diff_to_first,diff_stderr,diff_lo,diff_hi\n");
+    let mut t = Table::new();
+    t.row(["metric", "scenario", "mean", "p99", "diff_to_first", "diff_stderr", "diff_lo", "diff_hi"]);
     for r in &c.rows {
         for (i, name) in c.scenarios.iter().enumerate() {
             let d = &r.diff[i];
-            s.push_str(&format!(
-                "{},{},{},{},{},{},{},{}\n",
-                r.metric, name, r.mean[i], r.p99[i], d.mean, d.stderr, d.lo, d.hi
-            ));
+            let numbers = [r.mean[i], r.p99[i], d.mean, d.stderr, d.lo, d.hi].map(|x| x.to_string());
+            t.row([r.metric.as_str(), name.as_str()].into_iter().chain(numbers.iter().map(String::as_str)));
         }
     }
-    s
+    t.into_string()
 }
 
 /// Checks that scenarios can be compared: same horizon.

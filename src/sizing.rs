@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Model;
 use crate::money::{Fen, PPM};
+use crate::report::csv_table::Table;
 use crate::report::summary::{CONFIDENCE, Collected, Prob};
 use crate::stats;
 
@@ -354,14 +355,19 @@ pub fn curve(m: &Model, c: &Collected) -> Vec<CurvePoint> {
 
 /// The sizing curve as CSV.
 pub fn curve_csv(points: &[CurvePoint]) -> String {
-    let mut s = String::from("account,ratio,deposit,depletion_prob,lo,hi\n");
+    let mut t = Table::new();
+    t.row(["account", "ratio", "deposit", "depletion_prob", "lo", "hi"]);
     for p in points {
-        s.push_str(&format!(
-            "{},{},{:.2},{},{},{}\n",
-            p.account, p.ratio, p.deposit, p.depletion.p, p.depletion.lo, p.depletion.hi
-        ));
+        t.row([
+            p.account.clone(),
+            p.ratio.to_string(),
+            format!("{:.2}", p.deposit),
+            p.depletion.p.to_string(),
+            p.depletion.lo.to_string(),
+            p.depletion.hi.to_string(),
+        ]);
     }
-    s
+    t.into_string()
 }
 
 #[cfg(test)]

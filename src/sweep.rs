@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::engine::{self, CHUNK, Workspace};
 use crate::model::{Loans, Model};
+use crate::report::csv_table::Table;
 use crate::report::summary::{Collected, Prob};
 use crate::stats;
 use crate::tables::Batch;
@@ -219,15 +220,23 @@ pub fn row(values: &[(String, String)], c: &Collected) -> CellRow {
     }
 }
 
+/// The sweep as CSV: one row per cell, the varied keys' values first.
 pub fn to_csv(axes: &[Axis], rows: &[CellRow]) -> String {
-    let mut s: String = axes.iter().map(|a| format!("{},", a.key)).collect();
-    s.push_str("comp_fund_mean,comp_fund_p99,shortfall_mean,shortfall_p99,bank_total_mean,bank_total_p99,village_fund_mean,depletion_prob,depletion_lo,depletion_hi\n");
+    let mut t = Table::new();
+    t.row(axes.iter().map(|a| a.key.as_str()).chain([
+        "comp_fund_mean",
+        "comp_fund_p99",
+        "shortfall_mean",
+        "shortfall_p99",
+        "bank_total_mean",
+        "bank_total_p99",
+        "village_fund_mean",
+        "depletion_prob",
+        "depletion_lo",
+        "depletion_hi",
+    ]));
     for r in rows {
-        for (_, v) in &r.values {
-            s.push_str(&format!("{v},"));
-        }
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+        let numbers = [
             r.comp_fund_mean,
             r.comp_fund_p99,
             r.shortfall_mean,
@@ -237,10 +246,12 @@ pub fn to_csv(axes: &[Axis], rows: &[CellRow]) -> String {
             r.village_fund_mean,
             r.depletion.p,
             r.depletion.lo,
-            r.depletion.hi
-        ));
+            r.depletion.hi,
+        ]
+        .map(|x| x.to_string());
+        t.row(r.values.iter().map(|(_, v)| v.as_str()).chain(numbers.iter().map(String::as_str)));
     }
-    s
+    t.into_string()
 }
 
 /// A heat map of the depletion probability over a two-key grid, as SVG.

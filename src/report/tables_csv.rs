@@ -6,18 +6,33 @@ use std::io::{self, Write};
 
 use crate::model::Model;
 use crate::money::Fen;
+use crate::report::csv_table::Table;
 use crate::tables::{Batch, Counts, Flows, MONEY, TrialRow};
 
 /// Money columns that precede the exhaustion counts (docs/model.md 5's order).
 const LEAD: usize = 10;
 
+/// Column names of `trials.csv`.
+pub fn trials_columns() -> Vec<String> {
+    let mut cols: Vec<String> = vec!["trial".into(), "defaults".into()];
+    cols.extend(MONEY[..LEAD].iter().map(|c| c.name.to_string()));
+    cols.extend(["village_funds_exhausted", "comp_accounts_exhausted", "societies_impaired"].map(String::from));
+    cols.extend(MONEY[LEAD..].iter().map(|c| c.name.to_string()));
+    cols.extend(["disaster_events", "epidemic_outbreaks", "shocks", "loan_years"].map(String::from));
+    cols
+}
+
+/// A header line through the `csv` crate: an account's column holds its
+/// bank's and county's ids, which may hold a comma or a quote. The rows
+/// hold numbers only and are written by hand, below, for speed.
+fn header(w: &mut impl Write, cols: &[String]) -> io::Result<()> {
+    let mut t = Table::new();
+    t.row(cols);
+    w.write_all(&t.into_bytes())
+}
+
 pub fn trials_header(w: &mut impl Write) -> io::Result<()> {
-    let mut cols: Vec<&str> = vec!["trial", "defaults"];
-    cols.extend(MONEY[..LEAD].iter().map(|c| c.name));
-    cols.extend(["village_funds_exhausted", "comp_accounts_exhausted", "societies_impaired"]);
-    cols.extend(MONEY[LEAD..].iter().map(|c| c.name));
-    cols.extend(["disaster_events", "epidemic_outbreaks", "shocks", "loan_years"]);
-    writeln!(w, "{}", cols.join(","))
+    header(w, &trials_columns())
 }
 
 /// Column names of the compensation accounts' balances in `years.csv`.
@@ -36,7 +51,8 @@ pub fn account_columns(m: &Model) -> Vec<String> {
         .collect()
 }
 
-pub fn years_header(w: &mut impl Write, m: &Model) -> io::Result<()> {
+/// Column names of `years.csv`.
+pub fn years_columns(m: &Model) -> Vec<String> {
     let mut cols: Vec<String> = vec!["trial".into(), "year".into(), "defaults".into()];
     cols.extend(MONEY[..LEAD].iter().map(|c| c.name.to_string()));
     cols.extend(["village_funds_exhausted", "comp_accounts_exhausted", "societies_impaired"].map(String::from));
@@ -45,7 +61,11 @@ pub fn years_header(w: &mut impl Write, m: &Model) -> io::Result<()> {
         ["disaster_events", "epidemic_outbreaks", "shocks", "loan_years", "village_fund_balance"].map(String::from),
     );
     cols.extend(account_columns(m));
-    writeln!(w, "{}", cols.join(","))
+    cols
+}
+
+pub fn years_header(w: &mut impl Write, m: &Model) -> io::Result<()> {
+    header(w, &years_columns(m))
 }
 
 /// Whether a column of either table holds money (yuan with two decimals,

@@ -52,10 +52,7 @@ impl Layout {
         // Writing into memory cannot fail.
         tables_csv::trials_header(&mut trials_header).expect("header into memory");
         tables_csv::years_header(&mut years_header, m).expect("header into memory");
-        let names = |h: &[u8]| -> Vec<String> {
-            String::from_utf8_lossy(h.strip_suffix(b"\n").unwrap_or(h)).split(',').map(String::from).collect()
-        };
-        let (trials_cols, years_cols) = (names(&trials_header), names(&years_header));
+        let (trials_cols, years_cols) = (tables_csv::trials_columns(), tables_csv::years_columns(m));
         let money_of = |cols: &[String]| -> Vec<bool> { cols.iter().map(|c| tables_csv::is_money(c)).collect() };
         let summed = trials_cols
             .iter()
@@ -218,13 +215,21 @@ fn header(rep: &mut FileReport, line: &[u8], expected: &[u8], cols: &[String]) {
     if line == expected {
         return;
     }
-    let found: Vec<&[u8]> = line.strip_suffix(b"\n").unwrap_or(line).split(|&b| b == b',').collect();
-    let at = cols.iter().zip(&found).position(|(c, f)| c.as_bytes() != *f);
+    // Read as CSV: a column named after a bank or county may be quoted.
+    let found: Vec<Vec<u8>> = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line)
+        .byte_records()
+        .next()
+        .and_then(Result::ok)
+        .map(|r| r.iter().map(<[u8]>::to_vec).collect())
+        .unwrap_or_default();
+    let at = cols.iter().zip(&found).position(|(c, f)| c.as_bytes() != f.as_slice());
     rep.line(|| match at {
         Some(i) => format!(
             "line 1 (the header): column {} is `{}`, but a run of this scenario writes `{}`",
             i + 1,
-            String::from_utf8_lossy(found[i]),
+            String::from_utf8_lossy(&found[i]),
             cols[i]
         ),
         None => format!(

@@ -1,7 +1,6 @@
 //! Fund sizing against closed forms and against re-runs at the recommended ratio.
 
-mod common;
-use common::*;
+use crate::common::*;
 use riskshare::report::summary::Collected;
 use riskshare::sizing;
 

@@ -1,12 +1,10 @@
 //! The seed's other mechanisms (docs/model.md 3b): joint guarantees,
 //! mutual-aid societies, benefit linkage and scorecards, end to end.
 
-mod common;
-
-use common::{model, simulate};
+use crate::common::{model, simulate};
 use riskshare::tables::{Batch, TrialRow};
 
-const MINI: &str = include_str!("scenarios/mini.yaml");
+const MINI: &str = include_str!("../scenarios/mini.yaml");
 const HOUSEHOLD_LINE: &str = "      insurance: {agricultural: 0.5, credit: 0.3, accident: 0.9}\n";
 
 /// Mini with `cohort_keys` added to its household cohort, `cohorts` appended
@@ -48,7 +46,7 @@ fn mechanisms_off_give_the_previous_results_to_the_fen() {
         let (a, b) = (run(without, 150), run(off, 150));
         assert!(a.trials == b.trials && a.years == b.years, "case {k}: results differ");
     }
-    // And the plain mini scenario is the golden one (tests/golden.rs pins it).
+    // And the plain mini scenario is the golden one (tests/it/golden.rs pins it).
     assert!(run(MINI, 150).trials == run(&mini("", "", ""), 150).trials);
 }
 
@@ -324,7 +322,7 @@ fn a_linked_household_defaults_with_the_probability_of_its_extra_damage() {
         }
         let got = defaults as f64 / alive as f64;
         // p(D) = Phi(Phi^-1(pd) + kappa D) when rho = 0.
-        let want = common::phi(common::inv_phi(0.02) + 2.0 * damage);
+        let want = crate::common::phi(crate::common::inv_phi(0.02) + 2.0 * damage);
         let se = (want * (1.0 - want) / alive as f64).sqrt();
         assert!((got - want).abs() < 4.5 * se, "damage {damage}: {got} vs {want} (se {se})");
     }

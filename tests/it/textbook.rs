@@ -2,8 +2,7 @@
 //! bound is a stated number of standard errors (or an order-statistic band),
 //! not a loosened constant.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// Standard errors allowed in a mean comparison.
 const Z: f64 = 4.5;

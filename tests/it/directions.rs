@@ -1,11 +1,10 @@
 //! Paired runs on the same seed: switching parts off must not move the other
 //! parts' draws, and the directions a user relies on must hold.
 
-mod common;
-use common::*;
+use crate::common::*;
 use riskshare::tables::Batch;
 
-const MINI: &str = include_str!("scenarios/mini.yaml");
+const MINI: &str = include_str!("../scenarios/mini.yaml");
 
 fn run(sets: &[&str], trials: u64) -> Batch {
     simulate(&model_with(MINI, sets), 7, trials, 2)

@@ -1,12 +1,11 @@
 //! Comparison on common random numbers and the sweep's fast path.
 
-mod common;
-use common::*;
+use crate::common::*;
 use riskshare::compare;
 use riskshare::runner;
 use riskshare::sweep::{self, Axis};
 
-const MINI: &str = include_str!("scenarios/mini.yaml");
+const MINI: &str = include_str!("../scenarios/mini.yaml");
 
 /// The sweep's fast path (draws shared, funds re-run per cell) gives the
 /// same tables, to the fen, as full re-runs of every cell.

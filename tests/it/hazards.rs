@@ -1,7 +1,6 @@
 //! Disasters, epidemics and shocks against hand computations.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 const Z: f64 = 4.5;
 

@@ -314,3 +314,57 @@ fn tape_header_problem_names_its_line_after_comments() {
         &["tape.csv:4: principle", "did you mean `principal`"],
     );
 }
+
+/// A CSV file's rows, read back with the csv crate: each row must have the
+/// header's number of fields.
+fn csv_rows(path: &Path) -> (csv::StringRecord, Vec<csv::StringRecord>) {
+    let at = path.display();
+    let mut rdr = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{at}: {e}"));
+    let header = rdr.headers().unwrap_or_else(|e| panic!("{at}: {e}")).clone();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap_or_else(|e| panic!("{at}: {e}"))).collect();
+    assert!(!rows.is_empty(), "{at}: no rows");
+    for r in &rows {
+        assert_eq!(r.len(), header.len(), "{at}: row {:?} against header {:?}", r, header);
+    }
+    (header, rows)
+}
+
+#[test]
+fn names_with_commas_and_quotes_give_well_formed_csv() {
+    const NAME: &str = "mini, 8:1 \"x\"";
+    const BANK: &str = "r,c \"c\"";
+    let dir = tempfile::tempdir().unwrap();
+    // A bank whose id holds a comma and a quote too: it names a column of
+    // years.csv and an account of size_curve.csv.
+    let yaml = mini().replace("rcc", "\"r,c \\\"c\\\"\"");
+    std::fs::write(dir.path().join("mini.yaml"), &yaml).unwrap();
+    let set = format!("name={NAME}");
+    let o =
+        riskshare(&["run", "mini.yaml", "--set", &set, "--trials", "150", "--no-charts", "--out", "run"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let run = dir.path().join("run");
+    csv_rows(&run.join("trials.csv"));
+    let (years, _) = csv_rows(&run.join("years.csv"));
+    assert!(years.iter().any(|c| c == format!("comp_balance_{BANK}")), "{years:?}");
+    let (_, curve) = csv_rows(&run.join("size_curve.csv"));
+    assert!(curve.iter().any(|r| r[0] == format!("{BANK}/c1")));
+
+    // compare reads the name from the files.
+    let named = yaml.replacen("name: mini\n", &format!("name: '{NAME}'\n"), 1);
+    assert_ne!(named, yaml);
+    std::fs::write(dir.path().join("a.yaml"), &named).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), &named).unwrap();
+    let o = riskshare(&["compare", "a.yaml", "b.yaml", "--trials", "100", "--out", "cmp"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let (header, rows) = csv_rows(&dir.path().join("cmp/comparison.csv"));
+    assert_eq!(header.len(), 8);
+    assert!(rows.iter().any(|r| r[1] == format!("{NAME} (a.yaml)")));
+    assert!(rows.iter().any(|r| r[1] == format!("{NAME} (b.yaml)")));
+
+    let vary = "funds.compensation.deposit_ratio=8,10";
+    let o =
+        riskshare(&["sweep", "mini.yaml", "--set", &set, "--vary", vary, "--trials", "100", "--out", "sw"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let (_, rows) = csv_rows(&dir.path().join("sw/sweep.csv"));
+    assert_eq!(rows.len(), 2);
+}

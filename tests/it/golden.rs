@@ -1,15 +1,14 @@
 //! Golden tables: the mini scenario's loss tables, bit for bit. They pin the
 //! sampling contract and the waterfall's arithmetic; a change that moves them
-//! must be deliberate. Regenerate with `UPDATE_GOLDEN=1 cargo test --test golden`
-//! and review the diff.
+//! must be deliberate. Regenerate with
+//! `UPDATE_GOLDEN=1 cargo test --release --test it golden::` and review the diff.
 
-mod common;
-use common::*;
+use crate::common::*;
 use riskshare::report::tables_csv;
 
 #[test]
 fn mini_scenario_tables_are_unchanged() {
-    let m = model(include_str!("scenarios/mini.yaml"));
+    let m = model(include_str!("../scenarios/mini.yaml"));
     let b = simulate(&m, 7, 40, 2);
     let (mut trials, mut years) = (Vec::new(), Vec::new());
     tables_csv::trials_header(&mut trials).unwrap();
