@@ -31,13 +31,13 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use riskshare::engine::{self, Workspace};
 use riskshare::model::{Model, NO_ACCOUNT};
 use riskshare::money::Fen;
 use riskshare::rng::{self, Stream};
 use riskshare::scenario;
-use riskshare::tables::Batch;
-use riskshare::waterfall::{self, Claim, Scratch};
+use riskshare::sim::engine::{self, Workspace};
+use riskshare::sim::tables::Batch;
+use riskshare::sim::waterfall::{self, Claim, Scratch};
 
 const PROVINCE_YAML: &str = include_str!("../scenarios/province.yaml");
 const SEED: u64 = 20170801;

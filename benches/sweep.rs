@@ -4,10 +4,10 @@
 //! `cargo bench --bench sweep`
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use riskshare::analysis::sweep;
+use riskshare::app::runner;
 use riskshare::model::Model;
-use riskshare::runner;
 use riskshare::scenario::{self, Override};
-use riskshare::sweep;
 
 const TRIALS: u64 = 512;
 

@@ -7,36 +7,21 @@
 //! under defaults, disasters, epidemics and personal shocks, routes every
 //! loss through the layers, and reports how adequate each fund is.
 //!
-//! Data flows in stages (see `ARCHITECTURE.md`): [`scenario`] (YAML) ->
-//! [`model`] (validated, dense) -> [`engine`] (trials) -> [`tables`] (loss
-//! tables) -> [`stats`] and [`report`]. Only [`io`], [`output`] and
-//! [`runner`] touch files.
+//! Data flows in stages (see `ARCHITECTURE.md`), one folder each:
+//! [`scenario`] (YAML) -> [`model`] (validated, compiled book) -> [`sim`]
+//! (trials into loss tables) -> [`analysis`] (statistics, sizing, variants)
+//! -> [`report`] (CSV, text, charts, HTML). Only [`app`] touches files.
+//! [`money`], [`rng`] and [`limits`] are the foundations every stage uses.
 
-pub mod charts;
-pub mod claims;
-pub mod compare;
-pub mod engine;
-pub mod guarantee;
-pub mod hazard;
-pub mod io;
+pub mod analysis;
+pub mod app;
 pub mod limits;
-pub mod mechanisms;
 pub mod model;
 pub mod money;
-pub mod output;
-pub mod portfolio;
 pub mod report;
 pub mod rng;
-pub mod runner;
 pub mod scenario;
-pub mod shard;
-pub mod sizing;
-pub mod society;
-pub mod stats;
-pub mod stress;
-pub mod sweep;
-pub mod tables;
-pub mod waterfall;
+pub mod sim;
 
 /// The engine's version, recorded in every output.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");

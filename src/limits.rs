@@ -5,7 +5,7 @@
 //! bound; `docs/reliability.md` lists them with the reasoning below.
 //!
 //! Why these numbers: a trial's money columns are `i64` fen, and the run's
-//! statistics keep exact sums of squares in `i128` ([`crate::stats::Moments`]).
+//! statistics keep exact sums of squares in `i128` (`analysis::stats::Moments`).
 //! With a book of at most [`MAX_BOOK_FEN`], rates of at most 100 % a year and
 //! a horizon of at most [`MAX_HORIZON`] years, no trial's column exceeds
 //! about 31 times the book (the interest subsidy over the horizon), about

@@ -9,11 +9,11 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use riskshare::io::{self, Source};
+use riskshare::app::io::{self, Source};
+use riskshare::app::output::{OutputError, Staged};
+use riskshare::app::runner::{self, RunOptions};
 use riskshare::limits;
-use riskshare::output::{OutputError, Staged};
 use riskshare::report::text;
-use riskshare::runner::{self, RunOptions};
 use riskshare::scenario::{InputError, Override};
 
 const ABOUT: &str = "Monte Carlo risk engine for county loan risk-sharing schemes.
@@ -139,7 +139,7 @@ struct MergeArgs {
     no_charts: bool,
     /// Language of the report and SVG charts: en or zh.
     #[arg(long, default_value = "en")]
-    lang: riskshare::charts::Lang,
+    lang: riskshare::report::charts::Lang,
 }
 
 #[derive(Args)]
@@ -148,7 +148,7 @@ struct SweepArgs {
     scenario: ScenarioArgs,
     /// A key and its values, e.g. funds.compensation.deposit_ratio=8,10,12 (repeatable).
     #[arg(long, required = true, value_name = "KEY=V1,V2,...")]
-    vary: Vec<riskshare::sweep::Axis>,
+    vary: Vec<riskshare::analysis::sweep::Axis>,
     #[command(flatten)]
     common: TrialArgs,
     /// Output folder (default: output/<scenario name>-sweep/).
@@ -190,7 +190,7 @@ struct ReportArgs {
     dir: PathBuf,
     /// Language of the report and SVG charts: en or zh.
     #[arg(long, default_value = "en")]
-    lang: riskshare::charts::Lang,
+    lang: riskshare::report::charts::Lang,
 }
 
 #[derive(Args)]
@@ -252,7 +252,7 @@ struct RunArgs {
     no_charts: bool,
     /// Language of the report and SVG charts: en or zh.
     #[arg(long, default_value = "en")]
-    lang: riskshare::charts::Lang,
+    lang: riskshare::report::charts::Lang,
     /// Run only shard I of N (0-based) of the trials and write a partial result
     /// for `riskshare merge`. Results do not depend on how a run is sharded.
     #[arg(long, value_name = "I/N", conflicts_with = "precision")]
@@ -295,7 +295,7 @@ fn main() -> ExitCode {
     // Ctrl-C or SIGTERM: remove the staging folders (a commit in progress
     // finishes first), so an interrupted command leaves nothing behind.
     let _ = ctrlc::set_handler(|| {
-        riskshare::output::remove_all_staging();
+        riskshare::app::output::remove_all_staging();
         eprintln!("\ninterrupted: no partial output is left behind");
         std::process::exit(130);
     });
@@ -362,7 +362,8 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
 }
 
 fn cmd_size(a: SizeArgs) -> Result<(), Failure> {
-    let levels = if a.confidence.is_empty() { riskshare::sizing::LEVELS.to_vec() } else { a.confidence.clone() };
+    let levels =
+        if a.confidence.is_empty() { riskshare::analysis::sizing::LEVELS.to_vec() } else { a.confidence.clone() };
     if let Some(bad) = levels.iter().find(|c| !(**c > 0.0 && **c < 1.0)) {
         return Err(
             InputError::one("--confidence", "", None, format!("expected a level in (0, 1), found {bad}")).into()
@@ -372,7 +373,7 @@ fn cmd_size(a: SizeArgs) -> Result<(), Failure> {
     out(&format!(
         "\n{}",
         text::sizing_table(
-            &riskshare::sizing::size(&outcome.1, &outcome.0.collected, &levels),
+            &riskshare::analysis::sizing::size(&outcome.1, &outcome.0.collected, &levels),
             a.target != Target::Village,
             a.target != Target::Comp
         )
@@ -427,7 +428,7 @@ fn load_models(
 ) -> Result<Vec<riskshare::model::Model>, Failure> {
     use rayon::prelude::*;
     let builders = threads.min(BUILDS_AT_ONCE);
-    let pool = riskshare::engine::pool(builders);
+    let pool = riskshare::sim::engine::pool(builders);
     let loaded: Vec<_> = pool.install(|| {
         jobs.into_par_iter()
             .map(|(src, sets)| {
@@ -459,7 +460,7 @@ fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
     let threads = threads_of(a.common.threads)?;
     let jobs = a.scenarios.iter().map(|p| (Source::File(p.clone()), Vec::new())).collect();
     let models = load_models(jobs, threads, &|m| m)?;
-    riskshare::compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
+    riskshare::analysis::compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
     let trials = trials_of(a.common.trials, models[0].scenario.simulation.trials)?;
     runner::check_memory(&models.iter().collect::<Vec<_>>(), trials, false)?;
     let seed = a.common.seed.unwrap_or(models[0].scenario.simulation.seed);
@@ -480,12 +481,12 @@ fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
             )
         })
         .collect();
-    let c = riskshare::compare::compare(&names, &runs, seed);
+    let c = riskshare::analysis::compare::compare(&names, &runs, seed);
     let mut json = serde_json::to_string_pretty(&c).map_err(anyhow::Error::from)?;
     json.push('\n');
     staged.write("comparison.json", json.as_bytes())?;
-    staged.write("comparison.csv", riskshare::compare::to_csv(&c).as_bytes())?;
-    staged.write("comparison.svg", riskshare::compare::chart_svg(&c).as_bytes())?;
+    staged.write("comparison.csv", riskshare::analysis::compare::to_csv(&c).as_bytes())?;
+    staged.write("comparison.svg", riskshare::analysis::compare::chart_svg(&c).as_bytes())?;
     staged.commit()?;
     out(&text::comparison_table(&c));
     out(&format!("comparison.json, comparison.csv and comparison.svg in {}\n", out_dir.display()));
@@ -493,7 +494,7 @@ fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
 }
 
 fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
-    use riskshare::sweep;
+    use riskshare::analysis::sweep;
     let src = source(&a.scenario.scenario);
     let base = io::load(src.clone(), &a.scenario.set)?.model;
     let grid = sweep::cells(&a.vary);
@@ -568,9 +569,8 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
     let src = source(&a.scenario.scenario);
     let base = io::load(src.clone(), &a.scenario.set)?.model;
     let stress = match (&a.preset, &a.overlay) {
-        (Some(p), _) => {
-            riskshare::stress::preset(p, &base.scenario).map_err(|m| InputError::one("--preset", "", None, m))?
-        }
+        (Some(p), _) => riskshare::analysis::stress::preset(p, &base.scenario)
+            .map_err(|m| InputError::one("--preset", "", None, m))?,
         (None, Some(f)) => {
             let name = f.display().to_string();
             // Size and YAML limits checked, as for a scenario.
@@ -620,7 +620,7 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
     let cb = runner::collect(&base, seed, trials, threads, &|k| pb.inc(k));
     let cs = runner::collect(&stressed, seed, trials, threads, &|k| pb.inc(k));
     pb.finish_and_clear();
-    let rep = riskshare::stress::report(&base, &stress, seed, &cb, &cs);
+    let rep = riskshare::analysis::stress::report(&base, &stress, seed, &cb, &cs);
     let json = serde_json::to_string_pretty(&rep).map_err(anyhow::Error::from)?;
     staged.write("stress.json", (json + "\n").as_bytes())?;
     staged.commit()?;
@@ -644,7 +644,7 @@ fn command_line() -> String {
 
 fn cmd_report(a: ReportArgs) -> Result<(), Failure> {
     let name = a.dir.display().to_string();
-    riskshare::output::check_complete(&a.dir).map_err(|m| InputError::one(&name, "", None, m))?;
+    riskshare::app::output::check_complete(&a.dir).map_err(|m| InputError::one(&name, "", None, m))?;
     if !a.dir.join("summary.json").exists() {
         let hint = if a.dir.join("manifest.json").exists() {
             "a shard's partial result: merge the shards with `riskshare merge`, then report on the merged folder"
@@ -656,7 +656,7 @@ fn cmd_report(a: ReportArgs) -> Result<(), Failure> {
     let c = runner::Charts { lang: a.lang, command: command_line() };
     // Drawn into a staging folder and moved into place whole: a full disk
     // leaves the run's earlier charts as they were.
-    let mut run = riskshare::charts::load_run(&a.dir)
+    let mut run = riskshare::report::charts::load_run(&a.dir)
         .map_err(|e| InputError::one(&name, "", None, format!("a damaged run folder: {e:#}")))?;
     let staged = Staged::update(&a.dir, "report")?;
     run.out = staged.dir().to_path_buf();
@@ -668,7 +668,7 @@ fn cmd_report(a: ReportArgs) -> Result<(), Failure> {
 
 fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
     let charts = (!a.no_charts).then(|| runner::Charts { lang: a.lang, command: command_line() });
-    let (summary, _) = riskshare::shard::merge(&a.partials, &a.out, a.force, charts.as_ref()).map_err(|e| {
+    let (summary, _) = riskshare::app::shard::merge(&a.partials, &a.out, a.force, charts.as_ref()).map_err(|e| {
         // Partials that do not fit together are the user's input, not our failure;
         // a full disk is not.
         if e.chain().any(|c| matches!(c.downcast_ref::<OutputError>(), Some(OutputError::Io { .. }))) {

@@ -7,7 +7,7 @@
 //! assumptions, the key figures, the fund adequacy per account, the sizing
 //! table when `size.json` exists, the charts, and a reproducibility line.
 //!
-//! **Architecture Invariant:** like [`crate::charts`], this reads a finished
+//! **Architecture Invariant:** like [`crate::report::charts`], this reads a finished
 //! output folder and nothing else: no simulation, no network. The page has no
 //! scripts and no external references; charts are inline SVG whose text the
 //! browser draws, so `Lang::Zh` needs no font shipped.
@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 use serde_yaml_ng::Value as Yaml;
 
-use crate::charts::{
+use crate::report::charts::{
     self, Chart, DEPLETION_TARGET, Lang, Prob, RunData, RunSummary, group, layer_label, pct, today_ratio,
 };
 
@@ -591,10 +591,10 @@ fn figures_section(h: &mut String, s: &RunSummary, lang: Lang) {
         l("mean of the worst 1 % (TVaR 99 %)", "最差 1 % 的平均（TVaR 99 %）"),
     );
     // The layers in the order they pay, then the totals.
-    let rows = crate::charts::WATERFALL.iter().chain(&["bank_total", "interest_subsidy", "fiscal_cost"]);
+    let rows = crate::report::charts::WATERFALL.iter().chain(&["bank_total", "interest_subsidy", "fiscal_cost"]);
     for &col in rows {
         let Some(st) = s.layers.get(col) else { continue };
-        if crate::charts::OPTIONAL_LAYERS.contains(&col) && st.mean == 0.0 {
+        if crate::report::charts::OPTIONAL_LAYERS.contains(&col) && st.mean == 0.0 {
             continue;
         }
         let cls = if col == "bank_total" { " class=\"hl\"" } else { "" };

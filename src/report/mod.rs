@@ -1,8 +1,8 @@
-//! Reports computed from the loss tables: the CSV tables themselves, the
-//! run summary, and the readable stdout table.
+//! Renders results for people and programs: the CSV tables, the stdout text
+//! tables, the charts and the HTML report.
 
+pub mod charts;
 pub mod csv_table;
 pub mod html;
-pub mod summary;
 pub mod tables_csv;
 pub mod text;

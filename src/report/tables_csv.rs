@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use crate::model::Model;
 use crate::money::Fen;
 use crate::report::csv_table::Table;
-use crate::tables::{Batch, Counts, Flows, MONEY, TrialRow};
+use crate::sim::tables::{Batch, Counts, Flows, MONEY, TrialRow};
 
 /// Money columns that precede the exhaustion counts (docs/model.md 5's order).
 const LEAD: usize = 10;

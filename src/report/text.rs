@@ -2,9 +2,9 @@
 
 use std::fmt::Write;
 
+use crate::analysis::summary::Summary;
 use crate::model::Model;
 use crate::money::Fen;
-use crate::report::summary::Summary;
 
 /// `1234567.891` -> `1,234,568` (whole yuan with thousands separators).
 pub fn group(x: f64) -> String {
@@ -144,8 +144,8 @@ fn mechanisms(m: &Model, o: &mut String) {
     }
     let so = &m.societies;
     if !so.is_empty() {
-        let lent = so.lender_of.iter().filter(|&&x| x != crate::society::NO_SOCIETY).count();
-        let bank_loans = so.bank_loan.iter().filter(|&&x| x != crate::society::NO_LOAN).count();
+        let lent = so.lender_of.iter().filter(|&&x| x != crate::model::society::NO_SOCIETY).count();
+        let bank_loans = so.bank_loan.iter().filter(|&&x| x != crate::model::society::NO_LOAN).count();
         let _ = writeln!(
             o,
             "mutual-aid societies: {} with CNY {} of capital, {} loan(s) lent from it, {} bank loan(s) to societies",
@@ -316,7 +316,7 @@ fn ratio_text(r: Option<f64>) -> String {
 }
 
 /// The table `riskshare size` prints.
-pub fn sizing_table(s: &crate::sizing::Sizing, comp: bool, village: bool) -> String {
+pub fn sizing_table(s: &crate::analysis::sizing::Sizing, comp: bool, village: bool) -> String {
     let mut o = String::new();
     if comp {
         let _ = writeln!(o, "compensation deposits that last the horizon (loans : fund, 95 % interval in brackets)");
@@ -372,7 +372,7 @@ pub fn sizing_table(s: &crate::sizing::Sizing, comp: bool, village: bool) -> Str
 
 /// The table `riskshare compare` prints: means, and differences to the first
 /// scenario with their 95 % intervals.
-pub fn comparison_table(c: &crate::compare::Comparison) -> String {
+pub fn comparison_table(c: &crate::analysis::compare::Comparison) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -412,7 +412,7 @@ pub fn comparison_table(c: &crate::compare::Comparison) -> String {
 }
 
 /// The table `riskshare sweep` prints.
-pub fn sweep_table(axes: &[crate::sweep::Axis], rows: &[crate::sweep::CellRow]) -> String {
+pub fn sweep_table(axes: &[crate::analysis::sweep::Axis], rows: &[crate::analysis::sweep::CellRow]) -> String {
     let mut o = String::new();
     let head: Vec<String> = axes.iter().map(|a| a.key.rsplit('.').next().unwrap_or(&a.key).to_string()).collect();
     let _ = writeln!(
@@ -445,7 +445,7 @@ pub fn sweep_table(axes: &[crate::sweep::Axis], rows: &[crate::sweep::CellRow]) 
 }
 
 /// The table `riskshare stress` prints: baseline against stressed, same seed.
-pub fn stress_table(r: &crate::stress::StressReport) -> String {
+pub fn stress_table(r: &crate::analysis::stress::StressReport) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,

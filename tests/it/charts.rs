@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use riskshare::charts::{self, Chart, Lang};
+use riskshare::report::charts::{self, Chart, Lang};
 use riskshare::report::html;
 use tempfile::TempDir;
 

@@ -1,10 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use riskshare::engine;
 use riskshare::model::Model;
 use riskshare::scenario::{self, Override};
-use riskshare::tables::Batch;
+use riskshare::sim::engine;
+use riskshare::sim::tables::Batch;
 
 /// Builds a model from scenario text, panicking with the problems if invalid.
 pub fn model(yaml: &str) -> Model {

@@ -2,7 +2,7 @@
 //! parts' draws, and the directions a user relies on must hold.
 
 use crate::common::*;
-use riskshare::tables::Batch;
+use riskshare::sim::tables::Batch;
 
 const MINI: &str = include_str!("../scenarios/mini.yaml");
 
@@ -41,7 +41,7 @@ fn streams_of_one_driver_do_not_move_with_another() {
     assert!((s_all as f64 - s_no_epi as f64).abs() < 0.05 * s_all as f64);
 }
 
-fn paired_mean_diff(a: &Batch, b: &Batch, f: impl Fn(&riskshare::tables::TrialRow) -> i64) -> (f64, f64) {
+fn paired_mean_diff(a: &Batch, b: &Batch, f: impl Fn(&riskshare::sim::tables::TrialRow) -> i64) -> (f64, f64) {
     let d: Vec<f64> = a.trials.iter().zip(&b.trials).map(|(x, y)| (f(x) - f(y)) as f64).collect();
     let n = d.len() as f64;
     let mean = d.iter().sum::<f64>() / n;

@@ -2,7 +2,7 @@
 //! mutual-aid societies, benefit linkage and scorecards, end to end.
 
 use crate::common::{model, simulate};
-use riskshare::tables::{Batch, TrialRow};
+use riskshare::sim::tables::{Batch, TrialRow};
 
 const MINI: &str = include_str!("../scenarios/mini.yaml");
 const HOUSEHOLD_LINE: &str = "      insurance: {agricultural: 0.5, credit: 0.3, accident: 0.9}\n";

@@ -1,9 +1,9 @@
 //! Comparison on common random numbers and the sweep's fast path.
 
 use crate::common::*;
-use riskshare::compare;
-use riskshare::runner;
-use riskshare::sweep::{self, Axis};
+use riskshare::analysis::compare;
+use riskshare::analysis::sweep::{self, Axis};
+use riskshare::app::runner;
 
 const MINI: &str = include_str!("../scenarios/mini.yaml");
 
@@ -63,8 +63,8 @@ fn paired_differences_are_far_more_precise_than_independent_ones() {
     let row = paired.rows.iter().find(|r| r.metric == "comp_fund").unwrap();
     let se_paired = row.diff[1].stderr;
     // Independent seeds: the variance of a difference is the sum of the variances.
-    let sd = |c: &riskshare::report::summary::Collected| {
-        let mut m = riskshare::stats::Moments::default();
+    let sd = |c: &riskshare::analysis::summary::Collected| {
+        let mut m = riskshare::analysis::stats::Moments::default();
         for r in &c.trials {
             m.push(r.flows.comp_fund.0);
         }
@@ -85,15 +85,20 @@ fn stress_presets_raise_the_bank_loss() {
     let base = model(MINI);
     let trials = 400;
     let cb = runner::collect(&base, 7, trials, 2, &|_| {});
-    let mean = |c: &riskshare::report::summary::Collected| c.trials.iter().map(|r| r.flows.bank_total().0).sum::<i64>();
-    for name in riskshare::stress::PRESETS {
-        let stress = riskshare::stress::preset(name, &base.scenario).unwrap();
+    let mean =
+        |c: &riskshare::analysis::summary::Collected| c.trials.iter().map(|r| r.flows.bank_total().0).sum::<i64>();
+    for name in riskshare::analysis::stress::PRESETS {
+        let stress = riskshare::analysis::stress::preset(name, &base.scenario).unwrap();
         let yaml = serde_yaml_ng::to_string(&stress).unwrap();
         let stressed = model_with(MINI, &[&format!("stress={yaml}")]);
         let cs = runner::collect(&stressed, 7, trials, 2, &|_| {});
-        let rep = riskshare::stress::report(&base, &stress, 7, &cb, &cs);
+        let rep = riskshare::analysis::stress::report(&base, &stress, 7, &cb, &cs);
         assert!(mean(&cs) > mean(&cb), "{name}: bank loss {} not above the baseline {}", mean(&cs), mean(&cb));
         assert_eq!(rep.accounts.len(), base.accounts.len());
     }
-    assert!(riskshare::stress::preset("flod-year", &base.scenario).unwrap_err().contains("did you mean `flood-year`"));
+    assert!(
+        riskshare::analysis::stress::preset("flod-year", &base.scenario)
+            .unwrap_err()
+            .contains("did you mean `flood-year`")
+    );
 }

@@ -478,7 +478,7 @@ mod mutations {
 
     use super::*;
     use proptest::prelude::*;
-    use riskshare::io::{self, Source};
+    use riskshare::app::io::{self, Source};
 
     const EXTREMES: &[&str] = &[
         "0",
@@ -618,7 +618,7 @@ mod mutations {
                 let m = l.model;
                 if m.loans.n <= 50_000 {
                     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        riskshare::runner::collect(&m, 1, 4, 1, &|_| {})
+                        riskshare::app::runner::collect(&m, 1, 4, 1, &|_| {})
                     }));
                     prop_assert!(run.is_ok(), "simulating panicked on {edits:?}");
                 }

@@ -1,14 +1,14 @@
 //! Fund sizing against closed forms and against re-runs at the recommended ratio.
 
 use crate::common::*;
-use riskshare::report::summary::Collected;
-use riskshare::sizing;
+use riskshare::analysis::sizing;
+use riskshare::analysis::summary::Collected;
 
 const Z: f64 = 4.5;
 
 fn collect(m: &riskshare::model::Model, seed: u64, trials: u64) -> Collected {
     let mut c = Collected::new(m);
-    riskshare::engine::simulate(m, seed, 0..trials, 2, &|_| {}, |b| {
+    riskshare::sim::engine::simulate(m, seed, 0..trials, 2, &|_| {}, |b| {
         c.push(&b);
         Ok::<(), ()>(())
     })

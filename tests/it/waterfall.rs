@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use riskshare::model::NO_ACCOUNT;
 use riskshare::money::Fen;
-use riskshare::waterfall::{Claim, Scratch, settle};
+use riskshare::sim::waterfall::{Claim, Scratch, settle};
 
 fn claim(loan: u32, village: u32, account: u32, exposure: i64) -> Claim {
     Claim { loan, village, account, village_covered: true, exposure: Fen(exposure), ..Default::default() }

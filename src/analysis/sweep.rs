@@ -18,12 +18,12 @@ use std::ops::Range;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{self, CHUNK, Workspace};
+use crate::analysis::stats;
+use crate::analysis::summary::{Collected, Prob};
 use crate::model::{Loans, Model};
 use crate::report::csv_table::Table;
-use crate::report::summary::{Collected, Prob};
-use crate::stats;
-use crate::tables::Batch;
+use crate::sim::engine::{self, CHUNK, Workspace};
+use crate::sim::tables::Batch;
 
 /// One `--vary KEY=V1,V2,...`.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,7 +132,7 @@ fn run_fast_in_chunks(
     progress: &(dyn Fn(u64) + Sync),
     chunk: u64,
 ) -> Vec<Collected> {
-    let pool = crate::engine::pool(threads);
+    let pool = crate::sim::engine::pool(threads);
     let collection = |m: &Model| match keep {
         Keep::All => Collected::new(m),
         Keep::Trials => Collected::new(m).into_trials(),
@@ -191,7 +191,7 @@ pub struct CellRow {
     pub depletion: Prob,
 }
 
-fn mean_p99(c: &Collected, f: impl Fn(&crate::tables::TrialRow) -> i64) -> (f64, f64) {
+fn mean_p99(c: &Collected, f: impl Fn(&crate::sim::tables::TrialRow) -> i64) -> (f64, f64) {
     let mut v = c.column(f);
     let mut m = stats::Moments::default();
     for &x in &v {

@@ -31,11 +31,11 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::stats;
+use crate::analysis::summary::{CONFIDENCE, Collected, Prob};
 use crate::model::Model;
 use crate::money::{Fen, PPM};
 use crate::report::csv_table::Table;
-use crate::report::summary::{CONFIDENCE, Collected, Prob};
-use crate::stats;
 
 /// Confidence levels the reports size for.
 pub const LEVELS: [f64; 4] = [0.90, 0.95, 0.99, 0.995];

@@ -3,10 +3,10 @@
 //! functions of the loan, this year's damage and the borrower's shocks, so
 //! each formula is checked by hand in the tests below.
 
+use crate::model::portfolio::CollateralKind;
 use crate::model::{AtDefault, Model};
 use crate::money::{Fen, to_ppm};
-use crate::portfolio::CollateralKind;
-use crate::waterfall::{ACCIDENT, AGRICULTURAL, CREDIT};
+use crate::sim::waterfall::{ACCIDENT, AGRICULTURAL, CREDIT};
 
 /// Shock bits of a borrower in a year.
 pub const SHOCK_ACCIDENT: u8 = 1;

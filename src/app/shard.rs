@@ -20,11 +20,11 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::io::{self, Source};
+use crate::analysis::summary::{Collected, Summary};
+use crate::app::io::{self, Source};
+use crate::app::output::Staged;
+use crate::app::runner::{self, Shard};
 use crate::model::Model;
-use crate::output::Staged;
-use crate::report::summary::{Collected, Summary};
-use crate::runner::{self, Shard};
 use crate::scenario;
 
 /// What a partial result is; merge compares these.
@@ -168,7 +168,7 @@ fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
     let p = dir.join("manifest.json");
     // A shard interrupted while its files moved into place is incomplete.
     if p.exists() {
-        crate::output::check_complete(dir).map_err(anyhow::Error::msg)?;
+        crate::app::output::check_complete(dir).map_err(anyhow::Error::msg)?;
     }
     let text = fs::read_to_string(&p)
         .with_context(|| format!("{} is not a riskshare shard: cannot read {}", dir.display(), p.display()))?;

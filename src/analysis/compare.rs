@@ -7,11 +7,11 @@
 
 use serde::Serialize;
 
+use crate::analysis::stats;
+use crate::analysis::summary::{CONFIDENCE, Collected};
 use crate::model::Model;
 use crate::report::csv_table::Table;
-use crate::report::summary::{CONFIDENCE, Collected};
-use crate::stats;
-use crate::tables::{MONEY, TrialRow};
+use crate::sim::tables::{MONEY, TrialRow};
 
 /// A metric read per trial from the trial table.
 pub struct Metric {

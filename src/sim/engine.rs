@@ -36,17 +36,18 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::claims::{SHOCK_ACCIDENT, SHOCK_ILLNESS, Terms};
-use crate::guarantee;
-use crate::hazard::{self, DamageState, FROM_DISASTER, FROM_EPIDEMIC};
+use crate::model::portfolio::CollateralKind;
+use crate::model::society::{NO_LOAN, NO_SOCIETY};
 use crate::model::{Model, NO_ACCOUNT};
 use crate::money::Fen;
-use crate::portfolio::CollateralKind;
 use crate::rng::{self, Stream};
 use crate::scenario::ShockKind;
-use crate::society::{Ledger, NO_LOAN, NO_SOCIETY};
-use crate::tables::{AccountTrial, Batch, Counts, Flows, TrialRow, YearRow};
-use crate::waterfall::{self, ACCIDENT, AGRICULTURAL, CREDIT, Claim};
+use crate::sim::claims::{SHOCK_ACCIDENT, SHOCK_ILLNESS, Terms};
+use crate::sim::damage::{self, DamageState, FROM_DISASTER, FROM_EPIDEMIC};
+use crate::sim::guarantee;
+use crate::sim::society::Ledger;
+use crate::sim::tables::{AccountTrial, Batch, Counts, Flows, TrialRow, YearRow};
+use crate::sim::waterfall::{self, ACCIDENT, AGRICULTURAL, CREDIT, Claim};
 
 /// Per-thread buffers for running trials.
 pub struct Workspace {
@@ -371,7 +372,7 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
 
         // 2-3. Disasters and epidemics.
         let (ev0, ob0) = (ws.damage.events, ws.damage.outbreaks);
-        hazard::draw_year(&m.hazards, seed, trial, t, &mut ws.damage);
+        damage::draw_year(&m.hazards, seed, trial, t, &mut ws.damage);
         counts.disaster_events = ws.damage.events - ev0;
         counts.epidemic_outbreaks = ws.damage.outbreaks - ob0;
 

@@ -12,10 +12,10 @@
 
 use serde::Serialize;
 
+use crate::analysis::stats::{self, ColumnSummary, QUANTILE_LEVELS_BP, TVAR_LEVELS_BP};
 use crate::model::Model;
 use crate::money::Fen;
-use crate::stats::{self, ColumnSummary, QUANTILE_LEVELS_BP, TVAR_LEVELS_BP};
-use crate::tables::{AccountTrial, Batch, Flows, MONEY, TrialRow};
+use crate::sim::tables::{AccountTrial, Batch, Flows, MONEY, TrialRow};
 
 /// Confidence of every interval the reports print.
 pub const CONFIDENCE: f64 = 0.95;
@@ -28,11 +28,11 @@ pub struct Collected {
     pub accounts: Vec<AccountTrial>,
     pub village_exhausted_count: Vec<u64>,
     pub n_accounts: usize,
-    /// Smallest deposit (fen) that lasts the horizon, `[trial][account]` (see [`crate::sizing`]).
+    /// Smallest deposit (fen) that lasts the horizon, `[trial][account]` (see [`crate::analysis::sizing`]).
     pub min_deposits: Vec<i64>,
     /// Village share (ppm of covered loans) a fund needed to last, over the
     /// (village, trial) pairs with a demand, as counts per value.
-    pub village_need_ppm: crate::sizing::Ranked,
+    pub village_need_ppm: crate::analysis::sizing::Ranked,
     horizon: usize,
     injected_share_ppm: Vec<u32>,
     village_covered: Vec<Fen>,
@@ -83,7 +83,7 @@ impl Collected {
                 for (t, d) in demands.iter_mut().enumerate() {
                     *d = b.account_demands[(k * h + t) * na + a];
                 }
-                self.min_deposits.push(crate::sizing::min_deposit(&demands, &self.injected_share_ppm));
+                self.min_deposits.push(crate::analysis::sizing::min_deposit(&demands, &self.injected_share_ppm));
             }
         }
         for &(v, w) in &b.village_demands {
@@ -284,7 +284,7 @@ pub struct Adequacy {
     pub counties: Vec<CountySummary>,
     pub villages: VillageBreakdown,
     /// Deposits and village share that last the horizon at 90 / 95 / 99 / 99.5 %.
-    pub sizing: crate::sizing::Sizing,
+    pub sizing: crate::analysis::sizing::Sizing,
 }
 
 /// A county's compensation accounts together.
@@ -500,7 +500,7 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
     let leverage = Leverage::of(m, mean_of);
     let ((counties, villages), sizing) = rayon::join(
         || rayon::join(|| county_breakdown(m, c), || village_breakdown(m, c)),
-        || crate::sizing::size(m, c, &crate::sizing::LEVELS),
+        || crate::analysis::sizing::size(m, c, &crate::analysis::sizing::LEVELS),
     );
     let fiscal_total = layers["fiscal_cost"].clone();
     let societies = (!m.societies.is_empty()).then(|| {

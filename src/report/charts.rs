@@ -29,8 +29,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Deserialize;
 
-use crate::stats;
-use crate::tables::{Flows, MONEY};
+use crate::analysis::stats;
+use crate::sim::tables::{Flows, MONEY};
 
 // ---------------------------------------------------------------------------
 // Language
@@ -898,7 +898,7 @@ impl Chart {
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 /// The embedded font (DejaVu Sans 2.37; licence in `assets/`).
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 /// Font family of PNG text (the embedded font, registered under this name).
 const PNG_FAMILY: &str = "DejaVu Sans";

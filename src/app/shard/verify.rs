@@ -23,8 +23,8 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::{Manifest, hex};
+use crate::analysis::summary::Collected;
 use crate::model::Model;
-use crate::report::summary::Collected;
 use crate::report::tables_csv::{self, parse_count, parse_money};
 
 /// Problems shown per file for its lines; the others are counted.
@@ -70,7 +70,7 @@ impl Layout {
             years_cols,
             summed,
             horizon: m.horizon as u64,
-            resolved: crate::runner::resolved_yaml(m, seed, trials),
+            resolved: crate::app::runner::resolved_yaml(m, seed, trials),
         }
     }
 }

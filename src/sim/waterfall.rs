@@ -10,7 +10,7 @@
 //!    credit, in that order) pays `min(claim, owed)`; the rest of the claim is
 //!    `insurance_excess`, paid to the household and not a loss.
 //! 3. **Guarantee**: what the loan's joint-guarantee group pays
-//!    ([`crate::guarantee`]); it depends on the draws only, so it comes in
+//!    ([`crate::sim::guarantee`]); it depends on the draws only, so it comes in
 //!    with the claim, at most `owed`.
 //! 4. **Village fund**: a village's covered defaults of the year ask
 //!    `D = sum(owed)`; the fund pays all of it when `D <= balance`, else its
@@ -27,8 +27,8 @@
 //! + guarantee + village_fund + comp_fund + shortfall + bank_loss + society_loss`.
 
 use crate::model::NO_ACCOUNT;
+use crate::model::society::NO_SOCIETY;
 use crate::money::{Fen, Remainders, allocate_pro_rata_in, split_share};
-use crate::society::NO_SOCIETY;
 
 /// Insurance claim slots, in the order they pay.
 pub const AGRICULTURAL: usize = 0;

@@ -11,17 +11,22 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use crate::guarantee::GuaranteeBook;
-use crate::hazard::HazardModel;
+pub mod guarantee;
+pub mod hazard;
+pub mod mechanisms;
+pub mod portfolio;
+pub mod society;
+
 use crate::limits;
-use crate::mechanisms;
 use crate::money::{Fen, to_ppm};
-use crate::portfolio::{self, CollateralKind, LoanOrigin, LoanRecord};
 use crate::rng::{self, inv_phi};
 use crate::scenario::schema::*;
 use crate::scenario::validate::{self, Problems};
 use crate::scenario::{InputError, Scenario};
-use crate::society::{LinkageBook, SocietyBook};
+use guarantee::GuaranteeBook;
+use hazard::HazardModel;
+use portfolio::{CollateralKind, LoanOrigin, LoanRecord};
+use society::{LinkageBook, SocietyBook};
 
 /// Marks a loan whose losses the compensation fund does not cover.
 pub const NO_ACCOUNT: u32 = u32::MAX;
@@ -112,7 +117,7 @@ pub struct AtDefault {
     pub village: u32,
     /// Compensation account, or [`NO_ACCOUNT`].
     pub account: u32,
-    /// The society that lent it, or [`crate::society::NO_SOCIETY`].
+    /// The society that lent it, or [`crate::model::society::NO_SOCIETY`].
     pub society: u32,
     pub industry: u16,
     pub term: u8,
@@ -130,7 +135,7 @@ impl AtDefault {
             agri_sum_insured: loans.agri_sum_insured[i],
             village: loans.village[i],
             account: loans.account[i],
-            society: lender_of.get(i).copied().unwrap_or(crate::society::NO_SOCIETY),
+            society: lender_of.get(i).copied().unwrap_or(crate::model::society::NO_SOCIETY),
             industry: loans.industry[i],
             term: loans.term[i],
             collateral: loans.collateral[i],

@@ -13,10 +13,10 @@
 
 use serde::Serialize;
 
+use crate::analysis::stats;
+use crate::analysis::summary::{Collected, Prob};
 use crate::model::Model;
-use crate::report::summary::{Collected, Prob};
 use crate::scenario::schema::{FactorStress, Scenario, Stress, StressEvent};
-use crate::stats;
 
 pub const PRESETS: [&str; 4] = ["flood-year", "epidemic", "recession", "combined"];
 
@@ -129,7 +129,7 @@ pub fn report(m: &Model, stress: &Stress, seed: u64, base: &Collected, stressed:
         }
     };
     let totals = [
-        ("exposure", (|r| r.flows.exposure.0) as fn(&crate::tables::TrialRow) -> i64),
+        ("exposure", (|r| r.flows.exposure.0) as fn(&crate::sim::tables::TrialRow) -> i64),
         ("bank_total", |r| r.flows.bank_total().0),
         ("village_fund", |r| r.flows.village_fund.0),
         ("comp_fund", |r| r.flows.comp_fund.0),

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::engine;
+use crate::analysis::sizing;
+use crate::analysis::summary::{self, Collected, Summary};
+use crate::app::output::Staged;
+use crate::app::shard::Tally;
 use crate::model::Model;
-use crate::output::Staged;
-use crate::report::summary::{self, Collected, Summary};
 use crate::report::tables_csv;
 use crate::scenario;
-use crate::shard::Tally;
-use crate::sizing;
+use crate::sim::engine;
 
 pub struct RunOptions {
     pub seed: u64,
@@ -39,7 +39,7 @@ pub struct RunOptions {
 /// How to draw a run's charts and report.
 #[derive(Clone, Debug)]
 pub struct Charts {
-    pub lang: crate::charts::Lang,
+    pub lang: crate::report::charts::Lang,
     /// The command line, printed in the report for reproducibility.
     pub command: String,
 }
@@ -51,16 +51,16 @@ pub fn draw(dir: &Path, out: &Path, c: &Charts) -> anyhow::Result<()> {
 }
 
 /// [`draw`], with the tables' share the charts need given from memory.
-fn draw_with(dir: &Path, out: &Path, c: &Charts, tables: Option<crate::charts::Tables>) -> anyhow::Result<()> {
-    let mut d = crate::charts::load_run_with(dir, tables)?;
+fn draw_with(dir: &Path, out: &Path, c: &Charts, tables: Option<crate::report::charts::Tables>) -> anyhow::Result<()> {
+    let mut d = crate::report::charts::load_run_with(dir, tables)?;
     d.out = out.to_path_buf();
     draw_run(&d, c)
 }
 
 /// Draws the charts and `report.html` of a loaded run into `d.out`.
-pub fn draw_run(d: &crate::charts::RunData, c: &Charts) -> anyhow::Result<()> {
+pub fn draw_run(d: &crate::report::charts::RunData, c: &Charts) -> anyhow::Result<()> {
     let (charts, report) = rayon::join(
-        || crate::charts::write_charts_of(d, c.lang),
+        || crate::report::charts::write_charts_of(d, c.lang),
         || crate::report::html::write_report_of(d, c.lang, &c.command),
     );
     charts?;
@@ -110,7 +110,7 @@ pub struct Precision {
 /// Metrics a precision-driven run can target: a money column's mean, or
 /// `comp_exhausted`, the probability that any compensation account runs dry.
 pub fn precision_metrics() -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = crate::tables::MONEY.iter().map(|c| c.name).collect();
+    let mut v: Vec<&'static str> = crate::sim::tables::MONEY.iter().map(|c| c.name).collect();
     v.push("comp_exhausted");
     v
 }
@@ -126,10 +126,10 @@ pub fn relative_stderr(c: &Collected, metric: &str) -> f64 {
         let p = k / n;
         return if p == 0.0 { f64::INFINITY } else { (p * (1.0 - p) / n).sqrt() / p };
     }
-    let Some(col) = crate::tables::MONEY.iter().find(|c| c.name == metric) else {
+    let Some(col) = crate::sim::tables::MONEY.iter().find(|c| c.name == metric) else {
         return f64::INFINITY;
     };
-    let mut m = crate::stats::Moments::default();
+    let mut m = crate::analysis::stats::Moments::default();
     for r in &c.trials {
         m.push((col.get)(&r.flows).0);
     }
@@ -227,7 +227,7 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     let summary = match opts.shard {
         Some(sh) => {
             let tables = tables.map(|(name, r)| (name, r.expect("a shard's tables are tallied")));
-            crate::shard::write_partial(model, opts.seed, total, sh, &range, &collected, &tables, &staged)?;
+            crate::app::shard::write_partial(model, opts.seed, total, sh, &range, &collected, &tables, &staged)?;
             // A shard's own figures, for its log only: merge writes the real summary.
             summary::build(model, opts.seed, &collected)
         }
@@ -246,9 +246,9 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     Ok(RunOutcome { summary, collected, out, simulate: sim, wall: start.elapsed(), loan_years })
 }
 
-/// The charts' share of the tables ([`crate::charts::Tables`]), collected batch by batch.
+/// The charts' share of the tables ([`crate::report::charts::Tables`]), collected batch by batch.
 struct ChartTables {
-    tables: crate::charts::Tables,
+    tables: crate::report::charts::Tables,
     /// Bank group of each account.
     group_of: Vec<usize>,
     sums: Vec<i64>,
@@ -256,16 +256,16 @@ struct ChartTables {
 
 impl ChartTables {
     fn new(m: &Model) -> Self {
-        let group_of = crate::charts::bank_groups(m.accounts.iter().map(|a| m.banks[a.bank as usize].as_str()));
+        let group_of = crate::report::charts::bank_groups(m.accounts.iter().map(|a| m.banks[a.bank as usize].as_str()));
         let groups = group_of.iter().max().map_or(0, |g| g + 1);
-        let tables = crate::charts::Tables {
+        let tables = crate::report::charts::Tables {
             trials: Default::default(),
             balance_sums: vec![vec![Vec::new(); m.horizon]; groups],
         };
         ChartTables { tables, group_of, sums: vec![0; groups] }
     }
 
-    fn push(&mut self, b: &crate::tables::Batch) {
+    fn push(&mut self, b: &crate::sim::tables::Batch) {
         self.tables.trials.rows.extend(b.trials.iter().map(|r| r.flows));
         let na = b.n_accounts;
         for (k, y) in b.years.iter().enumerate() {
@@ -286,7 +286,8 @@ pub fn check_memory(models: &[&Model], trials: u64, charts: bool) -> Result<(), 
     let per_trial: u64 = models
         .iter()
         .map(|m| {
-            let chart = if charts { (std::mem::size_of::<crate::tables::Flows>() + 8 * m.horizon) as u64 } else { 0 };
+            let chart =
+                if charts { (std::mem::size_of::<crate::sim::tables::Flows>() + 8 * m.horizon) as u64 } else { 0 };
             Collected::bytes_per_trial(m) + chart
         })
         .sum();

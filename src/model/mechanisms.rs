@@ -5,14 +5,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::guarantee::{GuaranteeBook, NO_GROUP, ONLY_NONE};
+use crate::model::guarantee::{GuaranteeBook, NO_GROUP, ONLY_NONE};
+use crate::model::portfolio::{CollateralKind, LoanOrigin, LoanRecord};
+use crate::model::society::{LinkageBook, NO_LOAN, NO_SOCIETY, SocietyBook};
 use crate::model::{Loans, VillageInfo};
 use crate::money::{Fen, to_ppm};
-use crate::portfolio::{CollateralKind, LoanOrigin, LoanRecord};
 use crate::rng;
 use crate::scenario::schema::*;
 use crate::scenario::validate::Problems;
-use crate::society::{LinkageBook, NO_LOAN, NO_SOCIETY, SocietyBook};
 
 pub struct Books {
     pub guarantee: GuaranteeBook,

@@ -1,0 +1,252 @@
+//! Natural disasters, livestock epidemics and personal shocks (docs/model.md 3.2-3.5).
+//!
+//! A peril's events are drawn per hazard region (a county, or counties the
+//! scenario groups) and year: a Poisson number of events, each hitting every
+//! village of the region with its zone's probability and carrying a Beta
+//! damage ratio. A borrower in a hit village takes `d * vulnerability`; an
+//! epidemic outbreak kills a Beta share of the herds of the species it
+//! affects. Several events combine as `D = 1 - prod(1 - d_e)`, per (village,
+//! industry). Each peril, disease and shock draws from its own stream keyed
+//! by (year, region), so removing one never moves another's draws.
+
+use crate::model::VillageInfo;
+use crate::rng;
+use crate::scenario::schema::*;
+
+/// Bit flags of what lies behind a (village, industry) damage.
+pub const FROM_DISASTER: u8 = 1;
+pub const FROM_EPIDEMIC: u8 = 2;
+
+#[derive(Clone, Debug)]
+pub struct PerilModel {
+    /// Stream address, from the peril's id.
+    pub key: u64,
+    pub rate: f64,
+    /// Events per region and year.
+    pub count: rng::Poisson,
+    pub hit_by_zone: Vec<rng::Chance>,
+    pub damage: Ratio,
+    pub per_village: bool,
+    pub vulnerability: Vec<f64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DiseaseModel {
+    pub key: u64,
+    pub rate: f64,
+    /// Outbreaks per region and year.
+    pub count: rng::Poisson,
+    pub hit_by_zone: Vec<rng::Chance>,
+    pub mortality: Ratio,
+    /// Industries whose species it affects.
+    pub affects: Vec<bool>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ShockModel {
+    pub key: u64,
+    pub kind: ShockKind,
+    pub prob: rng::Chance,
+    pub default_prob: f64,
+}
+
+/// A stress overlay's forced event: the same villages hit in every trial.
+#[derive(Clone, Debug)]
+pub struct ForcedEvent {
+    pub year: usize,
+    pub villages: Vec<u32>,
+    /// Damage per industry (severity x vulnerability, or mortality for the species struck).
+    pub damage: Vec<f64>,
+    pub cause: u8,
+    /// The counties of `villages`.
+    pub counties: Vec<u32>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct HazardModel {
+    pub forced: Vec<ForcedEvent>,
+    /// `regions[r][zone]`: the villages of region r in that zone.
+    pub regions: Vec<Vec<Vec<u32>>>,
+    /// Stream address of each region, from its id (or its county's, alone).
+    pub region_keys: Vec<u64>,
+    /// The counties of each region, and the county of each village.
+    pub region_counties: Vec<Vec<u32>>,
+    pub village_county: Vec<u32>,
+    pub perils: Vec<PerilModel>,
+    pub diseases: Vec<DiseaseModel>,
+    pub shocks: Vec<ShockModel>,
+    pub n_industries: usize,
+    /// Industries whose damage is also the share of the herd lost.
+    pub livestock: Vec<bool>,
+}
+
+impl HazardModel {
+    pub fn build(
+        s: &Scenario,
+        villages: &[VillageInfo],
+        counties: &[String],
+        zones: &[String],
+        industries: &[String],
+    ) -> HazardModel {
+        // Region of each county: a listed group, else the county alone (after the groups).
+        let mut region_of = vec![usize::MAX; counties.len()];
+        for (ri, r) in s.hazards.regions.iter().enumerate() {
+            for c in &r.counties {
+                if let Some(ci) = counties.iter().position(|x| x == c) {
+                    region_of[ci] = ri;
+                }
+            }
+        }
+        let mut n_regions = s.hazards.regions.len();
+        let mut region_keys: Vec<u64> = s.hazards.regions.iter().map(|r| rng::name_key(&["region", &r.id])).collect();
+        for (ci, r) in region_of.iter_mut().enumerate() {
+            if *r == usize::MAX {
+                *r = n_regions;
+                n_regions += 1;
+                region_keys.push(rng::name_key(&["county-region", &counties[ci]]));
+            }
+        }
+        let mut regions = vec![vec![Vec::new(); zones.len()]; n_regions];
+        for (v, vi) in villages.iter().enumerate() {
+            regions[region_of[vi.county as usize]][vi.zone as usize].push(v as u32);
+        }
+        let by_zone = |m: &std::collections::BTreeMap<String, f64>| -> Vec<rng::Chance> {
+            zones.iter().map(|z| rng::Chance::new(m.get(z).copied().unwrap_or(0.0))).collect()
+        };
+        let perils = if s.hazards.enabled {
+            s.hazards
+                .perils
+                .iter()
+                .map(|p| PerilModel {
+                    key: rng::name_key(&["peril", &p.id]),
+                    rate: p.rate,
+                    count: rng::Poisson::new(p.rate),
+                    hit_by_zone: by_zone(&p.hit),
+                    damage: Ratio::of(&p.damage),
+                    per_village: p.per_village_damage,
+                    vulnerability: industries
+                        .iter()
+                        .map(|i| p.vulnerability.get(i).copied().unwrap_or(p.default_vulnerability))
+                        .collect(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let diseases = if s.epidemics.enabled {
+            s.epidemics
+                .diseases
+                .iter()
+                .map(|d| DiseaseModel {
+                    key: rng::name_key(&["disease", &d.id]),
+                    rate: d.rate,
+                    count: rng::Poisson::new(d.rate),
+                    hit_by_zone: by_zone(&d.hit),
+                    mortality: Ratio::of(&d.mortality),
+                    affects: s
+                        .industries
+                        .iter()
+                        .map(|i| i.species.as_ref().is_some_and(|sp| d.species.contains(sp)))
+                        .collect(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let shocks = s
+            .shocks
+            .iter()
+            .map(|x| ShockModel {
+                key: rng::name_key(&["shock", &x.id]),
+                kind: x.kind,
+                prob: rng::Chance::new(x.prob),
+                default_prob: x.default_prob,
+            })
+            .collect();
+        let forced = s
+            .stress
+            .events
+            .iter()
+            .map(|ev| {
+                let hit: Vec<u32> = (0..villages.len() as u32)
+                    .filter(|&v| {
+                        // A fixed footprint: the village's id decides, not a draw.
+                        let u =
+                            rng::name_key(&["stress", &villages[v as usize].id]) as f64 / 18_446_744_073_709_551_616.0;
+                        u < ev.share_of_villages
+                    })
+                    .collect();
+                let (damage, cause) = match (&ev.peril, &ev.disease) {
+                    (Some(pid), _) => {
+                        let p = s.hazards.perils.iter().find(|p| &p.id == pid);
+                        let d = industries
+                            .iter()
+                            .map(|i| {
+                                ev.severity
+                                    * p.map_or(1.0, |p| {
+                                        p.vulnerability.get(i).copied().unwrap_or(p.default_vulnerability)
+                                    })
+                            })
+                            .collect();
+                        (d, FROM_DISASTER)
+                    }
+                    (_, Some(did)) => {
+                        let d = s.epidemics.diseases.iter().find(|d| &d.id == did);
+                        let dm = s
+                            .industries
+                            .iter()
+                            .map(|i| {
+                                let struck =
+                                    i.species.as_ref().is_some_and(|sp| d.is_some_and(|d| d.species.contains(sp)));
+                                if struck { ev.severity } else { 0.0 }
+                            })
+                            .collect();
+                        (dm, FROM_EPIDEMIC)
+                    }
+                    _ => (vec![0.0; industries.len()], FROM_DISASTER),
+                };
+                let mut counties: Vec<u32> = hit.iter().map(|&v| villages[v as usize].county).collect();
+                counties.sort_unstable();
+                counties.dedup();
+                ForcedEvent { year: ev.year as usize - 1, villages: hit, damage, cause, counties }
+            })
+            .collect();
+        let mut region_counties = vec![Vec::new(); n_regions];
+        for (c, &r) in region_of.iter().enumerate() {
+            region_counties[r].push(c as u32);
+        }
+        HazardModel {
+            forced,
+            regions,
+            region_keys,
+            region_counties,
+            village_county: villages.iter().map(|v| v.county).collect(),
+            perils,
+            diseases,
+            shocks,
+            n_industries: industries.len(),
+            livestock: s.industries.iter().map(|i| i.kind == IndustryKind::Livestock).collect(),
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        !self.perils.is_empty() || !self.diseases.is_empty() || !self.forced.is_empty()
+    }
+}
+
+/// A damage or mortality ratio's distribution: fixed, or Beta with its
+/// sampler's constants computed once.
+#[derive(Clone, Copy, Debug)]
+pub enum Ratio {
+    Fixed(f64),
+    Beta(rng::Beta),
+}
+
+impl Ratio {
+    pub fn of(b: &BetaDist) -> Ratio {
+        match b.fixed {
+            Some(x) => Ratio::Fixed(x),
+            None => Ratio::Beta(rng::Beta::new(b.alpha, b.beta)),
+        }
+    }
+}
