@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use riskshare::app::io::{self, Source};
 use riskshare::app::output::{OutputError, Staged};
 use riskshare::app::runner::{self, RunOptions};
+use riskshare::app::{self, Progress};
 use riskshare::limits;
 use riskshare::report::text;
 use riskshare::scenario::{InputError, Override};
@@ -396,241 +397,90 @@ fn threads_of(t: Option<usize>) -> Result<usize, Failure> {
     Ok(threads.min(limits::MAX_THREADS))
 }
 
-/// The trials to run: `--trials`, else the scenario's, within the bound.
-fn trials_of(t: Option<u64>, scenario: u64) -> Result<u64, Failure> {
-    let trials = t.unwrap_or(scenario);
-    if trials == 0 || trials > limits::MAX_TRIALS {
-        return Err(InputError::one(
-            "--trials",
-            "",
-            None,
-            format!(
-                "expected 1 ..= {} trials, found {} (riskshare's bound for one run, shards together)",
-                limits::grouped(limits::MAX_TRIALS),
-                limits::grouped(trials)
-            ),
-        )
-        .into());
-    }
-    Ok(trials)
-}
+/// The CLI's progress bar as the library's [`Progress`].
+struct Bar(ProgressBar);
 
-/// Builds the models of several (scenario, overrides) side by side (a
-/// province's takes most of a second), reporting every problem in order.
-/// `finish` runs on each model as soon as it is built (a sweep reduces its
-/// cells there, so that the full models are never all held at once). At
-/// most [`BUILDS_AT_ONCE`] are built together: a province's build holds
-/// about 0.2 GB while it runs.
-fn load_models(
-    jobs: Vec<(Source, Vec<Override>)>,
-    threads: usize,
-    finish: &(dyn Fn(riskshare::model::Model) -> riskshare::model::Model + Sync),
-) -> Result<Vec<riskshare::model::Model>, Failure> {
-    use rayon::prelude::*;
-    let builders = threads.min(BUILDS_AT_ONCE);
-    let pool = riskshare::sim::engine::pool(builders);
-    let loaded: Vec<_> = pool.install(|| {
-        jobs.into_par_iter()
-            .map(|(src, sets)| {
-                io::load(src, &sets).map(|mut l| {
-                    l.model = finish(l.model);
-                    l
-                })
-            })
-            .collect()
-    });
-    let mut models = Vec::new();
-    let mut problems = Vec::new();
-    for l in loaded {
-        match l {
-            Ok(l) => models.push(l.model),
-            Err(e) => problems.extend(e.problems),
-        }
+impl Progress for Bar {
+    fn begin(&self, total: u64) {
+        self.0.set_length(total);
     }
-    if !problems.is_empty() {
-        problems.dedup();
-        return Err(InputError { problems }.into());
+    fn advance(&self, k: u64) {
+        self.0.inc(k);
     }
-    Ok(models)
+    fn end(&self) {
+        self.0.finish_and_clear();
+    }
 }
-
-const BUILDS_AT_ONCE: usize = 4;
 
 fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
-    let threads = threads_of(a.common.threads)?;
-    let jobs = a.scenarios.iter().map(|p| (Source::File(p.clone()), Vec::new())).collect();
-    let models = load_models(jobs, threads, &|m| m)?;
-    riskshare::analysis::compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
-    let trials = trials_of(a.common.trials, models[0].scenario.simulation.trials)?;
-    runner::check_memory(&models.iter().collect::<Vec<_>>(), trials, false)?;
-    let seed = a.common.seed.unwrap_or(models[0].scenario.simulation.seed);
-    let out_dir = a.out.unwrap_or_else(|| PathBuf::from("output/compare"));
-    let staged = Staged::new(&out_dir, "compare", a.force)?;
-    let pb = progress_bar(trials * models.len() as u64);
-    let runs: Vec<_> = models.iter().map(|m| runner::collect(m, seed, trials, threads, &|k| pb.inc(k))).collect();
-    pb.finish_and_clear();
-    let names: Vec<String> = a
-        .scenarios
-        .iter()
-        .zip(&models)
-        .map(|(p, m)| {
-            format!(
-                "{} ({})",
-                m.scenario.name,
-                p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
-            )
-        })
-        .collect();
-    let c = riskshare::analysis::compare::compare(&names, &runs, seed);
-    let mut json = serde_json::to_string_pretty(&c).map_err(anyhow::Error::from)?;
-    json.push('\n');
-    staged.write("comparison.json", json.as_bytes())?;
-    staged.write("comparison.csv", riskshare::analysis::compare::to_csv(&c).as_bytes())?;
-    staged.write("comparison.svg", riskshare::analysis::compare::chart_svg(&c).as_bytes())?;
-    staged.commit()?;
-    out(&text::comparison_table(&c));
-    out(&format!("comparison.json, comparison.csv and comparison.svg in {}\n", out_dir.display()));
+    let job = app::compare::Job {
+        scenarios: a.scenarios,
+        trials: a.common.trials,
+        seed: a.common.seed,
+        threads: threads_of(a.common.threads)?,
+        out: a.out,
+        force: a.force,
+    };
+    let done = app::compare::run(job, &Bar(progress_bar(0)))?;
+    out(&text::comparison_table(&done.comparison));
+    out(&format!("{} in {}\n", and_list(&app::compare::FILES), done.out.display()));
     Ok(())
 }
 
 fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
-    use riskshare::analysis::sweep;
-    let src = source(&a.scenario.scenario);
-    let base = io::load(src.clone(), &a.scenario.set)?.model;
-    let grid = sweep::cells(&a.vary);
-    let threads = threads_of(a.common.threads)?;
-    let jobs: Vec<_> = grid
-        .iter()
-        .map(|cell| {
-            let mut sets = a.scenario.set.clone();
-            sets.extend(cell.iter().map(|(k, v)| Override { path: k.clone(), value: v.clone() }));
-            (src.clone(), sets)
-        })
-        .collect();
-    let trials = trials_of(a.common.trials, base.scenario.simulation.trials)?;
-    let seed = a.common.seed.unwrap_or(base.scenario.simulation.seed);
-    // On the fast path a cell only settles the base's draws: each is reduced
-    // as it is built, once its book is found to be the base's. A cell whose
-    // book differs (not expected when only funds.* vary) sends the sweep to
-    // full re-runs, with the models built again whole.
-    let fast_path = !a.full && sweep::fast_path_applies(&a.vary);
-    let differs = std::sync::atomic::AtomicBool::new(false);
-    let mut models = load_models(jobs.clone(), threads, &|m| {
-        if !fast_path {
-            m
-        } else if sweep::same_book(&base, &m) {
-            sweep::for_settlement(m)
-        } else {
-            differs.store(true, std::sync::atomic::Ordering::Relaxed);
-            m
-        }
-    })?;
-    runner::check_memory(&models.iter().collect::<Vec<_>>(), trials, false)?;
-    let fast = fast_path && !differs.load(std::sync::atomic::Ordering::Relaxed);
-    if fast_path && !fast {
-        drop(std::mem::take(&mut models));
-        models = load_models(jobs, threads, &|m| m)?;
-    }
-    let out_dir = a.out.unwrap_or_else(|| runner::default_out(&format!("{}-sweep", base.scenario.name)));
-    let staged = Staged::new(&out_dir, "sweep", a.force)?;
-    let pb = progress_bar(trials * models.len() as u64);
-    let started = Instant::now();
-    let runs = if fast {
-        sweep::run_fast(&base, &models, seed, 0..trials, threads, sweep::Keep::Trials, &|k| pb.inc(k))
-    } else {
-        models.iter().map(|m| runner::collect(m, seed, trials, threads, &|k| pb.inc(k)).into_trials()).collect()
+    let job = app::sweep::Job {
+        scenario: source(&a.scenario.scenario),
+        set: a.scenario.set,
+        vary: a.vary,
+        trials: a.common.trials,
+        seed: a.common.seed,
+        threads: threads_of(a.common.threads)?,
+        out: a.out,
+        force: a.force,
+        full: a.full,
     };
-    pb.finish_and_clear();
-    let rows: Vec<_> = grid.iter().zip(&runs).map(|(cell, c)| sweep::row(cell, c)).collect();
-    staged.write("sweep.csv", sweep::to_csv(&a.vary, &rows).as_bytes())?;
-    let json = serde_json::to_string_pretty(&serde_json::json!({
-        "scenario": base.scenario.name, "seed": seed, "trials": trials, "fast_path": fast,
-        "engine_version": riskshare::ENGINE_VERSION, "cells": rows,
-    }))
-    .map_err(anyhow::Error::from)?;
-    staged.write("sweep.json", (json + "\n").as_bytes())?;
-    if let Some(svg) = sweep::heatmap_svg(&a.vary, &rows) {
-        staged.write("sweep_heatmap.svg", svg.as_bytes())?;
-    }
-    staged.commit()?;
-    out(&text::sweep_table(&a.vary, &rows));
+    let done = app::sweep::run(job, &Bar(progress_bar(0)))?;
+    out(&text::sweep_table(&done.axes, &done.sweep.cells));
     out(&format!(
         "{} cells x {} trials in {:.2} s ({}); sweep.csv and sweep.json in {}\n",
-        rows.len(),
-        group_int(trials),
-        started.elapsed().as_secs_f64(),
-        if fast { "fast path: draws shared, funds re-run per cell" } else { "full re-runs" },
-        out_dir.display()
+        done.sweep.cells.len(),
+        text::group(done.sweep.trials as f64),
+        done.elapsed.as_secs_f64(),
+        if done.sweep.fast_path { "fast path: draws shared, funds re-run per cell" } else { "full re-runs" },
+        done.out.display()
     ));
     Ok(())
 }
 
 fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
-    let src = source(&a.scenario.scenario);
-    let base = io::load(src.clone(), &a.scenario.set)?.model;
-    let stress = match (&a.preset, &a.overlay) {
-        (Some(p), _) => riskshare::analysis::stress::preset(p, &base.scenario)
-            .map_err(|m| InputError::one("--preset", "", None, m))?,
-        (None, Some(f)) => {
-            let name = f.display().to_string();
-            // Size and YAML limits checked, as for a scenario.
-            let text = io::read_overlay(f)?;
-            #[derive(serde::Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct Overlay {
-                stress: riskshare::scenario::Stress,
-            }
-            let de = serde_yaml_ng::Deserializer::from_str(&text);
-            let o: Overlay = serde_path_to_error::deserialize(de).map_err(|e| {
-                InputError::one(
-                    &name,
-                    &e.path().to_string(),
-                    e.inner().location().map(|l| l.line()),
-                    e.inner().to_string(),
-                )
-            })?;
-            o.stress
-        }
+    let overlay = match (a.preset, a.overlay) {
+        (Some(p), _) => app::stress::Overlay::Preset(p),
+        (None, Some(f)) => app::stress::Overlay::File(f),
         (None, None) => unreachable!("clap requires --preset or --overlay"),
     };
-    let stress_yaml = serde_yaml_ng::to_string(&stress).map_err(anyhow::Error::from)?;
-    let mut sets = a.scenario.set.clone();
-    sets.push(Override { path: "stress".into(), value: stress_yaml });
-    // The overlay's problems are the overlay's (or the preset's), not a `--set` the user never typed.
-    let overlay = match (&a.preset, &a.overlay) {
-        (Some(p), _) => format!("--preset {p}"),
-        (None, Some(f)) => f.display().to_string(),
-        (None, None) => String::new(),
+    let job = app::stress::Job {
+        scenario: source(&a.scenario.scenario),
+        set: a.scenario.set,
+        overlay,
+        trials: a.common.trials,
+        seed: a.common.seed,
+        threads: threads_of(a.common.threads)?,
+        out: a.out,
+        force: a.force,
     };
-    let stressed = io::load(src, &sets)
-        .map_err(|mut e| {
-            for p in e.problems.iter_mut().filter(|p| p.origin.starts_with("--set stress=")) {
-                p.origin = overlay.clone();
-            }
-            e
-        })?
-        .model;
-    let trials = trials_of(a.common.trials, base.scenario.simulation.trials)?;
-    runner::check_memory(&[&base, &stressed], trials, false)?;
-    let seed = a.common.seed.unwrap_or(base.scenario.simulation.seed);
-    let threads = threads_of(a.common.threads)?;
-    let out_dir = a.out.unwrap_or_else(|| runner::default_out(&format!("{}-stress", base.scenario.name)));
-    let staged = Staged::new(&out_dir, "stress", a.force)?;
-    let pb = progress_bar(2 * trials);
-    let cb = runner::collect(&base, seed, trials, threads, &|k| pb.inc(k));
-    let cs = runner::collect(&stressed, seed, trials, threads, &|k| pb.inc(k));
-    pb.finish_and_clear();
-    let rep = riskshare::analysis::stress::report(&base, &stress, seed, &cb, &cs);
-    let json = serde_json::to_string_pretty(&rep).map_err(anyhow::Error::from)?;
-    staged.write("stress.json", (json + "\n").as_bytes())?;
-    staged.commit()?;
-    out(&text::stress_table(&rep));
-    out(&format!("stress.json in {}\n", out_dir.display()));
+    let done = app::stress::run(job, &Bar(progress_bar(0)))?;
+    out(&text::stress_table(&done.report));
+    out(&format!("stress.json in {}\n", done.out.display()));
     Ok(())
 }
 
-fn group_int(n: u64) -> String {
-    text::group(n as f64)
+/// "a, b and c".
+fn and_list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 /// The command line as typed, for the report's reproducibility line.
@@ -690,7 +540,7 @@ fn run_and_print(
     let started = Instant::now();
     let loaded = io::load(source(&a.scenario.scenario), &a.scenario.set)?;
     let m = loaded.model;
-    let trials = trials_of(a.common.trials, m.scenario.simulation.trials)?;
+    let trials = app::trials(a.common.trials, m.scenario.simulation.trials)?;
     let seed = a.common.seed.unwrap_or(m.scenario.simulation.seed);
     let threads = threads_of(a.common.threads)?;
     let precision = match a.precision {
@@ -718,7 +568,7 @@ fn run_and_print(
                 )
                 .into());
             }
-            let max_trials = trials_of(Some(a.max_trials), 0).map_err(|_| {
+            let max_trials = app::trials(Some(a.max_trials), 0).map_err(|_| {
                 InputError::one(
                     "--max-trials",
                     "",

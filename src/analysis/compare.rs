@@ -10,7 +10,6 @@ use serde::Serialize;
 use crate::analysis::stats;
 use crate::analysis::summary::{CONFIDENCE, Collected};
 use crate::model::Model;
-use crate::report::csv_table::Table;
 use crate::sim::tables::{MONEY, TrialRow};
 
 /// A metric read per trial from the trial table.
@@ -113,20 +112,6 @@ pub fn compare(names: &[String], runs: &[Collected], seed: u64) -> Comparison {
         })
         .collect();
     Comparison { scenarios: names.to_vec(), seed, trials: n as u64, engine_version: crate::ENGINE_VERSION.into(), rows }
-}
-
-/// The comparison as CSV: one row per (metric, scenario).
-pub fn to_csv(c: &Comparison) -> String {
-    let mut t = Table::new();
-    t.row(["metric", "scenario", "mean", "p99", "diff_to_first", "diff_stderr", "diff_lo", "diff_hi"]);
-    for r in &c.rows {
-        for (i, name) in c.scenarios.iter().enumerate() {
-            let d = &r.diff[i];
-            let numbers = [r.mean[i], r.p99[i], d.mean, d.stderr, d.lo, d.hi].map(|x| x.to_string());
-            t.row([r.metric.as_str(), name.as_str()].into_iter().chain(numbers.iter().map(String::as_str)));
-        }
-    }
-    t.into_string()
 }
 
 /// Checks that scenarios can be compared: same horizon.

@@ -35,7 +35,6 @@ use crate::analysis::stats;
 use crate::analysis::summary::{CONFIDENCE, Collected, Prob};
 use crate::model::Model;
 use crate::money::{Fen, PPM};
-use crate::report::csv_table::Table;
 
 /// Confidence levels the reports size for.
 pub const LEVELS: [f64; 4] = [0.90, 0.95, 0.99, 0.995];
@@ -351,23 +350,6 @@ pub fn curve(m: &Model, c: &Collected) -> Vec<CurvePoint> {
         }
     }
     out
-}
-
-/// The sizing curve as CSV.
-pub fn curve_csv(points: &[CurvePoint]) -> String {
-    let mut t = Table::new();
-    t.row(["account", "ratio", "deposit", "depletion_prob", "lo", "hi"]);
-    for p in points {
-        t.row([
-            p.account.clone(),
-            p.ratio.to_string(),
-            format!("{:.2}", p.deposit),
-            p.depletion.p.to_string(),
-            p.depletion.lo.to_string(),
-            p.depletion.hi.to_string(),
-        ]);
-    }
-    t.into_string()
 }
 
 #[cfg(test)]

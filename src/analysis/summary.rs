@@ -225,7 +225,7 @@ impl Stat {
 }
 
 /// A probability with its Wilson interval.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Prob {
     pub p: f64,
     pub lo: f64,

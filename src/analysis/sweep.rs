@@ -16,12 +16,11 @@
 use std::ops::Range;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::stats;
 use crate::analysis::summary::{Collected, Prob};
 use crate::model::{Loans, Model};
-use crate::report::csv_table::Table;
 use crate::sim::engine::{self, CHUNK, Workspace};
 use crate::sim::tables::Batch;
 
@@ -176,8 +175,20 @@ fn run_fast_in_chunks(
     collected
 }
 
+/// A sweep's result, as sweep.json holds it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sweep {
+    pub scenario: String,
+    pub seed: u64,
+    pub trials: u64,
+    /// Whether the cells settled shared draws rather than re-running in full.
+    pub fast_path: bool,
+    pub engine_version: String,
+    pub cells: Vec<CellRow>,
+}
+
 /// The key metrics of one cell.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CellRow {
     pub values: Vec<(String, String)>,
     pub comp_fund_mean: f64,
@@ -218,40 +229,6 @@ pub fn row(values: &[(String, String)], c: &Collected) -> CellRow {
         village_fund_mean,
         depletion: Prob::of(k, c.n() as u64),
     }
-}
-
-/// The sweep as CSV: one row per cell, the varied keys' values first.
-pub fn to_csv(axes: &[Axis], rows: &[CellRow]) -> String {
-    let mut t = Table::new();
-    t.row(axes.iter().map(|a| a.key.as_str()).chain([
-        "comp_fund_mean",
-        "comp_fund_p99",
-        "shortfall_mean",
-        "shortfall_p99",
-        "bank_total_mean",
-        "bank_total_p99",
-        "village_fund_mean",
-        "depletion_prob",
-        "depletion_lo",
-        "depletion_hi",
-    ]));
-    for r in rows {
-        let numbers = [
-            r.comp_fund_mean,
-            r.comp_fund_p99,
-            r.shortfall_mean,
-            r.shortfall_p99,
-            r.bank_total_mean,
-            r.bank_total_p99,
-            r.village_fund_mean,
-            r.depletion.p,
-            r.depletion.lo,
-            r.depletion.hi,
-        ]
-        .map(|x| x.to_string());
-        t.row(r.values.iter().map(|(_, v)| v.as_str()).chain(numbers.iter().map(String::as_str)));
-    }
-    t.into_string()
 }
 
 /// A heat map of the depletion probability over a two-key grid, as SVG.

@@ -1,9 +1,98 @@
 //! Everything that touches files: reading scenarios and tapes ([`io`]),
 //! writing an output folder whole or not at all ([`output`]), running a
-//! scenario into its tables and reports ([`runner`]), and shards and their
-//! merge ([`shard`]).
+//! scenario into its tables and reports ([`runner`]), shards and their
+//! merge ([`shard`]), and the commands that run several variants
+//! ([`compare`], [`sweep`], [`stress`]) into their output folders. The CLI
+//! (`main.rs`) only parses arguments, calls these and prints.
 
+pub mod compare;
 pub mod io;
 pub mod output;
 pub mod runner;
 pub mod shard;
+pub mod stress;
+pub mod sweep;
+
+use crate::limits;
+use crate::model::Model;
+use crate::scenario::{InputError, Override};
+use io::Source;
+
+/// What a long command reports as it goes; the CLI draws it as a progress
+/// bar, a library caller may ignore it ([`Silent`]).
+pub trait Progress: Sync {
+    /// The work ahead, in trials (known once the scenarios are built).
+    fn begin(&self, total: u64);
+    /// `k` more trials done.
+    fn advance(&self, k: u64);
+    /// The work is over (before the results are printed).
+    fn end(&self);
+}
+
+/// Progress nobody watches.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn begin(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn end(&self) {}
+}
+
+/// The trials to run: `--trials` if given, else the scenario's, within the
+/// bound of one run.
+pub fn trials(given: Option<u64>, scenario: u64) -> Result<u64, InputError> {
+    let trials = given.unwrap_or(scenario);
+    if trials == 0 || trials > limits::MAX_TRIALS {
+        return Err(InputError::one(
+            "--trials",
+            "",
+            None,
+            format!(
+                "expected 1 ..= {} trials, found {} (riskshare's bound for one run, shards together)",
+                limits::grouped(limits::MAX_TRIALS),
+                limits::grouped(trials)
+            ),
+        ));
+    }
+    Ok(trials)
+}
+
+/// At most this many models are built together: a province's build holds
+/// about 0.2 GB while it runs.
+const BUILDS_AT_ONCE: usize = 4;
+
+/// Builds the models of several (scenario, overrides) side by side (a
+/// province's takes most of a second), reporting every problem in order.
+/// `finish` runs on each model as soon as it is built (a sweep reduces its
+/// cells there, so that the full models are never all held at once).
+pub fn load_models(
+    jobs: Vec<(Source, Vec<Override>)>,
+    threads: usize,
+    finish: &(dyn Fn(Model) -> Model + Sync),
+) -> Result<Vec<Model>, InputError> {
+    use rayon::prelude::*;
+    let pool = crate::sim::engine::pool(threads.min(BUILDS_AT_ONCE));
+    let loaded: Vec<_> = pool.install(|| {
+        jobs.into_par_iter()
+            .map(|(src, sets)| {
+                io::load(src, &sets).map(|mut l| {
+                    l.model = finish(l.model);
+                    l
+                })
+            })
+            .collect()
+    });
+    let mut models = Vec::new();
+    let mut problems = Vec::new();
+    for l in loaded {
+        match l {
+            Ok(l) => models.push(l.model),
+            Err(e) => problems.extend(e.problems),
+        }
+    }
+    if !problems.is_empty() {
+        problems.dedup();
+        return Err(InputError { problems });
+    }
+    Ok(models)
+}

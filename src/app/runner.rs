@@ -321,7 +321,8 @@ pub fn write_results(
     json.push('\n');
     staged.write("summary.json", json.as_bytes())?;
     staged.write("scenario.resolved.yaml", resolved_yaml(model, seed, trials).as_bytes())?;
-    staged.write("size_curve.csv", sizing::curve_csv(&sizing::curve(model, collected)).as_bytes())?;
+    staged
+        .write("size_curve.csv", crate::report::tables_csv::size_curve(&sizing::curve(model, collected)).as_bytes())?;
     if let Some(levels) = size_levels {
         let size = sizing::size(model, collected, levels);
         let mut json = serde_json::to_string_pretty(&size)?;

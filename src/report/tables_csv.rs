@@ -1,9 +1,13 @@
-//! `trials.csv` and `years.csv`: the loss tables as CSV, money in yuan with
-//! two decimals. Column order is fixed here; the first columns are those
-//! docs/model.md section 5 names, extra columns follow.
+//! Every CSV riskshare writes. `trials.csv` and `years.csv`: the loss tables,
+//! money in yuan with two decimals, column order fixed here (the first
+//! columns are those docs/model.md section 5 names, extra columns follow);
+//! and the analyses' tables: `comparison.csv`, `sweep.csv`, `size_curve.csv`.
 
 use std::io::{self, Write};
 
+use crate::analysis::compare::Comparison;
+use crate::analysis::sizing::CurvePoint;
+use crate::analysis::sweep::{Axis, CellRow};
 use crate::model::Model;
 use crate::money::Fen;
 use crate::report::csv_table::Table;
@@ -172,6 +176,71 @@ pub fn parse_money(cell: &[u8]) -> Option<i64> {
         return None;
     }
     Some(if neg { -fen } else { fen })
+}
+
+/// The comparison as CSV: one row per (metric, scenario).
+pub fn comparison(c: &Comparison) -> String {
+    let mut t = Table::new();
+    t.row(["metric", "scenario", "mean", "p99", "diff_to_first", "diff_stderr", "diff_lo", "diff_hi"]);
+    for r in &c.rows {
+        for (i, name) in c.scenarios.iter().enumerate() {
+            let d = &r.diff[i];
+            let numbers = [r.mean[i], r.p99[i], d.mean, d.stderr, d.lo, d.hi].map(|x| x.to_string());
+            t.row([r.metric.as_str(), name.as_str()].into_iter().chain(numbers.iter().map(String::as_str)));
+        }
+    }
+    t.into_string()
+}
+
+/// The sweep as CSV: one row per cell, the varied keys' values first.
+pub fn sweep(axes: &[Axis], rows: &[CellRow]) -> String {
+    let mut t = Table::new();
+    t.row(axes.iter().map(|a| a.key.as_str()).chain([
+        "comp_fund_mean",
+        "comp_fund_p99",
+        "shortfall_mean",
+        "shortfall_p99",
+        "bank_total_mean",
+        "bank_total_p99",
+        "village_fund_mean",
+        "depletion_prob",
+        "depletion_lo",
+        "depletion_hi",
+    ]));
+    for r in rows {
+        let numbers = [
+            r.comp_fund_mean,
+            r.comp_fund_p99,
+            r.shortfall_mean,
+            r.shortfall_p99,
+            r.bank_total_mean,
+            r.bank_total_p99,
+            r.village_fund_mean,
+            r.depletion.p,
+            r.depletion.lo,
+            r.depletion.hi,
+        ]
+        .map(|x| x.to_string());
+        t.row(r.values.iter().map(|(_, v)| v.as_str()).chain(numbers.iter().map(String::as_str)));
+    }
+    t.into_string()
+}
+
+/// The sizing curve as CSV.
+pub fn size_curve(points: &[CurvePoint]) -> String {
+    let mut t = Table::new();
+    t.row(["account", "ratio", "deposit", "depletion_prob", "lo", "hi"]);
+    for p in points {
+        t.row([
+            p.account.clone(),
+            p.ratio.to_string(),
+            format!("{:.2}", p.deposit),
+            p.depletion.p.to_string(),
+            p.depletion.lo.to_string(),
+            p.depletion.hi.to_string(),
+        ]);
+    }
+    t.into_string()
 }
 
 #[cfg(test)]

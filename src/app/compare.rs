@@ -1,0 +1,67 @@
+//! `riskshare compare`: several scenarios on the same seed and trials, into
+//! comparison.json, comparison.csv and comparison.svg.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::io::Source;
+use super::output::Staged;
+use super::{Progress, runner};
+use crate::analysis::compare::{self, Comparison};
+use crate::report::tables_csv;
+use crate::scenario::InputError;
+
+pub struct Job {
+    /// Scenario files; the first is the baseline.
+    pub scenarios: Vec<PathBuf>,
+    /// Trials and seed; the first scenario's when not given.
+    pub trials: Option<u64>,
+    pub seed: Option<u64>,
+    pub threads: usize,
+    /// Output folder; `output/compare` when not given.
+    pub out: Option<PathBuf>,
+    pub force: bool,
+}
+
+/// What a comparison wrote and where.
+pub struct Done {
+    pub comparison: Comparison,
+    pub out: PathBuf,
+}
+
+/// The files a comparison writes.
+pub const FILES: [&str; 3] = ["comparison.json", "comparison.csv", "comparison.svg"];
+
+pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
+    let sources = job.scenarios.iter().map(|p| (Source::File(p.clone()), Vec::new())).collect();
+    let models = super::load_models(sources, job.threads, &|m| m)?;
+    compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
+    let trials = super::trials(job.trials, models[0].scenario.simulation.trials)?;
+    runner::check_memory(&models.iter().collect::<Vec<_>>(), trials, false)?;
+    let seed = job.seed.unwrap_or(models[0].scenario.simulation.seed);
+    let out = job.out.unwrap_or_else(|| PathBuf::from("output/compare"));
+    // Checked before simulating: a refused folder costs nothing.
+    let staged = Staged::new(&out, "compare", job.force)?;
+    progress.begin(trials * models.len() as u64);
+    let runs: Vec<_> =
+        models.iter().map(|m| runner::collect(m, seed, trials, job.threads, &|k| progress.advance(k))).collect();
+    progress.end();
+    // A scenario is named by its name and file: two variants often share a name.
+    let names: Vec<String> = job
+        .scenarios
+        .iter()
+        .zip(&models)
+        .map(|(p, m)| {
+            let file = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            format!("{} ({file})", m.scenario.name)
+        })
+        .collect();
+    let comparison = compare::compare(&names, &runs, seed);
+    let json = serde_json::to_string_pretty(&comparison).context("comparison.json")? + "\n";
+    staged.write(FILES[0], json.as_bytes())?;
+    staged.write(FILES[1], tables_csv::comparison(&comparison).as_bytes())?;
+    staged.write(FILES[2], compare::chart_svg(&comparison).as_bytes())?;
+    staged.commit()?;
+    Ok(Done { comparison, out })
+}

@@ -1,0 +1,108 @@
+//! `riskshare sweep`: a grid over scenario keys into sweep.csv, sweep.json
+//! and, for two keys, sweep_heatmap.svg.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use super::io::{self, Source};
+use super::output::Staged;
+use super::{Progress, runner};
+use crate::analysis::sweep::{self, Axis, Sweep};
+use crate::report::tables_csv;
+use crate::scenario::Override;
+
+pub struct Job {
+    pub scenario: Source,
+    /// `--set` overrides applied to every cell.
+    pub set: Vec<Override>,
+    pub vary: Vec<Axis>,
+    pub trials: Option<u64>,
+    pub seed: Option<u64>,
+    pub threads: usize,
+    /// Output folder; `output/<scenario name>-sweep` when not given.
+    pub out: Option<PathBuf>,
+    pub force: bool,
+    /// Re-run every cell in full even where the fast path applies.
+    pub full: bool,
+}
+
+pub struct Done {
+    pub sweep: Sweep,
+    pub axes: Vec<Axis>,
+    pub out: PathBuf,
+    /// Time spent simulating and settling the cells.
+    pub elapsed: Duration,
+}
+
+pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
+    let base = io::load(job.scenario.clone(), &job.set)?.model;
+    let grid = sweep::cells(&job.vary);
+    let jobs: Vec<_> = grid
+        .iter()
+        .map(|cell| {
+            let mut sets = job.set.clone();
+            sets.extend(cell.iter().map(|(k, v)| Override { path: k.clone(), value: v.clone() }));
+            (job.scenario.clone(), sets)
+        })
+        .collect();
+    let trials = super::trials(job.trials, base.scenario.simulation.trials)?;
+    let seed = job.seed.unwrap_or(base.scenario.simulation.seed);
+    // On the fast path a cell only settles the base's draws: each is reduced
+    // as it is built, once its book is found to be the base's. A cell whose
+    // book differs (not expected when only funds.* vary) sends the sweep to
+    // full re-runs, with the models built again whole.
+    let fast_path = !job.full && sweep::fast_path_applies(&job.vary);
+    let differs = AtomicBool::new(false);
+    let mut models = super::load_models(jobs.clone(), job.threads, &|m| {
+        if !fast_path {
+            m
+        } else if sweep::same_book(&base, &m) {
+            sweep::for_settlement(m)
+        } else {
+            differs.store(true, Ordering::Relaxed);
+            m
+        }
+    })?;
+    runner::check_memory(&models.iter().collect::<Vec<_>>(), trials, false)?;
+    let fast = fast_path && !differs.load(Ordering::Relaxed);
+    if fast_path && !fast {
+        drop(std::mem::take(&mut models));
+        models = super::load_models(jobs, job.threads, &|m| m)?;
+    }
+    let out = job.out.unwrap_or_else(|| runner::default_out(&format!("{}-sweep", base.scenario.name)));
+    let staged = Staged::new(&out, "sweep", job.force)?;
+    progress.begin(trials * models.len() as u64);
+    let started = Instant::now();
+    let advance = |k| progress.advance(k);
+    let runs = if fast {
+        sweep::run_fast(&base, &models, seed, 0..trials, job.threads, sweep::Keep::Trials, &advance)
+    } else {
+        models.iter().map(|m| runner::collect(m, seed, trials, job.threads, &advance).into_trials()).collect()
+    };
+    let elapsed = started.elapsed();
+    progress.end();
+    let cells = grid.iter().zip(&runs).map(|(cell, c)| sweep::row(cell, c)).collect();
+    let sweep = Sweep {
+        scenario: base.scenario.name.clone(),
+        seed,
+        trials,
+        fast_path: fast,
+        engine_version: crate::ENGINE_VERSION.into(),
+        cells,
+    };
+    let axes = job.vary;
+    staged.write("sweep.csv", tables_csv::sweep(&axes, &sweep.cells).as_bytes())?;
+    // Through a `Value`, whose maps sort their keys: sweep.json's keys have
+    // always been in that order.
+    let value = serde_json::to_value(&sweep).context("sweep.json")?;
+    let json = serde_json::to_string_pretty(&value).context("sweep.json")? + "\n";
+    staged.write("sweep.json", json.as_bytes())?;
+    if let Some(svg) = sweep::heatmap_svg(&axes, &sweep.cells) {
+        staged.write("sweep_heatmap.svg", svg.as_bytes())?;
+    }
+    staged.commit()?;
+    Ok(Done { sweep, axes, out, elapsed })
+}
