@@ -17,6 +17,18 @@ pub fn model_with(yaml: &str, sets: &[&str]) -> Model {
     Model::build(s, "test.yaml", &[]).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// tests/scenarios/all-mechanisms.yaml: every mechanism on, every key given.
+pub const ALL_MECHANISMS: &str = include_str!("../scenarios/all-mechanisms.yaml");
+
+/// Builds a model from scenario text that reads the all-mechanisms loan tape
+/// (`portfolio.tapes: [all-mechanisms.csv]`), given here rather than read
+/// from disk so that the tests stay hermetic.
+pub fn model_with_tape(yaml: &str) -> Model {
+    let tape = ("all-mechanisms.csv".to_string(), include_str!("../scenarios/all-mechanisms.csv").to_string());
+    let s = scenario::parse(yaml, "all-mechanisms.yaml", &[]).unwrap_or_else(|e| panic!("{e}"));
+    Model::build(s, "all-mechanisms.yaml", &[tape]).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Runs `trials` trials and returns all the tables.
 pub fn simulate(m: &Model, seed: u64, trials: u64, threads: usize) -> Batch {
     let mut all = Batch::new(m.accounts.len(), m.horizon);

@@ -9,6 +9,7 @@ mod common;
 mod charts;
 mod cli;
 mod directions;
+mod docs;
 mod golden;
 mod hazards;
 mod mechanisms;
