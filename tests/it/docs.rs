@@ -112,7 +112,7 @@ fn fixtures() -> Vec<Value> {
         .map(|yaml| {
             let m = model_with_tape(yaml);
             let s = &m.scenario.simulation;
-            serde_yaml_ng::from_str(&riskshare::runner::resolved_yaml(&m, s.seed, s.trials)).unwrap()
+            serde_yaml_ng::from_str(&riskshare::app::runner::resolved_yaml(&m, s.seed, s.trials)).unwrap()
         })
         .collect()
 }
