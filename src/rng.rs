@@ -8,13 +8,17 @@
 //! results depend on `(seed, k)` alone, whatever the thread count or sharding.
 //!
 //! The samplers here (uniform, normal by inversion, Poisson, gamma/beta,
-//! geometric skip) are written out rather than taken from `rand_distr`, so
-//! that a dependency upgrade cannot silently change results; their first
-//! draws are pinned by tests. Transcendental functions come from `libm`
-//! (pure Rust) for the same bit-for-bit reason.
+//! geometric skip, ziggurat normal and lognormal) are written out rather
+//! than taken from `rand_distr`, so that a dependency upgrade cannot silently
+//! change results; their first draws are pinned by tests. Transcendental
+//! functions come from `libm` (pure Rust) for the same bit-for-bit reason,
+//! except in the ziggurat normal, which keeps rand_distr 0.6's draws.
 
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+
+mod ziggurat_tables;
+use ziggurat_tables::{ZIG_NORM_F, ZIG_NORM_R, ZIG_NORM_X};
 
 /// The generator every trial uses. Named, not `StdRng`: `StdRng` may change
 /// between `rand` releases.
@@ -495,6 +499,111 @@ fn exponential_slow<R: Bits>(rng: &mut R, z: &Ziggurat, mut j: u32, mut i: usize
     }
 }
 
+/// A float in `[2^e, 2^(e+1))` with `mantissa` (52 bits) as its fraction,
+/// as rand 0.10 converts bits for the ziggurat and `Open01`.
+#[inline]
+fn float_with_exponent(mantissa: u64, exponent: i32) -> f64 {
+    f64::from_bits(mantissa | (((1023 + exponent) as u64) << 52))
+}
+
+/// A uniform in (0, 1) from the top 52 bits: rand 0.10's `Open01`, which the
+/// normal tail draws. Not [`uniform_open0`]: that one would move the tail.
+#[inline]
+fn open01<R: Bits>(rng: &mut R) -> f64 {
+    float_with_exponent(rng.bits() >> 12, 0) - (1.0 - f64::EPSILON / 2.0)
+}
+
+/// A standard normal by the ziggurat (Doornik's ZIGNOR, 256 layers), draw for
+/// draw rand_distr 0.6's `StandardNormal`, so that samplers moved off it
+/// ([`LogNormal`]) keep the results they gave. One 64-bit draw (layer from
+/// the low byte, position from the top 52 bits) in about 99 % of cases.
+/// Unlike [`normal`], not monotone in its draws.
+///
+/// `exp` and `ln` are std's, not `libm`'s: rand_distr calls them through
+/// num-traits, whose `std` feature this build enables, and `libm`'s may
+/// differ in the last bit.
+#[inline]
+pub fn ziggurat_normal<R: Bits>(rng: &mut R) -> f64 {
+    loop {
+        let bits = rng.bits();
+        let i = bits as usize & 0xff;
+        // [2, 4) - 3: [-1, 1), with the sign the tail needs.
+        let u = float_with_exponent(bits >> 12, 1) - 3.0;
+        let x = u * ZIG_NORM_X[i];
+        if x.abs() < ZIG_NORM_X[i + 1] {
+            return x;
+        }
+        if i == 0 {
+            return normal_tail(rng, u);
+        }
+        if ZIG_NORM_F[i + 1] + (ZIG_NORM_F[i] - ZIG_NORM_F[i + 1]) * uniform(rng) < (-x * x / 2.0).exp() {
+            return x;
+        }
+    }
+}
+
+/// The normal beyond the ziggurat's base, by Marsaglia's (1964) method, on
+/// the side `u`'s sign gives.
+#[cold]
+fn normal_tail<R: Bits>(rng: &mut R, u: f64) -> f64 {
+    // Chosen to enter the loop (it has no do-while form); both are overwritten.
+    let (mut x, mut y) = (1.0f64, 0.0f64);
+    while -2.0 * y < x * x {
+        x = open01(rng).ln() / ZIG_NORM_R;
+        y = open01(rng).ln();
+    }
+    if u < 0.0 { x - ZIG_NORM_R } else { ZIG_NORM_R - x }
+}
+
+/// A spread that is negative, infinite or NaN.
+#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+#[error("expected a finite spread >= 0, found {0}")]
+pub struct BadSpread(pub f64);
+
+/// A normal `N(mean, std_dev^2)` from [`ziggurat_normal`]: rand_distr 0.6's
+/// `Normal`, draw for draw.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Normal {
+    mean: f64,
+    std_dev: f64,
+}
+
+impl Normal {
+    /// Refuses a negative or non-finite `std_dev` (rand_distr takes a
+    /// negative one, which no scenario means).
+    pub fn new(mean: f64, std_dev: f64) -> Result<Normal, BadSpread> {
+        if !(std_dev.is_finite() && std_dev >= 0.0) {
+            return Err(BadSpread(std_dev));
+        }
+        Ok(Normal { mean, std_dev })
+    }
+
+    #[inline]
+    pub fn sample<R: Bits>(&self, rng: &mut R) -> f64 {
+        self.mean + self.std_dev * ziggurat_normal(rng)
+    }
+}
+
+/// A lognormal `exp(N(mu, sigma^2))`: rand_distr 0.6's `LogNormal`, draw for
+/// draw, so that the principals it drew before it was ours stay the same.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LogNormal {
+    norm: Normal,
+}
+
+impl LogNormal {
+    /// `mu` and `sigma` are the log's mean and standard deviation.
+    pub fn new(mu: f64, sigma: f64) -> Result<LogNormal, BadSpread> {
+        Ok(LogNormal { norm: Normal::new(mu, sigma)? })
+    }
+
+    #[inline]
+    pub fn sample<R: Bits>(&self, rng: &mut R) -> f64 {
+        // std's exp, as rand_distr's (see [`ziggurat_normal`]).
+        self.norm.sample(rng).exp()
+    }
+}
+
 /// Geometric skip-ahead for Bernoulli(p) trials over a sequence: returns the
 /// number of non-events before the next event (`floor(E / -ln(1 - p))` for a
 /// standard exponential E, the same as `floor(ln U / ln(1 - p))`), given
@@ -601,6 +710,83 @@ mod tests {
     }
     const PINNED_A: u64 = 0xf01f_dd3c_25cd_a8bb;
     const PINNED_B: u64 = 0x91ee_bbaa_35ad_fbbc;
+
+    #[test]
+    fn ziggurat_normal_draws_what_rand_distr_draws() {
+        use rand_distr::{Distribution, StandardNormal};
+        // A million draws reach the tail (layer 0, about one draw in 4000)
+        // and the wedges, on both sides.
+        for seed in [1, 2, 3] {
+            let mut ours = stream(seed, 0, Stream::Economy, 0, 0);
+            let mut theirs = ours.clone();
+            let mut tail = 0;
+            for k in 0..1_000_000 {
+                let (a, b): (f64, f64) = (ziggurat_normal(&mut ours), StandardNormal.sample(&mut theirs));
+                assert_eq!(a.to_bits(), b.to_bits(), "seed {seed}, draw {k}: {a} vs {b}");
+                tail += (a.abs() > ZIG_NORM_R) as u32;
+            }
+            // Only the tail's method draws beyond the base; about 260 expected.
+            assert!(tail > 100, "seed {seed}: {tail} tail draws");
+        }
+    }
+
+    #[test]
+    fn lognormal_draws_what_rand_distr_draws() {
+        use rand_distr::Distribution;
+        for (mu, sigma) in [(0.0, 1.0), (15.0, 0.6), (-2.0, 0.05), (5.0, 0.0), (1.0, 5.0)] {
+            let ln = LogNormal::new(mu, sigma).unwrap();
+            let theirs_ln = rand_distr::LogNormal::new(mu, sigma).unwrap();
+            for seed in [7, 8, 9] {
+                let mut ours = stream(seed, 1, Stream::Economy, 0, 0);
+                let mut theirs = ours.clone();
+                for k in 0..100_000 {
+                    let (a, b) = (ln.sample(&mut ours), theirs_ln.sample(&mut theirs));
+                    assert_eq!(a.to_bits(), b.to_bits(), "({mu}, {sigma}) seed {seed}, draw {k}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lognormal_refuses_a_bad_sigma() {
+        for sigma in [-0.1, f64::NAN, f64::INFINITY] {
+            assert!(LogNormal::new(0.0, sigma).is_err(), "sigma {sigma}");
+        }
+        assert!(Normal::new(0.0, 0.0).is_ok());
+    }
+
+    #[test]
+    fn normal_and_lognormal_first_draws_are_pinned() {
+        // Without rand_distr at hand, a change to the ziggurat must still fail here.
+        let mut r = stream(42, 7, Stream::Economy, 0, 0);
+        let z: Vec<u64> = (0..8).map(|_| ziggurat_normal(&mut r).to_bits()).collect();
+        assert_eq!(z, PINNED_NORMAL, "normal draws changed: {z:#x?}");
+        // About the built-in scenario's farm principals: a median of 1.5 M yuan, in fen.
+        let ln = LogNormal::new(18.8, 0.6).unwrap();
+        let mut r = stream(42, 7, Stream::Economy, 0, 0);
+        let x: Vec<u64> = (0..8).map(|_| ln.sample(&mut r).to_bits()).collect();
+        assert_eq!(x, PINNED_LOGNORMAL, "lognormal draws changed: {x:#x?}");
+    }
+    const PINNED_NORMAL: [u64; 8] = [
+        0x3fef_c1b7_e2e2_d677,
+        0x3fc4_2f6c_4dc7_4462,
+        0xbfde_927c_e2dc_bbd2,
+        0x3fe7_69bd_48a7_a2c9,
+        0x3fc8_5602_02e7_a268,
+        0xbfef_d2b8_525c_09d9,
+        0x3fea_fc09_cb6b_e70c,
+        0x3fe4_c708_2415_a3ba,
+    ];
+    const PINNED_LOGNORMAL: [u64; 8] = [
+        0x41af_98c2_65b3_fc49,
+        0x41a3_260f_2581_efa4,
+        0x419a_2865_ae00_7da8,
+        0x41ab_0557_8f98_f62a,
+        0x41a3_865e_b9b4_7c57,
+        0x4193_2f1c_ee65_8c58,
+        0x41ac_e46c_ef19_ddd6,
+        0x41a9_b7d0_ee47_004d,
+    ];
 
     #[test]
     fn streams_differ_by_every_part_of_the_key() {

@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rand::SeedableRng;
-use rand_distr::{Distribution, LogNormal};
 
 use crate::money::{Fen, Yuan, to_ppm};
 use crate::rng::{self, TrialRng};
@@ -585,7 +584,8 @@ fn draw_principal(d: &PrincipalDist, rng: &mut TrialRng) -> Fen {
         }
         PrincipalDist::Lognormal(LognormalPrincipal { median, sigma, min, max, step }) => {
             let mu = (median.fen().0 as f64).ln();
-            let x = LogNormal::new(mu, *sigma).map(|ln| ln.sample(rng)).unwrap_or(median.fen().0 as f64);
+            let ln = rng::LogNormal::new(mu, *sigma).expect("validate() keeps a principal's sigma in [0, 5]");
+            let x = ln.sample(rng);
             round(x, *min, *max, *step)
         }
     }
