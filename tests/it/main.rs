@@ -8,6 +8,7 @@ mod common;
 
 mod charts;
 mod cli;
+mod deploy;
 mod directions;
 mod docs;
 mod golden;
