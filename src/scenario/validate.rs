@@ -102,8 +102,36 @@ fn ids<'a, T>(
     set
 }
 
-/// Checks everything that can be checked without reading the loan tapes.
+/// Checks everything that can be checked without reading the loan tapes,
+/// section by section in the order of the file, so problems come in the
+/// order a reader meets them.
 pub fn validate(s: &Scenario, p: &mut Problems) {
+    name_and_simulation(s, p);
+    economy(&s.economy, p);
+    let known = catalogue(s, p);
+    book_size(s, p);
+    counties(s, &known, p);
+    cohorts(s, &known, p);
+    collateral_rules(&s.collateral, p);
+    funds(s, &known, p);
+    hazards(s, &known, p);
+    shocks(s, p);
+    insurance(&s.insurance, p);
+    stress(s, p);
+    mechanisms(s, &known, p);
+}
+
+/// The ids each catalogue section defines, for the references that follow.
+struct Ids<'a> {
+    grades: BTreeSet<&'a str>,
+    industries: BTreeSet<&'a str>,
+    products: BTreeSet<&'a str>,
+    banks: BTreeSet<&'a str>,
+    zones: BTreeSet<&'a str>,
+    counties: BTreeSet<&'a str>,
+}
+
+fn name_and_simulation(s: &Scenario, p: &mut Problems) {
     // The name becomes a folder name and a title: printable, and not a paragraph.
     let name_len = s.name.chars().count();
     if s.name.trim().is_empty() || name_len > MAX_NAME_CHARS {
@@ -119,12 +147,18 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
     if sim.horizon_years == 0 || sim.horizon_years > MAX_HORIZON {
         p.push("simulation.horizon_years", format!("expected 1 ..= {MAX_HORIZON} years, found {}", sim.horizon_years));
     }
-    let e = &s.economy;
+}
+
+fn economy(e: &Economy, p: &mut Problems) {
     p.range("economy.rho", e.rho, 0.0, 0.999, "a correlation");
     p.range("economy.county_weight", e.county_weight, 0.0, 1.0, "a weight");
     p.range("economy.persistence", e.persistence, -0.999, 0.999, "an AR(1) correlation");
     p.range("economy.kappa", e.kappa, 0.0, 100.0, "a damage sensitivity");
+}
 
+/// Grades, industries, products, banks, zones and counties: unique ids, and
+/// what each needs of its own.
+fn catalogue<'a>(s: &'a Scenario, p: &mut Problems) -> Ids<'a> {
     let grades = ids(&s.grades, |g| &g.id, "grades", "grade", p);
     if s.grades.is_empty() {
         p.push("grades", "expected at least one credit grade");
@@ -164,8 +198,12 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
     if s.counties.is_empty() {
         p.push("counties", "expected at least one county");
     }
-    let mut village_ids = BTreeSet::new();
-    // Counted before any is generated: a count of billions must not allocate.
+    Ids { grades, industries, products, banks, zones, counties }
+}
+
+/// Villages and loans are counted before any is generated: a count of
+/// billions must not allocate.
+fn book_size(s: &Scenario, p: &mut Problems) {
     let villages: u64 = s
         .counties
         .iter()
@@ -184,6 +222,11 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
             format!("expected at most {} loans in all cohorts, found {}", grouped(MAX_LOANS), grouped(loans)),
         );
     }
+}
+
+fn counties(s: &Scenario, known: &Ids, p: &mut Problems) {
+    let zones = &known.zones;
+    let mut village_ids = BTreeSet::new();
     for (ci, c) in s.counties.iter().enumerate() {
         if c.villages.is_empty() && c.village_counts.values().all(|&n| n == 0) {
             p.push(format!("counties[{ci}]"), "a county needs villages (`villages` or `village_counts`)");
@@ -192,142 +235,160 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
             if !village_ids.insert(v.id.clone()) {
                 p.push(format!("counties[{ci}].villages[{vi}].id"), format!("duplicate village id `{}`", v.id));
             }
-            p.reference(&format!("counties[{ci}].villages[{vi}].zone"), "zone", &v.zone, &zones);
+            p.reference(&format!("counties[{ci}].villages[{vi}].zone"), "zone", &v.zone, zones);
         }
         for z in c.village_counts.keys() {
-            p.reference(&format!("counties[{ci}].village_counts.{z}"), "zone", z, &zones);
+            p.reference(&format!("counties[{ci}].village_counts.{z}"), "zone", z, zones);
         }
     }
+}
 
-    let horizon = sim.horizon_years;
+fn cohorts(s: &Scenario, known: &Ids, p: &mut Problems) {
     if s.portfolio.cohorts.is_empty() && s.portfolio.tapes.is_empty() {
         p.push("portfolio", "the portfolio is empty: give `cohorts` or `tapes`");
     }
     for (i, c) in s.portfolio.cohorts.iter().enumerate() {
-        let at = format!("portfolio.cohorts[{i}]");
-        if c.count == 0 {
-            p.push(format!("{at}.count"), "expected at least one loan");
-        }
-        p.reference(&format!("{at}.product"), "product", &c.product, &products);
-        for (j, co) in c.counties.iter().enumerate() {
-            p.reference(&format!("{at}.counties[{j}]"), "county", co, &counties);
-        }
-        for (j, z) in c.zones.iter().enumerate() {
-            p.reference(&format!("{at}.zones[{j}]"), "zone", z, &zones);
-        }
-        p.shares(&format!("{at}.banks"), "bank", &c.banks, &banks);
-        p.shares(&format!("{at}.industries"), "industry", &c.industries, &industries);
-        let scored = !c.indicators.is_empty();
-        if scored {
-            if !c.grades.is_empty() {
-                p.push(format!("{at}.grades"), "give either `grades` or `indicators` (the scorecard grades), not both");
-            }
-            match &s.scorecard {
-                None => p.push(format!("{at}.indicators"), "indicators need a `scorecard` section to grade them"),
-                Some(card) => {
-                    let known: BTreeSet<&str> = card.indicators.iter().map(|x| x.id.as_str()).collect();
-                    for (k, b) in &c.indicators {
-                        p.reference(&format!("{at}.indicators.{k}"), "scorecard indicator", k, &known);
-                        beta_ok(p, &format!("{at}.indicators.{k}"), b);
-                    }
-                    for k in &known {
-                        if !c.indicators.contains_key(*k) {
-                            p.push(format!("{at}.indicators"), format!("indicator `{k}` has no distribution"));
-                        }
-                    }
-                }
-            }
-        } else {
-            p.shares(&format!("{at}.grades"), "grade", &c.grades, &grades);
-        }
-        for (key, r) in [("guarantee_groups", &c.guarantee_groups), ("linked_households", &c.linked_households)] {
-            if let Some(r) = r {
-                if r.max < r.min || (key == "guarantee_groups" && r.min < 2) || r.max > 1_000_000 {
-                    let lo = if key == "guarantee_groups" { 2 } else { 0 };
-                    p.push(
-                        format!("{at}.{key}"),
-                        format!("expected {lo} <= min <= max <= 1000000, found min {} and max {}", r.min, r.max),
-                    );
-                }
-            }
-        }
-        if c.linked_households.is_some() && c.borrower == BorrowerKind::Household {
-            p.push(format!("{at}.linked_households"), "only firms and cooperatives have linked households");
-        }
-        p.range(&format!("{at}.rate"), c.rate, 0.0, 1.0, "an annual rate");
-        p.range(
-            &format!("{at}.subsidy_rate"),
-            c.subsidy_rate,
-            0.0,
-            c.rate.max(0.0),
-            "a subsidy rate no higher than the rate",
-        );
-        if c.term_years == 0 || c.term_years > horizon {
-            p.push(
-                format!("{at}.term_years"),
-                format!("expected a term of 1 ..= {horizon} years (the horizon), found {}", c.term_years),
-            );
-        }
-        let pp = format!("{at}.principal");
-        match &c.principal {
-            PrincipalDist::Fixed(y) => positive_yuan(p, &pp, *y),
-            PrincipalDist::Uniform(UniformPrincipal { min, max, step }) => {
-                positive_yuan(p, &format!("{pp}.min"), *min);
-                positive_yuan(p, &format!("{pp}.step"), *step);
-                if max < min {
-                    p.push(format!("{pp}.max"), format!("expected max >= min ({min}), found {max}"));
-                }
-            }
-            PrincipalDist::Lognormal(LognormalPrincipal { median, sigma, min, max, step }) => {
-                positive_yuan(p, &format!("{pp}.median"), *median);
-                positive_yuan(p, &format!("{pp}.min"), *min);
-                positive_yuan(p, &format!("{pp}.step"), *step);
-                p.range(&format!("{pp}.sigma"), *sigma, 0.0, 5.0, "a log-scale spread");
-                if max < min {
-                    p.push(format!("{pp}.max"), format!("expected max >= min ({min}), found {max}"));
-                }
-            }
-        }
-        match &c.collateral {
-            CohortCollateral::None => {}
-            CohortCollateral::LivestockPledge(LivestockPledge { ltv, value_per_head }) => {
-                let lim = s.collateral.livestock_max_ltv;
-                if !(*ltv > 0.0 && *ltv <= lim) {
-                    p.push(
-                        format!("{at}.collateral.livestock_pledge.ltv"),
-                        format!(
-                            "expected a loan-to-value in (0, {lim}] (collateral.livestock_max_ltv; the seed allows at most 50 % of the herd's value), found {ltv}"
-                        ),
-                    );
-                }
-                positive_yuan(p, &format!("{at}.collateral.livestock_pledge.value_per_head"), *value_per_head);
-            }
-            CohortCollateral::ForestMortgage(ForestMortgage { ltv }) => {
-                let lim = s.collateral.forest_max_ltv;
-                if !(*ltv > 0.0 && *ltv <= lim) {
-                    p.push(
-                        format!("{at}.collateral.forest_mortgage.ltv"),
-                        format!("expected a loan-to-value in (0, {lim}] (collateral.forest_max_ltv), found {ltv}"),
-                    );
-                }
-            }
-        }
-        let ins = &c.insurance;
-        p.prob(&format!("{at}.insurance.agricultural"), ins.agricultural);
-        p.prob(&format!("{at}.insurance.credit"), ins.credit);
-        p.prob(&format!("{at}.insurance.accident"), ins.accident);
+        cohort(s, known, &format!("portfolio.cohorts[{i}]"), c, p);
     }
+}
 
-    let cr = &s.collateral;
+/// One cohort: references, shares, terms, its principal's law, collateral
+/// and insurance take-up.
+fn cohort(s: &Scenario, known: &Ids, at: &str, c: &Cohort, p: &mut Problems) {
+    let horizon = s.simulation.horizon_years;
+    if c.count == 0 {
+        p.push(format!("{at}.count"), "expected at least one loan");
+    }
+    p.reference(&format!("{at}.product"), "product", &c.product, &known.products);
+    for (j, co) in c.counties.iter().enumerate() {
+        p.reference(&format!("{at}.counties[{j}]"), "county", co, &known.counties);
+    }
+    for (j, z) in c.zones.iter().enumerate() {
+        p.reference(&format!("{at}.zones[{j}]"), "zone", z, &known.zones);
+    }
+    p.shares(&format!("{at}.banks"), "bank", &c.banks, &known.banks);
+    p.shares(&format!("{at}.industries"), "industry", &c.industries, &known.industries);
+    let scored = !c.indicators.is_empty();
+    if scored {
+        if !c.grades.is_empty() {
+            p.push(format!("{at}.grades"), "give either `grades` or `indicators` (the scorecard grades), not both");
+        }
+        match &s.scorecard {
+            None => p.push(format!("{at}.indicators"), "indicators need a `scorecard` section to grade them"),
+            Some(card) => {
+                let known: BTreeSet<&str> = card.indicators.iter().map(|x| x.id.as_str()).collect();
+                for (k, b) in &c.indicators {
+                    p.reference(&format!("{at}.indicators.{k}"), "scorecard indicator", k, &known);
+                    beta_ok(p, &format!("{at}.indicators.{k}"), b);
+                }
+                for k in &known {
+                    if !c.indicators.contains_key(*k) {
+                        p.push(format!("{at}.indicators"), format!("indicator `{k}` has no distribution"));
+                    }
+                }
+            }
+        }
+    } else {
+        p.shares(&format!("{at}.grades"), "grade", &c.grades, &known.grades);
+    }
+    for (key, r) in [("guarantee_groups", &c.guarantee_groups), ("linked_households", &c.linked_households)] {
+        if let Some(r) = r {
+            if r.max < r.min || (key == "guarantee_groups" && r.min < 2) || r.max > 1_000_000 {
+                let lo = if key == "guarantee_groups" { 2 } else { 0 };
+                p.push(
+                    format!("{at}.{key}"),
+                    format!("expected {lo} <= min <= max <= 1000000, found min {} and max {}", r.min, r.max),
+                );
+            }
+        }
+    }
+    if c.linked_households.is_some() && c.borrower == BorrowerKind::Household {
+        p.push(format!("{at}.linked_households"), "only firms and cooperatives have linked households");
+    }
+    p.range(&format!("{at}.rate"), c.rate, 0.0, 1.0, "an annual rate");
+    p.range(
+        &format!("{at}.subsidy_rate"),
+        c.subsidy_rate,
+        0.0,
+        c.rate.max(0.0),
+        "a subsidy rate no higher than the rate",
+    );
+    if c.term_years == 0 || c.term_years > horizon {
+        p.push(
+            format!("{at}.term_years"),
+            format!("expected a term of 1 ..= {horizon} years (the horizon), found {}", c.term_years),
+        );
+    }
+    principal(&format!("{at}.principal"), &c.principal, p);
+    cohort_collateral(s, at, &c.collateral, p);
+    let ins = &c.insurance;
+    p.prob(&format!("{at}.insurance.agricultural"), ins.agricultural);
+    p.prob(&format!("{at}.insurance.credit"), ins.credit);
+    p.prob(&format!("{at}.insurance.accident"), ins.accident);
+}
+
+fn principal(pp: &str, d: &PrincipalDist, p: &mut Problems) {
+    match d {
+        PrincipalDist::Fixed(y) => positive_yuan(p, pp, *y),
+        PrincipalDist::Uniform(UniformPrincipal { min, max, step }) => {
+            positive_yuan(p, &format!("{pp}.min"), *min);
+            positive_yuan(p, &format!("{pp}.step"), *step);
+            if max < min {
+                p.push(format!("{pp}.max"), format!("expected max >= min ({min}), found {max}"));
+            }
+        }
+        PrincipalDist::Lognormal(LognormalPrincipal { median, sigma, min, max, step }) => {
+            positive_yuan(p, &format!("{pp}.median"), *median);
+            positive_yuan(p, &format!("{pp}.min"), *min);
+            positive_yuan(p, &format!("{pp}.step"), *step);
+            p.range(&format!("{pp}.sigma"), *sigma, 0.0, 5.0, "a log-scale spread");
+            if max < min {
+                p.push(format!("{pp}.max"), format!("expected max >= min ({min}), found {max}"));
+            }
+        }
+    }
+}
+
+fn cohort_collateral(s: &Scenario, at: &str, c: &CohortCollateral, p: &mut Problems) {
+    match c {
+        CohortCollateral::None => {}
+        CohortCollateral::LivestockPledge(LivestockPledge { ltv, value_per_head }) => {
+            let lim = s.collateral.livestock_max_ltv;
+            if !(*ltv > 0.0 && *ltv <= lim) {
+                p.push(
+                    format!("{at}.collateral.livestock_pledge.ltv"),
+                    format!(
+                        "expected a loan-to-value in (0, {lim}] (collateral.livestock_max_ltv; the seed allows at most 50 % of the herd's value), found {ltv}"
+                    ),
+                );
+            }
+            positive_yuan(p, &format!("{at}.collateral.livestock_pledge.value_per_head"), *value_per_head);
+        }
+        CohortCollateral::ForestMortgage(ForestMortgage { ltv }) => {
+            let lim = s.collateral.forest_max_ltv;
+            if !(*ltv > 0.0 && *ltv <= lim) {
+                p.push(
+                    format!("{at}.collateral.forest_mortgage.ltv"),
+                    format!("expected a loan-to-value in (0, {lim}] (collateral.forest_max_ltv), found {ltv}"),
+                );
+            }
+        }
+    }
+}
+
+fn collateral_rules(cr: &CollateralRules, p: &mut Problems) {
     p.range("collateral.livestock_max_ltv", cr.livestock_max_ltv, 0.0, 1.0, "a loan-to-value");
     p.range("collateral.forest_max_ltv", cr.forest_max_ltv, 0.0, 1.0, "a loan-to-value");
     p.prob("collateral.livestock_haircut", cr.livestock_haircut);
     p.prob("collateral.forest_haircut", cr.forest_haircut);
+}
 
+fn funds(s: &Scenario, known: &Ids, p: &mut Problems) {
+    let horizon = s.simulation.horizon_years;
     let vf = &s.funds.village;
     p.range("funds.village.share", vf.share, 0.0, 1.0, "a share of the village's loans");
     for (i, pr) in vf.covers.iter().enumerate() {
-        p.reference(&format!("funds.village.covers[{i}]"), "product", pr, &products);
+        p.reference(&format!("funds.village.covers[{i}]"), "product", pr, &known.products);
     }
     for (v, y) in &vf.amounts {
         p.nonneg_yuan(&format!("funds.village.amounts.{v}"), *y);
@@ -342,12 +403,12 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
     );
     p.prob("funds.compensation.government_share", cf.government_share);
     for (i, pr) in cf.covers.iter().enumerate() {
-        p.reference(&format!("funds.compensation.covers[{i}]"), "product", pr, &products);
+        p.reference(&format!("funds.compensation.covers[{i}]"), "product", pr, &known.products);
     }
     for (i, d) in cf.deposits.iter().enumerate() {
-        p.reference(&format!("funds.compensation.deposits[{i}].bank"), "bank", &d.bank, &banks);
+        p.reference(&format!("funds.compensation.deposits[{i}].bank"), "bank", &d.bank, &known.banks);
         if let Some(c) = &d.county {
-            p.reference(&format!("funds.compensation.deposits[{i}].county"), "county", c, &counties);
+            p.reference(&format!("funds.compensation.deposits[{i}].county"), "county", c, &known.counties);
         }
         p.nonneg_yuan(&format!("funds.compensation.deposits[{i}].amount"), d.amount);
     }
@@ -379,13 +440,15 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
     if let Some(c) = cf.top_up.total_cap {
         p.nonneg_yuan("funds.compensation.top_up.total_cap", c);
     }
+}
 
+fn hazards(s: &Scenario, known: &Ids, p: &mut Problems) {
     let mut in_region = BTreeSet::new();
     let _ = ids(&s.hazards.regions, |r| &r.id, "hazards.regions", "region", p);
     for (i, r) in s.hazards.regions.iter().enumerate() {
         for (j, c) in r.counties.iter().enumerate() {
             let at = format!("hazards.regions[{i}].counties[{j}]");
-            if p.reference(&at, "county", c, &counties) && !in_region.insert(c.as_str()) {
+            if p.reference(&at, "county", c, &known.counties) && !in_region.insert(c.as_str()) {
                 p.push(at, format!("county `{c}` is in two hazard regions"));
             }
         }
@@ -395,12 +458,12 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
         let at = format!("hazards.perils[{i}]");
         p.range(&format!("{at}.rate"), pe.rate, 0.0, 1000.0, "events per year");
         for (z, h) in &pe.hit {
-            p.reference(&format!("{at}.hit.{z}"), "zone", z, &zones);
+            p.reference(&format!("{at}.hit.{z}"), "zone", z, &known.zones);
             p.prob(&format!("{at}.hit.{z}"), *h);
         }
         beta_ok(p, &format!("{at}.damage"), &pe.damage);
         for (ind, v) in &pe.vulnerability {
-            p.reference(&format!("{at}.vulnerability.{ind}"), "industry", ind, &industries);
+            p.reference(&format!("{at}.vulnerability.{ind}"), "industry", ind, &known.industries);
             p.prob(&format!("{at}.vulnerability.{ind}"), *v);
         }
         p.prob(&format!("{at}.default_vulnerability"), pe.default_vulnerability);
@@ -411,7 +474,7 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
         let at = format!("epidemics.diseases[{i}]");
         p.range(&format!("{at}.rate"), d.rate, 0.0, 1000.0, "outbreaks per year");
         for (z, h) in &d.hit {
-            p.reference(&format!("{at}.hit.{z}"), "zone", z, &zones);
+            p.reference(&format!("{at}.hit.{z}"), "zone", z, &known.zones);
             p.prob(&format!("{at}.hit.{z}"), *h);
         }
         beta_ok(p, &format!("{at}.mortality"), &d.mortality);
@@ -422,12 +485,17 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
             p.reference(&format!("{at}.species[{j}]"), "species", sp, &species);
         }
     }
+}
+
+fn shocks(s: &Scenario, p: &mut Problems) {
     let _ = ids(&s.shocks, |x| &x.id, "shocks", "shock", p);
     for (i, sh) in s.shocks.iter().enumerate() {
         p.prob(&format!("shocks[{i}].prob"), sh.prob);
         p.prob(&format!("shocks[{i}].default_prob"), sh.default_prob);
     }
-    let ins = &s.insurance;
+}
+
+fn insurance(ins: &Insurance, p: &mut Problems) {
     p.range("insurance.agricultural.coverage", ins.agricultural.coverage, 0.0, 10.0, "a share of the principal");
     p.prob("insurance.agricultural.deductible", ins.agricultural.deductible);
     p.prob("insurance.agricultural.premium_rate", ins.agricultural.premium_rate);
@@ -439,7 +507,10 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
     p.nonneg_yuan("insurance.accident.illness_benefit", ins.accident.illness_benefit);
     p.nonneg_yuan("insurance.accident.premium", ins.accident.premium);
     p.prob("insurance.accident.premium_subsidy", ins.accident.premium_subsidy);
+}
 
+fn stress(s: &Scenario, p: &mut Problems) {
+    let horizon = s.simulation.horizon_years;
     let st = &s.stress;
     let perils: BTreeSet<&str> = s.hazards.perils.iter().map(|x| x.id.as_str()).collect();
     let diseases: BTreeSet<&str> = s.epidemics.diseases.iter().map(|x| x.id.as_str()).collect();
@@ -481,18 +552,10 @@ pub fn validate(s: &Scenario, p: &mut Problems) {
     if let Some(k) = st.pd_multiplier {
         p.positive("stress.pd_multiplier", k);
     }
-    mechanisms(s, p, &ProductIds { banks: &banks, products: &products, industries: &industries, grades: &grades });
-}
-
-struct ProductIds<'a> {
-    banks: &'a BTreeSet<&'a str>,
-    products: &'a BTreeSet<&'a str>,
-    industries: &'a BTreeSet<&'a str>,
-    grades: &'a BTreeSet<&'a str>,
 }
 
 /// The seed's other mechanisms (docs/model.md 3b).
-fn mechanisms(s: &Scenario, p: &mut Problems, known: &ProductIds) {
+fn mechanisms(s: &Scenario, known: &Ids, p: &mut Problems) {
     p.range("guarantee.capacity_share", s.guarantee.capacity_share, 0.0, 10.0, "a share of the principal");
     p.range("guarantee.uplift", s.guarantee.uplift, 0.0, 100.0, "a damage multiplier");
     p.prob("linkage.damage", s.linkage.damage);
@@ -525,14 +588,14 @@ fn mechanisms(s: &Scenario, p: &mut Problems, known: &ProductIds) {
         }
         if let Some(b) = &v.bank_loan {
             let at = format!("{at}.bank_loan");
-            p.reference(&format!("{at}.bank"), "bank", &b.bank, known.banks);
-            if p.reference(&format!("{at}.product"), "product", &b.product, known.products)
+            p.reference(&format!("{at}.bank"), "bank", &b.bank, &known.banks);
+            if p.reference(&format!("{at}.product"), "product", &b.product, &known.products)
                 && s.products.iter().any(|x| x.id == b.product && x.lender == Lender::Society)
             {
                 p.push(format!("{at}.product"), "a society's bank loan needs a product lent by banks");
             }
-            p.reference(&format!("{at}.industry"), "industry", &b.industry, known.industries);
-            p.reference(&format!("{at}.grade"), "grade", &b.grade, known.grades);
+            p.reference(&format!("{at}.industry"), "industry", &b.industry, &known.industries);
+            p.reference(&format!("{at}.grade"), "grade", &b.grade, &known.grades);
             positive_yuan(p, &format!("{at}.principal"), b.principal);
             p.range(&format!("{at}.rate"), b.rate, 0.0, 1.0, "an annual rate");
             p.range(&format!("{at}.subsidy_rate"), b.subsidy_rate, 0.0, b.rate.max(0.0), "a subsidy rate");
@@ -557,7 +620,7 @@ fn mechanisms(s: &Scenario, p: &mut Problems, known: &ProductIds) {
             p.push("scorecard.grades", "expected at least one grade with its min_score");
         }
         for (i, g) in card.grades.iter().enumerate() {
-            p.reference(&format!("scorecard.grades[{i}].grade"), "grade", &g.grade, known.grades);
+            p.reference(&format!("scorecard.grades[{i}].grade"), "grade", &g.grade, &known.grades);
             p.range(&format!("scorecard.grades[{i}].min_score"), g.min_score, 0.0, 100.0, "a score");
             if i > 0 && g.min_score >= card.grades[i - 1].min_score {
                 p.push(
