@@ -81,6 +81,9 @@ pub struct HazardModel {
 }
 
 impl HazardModel {
+    /// Compiles the hazards against the model's names: hazard regions, then
+    /// each peril, disease and shock with its stream key and its sampler's
+    /// constants, then a stress overlay's forced events.
     pub fn build(
         s: &Scenario,
         villages: &[VillageInfo],
@@ -88,6 +91,46 @@ impl HazardModel {
         zones: &[String],
         industries: &[String],
     ) -> HazardModel {
+        let regions = Regions::of(s, villages, counties, zones.len());
+        HazardModel {
+            forced: s.stress.events.iter().map(|ev| forced_event(s, ev, villages, industries)).collect(),
+            regions: regions.villages,
+            region_keys: regions.keys,
+            region_counties: regions.counties,
+            village_county: villages.iter().map(|v| v.county).collect(),
+            perils: perils(s, zones, industries),
+            diseases: diseases(s, zones),
+            shocks: s
+                .shocks
+                .iter()
+                .map(|x| ShockModel {
+                    key: rng::name_key(&["shock", &x.id]),
+                    kind: x.kind,
+                    prob: rng::Chance::new(x.prob),
+                    default_prob: x.default_prob,
+                })
+                .collect(),
+            n_industries: industries.len(),
+            livestock: s.industries.iter().map(|i| i.kind == IndustryKind::Livestock).collect(),
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        !self.perils.is_empty() || !self.diseases.is_empty() || !self.forced.is_empty()
+    }
+}
+
+/// The hazard regions: the scenario's groups of counties, then each county
+/// in none alone.
+struct Regions {
+    /// `villages[r][zone]`: the villages of region r in that zone.
+    villages: Vec<Vec<Vec<u32>>>,
+    keys: Vec<u64>,
+    counties: Vec<Vec<u32>>,
+}
+
+impl Regions {
+    fn of(s: &Scenario, villages: &[VillageInfo], counties: &[String], zones: usize) -> Regions {
         // Region of each county: a listed group, else the county alone (after the groups).
         let mut region_of = vec![usize::MAX; counties.len()];
         for (ri, r) in s.hazards.regions.iter().enumerate() {
@@ -98,140 +141,113 @@ impl HazardModel {
             }
         }
         let mut n_regions = s.hazards.regions.len();
-        let mut region_keys: Vec<u64> = s.hazards.regions.iter().map(|r| rng::name_key(&["region", &r.id])).collect();
+        let mut keys: Vec<u64> = s.hazards.regions.iter().map(|r| rng::name_key(&["region", &r.id])).collect();
         for (ci, r) in region_of.iter_mut().enumerate() {
             if *r == usize::MAX {
                 *r = n_regions;
                 n_regions += 1;
-                region_keys.push(rng::name_key(&["county-region", &counties[ci]]));
+                keys.push(rng::name_key(&["county-region", &counties[ci]]));
             }
         }
-        let mut regions = vec![vec![Vec::new(); zones.len()]; n_regions];
+        let mut by_zone = vec![vec![Vec::new(); zones]; n_regions];
         for (v, vi) in villages.iter().enumerate() {
-            regions[region_of[vi.county as usize]][vi.zone as usize].push(v as u32);
+            by_zone[region_of[vi.county as usize]][vi.zone as usize].push(v as u32);
         }
-        let by_zone = |m: &std::collections::BTreeMap<String, f64>| -> Vec<rng::Chance> {
-            zones.iter().map(|z| rng::Chance::new(m.get(z).copied().unwrap_or(0.0))).collect()
-        };
-        let perils = if s.hazards.enabled {
-            s.hazards
-                .perils
-                .iter()
-                .map(|p| PerilModel {
-                    key: rng::name_key(&["peril", &p.id]),
-                    rate: p.rate,
-                    count: rng::Poisson::new(p.rate),
-                    hit_by_zone: by_zone(&p.hit),
-                    damage: Ratio::of(&p.damage),
-                    per_village: p.per_village_damage,
-                    vulnerability: industries
-                        .iter()
-                        .map(|i| p.vulnerability.get(i).copied().unwrap_or(p.default_vulnerability))
-                        .collect(),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let diseases = if s.epidemics.enabled {
-            s.epidemics
-                .diseases
-                .iter()
-                .map(|d| DiseaseModel {
-                    key: rng::name_key(&["disease", &d.id]),
-                    rate: d.rate,
-                    count: rng::Poisson::new(d.rate),
-                    hit_by_zone: by_zone(&d.hit),
-                    mortality: Ratio::of(&d.mortality),
-                    affects: s
-                        .industries
-                        .iter()
-                        .map(|i| i.species.as_ref().is_some_and(|sp| d.species.contains(sp)))
-                        .collect(),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let shocks = s
-            .shocks
-            .iter()
-            .map(|x| ShockModel {
-                key: rng::name_key(&["shock", &x.id]),
-                kind: x.kind,
-                prob: rng::Chance::new(x.prob),
-                default_prob: x.default_prob,
-            })
-            .collect();
-        let forced = s
-            .stress
-            .events
-            .iter()
-            .map(|ev| {
-                let hit: Vec<u32> = (0..villages.len() as u32)
-                    .filter(|&v| {
-                        // A fixed footprint: the village's id decides, not a draw.
-                        let u =
-                            rng::name_key(&["stress", &villages[v as usize].id]) as f64 / 18_446_744_073_709_551_616.0;
-                        u < ev.share_of_villages
-                    })
-                    .collect();
-                let (damage, cause) = match (&ev.peril, &ev.disease) {
-                    (Some(pid), _) => {
-                        let p = s.hazards.perils.iter().find(|p| &p.id == pid);
-                        let d = industries
-                            .iter()
-                            .map(|i| {
-                                ev.severity
-                                    * p.map_or(1.0, |p| {
-                                        p.vulnerability.get(i).copied().unwrap_or(p.default_vulnerability)
-                                    })
-                            })
-                            .collect();
-                        (d, FROM_DISASTER)
-                    }
-                    (_, Some(did)) => {
-                        let d = s.epidemics.diseases.iter().find(|d| &d.id == did);
-                        let dm = s
-                            .industries
-                            .iter()
-                            .map(|i| {
-                                let struck =
-                                    i.species.as_ref().is_some_and(|sp| d.is_some_and(|d| d.species.contains(sp)));
-                                if struck { ev.severity } else { 0.0 }
-                            })
-                            .collect();
-                        (dm, FROM_EPIDEMIC)
-                    }
-                    _ => (vec![0.0; industries.len()], FROM_DISASTER),
-                };
-                let mut counties: Vec<u32> = hit.iter().map(|&v| villages[v as usize].county).collect();
-                counties.sort_unstable();
-                counties.dedup();
-                ForcedEvent { year: ev.year as usize - 1, villages: hit, damage, cause, counties }
-            })
-            .collect();
         let mut region_counties = vec![Vec::new(); n_regions];
         for (c, &r) in region_of.iter().enumerate() {
             region_counties[r].push(c as u32);
         }
-        HazardModel {
-            forced,
-            regions,
-            region_keys,
-            region_counties,
-            village_county: villages.iter().map(|v| v.county).collect(),
-            perils,
-            diseases,
-            shocks,
-            n_industries: industries.len(),
-            livestock: s.industries.iter().map(|i| i.kind == IndustryKind::Livestock).collect(),
-        }
+        Regions { villages: by_zone, keys, counties: region_counties }
     }
+}
 
-    pub fn is_active(&self) -> bool {
-        !self.perils.is_empty() || !self.diseases.is_empty() || !self.forced.is_empty()
+/// Each zone's chance of being hit by one event, from a map by zone id.
+fn by_zone(zones: &[String], m: &std::collections::BTreeMap<String, f64>) -> Vec<rng::Chance> {
+    zones.iter().map(|z| rng::Chance::new(m.get(z).copied().unwrap_or(0.0))).collect()
+}
+
+/// The perils, none when hazards are off.
+fn perils(s: &Scenario, zones: &[String], industries: &[String]) -> Vec<PerilModel> {
+    if !s.hazards.enabled {
+        return Vec::new();
     }
+    s.hazards
+        .perils
+        .iter()
+        .map(|p| PerilModel {
+            key: rng::name_key(&["peril", &p.id]),
+            rate: p.rate,
+            count: rng::Poisson::new(p.rate),
+            hit_by_zone: by_zone(zones, &p.hit),
+            damage: Ratio::of(&p.damage),
+            per_village: p.per_village_damage,
+            vulnerability: industries
+                .iter()
+                .map(|i| p.vulnerability.get(i).copied().unwrap_or(p.default_vulnerability))
+                .collect(),
+        })
+        .collect()
+}
+
+/// The diseases, none when epidemics are off.
+fn diseases(s: &Scenario, zones: &[String]) -> Vec<DiseaseModel> {
+    if !s.epidemics.enabled {
+        return Vec::new();
+    }
+    s.epidemics
+        .diseases
+        .iter()
+        .map(|d| DiseaseModel {
+            key: rng::name_key(&["disease", &d.id]),
+            rate: d.rate,
+            count: rng::Poisson::new(d.rate),
+            hit_by_zone: by_zone(zones, &d.hit),
+            mortality: Ratio::of(&d.mortality),
+            affects: s.industries.iter().map(|i| i.species.as_ref().is_some_and(|sp| d.species.contains(sp))).collect(),
+        })
+        .collect()
+}
+
+/// A stress overlay's event: a footprint fixed by the villages' ids, and the
+/// damage per industry its peril's vulnerabilities (or its disease's
+/// species) give the severity.
+fn forced_event(s: &Scenario, ev: &StressEvent, villages: &[VillageInfo], industries: &[String]) -> ForcedEvent {
+    let hit: Vec<u32> = (0..villages.len() as u32)
+        .filter(|&v| {
+            // A fixed footprint: the village's id decides, not a draw.
+            let u = rng::name_key(&["stress", &villages[v as usize].id]) as f64 / 18_446_744_073_709_551_616.0;
+            u < ev.share_of_villages
+        })
+        .collect();
+    let (damage, cause) = match (&ev.peril, &ev.disease) {
+        (Some(pid), _) => {
+            let p = s.hazards.perils.iter().find(|p| &p.id == pid);
+            let d = industries
+                .iter()
+                .map(|i| {
+                    ev.severity * p.map_or(1.0, |p| p.vulnerability.get(i).copied().unwrap_or(p.default_vulnerability))
+                })
+                .collect();
+            (d, FROM_DISASTER)
+        }
+        (_, Some(did)) => {
+            let d = s.epidemics.diseases.iter().find(|d| &d.id == did);
+            let dm = s
+                .industries
+                .iter()
+                .map(|i| {
+                    let struck = i.species.as_ref().is_some_and(|sp| d.is_some_and(|d| d.species.contains(sp)));
+                    if struck { ev.severity } else { 0.0 }
+                })
+                .collect();
+            (dm, FROM_EPIDEMIC)
+        }
+        _ => (vec![0.0; industries.len()], FROM_DISASTER),
+    };
+    let mut counties: Vec<u32> = hit.iter().map(|&v| villages[v as usize].county).collect();
+    counties.sort_unstable();
+    counties.dedup();
+    ForcedEvent { year: ev.year as usize - 1, villages: hit, damage, cause, counties }
 }
 
 /// A damage or mortality ratio's distribution: fixed, or Beta with its

@@ -95,7 +95,22 @@ pub fn society_bank_loans(
     }
 }
 
+/// What the books are compiled from: the scenario and the book laid out,
+/// with its records (`order[pos]` is the record at book position `pos`).
+struct Sources<'a> {
+    s: &'a Scenario,
+    records: &'a [LoanRecord],
+    order: &'a [usize],
+    loans: &'a Loans,
+    villages: &'a [VillageInfo],
+    village_ix: &'a HashMap<&'a str, usize>,
+    /// Products that mutual-aid societies lend.
+    society_lent: &'a BTreeSet<&'a str>,
+}
+
 /// Builds the books. `order[pos]` is the record at book position `pos`.
+/// Guarantee groups come first, since a society's bank loan changes its
+/// group's terms, then societies, then links; problems come in that order.
 #[allow(clippy::too_many_arguments)]
 pub fn compile(
     s: &Scenario,
@@ -107,19 +122,30 @@ pub fn compile(
     society_lent: &BTreeSet<&str>,
     p: &mut Problems,
 ) -> Books {
-    let n = order.len();
-    // A problem with a loan, pointed at its tape row or its cohort.
-    let complain = |p: &mut Problems, r: &LoanRecord, msg: String| match &r.origin {
-        LoanOrigin::Tape { file, line } => p.push_at(file, *line, &format!("loan {}: linked_households", r.id), msg),
-        LoanOrigin::Cohort(c) => p.push(format!("portfolio.cohorts[{c}]: loan {}: linked_households", r.id), msg),
-    };
+    let src = Sources { s, records, order, loans, villages, village_ix, society_lent };
+    let mut guarantee = src.guarantee_groups();
+    let pos_of = src.positions();
+    let societies = src.societies(&pos_of, &mut guarantee, p);
+    let linkage = src.linkage(&pos_of, p);
+    let extra = (guarantee.is_active() && guarantee.uplift > 0.0) || linkage.is_active() || societies.feeds_back();
+    let extra_key =
+        if extra { order.iter().map(|&ri| rng::name_key(&["loan", &records[ri].id])).collect() } else { Vec::new() };
+    Books { guarantee, societies, linkage, extra_key }
+}
 
-    // Guarantee groups, numbered by their first member in book order.
-    let mut guarantee = GuaranteeBook { group_of: vec![NO_GROUP; n], ..Default::default() };
-    if s.guarantee.enabled && records.iter().any(|r| r.guarantee_group.is_some()) {
+impl Sources<'_> {
+    /// Guarantee groups as CSR, numbered by their first member in book order,
+    /// each member's capacity its principal's share; empty when guarantees
+    /// are off or no loan is in a group.
+    fn guarantee_groups(&self) -> GuaranteeBook {
+        let (s, records, n) = (self.s, self.records, self.order.len());
+        let mut guarantee = GuaranteeBook { group_of: vec![NO_GROUP; n], ..Default::default() };
+        if !(s.guarantee.enabled && records.iter().any(|r| r.guarantee_group.is_some())) {
+            return guarantee;
+        }
         let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
         let mut members: Vec<Vec<u32>> = Vec::new();
-        for (pos, &ri) in order.iter().enumerate() {
+        for (pos, &ri) in self.order.iter().enumerate() {
             if let Some(g) = &records[ri].guarantee_group {
                 let next = ids.len() as u32;
                 let gi = *ids.entry(g.as_str()).or_insert(next);
@@ -138,28 +164,38 @@ pub fn compile(
         }
         let share = to_ppm(s.guarantee.capacity_share);
         guarantee.capacity = (0..n)
-            .map(|i| if guarantee.group_of[i] == NO_GROUP { Fen::ZERO } else { loans.principal[i].mul_ppm(share) })
+            .map(|i| if guarantee.group_of[i] == NO_GROUP { Fen::ZERO } else { self.loans.principal[i].mul_ppm(share) })
             .collect();
         guarantee.uplift = s.guarantee.uplift;
+        guarantee
     }
 
-    // Positions of loans by id, for the society bank loans and the linkage.
-    let needs_ids = s.societies.enabled || records.iter().any(|r| !r.linked.is_empty());
-    let pos_of: HashMap<&str, u32> = if needs_ids {
-        order.iter().enumerate().map(|(pos, &ri)| (records[ri].id.as_str(), pos as u32)).collect()
-    } else {
-        HashMap::new()
-    };
+    /// Positions of loans by id, for the society bank loans and the linkage;
+    /// empty when neither needs them.
+    fn positions(&self) -> HashMap<&str, u32> {
+        let records = self.records;
+        let needs_ids = self.s.societies.enabled || records.iter().any(|r| !r.linked.is_empty());
+        if !needs_ids {
+            return HashMap::new();
+        }
+        self.order.iter().enumerate().map(|(pos, &ri)| (records[ri].id.as_str(), pos as u32)).collect()
+    }
 
-    // Societies: every village (capital_per_village), every village where
-    // societies lend (lending_ratio), or the ones listed.
-    let mut societies = SocietyBook { lender_of: vec![NO_SOCIETY; n], ..Default::default() };
-    let so = &s.societies;
-    if so.enabled {
+    /// Societies: every village (capital_per_village), every village where
+    /// societies lend (lending_ratio), or the ones listed; the lender of each
+    /// loan they lend. A society's bank loan is guaranteed by its members;
+    /// they do not guarantee one another, and it guarantees none of them.
+    fn societies(&self, pos_of: &HashMap<&str, u32>, guarantee: &mut GuaranteeBook, p: &mut Problems) -> SocietyBook {
+        let (records, order, villages) = (self.records, self.order, self.villages);
+        let mut societies = SocietyBook { lender_of: vec![NO_SOCIETY; order.len()], ..Default::default() };
+        let so = &self.s.societies;
+        if !so.enabled {
+            return societies;
+        }
         let listed: BTreeMap<&str, &SocietySpec> = so.villages.iter().map(|v| (v.village.as_str(), v)).collect();
         let mut lent = vec![Fen::ZERO; villages.len()];
-        for r in records.iter().filter(|r| society_lent.contains(r.product.as_str())) {
-            lent[village_ix[r.village.as_str()]] += r.principal;
+        for r in records.iter().filter(|r| self.society_lent.contains(r.product.as_str())) {
+            lent[self.village_ix[r.village.as_str()]] += r.principal;
         }
         let mut society_of_village = vec![NO_SOCIETY; villages.len()];
         for (vi, v) in villages.iter().enumerate() {
@@ -199,13 +235,11 @@ pub fn compile(
             societies.sensitivity.push(spec.and_then(|x| x.bank_loan.as_ref()).map_or(0.0, |b| b.sensitivity));
         }
         for (pos, &ri) in order.iter().enumerate() {
-            if society_lent.contains(records[ri].product.as_str()) {
-                societies.lender_of[pos] = society_of_village[village_ix[records[ri].village.as_str()]];
+            if self.society_lent.contains(records[ri].product.as_str()) {
+                societies.lender_of[pos] = society_of_village[self.village_ix[records[ri].village.as_str()]];
             }
         }
         societies.from_budget = so.from_budget;
-        // A society's bank loan is guaranteed by its members; they do not
-        // guarantee one another, and it guarantees none of them.
         for &l in societies.bank_loan.iter().filter(|&&l| l != NO_LOAN) {
             if let Some(c) = guarantee.capacity.get_mut(l as usize) {
                 *c = Fen::ZERO;
@@ -214,44 +248,50 @@ pub fn compile(
                 guarantee.only[g as usize] = l;
             }
         }
+        societies
     }
 
-    // Benefit linkage.
-    // Links are checked even when linkage is off: only their effect is switched off.
-    let mut linkage = LinkageBook::default();
-    if records.iter().any(|r| !r.linked.is_empty()) {
-        linkage.start.push(0);
-        for &ri in order {
-            let r = &records[ri];
-            let mut seen = BTreeSet::new();
-            for h in &r.linked {
-                match pos_of.get(h.as_str()) {
-                    Some(&j) if loans.kind[j as usize] == BorrowerKind::Household => {
-                        if seen.insert(j) {
-                            linkage.linked.push(j);
-                        } else {
-                            complain(p, r, format!("household `{h}` is named twice"));
+    /// Benefit linkage: each firm's linked households as CSR. Links are
+    /// checked even when linkage is off: only their effect is switched off.
+    fn linkage(&self, pos_of: &HashMap<&str, u32>, p: &mut Problems) -> LinkageBook {
+        // A problem with a loan, pointed at its tape row or its cohort.
+        let complain = |p: &mut Problems, r: &LoanRecord, msg: String| match &r.origin {
+            LoanOrigin::Tape { file, line } => {
+                p.push_at(file, *line, &format!("loan {}: linked_households", r.id), msg)
+            }
+            LoanOrigin::Cohort(c) => p.push(format!("portfolio.cohorts[{c}]: loan {}: linked_households", r.id), msg),
+        };
+        let mut linkage = LinkageBook::default();
+        if self.records.iter().any(|r| !r.linked.is_empty()) {
+            linkage.start.push(0);
+            for &ri in self.order {
+                let r = &self.records[ri];
+                let mut seen = BTreeSet::new();
+                for h in &r.linked {
+                    match pos_of.get(h.as_str()) {
+                        Some(&j) if self.loans.kind[j as usize] == BorrowerKind::Household => {
+                            if seen.insert(j) {
+                                linkage.linked.push(j);
+                            } else {
+                                complain(p, r, format!("household `{h}` is named twice"));
+                            }
                         }
+                        Some(_) => {
+                            complain(p, r, format!("`{h}` is not a household's loan; only households are linked"))
+                        }
+                        None => complain(p, r, format!("no loan has id `{h}`")),
                     }
-                    Some(_) => complain(p, r, format!("`{h}` is not a household's loan; only households are linked")),
-                    None => complain(p, r, format!("no loan has id `{h}`")),
                 }
+                if !r.linked.is_empty() && r.borrower == BorrowerKind::Household {
+                    complain(p, r, "only firms and cooperatives have linked households".into());
+                }
+                linkage.start.push(linkage.linked.len() as u32);
             }
-            if !r.linked.is_empty() && r.borrower == BorrowerKind::Household {
-                complain(p, r, "only firms and cooperatives have linked households".into());
-            }
-            linkage.start.push(linkage.linked.len() as u32);
         }
+        if !self.s.linkage.enabled {
+            return LinkageBook::default();
+        }
+        linkage.damage = self.s.linkage.damage;
+        linkage
     }
-
-    if s.linkage.enabled {
-        linkage.damage = s.linkage.damage;
-    } else {
-        linkage = LinkageBook::default();
-    }
-
-    let extra = (guarantee.is_active() && guarantee.uplift > 0.0) || linkage.is_active() || societies.feeds_back();
-    let extra_key =
-        if extra { order.iter().map(|&ri| rng::name_key(&["loan", &records[ri].id])).collect() } else { Vec::new() };
-    Books { guarantee, societies, linkage, extra_key }
 }

@@ -8,25 +8,39 @@
 //! probability in a year without damage, and the loans still scheduled to be
 //! alive in year t are a prefix of the bucket. The order depends only on the
 //! loans' attributes, never on the order of a tape.
+//!
+//! [`Model::build`] reads as the recipe; each step lives in a file named after
+//! what it builds: `names` (dense ids), `book` (the loan records, read and
+//! checked), `layout` (classes, the book order, columns and buckets), `years`
+//! (the per-year tables), `accounts` (compensation accounts and village
+//! funds), `hazard` and `mechanisms`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
+mod accounts;
+mod book;
 pub mod guarantee;
 pub mod hazard;
+mod layout;
 pub mod mechanisms;
+mod names;
 pub mod portfolio;
 pub mod society;
+mod years;
 
-use crate::limits;
 use crate::money::{Fen, to_ppm};
 use crate::rng::{self, inv_phi};
 use crate::scenario::schema::*;
 use crate::scenario::validate::{self, Problems};
 use crate::scenario::{InputError, Scenario};
+use accounts::{Compensation, VillageFunds};
+use book::Book;
 use guarantee::GuaranteeBook;
 use hazard::HazardModel;
-use portfolio::{CollateralKind, LoanOrigin, LoanRecord};
+use names::Names;
+use portfolio::CollateralKind;
 use society::{LinkageBook, SocietyBook};
+use years::Scheduled;
 
 /// Marks a loan whose losses the compensation fund does not cover.
 pub const NO_ACCOUNT: u32 = u32::MAX;
@@ -246,546 +260,74 @@ pub struct TopUpRule {
     pub total_cap: Option<Fen>,
 }
 
-/// A loan record's references as indices (`usize::MAX` where one is unknown,
-/// which stops the build before they are used).
-#[derive(Clone, Copy)]
-struct Refs {
-    village: usize,
-    bank: usize,
-    product: usize,
-    industry: usize,
-    grade: usize,
-}
-
-fn index_of(ids: &[String]) -> BTreeMap<&str, usize> {
-    ids.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect()
-}
-
 impl Model {
     /// Validates the scenario and its loans and compiles them. `tapes` are the
     /// loan tapes' (file name, text) in the order the scenario lists them.
+    ///
+    /// Each step below establishes what the next ones assume. Problems are
+    /// collected, not thrown: the build stops where a later step would read
+    /// what an earlier one found wrong, so one run reports every problem it
+    /// can, in the order the steps meet them.
     pub fn build(scenario: Scenario, origin: &str, tapes: &[(String, String)]) -> Result<Model, InputError> {
         let mut p = Problems::new(origin);
         validate::validate(&scenario, &mut p);
-        if !p.list.is_empty() {
-            // Later stages assume a coherent scenario.
-            return Err(InputError { problems: p.list });
-        }
+        // Later stages assume a coherent scenario.
+        stop(&mut p)?;
         let s = &scenario;
         let horizon = s.simulation.horizon_years as usize;
 
-        let zones: Vec<String> = s.zones.iter().map(|z| z.id.clone()).collect();
-        let zone_ix = index_of(&zones);
-        let counties: Vec<String> = s.counties.iter().map(|c| c.id.clone()).collect();
-        let mut villages = Vec::new();
-        for (ci, c) in s.counties.iter().enumerate() {
-            for v in &c.villages {
-                villages.push(VillageInfo {
-                    id: v.id.clone(),
-                    county: ci as u32,
-                    zone: zone_ix[v.zone.as_str()] as u16,
-                });
-            }
-            for (z, &count) in &c.village_counts {
-                for k in 1..=count {
-                    villages.push(VillageInfo {
-                        id: format!("{}-{}-{:03}", c.id, z, k),
-                        county: ci as u32,
-                        zone: zone_ix[z.as_str()] as u16,
-                    });
-                }
-            }
-        }
-        {
-            let mut seen = BTreeSet::new();
-            for v in &villages {
-                if !seen.insert(v.id.as_str()) {
-                    p.push("counties", format!("village id `{}` is used twice (listed and generated?)", v.id));
-                }
-            }
-        }
-        // Hashed, not ordered: a province looks up 17,600 village ids for each
-        // of its 300,000 loans several times, and ordered string keys made
-        // that most of its build.
-        let village_ix: HashMap<&str, usize> = villages.iter().enumerate().map(|(i, v)| (v.id.as_str(), i)).collect();
-        let banks: Vec<String> = s.banks.iter().map(|b| b.id.clone()).collect();
-        let bank_ix = index_of(&banks);
-        let industries: Vec<String> = s.industries.iter().map(|b| b.id.clone()).collect();
-        let ind_ix = index_of(&industries);
-        let grades: Vec<String> = s.grades.iter().map(|b| b.id.clone()).collect();
-        let grade_ix = index_of(&grades);
-        let products: Vec<String> = s.products.iter().map(|b| b.id.clone()).collect();
-        let prod_ix = index_of(&products);
+        // The names as ids, the loan records, and every loan's problems.
+        let names = Names::compile(s, &mut p);
+        let ids = names.ids();
+        let book = Book::read(s, tapes, &names, &ids, &mut p);
+        book.check_size(&mut p)?;
+        let refs = book.resolve(s, &ids, horizon, &mut p);
+        let society_lent = society_lent(s);
+        book.check_society_lending(s, &names, &society_lent, &mut p);
+        book::check_village_amounts(s, &ids, &mut p);
+        stop(&mut p)?;
 
-        // Loans: tapes first, then cohorts.
-        let mut records: Vec<LoanRecord> = Vec::new();
-        for (name, text) in tapes {
-            records.extend(portfolio::parse_tape(text, name, &mut p));
-        }
-        let vlist: Vec<(String, String, String)> = villages
-            .iter()
-            .map(|v| (v.id.clone(), counties[v.county as usize].clone(), zones[v.zone as usize].clone()))
-            .collect();
-        for (ci, c) in s.portfolio.cohorts.iter().enumerate() {
-            let any = vlist.iter().any(|(_, co, z)| {
-                (c.counties.is_empty() || c.counties.contains(co)) && (c.zones.is_empty() || c.zones.contains(z))
-            });
-            if !any {
-                p.push(format!("portfolio.cohorts[{ci}]"), "no village matches the cohort's counties and zones");
-            }
-            let society_lent = s.products.iter().any(|x| x.id == c.product && x.lender == Lender::Society);
-            if any && society_lent {
-                let with_society = portfolio::society_villages(s, &vlist);
-                let has = vlist.iter().any(|(v, co, z)| {
-                    (c.counties.is_empty() || c.counties.contains(co))
-                        && (c.zones.is_empty() || c.zones.contains(z))
-                        && with_society.contains(v.as_str())
-                });
-                if !has {
-                    p.push(
-                        format!("portfolio.cohorts[{ci}].product"),
-                        format!(
-                            "product `{}` is lent by mutual-aid societies, but none of the cohort's villages has one (see `societies`{})",
-                            c.product,
-                            if s.societies.enabled { "" } else { ", which is disabled" }
-                        ),
-                    );
-                }
-            }
-        }
-        let (generated, grade_mix) = portfolio::generate(s, &vlist);
-        records.extend(generated);
-        mechanisms::society_bank_loans(s, &village_ix, &mut records, &mut p);
-        if records.is_empty() && p.list.is_empty() {
-            p.push("portfolio", "the portfolio has no loans");
-        }
+        // The book laid out for the trial loop.
+        let (classes, class_of) = layout::classes(s, &refs);
+        let order = layout::book_order(&book.records, &refs, &class_of, &names.villages);
+        let (mut loans, comp_covered) =
+            layout::columns(s, &book.records, &refs, &class_of, &order, &names.villages, &society_lent);
+        let buckets = layout::buckets(&loans, horizon);
+        let bucket_of = layout::bucket_index(&buckets, names.counties.len(), classes.len(), names.industries.len());
+        let live_buckets = layout::live_buckets(&buckets, horizon);
+        let household_loans = layout::household_loans(&loans);
 
-        // The book's size before anything sums it in 64 bits.
-        let book: i128 = records.iter().map(|r| i128::from(r.principal.0)).sum();
-        if records.len() as u64 > limits::MAX_LOANS || book > i128::from(limits::MAX_BOOK_FEN) {
-            p.push(
-                "portfolio",
-                format!(
-                    "expected a book of at most {} loans and CNY {} in all (riskshare's bounds), found {} loans \
-                     and CNY {}",
-                    limits::grouped(limits::MAX_LOANS),
-                    limits::grouped(limits::MAX_BOOK_FEN as u64 / 100),
-                    limits::grouped(records.len() as u64),
-                    limits::grouped((book / 100) as u64)
-                ),
-            );
-            return Err(InputError { problems: p.list });
-        }
+        // What each loan owes, earns and costs in each year of its term.
+        years::exposure_and_subsidy(s, &book.records, &order, &mut loans, horizon);
+        years::premiums(s, &mut loans, horizon);
+        let scheduled = Scheduled::of(&loans, horizon);
+        let loan_years = years::loan_years(&loans, horizon);
 
-        // Loan-level checks, every one reported.
-        fn known<'a>(m: &BTreeMap<&'a str, usize>) -> BTreeSet<&'a str> {
-            m.keys().copied().collect()
-        }
-        let (kb, kp, ki, kg) = (known(&bank_ix), known(&prod_ix), known(&ind_ix), known(&grade_ix));
-        let kv: BTreeSet<&str> = village_ix.keys().copied().collect();
-        let mut seen_ids = HashSet::with_capacity(records.len());
-        let cr = &s.collateral;
-        // Each loan's references resolved once, here, for every later step
-        // (each is a string lookup; a province has 300,000 loans).
-        let mut refs: Vec<Refs> = Vec::with_capacity(records.len());
-        for r in &records {
-            let at = format!("loan {}", r.id);
-            let before = p.list.len();
-            if !seen_ids.insert(r.id.as_str()) {
-                p.push(&at, format!("duplicate loan id `{}`", r.id));
-            }
-            // Each path is formatted only for a reference that fails.
-            let mut refer = |key: &str, what: &str, id: &str, known: &BTreeSet<&str>, hit: bool| {
-                hit || p.reference(&format!("{at}: {key}"), what, id, known)
-            };
-            let x = Refs {
-                village: village_ix.get(r.village.as_str()).copied().unwrap_or(usize::MAX),
-                bank: bank_ix.get(r.bank.as_str()).copied().unwrap_or(usize::MAX),
-                product: prod_ix.get(r.product.as_str()).copied().unwrap_or(usize::MAX),
-                industry: ind_ix.get(r.industry.as_str()).copied().unwrap_or(usize::MAX),
-                grade: grade_ix.get(r.grade.as_str()).copied().unwrap_or(usize::MAX),
-            };
-            refs.push(x);
-            refer("bank", "bank", &r.bank, &kb, x.bank != usize::MAX);
-            refer("village", "village", &r.village, &kv, x.village != usize::MAX);
-            let prod_ok = refer("product", "product", &r.product, &kp, x.product != usize::MAX);
-            refer("industry", "industry", &r.industry, &ki, x.industry != usize::MAX);
-            refer("grade", "grade", &r.grade, &kg, x.grade != usize::MAX);
-            if r.principal.0 <= 0 {
-                p.push(format!("{at}: principal"), format!("expected a positive principal, found {}", r.principal));
-            }
-            if r.term_years == 0 || r.term_years as usize > horizon {
-                p.push(
-                    format!("{at}: term_years"),
-                    format!("expected a term of 1 ..= {horizon} years (the horizon), found {}", r.term_years),
-                );
-            }
-            if r.subsidy_ppm > r.rate_ppm {
-                p.push(format!("{at}: subsidy_rate"), "the subsidy rate exceeds the interest rate");
-            }
-            if prod_ok {
-                let pr = &s.products[x.product];
-                if let Some(m) = pr.max_principal {
-                    if r.principal > m.fen() {
-                        p.push(
-                            format!("{at}: principal"),
-                            format!("{} exceeds product `{}`'s max_principal {m}", r.principal, pr.id),
-                        );
-                    }
-                }
-                if let Some(m) = pr.max_term_years {
-                    if r.term_years > m {
-                        p.push(
-                            format!("{at}: term_years"),
-                            format!("{} exceeds product `{}`'s max_term_years {m}", r.term_years, pr.id),
-                        );
-                    }
-                }
-            }
-            let (lim, kind) = match r.collateral {
-                CollateralKind::None => (None, ""),
-                CollateralKind::LivestockPledge => (Some(cr.livestock_max_ltv), "livestock pledge"),
-                CollateralKind::ForestMortgage => (Some(cr.forest_max_ltv), "forest mortgage"),
-            };
-            if let Some(lim) = lim {
-                let max_loan = r.collateral_value.mul_ppm(to_ppm(lim));
-                if r.collateral_value.0 <= 0 || r.principal > max_loan {
-                    p.push(
-                        format!("{at}: collateral_value"),
-                        format!(
-                            "a {kind} lends at most {lim} of the collateral's value; principal {} against collateral {} (raise collateral.*_max_ltv explicitly to allow it)",
-                            r.principal, r.collateral_value
-                        ),
-                    );
-                }
-                if r.collateral == CollateralKind::LivestockPledge && r.herd_size == 0 {
-                    p.push(format!("{at}: herd_size"), "a livestock pledge needs the herd size");
-                }
-            }
-            // Point each problem at the tape row or the cohort that made the loan.
-            for q in &mut p.list[before..] {
-                match &r.origin {
-                    LoanOrigin::Tape { file, line } => {
-                        q.origin = file.clone();
-                        q.line = *line;
-                    }
-                    LoanOrigin::Cohort(c) => q.path = format!("portfolio.cohorts[{c}] ({})", q.path),
-                }
-            }
-        }
-        let society_villages = portfolio::society_villages(s, &vlist);
-        let society_lent: BTreeSet<&str> =
-            s.products.iter().filter(|x| x.lender == Lender::Society).map(|x| x.id.as_str()).collect();
-        for r in &records {
-            if society_lent.contains(r.product.as_str()) && !society_villages.contains(r.village.as_str()) {
-                p.push(
-                    format!("loan {}: village", r.id),
-                    format!(
-                        "product `{}` is lent by a mutual-aid society, but village `{}` has none (societies)",
-                        r.product, r.village
-                    ),
-                );
-            }
-        }
-        for v in s.funds.village.amounts.keys() {
-            p.reference(&format!("funds.village.amounts.{v}"), "village", v, &kv);
-        }
-        if !p.list.is_empty() {
-            return Err(InputError { problems: p.list });
-        }
+        // The funds; a deposit that names no account stops the build here.
+        let comp = Compensation::open(s, &comp_covered, &mut loans, &ids, horizon, &mut p)?;
+        let village_funds = VillageFunds::open(s, &loans, &names.villages);
 
-        // Classes: the (grade, product) pairs in use.
-        let mut class_ix: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-        for x in &refs {
-            let key = (x.grade, x.product);
-            let next = class_ix.len();
-            class_ix.entry(key).or_insert(next);
-        }
-        // Renumber classes in key order so ids do not depend on record order.
-        for (i, v) in class_ix.values_mut().enumerate() {
-            *v = i;
-        }
-        let classes: Vec<Class> = class_ix
-            .keys()
-            .map(|&(g, pr)| {
-                let mut pd = s.grades[g].pd * s.products[pr].pd_multiplier;
-                if let Some(k) = s.stress.pd_multiplier {
-                    // A stressed pd stays a probability.
-                    pd = (pd * k).min(0.999);
-                }
-                Class { grade: g as u16, product: pr as u16, pd, threshold: inv_phi(pd) }
-            })
-            .collect();
+        // What draws the defaults: hazards, stream keys and the mechanisms.
+        let hazards = HazardModel::build(s, &names.villages, &names.counties, &names.zones, &names.industries);
+        let keys = StreamKeys::of(&names, &buckets, &classes);
+        let books =
+            mechanisms::compile(s, &book.records, &order, &loans, &names.villages, &ids.village, &society_lent, &mut p);
+        stop(&mut p)?;
+        // Last, as it reads each loan's account and lender.
+        let at_default = layout::at_default(&loans, &books.societies.lender_of);
 
-        // Sort the book.
-        // Which products each fund covers, by product index.
-        let covers = |list: &Vec<String>| -> Vec<bool> {
-            s.products.iter().map(|pr| list.is_empty() || list.contains(&pr.id)).collect()
-        };
-        let (comp_covers, village_covers) = (covers(&s.funds.compensation.covers), covers(&s.funds.village.covers));
-        let society_lends: Vec<bool> = s.products.iter().map(|pr| society_lent.contains(pr.id.as_str())).collect();
-        // Keys computed once per loan: looking them up per comparison (string
-        // maps of 17,600 villages) made this sort most of a province's build.
-        let class_of: Vec<usize> = refs.iter().map(|x| class_ix[&(x.grade, x.product)]).collect();
-        let key_of = |i: usize| {
-            let x = &refs[i];
-            (villages[x.village].county, class_of[i], x.industry, std::cmp::Reverse(records[i].term_years), x.village)
-        };
-        let mut keyed: Vec<_> = (0..records.len()).map(|i| (key_of(i), i)).collect();
-        keyed.sort_unstable_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| records[*a].id.cmp(&records[*b].id)));
-        let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-
-        let comp = &s.funds.compensation;
-        let mut account_ix: BTreeMap<(u32, u32), u32> = BTreeMap::new();
-        let n = records.len();
-        let mut loans = Loans { n, ..Default::default() };
-        let sub_on = s.subsidy.enabled;
-        loans.ead = vec![Fen::ZERO; n * horizon];
-        loans.subsidy = vec![Fen::ZERO; n * horizon];
-        let agri = &s.insurance.agricultural;
-        for (pos, &ri) in order.iter().enumerate() {
-            let (r, x) = (&records[ri], &refs[ri]);
-            let v = x.village;
-            let county = villages[v].county;
-            let bank = x.bank as u32;
-            // A society's loans never reach a bank's compensation account.
-            let comp_cov =
-                comp.enabled && !society_lends[x.product] && r.comp_covered.unwrap_or(comp_covers[x.product]);
-            let account = if comp_cov {
-                let next = account_ix.len() as u32;
-                *account_ix.entry((bank, county)).or_insert(next)
-            } else {
-                NO_ACCOUNT
-            };
-            loans.id.push(r.id.clone());
-            loans.village.push(v as u32);
-            loans.county.push(county);
-            loans.bank.push(bank);
-            loans.account.push(account);
-            loans.product.push(x.product as u16);
-            loans.industry.push(x.industry as u16);
-            loans.grade.push(x.grade as u16);
-            loans.class.push(class_of[ri] as u16);
-            loans.kind.push(r.borrower);
-            loans.principal.push(r.principal);
-            loans.term.push(r.term_years as u8);
-            loans.village_covered.push(s.funds.village.enabled && village_covers[x.product]);
-            loans.collateral.push(r.collateral);
-            loans.collateral_value.push(r.collateral_value);
-            let sum_insured = if r.agricultural_insured {
-                r.sum_insured.unwrap_or_else(|| r.principal.mul_ppm(to_ppm(agri.coverage)))
-            } else {
-                Fen::ZERO
-            };
-            loans.agri_sum_insured.push(sum_insured);
-            loans.credit_insured.push(r.credit_insured);
-            loans.accident_insured.push(r.accident_insured && r.borrower == BorrowerKind::Household);
-            for t in 0..r.term_years as usize {
-                let out = outstanding(r.principal, r.term_years, r.amortisation, t);
-                loans.ead[t * n + pos] = out + out.mul_ppm(r.rate_ppm);
-                if sub_on {
-                    loans.subsidy[t * n + pos] = out.mul_ppm(r.subsidy_ppm);
-                }
-            }
-        }
-        // Account ids were handed out in book order; renumber by (bank, county).
-        let mut remap = vec![0u32; account_ix.len()];
-        for (new, (_, &old)) in account_ix.iter().enumerate() {
-            remap[old as usize] = new as u32;
-        }
-        for a in loans.account.iter_mut().filter(|a| **a != NO_ACCOUNT) {
-            *a = remap[*a as usize];
-        }
-        let mut accounts: Vec<Account> = account_ix
-            .keys()
-            .map(|&(bank, county)| Account {
-                bank,
-                county,
-                covered_principal: Fen::ZERO,
-                deposit: Fen::ZERO,
-                explicit: false,
-            })
-            .collect();
-        for i in 0..n {
-            if loans.account[i] != NO_ACCOUNT {
-                accounts[loans.account[i] as usize].covered_principal += loans.principal[i];
-            }
-        }
-        let county_ix = index_of(&counties);
-        for (di, d) in comp.deposits.iter().enumerate() {
-            let b = bank_ix[d.bank.as_str()] as u32;
-            let matching: Vec<usize> = accounts
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| {
-                    a.bank == b && d.county.as_ref().is_none_or(|c| county_ix[c.as_str()] as u32 == a.county)
-                })
-                .map(|(i, _)| i)
-                .collect();
-            match matching.len() {
-                0 => p.push(
-                    format!("funds.compensation.deposits[{di}]"),
-                    format!(
-                        "bank `{}` has no covered loans{}",
-                        d.bank,
-                        d.county.as_ref().map(|c| format!(" in county `{c}`")).unwrap_or_default()
-                    ),
-                ),
-                1 => {
-                    let a = &mut accounts[matching[0]];
-                    if a.explicit {
-                        p.push(format!("funds.compensation.deposits[{di}]"), "a second deposit for the same account");
-                    }
-                    a.deposit = d.amount.fen();
-                    a.explicit = true;
-                }
-                _ => p.push(
-                    format!("funds.compensation.deposits[{di}].county"),
-                    format!("bank `{}` lends in several counties: name the county", d.bank),
-                ),
-            }
-        }
-        if !p.list.is_empty() {
-            return Err(InputError { problems: p.list });
-        }
-        for a in accounts.iter_mut().filter(|a| !a.explicit) {
-            a.deposit = Fen((a.covered_principal.0 as f64 / comp.deposit_ratio).round() as i64);
-        }
-        let funds: i128 = accounts.iter().map(|a| i128::from(a.deposit.0)).sum::<i128>()
-            + s.funds.village.amounts.values().map(|y| i128::from(y.fen().0)).sum::<i128>();
-        if funds > i128::from(limits::MAX_FUNDS_FEN) {
-            p.push(
-                "funds",
-                format!(
-                    "expected funds (compensation deposits and village amounts) of at most CNY {} in all \
-                     (riskshare's bound), found CNY {}",
-                    limits::grouped(limits::MAX_FUNDS_FEN as u64 / 100),
-                    limits::grouped((funds / 100) as u64)
-                ),
-            );
-            return Err(InputError { problems: p.list });
-        }
-        let injections = injection_schedule(&accounts, &comp.injections, horizon);
-
-        // Buckets.
-        let mut buckets: Vec<Bucket> = Vec::new();
-        let mut i = 0;
-        while i < n {
-            let (c, k, ind) = (loans.county[i], loans.class[i], loans.industry[i]);
-            let start = i;
-            while i < n && loans.county[i] == c && loans.class[i] == k && loans.industry[i] == ind {
-                i += 1;
-            }
-            let ends = (0..horizon)
-                .map(|t| (start..i).take_while(|&j| loans.term[j] as usize > t).count() as u32 + start as u32)
-                .collect();
-            buckets.push(Bucket { county: c, class: k, industry: ind, start: start as u32, ends });
-        }
-
-        let (nc, nk, ni) = (counties.len(), classes.len(), industries.len());
-        let mut bucket_of = vec![u32::MAX; nc * nk * ni];
-        for (b, bk) in buckets.iter().enumerate() {
-            bucket_of[(bk.county as usize * nk + bk.class as usize) * ni + bk.industry as usize] = b as u32;
-        }
-
-        let nv = villages.len();
-        let household_loans: Vec<u32> =
-            (0..n as u32).filter(|&j| loans.kind[j as usize] == BorrowerKind::Household).collect();
-
-        // Village funds.
-        let vf = &s.funds.village;
-        let mut village_fund_initial = vec![Fen::ZERO; nv];
-        let mut covered_by_village = vec![Fen::ZERO; nv];
-        for j in 0..n {
-            if loans.village_covered[j] {
-                covered_by_village[loans.village[j] as usize] += loans.principal[j];
-            }
-        }
-        if vf.enabled {
-            let share = to_ppm(vf.share);
-            for v in 0..nv {
-                village_fund_initial[v] = match vf.amounts.get(&villages[v].id) {
-                    Some(y) => y.fen(),
-                    None => covered_by_village[v].mul_ppm(share),
-                };
-            }
-        }
-
-        let e = &s.economy;
-        let economy = Economy {
-            sqrt_rho: e.rho.sqrt(),
-            inv_sqrt_1m_rho: 1.0 / (1.0 - e.rho).sqrt(),
-            sqrt_w: e.county_weight.sqrt(),
-            sqrt_1m_w: (1.0 - e.county_weight).sqrt(),
-            phi: e.persistence,
-            sqrt_1m_phi2: (1.0 - e.persistence * e.persistence).sqrt(),
-            kappa: e.kappa,
-        };
-        let scheduled_alive =
-            (0..horizon).map(|t| (0..n).filter(|&j| loans.term[j] as usize > t).count() as u64).collect();
-        let scheduled_subsidy = (0..horizon).map(|t| loans.subsidy[t * n..(t + 1) * n].iter().copied().sum()).collect();
-        premiums(s, &mut loans, horizon);
-        let premium_subsidy = (0..horizon).map(|t| loans.premium[t * n..(t + 1) * n].iter().copied().sum()).collect();
-        let loan_years = (0..n * horizon)
-            .map(|k| {
-                let (i, t) = (k / horizon, k % horizon);
-                LoanYear {
-                    ead: loans.ead[t * n + i],
-                    subsidy: loans.subsidy[t * n + i],
-                    premium: loans.premium[t * n + i],
-                }
-            })
-            .collect();
-        let hazards = HazardModel::build(s, &villages, &counties, &zones, &industries);
-        let keys = StreamKeys {
-            county: counties.iter().map(|c| rng::name_key(&["county", c])).collect(),
-            industry: industries.iter().map(|i| rng::name_key(&["industry", i])).collect(),
-            bucket: buckets
-                .iter()
-                .map(|b| {
-                    let k = &classes[b.class as usize];
-                    rng::name_key(&[
-                        "bucket",
-                        &counties[b.county as usize],
-                        &grades[k.grade as usize],
-                        &products[k.product as usize],
-                        &industries[b.industry as usize],
-                    ])
-                })
-                .collect(),
-            village: villages.iter().map(|v| rng::name_key(&["village", &v.id])).collect(),
-        };
-        let books = mechanisms::compile(s, &records, &order, &loans, &villages, &village_ix, &society_lent, &mut p);
-        if !p.list.is_empty() {
-            return Err(InputError { problems: p.list });
-        }
-        let top_up = comp.top_up.enabled.then(|| TopUpRule {
-            annual_cap: comp.top_up.annual_cap.map(|y| y.fen()),
-            total_cap: comp.top_up.total_cap.map(|y| y.fen()),
-        });
-
-        let at_default = (0..n).map(|i| AtDefault::of(&loans, &books.societies.lender_of, i)).collect();
-        let live_buckets = (0..horizon)
-            .map(|t| {
-                let alive = |b: &Bucket| b.ends[t] - b.start;
-                (0..buckets.len() as u32).map(|b| (b, alive(&buckets[b as usize]))).filter(|&(_, n)| n > 0).collect()
-            })
-            .collect();
+        let comp_rules = &s.funds.compensation;
         Ok(Model {
             horizon,
-            county_names: s
-                .counties
-                .iter()
-                .map(|c| if c.name.is_empty() { c.id.clone() } else { c.name.clone() })
-                .collect(),
-            bank_names: s.banks.iter().map(|b| if b.name.is_empty() { b.id.clone() } else { b.name.clone() }).collect(),
-            counties,
-            zones,
-            villages,
-            banks,
-            industries,
-            grades,
-            products,
+            county_names: display_names(s.counties.iter().map(|c| (&c.id, &c.name))),
+            bank_names: display_names(s.banks.iter().map(|b| (&b.id, &b.name))),
+            counties: names.counties,
+            zones: names.zones,
+            villages: names.villages,
+            banks: names.banks,
+            industries: names.industries,
+            grades: names.grades,
+            products: names.products,
             classes,
             buckets,
             live_buckets,
@@ -794,49 +336,31 @@ impl Model {
             loan_years,
             at_default,
             household_loans,
-            accounts,
-            injections,
-            village_fund_initial,
-            village_covered: covered_by_village,
-            injected_share_ppm: {
-                let mut cum = 0.0;
-                let mut by_year = vec![0.0f64; horizon];
-                for i in &comp.injections {
-                    by_year[i.year as usize - 1] += i.share;
-                }
-                by_year
-                    .iter()
-                    .map(|x| {
-                        cum += x;
-                        to_ppm(cum.min(1.0))
-                    })
-                    .collect()
-            },
-            economy,
-            fixed_county_factor: (1..=horizon as u32)
-                .map(|y| {
-                    s.stress
-                        .county_factor
-                        .as_ref()
-                        .filter(|f| f.years.is_empty() || f.years.contains(&y))
-                        .map(|f| inv_phi(f.quantile))
-                })
-                .collect(),
+            accounts: comp.accounts,
+            injections: comp.injections,
+            injected_share_ppm: comp.injected_share_ppm,
+            village_fund_initial: village_funds.initial,
+            village_covered: village_funds.covered,
+            economy: Economy::of(&s.economy),
+            fixed_county_factor: fixed_county_factor(s, horizon),
             keys,
             hazards,
-            village_fund_enabled: vf.enabled,
-            comp_enabled: comp.enabled,
-            government_share_ppm: to_ppm(comp.government_share),
-            shortfall_to_bank: comp.shortfall_bearer == ShortfallBearer::Bank,
-            top_up,
-            scheduled_alive,
-            scheduled_subsidy,
-            premium_subsidy,
+            village_fund_enabled: s.funds.village.enabled,
+            comp_enabled: comp_rules.enabled,
+            government_share_ppm: to_ppm(comp_rules.government_share),
+            shortfall_to_bank: comp_rules.shortfall_bearer == ShortfallBearer::Bank,
+            top_up: comp_rules.top_up.enabled.then(|| TopUpRule {
+                annual_cap: comp_rules.top_up.annual_cap.map(|y| y.fen()),
+                total_cap: comp_rules.top_up.total_cap.map(|y| y.fen()),
+            }),
+            scheduled_alive: scheduled.alive,
+            scheduled_subsidy: scheduled.subsidy,
+            premium_subsidy: scheduled.premium_subsidy,
             guarantee: books.guarantee,
             societies: books.societies,
             linkage: books.linkage,
             extra_key: books.extra_key,
-            grade_mix,
+            grade_mix: book.grade_mix,
             scenario,
         })
     }
@@ -857,65 +381,73 @@ impl Model {
     }
 }
 
-/// Outstanding principal at the start of year `t` (0-based).
-fn outstanding(principal: Fen, term: u32, am: Amortisation, t: usize) -> Fen {
-    match am {
-        Amortisation::Bullet => principal,
-        Amortisation::EqualPrincipal => {
-            // Equal instalments of floor(P / term); the last one takes the remainder.
-            let inst = principal.0 / term as i64;
-            Fen(principal.0 - inst * t as i64)
+/// Ends the build with the problems found so far, if any: the steps after
+/// it assume there are none.
+fn stop(p: &mut Problems) -> Result<(), InputError> {
+    if p.list.is_empty() { Ok(()) } else { Err(InputError { problems: std::mem::take(&mut p.list) }) }
+}
+
+/// The products that mutual-aid societies lend, by id.
+fn society_lent(s: &Scenario) -> BTreeSet<&str> {
+    s.products.iter().filter(|x| x.lender == Lender::Society).map(|x| x.id.as_str()).collect()
+}
+
+/// Names for reports: the name where the scenario gives one, else the id.
+fn display_names<'a>(items: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<String> {
+    items.map(|(id, name)| if name.is_empty() { id.clone() } else { name.clone() }).collect()
+}
+
+/// The stressed county factor of each year (`Some(z)` where
+/// `stress.county_factor` fixes it), as the quantile's normal deviate.
+fn fixed_county_factor(s: &Scenario, horizon: usize) -> Vec<Option<f64>> {
+    (1..=horizon as u32)
+        .map(|y| {
+            s.stress
+                .county_factor
+                .as_ref()
+                .filter(|f| f.years.is_empty() || f.years.contains(&y))
+                .map(|f| inv_phi(f.quantile))
+        })
+        .collect()
+}
+
+impl Economy {
+    /// The factor model's constants, computed once for every trial.
+    fn of(e: &crate::scenario::schema::Economy) -> Economy {
+        Economy {
+            sqrt_rho: e.rho.sqrt(),
+            inv_sqrt_1m_rho: 1.0 / (1.0 - e.rho).sqrt(),
+            sqrt_w: e.county_weight.sqrt(),
+            sqrt_1m_w: (1.0 - e.county_weight).sqrt(),
+            phi: e.persistence,
+            sqrt_1m_phi2: (1.0 - e.persistence * e.persistence).sqrt(),
+            kappa: e.kappa,
         }
     }
 }
 
-/// Splits each account's deposit over the injection years by cumulative
-/// rounding, so the batches add up to the deposit exactly.
-fn injection_schedule(accounts: &[Account], inj: &[Injection], horizon: usize) -> Vec<Vec<Fen>> {
-    let mut share_by_year = vec![0.0f64; horizon];
-    for i in inj {
-        share_by_year[i.year as usize - 1] += i.share;
-    }
-    let mut out = vec![vec![Fen::ZERO; accounts.len()]; horizon];
-    for (a, acc) in accounts.iter().enumerate() {
-        let mut cum = 0.0;
-        let mut given = Fen::ZERO;
-        let last = share_by_year.iter().rposition(|&s| s > 0.0).unwrap_or(0);
-        for (t, &sh) in share_by_year.iter().enumerate() {
-            cum += sh;
-            let upto = if t >= last { acc.deposit } else { acc.deposit.mul_ppm(to_ppm(cum.min(1.0))) };
-            out[t][a] = upto - given;
-            given = upto;
-            if t >= last {
-                break;
-            }
-        }
-    }
-    out
-}
-
-/// The budget's share of each loan's insurance premiums in each year of its
-/// term (a cost, reported beside the losses; it stops when the loan defaults).
-fn premiums(s: &Scenario, loans: &mut Loans, horizon: usize) {
-    let n = loans.n;
-    loans.premium = vec![Fen::ZERO; n * horizon];
-    if !s.insurance.enabled {
-        return;
-    }
-    let ins = &s.insurance;
-    let agri = to_ppm(ins.agricultural.premium_rate * ins.agricultural.premium_subsidy);
-    let credit = to_ppm(ins.credit.premium_rate * ins.credit.premium_subsidy);
-    let acc = ins.accident.premium.fen().mul_ppm(to_ppm(ins.accident.premium_subsidy));
-    for j in 0..n {
-        let mut yearly = loans.agri_sum_insured[j].mul_ppm(agri);
-        if loans.credit_insured[j] {
-            yearly += loans.principal[j].mul_ppm(credit);
-        }
-        if loans.accident_insured[j] {
-            yearly += acc;
-        }
-        for t in 0..(loans.term[j] as usize).min(horizon) {
-            loans.premium[t * n + j] = yearly;
+impl StreamKeys {
+    /// Each component's stream address from its ids, so that adding or
+    /// reordering other components moves none of its draws; a bucket's from
+    /// its county, grade, product and industry.
+    fn of(names: &Names, buckets: &[Bucket], classes: &[Class]) -> StreamKeys {
+        StreamKeys {
+            county: names.counties.iter().map(|c| rng::name_key(&["county", c])).collect(),
+            industry: names.industries.iter().map(|i| rng::name_key(&["industry", i])).collect(),
+            bucket: buckets
+                .iter()
+                .map(|b| {
+                    let k = &classes[b.class as usize];
+                    rng::name_key(&[
+                        "bucket",
+                        &names.counties[b.county as usize],
+                        &names.grades[k.grade as usize],
+                        &names.products[k.product as usize],
+                        &names.industries[b.industry as usize],
+                    ])
+                })
+                .collect(),
+            village: names.villages.iter().map(|v| rng::name_key(&["village", &v.id])).collect(),
         }
     }
 }

@@ -1,0 +1,274 @@
+//! The loan records: read from the tapes, generated from the cohorts, then
+//! checked loan by loan against the scenario's names and products. Every
+//! problem a loan has is reported, pointed at the tape row or the cohort that
+//! made it. Part of [`crate::model::Model::build`].
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use crate::limits;
+use crate::model::mechanisms;
+use crate::model::names::{Ids, Names};
+use crate::model::portfolio::{self, CollateralKind, GradeMix, LoanOrigin, LoanRecord};
+use crate::money::to_ppm;
+use crate::scenario::schema::*;
+use crate::scenario::validate::Problems;
+use crate::scenario::{InputError, Problem};
+
+/// The book as records, in the order they were read: tapes first (in the
+/// order the scenario lists them), then cohorts, then the societies' bank
+/// loans.
+pub(super) struct Book {
+    pub records: Vec<LoanRecord>,
+    /// How the scorecard graded each scored cohort.
+    pub grade_mix: Vec<GradeMix>,
+}
+
+/// A loan record's references as indices (`usize::MAX` where one is unknown,
+/// which stops the build before they are used).
+#[derive(Clone, Copy)]
+pub(super) struct Refs {
+    pub village: usize,
+    pub bank: usize,
+    pub product: usize,
+    pub industry: usize,
+    pub grade: usize,
+}
+
+impl Book {
+    /// Reads the tapes and generates the cohorts. A society's bank loan is
+    /// added last because its guarantors are chosen among the loans before
+    /// it. A cohort no village can take is a problem here, since the
+    /// generator skips it silently.
+    pub fn read(s: &Scenario, tapes: &[(String, String)], names: &Names, ids: &Ids, p: &mut Problems) -> Book {
+        let mut records: Vec<LoanRecord> = Vec::new();
+        for (name, text) in tapes {
+            records.extend(portfolio::parse_tape(text, name, p));
+        }
+        check_cohorts(s, &names.places, p);
+        let (generated, grade_mix) = portfolio::generate(s, &names.places);
+        records.extend(generated);
+        mechanisms::society_bank_loans(s, &ids.village, &mut records, p);
+        if records.is_empty() && p.list.is_empty() {
+            p.push("portfolio", "the portfolio has no loans");
+        }
+        Book { records, grade_mix }
+    }
+
+    /// Stops the build on a book beyond riskshare's bounds, before anything
+    /// sums it in 64 bits (docs/reliability.md).
+    pub fn check_size(&self, p: &mut Problems) -> Result<(), InputError> {
+        let records = &self.records;
+        let book: i128 = records.iter().map(|r| i128::from(r.principal.0)).sum();
+        if records.len() as u64 <= limits::MAX_LOANS && book <= i128::from(limits::MAX_BOOK_FEN) {
+            return Ok(());
+        }
+        p.push(
+            "portfolio",
+            format!(
+                "expected a book of at most {} loans and CNY {} in all (riskshare's bounds), found {} loans \
+                 and CNY {}",
+                limits::grouped(limits::MAX_LOANS),
+                limits::grouped(limits::MAX_BOOK_FEN as u64 / 100),
+                limits::grouped(records.len() as u64),
+                limits::grouped((book / 100) as u64)
+            ),
+        );
+        Err(InputError { problems: std::mem::take(&mut p.list) })
+    }
+
+    /// Resolves each loan's references to ids, once for every later step
+    /// (each is a string lookup; a province has 300,000 loans), and checks
+    /// each loan, every problem reported.
+    pub fn resolve(&self, s: &Scenario, ids: &Ids, horizon: usize, p: &mut Problems) -> Vec<Refs> {
+        let known = Known::of(ids);
+        let mut seen_ids = HashSet::with_capacity(self.records.len());
+        let mut refs: Vec<Refs> = Vec::with_capacity(self.records.len());
+        for r in &self.records {
+            let before = p.list.len();
+            if !seen_ids.insert(r.id.as_str()) {
+                p.push(format!("loan {}", r.id), format!("duplicate loan id `{}`", r.id));
+            }
+            let x = Refs {
+                village: ids.village.get(r.village.as_str()).copied().unwrap_or(usize::MAX),
+                bank: ids.bank.get(r.bank.as_str()).copied().unwrap_or(usize::MAX),
+                product: ids.product.get(r.product.as_str()).copied().unwrap_or(usize::MAX),
+                industry: ids.industry.get(r.industry.as_str()).copied().unwrap_or(usize::MAX),
+                grade: ids.grade.get(r.grade.as_str()).copied().unwrap_or(usize::MAX),
+            };
+            refs.push(x);
+            known.check(r, x, p);
+            check_terms(s, r, x, horizon, p);
+            blame(r, &mut p.list[before..]);
+        }
+        refs
+    }
+
+    /// A product that mutual-aid societies lend can only be lent where a
+    /// society is.
+    pub fn check_society_lending(&self, s: &Scenario, names: &Names, society_lent: &BTreeSet<&str>, p: &mut Problems) {
+        let society_villages = portfolio::society_villages(s, &names.places);
+        for r in &self.records {
+            if society_lent.contains(r.product.as_str()) && !society_villages.contains(r.village.as_str()) {
+                p.push(
+                    format!("loan {}: village", r.id),
+                    format!(
+                        "product `{}` is lent by a mutual-aid society, but village `{}` has none (societies)",
+                        r.product, r.village
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Checks that each cohort has a village to lend in: one of its counties and
+/// zones, and with a society when societies lend its product.
+fn check_cohorts(s: &Scenario, places: &[(String, String, String)], p: &mut Problems) {
+    for (ci, c) in s.portfolio.cohorts.iter().enumerate() {
+        let takes = |co: &String, z: &String| {
+            (c.counties.is_empty() || c.counties.contains(co)) && (c.zones.is_empty() || c.zones.contains(z))
+        };
+        let any = places.iter().any(|(_, co, z)| takes(co, z));
+        if !any {
+            p.push(format!("portfolio.cohorts[{ci}]"), "no village matches the cohort's counties and zones");
+        }
+        let society_lent = s.products.iter().any(|x| x.id == c.product && x.lender == Lender::Society);
+        if any && society_lent {
+            let with_society = portfolio::society_villages(s, places);
+            let has = places.iter().any(|(v, co, z)| takes(co, z) && with_society.contains(v.as_str()));
+            if !has {
+                p.push(
+                    format!("portfolio.cohorts[{ci}].product"),
+                    format!(
+                        "product `{}` is lent by mutual-aid societies, but none of the cohort's villages has one (see `societies`{})",
+                        c.product,
+                        if s.societies.enabled { "" } else { ", which is disabled" }
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The known names of each kind, ordered, for a problem's nearest-name hint.
+struct Known<'a> {
+    bank: BTreeSet<&'a str>,
+    village: BTreeSet<&'a str>,
+    product: BTreeSet<&'a str>,
+    industry: BTreeSet<&'a str>,
+    grade: BTreeSet<&'a str>,
+}
+
+impl<'a> Known<'a> {
+    fn of(ids: &Ids<'a>) -> Known<'a> {
+        fn known<'a>(m: &BTreeMap<&'a str, usize>) -> BTreeSet<&'a str> {
+            m.keys().copied().collect()
+        }
+        Known {
+            bank: known(&ids.bank),
+            village: ids.village.keys().copied().collect(),
+            product: known(&ids.product),
+            industry: known(&ids.industry),
+            grade: known(&ids.grade),
+        }
+    }
+
+    /// A problem for each of the loan's references that names nothing.
+    fn check(&self, r: &LoanRecord, x: Refs, p: &mut Problems) {
+        // Each path is formatted only for a reference that fails.
+        let mut refer = |key: &str, id: &str, known: &BTreeSet<&str>, hit: bool| {
+            if !hit {
+                p.reference(&format!("loan {}: {key}", r.id), key, id, known);
+            }
+        };
+        refer("bank", &r.bank, &self.bank, x.bank != usize::MAX);
+        refer("village", &r.village, &self.village, x.village != usize::MAX);
+        refer("product", &r.product, &self.product, x.product != usize::MAX);
+        refer("industry", &r.industry, &self.industry, x.industry != usize::MAX);
+        refer("grade", &r.grade, &self.grade, x.grade != usize::MAX);
+    }
+}
+
+/// The loan's own terms: a positive principal, a term within the horizon, a
+/// subsidy within the rate, its product's limits, and collateral within its
+/// loan-to-value limit.
+fn check_terms(s: &Scenario, r: &LoanRecord, x: Refs, horizon: usize, p: &mut Problems) {
+    let at = format!("loan {}", r.id);
+    if r.principal.0 <= 0 {
+        p.push(format!("{at}: principal"), format!("expected a positive principal, found {}", r.principal));
+    }
+    if r.term_years == 0 || r.term_years as usize > horizon {
+        p.push(
+            format!("{at}: term_years"),
+            format!("expected a term of 1 ..= {horizon} years (the horizon), found {}", r.term_years),
+        );
+    }
+    if r.subsidy_ppm > r.rate_ppm {
+        p.push(format!("{at}: subsidy_rate"), "the subsidy rate exceeds the interest rate");
+    }
+    if x.product != usize::MAX {
+        let pr = &s.products[x.product];
+        if let Some(m) = pr.max_principal {
+            if r.principal > m.fen() {
+                p.push(
+                    format!("{at}: principal"),
+                    format!("{} exceeds product `{}`'s max_principal {m}", r.principal, pr.id),
+                );
+            }
+        }
+        if let Some(m) = pr.max_term_years {
+            if r.term_years > m {
+                p.push(
+                    format!("{at}: term_years"),
+                    format!("{} exceeds product `{}`'s max_term_years {m}", r.term_years, pr.id),
+                );
+            }
+        }
+    }
+    let cr = &s.collateral;
+    let (lim, kind) = match r.collateral {
+        CollateralKind::None => (None, ""),
+        CollateralKind::LivestockPledge => (Some(cr.livestock_max_ltv), "livestock pledge"),
+        CollateralKind::ForestMortgage => (Some(cr.forest_max_ltv), "forest mortgage"),
+    };
+    if let Some(lim) = lim {
+        let max_loan = r.collateral_value.mul_ppm(to_ppm(lim));
+        if r.collateral_value.0 <= 0 || r.principal > max_loan {
+            p.push(
+                format!("{at}: collateral_value"),
+                format!(
+                    "a {kind} lends at most {lim} of the collateral's value; principal {} against collateral {} (raise collateral.*_max_ltv explicitly to allow it)",
+                    r.principal, r.collateral_value
+                ),
+            );
+        }
+        if r.collateral == CollateralKind::LivestockPledge && r.herd_size == 0 {
+            p.push(format!("{at}: herd_size"), "a livestock pledge needs the herd size");
+        }
+    }
+}
+
+/// Points a loan's problems at the tape row or the cohort that made it.
+fn blame(r: &LoanRecord, problems: &mut [Problem]) {
+    for q in problems {
+        match &r.origin {
+            LoanOrigin::Tape { file, line } => {
+                q.origin = file.clone();
+                q.line = *line;
+            }
+            LoanOrigin::Cohort(c) => q.path = format!("portfolio.cohorts[{c}] ({})", q.path),
+        }
+    }
+}
+
+/// Each village that `funds.village.amounts` names must exist.
+pub(super) fn check_village_amounts(s: &Scenario, ids: &Ids, p: &mut Problems) {
+    let amounts = &s.funds.village.amounts;
+    if amounts.is_empty() {
+        return;
+    }
+    let known: BTreeSet<&str> = ids.village.keys().copied().collect();
+    for v in amounts.keys() {
+        p.reference(&format!("funds.village.amounts.{v}"), "village", v, &known);
+    }
+}

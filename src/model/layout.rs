@@ -1,0 +1,172 @@
+//! The book laid out for the trial loop: default classes, loans as
+//! struct-of-arrays in bucket order, the buckets with each year's alive
+//! prefix, and the per-loan record a default reads. Part of
+//! [`crate::model::Model::build`]; the order is the module doc's of
+//! [`crate::model`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::book::Refs;
+use crate::model::portfolio::LoanRecord;
+use crate::model::{AtDefault, Bucket, Class, Loans, VillageInfo};
+use crate::money::{Fen, to_ppm};
+use crate::rng::inv_phi;
+use crate::scenario::schema::*;
+
+/// The (grade, product) pairs the book uses, numbered in key order so that
+/// ids do not depend on record order, with each record's class. A class's
+/// pd is its grade's times its product's multiplier, stressed where the
+/// scenario says.
+pub(super) fn classes(s: &Scenario, refs: &[Refs]) -> (Vec<Class>, Vec<usize>) {
+    let mut class_ix: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for x in refs {
+        let key = (x.grade, x.product);
+        let next = class_ix.len();
+        class_ix.entry(key).or_insert(next);
+    }
+    for (i, v) in class_ix.values_mut().enumerate() {
+        *v = i;
+    }
+    let classes = class_ix
+        .keys()
+        .map(|&(g, pr)| {
+            let mut pd = s.grades[g].pd * s.products[pr].pd_multiplier;
+            if let Some(k) = s.stress.pd_multiplier {
+                // A stressed pd stays a probability.
+                pd = (pd * k).min(0.999);
+            }
+            Class { grade: g as u16, product: pr as u16, pd, threshold: inv_phi(pd) }
+        })
+        .collect();
+    // Looked up once per loan: the sort below reads it per comparison.
+    let class_of = refs.iter().map(|x| class_ix[&(x.grade, x.product)]).collect();
+    (classes, class_of)
+}
+
+/// The book order: `order[pos]` is the record at position `pos`, sorted by
+/// bucket (county, class, industry), then term (longest first), village and
+/// id, so a bucket's loans alive in year t are a prefix of it and the order
+/// never depends on a tape's.
+pub(super) fn book_order(
+    records: &[LoanRecord],
+    refs: &[Refs],
+    class_of: &[usize],
+    villages: &[VillageInfo],
+) -> Vec<usize> {
+    // Keys computed once per loan: looking them up per comparison (string
+    // maps of 17,600 villages) made this sort most of a province's build.
+    let key_of = |i: usize| {
+        let x = &refs[i];
+        (villages[x.village].county, class_of[i], x.industry, std::cmp::Reverse(records[i].term_years), x.village)
+    };
+    let mut keyed: Vec<_> = (0..records.len()).map(|i| (key_of(i), i)).collect();
+    keyed.sort_unstable_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| records[*a].id.cmp(&records[*b].id)));
+    keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+/// The loans' columns in book order, except the per-year tables and the
+/// compensation account, which later steps fill. Also returns, in book
+/// order, whether the compensation fund covers each loan: a society's loans
+/// never reach a bank's account, and a tape may say per loan.
+pub(super) fn columns(
+    s: &Scenario,
+    records: &[LoanRecord],
+    refs: &[Refs],
+    class_of: &[usize],
+    order: &[usize],
+    villages: &[VillageInfo],
+    society_lent: &BTreeSet<&str>,
+) -> (Loans, Vec<bool>) {
+    // Which products each fund covers, by product index.
+    let covers = |list: &Vec<String>| -> Vec<bool> {
+        s.products.iter().map(|pr| list.is_empty() || list.contains(&pr.id)).collect()
+    };
+    let (comp_covers, village_covers) = (covers(&s.funds.compensation.covers), covers(&s.funds.village.covers));
+    let society_lends: Vec<bool> = s.products.iter().map(|pr| society_lent.contains(pr.id.as_str())).collect();
+    let comp = &s.funds.compensation;
+    let agri = &s.insurance.agricultural;
+    let n = records.len();
+    let mut loans = Loans { n, ..Default::default() };
+    let mut comp_covered = Vec::with_capacity(n);
+    for &ri in order {
+        let (r, x) = (&records[ri], &refs[ri]);
+        comp_covered
+            .push(comp.enabled && !society_lends[x.product] && r.comp_covered.unwrap_or(comp_covers[x.product]));
+        loans.id.push(r.id.clone());
+        loans.village.push(x.village as u32);
+        loans.county.push(villages[x.village].county);
+        loans.bank.push(x.bank as u32);
+        loans.product.push(x.product as u16);
+        loans.industry.push(x.industry as u16);
+        loans.grade.push(x.grade as u16);
+        loans.class.push(class_of[ri] as u16);
+        loans.kind.push(r.borrower);
+        loans.principal.push(r.principal);
+        loans.term.push(r.term_years as u8);
+        loans.village_covered.push(s.funds.village.enabled && village_covers[x.product]);
+        loans.collateral.push(r.collateral);
+        loans.collateral_value.push(r.collateral_value);
+        let sum_insured = if r.agricultural_insured {
+            r.sum_insured.unwrap_or_else(|| r.principal.mul_ppm(to_ppm(agri.coverage)))
+        } else {
+            Fen::ZERO
+        };
+        loans.agri_sum_insured.push(sum_insured);
+        loans.credit_insured.push(r.credit_insured);
+        loans.accident_insured.push(r.accident_insured && r.borrower == BorrowerKind::Household);
+    }
+    (loans, comp_covered)
+}
+
+/// The default buckets, runs of the book with one (county, class, industry),
+/// each with the end of its alive prefix in every year.
+pub(super) fn buckets(loans: &Loans, horizon: usize) -> Vec<Bucket> {
+    let n = loans.n;
+    let mut buckets: Vec<Bucket> = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let (c, k, ind) = (loans.county[i], loans.class[i], loans.industry[i]);
+        let start = i;
+        while i < n && loans.county[i] == c && loans.class[i] == k && loans.industry[i] == ind {
+            i += 1;
+        }
+        let ends = (0..horizon)
+            .map(|t| (start..i).take_while(|&j| loans.term[j] as usize > t).count() as u32 + start as u32)
+            .collect();
+        buckets.push(Bucket { county: c, class: k, industry: ind, start: start as u32, ends });
+    }
+    buckets
+}
+
+/// [`crate::model::Model::bucket_of`]: the bucket of every (county, class,
+/// industry), `u32::MAX` where the book has none.
+pub(super) fn bucket_index(buckets: &[Bucket], counties: usize, classes: usize, industries: usize) -> Vec<u32> {
+    let (nk, ni) = (classes, industries);
+    let mut bucket_of = vec![u32::MAX; counties * nk * ni];
+    for (b, bk) in buckets.iter().enumerate() {
+        bucket_of[(bk.county as usize * nk + bk.class as usize) * ni + bk.industry as usize] = b as u32;
+    }
+    bucket_of
+}
+
+/// Each year's buckets with loans alive, and how many, so the bucket pass
+/// reads one dense list.
+pub(super) fn live_buckets(buckets: &[Bucket], horizon: usize) -> Vec<Vec<(u32, u32)>> {
+    (0..horizon)
+        .map(|t| {
+            let alive = |b: &Bucket| b.ends[t] - b.start;
+            (0..buckets.len() as u32).map(|b| (b, alive(&buckets[b as usize]))).filter(|&(_, n)| n > 0).collect()
+        })
+        .collect()
+}
+
+/// The household loans, which personal shocks strike.
+pub(super) fn household_loans(loans: &Loans) -> Vec<u32> {
+    (0..loans.n as u32).filter(|&j| loans.kind[j as usize] == BorrowerKind::Household).collect()
+}
+
+/// What a default reads, loan by loan ([`AtDefault`]); `lender_of` is empty
+/// when the book has no societies.
+pub(super) fn at_default(loans: &Loans, lender_of: &[u32]) -> Vec<AtDefault> {
+    (0..loans.n).map(|i| AtDefault::of(loans, lender_of, i)).collect()
+}

@@ -1,0 +1,109 @@
+//! The book's per-year tables: each loan's exposure at default, interest
+//! subsidy and premium subsidy in each year of its term (docs/model.md 3.7,
+//! 3.10), year-major for the passes that sweep a year and loan-major for the sparse
+//! reads of defaults, and what the book costs if no loan defaulted. Part of
+//! [`crate::model::Model::build`].
+
+use crate::model::portfolio::LoanRecord;
+use crate::model::{LoanYear, Loans};
+use crate::money::{Fen, to_ppm};
+use crate::scenario::schema::*;
+
+/// What the book would cost each year if no loan defaulted: the loans alive,
+/// the interest subsidy they would earn, and the budget's premium subsidy.
+pub(super) struct Scheduled {
+    pub alive: Vec<u64>,
+    pub subsidy: Vec<Fen>,
+    pub premium_subsidy: Vec<Fen>,
+}
+
+/// Fills `Loans::ead` (outstanding principal plus that year's interest) and
+/// `Loans::subsidy` (zero when the subsidy is off) for each year of each
+/// loan's term; zero after it.
+pub(super) fn exposure_and_subsidy(
+    s: &Scenario,
+    records: &[LoanRecord],
+    order: &[usize],
+    loans: &mut Loans,
+    horizon: usize,
+) {
+    let n = loans.n;
+    let sub_on = s.subsidy.enabled;
+    loans.ead = vec![Fen::ZERO; n * horizon];
+    loans.subsidy = vec![Fen::ZERO; n * horizon];
+    for (pos, &ri) in order.iter().enumerate() {
+        let r = &records[ri];
+        for t in 0..r.term_years as usize {
+            let out = outstanding(r.principal, r.term_years, r.amortisation, t);
+            loans.ead[t * n + pos] = out + out.mul_ppm(r.rate_ppm);
+            if sub_on {
+                loans.subsidy[t * n + pos] = out.mul_ppm(r.subsidy_ppm);
+            }
+        }
+    }
+}
+
+/// Outstanding principal at the start of year `t` (0-based).
+fn outstanding(principal: Fen, term: u32, am: Amortisation, t: usize) -> Fen {
+    match am {
+        Amortisation::Bullet => principal,
+        Amortisation::EqualPrincipal => {
+            // Equal instalments of floor(P / term); the last one takes the remainder.
+            let inst = principal.0 / term as i64;
+            Fen(principal.0 - inst * t as i64)
+        }
+    }
+}
+
+/// Fills `Loans::premium`: the budget's share of each loan's insurance
+/// premiums in each year of its term (a cost, reported beside the losses; it
+/// stops when the loan defaults).
+pub(super) fn premiums(s: &Scenario, loans: &mut Loans, horizon: usize) {
+    let n = loans.n;
+    loans.premium = vec![Fen::ZERO; n * horizon];
+    if !s.insurance.enabled {
+        return;
+    }
+    let ins = &s.insurance;
+    let agri = to_ppm(ins.agricultural.premium_rate * ins.agricultural.premium_subsidy);
+    let credit = to_ppm(ins.credit.premium_rate * ins.credit.premium_subsidy);
+    let acc = ins.accident.premium.fen().mul_ppm(to_ppm(ins.accident.premium_subsidy));
+    for j in 0..n {
+        let mut yearly = loans.agri_sum_insured[j].mul_ppm(agri);
+        if loans.credit_insured[j] {
+            yearly += loans.principal[j].mul_ppm(credit);
+        }
+        if loans.accident_insured[j] {
+            yearly += acc;
+        }
+        for t in 0..(loans.term[j] as usize).min(horizon) {
+            loans.premium[t * n + j] = yearly;
+        }
+    }
+}
+
+/// The year-major tables again, loan by loan (`loan_years[i * horizon + t]`):
+/// defaults are sparse, and this way each reads its years from one or two
+/// cache lines instead of nine.
+pub(super) fn loan_years(loans: &Loans, horizon: usize) -> Vec<LoanYear> {
+    let n = loans.n;
+    (0..n * horizon)
+        .map(|k| {
+            let (i, t) = (k / horizon, k % horizon);
+            LoanYear { ead: loans.ead[t * n + i], subsidy: loans.subsidy[t * n + i], premium: loans.premium[t * n + i] }
+        })
+        .collect()
+}
+
+impl Scheduled {
+    /// Sums the year-major tables; reads the premiums, so after [`premiums`].
+    pub fn of(loans: &Loans, horizon: usize) -> Scheduled {
+        let n = loans.n;
+        let year_sum = |table: &[Fen], t: usize| table[t * n..(t + 1) * n].iter().copied().sum();
+        Scheduled {
+            alive: (0..horizon).map(|t| (0..n).filter(|&j| loans.term[j] as usize > t).count() as u64).collect(),
+            subsidy: (0..horizon).map(|t| year_sum(&loans.subsidy, t)).collect(),
+            premium_subsidy: (0..horizon).map(|t| year_sum(&loans.premium, t)).collect(),
+        }
+    }
+}
