@@ -125,7 +125,36 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
     };
     // The header's own line, after any comment lines before it.
     let header_line = Some(headers.position().map_or(1, |pos| record_line(text.as_bytes(), pos)));
-    let mut col: BTreeMap<&str, usize> = BTreeMap::new();
+    let Some(col) = tape_columns(&headers, origin, header_line, p) else { return Vec::new() };
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|pos| record_line(text.as_bytes(), pos));
+                p.push_at(origin, line, "", format!("malformed CSV row: {e}"));
+                continue;
+            }
+        };
+        let line = rec.position().map(|pos| record_line(text.as_bytes(), pos));
+        let mut row = RowReader { rec: &rec, col: &col, origin, line, p, ok: true };
+        let loan = tape_loan(&mut row);
+        if row.ok {
+            out.push(loan);
+        }
+    }
+    out
+}
+
+/// Each known column's position in the header; `None` (with the problems
+/// recorded) when a column is unknown, repeated or a required one missing.
+fn tape_columns(
+    headers: &csv::StringRecord,
+    origin: &str,
+    header_line: Option<usize>,
+    p: &mut Problems,
+) -> Option<BTreeMap<&'static str, usize>> {
+    let mut col: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut bad_header = false;
     for (i, h) in headers.iter().enumerate() {
         match TAPE_COLUMNS.iter().find(|c| **c == h) {
@@ -155,71 +184,55 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
             bad_header = true;
         }
     }
-    if bad_header {
-        return Vec::new();
+    (!bad_header).then_some(col)
+}
+
+/// One tape row as a loan; a cell that does not parse is a problem and
+/// clears `row.ok`.
+fn tape_loan(row: &mut RowReader) -> LoanRecord {
+    LoanRecord {
+        id: row.text("id"),
+        bank: row.text("bank"),
+        village: row.text("village"),
+        product: row.text("product"),
+        borrower: row.parse_with("borrower", BorrowerKind::Household, |s| match s {
+            "household" => Ok(BorrowerKind::Household),
+            "cooperative" => Ok(BorrowerKind::Cooperative),
+            "enterprise" => Ok(BorrowerKind::Enterprise),
+            _ => Err("household, cooperative or enterprise".into()),
+        }),
+        industry: row.text("industry"),
+        grade: row.text("grade"),
+        principal: row.yuan("principal", None),
+        rate_ppm: row.fraction("rate", 0.0),
+        term_years: row.parse_with("term_years", 0, |s| s.parse::<u32>().map_err(|_| "a whole number of years".into())),
+        amortisation: row.parse_with("amortisation", Amortisation::Bullet, |s| match s {
+            "bullet" => Ok(Amortisation::Bullet),
+            "equal_principal" => Ok(Amortisation::EqualPrincipal),
+            _ => Err("bullet or equal_principal".into()),
+        }),
+        subsidy_ppm: row.fraction("subsidy_rate", 0.0),
+        collateral: row.parse_with("collateral", CollateralKind::None, |s| match s {
+            "none" | "" => Ok(CollateralKind::None),
+            "livestock_pledge" => Ok(CollateralKind::LivestockPledge),
+            "forest_mortgage" => Ok(CollateralKind::ForestMortgage),
+            _ => Err("none, livestock_pledge or forest_mortgage".into()),
+        }),
+        herd_size: row.parse_with("herd_size", 0, |s| s.parse::<u32>().map_err(|_| "a whole number of head".into())),
+        collateral_value: row.yuan("collateral_value", Some(Fen::ZERO)),
+        agricultural_insured: row.flag("agricultural_insured"),
+        sum_insured: row.optional_yuan("sum_insured"),
+        credit_insured: row.flag("credit_insured"),
+        accident_insured: row.flag("accident_insured"),
+        comp_covered: row.optional_flag("comp_covered"),
+        guarantee_group: row.raw("guarantee_group").map(str::to_string),
+        // Loan ids separated by `;` (a CSV field holds the list).
+        linked: row
+            .raw("linked_households")
+            .map(|s| s.split(';').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+            .unwrap_or_default(),
+        origin: LoanOrigin::Tape { file: row.origin.to_string(), line: row.line },
     }
-    let mut out = Vec::new();
-    for rec in rdr.records() {
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|pos| record_line(text.as_bytes(), pos));
-                p.push_at(origin, line, "", format!("malformed CSV row: {e}"));
-                continue;
-            }
-        };
-        let line = rec.position().map(|pos| record_line(text.as_bytes(), pos));
-        let mut row = RowReader { rec: &rec, col: &col, origin, line, p, ok: true };
-        let loan = LoanRecord {
-            id: row.text("id"),
-            bank: row.text("bank"),
-            village: row.text("village"),
-            product: row.text("product"),
-            borrower: row.parse_with("borrower", BorrowerKind::Household, |s| match s {
-                "household" => Ok(BorrowerKind::Household),
-                "cooperative" => Ok(BorrowerKind::Cooperative),
-                "enterprise" => Ok(BorrowerKind::Enterprise),
-                _ => Err("household, cooperative or enterprise".into()),
-            }),
-            industry: row.text("industry"),
-            grade: row.text("grade"),
-            principal: row.yuan("principal", None),
-            rate_ppm: row.fraction("rate", 0.0),
-            term_years: row
-                .parse_with("term_years", 0, |s| s.parse::<u32>().map_err(|_| "a whole number of years".into())),
-            amortisation: row.parse_with("amortisation", Amortisation::Bullet, |s| match s {
-                "bullet" => Ok(Amortisation::Bullet),
-                "equal_principal" => Ok(Amortisation::EqualPrincipal),
-                _ => Err("bullet or equal_principal".into()),
-            }),
-            subsidy_ppm: row.fraction("subsidy_rate", 0.0),
-            collateral: row.parse_with("collateral", CollateralKind::None, |s| match s {
-                "none" | "" => Ok(CollateralKind::None),
-                "livestock_pledge" => Ok(CollateralKind::LivestockPledge),
-                "forest_mortgage" => Ok(CollateralKind::ForestMortgage),
-                _ => Err("none, livestock_pledge or forest_mortgage".into()),
-            }),
-            herd_size: row
-                .parse_with("herd_size", 0, |s| s.parse::<u32>().map_err(|_| "a whole number of head".into())),
-            collateral_value: row.yuan("collateral_value", Some(Fen::ZERO)),
-            agricultural_insured: row.flag("agricultural_insured"),
-            sum_insured: row.optional_yuan("sum_insured"),
-            credit_insured: row.flag("credit_insured"),
-            accident_insured: row.flag("accident_insured"),
-            comp_covered: row.optional_flag("comp_covered"),
-            guarantee_group: row.raw("guarantee_group").map(str::to_string),
-            // Loan ids separated by `;` (a CSV field holds the list).
-            linked: row
-                .raw("linked_households")
-                .map(|s| s.split(';').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
-                .unwrap_or_default(),
-            origin: LoanOrigin::Tape { file: origin.to_string(), line },
-        };
-        if row.ok {
-            out.push(loan);
-        }
-    }
-    out
 }
 
 struct RowReader<'a> {
@@ -329,107 +342,128 @@ pub fn generate(s: &Scenario, villages: &[(String, String, String)]) -> (Vec<Loa
     let mut mixes = Vec::new();
     let society_villages = society_villages(s, villages);
     for (ci, c) in s.portfolio.cohorts.iter().enumerate() {
-        let mut rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x434F_484F_5254, ci as u64]));
-        let by_society = s.products.iter().any(|p| p.id == c.product && p.lender == Lender::Society);
-        let eligible: Vec<&(String, String, String)> = villages
-            .iter()
-            .filter(|(id, county, zone)| {
-                (c.counties.is_empty() || c.counties.contains(county))
-                    && (c.zones.is_empty() || c.zones.contains(zone))
-                    && (!by_society || society_villages.contains(id.as_str()))
-            })
-            .collect();
-        if eligible.is_empty() {
-            continue; // reported by the model builder
-        }
-        let banks = Categorical::new(&c.banks);
-        let inds = Categorical::new(&c.industries);
-        let grades = Categorical::new(&c.grades);
-        let card = s.scorecard.as_ref().filter(|_| !c.indicators.is_empty()).map(|card| Grader::new(card, c));
-        let mut score_rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x0053_434F_5245, ci as u64]));
-        let mut mix = card.as_ref().map(|g| GradeMix {
-            cohort: ci,
-            rated: 0,
-            granted: g.card.grades.iter().map(|x| (x.grade.clone(), 0, Fen::ZERO)).collect(),
-        });
         let first = out.len();
-        for n in 0..c.count {
-            let village = &eligible[(rng::uniform(&mut rng) * eligible.len() as f64) as usize % eligible.len()].0;
-            let bank = banks.draw(&mut rng);
-            let industry = inds.draw(&mut rng);
-            // A scorecard replaces the grade draw; the uniform is still taken so
-            // that the loan's other draws stay where they were.
-            let drawn_grade = grades.draw(&mut rng);
-            let mut principal = draw_principal(&c.principal, &mut rng);
-            let mut grade = drawn_grade.to_string();
-            let mut granted = true;
-            if let (Some(g), Some(mix)) = (&card, &mut mix) {
-                mix.rated += 1;
-                match g.grade(&mut score_rng) {
-                    Some(k) => {
-                        let sg = &g.card.grades[k];
-                        if let Some(line) = sg.credit_line {
-                            principal = principal.min(line.fen());
-                        }
-                        grade = sg.grade.clone();
-                        mix.granted[k].1 += 1;
-                        mix.granted[k].2 += principal;
-                    }
-                    None => granted = false,
-                }
-            }
-            let (collateral, herd_size, collateral_value) = match &c.collateral {
-                CohortCollateral::None => (CollateralKind::None, 0, Fen::ZERO),
-                CohortCollateral::LivestockPledge(LivestockPledge { ltv, value_per_head }) => {
-                    let value = Fen((principal.0 as f64 / ltv).ceil() as i64);
-                    let per_head = value_per_head.fen().0.max(1);
-                    let herd = (value.0 + per_head - 1) / per_head;
-                    (CollateralKind::LivestockPledge, herd as u32, Fen(herd * per_head))
-                }
-                CohortCollateral::ForestMortgage(ForestMortgage { ltv }) => {
-                    (CollateralKind::ForestMortgage, 0, Fen((principal.0 as f64 / ltv).ceil() as i64))
-                }
-            };
-            let agricultural_insured = rng::uniform(&mut rng) < c.insurance.agricultural;
-            let credit_insured = rng::uniform(&mut rng) < c.insurance.credit;
-            let accident_insured =
-                c.borrower == BorrowerKind::Household && rng::uniform(&mut rng) < c.insurance.accident;
-            if !granted {
-                continue;
-            }
-            out.push(LoanRecord {
-                id: format!("c{}-{:06}", ci + 1, n + 1),
-                bank: bank.to_string(),
-                village: village.clone(),
-                product: c.product.clone(),
-                borrower: c.borrower,
-                industry: industry.to_string(),
-                grade,
-                principal,
-                rate_ppm: to_ppm(c.rate),
-                term_years: c.term_years,
-                amortisation: c.amortisation,
-                subsidy_ppm: to_ppm(c.subsidy_rate),
-                collateral,
-                herd_size,
-                collateral_value,
-                agricultural_insured,
-                sum_insured: None,
-                credit_insured,
-                accident_insured,
-                comp_covered: None,
-                guarantee_group: None,
-                linked: Vec::new(),
-                origin: LoanOrigin::Cohort(ci),
-            });
-        }
+        mixes.extend(generate_cohort(s, ci, c, villages, &society_villages, &mut out));
         if let Some(size) = c.guarantee_groups {
             form_groups(s.portfolio.seed, ci, size, &mut out[first..]);
         }
-        mixes.extend(mix);
     }
     link_households(s, villages, &mut out);
     (out, mixes)
+}
+
+/// Cohort `ci`'s loans, appended to `out`, drawn from the cohort's stream
+/// (and its scorecard's) in a fixed order per loan: village, bank, industry,
+/// grade, principal, insurance take-up; a refused applicant's draws are still
+/// taken, so the next loan's stay where they were. Returns the scorecard's
+/// grade mix when the cohort is scored.
+fn generate_cohort(
+    s: &Scenario,
+    ci: usize,
+    c: &Cohort,
+    villages: &[(String, String, String)],
+    society_villages: &BTreeSet<&str>,
+    out: &mut Vec<LoanRecord>,
+) -> Option<GradeMix> {
+    let mut rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x434F_484F_5254, ci as u64]));
+    let by_society = s.products.iter().any(|p| p.id == c.product && p.lender == Lender::Society);
+    let eligible: Vec<&(String, String, String)> = villages
+        .iter()
+        .filter(|(id, county, zone)| {
+            (c.counties.is_empty() || c.counties.contains(county))
+                && (c.zones.is_empty() || c.zones.contains(zone))
+                && (!by_society || society_villages.contains(id.as_str()))
+        })
+        .collect();
+    if eligible.is_empty() {
+        return None; // reported by the model builder
+    }
+    let banks = Categorical::new(&c.banks);
+    let inds = Categorical::new(&c.industries);
+    let grades = Categorical::new(&c.grades);
+    let card = s.scorecard.as_ref().filter(|_| !c.indicators.is_empty()).map(|card| Grader::new(card, c));
+    let mut score_rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x0053_434F_5245, ci as u64]));
+    let mut mix = card.as_ref().map(|g| GradeMix {
+        cohort: ci,
+        rated: 0,
+        granted: g.card.grades.iter().map(|x| (x.grade.clone(), 0, Fen::ZERO)).collect(),
+    });
+    for n in 0..c.count {
+        let village = &eligible[(rng::uniform(&mut rng) * eligible.len() as f64) as usize % eligible.len()].0;
+        let bank = banks.draw(&mut rng);
+        let industry = inds.draw(&mut rng);
+        // A scorecard replaces the grade draw; the uniform is still taken so
+        // that the loan's other draws stay where they were.
+        let drawn_grade = grades.draw(&mut rng);
+        let mut principal = draw_principal(&c.principal, &mut rng);
+        let mut grade = drawn_grade.to_string();
+        let mut granted = true;
+        if let (Some(g), Some(mix)) = (&card, &mut mix) {
+            mix.rated += 1;
+            match g.grade(&mut score_rng) {
+                Some(k) => {
+                    let sg = &g.card.grades[k];
+                    if let Some(line) = sg.credit_line {
+                        principal = principal.min(line.fen());
+                    }
+                    grade = sg.grade.clone();
+                    mix.granted[k].1 += 1;
+                    mix.granted[k].2 += principal;
+                }
+                None => granted = false,
+            }
+        }
+        let (collateral, herd_size, collateral_value) = collateral_of(&c.collateral, principal);
+        let agricultural_insured = rng::uniform(&mut rng) < c.insurance.agricultural;
+        let credit_insured = rng::uniform(&mut rng) < c.insurance.credit;
+        let accident_insured = c.borrower == BorrowerKind::Household && rng::uniform(&mut rng) < c.insurance.accident;
+        if !granted {
+            continue;
+        }
+        out.push(LoanRecord {
+            id: format!("c{}-{:06}", ci + 1, n + 1),
+            bank: bank.to_string(),
+            village: village.clone(),
+            product: c.product.clone(),
+            borrower: c.borrower,
+            industry: industry.to_string(),
+            grade,
+            principal,
+            rate_ppm: to_ppm(c.rate),
+            term_years: c.term_years,
+            amortisation: c.amortisation,
+            subsidy_ppm: to_ppm(c.subsidy_rate),
+            collateral,
+            herd_size,
+            collateral_value,
+            agricultural_insured,
+            sum_insured: None,
+            credit_insured,
+            accident_insured,
+            comp_covered: None,
+            guarantee_group: None,
+            linked: Vec::new(),
+            origin: LoanOrigin::Cohort(ci),
+        });
+    }
+    mix
+}
+
+/// A cohort loan's collateral: kind, herd size and value, from its
+/// loan-to-value.
+fn collateral_of(c: &CohortCollateral, principal: Fen) -> (CollateralKind, u32, Fen) {
+    match c {
+        CohortCollateral::None => (CollateralKind::None, 0, Fen::ZERO),
+        CohortCollateral::LivestockPledge(LivestockPledge { ltv, value_per_head }) => {
+            let value = Fen((principal.0 as f64 / ltv).ceil() as i64);
+            let per_head = value_per_head.fen().0.max(1);
+            let herd = (value.0 + per_head - 1) / per_head;
+            (CollateralKind::LivestockPledge, herd as u32, Fen(herd * per_head))
+        }
+        CohortCollateral::ForestMortgage(ForestMortgage { ltv }) => {
+            (CollateralKind::ForestMortgage, 0, Fen((principal.0 as f64 / ltv).ceil() as i64))
+        }
+    }
 }
 
 /// Villages with a mutual-aid society: every village when the scenario gives
