@@ -413,14 +413,7 @@ impl Progress for Bar {
 }
 
 fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
-    let job = app::compare::Job {
-        scenarios: a.scenarios,
-        trials: a.common.trials,
-        seed: a.common.seed,
-        threads: threads_of(a.common.threads)?,
-        out: a.out,
-        force: a.force,
-    };
+    let job = app::compare::Job { scenarios: a.scenarios, settings: settings(a.common, a.out, a.force)? };
     let done = app::compare::run(job, &Bar(progress_bar(0)))?;
     out(&text::comparison_table(&done.comparison));
     out(&format!("{} in {}\n", and_list(&app::compare::FILES), done.out.display()));
@@ -432,11 +425,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         scenario: source(&a.scenario.scenario),
         set: a.scenario.set,
         vary: a.vary,
-        trials: a.common.trials,
-        seed: a.common.seed,
-        threads: threads_of(a.common.threads)?,
-        out: a.out,
-        force: a.force,
+        settings: settings(a.common, a.out, a.force)?,
         full: a.full,
     };
     let done = app::sweep::run(job, &Bar(progress_bar(0)))?;
@@ -462,16 +451,16 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
         scenario: source(&a.scenario.scenario),
         set: a.scenario.set,
         overlay,
-        trials: a.common.trials,
-        seed: a.common.seed,
-        threads: threads_of(a.common.threads)?,
-        out: a.out,
-        force: a.force,
+        settings: settings(a.common, a.out, a.force)?,
     };
     let done = app::stress::run(job, &Bar(progress_bar(0)))?;
     out(&text::stress_table(&done.report));
     out(&format!("stress.json in {}\n", done.out.display()));
     Ok(())
+}
+
+fn settings(t: TrialArgs, out: Option<PathBuf>, force: bool) -> Result<app::Settings, Failure> {
+    Ok(app::Settings { trials: t.trials, seed: t.seed, threads: threads_of(t.threads)?, out, force })
 }
 
 /// "a, b and c".

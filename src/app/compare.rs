@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::io::Source;
 use super::output::Staged;
-use super::{Progress, runner};
+use super::{Progress, Settings, runner};
 use crate::analysis::compare::{self, Comparison};
 use crate::report::tables_csv;
 use crate::scenario::InputError;
@@ -15,13 +15,9 @@ use crate::scenario::InputError;
 pub struct Job {
     /// Scenario files; the first is the baseline.
     pub scenarios: Vec<PathBuf>,
-    /// Trials and seed; the first scenario's when not given.
-    pub trials: Option<u64>,
-    pub seed: Option<u64>,
-    pub threads: usize,
-    /// Output folder; `output/compare` when not given.
-    pub out: Option<PathBuf>,
-    pub force: bool,
+    /// Trials and seed default to the first scenario's; the folder to
+    /// `output/compare`.
+    pub settings: Settings,
 }
 
 /// What a comparison wrote and where.
@@ -34,18 +30,19 @@ pub struct Done {
 pub const FILES: [&str; 3] = ["comparison.json", "comparison.csv", "comparison.svg"];
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
+    let Settings { trials, seed, threads, out, force } = job.settings;
     let sources = job.scenarios.iter().map(|p| (Source::File(p.clone()), Vec::new())).collect();
-    let models = super::load_models(sources, job.threads, &|m| m)?;
+    let models = super::load_models(sources, threads, &|m| m)?;
     compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
-    let trials = super::trials(job.trials, models[0].scenario.simulation.trials)?;
+    let trials = super::trials(trials, models[0].scenario.simulation.trials)?;
     runner::check_memory(&models.iter().collect::<Vec<_>>(), trials, false)?;
-    let seed = job.seed.unwrap_or(models[0].scenario.simulation.seed);
-    let out = job.out.unwrap_or_else(|| PathBuf::from("output/compare"));
+    let seed = seed.unwrap_or(models[0].scenario.simulation.seed);
+    let out = out.unwrap_or_else(|| PathBuf::from("output/compare"));
     // Checked before simulating: a refused folder costs nothing.
-    let staged = Staged::new(&out, "compare", job.force)?;
+    let staged = Staged::new(&out, "compare", force)?;
     progress.begin(trials * models.len() as u64);
     let runs: Vec<_> =
-        models.iter().map(|m| runner::collect(m, seed, trials, job.threads, &|k| progress.advance(k))).collect();
+        models.iter().map(|m| runner::collect(m, seed, trials, threads, &|k| progress.advance(k))).collect();
     progress.end();
     // A scenario is named by its name and file: two variants often share a name.
     let names: Vec<String> = job

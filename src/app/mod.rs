@@ -13,6 +13,8 @@ pub mod shard;
 pub mod stress;
 pub mod sweep;
 
+use std::path::PathBuf;
+
 use crate::limits;
 use crate::model::Model;
 use crate::scenario::{InputError, Override};
@@ -27,6 +29,18 @@ pub trait Progress: Sync {
     fn advance(&self, k: u64);
     /// The work is over (before the results are printed).
     fn end(&self);
+}
+
+/// What every command that runs trials into a folder is told: trials and
+/// seed (the scenario's when not given), threads, the output folder (a
+/// default named after the scenario when not given) and whether it may
+/// replace an earlier output.
+pub struct Settings {
+    pub trials: Option<u64>,
+    pub seed: Option<u64>,
+    pub threads: usize,
+    pub out: Option<PathBuf>,
+    pub force: bool,
 }
 
 /// Progress nobody watches.

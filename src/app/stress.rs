@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::io::{self, Source};
 use super::output::Staged;
-use super::{Progress, runner};
+use super::{Progress, Settings, runner};
 use crate::analysis::stress::{self, StressReport};
 use crate::scenario::{InputError, Override, Stress};
 
@@ -33,12 +33,8 @@ pub struct Job {
     pub scenario: Source,
     pub set: Vec<Override>,
     pub overlay: Overlay,
-    pub trials: Option<u64>,
-    pub seed: Option<u64>,
-    pub threads: usize,
-    /// Output folder; `output/<scenario name>-stress` when not given.
-    pub out: Option<PathBuf>,
-    pub force: bool,
+    /// The folder defaults to `output/<scenario name>-stress`.
+    pub settings: Settings,
 }
 
 pub struct Done {
@@ -64,6 +60,7 @@ fn read_overlay(path: &std::path::Path) -> Result<Stress, InputError> {
 }
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
+    let Settings { trials, seed, threads, out, force } = job.settings;
     let base = io::load(job.scenario.clone(), &job.set)?.model;
     let stress = match &job.overlay {
         Overlay::Preset(p) => {
@@ -86,14 +83,14 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
             e
         })?
         .model;
-    let trials = super::trials(job.trials, base.scenario.simulation.trials)?;
+    let trials = super::trials(trials, base.scenario.simulation.trials)?;
     runner::check_memory(&[&base, &stressed], trials, false)?;
-    let seed = job.seed.unwrap_or(base.scenario.simulation.seed);
-    let out = job.out.unwrap_or_else(|| runner::default_out(&format!("{}-stress", base.scenario.name)));
-    let staged = Staged::new(&out, "stress", job.force)?;
+    let seed = seed.unwrap_or(base.scenario.simulation.seed);
+    let out = out.unwrap_or_else(|| runner::default_out(&format!("{}-stress", base.scenario.name)));
+    let staged = Staged::new(&out, "stress", force)?;
     progress.begin(2 * trials);
-    let cb = runner::collect(&base, seed, trials, job.threads, &|k| progress.advance(k));
-    let cs = runner::collect(&stressed, seed, trials, job.threads, &|k| progress.advance(k));
+    let cb = runner::collect(&base, seed, trials, threads, &|k| progress.advance(k));
+    let cs = runner::collect(&stressed, seed, trials, threads, &|k| progress.advance(k));
     progress.end();
     let report = stress::report(&base, &stress, seed, &cb, &cs);
     let json = serde_json::to_string_pretty(&report).context("stress.json")? + "\n";

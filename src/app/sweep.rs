@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use super::io::{self, Source};
 use super::output::Staged;
-use super::{Progress, runner};
+use super::{Progress, Settings, runner};
 use crate::analysis::sweep::{self, Axis, Sweep};
 use crate::report::tables_csv;
 use crate::scenario::Override;
@@ -19,12 +19,8 @@ pub struct Job {
     /// `--set` overrides applied to every cell.
     pub set: Vec<Override>,
     pub vary: Vec<Axis>,
-    pub trials: Option<u64>,
-    pub seed: Option<u64>,
-    pub threads: usize,
-    /// Output folder; `output/<scenario name>-sweep` when not given.
-    pub out: Option<PathBuf>,
-    pub force: bool,
+    /// The folder defaults to `output/<scenario name>-sweep`.
+    pub settings: Settings,
     /// Re-run every cell in full even where the fast path applies.
     pub full: bool,
 }
@@ -38,6 +34,7 @@ pub struct Done {
 }
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
+    let Settings { trials, seed, threads, out, force } = job.settings;
     let base = io::load(job.scenario.clone(), &job.set)?.model;
     let grid = sweep::cells(&job.vary);
     let jobs: Vec<_> = grid
@@ -48,15 +45,15 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
             (job.scenario.clone(), sets)
         })
         .collect();
-    let trials = super::trials(job.trials, base.scenario.simulation.trials)?;
-    let seed = job.seed.unwrap_or(base.scenario.simulation.seed);
+    let trials = super::trials(trials, base.scenario.simulation.trials)?;
+    let seed = seed.unwrap_or(base.scenario.simulation.seed);
     // On the fast path a cell only settles the base's draws: each is reduced
     // as it is built, once its book is found to be the base's. A cell whose
     // book differs (not expected when only funds.* vary) sends the sweep to
     // full re-runs, with the models built again whole.
     let fast_path = !job.full && sweep::fast_path_applies(&job.vary);
     let differs = AtomicBool::new(false);
-    let mut models = super::load_models(jobs.clone(), job.threads, &|m| {
+    let mut models = super::load_models(jobs.clone(), threads, &|m| {
         if !fast_path {
             m
         } else if sweep::same_book(&base, &m) {
@@ -70,17 +67,17 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let fast = fast_path && !differs.load(Ordering::Relaxed);
     if fast_path && !fast {
         drop(std::mem::take(&mut models));
-        models = super::load_models(jobs, job.threads, &|m| m)?;
+        models = super::load_models(jobs, threads, &|m| m)?;
     }
-    let out = job.out.unwrap_or_else(|| runner::default_out(&format!("{}-sweep", base.scenario.name)));
-    let staged = Staged::new(&out, "sweep", job.force)?;
+    let out = out.unwrap_or_else(|| runner::default_out(&format!("{}-sweep", base.scenario.name)));
+    let staged = Staged::new(&out, "sweep", force)?;
     progress.begin(trials * models.len() as u64);
     let started = Instant::now();
     let advance = |k| progress.advance(k);
     let runs = if fast {
-        sweep::run_fast(&base, &models, seed, 0..trials, job.threads, sweep::Keep::Trials, &advance)
+        sweep::run_fast(&base, &models, seed, 0..trials, threads, sweep::Keep::Trials, &advance)
     } else {
-        models.iter().map(|m| runner::collect(m, seed, trials, job.threads, &advance).into_trials()).collect()
+        models.iter().map(|m| runner::collect(m, seed, trials, threads, &advance).into_trials()).collect()
     };
     let elapsed = started.elapsed();
     progress.end();
