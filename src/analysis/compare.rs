@@ -5,7 +5,7 @@
 //! wherever the scenarios share them. Differences are therefore paired, trial
 //! by trial, and their standard errors are those of the paired differences.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::stats;
 use crate::analysis::summary::{CONFIDENCE, Collected};
@@ -47,7 +47,7 @@ pub fn metrics() -> Vec<Metric> {
 }
 
 /// A difference to the first scenario, with its 95 % interval.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Diff {
     pub mean: f64,
     pub stderr: f64,
@@ -55,7 +55,7 @@ pub struct Diff {
     pub hi: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
     pub metric: String,
     /// Mean in each scenario (yuan, or a probability / count).
@@ -66,7 +66,7 @@ pub struct MetricRow {
     pub diff: Vec<Diff>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     pub scenarios: Vec<String>,
     pub seed: u64,

@@ -68,7 +68,7 @@ fn round4(x: f64) -> f64 {
 }
 
 /// One confidence level's answer for one account.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DepositLevel {
     pub confidence: f64,
     /// Deposit (yuan) that lasts the horizon with this confidence.
@@ -83,7 +83,7 @@ pub struct DepositLevel {
     pub current_is_enough: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountSizing {
     pub bank: String,
     pub county: String,
@@ -95,7 +95,7 @@ pub struct AccountSizing {
     pub levels: Vec<DepositLevel>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VillageLevel {
     pub confidence: f64,
     /// Share of a village's covered loans at which its fund lasts in this
@@ -104,7 +104,7 @@ pub struct VillageLevel {
     pub share_ci: [f64; 2],
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VillageSizing {
     pub current_share: f64,
     /// Fraction of (village, future) pairs in which the fund lasts at today's share.
@@ -112,9 +112,9 @@ pub struct VillageSizing {
     pub levels: Vec<VillageLevel>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sizing {
-    pub method: &'static str,
+    pub method: String,
     pub accounts: Vec<AccountSizing>,
     pub village: VillageSizing,
 }
@@ -211,7 +211,8 @@ pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
     };
     Sizing {
         method: "deposit = quantile over trials of the smallest deposit that lasts the horizon \
-                 (demands at the scenario's village fund, no top-ups); see src/sizing.rs",
+                 (demands at the scenario's village fund, no top-ups); see src/sizing.rs"
+            .into(),
         accounts,
         village,
     }
@@ -317,7 +318,7 @@ fn round6(x: f64) -> f64 {
 }
 
 /// One point of a sizing curve.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
     pub account: String,
     pub ratio: f64,

@@ -16,7 +16,7 @@
 use std::ops::Range;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::stats;
 use crate::analysis::summary::{Collected, Prob};
@@ -177,7 +177,7 @@ fn run_fast_in_chunks(
 }
 
 /// The key metrics of one cell.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellRow {
     pub values: Vec<(String, String)>,
     pub comp_fund_mean: f64,
