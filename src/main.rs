@@ -630,7 +630,7 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
 }
 
 fn group_int(n: u64) -> String {
-    text::group(n as f64)
+    riskshare::report::format::group(n as f64, 0)
 }
 
 /// The command line as typed, for the report's reproducibility line.

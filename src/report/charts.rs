@@ -20,7 +20,6 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Once;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -30,40 +29,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Deserialize;
 
 use crate::analysis::stats;
+pub use crate::report::format::Lang;
+use crate::report::format::{MoneyUnit, group, pct, ratio};
 use crate::sim::tables::{Flows, MONEY};
-
-// ---------------------------------------------------------------------------
-// Language
-// ---------------------------------------------------------------------------
-
-/// Language of chart and report labels.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Lang {
-    #[default]
-    En,
-    Zh,
-}
-
-impl Lang {
-    /// Picks the English or the Chinese text.
-    pub fn pick<'a>(self, en: &'a str, zh: &'a str) -> &'a str {
-        match self {
-            Lang::En => en,
-            Lang::Zh => zh,
-        }
-    }
-}
-
-impl FromStr for Lang {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "en" | "english" => Ok(Lang::En),
-            "zh" | "zh-cn" | "cn" | "chinese" => Ok(Lang::Zh),
-            _ => Err(format!("unknown language `{s}`: expected `en` or `zh`")),
-        }
-    }
-}
 
 /// The target the finance bureau sets for each compensation account: run dry
 /// in at most 1 % of futures (docs/model.md section 1).
@@ -758,76 +726,6 @@ fn thin_exceedance(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
 }
 
 // ---------------------------------------------------------------------------
-// Formatting
-// ---------------------------------------------------------------------------
-
-/// `v` with `decimals` places and thousands separators: 1234567.8 -> "1,234,567.8".
-pub fn group(v: f64, decimals: usize) -> String {
-    let s = format!("{:.*}", decimals, v.abs());
-    let (int, frac) = s.split_once('.').map_or((s.as_str(), ""), |(i, f)| (i, f));
-    let mut out = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if !frac.is_empty() {
-        out.push('.');
-        out.push_str(frac);
-    }
-    if v < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        out.insert(0, '-');
-    }
-    out
-}
-
-/// A probability as a percentage with sensible precision: 0.0019 -> "0.19 %".
-pub fn pct(p: f64) -> String {
-    let v = p * 100.0;
-    let s = if v == 0.0 {
-        "0".to_string()
-    } else if v < 0.1 {
-        format!("{v:.3}")
-    } else if v < 10.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.1}")
-    };
-    // Drop trailing zeros of the decimals: "1.50" -> "1.5", "2.00" -> "2".
-    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
-    format!("{s} %")
-}
-
-/// The money unit of an axis: yuan for small amounts, 10,000 yuan (万元) where
-/// amounts reach six figures, which is how a finance bureau reads them.
-#[derive(Clone, Copy, Debug)]
-struct Unit {
-    div: f64,
-}
-
-impl Unit {
-    fn for_max(max_yuan: f64) -> Unit {
-        Unit { div: if max_yuan >= 100_000.0 { 10_000.0 } else { 1.0 } }
-    }
-    fn name(self, lang: Lang) -> &'static str {
-        if self.div > 1.0 { lang.pick("CNY 10k", "万元") } else { lang.pick("CNY", "元") }
-    }
-    /// An axis tick, with as many decimals as the axis' span needs.
-    fn tick(self, v: f64, span_yuan: f64) -> String {
-        let span = span_yuan / self.div;
-        let d = if span >= 20.0 {
-            0
-        } else if span >= 2.0 {
-            1
-        } else {
-            2
-        };
-        group(v / self.div, d)
-    }
-}
-
-// ---------------------------------------------------------------------------
 // Drawing
 // ---------------------------------------------------------------------------
 
@@ -1033,7 +931,7 @@ fn draw_loss_distribution<DB: DrawingBackend>(
             continue;
         }
         let (x0, x1) = (lo, hi + (hi - lo) * 0.02);
-        let unit = Unit::for_max(x1.abs().max(x0.abs()));
+        let unit = MoneyUnit::for_max(x1.abs().max(x0.abs()));
         // Headroom above the tallest bar keeps a strip for the figures note.
         let ymax = bins.iter().map(|b| b.share).fold(0.0, f64::max) * 100.0 * 1.3;
         let caption = format!("{} ({})", layer_label(col, look.lang), unit.name(look.lang));
@@ -1097,7 +995,7 @@ fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDat
         .filter_map(|&c| d.trials.column(c).map(|v| (c, thin_exceedance(&exceedance_series(&v), 1500))))
         .collect();
     let xmax = headroom(curves.iter().flat_map(|(_, s)| s.iter().map(|p| p.0)).fold(0.0, f64::max));
-    let unit = Unit::for_max(xmax);
+    let unit = MoneyUnit::for_max(xmax);
     // Down to the rarest level the run can show (1/n), on a power of ten.
     let ymin = 10f64.powf((1.0 / n as f64).log10().floor()).min(1e-3);
     let title = format!(
@@ -1214,7 +1112,7 @@ fn draw_waterfall<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData
     bars.retain(|b| !(OPTIONAL_LAYERS.contains(&b.layer) && b.value() == 0.0));
     let exposure = bars[0].top;
     let ymax = headroom(bars.iter().map(|b| b.top.max(b.bottom)).fold(0.0, f64::max) * 1.05);
-    let unit = Unit::for_max(ymax);
+    let unit = MoneyUnit::for_max(ymax);
     let title = format!(
         "{} ({})",
         look.t("Where the expected loss goes: mean per future, by layer", "预期损失如何分担：各层平均值"),
@@ -1298,7 +1196,7 @@ fn draw_fund_balance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunD
         let band = balance_band(b);
         let ymax = headroom(band.iter().map(|p| p.p95.max(p.p50)).fold(0.0, f64::max));
         let ymin = band.iter().map(|p| p.p1).fold(0.0, f64::min);
-        let unit = Unit::for_max(ymax);
+        let unit = MoneyUnit::for_max(ymax);
         let mut chart = ChartBuilder::on(panel)
             .caption(&b.name, look.font(18))
             .margin(10)
@@ -1403,7 +1301,7 @@ fn draw_sizing<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, l
         .configure_mesh()
         .light_line_style(TRANSPARENT)
         .bold_line_style(BLACK.mix(0.08))
-        .x_label_formatter(&|v| format!("{}:1", group(*v, if v.fract().abs() > 0.05 { 1 } else { 0 })))
+        .x_label_formatter(&|v| ratio(*v))
         .y_label_formatter(&|v| format!("{v:.1} %"))
         .label_style(look.font(15))
         .x_desc(look.t(
@@ -1427,7 +1325,7 @@ fn draw_sizing<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, l
     )))?;
     chart.draw_series(DashedLineSeries::new(seg((today, 0.0), (today, ymax)), 8, 5, BLACK.mix(0.6).stroke_width(2)))?;
     chart.draw_series(std::iter::once(Text::new(
-        format!("{} {}:1", look.t("today", "现行"), group(today, if today.fract() == 0.0 { 0 } else { 1 })),
+        format!("{} {}", look.t("today", "现行"), ratio(today)),
         // Halfway up, clear of the legend in the top left.
         (today * 1.02, ymax * 0.55),
         look.font(15).color(&BLACK).pos(Pos::new(HPos::Left, VPos::Top)),
@@ -1524,7 +1422,7 @@ fn draw_convergence<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDa
             .into_iter()
             .map(|p| RunningMean { mean: p.mean.clamp(y0, y1), lo: p.lo.clamp(y0, y1), hi: p.hi.clamp(y0, y1), ..p })
             .collect();
-        let unit = Unit::for_max(y1);
+        let unit = MoneyUnit::for_max(y1);
         let caption = format!("{} ({})", layer_label(col, look.lang), unit.name(look.lang));
         let mut chart = ChartBuilder::on(panel)
             .caption(caption, look.font(18))
@@ -1669,19 +1567,6 @@ mod tests {
         // s = sqrt(2) yuan; half-width = 1.96 * sqrt(2) / sqrt(2).
         assert_eq!(r[1].mean, 2.0);
         assert!((r[1].hi - 2.0 - Z95).abs() < 1e-12);
-    }
-
-    #[test]
-    fn formats() {
-        assert_eq!(group(1_234_567.891, 1), "1,234,567.9");
-        assert_eq!(group(-1000.0, 0), "-1,000");
-        assert_eq!(group(999.0, 0), "999");
-        assert_eq!(pct(0.00191705), "0.19 %");
-        assert_eq!(pct(0.0005), "0.05 %");
-        assert_eq!(pct(0.0), "0 %");
-        assert_eq!(pct(0.015), "1.5 %");
-        assert_eq!(pct(0.5), "50 %");
-        assert_eq!("zh".parse::<Lang>(), Ok(Lang::Zh));
     }
 
     #[test]

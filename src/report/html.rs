@@ -20,9 +20,8 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 use serde_yaml_ng::Value as Yaml;
 
-use crate::report::charts::{
-    self, Chart, DEPLETION_TARGET, Lang, Prob, RunData, RunSummary, group, layer_label, pct, today_ratio,
-};
+use crate::report::charts::{self, Chart, DEPLETION_TARGET, Lang, Prob, RunData, RunSummary, layer_label, today_ratio};
+use crate::report::format::{group, money, pct, plain, ratio};
 
 /// Writes `dir/report.html` from the run's files (see the module docs);
 /// `command` is the command line that produced the run, printed for
@@ -156,17 +155,12 @@ pub fn verdict(p: &Prob) -> Verdict {
     }
 }
 
-/// "10:1", "7.8:1".
-pub fn ratio_text(r: f64) -> String {
-    if (r - r.round()).abs() < 0.05 { format!("{}:1", group(r.round(), 0)) } else { format!("{}:1", group(r, 1)) }
-}
-
 /// "At 10:1", or the range of ratios when accounts differ.
 fn at_today(s: &RunSummary, lang: Lang) -> String {
     if let Some(r) = today_ratio(s) {
         return match lang {
-            Lang::En => format!("At {}", ratio_text(r)),
-            Lang::Zh => format!("按 {} 的存入比例", ratio_text(r)),
+            Lang::En => format!("At {}", ratio(r)),
+            Lang::Zh => format!("按 {} 的存入比例", ratio(r)),
         };
     }
     let rs: Vec<f64> = s.adequacy.accounts.iter().filter_map(|a| a.deposit_ratio).collect();
@@ -174,14 +168,14 @@ fn at_today(s: &RunSummary, lang: Lang) -> String {
     match (lang, rs.is_empty()) {
         (Lang::En, true) => "At today's deposits".into(),
         (Lang::Zh, true) => "按现行存入金额".into(),
-        (Lang::En, false) => format!("At today's deposits (from {} to {})", ratio_text(lo), ratio_text(hi)),
-        (Lang::Zh, false) => format!("按现行存入金额（{} 至 {}）", ratio_text(lo), ratio_text(hi)),
+        (Lang::En, false) => format!("At today's deposits (from {} to {})", ratio(lo), ratio(hi)),
+        (Lang::Zh, false) => format!("按现行存入金额（{} 至 {}）", ratio(lo), ratio(hi)),
     }
 }
 
 /// "today's ratio" as a noun: "10:1" or "today's deposits".
 fn today_noun(s: &RunSummary, lang: Lang) -> String {
-    today_ratio(s).map(ratio_text).unwrap_or_else(|| lang.pick("today's deposits", "现行存入金额").into())
+    today_ratio(s).map(ratio).unwrap_or_else(|| lang.pick("today's deposits", "现行存入金额").into())
 }
 
 /// The key sentence: how often the compensation funds ran dry at today's
@@ -314,7 +308,7 @@ pub fn adequacy_verdict(s: &RunSummary, sizing: Option<&SizeFile>, lang: Lang) -
                     .iter()
                     .find(|x| x.bank == a.bank && x.county == a.county)
                     .map_or(a.bank.clone(), |x| account_name(s, x));
-                Some(format!("{name} {}", lv.ratio.map_or("-".into(), ratio_text)))
+                Some(format!("{name} {}", lv.ratio.map_or("-".into(), ratio)))
             })
             .collect();
         if !needs.is_empty() {
@@ -421,15 +415,6 @@ fn run_line(s: &RunSummary, lang: Lang) -> String {
     }
 }
 
-/// Money for sentences: "CNY 6,613,900" or "661.39 万元".
-pub fn money(yuan: f64, lang: Lang) -> String {
-    match lang {
-        Lang::En => format!("CNY {}", group(yuan, 0)),
-        Lang::Zh if yuan.abs() >= 100_000.0 => format!("{} 万元", group(yuan / 10_000.0, 2)),
-        Lang::Zh => format!("{} 元", group(yuan, 0)),
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Sections
 // ---------------------------------------------------------------------------
@@ -480,19 +465,19 @@ fn assumptions_section(h: &mut String, d: &RunData, lang: Lang) {
     };
     push(
         l("Correlation of defaults with the economy (rho)", "违约与经济的相关性（rho）"),
-        num("economy.rho").map(fmt_num),
+        num("economy.rho").map(plain),
     );
     push(
         l("Weight of the county factor vs the industry factor", "县域因子权重（相对行业因子）"),
-        num("economy.county_weight").map(fmt_num),
+        num("economy.county_weight").map(plain),
     );
     push(
         l("Persistence of the economy from year to year", "经济因子的年际持续性"),
-        num("economy.persistence").map(fmt_num),
+        num("economy.persistence").map(plain),
     );
     push(
         l("Default sensitivity to disaster damage (kappa)", "违约对灾害损失的敏感度（kappa）"),
-        num("economy.kappa").map(fmt_num),
+        num("economy.kappa").map(plain),
     );
     if let Some(grades) = yget(y, "grades").and_then(Yaml::as_sequence) {
         let list: Vec<String> =
@@ -502,12 +487,12 @@ fn assumptions_section(h: &mut String, d: &RunData, lang: Lang) {
     if on("funds.compensation.enabled") {
         push(
             l("Compensation deposit ratio (loans : fund)", "风险补偿金存入比例（贷款 : 补偿金）"),
-            num("funds.compensation.deposit_ratio").map(ratio_text),
+            num("funds.compensation.deposit_ratio").map(ratio),
         );
         push(
             l("Government : bank split of what remains", "剩余损失的政府 : 银行分担比例"),
             num("funds.compensation.government_share")
-                .map(|g| format!("{} : {}", fmt_num(g * 10.0), fmt_num((1.0 - g) * 10.0))),
+                .map(|g| format!("{} : {}", plain(g * 10.0), plain((1.0 - g) * 10.0))),
         );
         push(
             l("Who bears a shortfall of the fund", "补偿金不足部分由谁承担"),
@@ -532,7 +517,7 @@ fn assumptions_section(h: &mut String, d: &RunData, lang: Lang) {
         let list: Vec<String> = yget(y, path)?
             .as_sequence()?
             .iter()
-            .filter_map(|e| Some(format!("{} {}{unit}", ystr(e, "id")?, fmt_num(e.get(key)?.as_f64()?))))
+            .filter_map(|e| Some(format!("{} {}{unit}", ystr(e, "id")?, plain(e.get(key)?.as_f64()?))))
             .collect();
         (!list.is_empty()).then(|| list.join(", "))
     };
@@ -660,7 +645,7 @@ fn accounts_section(h: &mut String, s: &RunSummary, lang: Lang) {
             esc(&acc.county),
             group(acc.covered_principal, 0),
             group(acc.deposit, 0),
-            acc.deposit_ratio.map_or("-".into(), ratio_text),
+            acc.deposit_ratio.map_or("-".into(), ratio),
             pct(e.p),
             pct(e.lo),
             pct(e.hi),
@@ -782,7 +767,7 @@ fn sizing_section(h: &mut String, raw: Option<&serde_json::Value>, sz: Option<&S
             .iter()
             .find(|x| x.bank == a.bank && x.county == a.county)
             .map_or(format!("{} / {}", a.bank, a.county), |x| account_name(s, x));
-        let today = a.current_ratio.map_or(String::new(), |r| format!(" ({} {})", l("today", "现行"), ratio_text(r)));
+        let today = a.current_ratio.map_or(String::new(), |r| format!(" ({} {})", l("today", "现行"), ratio(r)));
         for (i, lv) in a.levels.iter().enumerate() {
             let head = if i == 0 {
                 format!("<th rowspan=\"{}\">{}{}</th>", a.levels.len(), esc(&name), esc(&today))
@@ -792,7 +777,7 @@ fn sizing_section(h: &mut String, raw: Option<&serde_json::Value>, sz: Option<&S
             // The sizing writes f64::MAX for a deposit no amount can reach.
             let dep = if lv.deposit > 1e300 { l("cannot be met", "无法满足").into() } else { group(lv.deposit, 0) };
             let ci = match lv.ratio_ci {
-                [Some(a), Some(b)] => format!("{} – {}", ratio_text(a.min(b)), ratio_text(a.max(b))),
+                [Some(a), Some(b)] => format!("{} – {}", ratio(a.min(b)), ratio(a.max(b))),
                 _ => "-".into(),
             };
             let (ok, cls) = if lv.current_is_enough { (l("yes", "是"), "ok") } else { (l("no", "否"), "bad") };
@@ -801,7 +786,7 @@ fn sizing_section(h: &mut String, raw: Option<&serde_json::Value>, sz: Option<&S
                 "<tr>{head}<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"{cls}\">{ok}</td></tr>",
                 pct(lv.confidence),
                 dep,
-                lv.ratio.map_or("-".into(), ratio_text),
+                lv.ratio.map_or("-".into(), ratio),
                 ci
             );
         }
@@ -973,12 +958,6 @@ fn seq_ids(y: &Yaml, path: &str) -> Option<String> {
     Some(v.join(", "))
 }
 
-/// A parameter value without float noise: 0.15 -> "0.15", 6.000000001 -> "6".
-fn fmt_num(x: f64) -> String {
-    let s = format!("{:.6}", x);
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -993,12 +972,6 @@ mod tests {
 
     #[test]
     fn texts() {
-        assert_eq!(ratio_text(10.0), "10:1");
-        assert_eq!(ratio_text(7.84), "7.8:1");
         assert_eq!(esc("<a href=\"x\">&</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
-        assert_eq!(money(6_613_899.51, Lang::En), "CNY 6,613,900");
-        assert_eq!(money(6_613_899.51, Lang::Zh), "661.39 万元");
-        assert_eq!(fmt_num(0.15), "0.15");
-        assert_eq!(fmt_num(6.0), "6");
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod charts;
 pub mod csv_table;
+pub mod format;
 pub mod html;
 pub mod tables_csv;
 pub mod text;

@@ -298,7 +298,7 @@ fn report_is_self_contained_and_answers_the_questions() {
     let p99 = s["layers"]["bank_total"]["p99"].as_f64().unwrap();
     assert!(page.contains(&format!(
         "The banks&#39; 1-in-100 loss: in 1 future in 100 the banks together lose more than CNY {}",
-        charts::group(p99, 0)
+        riskshare::report::format::group(p99, 0)
     )));
     // The scenario, its assumptions and the reproducibility line.
     assert!(page.contains("<h1>mini: loan risk-sharing report</h1>"));
