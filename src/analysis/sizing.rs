@@ -317,13 +317,16 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-/// One point of a sizing curve.
+/// One point of a sizing curve: a row of `size_curve.csv`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
     pub account: String,
     pub ratio: f64,
     pub deposit: f64,
-    pub depletion: Prob,
+    /// Probability that the account runs dry with this deposit, and its 95 % interval.
+    pub depletion_prob: f64,
+    pub lo: f64,
+    pub hi: f64,
 }
 
 /// Depletion probability against the deposit ratio, for each account, on a
@@ -343,18 +346,21 @@ pub fn curve(m: &Model, c: &Collected) -> Vec<CurvePoint> {
         for &r in &grid {
             let deposit = (acc.covered_principal.0 as f64 / r).round() as i64;
             let fails = need.iter().filter(|&&d| d > deposit).count() as u64;
+            let depletion = Prob::of(fails, n);
             out.push(CurvePoint {
                 account: name.clone(),
                 ratio: round4(r),
                 deposit: deposit as f64 / 100.0,
-                depletion: Prob::of(fails, n),
+                depletion_prob: depletion.p,
+                lo: depletion.lo,
+                hi: depletion.hi,
             });
         }
     }
     out
 }
 
-/// The sizing curve as CSV.
+/// The sizing curve as CSV: a header of [`CurvePoint`]'s fields, then its rows.
 pub fn curve_csv(points: &[CurvePoint]) -> String {
     let mut t = Table::new();
     t.row(["account", "ratio", "deposit", "depletion_prob", "lo", "hi"]);
@@ -363,12 +369,17 @@ pub fn curve_csv(points: &[CurvePoint]) -> String {
             p.account.clone(),
             p.ratio.to_string(),
             format!("{:.2}", p.deposit),
-            p.depletion.p.to_string(),
-            p.depletion.lo.to_string(),
-            p.depletion.hi.to_string(),
+            p.depletion_prob.to_string(),
+            p.lo.to_string(),
+            p.hi.to_string(),
         ]);
     }
     t.into_string()
+}
+
+/// Reads [`curve_csv`]'s text back.
+pub fn parse_curve_csv(text: &str) -> Result<Vec<CurvePoint>, csv::Error> {
+    csv::Reader::from_reader(text.as_bytes()).deserialize().collect()
 }
 
 #[cfg(test)]
@@ -403,6 +414,22 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn the_curve_reads_back_as_written() {
+        let p = |account: &str, ratio: f64, deposit: f64, k: u64| {
+            let d = Prob::of(k, 700);
+            CurvePoint { account: account.into(), ratio, deposit, depletion_prob: d.p, lo: d.lo, hi: d.hi }
+        };
+        let points = vec![
+            p("rcc/a, \"b\"", 2.2909, 61_784_613.21, 699),
+            p("rcc/a, \"b\"", 10.0, 0.1, 3),
+            p("x/y", 200.0, 0.0, 0),
+        ];
+        let text = curve_csv(&points);
+        assert_eq!(parse_curve_csv(&text).unwrap(), points);
+        assert!(parse_curve_csv("account,ratio\nx,1\n").is_err());
+    }
 
     #[test]
     fn smallest_deposit_with_one_batch() {

@@ -7,50 +7,45 @@
 //! assumptions, the key figures, the fund adequacy per account, the sizing
 //! table when `size.json` exists, the charts, and a reproducibility line.
 //!
-//! **Architecture Invariant:** like [`crate::report::charts`], this reads a finished
-//! output folder and nothing else: no simulation, no network. The page has no
-//! scripts and no external references; charts are inline SVG whose text the
-//! browser draws, so `Lang::Zh` needs no font shipped.
+//! **Architecture Invariant:** like [`crate::report::charts`], this draws a
+//! [`RunData`] and nothing else: no simulation, no network. Figures are the
+//! summary's and the sizing's, parameters the typed scenario's. The page has
+//! no scripts and no external references; charts are inline SVG whose text
+//! the browser draws, so `Lang::Zh` needs no font shipped.
 
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
-use serde_yaml_ng::Value as Yaml;
 
-use crate::report::charts::{self, Chart, DEPLETION_TARGET, Lang, Prob, RunData, RunSummary, layer_label, today_ratio};
+use crate::analysis::sizing::Sizing;
+use crate::analysis::summary::{AccountSummary, Prob, Summary};
+use crate::report::charts::{self, Chart, DEPLETION_TARGET, Lang, layer_label, today_ratio};
 use crate::report::format::{group, money, pct, plain, ratio};
+use crate::report::run::{RunData, load_run};
+use crate::scenario::{Scenario, ShortfallBearer};
 
 /// Writes `dir/report.html` from the run's files (see the module docs);
 /// `command` is the command line that produced the run, printed for
 /// reproducibility. Returns the path written.
 pub fn write_report(dir: &Path, lang: Lang, command: &str) -> Result<PathBuf> {
-    write_report_of(&charts::load_run(dir)?, lang, command)
+    write_report_of(&load_run(dir)?, lang, command)
 }
 
-/// [`write_report`] for a run already read with [`charts::load_run`]; reads
-/// `size.json` from its folder when present.
+/// [`write_report`] for a run's data, in memory or read with [`load_run`].
 pub fn write_report_of(d: &RunData, lang: Lang, command: &str) -> Result<PathBuf> {
-    let sp = d.dir.join("size.json");
-    let size = match fs::read_to_string(&sp) {
-        Ok(t) => {
-            Some(serde_json::from_str::<serde_json::Value>(&t).with_context(|| format!("{}: not JSON", sp.display()))?)
-        }
-        Err(_) => None,
-    };
-    let html = render(d, size.as_ref(), lang, command)?;
+    let html = render(d, lang, command)?;
     let path = d.out.join("report.html");
     fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }
 
 /// The page as a string.
-pub fn render(d: &RunData, size: Option<&serde_json::Value>, lang: Lang, command: &str) -> Result<String> {
+pub fn render(d: &RunData, lang: Lang, command: &str) -> Result<String> {
     let s = &d.summary;
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
-    let sizing = size.and_then(|v| SizeFile::deserialize(v).ok());
+    let sizing = d.sizing.as_ref();
     let mut h = String::with_capacity(400_000);
     let title = match lang {
         Lang::En => format!("{}: loan risk-sharing report", s.scenario),
@@ -76,7 +71,7 @@ pub fn render(d: &RunData, size: Option<&serde_json::Value>, lang: Lang, command
         h,
         "<p class=\"key\" id=\"adequacy\"><strong>{}</strong> {}</p>",
         esc(&adequacy_sentence(s, lang)),
-        esc(&adequacy_verdict(s, sizing.as_ref(), lang))
+        esc(&adequacy_verdict(s, sizing, lang))
     );
     if let Some(t) = bank_loss_sentence(s, d.scenario.as_ref(), lang) {
         let _ = write!(h, "<p class=\"key\" id=\"bank-loss\">{}</p>", esc(&t));
@@ -98,7 +93,7 @@ pub fn render(d: &RunData, size: Option<&serde_json::Value>, lang: Lang, command
     assumptions_section(&mut h, d, lang);
     figures_section(&mut h, s, lang);
     accounts_section(&mut h, s, lang);
-    sizing_section(&mut h, size, sizing.as_ref(), d, lang);
+    sizing_section(&mut h, sizing, d, lang);
     charts_section(&mut h, d, lang)?;
 
     let _ = writeln!(
@@ -156,7 +151,7 @@ pub fn verdict(p: &Prob) -> Verdict {
 }
 
 /// "At 10:1", or the range of ratios when accounts differ.
-fn at_today(s: &RunSummary, lang: Lang) -> String {
+fn at_today(s: &Summary, lang: Lang) -> String {
     if let Some(r) = today_ratio(s) {
         return match lang {
             Lang::En => format!("At {}", ratio(r)),
@@ -174,14 +169,14 @@ fn at_today(s: &RunSummary, lang: Lang) -> String {
 }
 
 /// "today's ratio" as a noun: "10:1" or "today's deposits".
-fn today_noun(s: &RunSummary, lang: Lang) -> String {
+fn today_noun(s: &Summary, lang: Lang) -> String {
     today_ratio(s).map(ratio).unwrap_or_else(|| lang.pick("today's deposits", "现行存入金额").into())
 }
 
 /// The key sentence: how often the compensation funds ran dry at today's
 /// deposit ratio, with its 95 % interval, against the 1 % target. For several
 /// accounts it quotes the worst (highest depletion probability).
-pub fn adequacy_sentence(s: &RunSummary, lang: Lang) -> String {
+pub fn adequacy_sentence(s: &Summary, lang: Lang) -> String {
     let accs = &s.adequacy.accounts;
     let n = group(s.trials as f64, 0);
     let h = s.horizon_years;
@@ -239,7 +234,7 @@ pub fn adequacy_sentence(s: &RunSummary, lang: Lang) -> String {
 }
 
 /// "Guishang Bank", or "Guishang Bank / county" when a run has several counties.
-fn account_name(s: &RunSummary, a: &charts::AccountFacts) -> String {
+fn account_name(s: &Summary, a: &AccountSummary) -> String {
     let accs = &s.adequacy.accounts;
     if accs.iter().all(|x| x.county == accs[0].county) {
         a.name().to_string()
@@ -250,7 +245,7 @@ fn account_name(s: &RunSummary, a: &charts::AccountFacts) -> String {
 
 /// The verdict on today's ratio, from every account's interval; when the
 /// sizing has a 99 % level, the ratio each failing account would need.
-pub fn adequacy_verdict(s: &RunSummary, sizing: Option<&SizeFile>, lang: Lang) -> String {
+pub fn adequacy_verdict(s: &Summary, sizing: Option<&Sizing>, lang: Lang) -> String {
     let accs = &s.adequacy.accounts;
     if accs.is_empty() {
         return String::new();
@@ -326,17 +321,19 @@ pub fn adequacy_verdict(s: &RunSummary, sizing: Option<&SizeFile>, lang: Lang) -
 }
 
 /// The banks' 1-in-100 loss (layers.bank_total.p99) with its interval.
-pub fn bank_loss_sentence(s: &RunSummary, scenario: Option<&Yaml>, lang: Lang) -> Option<String> {
+pub fn bank_loss_sentence(s: &Summary, scenario: Option<&Scenario>, lang: Lang) -> Option<String> {
     let b = s.layers.get("bank_total")?;
     let h = s.horizon_years;
-    let gov =
-        scenario.and_then(|y| yget(y, "funds.compensation.government_share")).and_then(Yaml::as_f64).unwrap_or(0.6);
+    let gov = scenario.map_or_else(
+        || crate::scenario::schema::CompensationFund::default().government_share,
+        |y| y.funds.compensation.government_share,
+    );
     let bank_share = pct(1.0 - gov);
-    let ci = b.p99_ci().map(|[lo, hi]| match lang {
+    let [lo, hi] = b.p99_ci();
+    let ci = match lang {
         Lang::En => format!(" (95 % CI {} – {})", money(lo, lang), money(hi, lang)),
         Lang::Zh => format!("（95 % 置信区间 {} – {}）", money(lo, lang), money(hi, lang)),
-    });
-    let ci = ci.unwrap_or_default();
+    };
     Some(match lang {
         Lang::En => format!(
             "The banks' 1-in-100 loss: in 1 future in 100 the banks together lose more than {} over the {h} years{ci}; on average they lose {}. This is their {bank_share} share of what the other layers leave, plus any shortfall the scenario puts on them; the table of accounts below gives each bank's share.",
@@ -351,10 +348,10 @@ pub fn bank_loss_sentence(s: &RunSummary, scenario: Option<&Yaml>, lang: Lang) -
     })
 }
 
-fn budget_sentence(s: &RunSummary, lang: Lang) -> Option<String> {
+fn budget_sentence(s: &Summary, lang: Lang) -> Option<String> {
     let f = s.layers.get("fiscal_cost")?;
     let h = s.horizon_years;
-    let leverage = s.fiscal.as_ref().and_then(|f| f.leverage).filter(|&x| x > 0.0).map(|x| match lang {
+    let leverage = s.fiscal.leverage.filter(|&x| x > 0.0).map(|x| match lang {
         Lang::En => format!(
             " Each yuan of budget money committed (deposits, budget-funded village funds and society capital, the interest subsidy, expected top-ups and shortfalls) backs {x:.2} yuan of loans."
         ),
@@ -375,7 +372,7 @@ fn budget_sentence(s: &RunSummary, lang: Lang) -> Option<String> {
     })
 }
 
-fn village_sentence(s: &RunSummary, lang: Lang) -> String {
+fn village_sentence(s: &Summary, lang: Lang) -> String {
     let a = &s.adequacy;
     let v = &a.any_village_fund_exhausted;
     match lang {
@@ -396,7 +393,7 @@ fn village_sentence(s: &RunSummary, lang: Lang) -> String {
     }
 }
 
-fn run_line(s: &RunSummary, lang: Lang) -> String {
+fn run_line(s: &Summary, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
             "{} simulated futures of {} years · seed {} · riskshare {}",
@@ -419,7 +416,7 @@ fn run_line(s: &RunSummary, lang: Lang) -> String {
 // Sections
 // ---------------------------------------------------------------------------
 
-fn portfolio_section(h: &mut String, s: &RunSummary, lang: Lang) {
+fn portfolio_section(h: &mut String, s: &Summary, lang: Lang) {
     let p = &s.portfolio;
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     let rows: [(&str, String); 8] = [
@@ -442,7 +439,7 @@ fn portfolio_section(h: &mut String, s: &RunSummary, lang: Lang) {
     h.push_str("</table></section>\n");
 }
 
-/// Key parameters from `scenario.resolved.yaml`: what the run assumed.
+/// Key parameters of the scenario as run: what the run assumed.
 fn assumptions_section(h: &mut String, d: &RunData, lang: Lang) {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     // The scenario's own description opens the page; here come its parameters.
@@ -455,98 +452,9 @@ fn assumptions_section(h: &mut String, d: &RunData, lang: Lang) {
         );
         return;
     };
-    let on = |path: &str| yget(y, path).and_then(Yaml::as_bool).unwrap_or(true);
-    let num = |path: &str| yget(y, path).and_then(Yaml::as_f64);
-    let mut rows: Vec<(String, String)> = Vec::new();
-    let mut push = |k: &str, v: Option<String>| {
-        if let Some(v) = v {
-            rows.push((k.to_string(), v));
-        }
-    };
-    push(
-        l("Correlation of defaults with the economy (rho)", "违约与经济的相关性（rho）"),
-        num("economy.rho").map(plain),
-    );
-    push(
-        l("Weight of the county factor vs the industry factor", "县域因子权重（相对行业因子）"),
-        num("economy.county_weight").map(plain),
-    );
-    push(
-        l("Persistence of the economy from year to year", "经济因子的年际持续性"),
-        num("economy.persistence").map(plain),
-    );
-    push(
-        l("Default sensitivity to disaster damage (kappa)", "违约对灾害损失的敏感度（kappa）"),
-        num("economy.kappa").map(plain),
-    );
-    if let Some(grades) = yget(y, "grades").and_then(Yaml::as_sequence) {
-        let list: Vec<String> =
-            grades.iter().filter_map(|g| Some(format!("{} {}", ystr(g, "id")?, pct(g.get("pd")?.as_f64()?)))).collect();
-        push(l("Annual default probability by credit grade", "各信用等级年违约概率"), Some(list.join(", ")));
-    }
-    if on("funds.compensation.enabled") {
-        push(
-            l("Compensation deposit ratio (loans : fund)", "风险补偿金存入比例（贷款 : 补偿金）"),
-            num("funds.compensation.deposit_ratio").map(ratio),
-        );
-        push(
-            l("Government : bank split of what remains", "剩余损失的政府 : 银行分担比例"),
-            num("funds.compensation.government_share")
-                .map(|g| format!("{} : {}", plain(g * 10.0), plain((1.0 - g) * 10.0))),
-        );
-        push(
-            l("Who bears a shortfall of the fund", "补偿金不足部分由谁承担"),
-            ystr_path(y, "funds.compensation.shortfall_bearer"),
-        );
-        push(
-            l("Loans the compensation fund covers", "风险补偿金覆盖的贷款产品"),
-            seq_ids(y, "funds.compensation.covers"),
-        );
-    } else {
-        push(l("Compensation fund", "风险补偿金"), Some(l("off", "未启用").into()));
-    }
-    if on("funds.village.enabled") {
-        push(
-            l("Village fund (share of the village's loans)", "村级风险互助金（占本村贷款比例）"),
-            num("funds.village.share").map(pct),
-        );
-    } else {
-        push(l("Village fund", "村级风险互助金"), Some(l("off", "未启用").into()));
-    }
-    let events = |path: &str, key: &str, unit: &str| -> Option<String> {
-        let list: Vec<String> = yget(y, path)?
-            .as_sequence()?
-            .iter()
-            .filter_map(|e| Some(format!("{} {}{unit}", ystr(e, "id")?, plain(e.get(key)?.as_f64()?))))
-            .collect();
-        (!list.is_empty()).then(|| list.join(", "))
-    };
-    let per_year = l(" /yr", " 次/年");
-    if on("hazards.enabled") {
-        push(
-            l("Natural hazards (events per year)", "自然灾害（年均次数）"),
-            events("hazards.perils", "rate", per_year),
-        );
-    }
-    if on("epidemics.enabled") {
-        push(
-            l("Livestock epidemics (outbreaks per year)", "畜禽疫病（年均暴发次数）"),
-            events("epidemics.diseases", "rate", per_year),
-        );
-    }
-    if let Some(list) = yget(y, "shocks").and_then(Yaml::as_sequence) {
-        let v: Vec<String> =
-            list.iter().filter_map(|e| Some(format!("{} {}", ystr(e, "id")?, pct(e.get("prob")?.as_f64()?)))).collect();
-        if !v.is_empty() {
-            push(
-                l("Personal shocks (annual probability per borrower)", "个人意外（每位借款人年概率）"),
-                Some(v.join(", ")),
-            );
-        }
-    }
     let _ = write!(h, "<table class=\"kv\">");
-    for (k, v) in rows {
-        let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(&k), esc(&v));
+    for (k, v) in assumptions(y, lang) {
+        let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
     }
     let _ = writeln!(
         h,
@@ -558,7 +466,74 @@ fn assumptions_section(h: &mut String, d: &RunData, lang: Lang) {
     );
 }
 
-fn figures_section(h: &mut String, s: &RunSummary, lang: Lang) {
+/// The assumptions table's rows: (parameter, value).
+fn assumptions(y: &Scenario, lang: Lang) -> Vec<(&'static str, String)> {
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
+    let e = &y.economy;
+    let mut rows = vec![
+        (l("Correlation of defaults with the economy (rho)", "违约与经济的相关性（rho）"), plain(e.rho)),
+        (
+            l("Weight of the county factor vs the industry factor", "县域因子权重（相对行业因子）"),
+            plain(e.county_weight),
+        ),
+        (l("Persistence of the economy from year to year", "经济因子的年际持续性"), plain(e.persistence)),
+        (l("Default sensitivity to disaster damage (kappa)", "违约对灾害损失的敏感度（kappa）"), plain(e.kappa)),
+    ];
+    let listed = |items: Vec<String>| (!items.is_empty()).then(|| items.join(", "));
+    if let Some(v) = listed(y.grades.iter().map(|g| format!("{} {}", g.id, pct(g.pd))).collect()) {
+        rows.push((l("Annual default probability by credit grade", "各信用等级年违约概率"), v));
+    }
+    let c = &y.funds.compensation;
+    if c.enabled {
+        rows.push((
+            l("Compensation deposit ratio (loans : fund)", "风险补偿金存入比例（贷款 : 补偿金）"),
+            ratio(c.deposit_ratio),
+        ));
+        let g = c.government_share;
+        rows.push((
+            l("Government : bank split of what remains", "剩余损失的政府 : 银行分担比例"),
+            format!("{} : {}", plain(g * 10.0), plain((1.0 - g) * 10.0)),
+        ));
+        let bearer = match c.shortfall_bearer {
+            ShortfallBearer::Budget => l("the county budget", "县级财政"),
+            ShortfallBearer::Bank => l("the bank", "银行"),
+        };
+        rows.push((l("Who bears a shortfall of the fund", "补偿金不足部分由谁承担"), bearer.into()));
+        if let Some(v) = listed(c.covers.clone()) {
+            rows.push((l("Loans the compensation fund covers", "风险补偿金覆盖的贷款产品"), v));
+        }
+    } else {
+        rows.push((l("Compensation fund", "风险补偿金"), l("off", "未启用").into()));
+    }
+    if y.funds.village.enabled {
+        rows.push((
+            l("Village fund (share of the village's loans)", "村级风险互助金（占本村贷款比例）"),
+            pct(y.funds.village.share),
+        ));
+    } else {
+        rows.push((l("Village fund", "村级风险互助金"), l("off", "未启用").into()));
+    }
+    let per_year = l(" /yr", " 次/年");
+    let rates = |events: Vec<(&str, f64)>| {
+        listed(events.iter().map(|(id, r)| format!("{id} {}{per_year}", plain(*r))).collect())
+    };
+    if y.hazards.enabled {
+        if let Some(v) = rates(y.hazards.perils.iter().map(|p| (p.id.as_str(), p.rate)).collect()) {
+            rows.push((l("Natural hazards (events per year)", "自然灾害（年均次数）"), v));
+        }
+    }
+    if y.epidemics.enabled {
+        if let Some(v) = rates(y.epidemics.diseases.iter().map(|d| (d.id.as_str(), d.rate)).collect()) {
+            rows.push((l("Livestock epidemics (outbreaks per year)", "畜禽疫病（年均暴发次数）"), v));
+        }
+    }
+    if let Some(v) = listed(y.shocks.iter().map(|x| format!("{} {}", x.id, pct(x.prob))).collect()) {
+        rows.push((l("Personal shocks (annual probability per borrower)", "个人意外（每位借款人年概率）"), v));
+    }
+    rows
+}
+
+fn figures_section(h: &mut String, s: &Summary, lang: Lang) {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     let _ = write!(
         h,
@@ -583,7 +558,8 @@ fn figures_section(h: &mut String, s: &RunSummary, lang: Lang) {
             continue;
         }
         let cls = if col == "bank_total" { " class=\"hl\"" } else { "" };
-        let ci = st.p99_ci().map_or("-".into(), |[a, b]| format!("{} – {}", group(a, 0), group(b, 0)));
+        let [lo, hi] = st.p99_ci();
+        let ci = format!("{} – {}", group(lo, 0), group(hi, 0));
         let _ = write!(
             h,
             "<tr{cls}><th>{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
@@ -605,7 +581,7 @@ fn figures_section(h: &mut String, s: &RunSummary, lang: Lang) {
     );
 }
 
-fn accounts_section(h: &mut String, s: &RunSummary, lang: Lang) {
+fn accounts_section(h: &mut String, s: &Summary, lang: Lang) {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     let a = &s.adequacy;
     let _ =
@@ -675,74 +651,19 @@ fn accounts_section(h: &mut String, s: &RunSummary, lang: Lang) {
     );
 }
 
-/// `size.json` as written by `riskshare size` (see `sizing.rs`); only the
-/// fields the report prints. Unknown fields are ignored.
-#[derive(Clone, Debug, Deserialize)]
-pub struct SizeFile {
-    pub accounts: Vec<SizeAccount>,
-    #[serde(default)]
-    pub village: Option<SizeVillage>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct SizeAccount {
-    pub bank: String,
-    pub county: String,
-    #[serde(default)]
-    pub current_ratio: Option<f64>,
-    #[serde(default)]
-    pub current_depletion: Option<Prob>,
-    pub levels: Vec<SizeLevel>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct SizeLevel {
-    pub confidence: f64,
-    pub deposit: f64,
-    #[serde(default)]
-    pub ratio: Option<f64>,
-    #[serde(default)]
-    pub ratio_ci: [Option<f64>; 2],
-    #[serde(default)]
-    pub current_is_enough: bool,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct SizeVillage {
-    pub current_share: f64,
-    pub lasting_at_current: f64,
-    pub levels: Vec<SizeVillageLevel>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct SizeVillageLevel {
-    pub confidence: f64,
-    pub share: f64,
-    #[serde(default)]
-    pub share_ci: [f64; 2],
-}
-
-fn sizing_section(h: &mut String, raw: Option<&serde_json::Value>, sz: Option<&SizeFile>, d: &RunData, lang: Lang) {
+fn sizing_section(h: &mut String, sz: Option<&Sizing>, d: &RunData, lang: Lang) {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     let s = &d.summary;
     let _ = write!(h, "<section><h2>{}</h2>", l("How big must each deposit be?", "存入金额需要多大？"));
     let Some(sz) = sz else {
-        match raw {
-            // A size.json in a format this report does not know: show it as it is.
-            Some(v) => {
-                let _ = write!(h, "<pre>{}</pre>", esc(&serde_json::to_string_pretty(v).unwrap_or_default()));
-            }
-            None => {
-                let _ = write!(
-                    h,
-                    "<p class=\"note\">{}</p>",
-                    l(
-                        "No sizing table for this run (size.json is absent): `riskshare size` computes the deposit each bank needs.",
-                        "本次运行没有测算表（缺少 size.json）：`riskshare size` 可计算每家银行所需的存入金额。"
-                    )
-                );
-            }
-        }
+        let _ = write!(
+            h,
+            "<p class=\"note\">{}</p>",
+            l(
+                "No sizing table for this run (size.json is absent): `riskshare size` computes the deposit each bank needs.",
+                "本次运行没有测算表（缺少 size.json）：`riskshare size` 可计算每家银行所需的存入金额。"
+            )
+        );
         h.push_str("</section>\n");
         return;
     };
@@ -792,7 +713,8 @@ fn sizing_section(h: &mut String, raw: Option<&serde_json::Value>, sz: Option<&S
         }
     }
     h.push_str("</tbody></table>");
-    if let Some(v) = &sz.village {
+    {
+        let v = &sz.village;
         let lv: Vec<String> = v
             .levels
             .iter()
@@ -938,24 +860,6 @@ pub fn esc(s: &str) -> String {
         }
     }
     out
-}
-
-/// A value at a dotted path of the scenario YAML.
-fn yget<'a>(y: &'a Yaml, path: &str) -> Option<&'a Yaml> {
-    path.split('.').try_fold(y, |v, k| v.get(k))
-}
-
-fn ystr(y: &Yaml, key: &str) -> Option<String> {
-    y.get(key).and_then(Yaml::as_str).map(String::from)
-}
-
-fn ystr_path(y: &Yaml, path: &str) -> Option<String> {
-    yget(y, path).and_then(Yaml::as_str).map(String::from)
-}
-
-fn seq_ids(y: &Yaml, path: &str) -> Option<String> {
-    let v: Vec<String> = yget(y, path)?.as_sequence()?.iter().filter_map(|x| x.as_str().map(String::from)).collect();
-    Some(v.join(", "))
 }
 
 #[cfg(test)]

@@ -5,5 +5,6 @@ pub mod charts;
 pub mod csv_table;
 pub mod format;
 pub mod html;
+pub mod run;
 pub mod tables_csv;
 pub mod text;
