@@ -481,7 +481,7 @@ fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
     json.push('\n');
     staged.write("comparison.json", json.as_bytes())?;
     staged.write("comparison.csv", riskshare::analysis::compare::to_csv(&c).as_bytes())?;
-    staged.write("comparison.svg", riskshare::analysis::compare::chart_svg(&c).as_bytes())?;
+    staged.write("comparison.svg", riskshare::report::charts::comparison_svg(&c, Default::default())?.as_bytes())?;
     staged.commit()?;
     out(&text::comparison_table(&c));
     out(&format!("comparison.json, comparison.csv and comparison.svg in {}\n", out_dir.display()));
@@ -544,7 +544,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
     }))
     .map_err(anyhow::Error::from)?;
     staged.write("sweep.json", (json + "\n").as_bytes())?;
-    if let Some(svg) = sweep::heatmap_svg(&a.vary, &rows) {
+    if let Some(svg) = riskshare::report::charts::sweep_heatmap_svg(&a.vary, &rows, Default::default())? {
         staged.write("sweep_heatmap.svg", svg.as_bytes())?;
     }
     staged.commit()?;

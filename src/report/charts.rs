@@ -19,14 +19,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::analysis::compare::Comparison;
 use crate::analysis::sizing::CurvePoint;
 use crate::analysis::stats::{self, RunningMean};
 use crate::analysis::summary::{CONFIDENCE, Summary};
+use crate::analysis::sweep::{Axis, CellRow};
 pub use crate::report::format::Lang;
 use crate::report::format::{MoneyUnit, group, pct, ratio};
 use crate::report::run::{RunData, YearBalances, load_run};
@@ -1002,11 +1004,207 @@ fn draw_convergence<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDa
 }
 
 // ---------------------------------------------------------------------------
+// The charts of compare and sweep
+// ---------------------------------------------------------------------------
+
+/// Layers the comparison shows, in the order they pay; the bank's total last.
+const COMPARED: [&str; 6] = ["collateral", "insurance", "village_fund", "comp_fund", "shortfall", "bank_total"];
+
+/// The expected loss by layer in each scenario of a comparison, as bars
+/// grouped by layer (one colour per scenario), as SVG labelled in `lang`.
+pub fn comparison_svg(c: &Comparison, lang: Lang) -> Result<String> {
+    draw_svg((1200, 700), lang, "comparison.svg", |root, look| draw_comparison(root, c, look))
+}
+
+fn draw_comparison<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Comparison, look: &Look) -> DrawResult<DB> {
+    let means: Vec<Vec<f64>> = COMPARED
+        .iter()
+        .map(|k| c.rows.iter().find(|r| r.metric == *k).map(|r| r.mean.clone()).unwrap_or_default())
+        .collect();
+    let ymax = headroom(means.iter().flatten().copied().fold(0.0, f64::max) * 1.05);
+    let unit = MoneyUnit::for_max(ymax);
+    let trials = group(c.trials as f64, 0);
+    let title = match look.lang {
+        Lang::En => format!("Expected loss by layer in each scenario ({trials} futures, the same in each)"),
+        Lang::Zh => format!("各情景各层预期损失（{trials} 次模拟，各情景相同）"),
+    };
+    let nl = COMPARED.len() as u32;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, look.font(24))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        // A segmented u32 range holds its end too: 0..nl-1 gives nl groups.
+        .build_cartesian_2d((0u32..nl - 1).into_segmented(), 0.0..ymax)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(BLACK.mix(0.08))
+        .x_labels(nl as usize)
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => COMPARED.get(*i as usize).map_or("", |l| layer_label(l, look.lang)).into(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|v| unit.tick(*v, ymax))
+        .label_style(look.font(15))
+        .y_desc(format!("{} ({})", look.t("expected loss", "预期损失"), unit.name(look.lang)))
+        .axis_desc_style(look.font(17))
+        .draw()?;
+    // Each scenario's bar takes its slot of a group's middle 80 %, in pixels.
+    let group_px = chart.plotting_area().dim_in_pixel().0 as f64 / nl as f64;
+    let slot = group_px * 0.8 / c.scenarios.len().max(1) as f64;
+    for (j, name) in c.scenarios.iter().enumerate() {
+        let color = PALETTE[j % PALETTE.len()];
+        let left = (group_px * 0.1 + slot * j as f64).round() as u32;
+        let right = (group_px - group_px * 0.1 - slot * (j + 1) as f64 + slot * 0.08).round().max(0.0) as u32;
+        let bars = means.iter().enumerate().filter_map(move |(i, m)| {
+            let i = i as u32;
+            let mut bar = Rectangle::new(
+                [(SegmentValue::Exact(i), m.get(j).copied()?), (SegmentValue::Exact(i + 1), 0.0)],
+                color.filled(),
+            );
+            bar.set_margin(0, 0, left, right);
+            Some(bar)
+        });
+        chart
+            .draw_series(bars)?
+            .label(look.legend(name))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(look.font(15))
+        .draw()?;
+    Ok(())
+}
+
+/// The probability that a compensation fund runs dry over a sweep of two
+/// keys, as a heat map with a colour scale, as SVG labelled in `lang`; `None`
+/// unless the sweep varies exactly two keys. `rows` are the cells in the
+/// sweep's order (the last key varying fastest).
+pub fn sweep_heatmap_svg(axes: &[Axis], rows: &[CellRow], lang: Lang) -> Result<Option<String>> {
+    let [a, b] = axes else { return Ok(None) };
+    if rows.len() != a.values.len() * b.values.len() {
+        bail!("a sweep of {} x {} cells has {} rows", a.values.len(), b.values.len(), rows.len());
+    }
+    let size = ((300 + 120 * b.values.len() as u32).max(900), (220 + 56 * a.values.len() as u32).max(520));
+    draw_svg(size, lang, "sweep_heatmap.svg", |root, look| draw_heatmap(root, a, b, rows, look)).map(Some)
+}
+
+/// The heat map's colour of a probability: white at 0, deep red from 10 % on.
+fn heat(p: f64) -> RGBColor {
+    let t = (p / 0.1).clamp(0.0, 1.0);
+    RGBColor(255, (255.0 * (1.0 - 0.8 * t)).round() as u8, (255.0 * (1.0 - 0.85 * t)).round() as u8)
+}
+
+fn draw_heatmap<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    a: &Axis,
+    b: &Axis,
+    rows: &[CellRow],
+    look: &Look,
+) -> DrawResult<DB> {
+    let trials = rows.first().map_or(0, |r| r.depletion.n);
+    let title = format!(
+        "{} ({} {})",
+        look.t("Probability that a compensation fund runs dry", "补偿金用尽的概率"),
+        group(trials as f64, 0),
+        look.t("futures per cell", "次模拟/格")
+    );
+    let body = root.margin(8, 0, 0, 0).titled(&title, look.font(24))?;
+    let (w, _) = body.dim_in_pixel();
+    let (grid, scale) = body.split_horizontally(w.saturating_sub(150));
+    let (na, nb) = (a.values.len() as u32, b.values.len() as u32);
+    let mut chart = ChartBuilder::on(&grid)
+        .margin(16)
+        .x_label_area_size(60)
+        .y_label_area_size(110)
+        // Segmented u32 ranges hold their ends too: 0..n-1 gives n cells.
+        .build_cartesian_2d((0u32..nb - 1).into_segmented(), (0u32..na - 1).into_segmented())?;
+    let label = |values: &[String], i: Option<u32>| i.and_then(|i| values.get(i as usize)).cloned().unwrap_or_default();
+    // The first value of the first key is the top row, as in the table.
+    let row = |y: u32| (na - 1).checked_sub(y);
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(nb as usize)
+        .y_labels(na as usize)
+        .x_label_formatter(&|x| match x {
+            SegmentValue::CenterOf(j) => label(&b.values, Some(*j)),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|y| match y {
+            SegmentValue::CenterOf(y) => label(&a.values, row(*y)),
+            _ => String::new(),
+        })
+        .label_style(look.font(15))
+        .x_desc(&b.key)
+        .y_desc(&a.key)
+        .axis_desc_style(look.font(16))
+        .draw()?;
+    for (k, r) in rows.iter().enumerate() {
+        let (x, y) = (k as u32 % nb, na - 1 - k as u32 / nb);
+        let cell = [
+            (SegmentValue::Exact(x), SegmentValue::Exact(y)),
+            (SegmentValue::Exact(x + 1), SegmentValue::Exact(y + 1)),
+        ];
+        let p = r.depletion.p;
+        chart.draw_series(std::iter::once(Rectangle::new(cell.clone(), heat(p).filled())))?;
+        chart.draw_series(std::iter::once(Rectangle::new(cell, BLACK.mix(0.35))))?;
+        let ink = if p >= 0.06 { WHITE } else { BLACK };
+        chart.draw_series(std::iter::once(Text::new(
+            pct(p),
+            (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
+            look.font(15).color(&ink).pos(Pos::new(HPos::Center, VPos::Center)),
+        )))?;
+    }
+    // The colour scale: 0 to 10 % and above, as the cells are coloured.
+    let steps = 50;
+    let mut legend = ChartBuilder::on(&scale)
+        .margin_top(16)
+        .margin_bottom(76)
+        .margin_right(20)
+        .y_label_area_size(70)
+        // Room between the title and the top tick's label, centred on the edge.
+        .top_x_label_area_size(12)
+        .caption(look.t("runs dry", "用尽概率"), look.font(15))
+        .build_cartesian_2d(0.0..1.0, 0.0..0.1)?;
+    legend
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(6)
+        .y_label_formatter(&|p| if *p >= 0.1 - 1e-9 { format!("≥ {}", pct(*p)) } else { pct(*p) })
+        .label_style(look.font(13))
+        .draw()?;
+    legend.draw_series((0..steps).map(|k| {
+        let (p0, p1) = (0.1 * k as f64 / steps as f64, 0.1 * (k + 1) as f64 / steps as f64);
+        Rectangle::new([(0.0, p0), (1.0, p1)], heat((p0 + p1) / 2.0).filled())
+    }))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
 // Writing
 // ---------------------------------------------------------------------------
 
 /// Draws a chart as SVG text, labelled in `lang` (the browser draws the text).
 pub fn render_svg(chart: Chart, d: &RunData, lang: Lang) -> Result<String> {
+    draw_svg(chart.size(), lang, &format!("{}.svg", chart.stem()), |root, look| chart.draw(root, d, look))
+}
+
+/// SVG text of `size` pixels drawn by `draw` on a white page, labelled in
+/// `lang`; `what` names it in errors.
+fn draw_svg(
+    size: (u32, u32),
+    lang: Lang,
+    what: &str,
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>, &Look) -> Result<(), DrawingAreaErrorKind<std::io::Error>>,
+) -> Result<String> {
     register_fonts();
     let family = match lang {
         Lang::En => SVG_FAMILY_EN,
@@ -1015,9 +1213,10 @@ pub fn render_svg(chart: Chart, d: &RunData, lang: Lang) -> Result<String> {
     let look = Look { lang, family };
     let mut s = String::new();
     {
-        let root = SVGBackend::with_string(&mut s, chart.size()).into_drawing_area();
-        chart.draw(&root, d, &look).map_err(|e| anyhow!("drawing {}.svg: {e:?}", chart.stem()))?;
-        root.present().map_err(|e| anyhow!("drawing {}.svg: {e:?}", chart.stem()))?;
+        let root = SVGBackend::with_string(&mut s, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("drawing {what}: {e:?}"))?;
+        draw(&root, &look).map_err(|e| anyhow!("drawing {what}: {e:?}"))?;
+        root.present().map_err(|e| anyhow!("drawing {what}: {e:?}"))?;
     }
     Ok(s)
 }
@@ -1032,8 +1231,7 @@ pub fn render_png(chart: Chart, d: &RunData, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads `trials.csv`, `years.csv`, `summary.json` (and `size_curve.csv` when
-/// present) from `dir` and writes each chart there as PNG and SVG:
+/// Reads the run in `dir` ([`load_run`]) and writes each chart there as PNG and SVG:
 /// `waterfall`, `exceedance`, `loss_distribution`, `fund_balance` (when the
 /// run has compensation accounts), `sizing` (when `size_curve.csv` exists)
 /// and `convergence`. SVGs are labelled in `lang`, PNGs in English. Returns
@@ -1093,6 +1291,59 @@ mod tests {
         assert_eq!(r[1].mean, 2.0);
         assert!((r[1].hi - 2.0 - stats::z_for(CONFIDENCE)).abs() < 1e-12);
         assert_eq!(running_mean_yuan(&[5; 1000], 10).len(), 10);
+    }
+
+    #[test]
+    fn comparison_and_sweep_charts_are_labelled_svg() {
+        use crate::analysis::compare::{Diff, MetricRow};
+        use crate::analysis::summary::Prob;
+        let diff = Diff { mean: 0.0, stderr: 0.0, lo: 0.0, hi: 0.0 };
+        let row = |metric: &str| MetricRow {
+            metric: metric.into(),
+            mean: vec![250_000.0, 120_000.0],
+            p99: vec![900_000.0, 800_000.0],
+            diff: vec![diff.clone(); 2],
+        };
+        let c = Comparison {
+            scenarios: vec!["a & <b>".into(), "c".into()],
+            seed: 1,
+            trials: 500,
+            engine_version: "x".into(),
+            rows: COMPARED.iter().map(|m| row(m)).collect(),
+        };
+        let svg = comparison_svg(&c, Lang::En).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains("Village fund") && svg.contains("a &amp; &lt;b&gt;") && svg.contains("CNY 10k"), "{svg}");
+        assert!(comparison_svg(&c, Lang::Zh).unwrap().contains("村级风险互助金"));
+
+        let axis = |key: &str, values: &[&str]| Axis {
+            key: key.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        };
+        let axes = [
+            axis("funds.compensation.deposit_ratio", &["8", "10", "12"]),
+            axis("funds.village.share", &["0.03", "0.05"]),
+        ];
+        let cell = |k: u64| CellRow {
+            values: Vec::new(),
+            comp_fund_mean: 0.0,
+            comp_fund_p99: 0.0,
+            shortfall_mean: 0.0,
+            shortfall_p99: 0.0,
+            bank_total_mean: 0.0,
+            bank_total_p99: 0.0,
+            village_fund_mean: 0.0,
+            depletion: Prob::of(k * 10, 500),
+        };
+        let rows: Vec<CellRow> = (0..6).map(cell).collect();
+        let svg = sweep_heatmap_svg(&axes, &rows, Lang::Zh).unwrap().expect("two keys");
+        assert!(
+            svg.contains("补偿金用尽的概率") && svg.contains("funds.village.share") && svg.contains("\n0.05\n"),
+            "{svg}"
+        );
+        assert!(svg.contains(&format!("\n{}\n", pct(0.1))) && svg.contains("\n12\n"));
+        assert!(sweep_heatmap_svg(&axes[..1], &rows[..3], Lang::En).unwrap().is_none());
+        assert!(sweep_heatmap_svg(&axes, &rows[..5], Lang::En).is_err());
     }
 
     #[test]
