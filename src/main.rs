@@ -370,15 +370,10 @@ fn cmd_size(a: SizeArgs) -> Result<(), Failure> {
             InputError::one("--confidence", "", None, format!("expected a level in (0, 1), found {bad}")).into()
         );
     }
-    let outcome = run_and_print(a.run, Some(levels.clone()))?;
-    out(&format!(
-        "\n{}",
-        text::sizing_table(
-            &riskshare::analysis::sizing::size(&outcome.1, &outcome.0.collected, &levels),
-            a.target != Target::Village,
-            a.target != Target::Comp
-        )
-    ));
+    let outcome = run_and_print(a.run, Some(levels))?;
+    if let Some(sizing) = &outcome.0.sizing {
+        out(&format!("\n{}", text::sizing_table(sizing, a.target != Target::Village, a.target != Target::Comp)));
+    }
     out(&format!("size.json and size_curve.csv in {}\n", outcome.0.out.display()));
     Ok(())
 }
@@ -433,7 +428,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
     out(&format!(
         "{} cells x {} trials in {:.2} s ({}); sweep.csv and sweep.json in {}\n",
         done.sweep.cells.len(),
-        text::group(done.sweep.trials as f64),
+        riskshare::report::format::group(done.sweep.trials as f64, 0),
         done.elapsed.as_secs_f64(),
         if done.sweep.fast_path { "fast path: draws shared, funds re-run per cell" } else { "full re-runs" },
         done.out.display()
@@ -495,7 +490,7 @@ fn cmd_report(a: ReportArgs) -> Result<(), Failure> {
     let c = runner::Charts { lang: a.lang, command: command_line() };
     // Drawn into a staging folder and moved into place whole: a full disk
     // leaves the run's earlier charts as they were.
-    let mut run = riskshare::report::charts::load_run(&a.dir)
+    let mut run = riskshare::report::run::load_run(&a.dir)
         .map_err(|e| InputError::one(&name, "", None, format!("a damaged run folder: {e:#}")))?;
     let staged = Staged::update(&a.dir, "report")?;
     run.out = staged.dir().to_path_buf();

@@ -5,7 +5,7 @@
 //! wherever the scenarios share them. Differences are therefore paired, trial
 //! by trial, and their standard errors are those of the paired differences.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::stats;
 use crate::analysis::summary::{CONFIDENCE, Collected};
@@ -46,7 +46,7 @@ pub fn metrics() -> Vec<Metric> {
 }
 
 /// A difference to the first scenario, with its 95 % interval.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Diff {
     pub mean: f64,
     pub stderr: f64,
@@ -54,7 +54,7 @@ pub struct Diff {
     pub hi: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
     pub metric: String,
     /// Mean in each scenario (yuan, or a probability / count).
@@ -65,7 +65,7 @@ pub struct MetricRow {
     pub diff: Vec<Diff>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     pub scenarios: Vec<String>,
     pub seed: u64,
@@ -124,78 +124,4 @@ pub fn check(models: &[Model]) -> Result<(), String> {
         )),
         None => Ok(()),
     }
-}
-
-/// A grouped bar chart of the expected loss by layer in each scenario, as SVG
-/// (drawn by hand: a few rectangles, readable in any browser).
-pub fn chart_svg(c: &Comparison) -> String {
-    const LAYERS: [(&str, &str); 6] = [
-        ("collateral", "Collateral"),
-        ("insurance", "Insurance"),
-        ("village_fund", "Village fund"),
-        ("comp_fund", "Compensation fund"),
-        ("shortfall", "Shortfall"),
-        ("bank_total", "Bank"),
-    ];
-    const COLOURS: [&str; 8] = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"];
-    let means: Vec<Vec<f64>> = LAYERS
-        .iter()
-        .map(|(k, _)| c.rows.iter().find(|r| r.metric == *k).map(|r| r.mean.clone()).unwrap_or_default())
-        .collect();
-    let top = means.iter().flatten().cloned().fold(0.0f64, f64::max).max(1.0) / 1e4;
-    let (left, width, height, base) = (80.0, 900.0, 300.0, 360.0);
-    let group_w = width / LAYERS.len() as f64;
-    let ns = c.scenarios.len().max(1) as f64;
-    let bar_w = (group_w * 0.8) / ns;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"12\">\n\
-         <text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">Expected loss by layer, per scenario (CNY 10k, {} trials, common random numbers)</text>\n",
-        left + width + 20.0,
-        base + 60.0 + 18.0 * ns,
-        (left + width) / 2.0,
-        c.trials
-    );
-    for k in 0..=4 {
-        let v = top * k as f64 / 4.0;
-        let y = base - height * k as f64 / 4.0;
-        s.push_str(&format!(
-            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v:.0}</text>\n",
-            left + width,
-            left - 6.0,
-            y + 4.0
-        ));
-    }
-    for (g, (_, label)) in LAYERS.iter().enumerate() {
-        let x0 = left + group_w * g as f64 + group_w * 0.1;
-        for (i, m) in means[g].iter().enumerate() {
-            let h = height * (m / 1e4) / top;
-            s.push_str(&format!(
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {:.0} yuan</title></rect>\n",
-                x0 + bar_w * i as f64,
-                base - h,
-                bar_w * 0.92,
-                h,
-                COLOURS[i % COLOURS.len()],
-                c.scenarios[i],
-                m
-            ));
-        }
-        s.push_str(&format!(
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{label}</text>\n",
-            x0 + group_w * 0.4,
-            base + 18.0
-        ));
-    }
-    for (i, name) in c.scenarios.iter().enumerate() {
-        let y = base + 44.0 + 18.0 * i as f64;
-        s.push_str(&format!(
-            "<rect x=\"{left}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" y=\"{y}\">{}</text>\n",
-            y - 10.0,
-            COLOURS[i % COLOURS.len()],
-            left + 18.0,
-            name.replace('&', "&amp;").replace('<', "&lt;")
-        ));
-    }
-    s.push_str("</svg>\n");
-    s
 }

@@ -67,7 +67,7 @@ fn round4(x: f64) -> f64 {
 }
 
 /// One confidence level's answer for one account.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DepositLevel {
     pub confidence: f64,
     /// Deposit (yuan) that lasts the horizon with this confidence.
@@ -82,7 +82,7 @@ pub struct DepositLevel {
     pub current_is_enough: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountSizing {
     pub bank: String,
     pub county: String,
@@ -94,7 +94,7 @@ pub struct AccountSizing {
     pub levels: Vec<DepositLevel>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VillageLevel {
     pub confidence: f64,
     /// Share of a village's covered loans at which its fund lasts in this
@@ -103,7 +103,7 @@ pub struct VillageLevel {
     pub share_ci: [f64; 2],
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VillageSizing {
     pub current_share: f64,
     /// Fraction of (village, future) pairs in which the fund lasts at today's share.
@@ -111,9 +111,9 @@ pub struct VillageSizing {
     pub levels: Vec<VillageLevel>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sizing {
-    pub method: &'static str,
+    pub method: String,
     pub accounts: Vec<AccountSizing>,
     pub village: VillageSizing,
 }
@@ -210,7 +210,8 @@ pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
     };
     Sizing {
         method: "deposit = quantile over trials of the smallest deposit that lasts the horizon \
-                 (demands at the scenario's village fund, no top-ups); see src/sizing.rs",
+                 (demands at the scenario's village fund, no top-ups); see src/sizing.rs"
+            .into(),
         accounts,
         village,
     }
@@ -315,13 +316,16 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-/// One point of a sizing curve.
-#[derive(Clone, Debug, Serialize)]
+/// One point of a sizing curve: a row of `size_curve.csv`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
     pub account: String,
     pub ratio: f64,
     pub deposit: f64,
-    pub depletion: Prob,
+    /// Probability that the account runs dry with this deposit, and its 95 % interval.
+    pub depletion_prob: f64,
+    pub lo: f64,
+    pub hi: f64,
 }
 
 /// Depletion probability against the deposit ratio, for each account, on a
@@ -341,11 +345,14 @@ pub fn curve(m: &Model, c: &Collected) -> Vec<CurvePoint> {
         for &r in &grid {
             let deposit = (acc.covered_principal.0 as f64 / r).round() as i64;
             let fails = need.iter().filter(|&&d| d > deposit).count() as u64;
+            let depletion = Prob::of(fails, n);
             out.push(CurvePoint {
                 account: name.clone(),
                 ratio: round4(r),
                 deposit: deposit as f64 / 100.0,
-                depletion: Prob::of(fails, n),
+                depletion_prob: depletion.p,
+                lo: depletion.lo,
+                hi: depletion.hi,
             });
         }
     }

@@ -594,9 +594,54 @@ pub fn exceedance_curve(sorted: &[i64]) -> Vec<(i64, f64)> {
     curve
 }
 
+/// The running mean of a column after its first `n` values, with its
+/// confidence interval `mean ± z s / sqrt(n)` (s the sample standard
+/// deviation; the interval is the point itself while n < 2).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunningMean {
+    pub n: u64,
+    pub mean: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// The running mean of `values` in their order at confidence `conf`, after
+/// every `step`-th value and after the last. Each point comes from the exact
+/// [`Moments`] of the values so far, so the last is the column's mean.
+pub fn running_mean(values: &[i64], conf: f64, step: usize) -> Vec<RunningMean> {
+    let z = z_for(conf);
+    let step = step.max(1);
+    let mut m = Moments::default();
+    let mut out = Vec::with_capacity(values.len() / step + 1);
+    for (i, &x) in values.iter().enumerate() {
+        m.push(x);
+        if (i + 1) % step == 0 || i + 1 == values.len() {
+            let (mean, half) = (m.mean(), z * m.stderr());
+            out.push(RunningMean { n: m.n, mean, lo: mean - half, hi: mean + half });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn running_mean_by_hand() {
+        let r = running_mean(&[100, 300], 0.95, 1);
+        assert_eq!(r[0], RunningMean { n: 1, mean: 100.0, lo: 100.0, hi: 100.0 });
+        // s = 100 sqrt(2); half-width = z s / sqrt(2) = 100 z.
+        assert_eq!(r[1].mean, 200.0);
+        assert!((r[1].hi - 200.0 - 100.0 * z_for(0.95)).abs() < 1e-9);
+        let v: Vec<i64> = (0..1001).map(|i| (i * 7919) % 1000).collect();
+        let thinned = running_mean(&v, 0.95, 100);
+        assert_eq!(
+            thinned.iter().map(|p| p.n).collect::<Vec<_>>(),
+            (1..=10).map(|k| k * 100).chain([1001]).collect::<Vec<_>>()
+        );
+        assert_eq!(thinned.last().unwrap().mean, moments_of(&v).mean());
+    }
 
     /// Tolerance for quantities computed in a few floating-point operations.
     const TIGHT: f64 = 1e-12;

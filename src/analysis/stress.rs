@@ -11,7 +11,7 @@
 //!   (quantile 0.01) in every year;
 //! - `combined`: all three, and default probabilities times 1.5.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::stats;
 use crate::analysis::summary::{Collected, Prob};
@@ -67,7 +67,7 @@ pub fn preset(name: &str, s: &Scenario) -> Result<Stress, String> {
 }
 
 /// Mean, 99 % quantile and TVaR 99 % of a column, in yuan.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     pub mean: f64,
     pub p99: f64,
@@ -87,7 +87,7 @@ fn figures(mut v: Vec<i64>) -> Figures {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Side {
     pub bank_loss: Figures,
     pub fund_draws: Figures,
@@ -95,7 +95,7 @@ pub struct Side {
     pub exhausted: Prob,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountImpact {
     pub bank: String,
     pub county: String,
@@ -103,7 +103,7 @@ pub struct AccountImpact {
     pub stressed: Side,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StressReport {
     pub scenario: String,
     pub stress: Stress,

@@ -9,8 +9,12 @@
 //! order-statistic interval of each quantile (`ci`). `counts.<column>` has the
 //! same for the count columns. `adequacy` holds the exhaustion probabilities
 //! with Wilson intervals and the per-account figures.
+//!
+//! The same types are what the reports render: a run hands them over in
+//! memory, and `riskshare report` reads them back from `summary.json`, so
+//! the file has one schema, this one.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::stats::{self, ColumnSummary, QUANTILE_LEVELS_BP, TVAR_LEVELS_BP};
 use crate::model::Model;
@@ -157,7 +161,7 @@ fn yuan(fen: f64) -> f64 {
 }
 
 /// Statistics of one column, in yuan (money) or units (counts).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stat {
     pub mean: f64,
     pub std: f64,
@@ -176,6 +180,13 @@ pub struct Stat {
     pub tvar_stderr: [f64; 3],
     /// 95 % order-statistic intervals of p50 .. p99_9.
     pub ci: [[f64; 2]; 6],
+}
+
+impl Stat {
+    /// The 95 % interval of the 99 % quantile.
+    pub fn p99_ci(&self) -> [f64; 2] {
+        self.ci[QUANTILE_LEVELS_BP.iter().position(|&bp| bp == 9900).expect("p99 is a summary level")]
+    }
 }
 
 /// What the integers of a column measure.
@@ -225,7 +236,7 @@ impl Stat {
 }
 
 /// A probability with its Wilson interval.
-#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Prob {
     pub p: f64,
     pub lo: f64,
@@ -242,7 +253,7 @@ impl Prob {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PortfolioFacts {
     pub loans: usize,
     pub principal: f64,
@@ -254,7 +265,7 @@ pub struct PortfolioFacts {
     pub loan_years_scheduled: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountSummary {
     pub bank: String,
     pub bank_name: String,
@@ -271,7 +282,14 @@ pub struct AccountSummary {
     pub exhausted_in_year: Vec<f64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+impl AccountSummary {
+    /// The bank's name, or its id when the scenario gives none.
+    pub fn name(&self) -> &str {
+        if self.bank_name.is_empty() { &self.bank } else { &self.bank_name }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Adequacy {
     /// Probability that any compensation account is exhausted within the horizon.
     pub comp_fund_exhausted_prob: f64,
@@ -288,7 +306,7 @@ pub struct Adequacy {
 }
 
 /// A county's compensation accounts together.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CountySummary {
     pub county: String,
     pub deposit: f64,
@@ -303,7 +321,7 @@ pub struct CountySummary {
 }
 
 /// How the village funds fare.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VillageBreakdown {
     pub funded_villages: usize,
     /// Distribution over trials of the share of funded villages whose fund ran dry.
@@ -313,7 +331,7 @@ pub struct VillageBreakdown {
 }
 
 /// What the scheme costs the budget over the horizon.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fiscal {
     pub total: Stat,
     /// Means of the parts (yuan).
@@ -332,7 +350,7 @@ pub struct Fiscal {
 }
 
 /// The parts of the fiscal leverage (yuan; expected values are means over trials).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Leverage {
     /// The book's principal (credit the scheme unlocks).
     pub loans: f64,
@@ -349,7 +367,7 @@ pub struct Leverage {
 }
 
 /// Insurance claims paid to banks, by product, and what went to households.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InsuranceSummary {
     /// Mean over trials of the claims paid to the bank, by product (yuan).
     pub agricultural: f64,
@@ -365,7 +383,7 @@ pub struct InsuranceSummary {
 /// Shares of the exposure at default whose default had a disaster, an
 /// epidemic or a personal shock behind it (that year, in that village and
 /// industry, or to that borrower). They can overlap.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Causes {
     pub disaster: f64,
     pub epidemic: f64,
@@ -375,7 +393,7 @@ pub struct Causes {
     pub any_cause_upper_bound: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub scenario: String,
     pub description: String,
@@ -391,12 +409,12 @@ pub struct Summary {
     pub causes: Causes,
     pub fiscal: Fiscal,
     /// Mutual-aid societies (absent when the scenario has none).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub societies: Option<SocietySummary>,
 }
 
 /// The societies' capital over the horizon.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SocietySummary {
     pub count: usize,
     /// Capital at the start, all societies (yuan).
@@ -650,3 +668,27 @@ pub fn total(c: &Collected, f: impl Fn(&Flows) -> Fen) -> Fen {
 
 // Keep the level tables in view: the JSON names p50..p99_9 and tvar95..tvar99_5 follow them.
 const _: () = assert!(QUANTILE_LEVELS_BP.len() == 6 && TVAR_LEVELS_BP.len() == 3);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reports read `summary.json` back as [`Summary`]: every figure must
+    /// come back as it was, and write the same bytes again.
+    #[test]
+    fn summary_reads_back_as_written() {
+        let s = crate::scenario::parse(crate::scenario::WANGCANG_YAML, "wangcang", &[]).expect("the built-in scenario");
+        let m = Model::build(s, "wangcang", &[]).expect("the built-in scenario builds");
+        let mut c = Collected::new(&m);
+        let _ = crate::sim::engine::simulate(&m, 7, 0..300, 2, &|_| {}, |b| {
+            c.push(&b);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        let summary = build(&m, 7, &c);
+        let json = serde_json::to_string_pretty(&summary).unwrap();
+        let back: Summary = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, summary);
+        assert_eq!(serde_json::to_string_pretty(&back).unwrap(), json);
+        assert!(back.societies.is_some(), "the built-in scenario has societies");
+    }
+}

@@ -176,7 +176,7 @@ fn run_fast_in_chunks(
 }
 
 /// A sweep's result, as sweep.json holds it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sweep {
     pub scenario: String,
     pub seed: u64,
@@ -188,7 +188,7 @@ pub struct Sweep {
 }
 
 /// The key metrics of one cell.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellRow {
     pub values: Vec<(String, String)>,
     pub comp_fund_mean: f64,
@@ -229,62 +229,6 @@ pub fn row(values: &[(String, String)], c: &Collected) -> CellRow {
         village_fund_mean,
         depletion: Prob::of(k, c.n() as u64),
     }
-}
-
-/// A heat map of the depletion probability over a two-key grid, as SVG.
-pub fn heatmap_svg(axes: &[Axis], rows: &[CellRow]) -> Option<String> {
-    let [a, b] = axes else { return None };
-    let (cw, ch, left, top) = (110.0, 44.0, 190.0, 70.0);
-    let w = left + cw * b.values.len() as f64 + 20.0;
-    let h = top + ch * a.values.len() as f64 + 60.0;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"13\">\n\
-         <text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">Probability that a compensation fund runs dry</text>\n\
-         <text x=\"{}\" y=\"50\" text-anchor=\"middle\">{}</text>\n",
-        w / 2.0,
-        left + cw * b.values.len() as f64 / 2.0,
-        b.key
-    );
-    for (j, v) in b.values.iter().enumerate() {
-        s.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{v}</text>\n",
-            left + cw * (j as f64 + 0.5),
-            top - 6.0
-        ));
-    }
-    s.push_str(&format!(
-        "<text x=\"14\" y=\"{}\" transform=\"rotate(-90 14 {})\" text-anchor=\"middle\">{}</text>\n",
-        top + ch * a.values.len() as f64 / 2.0,
-        top + ch * a.values.len() as f64 / 2.0,
-        a.key
-    ));
-    for (i, v) in a.values.iter().enumerate() {
-        s.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v}</text>\n",
-            left - 10.0,
-            top + ch * (i as f64 + 0.6)
-        ));
-        for j in 0..b.values.len() {
-            let p = rows[i * b.values.len() + j].depletion.p;
-            // White at 0, deep red at 10 % and above.
-            let t = (p / 0.1).min(1.0);
-            let (r, g, bl) = (255.0, 255.0 * (1.0 - 0.8 * t), 255.0 * (1.0 - 0.85 * t));
-            s.push_str(&format!(
-                "<rect x=\"{}\" y=\"{}\" width=\"{cw}\" height=\"{ch}\" fill=\"rgb({:.0},{:.0},{:.0})\" stroke=\"#888\"/>\
-                 <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:.2} %</text>\n",
-                left + cw * j as f64,
-                top + ch * i as f64,
-                r,
-                g,
-                bl,
-                left + cw * (j as f64 + 0.5),
-                top + ch * (i as f64 + 0.6),
-                p * 100.0
-            ));
-        }
-    }
-    s.push_str("</svg>\n");
-    Some(s)
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let json = serde_json::to_string_pretty(&comparison).context("comparison.json")? + "\n";
     staged.write(FILES[0], json.as_bytes())?;
     staged.write(FILES[1], tables_csv::comparison(&comparison).as_bytes())?;
-    staged.write(FILES[2], compare::chart_svg(&comparison).as_bytes())?;
+    staged.write(FILES[2], crate::report::charts::comparison_svg(&comparison, Default::default())?.as_bytes())?;
     staged.commit()?;
     Ok(Done { comparison, out })
 }

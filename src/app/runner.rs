@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::analysis::sizing;
+use crate::analysis::sizing::{self, Sizing};
 use crate::analysis::summary::{self, Collected, Summary};
 use crate::app::output::Staged;
 use crate::app::shard::Tally;
 use crate::model::Model;
+use crate::report::run::{RunData, RunResults, Tables};
 use crate::report::tables_csv;
 use crate::scenario;
 use crate::sim::engine;
@@ -44,21 +45,23 @@ pub struct Charts {
     pub command: String,
 }
 
-/// Draws the charts and `report.html` of the output folder `dir` (staged or
-/// finished) into `out`.
-pub fn draw(dir: &Path, out: &Path, c: &Charts) -> anyhow::Result<()> {
-    draw_with(dir, out, c, None)
-}
-
-/// [`draw`], with the tables' share the charts need given from memory.
-fn draw_with(dir: &Path, out: &Path, c: &Charts, tables: Option<crate::report::charts::Tables>) -> anyhow::Result<()> {
-    let mut d = crate::report::charts::load_run_with(dir, tables)?;
-    d.out = out.to_path_buf();
+/// Draws the charts and `report.html` of a whole run of `model` into its
+/// (staged) folder `dir`, from the results it holds in memory. The tables'
+/// share the charts need comes from `tables` when given, else from the
+/// folder's CSVs.
+pub fn draw_results(
+    dir: &Path,
+    model: &Model,
+    results: &RunResults,
+    c: &Charts,
+    tables: Option<Tables>,
+) -> anyhow::Result<()> {
+    let d = RunData::of_results(dir, results.clone(), Some(model.scenario.clone()), tables)?;
     draw_run(&d, c)
 }
 
 /// Draws the charts and `report.html` of a loaded run into `d.out`.
-pub fn draw_run(d: &crate::report::charts::RunData, c: &Charts) -> anyhow::Result<()> {
+pub fn draw_run(d: &RunData, c: &Charts) -> anyhow::Result<()> {
     let (charts, report) = rayon::join(
         || crate::report::charts::write_charts_of(d, c.lang),
         || crate::report::html::write_report_of(d, c.lang, &c.command),
@@ -138,6 +141,8 @@ pub fn relative_stderr(c: &Collected, metric: &str) -> f64 {
 
 pub struct RunOutcome {
     pub summary: Summary,
+    /// What `size.json` holds, when the run sized the funds.
+    pub sizing: Option<Sizing>,
     pub collected: Collected,
     pub out: PathBuf,
     /// Time spent simulating trials (the parallel part), excluding writing.
@@ -224,31 +229,31 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
         ("years.csv", years_w.finish().with_context(tables_err)?),
     ];
     let total = if opts.shard.is_some() { opts.trials } else { done };
-    let summary = match opts.shard {
+    let (summary, sizing) = match opts.shard {
         Some(sh) => {
             let tables = tables.map(|(name, r)| (name, r.expect("a shard's tables are tallied")));
             crate::app::shard::write_partial(model, opts.seed, total, sh, &range, &collected, &tables, &staged)?;
             // A shard's own figures, for its log only: merge writes the real summary.
-            summary::build(model, opts.seed, &collected)
+            (summary::build(model, opts.seed, &collected), None)
         }
         None => {
-            let s = write_results(model, opts.seed, total, &collected, &staged, opts.size_levels.as_deref())?;
+            let r = write_results(model, opts.seed, total, &collected, &staged, opts.size_levels.as_deref())?;
             if let Some(c) = &opts.charts {
                 let tables = chart_tables.map(|t| t.tables);
-                draw_with(staged.dir(), staged.dir(), c, tables)
+                draw_results(staged.dir(), model, &r, c, tables)
                     .with_context(|| format!("cannot draw the charts and report into {}", opts.out.display()))?;
             }
-            s
+            (r.summary, r.sizing)
         }
     };
     let out = staged.commit()?;
     let loan_years = collected.trials.iter().map(|r| r.counts.loan_years).sum();
-    Ok(RunOutcome { summary, collected, out, simulate: sim, wall: start.elapsed(), loan_years })
+    Ok(RunOutcome { summary, sizing, collected, out, simulate: sim, wall: start.elapsed(), loan_years })
 }
 
-/// The charts' share of the tables ([`crate::report::charts::Tables`]), collected batch by batch.
+/// The charts' share of the tables ([`Tables`]), collected batch by batch.
 struct ChartTables {
-    tables: crate::report::charts::Tables,
+    tables: Tables,
     /// Bank group of each account.
     group_of: Vec<usize>,
     sums: Vec<i64>,
@@ -256,12 +261,9 @@ struct ChartTables {
 
 impl ChartTables {
     fn new(m: &Model) -> Self {
-        let group_of = crate::report::charts::bank_groups(m.accounts.iter().map(|a| m.banks[a.bank as usize].as_str()));
+        let group_of = crate::report::run::bank_groups(m.accounts.iter().map(|a| m.banks[a.bank as usize].as_str()));
         let groups = group_of.iter().max().map_or(0, |g| g + 1);
-        let tables = crate::report::charts::Tables {
-            trials: Default::default(),
-            balance_sums: vec![vec![Vec::new(); m.horizon]; groups],
-        };
+        let tables = Tables { trials: Default::default(), balance_sums: vec![vec![Vec::new(); m.horizon]; groups] };
         ChartTables { tables, group_of, sums: vec![0; groups] }
     }
 
@@ -308,6 +310,7 @@ pub fn collect(model: &Model, seed: u64, trials: u64, threads: usize, progress: 
 /// Writes `summary.json`, `scenario.resolved.yaml`, `size_curve.csv` (and
 /// `size.json` when asked) for the collected trials of a whole run: the one
 /// ending that a single run and a merge of shards share, so their bytes agree.
+/// Returns what it wrote, for the reports to draw from.
 pub fn write_results(
     model: &Model,
     seed: u64,
@@ -315,21 +318,25 @@ pub fn write_results(
     collected: &Collected,
     staged: &Staged,
     size_levels: Option<&[f64]>,
-) -> anyhow::Result<Summary> {
+) -> anyhow::Result<RunResults> {
     let summary = summary::build(model, seed, collected);
     let mut json = serde_json::to_string_pretty(&summary)?;
     json.push('\n');
     staged.write("summary.json", json.as_bytes())?;
     staged.write("scenario.resolved.yaml", resolved_yaml(model, seed, trials).as_bytes())?;
-    staged
-        .write("size_curve.csv", crate::report::tables_csv::size_curve(&sizing::curve(model, collected)).as_bytes())?;
-    if let Some(levels) = size_levels {
-        let size = sizing::size(model, collected, levels);
-        let mut json = serde_json::to_string_pretty(&size)?;
-        json.push('\n');
-        staged.write("size.json", json.as_bytes())?;
-    }
-    Ok(summary)
+    let curve = sizing::curve(model, collected);
+    staged.write("size_curve.csv", crate::report::tables_csv::size_curve(&curve).as_bytes())?;
+    let sizing = match size_levels {
+        Some(levels) => {
+            let size = sizing::size(model, collected, levels);
+            let mut json = serde_json::to_string_pretty(&size)?;
+            json.push('\n');
+            staged.write("size.json", json.as_bytes())?;
+            Some(size)
+        }
+        None => None,
+    };
+    Ok(RunResults { summary, sizing, curve: Some(curve) })
 }
 
 /// The scenario as run: every default filled in, the seed and trial count

@@ -361,10 +361,10 @@ pub fn merge(
         }
         std::io::Write::flush(&mut w)?;
     }
-    let summary = runner::write_results(&model, first.seed, first.trials_total, &collected, &staged, None)?;
+    let results = runner::write_results(&model, first.seed, first.trials_total, &collected, &staged, None)?;
     if let Some(c) = charts {
-        runner::draw(staged.dir(), staged.dir(), c).context("cannot draw the charts and report")?;
+        runner::draw_results(staged.dir(), &model, &results, c, None).context("cannot draw the charts and report")?;
     }
     staged.commit()?;
-    Ok((summary, model))
+    Ok((results.summary, model))
 }

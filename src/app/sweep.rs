@@ -97,7 +97,7 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let value = serde_json::to_value(&sweep).context("sweep.json")?;
     let json = serde_json::to_string_pretty(&value).context("sweep.json")? + "\n";
     staged.write("sweep.json", json.as_bytes())?;
-    if let Some(svg) = sweep::heatmap_svg(&axes, &sweep.cells) {
+    if let Some(svg) = crate::report::charts::sweep_heatmap_svg(&axes, &sweep.cells, Default::default())? {
         staged.write("sweep_heatmap.svg", svg.as_bytes())?;
     }
     staged.commit()?;

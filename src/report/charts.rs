@@ -1,15 +1,12 @@
-//! Charts of a finished run (docs/model.md section 5), drawn from its output folder.
+//! Charts of a run (docs/model.md section 5), drawn with plotters as PNG and
+//! SVG from a [`RunData`] (a run's results in memory or read back from its
+//! folder), and the charts of the commands that compare variants: the
+//! comparison's bars and the sweep's heat map.
 //!
-//! This module owns reading a run's files back (`trials.csv`, `years.csv`,
-//! `summary.json`, `scenario.resolved.yaml` and, when the sizing command has
-//! written it, `size_curve.csv`), the data series behind each chart (pure
-//! functions, tested on their own), and drawing them with plotters as PNG and
-//! SVG.
-//!
-//! **Architecture Invariant:** nothing here runs the simulation. Every chart
-//! is a function of the files in the output folder, so `riskshare report
-//! OUTDIR` can redraw a run without simulating it again, and a chart can never
-//! disagree with the tables it claims to show.
+//! The data series behind each chart are pure functions, tested on their
+//! own. Statistics (means, quantiles, intervals) come from
+//! [`crate::analysis`]: the summary's fields where it has them, else
+//! [`stats`]; nothing is estimated twice.
 //!
 //! Text: PNGs are drawn with DejaVu Sans, embedded in the binary (see
 //! `assets/DejaVuSans-LICENSE.txt`), so they render the same on a fresh machine
@@ -20,50 +17,21 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Once;
 
 use anyhow::{Context, Result, anyhow, bail};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use serde::Deserialize;
 
-use crate::analysis::stats;
-use crate::sim::tables::{Flows, MONEY};
-
-// ---------------------------------------------------------------------------
-// Language
-// ---------------------------------------------------------------------------
-
-/// Language of chart and report labels.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Lang {
-    #[default]
-    En,
-    Zh,
-}
-
-impl Lang {
-    /// Picks the English or the Chinese text.
-    pub fn pick<'a>(self, en: &'a str, zh: &'a str) -> &'a str {
-        match self {
-            Lang::En => en,
-            Lang::Zh => zh,
-        }
-    }
-}
-
-impl FromStr for Lang {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "en" | "english" => Ok(Lang::En),
-            "zh" | "zh-cn" | "cn" | "chinese" => Ok(Lang::Zh),
-            _ => Err(format!("unknown language `{s}`: expected `en` or `zh`")),
-        }
-    }
-}
+use crate::analysis::compare::Comparison;
+use crate::analysis::sizing::CurvePoint;
+use crate::analysis::stats::{self, RunningMean};
+use crate::analysis::summary::{CONFIDENCE, Summary};
+use crate::analysis::sweep::{Axis, CellRow};
+pub use crate::report::format::Lang;
+use crate::report::format::{MoneyUnit, group, pct, ratio};
+use crate::report::run::{RunData, YearBalances, load_run};
 
 /// The target the finance bureau sets for each compensation account: run dry
 /// in at most 1 % of futures (docs/model.md section 1).
@@ -147,433 +115,6 @@ const PALETTE: [RGBColor; 8] = [
 ];
 
 // ---------------------------------------------------------------------------
-// Reading a run
-// ---------------------------------------------------------------------------
-
-/// Parses a money cell of the loss tables ("1234.56", always two decimals)
-/// into fen, exactly: the digits with the dot removed. Returns `None` for
-/// anything else, so a change in the table format is caught, not rounded.
-pub fn parse_fen(s: &str) -> Option<i64> {
-    let (neg, body) = match s.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, s),
-    };
-    let (int, frac) = body.split_once('.')?;
-    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    if !digits(int) || frac.len() != 2 || !digits(frac) {
-        return None;
-    }
-    let v = int.parse::<i64>().ok()?.checked_mul(100)?.checked_add(frac.parse::<i64>().ok()?)?;
-    Some(if neg { -v } else { v })
-}
-
-/// The trial table, each row's money columns as [`Flows`], so that derived
-/// columns (`bank_total`, `fiscal_cost`) use the library's own formulas.
-#[derive(Clone, Debug, Default)]
-pub struct Trials {
-    pub rows: Vec<Flows>,
-}
-
-impl Trials {
-    /// Reads `trials.csv`. The waterfall's columns must be present; other money
-    /// columns that are missing stay zero.
-    pub fn read(path: &Path) -> Result<Trials> {
-        let mut rdr = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let header = rdr.headers().with_context(|| format!("{}: no header", path.display()))?.clone();
-        for col in WATERFALL.iter().filter(|c| !OPTIONAL_LAYERS.contains(c)) {
-            if !header.iter().any(|h| h == *col) {
-                bail!("{}: no column `{col}`", path.display());
-            }
-        }
-        // (csv column index, MONEY index) of every money column present.
-        let money: Vec<(usize, usize)> = header
-            .iter()
-            .enumerate()
-            .filter_map(|(i, h)| MONEY.iter().position(|c| c.name == h).map(|m| (i, m)))
-            .collect();
-        let mut rows = Vec::new();
-        for rec in rdr.records() {
-            let rec = rec.with_context(|| format!("{}: bad row", path.display()))?;
-            let mut f = Flows::default();
-            for &(i, m) in &money {
-                let cell = rec.get(i).unwrap_or("");
-                let line = rec.position().map_or(0, |p| p.line());
-                let v = parse_fen(cell).ok_or_else(|| {
-                    anyhow!(
-                        "{}:{line}: column `{}`: expected yuan with two decimals, found `{cell}`",
-                        path.display(),
-                        &header[i]
-                    )
-                })?;
-                *(MONEY[m].get_mut)(&mut f) = crate::money::Fen(v);
-            }
-            rows.push(f);
-        }
-        Ok(Trials { rows })
-    }
-
-    pub fn n(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// A column in fen, by `trials.csv` name or one of the derived
-    /// `bank_total` and `fiscal_cost`.
-    pub fn column(&self, name: &str) -> Option<Vec<i64>> {
-        match name {
-            "bank_total" => Some(self.rows.iter().map(|f| f.bank_total().0).collect()),
-            "fiscal_cost" => Some(self.rows.iter().map(|f| f.fiscal_cost().0).collect()),
-            _ => {
-                let c = MONEY.iter().find(|c| c.name == name)?;
-                Some(self.rows.iter().map(|f| (c.get)(f).0).collect())
-            }
-        }
-    }
-}
-
-/// The fields of `summary.json` the charts and report read (see
-/// `report::summary` for the format; unknown fields are ignored).
-#[derive(Clone, Debug, Deserialize)]
-pub struct RunSummary {
-    pub scenario: String,
-    #[serde(default)]
-    pub description: String,
-    pub engine_version: String,
-    pub seed: u64,
-    pub trials: u64,
-    pub horizon_years: u32,
-    pub portfolio: PortfolioFacts,
-    pub layers: BTreeMap<String, LayerStat>,
-    pub adequacy: Adequacy,
-    /// Absent in folders written before the fiscal leverage existed.
-    #[serde(default)]
-    pub fiscal: Option<RunFiscal>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct RunFiscal {
-    #[serde(default)]
-    pub leverage: Option<f64>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct PortfolioFacts {
-    pub loans: u64,
-    pub principal: f64,
-    pub comp_covered_principal: f64,
-    pub comp_deposits: f64,
-    pub village_funds: f64,
-    pub villages: u64,
-    pub accounts: u64,
-}
-
-/// A column's statistics in yuan.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct LayerStat {
-    pub mean: f64,
-    #[serde(default)]
-    pub p50: f64,
-    #[serde(default)]
-    pub p95: f64,
-    pub p99: f64,
-    #[serde(default)]
-    pub p99_5: f64,
-    #[serde(default)]
-    pub p99_9: f64,
-    #[serde(default)]
-    pub tvar99: f64,
-    #[serde(default)]
-    pub max: f64,
-    /// 95 % intervals of p50, p90, p95, p99, p99.5, p99.9.
-    #[serde(default)]
-    pub ci: Vec<[f64; 2]>,
-}
-
-impl LayerStat {
-    /// The 95 % interval of the 99 % quantile, when the summary has it.
-    pub fn p99_ci(&self) -> Option<[f64; 2]> {
-        self.ci.get(3).copied()
-    }
-}
-
-/// A probability with its 95 % Wilson interval.
-#[derive(Clone, Copy, Debug, Default, Deserialize)]
-pub struct Prob {
-    pub p: f64,
-    pub lo: f64,
-    pub hi: f64,
-    #[serde(default)]
-    pub k: u64,
-    #[serde(default)]
-    pub n: u64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Adequacy {
-    pub comp_fund_exhausted: Prob,
-    #[serde(default)]
-    pub village_funds_exhausted_share: f64,
-    #[serde(default)]
-    pub any_village_fund_exhausted: Prob,
-    #[serde(default)]
-    pub accounts: Vec<AccountFacts>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct AccountFacts {
-    pub bank: String,
-    #[serde(default)]
-    pub bank_name: String,
-    pub county: String,
-    pub covered_principal: f64,
-    pub deposit: f64,
-    pub deposit_ratio: Option<f64>,
-    pub exhausted: Prob,
-    #[serde(default)]
-    pub draws: LayerStat,
-    #[serde(default)]
-    pub bank_loss: LayerStat,
-    #[serde(default)]
-    pub exhausted_in_year: Vec<f64>,
-}
-
-impl AccountFacts {
-    /// The bank's name, or its id when the scenario gives none.
-    pub fn name(&self) -> &str {
-        if self.bank_name.is_empty() { &self.bank } else { &self.bank_name }
-    }
-}
-
-/// One bank's compensation balances (all its counties' accounts summed), at
-/// the end of each year of each trial.
-#[derive(Clone, Debug)]
-pub struct YearBalances {
-    pub bank: String,
-    pub name: String,
-    /// Balance at the start of year 1 (the deposit paid in before year 1), fen.
-    pub opening: i64,
-    /// `by_year[t - 1]` holds every trial's balance at the end of year t, fen.
-    pub by_year: Vec<Vec<i64>>,
-}
-
-/// One point of the sizing curve (`size_curve.csv`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct SizePoint {
-    pub account: String,
-    /// Covered loans per yuan of deposit (10 means 10:1).
-    pub ratio: f64,
-    pub depletion_prob: f64,
-    /// A 95 % interval when the file has `lo` and `hi` columns.
-    pub band: Option<(f64, f64)>,
-}
-
-/// Everything the charts and the report read from an output folder.
-#[derive(Clone, Debug)]
-pub struct RunData {
-    pub dir: PathBuf,
-    /// Where the charts and report are written (`dir` unless redrawn into a staging folder).
-    pub out: PathBuf,
-    pub summary: RunSummary,
-    pub trials: Trials,
-    /// Per bank; empty when `years.csv` is absent or there is no compensation account.
-    pub balances: Vec<YearBalances>,
-    /// Per account, points in increasing ratio; `None` when `size_curve.csv` is absent.
-    pub size_curve: Option<Vec<(String, Vec<SizePoint>)>>,
-    /// `scenario.resolved.yaml`, when present.
-    pub scenario: Option<serde_yaml_ng::Value>,
-}
-
-/// Reads a finished run's output folder.
-pub fn load_run(dir: &Path) -> Result<RunData> {
-    load_run_with(dir, None)
-}
-
-/// What a run that has just written its tables still holds in memory: the
-/// charts' share of `trials.csv` and `years.csv`, so that drawing them does
-/// not parse the tables back (most of a redraw's time on a large run).
-#[derive(Clone, Debug, Default)]
-pub struct Tables {
-    pub trials: Trials,
-    /// `balance_sums[g][t - 1]`: every trial's compensation balance at the
-    /// end of year t, summed over the accounts of bank group g (the banks in
-    /// order of first appearance among the accounts, as [`YearBalances`]).
-    pub balance_sums: Vec<Vec<Vec<i64>>>,
-}
-
-/// [`load_run`], with the tables taken from `tables` when given.
-pub fn load_run_with(dir: &Path, tables: Option<Tables>) -> Result<RunData> {
-    let sp = dir.join("summary.json");
-    let text = fs::read_to_string(&sp).with_context(|| format!("cannot read {}", sp.display()))?;
-    let summary: RunSummary =
-        serde_json::from_str(&text).with_context(|| format!("{}: unexpected format", sp.display()))?;
-    let scenario = match fs::read_to_string(dir.join("scenario.resolved.yaml")) {
-        Ok(t) => Some(
-            serde_yaml_ng::from_str(&t)
-                .with_context(|| format!("{}: not YAML", dir.join("scenario.resolved.yaml").display()))?,
-        ),
-        Err(_) => None,
-    };
-    let opening_share = first_injection_share(scenario.as_ref());
-    let (trials, balances) = match tables {
-        Some(t) => {
-            let accounts = vec![""; summary.adequacy.accounts.len()];
-            let (groups, _) = balance_groups(&summary, opening_share, &accounts);
-            let balances =
-                groups.into_iter().zip(t.balance_sums).map(|(g, by_year)| YearBalances { by_year, ..g }).collect();
-            (t.trials, balances)
-        }
-        None => {
-            // The two tables are read side by side: reading them is most of a redraw.
-            let years = dir.join("years.csv");
-            let (trials, balances) = rayon::join(
-                || Trials::read(&dir.join("trials.csv")),
-                || if years.exists() { read_balances(&years, &summary, opening_share) } else { Ok(vec![]) },
-            );
-            (trials?, balances?)
-        }
-    };
-    let curve = dir.join("size_curve.csv");
-    let size_curve = if curve.exists() { Some(read_size_curve(&curve)?) } else { None };
-    Ok(RunData { dir: dir.to_path_buf(), out: dir.to_path_buf(), summary, trials, balances, size_curve, scenario })
-}
-
-/// Share of the deposit paid in before year 1's losses (docs/model.md 3.9: the
-/// deposit may come in batches by year); 1 when the scenario does not say.
-fn first_injection_share(scenario: Option<&serde_yaml_ng::Value>) -> f64 {
-    let inj = scenario.and_then(|s| s.get("funds")?.get("compensation")?.get("injections")?.as_sequence().cloned());
-    match inj {
-        Some(list) if !list.is_empty() => list
-            .iter()
-            .filter(|i| i.get("year").and_then(|y| y.as_u64()).is_some_and(|y| y <= 1))
-            .filter_map(|i| i.get("share").and_then(|s| s.as_f64()))
-            .sum(),
-        _ => 1.0,
-    }
-}
-
-/// Reads the `comp_balance_*` columns of `years.csv`, summed per bank. The
-/// columns follow `summary.json`'s account order (both come from the model's
-/// account list); when the counts differ each column is its own group.
-fn read_balances(path: &Path, s: &RunSummary, opening_share: f64) -> Result<Vec<YearBalances>> {
-    let mut rdr = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let header = rdr.headers().with_context(|| format!("{}: no header", path.display()))?.clone();
-    let year_col =
-        header.iter().position(|h| h == "year").ok_or_else(|| anyhow!("{}: no column `year`", path.display()))?;
-    let cols: Vec<(usize, &str)> =
-        header.iter().enumerate().filter_map(|(i, h)| h.strip_prefix("comp_balance_").map(|b| (i, b))).collect();
-    if cols.is_empty() {
-        return Ok(vec![]);
-    }
-    let horizon = s.horizon_years.max(1) as usize;
-    let suffixes: Vec<&str> = cols.iter().map(|&(_, b)| b).collect();
-    let (mut groups, group_of) = balance_groups(s, opening_share, &suffixes);
-    let mut sums = vec![0i64; groups.len()];
-    for rec in rdr.records() {
-        let rec = rec.with_context(|| format!("{}: bad row", path.display()))?;
-        let line = rec.position().map_or(0, |p| p.line());
-        let year: usize = rec
-            .get(year_col)
-            .and_then(|y| y.parse().ok())
-            .filter(|&y| (1..=horizon).contains(&y))
-            .ok_or_else(|| anyhow!("{}:{line}: bad year", path.display()))?;
-        sums.iter_mut().for_each(|x| *x = 0);
-        for (k, &(i, _)) in cols.iter().enumerate() {
-            let cell = rec.get(i).unwrap_or("");
-            let v = parse_fen(cell).ok_or_else(|| {
-                anyhow!(
-                    "{}:{line}: column `{}`: expected yuan with two decimals, found `{cell}`",
-                    path.display(),
-                    &header[i]
-                )
-            })?;
-            sums[group_of[k]] += v;
-        }
-        for (g, &v) in sums.iter().enumerate() {
-            groups[g].by_year[year - 1].push(v);
-        }
-    }
-    Ok(groups)
-}
-
-/// The bank groups of `years.csv`'s balance columns (named by their
-/// suffixes), without their balances, and the group of each column. The
-/// columns follow `summary.json`'s account order, and an account's group is
-/// its bank, in order of first appearance ([`bank_groups`]); when the counts
-/// differ each column is its own group.
-fn balance_groups(s: &RunSummary, opening_share: f64, suffixes: &[&str]) -> (Vec<YearBalances>, Vec<usize>) {
-    let horizon = s.horizon_years.max(1) as usize;
-    let by_account = suffixes.len() == s.adequacy.accounts.len();
-    let group_of = if by_account {
-        bank_groups(s.adequacy.accounts.iter().map(|a| a.bank.as_str()))
-    } else {
-        (0..suffixes.len()).collect()
-    };
-    let mut groups: Vec<YearBalances> = Vec::new();
-    for (k, &g) in group_of.iter().enumerate() {
-        let (bank, name, deposit) = if by_account {
-            let a = &s.adequacy.accounts[k];
-            (a.bank.clone(), a.name().to_string(), a.deposit)
-        } else {
-            (suffixes[k].to_string(), suffixes[k].to_string(), 0.0)
-        };
-        if g == groups.len() {
-            groups.push(YearBalances { bank, name, opening: 0, by_year: vec![Vec::new(); horizon] });
-        }
-        groups[g].opening += (deposit * opening_share * 100.0).round() as i64;
-    }
-    (groups, group_of)
-}
-
-/// The group of each account of a list of accounts' banks: banks numbered
-/// in order of first appearance.
-pub fn bank_groups<'a>(banks: impl Iterator<Item = &'a str>) -> Vec<usize> {
-    let mut seen: Vec<&str> = Vec::new();
-    banks
-        .map(|b| {
-            seen.iter().position(|&x| x == b).unwrap_or_else(|| {
-                seen.push(b);
-                seen.len() - 1
-            })
-        })
-        .collect()
-}
-
-/// Reads `size_curve.csv` (`account, ratio, depletion_prob`, optionally `lo,
-/// hi`), grouped by account in order of first appearance, each sorted by ratio.
-pub fn read_size_curve(path: &Path) -> Result<Vec<(String, Vec<SizePoint>)>> {
-    let mut rdr = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let header = rdr.headers().with_context(|| format!("{}: no header", path.display()))?.clone();
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let (Some(ia), Some(ir), Some(ip)) = (col("account"), col("ratio"), col("depletion_prob")) else {
-        bail!("{}: expected columns account, ratio, depletion_prob", path.display());
-    };
-    let (ilo, ihi) = (col("lo"), col("hi"));
-    let mut out: Vec<(String, Vec<SizePoint>)> = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.with_context(|| format!("{}: bad row", path.display()))?;
-        let line = rec.position().map_or(0, |p| p.line());
-        let num = |i: usize| -> Result<f64> {
-            rec.get(i)
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .ok_or_else(|| anyhow!("{}:{line}: column `{}`: expected a number", path.display(), &header[i]))
-        };
-        let band = match (ilo, ihi) {
-            (Some(l), Some(h)) => Some((num(l)?, num(h)?)),
-            _ => None,
-        };
-        let account = rec.get(ia).unwrap_or("").to_string();
-        let p = SizePoint { account: account.clone(), ratio: num(ir)?, depletion_prob: num(ip)?, band };
-        match out.iter_mut().find(|(a, _)| *a == account) {
-            Some((_, v)) => v.push(p),
-            None => out.push((account, vec![p])),
-        }
-    }
-    for (_, v) in &mut out {
-        v.sort_by(|a, b| a.ratio.total_cmp(&b.ratio));
-    }
-    Ok(out)
-}
-
-// ---------------------------------------------------------------------------
 // Data series (pure)
 // ---------------------------------------------------------------------------
 
@@ -583,20 +124,7 @@ pub fn read_size_curve(path: &Path) -> Result<Vec<(String, Vec<SizePoint>)>> {
 pub fn exceedance_series(values_fen: &[i64]) -> Vec<(f64, f64)> {
     let mut v = values_fen.to_vec();
     v.sort_unstable();
-    let n = v.len() as f64;
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < v.len() {
-        let x = v[i];
-        // First index past the run of values equal to x.
-        let mut j = i + 1;
-        while j < v.len() && v[j] == x {
-            j += 1;
-        }
-        out.push((x as f64 / 100.0, (v.len() - j) as f64 / n));
-        i = j;
-    }
-    out
+    stats::exceedance_curve(&v).into_iter().map(|(x, p)| (x as f64 / 100.0, p)).collect()
 }
 
 /// One bin of a histogram: `[lo, hi)` in yuan (the last bin includes `hi`)
@@ -668,45 +196,16 @@ pub fn waterfall_series(means: &BTreeMap<String, f64>) -> Vec<WaterfallBar> {
     bars
 }
 
-/// The running mean after `n` trials with its 95 % normal interval.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RunningMean {
-    pub n: u64,
-    /// Yuan.
-    pub mean: f64,
-    pub lo: f64,
-    pub hi: f64,
-}
-
-/// `num / den` for `den > 0`, the integer part split off first so that a sum
-/// beyond 2^53 fen keeps its precision.
-fn exact_ratio(num: i128, den: i128) -> f64 {
-    num.div_euclid(den) as f64 + num.rem_euclid(den) as f64 / den as f64
-}
-
-/// Two-sided 95 % normal quantile.
-const Z95: f64 = 1.959_963_984_540_054;
-
-/// The running mean of a column in trial order, in yuan, with the 95 %
-/// interval `mean ± 1.96 s / sqrt(n)` (s the sample standard deviation; the
-/// interval is the point itself while n < 2). The mean comes from an exact
-/// integer sum, so the last point is the column's mean.
-pub fn running_mean(values_fen: &[i64]) -> Vec<RunningMean> {
-    let mut sum: i128 = 0;
-    // Welford's update for the variance: stable where sum-of-squares cancels.
-    let (mut m, mut m2) = (0.0f64, 0.0f64);
-    let mut out = Vec::with_capacity(values_fen.len());
-    for (i, &x) in values_fen.iter().enumerate() {
-        let n = (i + 1) as u64;
-        sum += x as i128;
-        let d = x as f64 - m;
-        m += d / n as f64;
-        m2 += d * (x as f64 - m);
-        let mean = exact_ratio(sum, n as i128) / 100.0;
-        let half = if n < 2 { 0.0 } else { Z95 * (m2 / (n - 1) as f64).sqrt() / (n as f64).sqrt() / 100.0 };
-        out.push(RunningMean { n, mean, lo: mean - half, hi: mean + half });
-    }
-    out
+/// The running mean of a money column in trial order, in yuan, with its
+/// 95 % interval ([`stats::running_mean`]), at about `points` points: every
+/// k-th trial and the last.
+pub fn running_mean_yuan(values_fen: &[i64], points: usize) -> Vec<RunningMean> {
+    let step = values_fen.len().div_ceil(points.max(1));
+    let yuan = |x: f64| x / 100.0;
+    stats::running_mean(values_fen, CONFIDENCE, step)
+        .into_iter()
+        .map(|p| RunningMean { n: p.n, mean: yuan(p.mean), lo: yuan(p.lo), hi: yuan(p.hi) })
+        .collect()
 }
 
 /// Quantiles of a bank's balance at the end of each year, in yuan. Year 0 is
@@ -755,76 +254,6 @@ fn thin_exceedance(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
     let mut out = thin(&points[..split], max);
     out.extend_from_slice(&points[split..]);
     out
-}
-
-// ---------------------------------------------------------------------------
-// Formatting
-// ---------------------------------------------------------------------------
-
-/// `v` with `decimals` places and thousands separators: 1234567.8 -> "1,234,567.8".
-pub fn group(v: f64, decimals: usize) -> String {
-    let s = format!("{:.*}", decimals, v.abs());
-    let (int, frac) = s.split_once('.').map_or((s.as_str(), ""), |(i, f)| (i, f));
-    let mut out = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if !frac.is_empty() {
-        out.push('.');
-        out.push_str(frac);
-    }
-    if v < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        out.insert(0, '-');
-    }
-    out
-}
-
-/// A probability as a percentage with sensible precision: 0.0019 -> "0.19 %".
-pub fn pct(p: f64) -> String {
-    let v = p * 100.0;
-    let s = if v == 0.0 {
-        "0".to_string()
-    } else if v < 0.1 {
-        format!("{v:.3}")
-    } else if v < 10.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.1}")
-    };
-    // Drop trailing zeros of the decimals: "1.50" -> "1.5", "2.00" -> "2".
-    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
-    format!("{s} %")
-}
-
-/// The money unit of an axis: yuan for small amounts, 10,000 yuan (万元) where
-/// amounts reach six figures, which is how a finance bureau reads them.
-#[derive(Clone, Copy, Debug)]
-struct Unit {
-    div: f64,
-}
-
-impl Unit {
-    fn for_max(max_yuan: f64) -> Unit {
-        Unit { div: if max_yuan >= 100_000.0 { 10_000.0 } else { 1.0 } }
-    }
-    fn name(self, lang: Lang) -> &'static str {
-        if self.div > 1.0 { lang.pick("CNY 10k", "万元") } else { lang.pick("CNY", "元") }
-    }
-    /// An axis tick, with as many decimals as the axis' span needs.
-    fn tick(self, v: f64, span_yuan: f64) -> String {
-        let span = span_yuan / self.div;
-        let d = if span >= 20.0 {
-            0
-        } else if span >= 2.0 {
-            1
-        } else {
-            2
-        };
-        group(v / self.div, d)
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -998,13 +427,11 @@ fn draw_loss_distribution<DB: DrawingBackend>(
     }
     let share_desc = look.t("share of futures (%)", "情景占比（%）");
     for (panel, col) in grid.split_evenly((2, 4)).iter().zip(DISTRIBUTION_LAYERS) {
-        let Some(values) = d.trials.column(col) else { continue };
+        let (Some(values), Some(stat)) = (d.trials.column(col), d.summary.layers.get(col)) else { continue };
         let bins = histogram(&values, 30);
-        let mut sorted = values.clone();
-        sorted.sort_unstable();
-        let mean = exact_ratio(values.iter().map(|&v| v as i128).sum(), values.len().max(1) as i128) / 100.0;
-        let p99 = stats::quantile_sorted(&sorted, 9900) as f64 / 100.0;
-        let (lo, hi) = (sorted[0] as f64 / 100.0, sorted[sorted.len() - 1] as f64 / 100.0);
+        let (mean, p99) = (stat.mean, stat.p99);
+        let extreme = |x: Option<&i64>| x.copied().unwrap_or(0) as f64 / 100.0;
+        let (lo, hi) = (extreme(values.iter().min()), extreme(values.iter().max()));
         if hi == lo {
             // A layer that pays the same in every future (usually never): say so
             // rather than draw an axis around one value.
@@ -1033,7 +460,7 @@ fn draw_loss_distribution<DB: DrawingBackend>(
             continue;
         }
         let (x0, x1) = (lo, hi + (hi - lo) * 0.02);
-        let unit = Unit::for_max(x1.abs().max(x0.abs()));
+        let unit = MoneyUnit::for_max(x1.abs().max(x0.abs()));
         // Headroom above the tallest bar keeps a strip for the figures note.
         let ymax = bins.iter().map(|b| b.share).fold(0.0, f64::max) * 100.0 * 1.3;
         let caption = format!("{} ({})", layer_label(col, look.lang), unit.name(look.lang));
@@ -1097,7 +524,7 @@ fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDat
         .filter_map(|&c| d.trials.column(c).map(|v| (c, thin_exceedance(&exceedance_series(&v), 1500))))
         .collect();
     let xmax = headroom(curves.iter().flat_map(|(_, s)| s.iter().map(|p| p.0)).fold(0.0, f64::max));
-    let unit = Unit::for_max(xmax);
+    let unit = MoneyUnit::for_max(xmax);
     // Down to the rarest level the run can show (1/n), on a power of ten.
     let ymin = 10f64.powf((1.0 / n as f64).log10().floor()).min(1e-3);
     let title = format!(
@@ -1150,10 +577,7 @@ fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDat
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
     }
     // Mark where the bank's loss curve crosses 1 in 100: the figure a bank asks for.
-    if let Some(v) = d.trials.column("bank_total") {
-        let mut s = v.clone();
-        s.sort_unstable();
-        let p99 = stats::quantile_sorted(&s, 9900) as f64 / 100.0;
+    if let Some(p99) = d.summary.layers.get("bank_total").map(|s| s.p99) {
         if p99 > 0.0 {
             let c = layer_color("bank_total");
             chart.draw_series(std::iter::once(Circle::new((p99, 0.01), 6, c.filled())))?;
@@ -1214,7 +638,7 @@ fn draw_waterfall<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData
     bars.retain(|b| !(OPTIONAL_LAYERS.contains(&b.layer) && b.value() == 0.0));
     let exposure = bars[0].top;
     let ymax = headroom(bars.iter().map(|b| b.top.max(b.bottom)).fold(0.0, f64::max) * 1.05);
-    let unit = Unit::for_max(ymax);
+    let unit = MoneyUnit::for_max(ymax);
     let title = format!(
         "{} ({})",
         look.t("Where the expected loss goes: mean per future, by layer", "预期损失如何分担：各层平均值"),
@@ -1298,7 +722,7 @@ fn draw_fund_balance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunD
         let band = balance_band(b);
         let ymax = headroom(band.iter().map(|p| p.p95.max(p.p50)).fold(0.0, f64::max));
         let ymin = band.iter().map(|p| p.p1).fold(0.0, f64::min);
-        let unit = Unit::for_max(ymax);
+        let unit = MoneyUnit::for_max(ymax);
         let mut chart = ChartBuilder::on(panel)
             .caption(&b.name, look.font(18))
             .margin(10)
@@ -1378,13 +802,12 @@ fn draw_fund_balance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunD
 /// The sizing curve: the loans : fund ratio against the probability that the
 /// account runs dry, today's ratio and the 1 % target marked.
 fn draw_sizing<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
-    let Some(curve) = &d.size_curve else { return Ok(()) };
-    let ratios = curve.iter().flat_map(|(_, v)| v.iter().map(|p| p.ratio));
-    let (rmin, rmax) = ratios.fold((f64::INFINITY, 0.0f64), |(a, b), r| (a.min(r), b.max(r)));
+    let Some(points) = &d.size_curve else { return Ok(()) };
+    let curve = curves_by_account(points);
+    let (rmin, rmax) = points.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| (a.min(p.ratio), b.max(p.ratio)));
     let today = today_ratio(&d.summary).unwrap_or(10.0);
     let (x0, x1) = (rmin.min(today).max(0.1) * 0.95, rmax.max(today) * 1.05);
-    let pmax =
-        curve.iter().flat_map(|(_, v)| v.iter().map(|p| p.band.map_or(p.depletion_prob, |b| b.1))).fold(0.0, f64::max);
+    let pmax = points.iter().map(|p| p.hi.max(p.depletion_prob)).fold(0.0, f64::max);
     let ymax = (pmax * 100.0 * 1.1).max(2.0);
     let title = format!(
         "{} ({})",
@@ -1403,7 +826,7 @@ fn draw_sizing<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, l
         .configure_mesh()
         .light_line_style(TRANSPARENT)
         .bold_line_style(BLACK.mix(0.08))
-        .x_label_formatter(&|v| format!("{}:1", group(*v, if v.fract().abs() > 0.05 { 1 } else { 0 })))
+        .x_label_formatter(&|v| ratio(*v))
         .y_label_formatter(&|v| format!("{v:.1} %"))
         .label_style(look.font(15))
         .x_desc(look.t(
@@ -1427,18 +850,16 @@ fn draw_sizing<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, l
     )))?;
     chart.draw_series(DashedLineSeries::new(seg((today, 0.0), (today, ymax)), 8, 5, BLACK.mix(0.6).stroke_width(2)))?;
     chart.draw_series(std::iter::once(Text::new(
-        format!("{} {}:1", look.t("today", "现行"), group(today, if today.fract() == 0.0 { 0 } else { 1 })),
+        format!("{} {}", look.t("today", "现行"), ratio(today)),
         // Halfway up, clear of the legend in the top left.
         (today * 1.02, ymax * 0.55),
         look.font(15).color(&BLACK).pos(Pos::new(HPos::Left, VPos::Top)),
     )))?;
     for (k, (account, pts)) in curve.iter().enumerate() {
         let color = PALETTE[k % PALETTE.len()];
-        if pts.iter().all(|p| p.band.is_some()) {
-            let mut poly: Vec<(f64, f64)> = pts.iter().filter_map(|p| p.band.map(|b| (p.ratio, b.1 * 100.0))).collect();
-            poly.extend(pts.iter().rev().filter_map(|p| p.band.map(|b| (p.ratio, b.0 * 100.0))));
-            chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.15).filled())))?;
-        }
+        let mut poly: Vec<(f64, f64)> = pts.iter().map(|p| (p.ratio, p.hi * 100.0)).collect();
+        poly.extend(pts.iter().rev().map(|p| (p.ratio, p.lo * 100.0)));
+        chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.15).filled())))?;
         chart
             .draw_series(LineSeries::new(
                 pts.iter().map(|p| (p.ratio, p.depletion_prob * 100.0)),
@@ -1455,6 +876,22 @@ fn draw_sizing<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, l
         .label_font(look.font(15))
         .draw()?;
     Ok(())
+}
+
+/// The sizing curve's points grouped by account, in order of first
+/// appearance, each account's in increasing ratio.
+pub fn curves_by_account(points: &[CurvePoint]) -> Vec<(&str, Vec<&CurvePoint>)> {
+    let mut out: Vec<(&str, Vec<&CurvePoint>)> = Vec::new();
+    for p in points {
+        match out.iter_mut().find(|(a, _)| *a == p.account) {
+            Some((_, v)) => v.push(p),
+            None => out.push((&p.account, vec![p])),
+        }
+    }
+    for (_, v) in &mut out {
+        v.sort_by(|a, b| a.ratio.total_cmp(&b.ratio));
+    }
+    out
 }
 
 /// Ticks of a log ratio axis: 1, 2, 5 times powers of ten within the range.
@@ -1474,7 +911,7 @@ fn ratio_ticks(x0: f64, x1: f64) -> Vec<f64> {
 }
 
 /// The deposit ratio every account shares, if they share one.
-pub fn today_ratio(s: &RunSummary) -> Option<f64> {
+pub fn today_ratio(s: &Summary) -> Option<f64> {
     let mut rs = s.adequacy.accounts.iter().filter_map(|a| a.deposit_ratio);
     let first = rs.next()?;
     rs.all(|r| (r - first).abs() < 1e-6).then_some(first)
@@ -1510,21 +947,20 @@ fn draw_convergence<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDa
     let panels = body.split_evenly((1, 2));
     for (panel, col) in panels.iter().zip(["bank_total", "comp_fund"]) {
         let Some(values) = d.trials.column(col) else { continue };
-        let all = running_mean(&values);
-        let n = all.len();
+        let n = values.len() as u64;
+        let all = running_mean_yuan(&values, 800);
         // The first few trials' intervals are wide: the y axis fits the band
         // from a tenth of the run on, and earlier points are clipped to it.
-        let from = (n / 10).max(1) - 1;
-        let tail = &all[from..];
-        let ylo = tail.iter().map(|p| p.lo).fold(f64::INFINITY, f64::min);
-        let yhi = tail.iter().map(|p| p.hi).fold(f64::NEG_INFINITY, f64::max);
+        let tail = all.iter().filter(|p| p.n >= (n / 10).max(1));
+        let (ylo, yhi) = tail.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.lo), hi.max(p.hi)));
         let pad = ((yhi - ylo) * 0.15).max(yhi.abs() * 0.01).max(1.0);
         let (y0, y1) = ((ylo - pad).max(0.0), yhi + pad);
-        let pts: Vec<RunningMean> = thin(&all[(n / 100).min(n - 1)..], 800)
-            .into_iter()
-            .map(|p| RunningMean { mean: p.mean.clamp(y0, y1), lo: p.lo.clamp(y0, y1), hi: p.hi.clamp(y0, y1), ..p })
+        let pts: Vec<RunningMean> = all
+            .iter()
+            .filter(|p| p.n > n / 100 || p.n == n)
+            .map(|p| RunningMean { mean: p.mean.clamp(y0, y1), lo: p.lo.clamp(y0, y1), hi: p.hi.clamp(y0, y1), ..*p })
             .collect();
-        let unit = Unit::for_max(y1);
+        let unit = MoneyUnit::for_max(y1);
         let caption = format!("{} ({})", layer_label(col, look.lang), unit.name(look.lang));
         let mut chart = ChartBuilder::on(panel)
             .caption(caption, look.font(18))
@@ -1568,11 +1004,207 @@ fn draw_convergence<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDa
 }
 
 // ---------------------------------------------------------------------------
+// The charts of compare and sweep
+// ---------------------------------------------------------------------------
+
+/// Layers the comparison shows, in the order they pay; the bank's total last.
+const COMPARED: [&str; 6] = ["collateral", "insurance", "village_fund", "comp_fund", "shortfall", "bank_total"];
+
+/// The expected loss by layer in each scenario of a comparison, as bars
+/// grouped by layer (one colour per scenario), as SVG labelled in `lang`.
+pub fn comparison_svg(c: &Comparison, lang: Lang) -> Result<String> {
+    draw_svg((1200, 700), lang, "comparison.svg", |root, look| draw_comparison(root, c, look))
+}
+
+fn draw_comparison<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Comparison, look: &Look) -> DrawResult<DB> {
+    let means: Vec<Vec<f64>> = COMPARED
+        .iter()
+        .map(|k| c.rows.iter().find(|r| r.metric == *k).map(|r| r.mean.clone()).unwrap_or_default())
+        .collect();
+    let ymax = headroom(means.iter().flatten().copied().fold(0.0, f64::max) * 1.05);
+    let unit = MoneyUnit::for_max(ymax);
+    let trials = group(c.trials as f64, 0);
+    let title = match look.lang {
+        Lang::En => format!("Expected loss by layer in each scenario ({trials} futures, the same in each)"),
+        Lang::Zh => format!("各情景各层预期损失（{trials} 次模拟，各情景相同）"),
+    };
+    let nl = COMPARED.len() as u32;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, look.font(24))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        // A segmented u32 range holds its end too: 0..nl-1 gives nl groups.
+        .build_cartesian_2d((0u32..nl - 1).into_segmented(), 0.0..ymax)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(BLACK.mix(0.08))
+        .x_labels(nl as usize)
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => COMPARED.get(*i as usize).map_or("", |l| layer_label(l, look.lang)).into(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|v| unit.tick(*v, ymax))
+        .label_style(look.font(15))
+        .y_desc(format!("{} ({})", look.t("expected loss", "预期损失"), unit.name(look.lang)))
+        .axis_desc_style(look.font(17))
+        .draw()?;
+    // Each scenario's bar takes its slot of a group's middle 80 %, in pixels.
+    let group_px = chart.plotting_area().dim_in_pixel().0 as f64 / nl as f64;
+    let slot = group_px * 0.8 / c.scenarios.len().max(1) as f64;
+    for (j, name) in c.scenarios.iter().enumerate() {
+        let color = PALETTE[j % PALETTE.len()];
+        let left = (group_px * 0.1 + slot * j as f64).round() as u32;
+        let right = (group_px - group_px * 0.1 - slot * (j + 1) as f64 + slot * 0.08).round().max(0.0) as u32;
+        let bars = means.iter().enumerate().filter_map(move |(i, m)| {
+            let i = i as u32;
+            let mut bar = Rectangle::new(
+                [(SegmentValue::Exact(i), m.get(j).copied()?), (SegmentValue::Exact(i + 1), 0.0)],
+                color.filled(),
+            );
+            bar.set_margin(0, 0, left, right);
+            Some(bar)
+        });
+        chart
+            .draw_series(bars)?
+            .label(look.legend(name))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(look.font(15))
+        .draw()?;
+    Ok(())
+}
+
+/// The probability that a compensation fund runs dry over a sweep of two
+/// keys, as a heat map with a colour scale, as SVG labelled in `lang`; `None`
+/// unless the sweep varies exactly two keys. `rows` are the cells in the
+/// sweep's order (the last key varying fastest).
+pub fn sweep_heatmap_svg(axes: &[Axis], rows: &[CellRow], lang: Lang) -> Result<Option<String>> {
+    let [a, b] = axes else { return Ok(None) };
+    if rows.len() != a.values.len() * b.values.len() {
+        bail!("a sweep of {} x {} cells has {} rows", a.values.len(), b.values.len(), rows.len());
+    }
+    let size = ((300 + 120 * b.values.len() as u32).max(900), (220 + 56 * a.values.len() as u32).max(520));
+    draw_svg(size, lang, "sweep_heatmap.svg", |root, look| draw_heatmap(root, a, b, rows, look)).map(Some)
+}
+
+/// The heat map's colour of a probability: white at 0, deep red from 10 % on.
+fn heat(p: f64) -> RGBColor {
+    let t = (p / 0.1).clamp(0.0, 1.0);
+    RGBColor(255, (255.0 * (1.0 - 0.8 * t)).round() as u8, (255.0 * (1.0 - 0.85 * t)).round() as u8)
+}
+
+fn draw_heatmap<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    a: &Axis,
+    b: &Axis,
+    rows: &[CellRow],
+    look: &Look,
+) -> DrawResult<DB> {
+    let trials = rows.first().map_or(0, |r| r.depletion.n);
+    let title = format!(
+        "{} ({} {})",
+        look.t("Probability that a compensation fund runs dry", "补偿金用尽的概率"),
+        group(trials as f64, 0),
+        look.t("futures per cell", "次模拟/格")
+    );
+    let body = root.margin(8, 0, 0, 0).titled(&title, look.font(24))?;
+    let (w, _) = body.dim_in_pixel();
+    let (grid, scale) = body.split_horizontally(w.saturating_sub(150));
+    let (na, nb) = (a.values.len() as u32, b.values.len() as u32);
+    let mut chart = ChartBuilder::on(&grid)
+        .margin(16)
+        .x_label_area_size(60)
+        .y_label_area_size(110)
+        // Segmented u32 ranges hold their ends too: 0..n-1 gives n cells.
+        .build_cartesian_2d((0u32..nb - 1).into_segmented(), (0u32..na - 1).into_segmented())?;
+    let label = |values: &[String], i: Option<u32>| i.and_then(|i| values.get(i as usize)).cloned().unwrap_or_default();
+    // The first value of the first key is the top row, as in the table.
+    let row = |y: u32| (na - 1).checked_sub(y);
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(nb as usize)
+        .y_labels(na as usize)
+        .x_label_formatter(&|x| match x {
+            SegmentValue::CenterOf(j) => label(&b.values, Some(*j)),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|y| match y {
+            SegmentValue::CenterOf(y) => label(&a.values, row(*y)),
+            _ => String::new(),
+        })
+        .label_style(look.font(15))
+        .x_desc(&b.key)
+        .y_desc(&a.key)
+        .axis_desc_style(look.font(16))
+        .draw()?;
+    for (k, r) in rows.iter().enumerate() {
+        let (x, y) = (k as u32 % nb, na - 1 - k as u32 / nb);
+        let cell = [
+            (SegmentValue::Exact(x), SegmentValue::Exact(y)),
+            (SegmentValue::Exact(x + 1), SegmentValue::Exact(y + 1)),
+        ];
+        let p = r.depletion.p;
+        chart.draw_series(std::iter::once(Rectangle::new(cell.clone(), heat(p).filled())))?;
+        chart.draw_series(std::iter::once(Rectangle::new(cell, BLACK.mix(0.35))))?;
+        let ink = if p >= 0.06 { WHITE } else { BLACK };
+        chart.draw_series(std::iter::once(Text::new(
+            pct(p),
+            (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
+            look.font(15).color(&ink).pos(Pos::new(HPos::Center, VPos::Center)),
+        )))?;
+    }
+    // The colour scale: 0 to 10 % and above, as the cells are coloured.
+    let steps = 50;
+    let mut legend = ChartBuilder::on(&scale)
+        .margin_top(16)
+        .margin_bottom(76)
+        .margin_right(20)
+        .y_label_area_size(70)
+        // Room between the title and the top tick's label, centred on the edge.
+        .top_x_label_area_size(12)
+        .caption(look.t("runs dry", "用尽概率"), look.font(15))
+        .build_cartesian_2d(0.0..1.0, 0.0..0.1)?;
+    legend
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(6)
+        .y_label_formatter(&|p| if *p >= 0.1 - 1e-9 { format!("≥ {}", pct(*p)) } else { pct(*p) })
+        .label_style(look.font(13))
+        .draw()?;
+    legend.draw_series((0..steps).map(|k| {
+        let (p0, p1) = (0.1 * k as f64 / steps as f64, 0.1 * (k + 1) as f64 / steps as f64);
+        Rectangle::new([(0.0, p0), (1.0, p1)], heat((p0 + p1) / 2.0).filled())
+    }))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
 // Writing
 // ---------------------------------------------------------------------------
 
 /// Draws a chart as SVG text, labelled in `lang` (the browser draws the text).
 pub fn render_svg(chart: Chart, d: &RunData, lang: Lang) -> Result<String> {
+    draw_svg(chart.size(), lang, &format!("{}.svg", chart.stem()), |root, look| chart.draw(root, d, look))
+}
+
+/// SVG text of `size` pixels drawn by `draw` on a white page, labelled in
+/// `lang`; `what` names it in errors.
+fn draw_svg(
+    size: (u32, u32),
+    lang: Lang,
+    what: &str,
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>, &Look) -> Result<(), DrawingAreaErrorKind<std::io::Error>>,
+) -> Result<String> {
     register_fonts();
     let family = match lang {
         Lang::En => SVG_FAMILY_EN,
@@ -1581,9 +1213,10 @@ pub fn render_svg(chart: Chart, d: &RunData, lang: Lang) -> Result<String> {
     let look = Look { lang, family };
     let mut s = String::new();
     {
-        let root = SVGBackend::with_string(&mut s, chart.size()).into_drawing_area();
-        chart.draw(&root, d, &look).map_err(|e| anyhow!("drawing {}.svg: {e:?}", chart.stem()))?;
-        root.present().map_err(|e| anyhow!("drawing {}.svg: {e:?}", chart.stem()))?;
+        let root = SVGBackend::with_string(&mut s, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("drawing {what}: {e:?}"))?;
+        draw(&root, &look).map_err(|e| anyhow!("drawing {what}: {e:?}"))?;
+        root.present().map_err(|e| anyhow!("drawing {what}: {e:?}"))?;
     }
     Ok(s)
 }
@@ -1598,8 +1231,7 @@ pub fn render_png(chart: Chart, d: &RunData, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads `trials.csv`, `years.csv`, `summary.json` (and `size_curve.csv` when
-/// present) from `dir` and writes each chart there as PNG and SVG:
+/// Reads the run in `dir` ([`load_run`]) and writes each chart there as PNG and SVG:
 /// `waterfall`, `exceedance`, `loss_distribution`, `fund_balance` (when the
 /// run has compensation accounts), `sizing` (when `size_curve.csv` exists)
 /// and `convergence`. SVGs are labelled in `lang`, PNGs in English. Returns
@@ -1637,17 +1269,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_money_exactly() {
-        assert_eq!(parse_fen("1234.56"), Some(123_456));
-        assert_eq!(parse_fen("0.00"), Some(0));
-        assert_eq!(parse_fen("-0.05"), Some(-5));
-        assert_eq!(parse_fen("90071992547409.93"), Some(9_007_199_254_740_993));
-        for bad in ["12", "1.5", "1.234", ".50", "1,000.00", "", "a.bc"] {
-            assert_eq!(parse_fen(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
     fn exceedance_by_hand() {
         // Values 0, 0, 1, 3 yuan: P(X > 0) = 1/2, P(X > 1) = 1/4, P(X > 3) = 0.
         assert_eq!(exceedance_series(&[100, 0, 300, 0]), vec![(0.0, 0.5), (1.0, 0.25), (3.0, 0.0)]);
@@ -1663,25 +1284,66 @@ mod tests {
     }
 
     #[test]
-    fn running_mean_by_hand() {
-        let r = running_mean(&[100, 300]);
+    fn running_mean_in_yuan() {
+        let r = running_mean_yuan(&[100, 300], 10);
         assert_eq!(r[0], RunningMean { n: 1, mean: 1.0, lo: 1.0, hi: 1.0 });
-        // s = sqrt(2) yuan; half-width = 1.96 * sqrt(2) / sqrt(2).
+        // s = sqrt(2) yuan; half-width = z sqrt(2) / sqrt(2).
         assert_eq!(r[1].mean, 2.0);
-        assert!((r[1].hi - 2.0 - Z95).abs() < 1e-12);
+        assert!((r[1].hi - 2.0 - stats::z_for(CONFIDENCE)).abs() < 1e-12);
+        assert_eq!(running_mean_yuan(&[5; 1000], 10).len(), 10);
     }
 
     #[test]
-    fn formats() {
-        assert_eq!(group(1_234_567.891, 1), "1,234,567.9");
-        assert_eq!(group(-1000.0, 0), "-1,000");
-        assert_eq!(group(999.0, 0), "999");
-        assert_eq!(pct(0.00191705), "0.19 %");
-        assert_eq!(pct(0.0005), "0.05 %");
-        assert_eq!(pct(0.0), "0 %");
-        assert_eq!(pct(0.015), "1.5 %");
-        assert_eq!(pct(0.5), "50 %");
-        assert_eq!("zh".parse::<Lang>(), Ok(Lang::Zh));
+    fn comparison_and_sweep_charts_are_labelled_svg() {
+        use crate::analysis::compare::{Diff, MetricRow};
+        use crate::analysis::summary::Prob;
+        let diff = Diff { mean: 0.0, stderr: 0.0, lo: 0.0, hi: 0.0 };
+        let row = |metric: &str| MetricRow {
+            metric: metric.into(),
+            mean: vec![250_000.0, 120_000.0],
+            p99: vec![900_000.0, 800_000.0],
+            diff: vec![diff.clone(); 2],
+        };
+        let c = Comparison {
+            scenarios: vec!["a & <b>".into(), "c".into()],
+            seed: 1,
+            trials: 500,
+            engine_version: "x".into(),
+            rows: COMPARED.iter().map(|m| row(m)).collect(),
+        };
+        let svg = comparison_svg(&c, Lang::En).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains("Village fund") && svg.contains("a &amp; &lt;b&gt;") && svg.contains("CNY 10k"), "{svg}");
+        assert!(comparison_svg(&c, Lang::Zh).unwrap().contains("村级风险互助金"));
+
+        let axis = |key: &str, values: &[&str]| Axis {
+            key: key.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        };
+        let axes = [
+            axis("funds.compensation.deposit_ratio", &["8", "10", "12"]),
+            axis("funds.village.share", &["0.03", "0.05"]),
+        ];
+        let cell = |k: u64| CellRow {
+            values: Vec::new(),
+            comp_fund_mean: 0.0,
+            comp_fund_p99: 0.0,
+            shortfall_mean: 0.0,
+            shortfall_p99: 0.0,
+            bank_total_mean: 0.0,
+            bank_total_p99: 0.0,
+            village_fund_mean: 0.0,
+            depletion: Prob::of(k * 10, 500),
+        };
+        let rows: Vec<CellRow> = (0..6).map(cell).collect();
+        let svg = sweep_heatmap_svg(&axes, &rows, Lang::Zh).unwrap().expect("two keys");
+        assert!(
+            svg.contains("补偿金用尽的概率") && svg.contains("funds.village.share") && svg.contains("\n0.05\n"),
+            "{svg}"
+        );
+        assert!(svg.contains(&format!("\n{}\n", pct(0.1))) && svg.contains("\n12\n"));
+        assert!(sweep_heatmap_svg(&axes[..1], &rows[..3], Lang::En).unwrap().is_none());
+        assert!(sweep_heatmap_svg(&axes, &rows[..5], Lang::En).is_err());
     }
 
     #[test]

@@ -7,128 +7,148 @@
 //! assumptions, the key figures, the fund adequacy per account, the sizing
 //! table when `size.json` exists, the charts, and a reproducibility line.
 //!
-//! **Architecture Invariant:** like [`crate::report::charts`], this reads a finished
-//! output folder and nothing else: no simulation, no network. The page has no
-//! scripts and no external references; charts are inline SVG whose text the
-//! browser draws, so `Lang::Zh` needs no font shipped.
+//! **Architecture Invariant:** like [`crate::report::charts`], this draws a
+//! [`RunData`] and nothing else: no simulation, no network. Figures are the
+//! summary's and the sizing's, parameters the typed scenario's. The page has
+//! no scripts and no external references; charts are inline SVG whose text
+//! the browser draws, so `Lang::Zh` needs no font shipped.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
-use serde_yaml_ng::Value as Yaml;
 
+use crate::analysis::sizing::Sizing;
+use crate::analysis::summary::{AccountSummary, Prob, Summary};
 use crate::report::charts::{
-    self, Chart, DEPLETION_TARGET, Lang, Prob, RunData, RunSummary, group, layer_label, pct, today_ratio,
+    self, Chart, DEPLETION_TARGET, Lang, OPTIONAL_LAYERS, WATERFALL, layer_label, today_ratio,
 };
+use crate::report::format::{group, money, pct, plain, ratio};
+use crate::report::markup::{Attrs, Html, PreEscaped};
+use crate::report::run::{RunData, load_run};
+use crate::scenario::{Scenario, ShortfallBearer};
 
 /// Writes `dir/report.html` from the run's files (see the module docs);
 /// `command` is the command line that produced the run, printed for
 /// reproducibility. Returns the path written.
 pub fn write_report(dir: &Path, lang: Lang, command: &str) -> Result<PathBuf> {
-    write_report_of(&charts::load_run(dir)?, lang, command)
+    write_report_of(&load_run(dir)?, lang, command)
 }
 
-/// [`write_report`] for a run already read with [`charts::load_run`]; reads
-/// `size.json` from its folder when present.
+/// [`write_report`] for a run's data, in memory or read with [`load_run`].
 pub fn write_report_of(d: &RunData, lang: Lang, command: &str) -> Result<PathBuf> {
-    let sp = d.dir.join("size.json");
-    let size = match fs::read_to_string(&sp) {
-        Ok(t) => {
-            Some(serde_json::from_str::<serde_json::Value>(&t).with_context(|| format!("{}: not JSON", sp.display()))?)
-        }
-        Err(_) => None,
-    };
-    let html = render(d, size.as_ref(), lang, command)?;
+    let html = render(d, lang, command)?;
     let path = d.out.join("report.html");
     fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }
 
 /// The page as a string.
-pub fn render(d: &RunData, size: Option<&serde_json::Value>, lang: Lang, command: &str) -> Result<String> {
+pub fn render(d: &RunData, lang: Lang, command: &str) -> Result<String> {
     let s = &d.summary;
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
-    let sizing = size.and_then(|v| SizeFile::deserialize(v).ok());
-    let mut h = String::with_capacity(400_000);
+    // Drawn first: the only part that can fail, and the build below cannot.
+    let charts = Chart::ALL
+        .iter()
+        .filter(|c| c.available(d))
+        .map(|&c| Ok((c, charts::render_svg(c, d, lang)?)))
+        .collect::<Result<Vec<_>>>()?;
     let title = match lang {
         Lang::En => format!("{}: loan risk-sharing report", s.scenario),
         Lang::Zh => format!("{}：贷款风险分担评估报告", s.scenario),
     };
-    let _ = writeln!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{}</style>\n</head>\n<body>",
-        l("en", "zh-CN"),
-        esc(&title),
-        css(lang)
-    );
-    let _ = write!(h, "<header><h1>{}</h1>", esc(&title));
-    if !s.description.is_empty() {
-        let _ = write!(h, "<p class=\"lead\">{}</p>", esc(&s.description));
-    }
-    let _ = writeln!(h, "<p class=\"meta\">{}</p></header>", esc(&run_line(s, lang)));
+    let mut h = Html::new();
+    h.doctype();
+    h.el("html", &[("lang", l("en", "zh-CN"))], |h| {
+        h.line();
+        h.el("head", &[], |h| {
+            h.void("meta", &[("charset", "utf-8")]);
+            h.void("meta", &[("name", "viewport"), ("content", "width=device-width, initial-scale=1")]);
+            h.text_el("title", &[], &title);
+            h.el("style", &[], |h| h.raw(PreEscaped(&css(lang))));
+        });
+        h.line();
+        h.el("body", &[], |h| {
+            h.el("header", &[], |h| {
+                h.text_el("h1", &[], &title);
+                if !s.description.is_empty() {
+                    h.text_el("p", &[("class", "lead")], &s.description);
+                }
+                h.text_el("p", &[("class", "meta")], &run_line(s, lang));
+            });
+            h.line();
+            answers_section(h, d, lang);
+            portfolio_section(h, s, lang);
+            assumptions_section(h, d, lang);
+            figures_section(h, s, lang);
+            accounts_section(h, s, lang);
+            sizing_section(h, d, lang);
+            charts_section(h, d, &charts, lang);
+            footer(h, s, lang, command);
+        });
+        h.line();
+    });
+    h.line();
+    Ok(h.finish())
+}
 
-    // The answers first: what the reader came for.
-    let _ = write!(h, "<section class=\"answers\"><h2>{}</h2>", l("The answers in brief", "结论摘要"));
-    let _ = write!(
-        h,
-        "<p class=\"key\" id=\"adequacy\"><strong>{}</strong> {}</p>",
-        esc(&adequacy_sentence(s, lang)),
-        esc(&adequacy_verdict(s, sizing.as_ref(), lang))
-    );
-    if let Some(t) = bank_loss_sentence(s, d.scenario.as_ref(), lang) {
-        let _ = write!(h, "<p class=\"key\" id=\"bank-loss\">{}</p>", esc(&t));
-    }
-    if let Some(t) = budget_sentence(s, lang) {
-        let _ = write!(h, "<p>{}</p>", esc(&t));
-    }
-    let _ = write!(h, "<p>{}</p>", esc(&village_sentence(s, lang)));
-    let _ = writeln!(
-        h,
-        "<p class=\"note\">{}</p></section>",
-        esc(l(
-            "Every figure comes from simulated futures of the loan book: each future draws the economy, disasters, epidemics and personal shocks, lets loans default, and routes each loss through collateral, insurance, the village fund, the compensation fund and the government : bank split. \"1 in 100\" is the level exceeded in 1 % of the futures.",
-            "所有数字均来自对贷款组合未来情景的模拟：每个情景抽取经济、自然灾害、疫病和个人意外，决定贷款是否违约，并把损失依次分配给抵质押物、保险、村级风险互助金、风险补偿金以及政府与银行的分担。“百年一遇”指只有 1 % 的情景会超过的水平。",
-        ))
-    );
-
-    portfolio_section(&mut h, s, lang);
-    assumptions_section(&mut h, d, lang);
-    figures_section(&mut h, s, lang);
-    accounts_section(&mut h, s, lang);
-    sizing_section(&mut h, size, sizing.as_ref(), d, lang);
-    charts_section(&mut h, d, lang)?;
-
-    let _ = writeln!(
-        h,
-        "<footer><h2>{}</h2><p>{}</p><p><code>{}</code></p><p class=\"note\">{}</p></footer>\n</body>\n</html>",
-        l("Reproducibility", "可复现性"),
-        esc(&match lang {
-            Lang::En => format!(
-                "Engine riskshare {}, seed {}, {} trials, {}-year horizon. The same scenario, seed and number of trials give the same numbers on any machine. Command:",
-                s.engine_version,
-                s.seed,
-                group(s.trials as f64, 0),
-                s.horizon_years
+/// The answers first: what the reader came for.
+fn answers_section(h: &mut Html, d: &RunData, lang: Lang) {
+    let s = &d.summary;
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
+    section(h, &[("class", "answers")], l("The answers in brief", "结论摘要"), |h| {
+        h.el("p", &[("class", "key"), ("id", "adequacy")], |h| {
+            h.text_el("strong", &[], &adequacy_sentence(s, lang));
+            h.text(" ");
+            h.text(&adequacy_verdict(s, d.sizing.as_ref(), lang));
+        });
+        if let Some(t) = bank_loss_sentence(s, d.scenario.as_ref(), lang) {
+            h.text_el("p", &[("class", "key"), ("id", "bank-loss")], &t);
+        }
+        if let Some(t) = budget_sentence(s, lang) {
+            h.text_el("p", &[], &t);
+        }
+        h.text_el("p", &[], &village_sentence(s, lang));
+        h.text_el(
+            "p",
+            &[("class", "note")],
+            l(
+                "Every figure comes from simulated futures of the loan book: each future draws the economy, disasters, epidemics and personal shocks, lets loans default, and routes each loss through collateral, insurance, the village fund, the compensation fund and the government : bank split. \"1 in 100\" is the level exceeded in 1 % of the futures.",
+                "所有数字均来自对贷款组合未来情景的模拟：每个情景抽取经济、自然灾害、疫病和个人意外，决定贷款是否违约，并把损失依次分配给抵质押物、保险、村级风险互助金、风险补偿金以及政府与银行的分担。“百年一遇”指只有 1 % 的情景会超过的水平。",
             ),
-            Lang::Zh => format!(
-                "引擎 riskshare {}，随机种子 {}，模拟 {} 次，期限 {} 年。相同的情景、种子和模拟次数在任何机器上得到相同结果。命令：",
-                s.engine_version,
-                s.seed,
-                group(s.trials as f64, 0),
-                s.horizon_years
+        );
+    });
+}
+
+fn footer(h: &mut Html, s: &Summary, lang: Lang, command: &str) {
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
+    h.el("footer", &[], |h| {
+        h.text_el("h2", &[], l("Reproducibility", "可复现性"));
+        let trials = group(s.trials as f64, 0);
+        let (engine, seed, years) = (&s.engine_version, s.seed, s.horizon_years);
+        h.text_el(
+            "p",
+            &[],
+            &match lang {
+                Lang::En => format!(
+                    "Engine riskshare {engine}, seed {seed}, {trials} trials, {years}-year horizon. The same scenario, seed and number of trials give the same numbers on any machine. Command:"
+                ),
+                Lang::Zh => format!(
+                    "引擎 riskshare {engine}，随机种子 {seed}，模拟 {trials} 次，期限 {years} 年。相同的情景、种子和模拟次数在任何机器上得到相同结果。命令："
+                ),
+            },
+        );
+        h.el("p", &[], |h| h.text_el("code", &[], command));
+        h.text_el(
+            "p",
+            &[("class", "note")],
+            l(
+                "Files beside this report: trials.csv (one row per future), years.csv (one row per future and year, with fund balances), summary.json (all statistics), scenario.resolved.yaml (the scenario with every default, to repeat the run), and each chart as PNG and SVG.",
+                "本报告旁的文件：trials.csv（每个情景一行）、years.csv（每个情景每年一行，含资金余额）、summary.json（全部统计量）、scenario.resolved.yaml（含全部默认值的情景文件，可重复运行）以及各图表的 PNG 和 SVG。",
             ),
-        }),
-        esc(command),
-        esc(l(
-            "Files beside this report: trials.csv (one row per future), years.csv (one row per future and year, with fund balances), summary.json (all statistics), scenario.resolved.yaml (the scenario with every default, to repeat the run), and each chart as PNG and SVG.",
-            "本报告旁的文件：trials.csv（每个情景一行）、years.csv（每个情景每年一行，含资金余额）、summary.json（全部统计量）、scenario.resolved.yaml（含全部默认值的情景文件，可重复运行）以及各图表的 PNG 和 SVG。",
-        ))
-    );
-    Ok(h)
+        );
+    });
+    h.line();
 }
 
 // ---------------------------------------------------------------------------
@@ -156,17 +176,12 @@ pub fn verdict(p: &Prob) -> Verdict {
     }
 }
 
-/// "10:1", "7.8:1".
-pub fn ratio_text(r: f64) -> String {
-    if (r - r.round()).abs() < 0.05 { format!("{}:1", group(r.round(), 0)) } else { format!("{}:1", group(r, 1)) }
-}
-
 /// "At 10:1", or the range of ratios when accounts differ.
-fn at_today(s: &RunSummary, lang: Lang) -> String {
+fn at_today(s: &Summary, lang: Lang) -> String {
     if let Some(r) = today_ratio(s) {
         return match lang {
-            Lang::En => format!("At {}", ratio_text(r)),
-            Lang::Zh => format!("按 {} 的存入比例", ratio_text(r)),
+            Lang::En => format!("At {}", ratio(r)),
+            Lang::Zh => format!("按 {} 的存入比例", ratio(r)),
         };
     }
     let rs: Vec<f64> = s.adequacy.accounts.iter().filter_map(|a| a.deposit_ratio).collect();
@@ -174,20 +189,20 @@ fn at_today(s: &RunSummary, lang: Lang) -> String {
     match (lang, rs.is_empty()) {
         (Lang::En, true) => "At today's deposits".into(),
         (Lang::Zh, true) => "按现行存入金额".into(),
-        (Lang::En, false) => format!("At today's deposits (from {} to {})", ratio_text(lo), ratio_text(hi)),
-        (Lang::Zh, false) => format!("按现行存入金额（{} 至 {}）", ratio_text(lo), ratio_text(hi)),
+        (Lang::En, false) => format!("At today's deposits (from {} to {})", ratio(lo), ratio(hi)),
+        (Lang::Zh, false) => format!("按现行存入金额（{} 至 {}）", ratio(lo), ratio(hi)),
     }
 }
 
 /// "today's ratio" as a noun: "10:1" or "today's deposits".
-fn today_noun(s: &RunSummary, lang: Lang) -> String {
-    today_ratio(s).map(ratio_text).unwrap_or_else(|| lang.pick("today's deposits", "现行存入金额").into())
+fn today_noun(s: &Summary, lang: Lang) -> String {
+    today_ratio(s).map(ratio).unwrap_or_else(|| lang.pick("today's deposits", "现行存入金额").into())
 }
 
 /// The key sentence: how often the compensation funds ran dry at today's
 /// deposit ratio, with its 95 % interval, against the 1 % target. For several
 /// accounts it quotes the worst (highest depletion probability).
-pub fn adequacy_sentence(s: &RunSummary, lang: Lang) -> String {
+pub fn adequacy_sentence(s: &Summary, lang: Lang) -> String {
     let accs = &s.adequacy.accounts;
     let n = group(s.trials as f64, 0);
     let h = s.horizon_years;
@@ -245,7 +260,7 @@ pub fn adequacy_sentence(s: &RunSummary, lang: Lang) -> String {
 }
 
 /// "Guishang Bank", or "Guishang Bank / county" when a run has several counties.
-fn account_name(s: &RunSummary, a: &charts::AccountFacts) -> String {
+fn account_name(s: &Summary, a: &AccountSummary) -> String {
     let accs = &s.adequacy.accounts;
     if accs.iter().all(|x| x.county == accs[0].county) {
         a.name().to_string()
@@ -256,7 +271,7 @@ fn account_name(s: &RunSummary, a: &charts::AccountFacts) -> String {
 
 /// The verdict on today's ratio, from every account's interval; when the
 /// sizing has a 99 % level, the ratio each failing account would need.
-pub fn adequacy_verdict(s: &RunSummary, sizing: Option<&SizeFile>, lang: Lang) -> String {
+pub fn adequacy_verdict(s: &Summary, sizing: Option<&Sizing>, lang: Lang) -> String {
     let accs = &s.adequacy.accounts;
     if accs.is_empty() {
         return String::new();
@@ -314,7 +329,7 @@ pub fn adequacy_verdict(s: &RunSummary, sizing: Option<&SizeFile>, lang: Lang) -
                     .iter()
                     .find(|x| x.bank == a.bank && x.county == a.county)
                     .map_or(a.bank.clone(), |x| account_name(s, x));
-                Some(format!("{name} {}", lv.ratio.map_or("-".into(), ratio_text)))
+                Some(format!("{name} {}", lv.ratio.map_or("-".into(), ratio)))
             })
             .collect();
         if !needs.is_empty() {
@@ -332,17 +347,19 @@ pub fn adequacy_verdict(s: &RunSummary, sizing: Option<&SizeFile>, lang: Lang) -
 }
 
 /// The banks' 1-in-100 loss (layers.bank_total.p99) with its interval.
-pub fn bank_loss_sentence(s: &RunSummary, scenario: Option<&Yaml>, lang: Lang) -> Option<String> {
+pub fn bank_loss_sentence(s: &Summary, scenario: Option<&Scenario>, lang: Lang) -> Option<String> {
     let b = s.layers.get("bank_total")?;
     let h = s.horizon_years;
-    let gov =
-        scenario.and_then(|y| yget(y, "funds.compensation.government_share")).and_then(Yaml::as_f64).unwrap_or(0.6);
+    let gov = scenario.map_or_else(
+        || crate::scenario::schema::CompensationFund::default().government_share,
+        |y| y.funds.compensation.government_share,
+    );
     let bank_share = pct(1.0 - gov);
-    let ci = b.p99_ci().map(|[lo, hi]| match lang {
+    let [lo, hi] = b.p99_ci();
+    let ci = match lang {
         Lang::En => format!(" (95 % CI {} – {})", money(lo, lang), money(hi, lang)),
         Lang::Zh => format!("（95 % 置信区间 {} – {}）", money(lo, lang), money(hi, lang)),
-    });
-    let ci = ci.unwrap_or_default();
+    };
     Some(match lang {
         Lang::En => format!(
             "The banks' 1-in-100 loss: in 1 future in 100 the banks together lose more than {} over the {h} years{ci}; on average they lose {}. This is their {bank_share} share of what the other layers leave, plus any shortfall the scenario puts on them; the table of accounts below gives each bank's share.",
@@ -357,10 +374,10 @@ pub fn bank_loss_sentence(s: &RunSummary, scenario: Option<&Yaml>, lang: Lang) -
     })
 }
 
-fn budget_sentence(s: &RunSummary, lang: Lang) -> Option<String> {
+fn budget_sentence(s: &Summary, lang: Lang) -> Option<String> {
     let f = s.layers.get("fiscal_cost")?;
     let h = s.horizon_years;
-    let leverage = s.fiscal.as_ref().and_then(|f| f.leverage).filter(|&x| x > 0.0).map(|x| match lang {
+    let leverage = s.fiscal.leverage.filter(|&x| x > 0.0).map(|x| match lang {
         Lang::En => format!(
             " Each yuan of budget money committed (deposits, budget-funded village funds and society capital, the interest subsidy, expected top-ups and shortfalls) backs {x:.2} yuan of loans."
         ),
@@ -381,7 +398,7 @@ fn budget_sentence(s: &RunSummary, lang: Lang) -> Option<String> {
     })
 }
 
-fn village_sentence(s: &RunSummary, lang: Lang) -> String {
+fn village_sentence(s: &Summary, lang: Lang) -> String {
     let a = &s.adequacy;
     let v = &a.any_village_fund_exhausted;
     match lang {
@@ -402,7 +419,7 @@ fn village_sentence(s: &RunSummary, lang: Lang) -> String {
     }
 }
 
-fn run_line(s: &RunSummary, lang: Lang) -> String {
+fn run_line(s: &Summary, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
             "{} simulated futures of {} years · seed {} · riskshare {}",
@@ -421,23 +438,55 @@ fn run_line(s: &RunSummary, lang: Lang) -> String {
     }
 }
 
-/// Money for sentences: "CNY 6,613,900" or "661.39 万元".
-pub fn money(yuan: f64, lang: Lang) -> String {
-    match lang {
-        Lang::En => format!("CNY {}", group(yuan, 0)),
-        Lang::Zh if yuan.abs() >= 100_000.0 => format!("{} 万元", group(yuan / 10_000.0, 2)),
-        Lang::Zh => format!("{} 元", group(yuan, 0)),
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Sections
 // ---------------------------------------------------------------------------
 
-fn portfolio_section(h: &mut String, s: &RunSummary, lang: Lang) {
+/// A section headed `title`.
+fn section(h: &mut Html, attrs: Attrs, title: &str, body: impl FnOnce(&mut Html)) {
+    h.el("section", attrs, |h| {
+        h.text_el("h2", &[], title);
+        body(h);
+    });
+    h.line();
+}
+
+/// A table with a header row of `heads`, its body written by `rows`.
+fn table(h: &mut Html, heads: &[&str], rows: impl FnOnce(&mut Html)) {
+    h.el("table", &[], |h| {
+        h.el("thead", &[], |h| {
+            h.el("tr", &[], |h| {
+                for head in heads {
+                    h.text_el("th", &[], head);
+                }
+            })
+        });
+        h.el("tbody", &[], rows);
+    });
+}
+
+/// A table of (name, value) rows; values aligned as numbers when `numbers`.
+fn key_values(h: &mut Html, rows: &[(&str, String)], numbers: bool) {
+    let cell: Attrs = if numbers { &[("class", "num")] } else { &[] };
+    h.el("table", &[("class", "kv")], |h| {
+        for (k, v) in rows {
+            h.el("tr", &[], |h| {
+                h.text_el("th", &[], k);
+                h.text_el("td", cell, v);
+            });
+        }
+    });
+}
+
+/// A cell holding a number.
+fn num(h: &mut Html, text: &str) {
+    h.text_el("td", &[("class", "num")], text);
+}
+
+fn portfolio_section(h: &mut Html, s: &Summary, lang: Lang) {
     let p = &s.portfolio;
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
-    let rows: [(&str, String); 8] = [
+    let rows = [
         (l("Loans", "贷款笔数"), group(p.loans as f64, 0)),
         (l("Principal", "贷款本金"), money(p.principal, lang)),
         (
@@ -450,365 +499,270 @@ fn portfolio_section(h: &mut String, s: &RunSummary, lang: Lang) {
         (l("Compensation accounts (bank and county)", "补偿金账户（银行 × 县）"), group(p.accounts as f64, 0)),
         (l("Horizon", "期限"), format!("{} {}", s.horizon_years, l("years", "年"))),
     ];
-    let _ = write!(h, "<section><h2>{}</h2><table class=\"kv\">", l("The portfolio", "贷款组合"));
-    for (k, v) in rows {
-        let _ = write!(h, "<tr><th>{}</th><td class=\"num\">{}</td></tr>", esc(k), esc(&v));
-    }
-    h.push_str("</table></section>\n");
+    section(h, &[], l("The portfolio", "贷款组合"), |h| key_values(h, &rows, true));
 }
 
-/// Key parameters from `scenario.resolved.yaml`: what the run assumed.
-fn assumptions_section(h: &mut String, d: &RunData, lang: Lang) {
+/// Key parameters of the scenario as run: what the run assumed.
+fn assumptions_section(h: &mut Html, d: &RunData, lang: Lang) {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     // The scenario's own description opens the page; here come its parameters.
-    let _ = write!(h, "<section><h2>{}</h2>", l("Assumptions", "主要假设"));
-    let Some(y) = d.scenario.as_ref() else {
-        let _ = writeln!(
-            h,
-            "<p class=\"note\">{}</p></section>",
-            l("scenario.resolved.yaml is missing from this folder.", "本目录缺少 scenario.resolved.yaml。")
+    section(h, &[], l("Assumptions", "主要假设"), |h| {
+        let Some(y) = d.scenario.as_ref() else {
+            let missing =
+                l("scenario.resolved.yaml is missing from this folder.", "本目录缺少 scenario.resolved.yaml。");
+            h.text_el("p", &[("class", "note")], missing);
+            return;
+        };
+        key_values(h, &assumptions(y, lang), false);
+        h.text_el(
+            "p",
+            &[("class", "note")],
+            l(
+                "Every parameter, with its source, is in scenario.resolved.yaml beside this report.",
+                "全部参数及其来源见本报告旁的 scenario.resolved.yaml。",
+            ),
         );
-        return;
-    };
-    let on = |path: &str| yget(y, path).and_then(Yaml::as_bool).unwrap_or(true);
-    let num = |path: &str| yget(y, path).and_then(Yaml::as_f64);
-    let mut rows: Vec<(String, String)> = Vec::new();
-    let mut push = |k: &str, v: Option<String>| {
-        if let Some(v) = v {
-            rows.push((k.to_string(), v));
-        }
-    };
-    push(
-        l("Correlation of defaults with the economy (rho)", "违约与经济的相关性（rho）"),
-        num("economy.rho").map(fmt_num),
-    );
-    push(
-        l("Weight of the county factor vs the industry factor", "县域因子权重（相对行业因子）"),
-        num("economy.county_weight").map(fmt_num),
-    );
-    push(
-        l("Persistence of the economy from year to year", "经济因子的年际持续性"),
-        num("economy.persistence").map(fmt_num),
-    );
-    push(
-        l("Default sensitivity to disaster damage (kappa)", "违约对灾害损失的敏感度（kappa）"),
-        num("economy.kappa").map(fmt_num),
-    );
-    if let Some(grades) = yget(y, "grades").and_then(Yaml::as_sequence) {
-        let list: Vec<String> =
-            grades.iter().filter_map(|g| Some(format!("{} {}", ystr(g, "id")?, pct(g.get("pd")?.as_f64()?)))).collect();
-        push(l("Annual default probability by credit grade", "各信用等级年违约概率"), Some(list.join(", ")));
-    }
-    if on("funds.compensation.enabled") {
-        push(
-            l("Compensation deposit ratio (loans : fund)", "风险补偿金存入比例（贷款 : 补偿金）"),
-            num("funds.compensation.deposit_ratio").map(ratio_text),
-        );
-        push(
-            l("Government : bank split of what remains", "剩余损失的政府 : 银行分担比例"),
-            num("funds.compensation.government_share")
-                .map(|g| format!("{} : {}", fmt_num(g * 10.0), fmt_num((1.0 - g) * 10.0))),
-        );
-        push(
-            l("Who bears a shortfall of the fund", "补偿金不足部分由谁承担"),
-            ystr_path(y, "funds.compensation.shortfall_bearer"),
-        );
-        push(
-            l("Loans the compensation fund covers", "风险补偿金覆盖的贷款产品"),
-            seq_ids(y, "funds.compensation.covers"),
-        );
-    } else {
-        push(l("Compensation fund", "风险补偿金"), Some(l("off", "未启用").into()));
-    }
-    if on("funds.village.enabled") {
-        push(
-            l("Village fund (share of the village's loans)", "村级风险互助金（占本村贷款比例）"),
-            num("funds.village.share").map(pct),
-        );
-    } else {
-        push(l("Village fund", "村级风险互助金"), Some(l("off", "未启用").into()));
-    }
-    let events = |path: &str, key: &str, unit: &str| -> Option<String> {
-        let list: Vec<String> = yget(y, path)?
-            .as_sequence()?
-            .iter()
-            .filter_map(|e| Some(format!("{} {}{unit}", ystr(e, "id")?, fmt_num(e.get(key)?.as_f64()?))))
-            .collect();
-        (!list.is_empty()).then(|| list.join(", "))
-    };
-    let per_year = l(" /yr", " 次/年");
-    if on("hazards.enabled") {
-        push(
-            l("Natural hazards (events per year)", "自然灾害（年均次数）"),
-            events("hazards.perils", "rate", per_year),
-        );
-    }
-    if on("epidemics.enabled") {
-        push(
-            l("Livestock epidemics (outbreaks per year)", "畜禽疫病（年均暴发次数）"),
-            events("epidemics.diseases", "rate", per_year),
-        );
-    }
-    if let Some(list) = yget(y, "shocks").and_then(Yaml::as_sequence) {
-        let v: Vec<String> =
-            list.iter().filter_map(|e| Some(format!("{} {}", ystr(e, "id")?, pct(e.get("prob")?.as_f64()?)))).collect();
-        if !v.is_empty() {
-            push(
-                l("Personal shocks (annual probability per borrower)", "个人意外（每位借款人年概率）"),
-                Some(v.join(", ")),
-            );
-        }
-    }
-    let _ = write!(h, "<table class=\"kv\">");
-    for (k, v) in rows {
-        let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(&k), esc(&v));
-    }
-    let _ = writeln!(
-        h,
-        "</table><p class=\"note\">{}</p></section>",
-        l(
-            "Every parameter, with its source, is in scenario.resolved.yaml beside this report.",
-            "全部参数及其来源见本报告旁的 scenario.resolved.yaml。"
-        )
-    );
+    });
 }
 
-fn figures_section(h: &mut String, s: &RunSummary, lang: Lang) {
+/// The assumptions table's rows: (parameter, value).
+fn assumptions(y: &Scenario, lang: Lang) -> Vec<(&'static str, String)> {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
-    let _ = write!(
-        h,
-        "<section><h2>{}</h2><p>{}</p><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        l("Key figures", "关键数字"),
-        esc(&match lang {
+    let e = &y.economy;
+    let mut rows = vec![
+        (l("Correlation of defaults with the economy (rho)", "违约与经济的相关性（rho）"), plain(e.rho)),
+        (
+            l("Weight of the county factor vs the industry factor", "县域因子权重（相对行业因子）"),
+            plain(e.county_weight),
+        ),
+        (l("Persistence of the economy from year to year", "经济因子的年际持续性"), plain(e.persistence)),
+        (l("Default sensitivity to disaster damage (kappa)", "违约对灾害损失的敏感度（kappa）"), plain(e.kappa)),
+    ];
+    let listed = |items: Vec<String>| (!items.is_empty()).then(|| items.join(", "));
+    if let Some(v) = listed(y.grades.iter().map(|g| format!("{} {}", g.id, pct(g.pd))).collect()) {
+        rows.push((l("Annual default probability by credit grade", "各信用等级年违约概率"), v));
+    }
+    let c = &y.funds.compensation;
+    if c.enabled {
+        rows.push((
+            l("Compensation deposit ratio (loans : fund)", "风险补偿金存入比例（贷款 : 补偿金）"),
+            ratio(c.deposit_ratio),
+        ));
+        let g = c.government_share;
+        rows.push((
+            l("Government : bank split of what remains", "剩余损失的政府 : 银行分担比例"),
+            format!("{} : {}", plain(g * 10.0), plain((1.0 - g) * 10.0)),
+        ));
+        let bearer = match c.shortfall_bearer {
+            ShortfallBearer::Budget => l("the county budget", "县级财政"),
+            ShortfallBearer::Bank => l("the bank", "银行"),
+        };
+        rows.push((l("Who bears a shortfall of the fund", "补偿金不足部分由谁承担"), bearer.into()));
+        if let Some(v) = listed(c.covers.clone()) {
+            rows.push((l("Loans the compensation fund covers", "风险补偿金覆盖的贷款产品"), v));
+        }
+    } else {
+        rows.push((l("Compensation fund", "风险补偿金"), l("off", "未启用").into()));
+    }
+    if y.funds.village.enabled {
+        rows.push((
+            l("Village fund (share of the village's loans)", "村级风险互助金（占本村贷款比例）"),
+            pct(y.funds.village.share),
+        ));
+    } else {
+        rows.push((l("Village fund", "村级风险互助金"), l("off", "未启用").into()));
+    }
+    let per_year = l(" /yr", " 次/年");
+    let rates = |events: Vec<(&str, f64)>| {
+        listed(events.iter().map(|(id, r)| format!("{id} {}{per_year}", plain(*r))).collect())
+    };
+    if y.hazards.enabled {
+        if let Some(v) = rates(y.hazards.perils.iter().map(|p| (p.id.as_str(), p.rate)).collect()) {
+            rows.push((l("Natural hazards (events per year)", "自然灾害（年均次数）"), v));
+        }
+    }
+    if y.epidemics.enabled {
+        if let Some(v) = rates(y.epidemics.diseases.iter().map(|d| (d.id.as_str(), d.rate)).collect()) {
+            rows.push((l("Livestock epidemics (outbreaks per year)", "畜禽疫病（年均暴发次数）"), v));
+        }
+    }
+    if let Some(v) = listed(y.shocks.iter().map(|x| format!("{} {}", x.id, pct(x.prob))).collect()) {
+        rows.push((l("Personal shocks (annual probability per borrower)", "个人意外（每位借款人年概率）"), v));
+    }
+    rows
+}
+
+fn figures_section(h: &mut Html, s: &Summary, lang: Lang) {
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
+    section(h, &[], l("Key figures", "关键数字"), |h| {
+        let unit = match lang {
             Lang::En => format!("Per future, summed over the {}-year horizon, in CNY.", s.horizon_years),
             Lang::Zh => format!("每个情景 {} 年合计，单位：元。", s.horizon_years),
-        }),
-        l("layer", "层"),
-        l("expected (mean)", "预期（均值）"),
-        l("1 in 100 (99 %)", "百年一遇（99 %）"),
-        l("95 % CI of the 1 in 100", "百年一遇的 95 % 置信区间"),
-        l("1 in 200 (99.5 %)", "两百年一遇（99.5 %）"),
-        l("mean of the worst 1 % (TVaR 99 %)", "最差 1 % 的平均（TVaR 99 %）"),
-    );
-    // The layers in the order they pay, then the totals.
-    let rows = crate::report::charts::WATERFALL.iter().chain(&["bank_total", "interest_subsidy", "fiscal_cost"]);
-    for &col in rows {
-        let Some(st) = s.layers.get(col) else { continue };
-        if crate::report::charts::OPTIONAL_LAYERS.contains(&col) && st.mean == 0.0 {
-            continue;
-        }
-        let cls = if col == "bank_total" { " class=\"hl\"" } else { "" };
-        let ci = st.p99_ci().map_or("-".into(), |[a, b]| format!("{} – {}", group(a, 0), group(b, 0)));
-        let _ = write!(
-            h,
-            "<tr{cls}><th>{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            esc(layer_label(col, lang)),
-            group(st.mean, 0),
-            group(st.p99, 0),
-            ci,
-            group(st.p99_5, 0),
-            group(st.tvar99, 0)
+        };
+        h.text_el("p", &[], &unit);
+        let heads = [
+            l("layer", "层"),
+            l("expected (mean)", "预期（均值）"),
+            l("1 in 100 (99 %)", "百年一遇（99 %）"),
+            l("95 % CI of the 1 in 100", "百年一遇的 95 % 置信区间"),
+            l("1 in 200 (99.5 %)", "两百年一遇（99.5 %）"),
+            l("mean of the worst 1 % (TVaR 99 %)", "最差 1 % 的平均（TVaR 99 %）"),
+        ];
+        table(h, &heads, |h| {
+            // The layers in the order they pay, then the totals.
+            for &col in WATERFALL.iter().chain(&["bank_total", "interest_subsidy", "fiscal_cost"]) {
+                let Some(st) = s.layers.get(col) else { continue };
+                if OPTIONAL_LAYERS.contains(&col) && st.mean == 0.0 {
+                    continue;
+                }
+                let row: Attrs = if col == "bank_total" { &[("class", "hl")] } else { &[] };
+                h.el("tr", row, |h| {
+                    h.text_el("th", &[], layer_label(col, lang));
+                    let [lo, hi] = st.p99_ci();
+                    num(h, &group(st.mean, 0));
+                    num(h, &group(st.p99, 0));
+                    num(h, &format!("{} – {}", group(lo, 0), group(hi, 0)));
+                    num(h, &group(st.p99_5, 0));
+                    num(h, &group(st.tvar99, 0));
+                });
+            }
+        });
+        h.text_el(
+            "p",
+            &[("class", "note")],
+            l(
+                "Exposure at default = collateral + insurance + joint guarantees + village fund + compensation fund + shortfall + bank's share + societies' capital, in every future (layers a scenario does not use are left out). Bank's total loss = its share plus any shortfall it bears. Fiscal cost = compensation draws + shortfall borne by the budget + top-ups + interest and premium subsidies.",
+                "每个情景中：违约敞口 = 抵质押物回收 + 保险赔付 + 联保代偿 + 村级互助金 + 风险补偿金 + 缺口 + 银行分担 + 互助社资金损失（情景未使用的层不列出）。银行总损失 = 银行分担 + 由银行承担的缺口。财政成本 = 补偿金支付 + 财政承担的缺口 + 补充资金 + 贴息与保费补贴。",
+            ),
         );
-    }
-    let _ = writeln!(
-        h,
-        "</tbody></table><p class=\"note\">{}</p></section>",
-        l(
-            "Exposure at default = collateral + insurance + joint guarantees + village fund + compensation fund + shortfall + bank's share + societies' capital, in every future (layers a scenario does not use are left out). Bank's total loss = its share plus any shortfall it bears. Fiscal cost = compensation draws + shortfall borne by the budget + top-ups + interest and premium subsidies.",
-            "每个情景中：违约敞口 = 抵质押物回收 + 保险赔付 + 联保代偿 + 村级互助金 + 风险补偿金 + 缺口 + 银行分担 + 互助社资金损失（情景未使用的层不列出）。银行总损失 = 银行分担 + 由银行承担的缺口。财政成本 = 补偿金支付 + 财政承担的缺口 + 补充资金 + 贴息与保费补贴。"
-        )
-    );
+    });
 }
 
-fn accounts_section(h: &mut String, s: &RunSummary, lang: Lang) {
+fn accounts_section(h: &mut Html, s: &Summary, lang: Lang) {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     let a = &s.adequacy;
-    let _ =
-        write!(h, "<section><h2>{}</h2>", l("Is each compensation fund big enough?", "各银行的风险补偿金是否足够？"));
-    if a.accounts.is_empty() {
-        let _ = writeln!(
-            h,
-            "<p>{}</p></section>",
-            l("This scenario has no compensation fund account.", "本情景没有风险补偿金账户。")
-        );
-        return;
-    }
-    let _ = write!(
-        h,
-        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        l("bank", "银行"),
-        l("county", "县"),
-        l("covered loans (CNY)", "覆盖贷款（元）"),
-        l("deposit (CNY)", "存入金额（元）"),
-        l("loans : fund", "贷款 : 补偿金"),
-        l("ran dry in (95 % CI)", "用尽概率（95 % 置信区间）"),
-        l("meets the 1 % target?", "达到 1 % 目标？"),
-        l("expected draw (CNY)", "平均支付（元）"),
-        l("bank's share, 1 in 100 (CNY)", "银行分担百年一遇（元）"),
-    );
-    for acc in &a.accounts {
-        let e = &acc.exhausted;
-        let (v, cls) = match verdict(e) {
-            Verdict::Meets => (l("yes", "是"), "ok"),
-            Verdict::Fails => (l("no", "否"), "bad"),
-            Verdict::Unclear => (l("cannot tell yet: run more trials", "尚难判断：请增加模拟次数"), "warn"),
-        };
-        let _ = write!(
-            h,
-            "<tr><th>{}</th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} ({} – {})</td><td class=\"{cls}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            esc(acc.name()),
-            esc(&acc.county),
-            group(acc.covered_principal, 0),
-            group(acc.deposit, 0),
-            acc.deposit_ratio.map_or("-".into(), ratio_text),
-            pct(e.p),
-            pct(e.lo),
-            pct(e.hi),
-            v,
-            group(acc.draws.mean, 0),
-            group(acc.bank_loss.p99, 0),
-        );
-    }
-    let c = &a.comp_fund_exhausted;
-    let _ = writeln!(
-        h,
-        "</tbody></table><p>{}</p></section>",
-        esc(&match lang {
+    section(h, &[], l("Is each compensation fund big enough?", "各银行的风险补偿金是否足够？"), |h| {
+        if a.accounts.is_empty() {
+            h.text_el("p", &[], l("This scenario has no compensation fund account.", "本情景没有风险补偿金账户。"));
+            return;
+        }
+        let heads = [
+            l("bank", "银行"),
+            l("county", "县"),
+            l("covered loans (CNY)", "覆盖贷款（元）"),
+            l("deposit (CNY)", "存入金额（元）"),
+            l("loans : fund", "贷款 : 补偿金"),
+            l("ran dry in (95 % CI)", "用尽概率（95 % 置信区间）"),
+            l("meets the 1 % target?", "达到 1 % 目标？"),
+            l("expected draw (CNY)", "平均支付（元）"),
+            l("bank's share, 1 in 100 (CNY)", "银行分担百年一遇（元）"),
+        ];
+        table(h, &heads, |h| {
+            for acc in &a.accounts {
+                let e = &acc.exhausted;
+                let (answer, class) = match verdict(e) {
+                    Verdict::Meets => (l("yes", "是"), "ok"),
+                    Verdict::Fails => (l("no", "否"), "bad"),
+                    Verdict::Unclear => (l("cannot tell yet: run more trials", "尚难判断：请增加模拟次数"), "warn"),
+                };
+                h.el("tr", &[], |h| {
+                    h.text_el("th", &[], acc.name());
+                    h.text_el("td", &[], &acc.county);
+                    num(h, &group(acc.covered_principal, 0));
+                    num(h, &group(acc.deposit, 0));
+                    num(h, &acc.deposit_ratio.map_or("-".into(), ratio));
+                    num(h, &format!("{} ({} – {})", pct(e.p), pct(e.lo), pct(e.hi)));
+                    h.text_el("td", &[("class", class)], answer);
+                    num(h, &group(acc.draws.mean, 0));
+                    num(h, &group(acc.bank_loss.p99, 0));
+                });
+            }
+        });
+        let c = &a.comp_fund_exhausted;
+        let (p, lo, hi) = (pct(c.p), pct(c.lo), pct(c.hi));
+        let note = match lang {
             Lang::En => format!(
-                "At least one account ran dry in {} of the futures (95 % CI {} – {}). Intervals are Wilson score intervals; \"cannot tell yet\" means the interval contains the 1 % target.",
-                pct(c.p),
-                pct(c.lo),
-                pct(c.hi)
+                "At least one account ran dry in {p} of the futures (95 % CI {lo} – {hi}). Intervals are Wilson score intervals; \"cannot tell yet\" means the interval contains the 1 % target."
             ),
             Lang::Zh => format!(
-                "至少一个账户被用尽的情景占 {}（95 % 置信区间 {} – {}）。区间为 Wilson 区间；“尚难判断”表示区间包含 1 % 的目标。",
-                pct(c.p),
-                pct(c.lo),
-                pct(c.hi)
+                "至少一个账户被用尽的情景占 {p}（95 % 置信区间 {lo} – {hi}）。区间为 Wilson 区间；“尚难判断”表示区间包含 1 % 的目标。"
             ),
-        })
-    );
+        };
+        h.text_el("p", &[], &note);
+    });
 }
 
-/// `size.json` as written by `riskshare size` (see `sizing.rs`); only the
-/// fields the report prints. Unknown fields are ignored.
-#[derive(Clone, Debug, Deserialize)]
-pub struct SizeFile {
-    pub accounts: Vec<SizeAccount>,
-    #[serde(default)]
-    pub village: Option<SizeVillage>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct SizeAccount {
-    pub bank: String,
-    pub county: String,
-    #[serde(default)]
-    pub current_ratio: Option<f64>,
-    #[serde(default)]
-    pub current_depletion: Option<Prob>,
-    pub levels: Vec<SizeLevel>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct SizeLevel {
-    pub confidence: f64,
-    pub deposit: f64,
-    #[serde(default)]
-    pub ratio: Option<f64>,
-    #[serde(default)]
-    pub ratio_ci: [Option<f64>; 2],
-    #[serde(default)]
-    pub current_is_enough: bool,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct SizeVillage {
-    pub current_share: f64,
-    pub lasting_at_current: f64,
-    pub levels: Vec<SizeVillageLevel>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct SizeVillageLevel {
-    pub confidence: f64,
-    pub share: f64,
-    #[serde(default)]
-    pub share_ci: [f64; 2],
-}
-
-fn sizing_section(h: &mut String, raw: Option<&serde_json::Value>, sz: Option<&SizeFile>, d: &RunData, lang: Lang) {
+fn sizing_section(h: &mut Html, d: &RunData, lang: Lang) {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     let s = &d.summary;
-    let _ = write!(h, "<section><h2>{}</h2>", l("How big must each deposit be?", "存入金额需要多大？"));
-    let Some(sz) = sz else {
-        match raw {
-            // A size.json in a format this report does not know: show it as it is.
-            Some(v) => {
-                let _ = write!(h, "<pre>{}</pre>", esc(&serde_json::to_string_pretty(v).unwrap_or_default()));
-            }
-            None => {
-                let _ = write!(
-                    h,
-                    "<p class=\"note\">{}</p>",
-                    l(
-                        "No sizing table for this run (size.json is absent): `riskshare size` computes the deposit each bank needs.",
-                        "本次运行没有测算表（缺少 size.json）：`riskshare size` 可计算每家银行所需的存入金额。"
-                    )
-                );
-            }
-        }
-        h.push_str("</section>\n");
-        return;
-    };
-    let _ = write!(
-        h,
-        "<p>{}</p><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        l(
-            "The smallest deposit that lasts the whole horizon in the given share of futures, as an amount and as a loans : fund ratio (a higher ratio is a smaller deposit).",
-            "在给定比例的情景中能维持整个期限的最小存入金额，以金额和贷款 : 补偿金之比表示（比值越大，存入越少）。"
-        ),
-        l("bank", "银行"),
-        l("lasts in", "维持概率"),
-        l("deposit needed (CNY)", "所需存入（元）"),
-        l("loans : fund at most", "贷款 : 补偿金最高"),
-        l("95 % CI of the ratio", "比例的 95 % 置信区间"),
-        l("today's deposit enough?", "现行存入是否足够？"),
-    );
-    for a in &sz.accounts {
-        let name = s
-            .adequacy
-            .accounts
-            .iter()
-            .find(|x| x.bank == a.bank && x.county == a.county)
-            .map_or(format!("{} / {}", a.bank, a.county), |x| account_name(s, x));
-        let today = a.current_ratio.map_or(String::new(), |r| format!(" ({} {})", l("today", "现行"), ratio_text(r)));
-        for (i, lv) in a.levels.iter().enumerate() {
-            let head = if i == 0 {
-                format!("<th rowspan=\"{}\">{}{}</th>", a.levels.len(), esc(&name), esc(&today))
-            } else {
-                String::new()
-            };
-            // The sizing writes f64::MAX for a deposit no amount can reach.
-            let dep = if lv.deposit > 1e300 { l("cannot be met", "无法满足").into() } else { group(lv.deposit, 0) };
-            let ci = match lv.ratio_ci {
-                [Some(a), Some(b)] => format!("{} – {}", ratio_text(a.min(b)), ratio_text(a.max(b))),
-                _ => "-".into(),
-            };
-            let (ok, cls) = if lv.current_is_enough { (l("yes", "是"), "ok") } else { (l("no", "否"), "bad") };
-            let _ = write!(
-                h,
-                "<tr>{head}<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"{cls}\">{ok}</td></tr>",
-                pct(lv.confidence),
-                dep,
-                lv.ratio.map_or("-".into(), ratio_text),
-                ci
+    section(h, &[], l("How big must each deposit be?", "存入金额需要多大？"), |h| {
+        let Some(sz) = d.sizing.as_ref() else {
+            h.text_el(
+                "p",
+                &[("class", "note")],
+                l(
+                    "No sizing table for this run (size.json is absent): `riskshare size` computes the deposit each bank needs.",
+                    "本次运行没有测算表（缺少 size.json）：`riskshare size` 可计算每家银行所需的存入金额。",
+                ),
             );
-        }
-    }
-    h.push_str("</tbody></table>");
-    if let Some(v) = &sz.village {
-        let lv: Vec<String> = v
+            return;
+        };
+        h.text_el(
+            "p",
+            &[],
+            l(
+                "The smallest deposit that lasts the whole horizon in the given share of futures, as an amount and as a loans : fund ratio (a higher ratio is a smaller deposit).",
+                "在给定比例的情景中能维持整个期限的最小存入金额，以金额和贷款 : 补偿金之比表示（比值越大，存入越少）。",
+            ),
+        );
+        let heads = [
+            l("bank", "银行"),
+            l("lasts in", "维持概率"),
+            l("deposit needed (CNY)", "所需存入（元）"),
+            l("loans : fund at most", "贷款 : 补偿金最高"),
+            l("95 % CI of the ratio", "比例的 95 % 置信区间"),
+            l("today's deposit enough?", "现行存入是否足够？"),
+        ];
+        table(h, &heads, |h| {
+            for a in &sz.accounts {
+                let name = s
+                    .adequacy
+                    .accounts
+                    .iter()
+                    .find(|x| x.bank == a.bank && x.county == a.county)
+                    .map_or(format!("{} / {}", a.bank, a.county), |x| account_name(s, x));
+                let today =
+                    a.current_ratio.map_or(String::new(), |r| format!(" ({} {})", l("today", "现行"), ratio(r)));
+                let rows = a.levels.len().to_string();
+                for (i, lv) in a.levels.iter().enumerate() {
+                    // The sizing writes f64::MAX for a deposit no amount can reach.
+                    let deposit = if lv.deposit > 1e300 {
+                        l("cannot be met", "无法满足").into()
+                    } else {
+                        group(lv.deposit, 0)
+                    };
+                    let ci = match lv.ratio_ci {
+                        [Some(a), Some(b)] => format!("{} – {}", ratio(a.min(b)), ratio(a.max(b))),
+                        _ => "-".into(),
+                    };
+                    let (ok, class) =
+                        if lv.current_is_enough { (l("yes", "是"), "ok") } else { (l("no", "否"), "bad") };
+                    h.el("tr", &[], |h| {
+                        if i == 0 {
+                            h.text_el("th", &[("rowspan", &rows)], &format!("{name}{today}"));
+                        }
+                        num(h, &pct(lv.confidence));
+                        num(h, &deposit);
+                        num(h, &lv.ratio.map_or("-".into(), ratio));
+                        num(h, &ci);
+                        h.text_el("td", &[("class", class)], ok);
+                    });
+                }
+            }
+        });
+        let v = &sz.village;
+        let (share, lasting) = (pct(v.current_share), pct(v.lasting_at_current));
+        let levels: Vec<String> = v
             .levels
             .iter()
             .map(|x| match lang {
@@ -816,26 +770,18 @@ fn sizing_section(h: &mut String, raw: Option<&serde_json::Value>, sz: Option<&S
                 Lang::Zh => format!("{} 的村需要 {}", pct(x.confidence), pct(x.share)),
             })
             .collect();
-        let _ = write!(
-            h,
-            "<p>{}</p>",
-            esc(&match lang {
-                Lang::En => format!(
-                    "Village funds: at today's {} of the village's loans a village's fund lasts the horizon in {} of cases; the share needed is {}.",
-                    pct(v.current_share),
-                    pct(v.lasting_at_current),
-                    lv.join(", ")
-                ),
-                Lang::Zh => format!(
-                    "村级互助金：按现行占本村贷款 {} 的比例，村级互助金在 {} 的情形下能维持整个期限；所需比例：{}。",
-                    pct(v.current_share),
-                    pct(v.lasting_at_current),
-                    lv.join("，")
-                ),
-            })
-        );
-    }
-    h.push_str("</section>\n");
+        let village = match lang {
+            Lang::En => format!(
+                "Village funds: at today's {share} of the village's loans a village's fund lasts the horizon in {lasting} of cases; the share needed is {}.",
+                levels.join(", ")
+            ),
+            Lang::Zh => format!(
+                "村级互助金：按现行占本村贷款 {share} 的比例，村级互助金在 {lasting} 的情形下能维持整个期限；所需比例：{}。",
+                levels.join("，")
+            ),
+        };
+        h.text_el("p", &[], &village);
+    });
 }
 
 /// What each chart shows and how to read it, in a sentence or two.
@@ -881,37 +827,32 @@ fn chart_caption(c: Chart, lang: Lang) -> (&'static str, &'static str) {
     (lang.pick(en_t, zh_t), lang.pick(en, zh))
 }
 
-fn charts_section(h: &mut String, d: &RunData, lang: Lang) -> Result<()> {
-    let _ = write!(h, "<section><h2>{}</h2>", lang.pick("Charts", "图表"));
-    for c in Chart::ALL {
-        let (title, caption) = chart_caption(c, lang);
-        if !c.available(d) {
-            if c == Chart::Sizing {
-                let _ = write!(
-                    h,
-                    "<p class=\"note\">{}</p>",
-                    lang.pick(
-                        "The sizing curve needs size_curve.csv, which this run did not write.",
-                        "存入比例曲线需要 size_curve.csv，本次运行未生成。"
-                    )
-                );
-            }
-            continue;
+fn charts_section(h: &mut Html, d: &RunData, drawn: &[(Chart, String)], lang: Lang) {
+    section(h, &[], lang.pick("Charts", "图表"), |h| {
+        for &c in &Chart::ALL {
+            let (title, caption) = chart_caption(c, lang);
+            let Some((_, svg)) = drawn.iter().find(|(x, _)| *x == c) else {
+                if c == Chart::Sizing && !c.available(d) {
+                    h.text_el(
+                        "p",
+                        &[("class", "note")],
+                        lang.pick(
+                            "The sizing curve needs size_curve.csv, which this run did not write.",
+                            "存入比例曲线需要 size_curve.csv，本次运行未生成。",
+                        ),
+                    );
+                }
+                continue;
+            };
+            h.el("figure", &[("id", c.stem())], |h| {
+                h.text_el("h3", &[], title);
+                // The picture named for screen readers; CSS scales it to the page.
+                h.el("div", &[("class", "chart"), ("role", "img"), ("aria-label", title)], |h| h.raw(PreEscaped(svg)));
+                h.text_el("figcaption", &[], caption);
+            });
+            h.line();
         }
-        let svg = charts::render_svg(c, d, lang)?;
-        // Name the picture for screen readers; drop the fixed size so CSS can scale it.
-        let svg = svg.replacen("<svg ", &format!("<svg role=\"img\" aria-label=\"{}\" ", esc(title)), 1);
-        let _ = writeln!(
-            h,
-            "<figure id=\"{}\"><h3>{}</h3><div class=\"chart\">{}</div><figcaption>{}</figcaption></figure>",
-            c.stem(),
-            esc(title),
-            svg,
-            esc(caption)
-        );
-    }
-    h.push_str("</section>\n");
-    Ok(())
+    });
 }
 
 fn css(lang: Lang) -> String {
@@ -935,50 +876,6 @@ footer{{margin-top:2em}}pre{{background:#f6f8fa;padding:1em;overflow:auto}}"
     )
 }
 
-// ---------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------
-
-/// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// A value at a dotted path of the scenario YAML.
-fn yget<'a>(y: &'a Yaml, path: &str) -> Option<&'a Yaml> {
-    path.split('.').try_fold(y, |v, k| v.get(k))
-}
-
-fn ystr(y: &Yaml, key: &str) -> Option<String> {
-    y.get(key).and_then(Yaml::as_str).map(String::from)
-}
-
-fn ystr_path(y: &Yaml, path: &str) -> Option<String> {
-    yget(y, path).and_then(Yaml::as_str).map(String::from)
-}
-
-fn seq_ids(y: &Yaml, path: &str) -> Option<String> {
-    let v: Vec<String> = yget(y, path)?.as_sequence()?.iter().filter_map(|x| x.as_str().map(String::from)).collect();
-    Some(v.join(", "))
-}
-
-/// A parameter value without float noise: 0.15 -> "0.15", 6.000000001 -> "6".
-fn fmt_num(x: f64) -> String {
-    let s = format!("{:.6}", x);
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -992,13 +889,13 @@ mod tests {
     }
 
     #[test]
-    fn texts() {
-        assert_eq!(ratio_text(10.0), "10:1");
-        assert_eq!(ratio_text(7.84), "7.8:1");
-        assert_eq!(esc("<a href=\"x\">&</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
-        assert_eq!(money(6_613_899.51, Lang::En), "CNY 6,613,900");
-        assert_eq!(money(6_613_899.51, Lang::Zh), "661.39 万元");
-        assert_eq!(fmt_num(0.15), "0.15");
-        assert_eq!(fmt_num(6.0), "6");
+    fn assumptions_read_the_typed_scenario() {
+        let y = crate::scenario::parse(crate::scenario::WANGCANG_YAML, "wangcang", &[]).unwrap();
+        let rows = assumptions(&y, Lang::En);
+        let get = |k: &str| rows.iter().find(|(name, _)| name.starts_with(k)).map(|(_, v)| v.as_str());
+        assert_eq!(get("Compensation deposit ratio"), Some("10:1"));
+        assert_eq!(get("Government : bank split"), Some("6 : 4"));
+        assert_eq!(get("Who bears a shortfall"), Some("the county budget"));
+        assert!(get("Natural hazards").is_some_and(|v| v.contains(" /yr")));
     }
 }

@@ -3,6 +3,9 @@
 
 pub mod charts;
 pub mod csv_table;
+pub mod format;
 pub mod html;
+pub mod markup;
+pub mod run;
 pub mod tables_csv;
 pub mod text;

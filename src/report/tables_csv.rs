@@ -226,7 +226,7 @@ pub fn sweep(axes: &[Axis], rows: &[CellRow]) -> String {
     t.into_string()
 }
 
-/// The sizing curve as CSV.
+/// The sizing curve as CSV: a header of [`CurvePoint`]'s fields, then its rows.
 pub fn size_curve(points: &[CurvePoint]) -> String {
     let mut t = Table::new();
     t.row(["account", "ratio", "deposit", "depletion_prob", "lo", "hi"]);
@@ -235,12 +235,17 @@ pub fn size_curve(points: &[CurvePoint]) -> String {
             p.account.clone(),
             p.ratio.to_string(),
             format!("{:.2}", p.deposit),
-            p.depletion.p.to_string(),
-            p.depletion.lo.to_string(),
-            p.depletion.hi.to_string(),
+            p.depletion_prob.to_string(),
+            p.lo.to_string(),
+            p.hi.to_string(),
         ]);
     }
     t.into_string()
+}
+
+/// Reads [`size_curve`]'s text back (`riskshare report` on a finished run).
+pub fn parse_size_curve(text: &str) -> Result<Vec<CurvePoint>, csv::Error> {
+    csv::Reader::from_reader(text.as_bytes()).deserialize().collect()
 }
 
 #[cfg(test)]
@@ -278,5 +283,22 @@ mod tests {
         for bad in ["", "-1", "01", "1.0", "18446744073709551616", " 1"] {
             assert_eq!(parse_count(bad.as_bytes()), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_size_curve_reads_back_as_written() {
+        use crate::analysis::summary::Prob;
+        let p = |account: &str, ratio: f64, deposit: f64, k: u64| {
+            let d = Prob::of(k, 700);
+            CurvePoint { account: account.into(), ratio, deposit, depletion_prob: d.p, lo: d.lo, hi: d.hi }
+        };
+        let points = vec![
+            p("rcc/a, \"b\"", 2.2909, 61_784_613.21, 699),
+            p("rcc/a, \"b\"", 10.0, 0.1, 3),
+            p("x/y", 200.0, 0.0, 0),
+        ];
+        let text = size_curve(&points);
+        assert_eq!(parse_size_curve(&text).unwrap(), points);
+        assert!(parse_size_curve("account,ratio\nx,1\n").is_err());
     }
 }

@@ -5,34 +5,7 @@ use std::fmt::Write;
 use crate::analysis::summary::Summary;
 use crate::model::Model;
 use crate::money::Fen;
-
-/// `1234567.891` -> `1,234,568` (whole yuan with thousands separators).
-pub fn group(x: f64) -> String {
-    let neg = x < 0.0;
-    let s = format!("{:.0}", x.abs());
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if neg { format!("-{out}") } else { out }
-}
-
-/// A percentage with sensible precision.
-pub fn pct(p: f64) -> String {
-    let v = p * 100.0;
-    if v == 0.0 {
-        "0 %".into()
-    } else if v < 0.1 {
-        format!("{v:.3} %")
-    } else if v < 10.0 {
-        format!("{v:.2} %")
-    } else {
-        format!("{v:.1} %")
-    }
-}
+use crate::report::format::{group, pct, ratio};
 
 /// A throughput like `1.52e9`.
 pub fn sci(x: f64) -> String {
@@ -51,8 +24,8 @@ pub fn portfolio(m: &Model) -> String {
     let _ = writeln!(
         o,
         "portfolio: {} loans, CNY {} in {} villages of {} county(ies); horizon {} years",
-        group(l.n as f64),
-        group(total.to_yuan_f64()),
+        group(l.n as f64, 0),
+        group(total.to_yuan_f64(), 0),
         m.villages.len(),
         m.counties.len(),
         m.horizon
@@ -70,8 +43,8 @@ pub fn portfolio(m: &Model) -> String {
                 let _ = writeln!(
                     o,
                     "  {name:<18} {:>8} {:>18} {:>7}",
-                    group(count[k] as f64),
-                    group(sum[k].to_yuan_f64()),
+                    group(count[k] as f64, 0),
+                    group(sum[k].to_yuan_f64(), 0),
                     pct(sum[k].0 as f64 / total.0.max(1) as f64)
                 );
             }
@@ -90,18 +63,15 @@ pub fn portfolio(m: &Model) -> String {
         let _ = writeln!(o, "  (none: the compensation fund is off or covers no loan)");
     }
     for a in &m.accounts {
-        let ratio = if a.deposit.0 > 0 {
-            format!("{:.1}:1", a.covered_principal.0 as f64 / a.deposit.0 as f64)
-        } else {
-            "no fund".into()
-        };
+        let fund_ratio =
+            if a.deposit.0 > 0 { ratio(a.covered_principal.0 as f64 / a.deposit.0 as f64) } else { "no fund".into() };
         let _ = writeln!(
             o,
             "  {:<20} {:>22} {:>16} {:>8}{}",
             format!("{} / {}", m.banks[a.bank as usize], m.counties[a.county as usize]),
-            group(a.covered_principal.to_yuan_f64()),
-            group(a.deposit.to_yuan_f64()),
-            ratio,
+            group(a.covered_principal.to_yuan_f64(), 0),
+            group(a.deposit.to_yuan_f64(), 0),
+            fund_ratio,
             if a.explicit { "  (explicit deposit)" } else { "" }
         );
     }
@@ -110,7 +80,7 @@ pub fn portfolio(m: &Model) -> String {
     let _ = writeln!(
         o,
         "\nvillage funds: CNY {} in {} village(s){}",
-        group(vf.to_yuan_f64()),
+        group(vf.to_yuan_f64(), 0),
         funded,
         if m.village_fund_enabled { "" } else { " (off)" }
     );
@@ -135,10 +105,10 @@ fn mechanisms(m: &Model, o: &mut String) {
         let _ = writeln!(
             o,
             "joint guarantees: {} group(s), {} members (average {:.1}), capacity CNY {}{}",
-            group(g.groups() as f64),
-            group(members as f64),
+            group(g.groups() as f64, 0),
+            group(members as f64, 0),
             members as f64 / g.groups() as f64,
-            group(g.capacity.iter().copied().sum::<Fen>().to_yuan_f64()),
+            group(g.capacity.iter().copied().sum::<Fen>().to_yuan_f64(), 0),
             if g.uplift > 0.0 { format!(", uplift {}", g.uplift) } else { String::new() }
         );
     }
@@ -149,9 +119,9 @@ fn mechanisms(m: &Model, o: &mut String) {
         let _ = writeln!(
             o,
             "mutual-aid societies: {} with CNY {} of capital, {} loan(s) lent from it, {} bank loan(s) to societies",
-            group(so.len() as f64),
-            group(so.total_capital().to_yuan_f64()),
-            group(lent as f64),
+            group(so.len() as f64, 0),
+            group(so.total_capital().to_yuan_f64(), 0),
+            group(lent as f64, 0),
             bank_loans
         );
     }
@@ -162,9 +132,9 @@ fn mechanisms(m: &Model, o: &mut String) {
         let _ = writeln!(
             o,
             "benefit linkage: {} firm/cooperative loan(s) carry {} links to {} household loan(s); damage {}",
-            group(firms as f64),
-            group(lk.linked.len() as f64),
-            group(distinct.len() as f64),
+            group(firms as f64, 0),
+            group(lk.linked.len() as f64, 0),
+            group(distinct.len() as f64, 0),
             lk.damage
         );
     }
@@ -175,8 +145,8 @@ fn mechanisms(m: &Model, o: &mut String) {
             o,
             "\nscorecard grades, cohort {}: {} rated, {} granted ({})",
             cohort.name,
-            group(mix.rated as f64),
-            group(granted as f64),
+            group(mix.rated as f64, 0),
+            group(granted as f64, 0),
             pct(granted as f64 / mix.rated.max(1) as f64)
         );
         let _ = writeln!(o, "  {:<8} {:>8} {:>8} {:>18}", "grade", "loans", "share", "principal (CNY)");
@@ -184,9 +154,9 @@ fn mechanisms(m: &Model, o: &mut String) {
             let _ = writeln!(
                 o,
                 "  {grade:<8} {:>8} {:>8} {:>18}",
-                group(*k as f64),
+                group(*k as f64, 0),
                 pct(*k as f64 / mix.rated.max(1) as f64),
-                group(principal.to_yuan_f64())
+                group(principal.to_yuan_f64(), 0)
             );
         }
         let refused = mix.rated - granted;
@@ -194,7 +164,7 @@ fn mechanisms(m: &Model, o: &mut String) {
             o,
             "  {:<8} {:>8} {:>8}",
             "refused",
-            group(refused as f64),
+            group(refused as f64, 0),
             pct(refused as f64 / mix.rated.max(1) as f64)
         );
     }
@@ -207,7 +177,7 @@ pub fn run_table(s: &Summary) -> String {
         o,
         "{}: {} trials x {} years, seed {} (riskshare {})",
         s.scenario,
-        group(s.trials as f64),
+        group(s.trials as f64, 0),
         s.horizon_years,
         s.seed,
         s.engine_version
@@ -216,10 +186,10 @@ pub fn run_table(s: &Summary) -> String {
     let _ = writeln!(
         o,
         "portfolio: {} loans, CNY {}; compensation deposits CNY {}; village funds CNY {}\n",
-        group(p.loans as f64),
-        group(p.principal),
-        group(p.comp_deposits),
-        group(p.village_funds)
+        group(p.loans as f64, 0),
+        group(p.principal, 0),
+        group(p.comp_deposits, 0),
+        group(p.village_funds, 0)
     );
     let _ =
         writeln!(o, "{:<22} {:>16} {:>16} {:>16}", "over the horizon", "mean (CNY)", "99 % (CNY)", "TVaR 99 % (CNY)");
@@ -244,7 +214,13 @@ pub fn run_table(s: &Summary) -> String {
             if optional.contains(&key) && st.max == 0.0 {
                 continue;
             }
-            let _ = writeln!(o, "{label:<22} {:>16} {:>16} {:>16}", group(st.mean), group(st.p99), group(st.tvar99));
+            let _ = writeln!(
+                o,
+                "{label:<22} {:>16} {:>16} {:>16}",
+                group(st.mean, 0),
+                group(st.p99, 0),
+                group(st.tvar99, 0)
+            );
         }
     }
     let a = &s.adequacy;
@@ -256,12 +232,12 @@ pub fn run_table(s: &Summary) -> String {
         pct(a.comp_fund_exhausted.hi)
     );
     for acc in &a.accounts {
-        let ratio = acc.deposit_ratio.map(|r| format!("{r:.1}:1")).unwrap_or_else(|| "no fund".into());
+        let fund_ratio = acc.deposit_ratio.map_or_else(|| "no fund".into(), ratio);
         let _ = writeln!(
             o,
-            "  {:<18} deposit CNY {:>12} ({ratio}), exhausted {} (95 % CI {} - {})",
+            "  {:<18} deposit CNY {:>12} ({fund_ratio}), exhausted {} (95 % CI {} - {})",
             format!("{} / {}", acc.bank, acc.county),
-            group(acc.deposit),
+            group(acc.deposit, 0),
             pct(acc.exhausted.p),
             pct(acc.exhausted.lo),
             pct(acc.exhausted.hi)
@@ -278,7 +254,7 @@ pub fn run_table(s: &Summary) -> String {
             o,
             "mutual-aid societies: {} of {} impaired on average; at least one in {} of futures (95 % CI {} - {})",
             pct(so.impaired_share),
-            group(so.count as f64),
+            group(so.count as f64, 0),
             pct(so.any_impaired.p),
             pct(so.any_impaired.lo),
             pct(so.any_impaired.hi)
@@ -294,25 +270,22 @@ pub fn run_table(s: &Summary) -> String {
         "fiscal leverage: {} yuan of loans per budget yuan (CNY {} of loans / CNY {} of budget money)\n  \
          budget money: deposits {}, village funds {}, society capital {}, interest subsidy {}, top-ups {}, \
          shortfall {}",
-        f.leverage.map_or("unbounded".into(), |x| format!("{x:.2}")),
-        group(l.loans),
-        group(l.budget),
-        group(l.deposits),
-        group(l.village_funds),
-        group(l.society_capital),
-        group(l.interest_subsidy),
-        group(l.top_ups),
-        group(l.shortfall)
+        f.leverage.map_or("unbounded".into(), |x| group(x, 2)),
+        group(l.loans, 0),
+        group(l.budget, 0),
+        group(l.deposits, 0),
+        group(l.village_funds, 0),
+        group(l.society_capital, 0),
+        group(l.interest_subsidy, 0),
+        group(l.top_ups, 0),
+        group(l.shortfall, 0)
     );
     o
 }
 
+/// A sizing's ratio; none where the account needs no deposit.
 fn ratio_text(r: Option<f64>) -> String {
-    match r {
-        Some(r) if r >= 1000.0 => format!("{:.0}:1", r),
-        Some(r) => format!("{r:.1}:1"),
-        None => "no deposit needed".into(),
-    }
+    r.map_or_else(|| "no deposit needed".into(), ratio)
 }
 
 /// The table `riskshare size` prints.
@@ -326,8 +299,8 @@ pub fn sizing_table(s: &crate::analysis::sizing::Sizing, comp: bool, village: bo
                 "\n  {} / {}: covered loans CNY {}; today CNY {} ({}), runs dry in {} of futures (95 % CI {} - {})",
                 a.bank,
                 a.county,
-                group(a.covered_principal),
-                group(a.current_deposit),
+                group(a.covered_principal, 0),
+                group(a.current_deposit, 0),
                 ratio_text(a.current_ratio),
                 pct(a.current_depletion.p),
                 pct(a.current_depletion.lo),
@@ -341,7 +314,7 @@ pub fn sizing_table(s: &crate::analysis::sizing::Sizing, comp: bool, village: bo
                     o,
                     "    {:>10} {:>16} {:>30}  {}",
                     pct(l.confidence),
-                    group(l.deposit),
+                    group(l.deposit, 0),
                     range,
                     if l.current_is_enough { "is enough" } else { "is NOT enough" }
                 );
@@ -377,7 +350,7 @@ pub fn comparison_table(c: &crate::analysis::compare::Comparison) -> String {
     let _ = writeln!(
         o,
         "{} trials, seed {}, common random numbers; differences to the first scenario (95 % CI)",
-        group(c.trials as f64),
+        group(c.trials as f64, 0),
         c.seed
     );
     for (i, s) in c.scenarios.iter().enumerate() {
@@ -397,7 +370,7 @@ pub fn comparison_table(c: &crate::analysis::compare::Comparison) -> String {
         let _ = writeln!(o, "\n{label}");
         for i in 0..c.scenarios.len() {
             let money = key != "comp_exhausted";
-            let f = |x: f64| if money { group(x) } else { pct(x) };
+            let f = |x: f64| if money { group(x, 0) } else { pct(x) };
             let d = &r.diff[i];
             let sign = if d.mean > 0.0 { "+" } else { "" };
             let diff = if i == 0 {
@@ -431,11 +404,11 @@ pub fn sweep_table(axes: &[crate::analysis::sweep::Axis], rows: &[crate::analysi
             o,
             "{:<28} {:>14} {:>14} {:>12} {:>14} {:>14}  {} [{} - {}]",
             cell.join(" / "),
-            group(r.comp_fund_mean),
-            group(r.comp_fund_p99),
-            group(r.shortfall_mean),
-            group(r.bank_total_mean),
-            group(r.bank_total_p99),
+            group(r.comp_fund_mean, 0),
+            group(r.comp_fund_p99, 0),
+            group(r.shortfall_mean, 0),
+            group(r.bank_total_mean, 0),
+            group(r.bank_total_p99, 0),
             pct(r.depletion.p),
             pct(r.depletion.lo),
             pct(r.depletion.hi)
@@ -451,7 +424,7 @@ pub fn stress_table(r: &crate::analysis::stress::StressReport) -> String {
         o,
         "{}: stressed against the baseline, {} trials, seed {}",
         r.scenario,
-        group(r.trials as f64),
+        group(r.trials as f64, 0),
         r.seed
     );
     let _ = writeln!(
@@ -463,10 +436,10 @@ pub fn stress_table(r: &crate::analysis::stress::StressReport) -> String {
         let _ = writeln!(
             o,
             "{name:<22} {:>16} {:>16} {:>16} {:>16}",
-            group(b.mean),
-            group(s.mean),
-            group(b.p99),
-            group(s.p99)
+            group(b.mean, 0),
+            group(s.mean, 0),
+            group(b.p99, 0),
+            group(s.p99, 0)
         );
     }
     for a in &r.accounts {
@@ -480,10 +453,10 @@ pub fn stress_table(r: &crate::analysis::stress::StressReport) -> String {
             let _ = writeln!(
                 o,
                 "  {label:<20} {:>16} {:>16} {:>16} {:>16}",
-                group(b.mean),
-                group(s.mean),
-                group(b.p99),
-                group(s.p99)
+                group(b.mean, 0),
+                group(s.mean, 0),
+                group(b.p99, 0),
+                group(s.p99, 0)
             );
         }
         let _ = writeln!(

@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use riskshare::analysis::sizing::Sizing;
+use riskshare::analysis::stats;
+use riskshare::analysis::summary::{CONFIDENCE, Summary};
 use riskshare::report::charts::{self, Chart, Lang};
 use riskshare::report::html;
+use riskshare::report::run::load_run;
 use tempfile::TempDir;
 
 const TRIALS: usize = 300;
@@ -106,16 +110,20 @@ fn waterfall_bars_add_up_to_the_summary_means() {
 fn running_mean_ends_at_the_column_mean() {
     let dir = shared();
     let s = summary(dir);
-    let d = charts::load_run(dir).unwrap();
+    let d = load_run(dir).unwrap();
     for col in ["bank_total", "comp_fund", "exposure"] {
         let v = d.trials.column(col).unwrap();
-        let r = charts::running_mean(&v);
+        let r = stats::running_mean(&v, CONFIDENCE, 1);
         assert_eq!(r.len(), TRIALS);
         assert_eq!(r.last().unwrap().n, TRIALS as u64);
-        let exact = v.iter().map(|&x| x as i128).sum::<i128>() as f64 / TRIALS as f64 / 100.0;
+        let exact = v.iter().map(|&x| x as i128).sum::<i128>() as f64 / TRIALS as f64;
         let last = r.last().unwrap();
         assert!((last.mean - exact).abs() < 1e-6, "{col}");
-        assert!((last.mean - mean(&s, col)).abs() <= HALF_FEN, "{col}: {} vs summary {}", last.mean, mean(&s, col));
+        let yuan = last.mean / 100.0;
+        assert!((yuan - mean(&s, col)).abs() <= HALF_FEN, "{col}: {yuan} vs summary {}", mean(&s, col));
+        // The chart's thinned series ends at the same point, in yuan.
+        let drawn = charts::running_mean_yuan(&v, 50);
+        assert!(drawn.len() <= 51 && drawn.last().unwrap().mean == yuan, "{col}");
         assert!(r.iter().all(|p| p.lo <= p.mean && p.mean <= p.hi), "{col}: band around the mean");
         // The band narrows as trials accumulate (roughly as 1/sqrt(n)).
         assert!(last.hi - last.lo < r[TRIALS / 10].hi - r[TRIALS / 10].lo, "{col}: band narrows");
@@ -130,7 +138,7 @@ fn running_mean_ends_at_the_column_mean() {
 fn fund_balance_bands_start_at_the_deposit_and_are_ordered() {
     let dir = shared();
     let s = summary(dir);
-    let d = charts::load_run(dir).unwrap();
+    let d = load_run(dir).unwrap();
     let accounts = s["adequacy"]["accounts"].as_array().unwrap();
     assert_eq!(d.balances.len(), 2, "mini has two banks in one county");
     let horizon = s["horizon_years"].as_u64().unwrap() as usize;
@@ -249,10 +257,10 @@ fn charts_are_valid_png_and_svg() {
 fn sizing_chart_and_table_when_the_run_has_them() {
     let run = simulate("size");
     assert!(run.path().join("size_curve.csv").exists() && run.path().join("size.json").exists());
-    let d = charts::load_run(run.path()).unwrap();
-    let curve = d.size_curve.as_ref().unwrap();
+    let d = load_run(run.path()).unwrap();
+    let curve = charts::curves_by_account(d.size_curve.as_ref().unwrap());
     assert_eq!(curve.len(), 2, "one curve per account");
-    for (_, pts) in curve {
+    for (_, pts) in &curve {
         assert!(pts.windows(2).all(|w| w[0].ratio <= w[1].ratio));
         assert!(pts.iter().any(|p| (p.ratio - 10.0).abs() < 1e-9), "the grid includes 10:1");
     }
@@ -269,6 +277,29 @@ fn sizing_chart_and_table_when_the_run_has_them() {
     assert_eq!(report.matches("<svg").count(), 6, "every chart, the sizing curve too");
 }
 
+/// The charts and the report read summary.json and size.json as the types
+/// the run wrote them from: read back, they write the same bytes again.
+#[test]
+fn summary_and_sizing_are_read_back_as_the_types_that_wrote_them() {
+    let run = simulate("size");
+    let d = load_run(run.path()).unwrap();
+    let file = |name: &str| std::fs::read_to_string(run.path().join(name)).unwrap();
+    let summary: Summary = serde_json::from_str(&file("summary.json")).unwrap();
+    assert_eq!(d.summary, summary);
+    assert_eq!(serde_json::to_string_pretty(&d.summary).unwrap() + "\n", file("summary.json"));
+    let sizing: &Sizing = d.sizing.as_ref().expect("size writes size.json");
+    assert_eq!(serde_json::to_string_pretty(sizing).unwrap() + "\n", file("size.json"));
+    assert_eq!(riskshare::report::tables_csv::size_curve(d.size_curve.as_ref().unwrap()), file("size_curve.csv"));
+    // The scenario as run, typed: what the report's assumptions are read from.
+    let scenario = d.scenario.as_ref().expect("scenario.resolved.yaml");
+    assert_eq!(scenario.name, summary.scenario);
+    // A renamed field is an error naming the file, not a quietly shorter report.
+    let broken = file("summary.json").replace("\"bank_loss\"", "\"bank_share\"");
+    std::fs::write(run.path().join("summary.json"), broken).unwrap();
+    let err = format!("{:#}", load_run(run.path()).unwrap_err());
+    assert!(err.contains("summary.json") && err.contains("bank_loss"), "{err}");
+}
+
 #[test]
 fn report_is_self_contained_and_answers_the_questions() {
     let run = simulate("run");
@@ -279,7 +310,7 @@ fn report_is_self_contained_and_answers_the_questions() {
     assert_eq!(path, dir.join("report.html"));
     let page = std::fs::read_to_string(&path).unwrap();
     let s = summary(dir);
-    let d = charts::load_run(dir).unwrap();
+    let d = load_run(dir).unwrap();
     let available = Chart::ALL.iter().filter(|c| c.available(&d)).count();
     assert_eq!(available, 5, "all but sizing");
     assert_eq!(page.matches("<svg").count(), available);
@@ -298,7 +329,7 @@ fn report_is_self_contained_and_answers_the_questions() {
     let p99 = s["layers"]["bank_total"]["p99"].as_f64().unwrap();
     assert!(page.contains(&format!(
         "The banks&#39; 1-in-100 loss: in 1 future in 100 the banks together lose more than CNY {}",
-        charts::group(p99, 0)
+        riskshare::report::format::group(p99, 0)
     )));
     // The scenario, its assumptions and the reproducibility line.
     assert!(page.contains("<h1>mini: loan risk-sharing report</h1>"));
@@ -328,7 +359,7 @@ fn the_verdict_follows_the_interval() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let d = charts::load_run(dir.path()).unwrap();
+    let d = load_run(dir.path()).unwrap();
     let worst = d.summary.adequacy.accounts.iter().map(|a| a.exhausted.lo).fold(0.0, f64::max);
     assert!(worst > 0.01, "a 2000:1 fund runs dry often (lower bound {worst})");
     let sentence = html::adequacy_sentence(&d.summary, Lang::En);

@@ -83,10 +83,10 @@ fn sizing_curve_matches_a_run_at_ten_to_one() {
     let c = collect(&m, 4, 1500);
     let points = sizing::curve(&m, &c);
     for w in points.windows(2) {
-        assert!(w[1].ratio > w[0].ratio && w[1].depletion.p >= w[0].depletion.p);
+        assert!(w[1].ratio > w[0].ratio && w[1].depletion_prob >= w[0].depletion_prob);
     }
     let at10 = points.iter().find(|p| (p.ratio - 10.0).abs() < 1e-9).unwrap();
     let observed = c.trials.iter().filter(|r| r.counts.comp_accounts_exhausted > 0).count() as u64;
-    assert_eq!(at10.depletion.k, observed);
+    assert_eq!(at10.depletion_prob, riskshare::analysis::summary::Prob::of(observed, 1500).p);
     assert!(observed > 0, "no exhaustion at 10:1: the test has no power");
 }
