@@ -14,6 +14,9 @@
 //! memory, and `riskshare report` reads them back from `summary.json`, so
 //! the file has one schema, this one.
 
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::stats::{self, ColumnSummary, QUANTILE_LEVELS_BP, TVAR_LEVELS_BP};
@@ -429,12 +432,70 @@ pub struct SocietySummary {
 
 /// Builds the summary from the collected tables.
 pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
-    use rayon::prelude::*;
     let n = c.n() as u64;
-    // Each column's statistics sort a copy of it: the columns are summarised
-    // side by side (the same figures in any order).
-    type Getter = fn(&TrialRow) -> i64;
-    let mut layers: std::collections::BTreeMap<String, Stat> = MONEY
+    // The parts sort copies of their columns: they are computed side by side
+    // (the same figures in any order).
+    let ((layers, counts), ((accounts, (counties, villages)), sizing)) = rayon::join(
+        || rayon::join(|| layer_stats(c), || count_stats(c)),
+        || {
+            rayon::join(
+                || {
+                    rayon::join(
+                        || account_summaries(m, c),
+                        || rayon::join(|| county_breakdown(m, c), || village_breakdown(m, c)),
+                    )
+                },
+                || crate::analysis::sizing::size(m, c, &crate::analysis::sizing::LEVELS),
+            )
+        },
+    );
+    let mean_of = |f: fn(&Flows) -> Fen| mean_yuan(c, f);
+    let leverage = Leverage::of(m, mean_of);
+    let s = &m.scenario;
+    Summary {
+        scenario: s.name.clone(),
+        description: s.description.trim().to_string(),
+        engine_version: crate::ENGINE_VERSION.to_string(),
+        seed,
+        trials: n,
+        horizon_years: m.horizon as u32,
+        portfolio: portfolio_facts(m),
+        adequacy: adequacy(m, c, accounts, counties, villages, sizing),
+        insurance: InsuranceSummary {
+            agricultural: mean_of(|f| f.claims_agricultural),
+            accident: mean_of(|f| f.claims_accident),
+            credit: mean_of(|f| f.claims_credit),
+            total: mean_of(|f| f.insurance),
+            excess_to_households: mean_of(|f| f.insurance_excess),
+            premium_subsidy: mean_of(|f| f.premium_subsidy),
+        },
+        causes: causes(c),
+        fiscal: Fiscal {
+            total: layers["fiscal_cost"].clone(),
+            comp_fund_draws: mean_of(|f| f.comp_fund),
+            shortfall_borne_by_budget: mean_of(|f| f.shortfall - f.shortfall_to_bank),
+            top_ups: mean_of(|f| f.top_ups),
+            interest_subsidy: mean_of(|f| f.interest_subsidy),
+            premium_subsidy: mean_of(|f| f.premium_subsidy),
+            deposits: m.accounts.iter().map(|a| a.deposit).sum::<Fen>().to_yuan_f64(),
+            village_funds: m.village_fund_initial.iter().copied().sum::<Fen>().to_yuan_f64(),
+            leverage: leverage.ratio(),
+            leverage_parts: leverage,
+        },
+        societies: societies(m, c),
+        layers,
+        counts,
+    }
+}
+
+/// A flow's mean over the trials, in yuan.
+fn mean_yuan(c: &Collected, f: fn(&Flows) -> Fen) -> f64 {
+    yuan(total(c, f).0 as f64 / c.n().max(1) as f64)
+}
+
+/// Every money column's statistics, with the budget's cost and the bank's total.
+fn layer_stats(c: &Collected) -> BTreeMap<String, Stat> {
+    let mut layers: BTreeMap<String, Stat> = MONEY
         .par_iter()
         .map(|col| (col.name.to_string(), Stat::of(c.column(|r| (col.get)(&r.flows).0), true)))
         .collect();
@@ -444,6 +505,12 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
     );
     layers.insert("fiscal_cost".into(), fiscal);
     layers.insert("bank_total".into(), bank);
+    layers
+}
+
+/// The count columns' statistics.
+fn count_stats(c: &Collected) -> BTreeMap<String, Stat> {
+    type Getter = fn(&TrialRow) -> i64;
     let count_cols: [(&str, Getter); 8] = [
         ("defaults", |r| r.counts.defaults as i64),
         ("village_funds_exhausted", |r| r.counts.village_funds_exhausted as i64),
@@ -454,19 +521,14 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
         ("shocks", |r| r.counts.shocks as i64),
         ("loan_years", |r| r.counts.loan_years as i64),
     ];
-    let counts: std::collections::BTreeMap<String, Stat> =
-        count_cols.par_iter().map(|&(name, f)| (name.to_string(), Stat::of(c.column(f), false))).collect();
+    count_cols.par_iter().map(|&(name, f)| (name.to_string(), Stat::of(c.column(f), false))).collect()
+}
 
-    let any_comp = c.trials.iter().filter(|r| r.counts.comp_accounts_exhausted > 0).count() as u64;
-    let any_village = c.trials.iter().filter(|r| r.counts.village_funds_exhausted > 0).count() as u64;
-    let nv_funded = m.village_fund_initial.iter().filter(|f| f.0 > 0).count().max(1);
-    let village_share = if n == 0 {
-        0.0
-    } else {
-        c.trials.iter().map(|r| r.counts.village_funds_exhausted as f64).sum::<f64>() / (n as f64 * nv_funded as f64)
-    };
-    let accounts = m
-        .accounts
+/// Each compensation account: its deposit, how often and in which year it
+/// runs dry, and what it pays.
+fn account_summaries(m: &Model, c: &Collected) -> Vec<AccountSummary> {
+    let n = c.n() as u64;
+    m.accounts
         .par_iter()
         .enumerate()
         .map(|(a, acc)| {
@@ -492,20 +554,58 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
                     .collect(),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// How often the funds run dry, with the breakdowns and the sizing.
+fn adequacy(
+    m: &Model,
+    c: &Collected,
+    accounts: Vec<AccountSummary>,
+    counties: Vec<CountySummary>,
+    villages: VillageBreakdown,
+    sizing: crate::analysis::sizing::Sizing,
+) -> Adequacy {
+    let n = c.n() as u64;
+    let any_comp = c.trials.iter().filter(|r| r.counts.comp_accounts_exhausted > 0).count() as u64;
+    let any_village = c.trials.iter().filter(|r| r.counts.village_funds_exhausted > 0).count() as u64;
+    let nv_funded = m.village_fund_initial.iter().filter(|f| f.0 > 0).count().max(1);
+    let village_share = if n == 0 {
+        0.0
+    } else {
+        c.trials.iter().map(|r| r.counts.village_funds_exhausted as f64).sum::<f64>() / (n as f64 * nv_funded as f64)
+    };
     let comp = Prob::of(any_comp, n);
-    let mean_of = |f: fn(&Flows) -> Fen| yuan(total(c, f).0 as f64 / n.max(1) as f64);
+    Adequacy {
+        comp_fund_exhausted_prob: comp.p,
+        comp_fund_exhausted: comp,
+        village_funds_exhausted_share: (village_share * 1e8).round() / 1e8,
+        any_village_fund_exhausted: Prob::of(any_village, n),
+        accounts,
+        counties,
+        villages,
+        sizing,
+    }
+}
+
+fn portfolio_facts(m: &Model) -> PortfolioFacts {
+    PortfolioFacts {
+        loans: m.loans.n,
+        principal: m.total_principal().to_yuan_f64(),
+        comp_covered_principal: m.accounts.iter().map(|a| a.covered_principal).sum::<Fen>().to_yuan_f64(),
+        comp_deposits: m.accounts.iter().map(|a| a.deposit).sum::<Fen>().to_yuan_f64(),
+        village_funds: m.village_fund_initial.iter().copied().sum::<Fen>().to_yuan_f64(),
+        villages: m.villages.len(),
+        accounts: m.accounts.len(),
+        loan_years_scheduled: m.scheduled_loan_years(),
+    }
+}
+
+/// What share of the exposure each cause lies behind.
+fn causes(c: &Collected) -> Causes {
     let exposure = total(c, |f| f.exposure).0.max(1) as f64;
     let share = |f: fn(&Flows) -> Fen| (total(c, f).0 as f64 / exposure * 1e6).round() / 1e6;
-    let insurance = InsuranceSummary {
-        agricultural: mean_of(|f| f.claims_agricultural),
-        accident: mean_of(|f| f.claims_accident),
-        credit: mean_of(|f| f.claims_credit),
-        total: mean_of(|f| f.insurance),
-        excess_to_households: mean_of(|f| f.insurance_excess),
-        premium_subsidy: mean_of(|f| f.premium_subsidy),
-    };
-    let causes = Causes {
+    Causes {
         disaster: share(|f| f.exposure_disaster),
         epidemic: share(|f| f.exposure_epidemic),
         shock: share(|f| f.exposure_shock),
@@ -514,70 +614,23 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
             f.exposure_disaster + f.exposure_epidemic + f.exposure_shock + f.exposure_linkage
         })
         .min(1.0),
-    };
-    let leverage = Leverage::of(m, mean_of);
-    let ((counties, villages), sizing) = rayon::join(
-        || rayon::join(|| county_breakdown(m, c), || village_breakdown(m, c)),
-        || crate::analysis::sizing::size(m, c, &crate::analysis::sizing::LEVELS),
-    );
-    let fiscal_total = layers["fiscal_cost"].clone();
-    let societies = (!m.societies.is_empty()).then(|| {
+    }
+}
+
+/// The societies' losses and impairments; `None` without societies.
+fn societies(m: &Model, c: &Collected) -> Option<SocietySummary> {
+    let n = c.n() as u64;
+    (!m.societies.is_empty()).then(|| {
         let any = c.trials.iter().filter(|r| r.counts.societies_impaired > 0).count() as u64;
         let impaired: u64 = c.trials.iter().map(|r| r.counts.societies_impaired as u64).sum();
         SocietySummary {
             count: m.societies.len(),
             capital: m.societies.total_capital().to_yuan_f64(),
-            mean_loss: mean_of(|f| f.society_loss),
+            mean_loss: mean_yuan(c, |f| f.society_loss),
             any_impaired: Prob::of(any, n),
             impaired_share: (impaired as f64 / (n.max(1) as f64 * m.societies.len() as f64) * 1e8).round() / 1e8,
         }
-    });
-    let s = &m.scenario;
-    Summary {
-        scenario: s.name.clone(),
-        description: s.description.trim().to_string(),
-        engine_version: crate::ENGINE_VERSION.to_string(),
-        seed,
-        trials: n,
-        horizon_years: m.horizon as u32,
-        portfolio: PortfolioFacts {
-            loans: m.loans.n,
-            principal: m.total_principal().to_yuan_f64(),
-            comp_covered_principal: m.accounts.iter().map(|a| a.covered_principal).sum::<Fen>().to_yuan_f64(),
-            comp_deposits: m.accounts.iter().map(|a| a.deposit).sum::<Fen>().to_yuan_f64(),
-            village_funds: m.village_fund_initial.iter().copied().sum::<Fen>().to_yuan_f64(),
-            villages: m.villages.len(),
-            accounts: m.accounts.len(),
-            loan_years_scheduled: m.scheduled_loan_years(),
-        },
-        layers,
-        counts,
-        adequacy: Adequacy {
-            comp_fund_exhausted_prob: comp.p,
-            comp_fund_exhausted: comp,
-            village_funds_exhausted_share: (village_share * 1e8).round() / 1e8,
-            any_village_fund_exhausted: Prob::of(any_village, n),
-            accounts,
-            counties,
-            villages,
-            sizing,
-        },
-        insurance,
-        causes,
-        fiscal: Fiscal {
-            total: fiscal_total,
-            comp_fund_draws: mean_of(|f| f.comp_fund),
-            shortfall_borne_by_budget: mean_of(|f| f.shortfall - f.shortfall_to_bank),
-            top_ups: mean_of(|f| f.top_ups),
-            interest_subsidy: mean_of(|f| f.interest_subsidy),
-            premium_subsidy: mean_of(|f| f.premium_subsidy),
-            deposits: m.accounts.iter().map(|a| a.deposit).sum::<Fen>().to_yuan_f64(),
-            village_funds: m.village_fund_initial.iter().copied().sum::<Fen>().to_yuan_f64(),
-            leverage: leverage.ratio(),
-            leverage_parts: leverage,
-        },
-        societies,
-    }
+    })
 }
 
 impl Leverage {
