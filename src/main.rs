@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use riskshare::app::io::{self, Source};
 use riskshare::app::output::{OutputError, Staged};
 use riskshare::app::runner::{self, RunOptions};
@@ -351,7 +351,13 @@ fn progress_bar(total: u64) -> ProgressBar {
     }
     let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     pb.set_style(
-        ProgressStyle::with_template("{spinner} simulating [{bar:40}] {pos}/{len} trials, {per_sec}, eta {eta}")
+        ProgressStyle::with_template("{spinner} simulating [{bar:40}] {pos}/{len} trials, {rate} trials/s, eta {eta}")
+            .map(|style| {
+                // indicatif's own {per_sec} prints four decimals ("17,925.9468/s").
+                style.with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = w.write_str(&riskshare::report::format::group(state.per_sec(), 0));
+                })
+            })
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
@@ -588,6 +594,21 @@ fn run_and_print(
         outcome.simulate.as_secs_f64(),
         threads
     ));
+    if let Some(p) = &opts.precision {
+        // What the doubling reached, so a run that hit --max-trials says so.
+        let reached = runner::relative_stderr(&outcome.collected, &p.metric);
+        out(&format!(
+            "precision: relative standard error of {} {:.4} after {} trials (asked {}{})\n",
+            p.metric,
+            reached,
+            riskshare::report::format::group(outcome.summary.trials as f64, 0),
+            p.rel,
+            if reached > p.rel { "; stopped at --max-trials" } else { "" }
+        ));
+    }
     out(&format!("wall time {:.2} s; outputs in {}\n", started.elapsed().as_secs_f64(), outcome.out.display()));
+    if opts.charts.is_some() {
+        out(&format!("report: {}\n", outcome.out.join("report.html").display()));
+    }
     Ok((outcome, m))
 }
