@@ -10,7 +10,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use riskshare::app::io::{self, Source};
-use riskshare::app::output::{OutputError, Staged};
+use riskshare::app::output::OutputError;
 use riskshare::app::runner::{self, RunOptions};
 use riskshare::app::{self, Progress};
 use riskshare::limits;
@@ -483,25 +483,7 @@ fn command_line() -> String {
 }
 
 fn cmd_report(a: ReportArgs) -> Result<(), Failure> {
-    let name = a.dir.display().to_string();
-    riskshare::app::output::check_complete(&a.dir).map_err(|m| InputError::one(&name, "", None, m))?;
-    if !a.dir.join("summary.json").exists() {
-        let hint = if a.dir.join("manifest.json").exists() {
-            "a shard's partial result: merge the shards with `riskshare merge`, then report on the merged folder"
-        } else {
-            "not a finished run: no summary.json"
-        };
-        return Err(InputError::one(&name, "", None, hint).into());
-    }
-    let c = runner::Charts { lang: a.lang, command: command_line() };
-    // Drawn into a staging folder and moved into place whole: a full disk
-    // leaves the run's earlier charts as they were.
-    let mut run = riskshare::report::run::load_run(&a.dir)
-        .map_err(|e| InputError::one(&name, "", None, format!("a damaged run folder: {e:#}")))?;
-    let staged = Staged::update(&a.dir, "report")?;
-    run.out = staged.dir().to_path_buf();
-    runner::draw_run(&run, &c)?;
-    staged.commit()?;
+    runner::redraw(&a.dir, &runner::Charts { lang: a.lang, command: command_line() })?;
     out(&format!("charts and report.html redrawn in {}\n", a.dir.display()));
     Ok(())
 }

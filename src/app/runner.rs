@@ -16,7 +16,7 @@ use crate::app::shard::Tally;
 use crate::model::Model;
 use crate::report::run::{RunData, RunResults, Tables};
 use crate::report::tables_csv;
-use crate::scenario;
+use crate::scenario::{self, InputError};
 use crate::sim::engine;
 
 pub struct RunOptions {
@@ -68,6 +68,32 @@ pub fn draw_run(d: &RunData, c: &Charts) -> anyhow::Result<()> {
     );
     charts?;
     report?;
+    Ok(())
+}
+
+/// `riskshare report`: draws a finished run's charts and `report.html` again
+/// from its files, without simulating. A folder that is not a finished run
+/// (a shard's partial, one still being written, a damaged one) is the user's
+/// input and refused as such.
+pub fn redraw(dir: &Path, c: &Charts) -> anyhow::Result<()> {
+    let name = dir.display().to_string();
+    crate::app::output::check_complete(dir).map_err(|m| InputError::one(&name, "", None, m))?;
+    if !dir.join("summary.json").exists() {
+        let hint = if dir.join("manifest.json").exists() {
+            "a shard's partial result: merge the shards with `riskshare merge`, then report on the merged folder"
+        } else {
+            "not a finished run: no summary.json"
+        };
+        return Err(InputError::one(&name, "", None, hint).into());
+    }
+    let mut run = crate::report::run::load_run(dir)
+        .map_err(|e| InputError::one(&name, "", None, format!("a damaged run folder: {e:#}")))?;
+    // Drawn into a staging folder and moved into place whole: a full disk
+    // leaves the run's earlier charts as they were.
+    let staged = Staged::update(dir, "report")?;
+    run.out = staged.dir().to_path_buf();
+    draw_run(&run, c)?;
+    staged.commit()?;
     Ok(())
 }
 
