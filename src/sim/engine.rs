@@ -152,12 +152,8 @@ struct Candidate {
 /// Per-trial state of guarantees, linkage and societies.
 #[derive(Default)]
 struct MechanismState {
-    /// What each loan has paid as a guarantor so far, and who has paid.
-    guarantee_used: Vec<Fen>,
-    guarantors: Vec<u32>,
-    calls: Vec<guarantee::Call>,
-    received: Vec<Fen>,
-    scratch: guarantee::Scratch,
+    /// What each guarantor has paid so far.
+    groups: guarantee::Ledger,
     /// Linkage damage each household carries (0 when its firm has not defaulted).
     link_damage: Vec<f64>,
     /// Loans that may carry an extra damage term from next year on.
@@ -176,7 +172,7 @@ impl MechanismState {
         let n = m.loans.n;
         let so = &m.societies;
         MechanismState {
-            guarantee_used: if m.guarantee.is_active() { vec![Fen::ZERO; n] } else { Vec::new() },
+            groups: guarantee::Ledger::new(&m.guarantee, n),
             link_damage: if m.extra_key.is_empty() { Vec::new() } else { vec![0.0; n] },
             listed: if m.extra_key.is_empty() { Vec::new() } else { vec![false; n] },
             society_bad: vec![Fen::ZERO; so.len()],
@@ -190,10 +186,7 @@ impl MechanismState {
     }
 
     fn reset(&mut self) {
-        for &i in &self.guarantors {
-            self.guarantee_used[i as usize] = Fen::ZERO;
-        }
-        self.guarantors.clear();
+        self.groups.reset();
         for &i in &self.extra {
             self.link_damage[i as usize] = 0.0;
             self.listed[i as usize] = false;
@@ -214,8 +207,8 @@ impl MechanismState {
     /// society's bad loans, combined as independent damages.
     fn extra_damage(&self, m: &Model, i: usize) -> f64 {
         let mut survive = 1.0 - self.link_damage[i];
-        if m.guarantee.uplift > 0.0 && !self.guarantee_used.is_empty() {
-            let burden = self.guarantee_used[i].0 as f64 / m.loans.principal[i].0 as f64;
+        if m.guarantee.uplift > 0.0 && m.guarantee.is_active() {
+            let burden = self.groups.used(i).0 as f64 / m.loans.principal[i].0 as f64;
             survive *= 1.0 - (m.guarantee.uplift * burden).min(1.0);
         }
         if let Some(&(_, k)) = self.fed_back.iter().find(|(l, _)| *l as usize == i) {
@@ -618,7 +611,16 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
                 }
             }
         }
-        mechanisms_after_defaults(m, t, year_start, ws);
+        // Layers 1-3 of the waterfall: they read the draws only, and what
+        // the guarantors pay strains them from next year on.
+        let (default_year, term) = (&ws.default_year, &loans.term);
+        waterfall::secure(
+            &mut ws.drawn[year_start..],
+            &m.guarantee,
+            |g, bound| default_year[g as usize] == 0 && (bound || term[g as usize] as usize > t),
+            &mut ws.mech.groups,
+        );
+        mechanisms_after_defaults(m, year_start, ws);
         flows.interest_subsidy = m.scheduled_subsidy[t] - ws.lost_subsidy[t];
         flows.premium_subsidy = m.premium_subsidy[t] - ws.lost_premium[t];
         counts.loan_years = m.scheduled_alive[t] - ws.lost_alive[t];
@@ -627,41 +629,21 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
     (ws.z_county, ws.z_industry) = (zc_all, zi_all);
 }
 
-/// What this year's defaults set off (docs/model.md 3b): their guarantee groups
-/// pay, the societies count their bad loans, and linked households, paying
-/// guarantors and society bank loans take their extra terms from next year.
-fn mechanisms_after_defaults(m: &Model, t: usize, year_start: usize, ws: &mut Workspace) {
-    let loans = &m.loans;
+/// What this year's defaults set off (docs/model.md 3b), once the guarantee
+/// groups have paid: the societies count their bad loans, and linked
+/// households, paying guarantors and society bank loans take their extra
+/// terms from next year.
+fn mechanisms_after_defaults(m: &Model, year_start: usize, ws: &mut Workspace) {
     let mech = &mut ws.mech;
-    let claims = &mut ws.drawn[year_start..];
-    if m.guarantee.is_active() {
-        mech.calls.clear();
-        for c in claims.iter_mut() {
-            let owed = c.secure();
-            mech.calls.push(guarantee::Call { loan: c.loan, group: m.guarantee.group_of[c.loan as usize], owed });
-        }
-        let default_year = &ws.default_year;
-        guarantee::call_groups(
-            &m.guarantee,
-            &mech.calls,
-            |g, bound| default_year[g as usize] == 0 && (bound || loans.term[g as usize] as usize > t),
-            &mut mech.guarantee_used,
-            &mut mech.received,
-            &mut mech.scratch,
-        );
-        for (c, &got) in claims.iter_mut().zip(&mech.received) {
-            c.guarantee = got;
-        }
-        for k in 0..mech.scratch.paid.len() {
-            let g = mech.scratch.paid[k].0;
-            mech.guarantors.push(g);
-            if m.guarantee.uplift > 0.0 && !mech.listed.is_empty() {
-                mech.list(g);
-            }
+    let claims = &ws.drawn[year_start..];
+    if m.guarantee.is_active() && m.guarantee.uplift > 0.0 && !mech.listed.is_empty() {
+        for k in 0..mech.groups.paid().len() {
+            let g = mech.groups.paid()[k].0;
+            mech.list(g);
         }
     }
-    for c in claims.iter_mut().filter(|c| c.society != NO_SOCIETY) {
-        let bad = c.secure() - c.guarantee;
+    for c in claims.iter().filter(|c| c.society != NO_SOCIETY) {
+        let bad = c.to_funds;
         mech.society_bad[c.society as usize] += bad;
         if bad > Fen::ZERO {
             let k = c.society as usize;
@@ -754,11 +736,11 @@ fn settle(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch, other_fund
         }
         village_total -= flows.village_fund;
         ws.year_demand.fill(Fen::ZERO);
-        for &(a, d) in &ws.scratch.account_demand {
+        for &(a, d) in &ws.scratch.accounts.demand {
             ws.year_demand[a as usize] = d;
         }
         out.account_demands.extend_from_slice(&ws.year_demand);
-        for &(v, d) in &ws.scratch.village_demand {
+        for &(v, d) in &ws.scratch.villages.demand {
             if ws.village_demand[v as usize].is_zero() {
                 ws.village_demand_list.push(v);
             }
@@ -766,7 +748,7 @@ fn settle(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch, other_fund
         }
         counts.defaults = claims.len() as u32;
         if m.village_fund_enabled {
-            for &v in &ws.scratch.exhausted_villages {
+            for &v in &ws.scratch.villages.exhausted {
                 counts.village_funds_exhausted += 1;
                 if !ws.village_exhausted[v as usize] {
                     ws.village_exhausted[v as usize] = true;
@@ -774,7 +756,7 @@ fn settle(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch, other_fund
                 }
             }
         }
-        for &a in &ws.scratch.exhausted_accounts {
+        for &a in &ws.scratch.accounts.exhausted {
             counts.comp_accounts_exhausted += 1;
             let acc = &mut ws.acct[a as usize];
             if acc.exhausted_year == 0 {
