@@ -830,10 +830,10 @@ fn mechanisms_after_defaults(m: &Model, year_start: usize, ws: &mut Workspace) {
     }
 }
 
-/// Phase 2 of a trial: the funds and the waterfall, year by year (docs/model.md 3,
-/// items 8.3-10), on the claims [`draw_trial`] left in the workspace; appends
-/// the trial's rows to `out`. `m` may differ from the model that drew the
-/// trial in its funds only (same loans, same order).
+/// Phase 2 of a trial: the funds and the waterfall's fund layers, year by
+/// year (docs/model.md 3.8.4-3.10), on the claims [`draw_trial`] left in the
+/// workspace; appends the trial's rows to `out`. `m` may differ from the
+/// model that drew the trial in its funds only (same loans, same order).
 pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) {
     settle(m, trial, ws, out, true);
 }
@@ -849,109 +849,10 @@ fn settle(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch, other_fund
     let mut village_total: Fen = m.village_fund_initial.iter().copied().sum();
     let mut start = 0;
     for t in 0..m.horizon {
-        let YearDraw { end, mut flows, mut counts } = ws.year_draws[t];
-        let impaired_before = ws.mech.ledger.impaired();
-        for (a, &inj) in m.injections[t].iter().enumerate() {
-            ws.account_balance[a] += inj;
-            ws.deposited[a] += inj;
-        }
-        // The year's claims are settled where the draws left them: the
-        // waterfall recomputes every layer from the draws' fields, so a
-        // trial can be settled again under other funds (a sweep).
-        let claims = &mut ws.drawn[start..end];
-        if other_funds {
-            for c in claims.iter_mut() {
-                let r = &m.at_default[c.loan as usize];
-                (c.account, c.village_covered) = (r.account, r.village_covered);
-            }
-        }
-        start = end;
-
-        // 8. The waterfall.
-        waterfall::settle(
-            claims,
-            &mut ws.village_balance,
-            &mut ws.account_balance,
-            m.government_share_ppm,
-            &mut ws.scratch,
-        );
-        for c in claims.iter() {
-            flows.exposure += c.exposure;
-            flows.collateral += c.collateral;
-            flows.insurance += c.insurance();
-            flows.claims_agricultural += c.insurance_paid[AGRICULTURAL];
-            flows.claims_accident += c.insurance_paid[ACCIDENT];
-            flows.claims_credit += c.insurance_paid[CREDIT];
-            flows.insurance_excess += c.insurance_excess;
-            flows.guarantee += c.guarantee;
-            flows.village_fund += c.village_fund;
-            flows.comp_fund += c.comp_fund;
-            flows.shortfall += c.shortfall;
-            flows.bank_loss += c.bank_loss;
-            flows.society_loss += c.society_loss;
-            if c.society != NO_SOCIETY && c.society_loss > Fen::ZERO {
-                ws.mech.ledger.bear(&m.societies, c.society as usize, c.society_loss);
-            }
-            debug_assert_eq!(c.accounted(), c.exposure, "conservation, loan {}", c.loan);
-            if c.account != NO_ACCOUNT {
-                let a = &mut ws.acct[c.account as usize];
-                a.draws += c.comp_fund;
-                a.shortfall += c.shortfall;
-                a.bank_loss += c.bank_loss;
-            }
-        }
+        let draw = ws.year_draws[t];
+        let (flows, counts) = settle_year(m, t, start, draw, ws, out, other_funds);
+        start = draw.end;
         village_total -= flows.village_fund;
-        ws.year_demand.fill(Fen::ZERO);
-        for &(a, d) in &ws.scratch.accounts.demand {
-            ws.year_demand[a as usize] = d;
-        }
-        out.account_demands.extend_from_slice(&ws.year_demand);
-        for &(v, d) in &ws.scratch.villages.demand {
-            if ws.village_demand[v as usize].is_zero() {
-                ws.village_demand_list.push(v);
-            }
-            ws.village_demand[v as usize] += d;
-        }
-        counts.defaults = claims.len() as u32;
-        if m.village_fund_enabled {
-            for &v in &ws.scratch.villages.exhausted {
-                counts.village_funds_exhausted += 1;
-                if !ws.village_exhausted[v as usize] {
-                    ws.village_exhausted[v as usize] = true;
-                    ws.exhausted_list.push(v);
-                }
-            }
-        }
-        for &a in &ws.scratch.accounts.exhausted {
-            counts.comp_accounts_exhausted += 1;
-            let acc = &mut ws.acct[a as usize];
-            if acc.exhausted_year == 0 {
-                acc.exhausted_year = t as u32 + 1;
-            }
-        }
-        if m.shortfall_to_bank {
-            flows.shortfall_to_bank = flows.shortfall;
-        }
-
-        // 9. Year-end top-ups back to what has been deposited so far.
-        if let Some(rule) = m.top_up {
-            for a in 0..m.accounts.len() {
-                let mut add = (ws.deposited[a] - ws.account_balance[a]).max(Fen::ZERO);
-                if let Some(cap) = rule.annual_cap {
-                    add = add.min(cap);
-                }
-                if let Some(cap) = rule.total_cap {
-                    add = add.min((cap - ws.topped[a]).max(Fen::ZERO));
-                }
-                ws.account_balance[a] += add;
-                ws.topped[a] += add;
-                ws.acct[a].top_ups += add;
-                flows.top_ups += add;
-            }
-        }
-
-        // Societies impaired this year (a trial's count is their sum).
-        counts.societies_impaired = ws.mech.ledger.impaired() - impaired_before;
         out.years.push(YearRow { trial, year: t as u32 + 1, flows, counts, village_balance: village_total });
         out.year_balances.extend_from_slice(&ws.account_balance);
         total.add(&flows);
@@ -961,6 +862,146 @@ fn settle(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch, other_fund
         tcounts.shocks += counts.shocks;
         tcounts.loan_years += counts.loan_years;
     }
+    finish_trial(m, trial, total, tcounts, ws, out);
+}
+
+/// Year `t` of [`settle`], on the claims `start..draw.end`: the deposits
+/// due, the waterfall's fund layers, what each fund was asked and whether it
+/// ran dry, then the year-end top-ups. Returns the year's flows and counts.
+fn settle_year(
+    m: &Model,
+    t: usize,
+    start: usize,
+    draw: YearDraw,
+    ws: &mut Workspace,
+    out: &mut Batch,
+    other_funds: bool,
+) -> (Flows, Counts) {
+    let YearDraw { end, mut flows, mut counts } = draw;
+    let impaired_before = ws.mech.ledger.impaired();
+    for (a, &inj) in m.injections[t].iter().enumerate() {
+        ws.account_balance[a] += inj;
+        ws.deposited[a] += inj;
+    }
+    // The year's claims are settled where the draws left them: the fund
+    // layers start again from what the draws' layers left, so a trial can be
+    // settled again under other funds (a sweep).
+    let claims = &mut ws.drawn[start..end];
+    if other_funds {
+        for c in claims.iter_mut() {
+            let r = &m.at_default[c.loan as usize];
+            (c.account, c.village_covered) = (r.account, r.village_covered);
+        }
+    }
+    waterfall::settle(
+        claims,
+        &mut ws.village_balance,
+        &mut ws.account_balance,
+        m.government_share_ppm,
+        &mut ws.scratch,
+    );
+    tally(m, claims, &mut flows, &mut ws.mech.ledger, &mut ws.acct);
+    counts.defaults = claims.len() as u32;
+    record_demands(ws, out);
+    count_exhausted(m, t, ws, &mut counts);
+    if m.shortfall_to_bank {
+        flows.shortfall_to_bank = flows.shortfall;
+    }
+    top_up(m, ws, &mut flows);
+    // Societies impaired this year (a trial's count is their sum).
+    counts.societies_impaired = ws.mech.ledger.impaired() - impaired_before;
+    (flows, counts)
+}
+
+/// Adds a year's settled claims to its flows, each society loan's loss to
+/// its society's capital and each covered loan's figures to its account's row.
+fn tally(m: &Model, claims: &[Claim], flows: &mut Flows, ledger: &mut Ledger, acct: &mut [AccountTrial]) {
+    for c in claims {
+        flows.exposure += c.exposure;
+        flows.collateral += c.collateral;
+        flows.insurance += c.insurance();
+        flows.claims_agricultural += c.insurance_paid[AGRICULTURAL];
+        flows.claims_accident += c.insurance_paid[ACCIDENT];
+        flows.claims_credit += c.insurance_paid[CREDIT];
+        flows.insurance_excess += c.insurance_excess;
+        flows.guarantee += c.guarantee;
+        flows.village_fund += c.village_fund;
+        flows.comp_fund += c.comp_fund;
+        flows.shortfall += c.shortfall;
+        flows.bank_loss += c.bank_loss;
+        flows.society_loss += c.society_loss;
+        if c.society != NO_SOCIETY && c.society_loss > Fen::ZERO {
+            ledger.bear(&m.societies, c.society as usize, c.society_loss);
+        }
+        debug_assert_eq!(c.accounted(), c.exposure, "conservation, loan {}", c.loan);
+        if c.account != NO_ACCOUNT {
+            let a = &mut acct[c.account as usize];
+            a.draws += c.comp_fund;
+            a.shortfall += c.shortfall;
+            a.bank_loss += c.bank_loss;
+        }
+    }
+}
+
+/// What the year asked of each account (a row for every account) and of
+/// each village fund (summed over the trial).
+fn record_demands(ws: &mut Workspace, out: &mut Batch) {
+    ws.year_demand.fill(Fen::ZERO);
+    for &(a, d) in &ws.scratch.accounts.demand {
+        ws.year_demand[a as usize] = d;
+    }
+    out.account_demands.extend_from_slice(&ws.year_demand);
+    for &(v, d) in &ws.scratch.villages.demand {
+        if ws.village_demand[v as usize].is_zero() {
+            ws.village_demand_list.push(v);
+        }
+        ws.village_demand[v as usize] += d;
+    }
+}
+
+/// Counts the funds that ran dry in year `t`, and remembers the villages
+/// and the first year of each account for the trial's figures.
+fn count_exhausted(m: &Model, t: usize, ws: &mut Workspace, counts: &mut Counts) {
+    if m.village_fund_enabled {
+        for &v in &ws.scratch.villages.exhausted {
+            counts.village_funds_exhausted += 1;
+            if !ws.village_exhausted[v as usize] {
+                ws.village_exhausted[v as usize] = true;
+                ws.exhausted_list.push(v);
+            }
+        }
+    }
+    for &a in &ws.scratch.accounts.exhausted {
+        counts.comp_accounts_exhausted += 1;
+        let acc = &mut ws.acct[a as usize];
+        if acc.exhausted_year == 0 {
+            acc.exhausted_year = t as u32 + 1;
+        }
+    }
+}
+
+/// Year-end top-ups (docs/model.md 3.9) back to what has been deposited so
+/// far, within the yearly and total caps.
+fn top_up(m: &Model, ws: &mut Workspace, flows: &mut Flows) {
+    let Some(rule) = m.top_up else { return };
+    for a in 0..m.accounts.len() {
+        let mut add = (ws.deposited[a] - ws.account_balance[a]).max(Fen::ZERO);
+        if let Some(cap) = rule.annual_cap {
+            add = add.min(cap);
+        }
+        if let Some(cap) = rule.total_cap {
+            add = add.min((cap - ws.topped[a]).max(Fen::ZERO));
+        }
+        ws.account_balance[a] += add;
+        ws.topped[a] += add;
+        ws.acct[a].top_ups += add;
+        flows.top_ups += add;
+    }
+}
+
+/// The trial's rows: its totals and counts, its accounts, and its villages
+/// that ran dry or were asked for something, each list by village.
+fn finish_trial(m: &Model, trial: u64, total: Flows, mut tcounts: Counts, ws: &mut Workspace, out: &mut Batch) {
     tcounts.village_funds_exhausted = ws.exhausted_list.len() as u32;
     tcounts.comp_accounts_exhausted = ws.acct.iter().filter(|a| a.exhausted_year > 0).count() as u32;
     tcounts.societies_impaired = ws.mech.ledger.impaired();
