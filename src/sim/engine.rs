@@ -809,7 +809,7 @@ fn mechanisms_after_defaults(m: &Model, year_start: usize, ws: &mut Workspace) {
         }
     }
     for c in claims.iter().filter(|c| c.society != NO_SOCIETY) {
-        let bad = c.to_funds;
+        let bad = c.to_funds();
         mech.society_bad[c.society as usize] += bad;
         if bad > Fen::ZERO {
             let k = c.society as usize;

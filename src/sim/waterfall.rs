@@ -3,33 +3,33 @@
 //! layer pays from what the loan still owes ([`Claim::owed`]) and hands the
 //! rest to the next:
 //!
-//! 1. [`collateral`] (3.8.1): `min(recoverable value, exposure)`, the value
+//! 1. `collateral` (3.8.1): `min(recoverable value, exposure)`, the value
 //!    after mortality and the liquidation haircut as the claim gives it;
-//! 2. [`insurance`] (3.8.2): each triggered claim (agricultural,
+//! 2. `insurance` (3.8.2): each triggered claim (agricultural,
 //!    accident/illness, credit, in that order) pays `min(claim, owed)`; the
 //!    rest of the claim is `insurance_excess`, paid to the household and not
 //!    a loss;
-//! 3. [`guarantee`] (3.8.3): what the loan's joint-guarantee group pays
+//! 3. `guarantee` (3.8.3): what the loan's joint-guarantee group pays
 //!    ([`crate::sim::guarantee`]);
-//! 4. [`village_fund`] (3.8.4): a village's covered defaults of the year ask
+//! 4. `village_fund` (3.8.4): a village's covered defaults of the year ask
 //!    `D = sum(owed)`; the fund pays all of it when `D <= balance`, else its
 //!    whole balance pro rata to `owed`;
-//! 5. [`society`] (3.8.5): a mutual-aid society's loan leaves the rest to the
+//! 5. `society` (3.8.5): a mutual-aid society's loan leaves the rest to the
 //!    society's capital (`society_loss`); it never reaches a bank;
-//! 6. [`split`] (3.8.6): a covered loan's remainder `R` goes `round(R *
+//! 6. `split` (3.8.6): a covered loan's remainder `R` goes `round(R *
 //!    share)` to the government, which its compensation account is then
 //!    asked for, and `R - that` to the bank (`bank_loss`); an uncovered
 //!    loan's all to the bank;
-//! 7. [`compensation_account`] (3.8.6): the lending bank's account in the
+//! 7. `compensation_account` (3.8.6): the lending bank's account in the
 //!    county pays the government's parts, pro rata when it is short; the
 //!    unpaid part is `shortfall`.
 //!
 //! Layers 1-3 read the draws only, never a fund, and the guarantee's
 //! payments set off the next year's extra damage terms (3b), so they run
-//! once, when the year is drawn ([`secure`]), and leave [`Claim::to_funds`].
-//! Layers 4-7 draw the funds down ([`settle`]); they start again from
-//! `to_funds` at every settlement, so a trial's draws can be settled under
-//! other funds (a sweep). The fund layers share one pro-rata split by fund
+//! once, when the year is drawn ([`secure`]). Layers 4-7 draw the funds down
+//! ([`settle`]); they start again from what layers 1-3 left
+//! ([`Claim::to_funds`]) at every settlement, so a trial's draws can be
+//! settled under other funds (a sweep). The fund layers share one pro-rata split by fund
 //! (`pay_by_fund`): largest remainder, ties by loan index, never first
 //! come, first served.
 //!
@@ -67,9 +67,6 @@ pub struct Claim {
     /// from it, and it is zero once the split and the account have placed
     /// the rest.
     pub owed: Fen,
-    /// What collateral, insurance and the guarantee leave ([`secure`]): where
-    /// the fund layers start, at every settlement of the same draws.
-    pub to_funds: Fen,
     // What each layer paid.
     pub collateral: Fen,
     pub insurance_paid: [Fen; 3],
@@ -95,7 +92,6 @@ impl Default for Claim {
             claims: [Fen::ZERO; 3],
             society: NO_SOCIETY,
             owed: Fen::ZERO,
-            to_funds: Fen::ZERO,
             collateral: Fen::ZERO,
             insurance_paid: [Fen::ZERO; 3],
             insurance_excess: Fen::ZERO,
@@ -112,6 +108,11 @@ impl Default for Claim {
 impl Claim {
     pub fn insurance(&self) -> Fen {
         self.insurance_paid.iter().copied().sum()
+    }
+    /// What the layers that read the draws only ([`secure`]) leave owed:
+    /// where the fund layers start, at every settlement of the same draws.
+    pub fn to_funds(&self) -> Fen {
+        self.exposure - self.collateral - self.insurance() - self.guarantee
     }
     /// What the layers account for; equals `exposure` after [`secure`] and [`settle`].
     pub fn accounted(&self) -> Fen {
@@ -229,7 +230,7 @@ fn sort_by_group(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
 /// collateral, insurance and the joint guarantee. `can_pay(member, bound)`
 /// says whether a group member can still pay (the flag is set for a group
 /// formed for one loan); `groups` keeps what members have paid through the
-/// trial. Leaves each claim's [`Claim::to_funds`].
+/// trial.
 pub fn secure(
     claims: &mut [Claim],
     book: &GuaranteeBook,
@@ -237,13 +238,11 @@ pub fn secure(
     groups: &mut guarantee::Ledger,
 ) {
     for c in claims.iter_mut() {
+        c.guarantee = Fen::ZERO;
         collateral(c);
         insurance(c);
     }
     guarantee(claims, book, can_pay, groups);
-    for c in claims.iter_mut() {
-        c.to_funds = c.owed;
-    }
 }
 
 /// Layers 4-7 of one year's claims, after [`secure`]: the village funds, the
@@ -256,8 +255,9 @@ pub fn settle(
     government_share_ppm: u32,
     s: &mut Scratch,
 ) {
+    // Each fund layer writes only the claims it pays.
     for c in claims.iter_mut() {
-        c.owed = c.to_funds;
+        c.owed = c.to_funds();
         c.village_fund = Fen::ZERO;
         c.comp_fund = Fen::ZERO;
         c.shortfall = Fen::ZERO;
@@ -265,20 +265,23 @@ pub fn settle(
         c.society_loss = Fen::ZERO;
     }
     village_fund(claims, village_balance, s);
-    society(claims);
-    split(claims, government_share_ppm);
+    // These two act on each claim alone, so one pass serves both.
+    for c in claims.iter_mut() {
+        society(c);
+        split(c, government_share_ppm);
+    }
     compensation_account(claims, account_balance, s);
 }
 
 /// 3.8.1: the bank takes the recoverable collateral, at most the exposure.
-pub fn collateral(c: &mut Claim) {
+fn collateral(c: &mut Claim) {
     c.collateral = c.collateral_value.min(c.exposure).max(Fen::ZERO);
     c.owed = c.exposure - c.collateral;
 }
 
 /// 3.8.2: each triggered claim in slot order pays what is still owed at
 /// most; the household keeps the rest of it.
-pub fn insurance(c: &mut Claim) {
+fn insurance(c: &mut Claim) {
     c.insurance_excess = Fen::ZERO;
     for k in 0..3 {
         let pay = c.claims[k].min(c.owed).max(Fen::ZERO);
@@ -291,16 +294,14 @@ pub fn insurance(c: &mut Claim) {
 /// 3.8.3: each defaulted member's group pays what it can of what the member
 /// still owes (3b). Who can pay depends on who has defaulted, never on a
 /// fund, which is why this layer runs with the draws.
-pub fn guarantee(
+fn guarantee(
     claims: &mut [Claim],
     book: &GuaranteeBook,
     can_pay: impl Fn(u32, bool) -> bool,
     groups: &mut guarantee::Ledger,
 ) {
+    // Without groups nobody pays: the claims keep the zero `secure` gave them.
     if !book.is_active() {
-        for c in claims.iter_mut() {
-            c.guarantee = Fen::ZERO;
-        }
         return;
     }
     let calls = claims.iter().map(|c| Call { loan: c.loan, group: book.group_of[c.loan as usize], owed: c.owed });
@@ -313,7 +314,7 @@ pub fn guarantee(
 }
 
 /// 3.8.4: each village's fund pays its covered defaults.
-pub fn village_fund(claims: &mut [Claim], balance: &mut [Fen], s: &mut Scratch) {
+fn village_fund(claims: &mut [Claim], balance: &mut [Fen], s: &mut Scratch) {
     s.villages.clear();
     pay_by_fund(
         claims,
@@ -331,8 +332,8 @@ pub fn village_fund(claims: &mut [Claim], balance: &mut [Fen], s: &mut Scratch) 
 }
 
 /// 3.8.5: what a society lent from its capital falls on that capital.
-pub fn society(claims: &mut [Claim]) {
-    for c in claims.iter_mut().filter(|c| c.society != NO_SOCIETY) {
+fn society(c: &mut Claim) {
+    if c.society != NO_SOCIETY {
         c.society_loss = c.owed;
         c.owed = Fen::ZERO;
     }
@@ -340,22 +341,25 @@ pub fn society(claims: &mut [Claim]) {
 
 /// 3.8.6, the split: what the government's part leaves owed is what the
 /// loan's compensation account is asked for; the bank bears the rest.
-pub fn split(claims: &mut [Claim], government_share_ppm: u32) {
-    for c in claims.iter_mut() {
-        if c.account != NO_ACCOUNT {
-            let (gov, bank) = split_share(c.owed, government_share_ppm);
-            c.owed = gov;
-            c.bank_loss = bank;
-        } else {
-            c.bank_loss = c.owed;
-            c.owed = Fen::ZERO;
-        }
+fn split(c: &mut Claim, government_share_ppm: u32) {
+    // Most defaults owe nothing by now (the village fund paid them), and a
+    // split costs a division.
+    if c.owed == Fen::ZERO {
+        return;
+    }
+    if c.account != NO_ACCOUNT {
+        let (gov, bank) = split_share(c.owed, government_share_ppm);
+        c.owed = gov;
+        c.bank_loss = bank;
+    } else {
+        c.bank_loss = c.owed;
+        c.owed = Fen::ZERO;
     }
 }
 
 /// 3.8.6, the account: pays the government's parts; what it cannot pay is
 /// the shortfall.
-pub fn compensation_account(claims: &mut [Claim], balance: &mut [Fen], s: &mut Scratch) {
+fn compensation_account(claims: &mut [Claim], balance: &mut [Fen], s: &mut Scratch) {
     s.accounts.clear();
     pay_by_fund(
         claims,
