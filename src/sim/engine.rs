@@ -778,10 +778,10 @@ fn load_ahead_defaults(m: &Model, t: usize, defaults: &[u32], damage: &DamageSta
     std::hint::black_box(touched);
 }
 
-/// The bucket and varied passes of year 1 of trial `trial` with no damage
-/// drawn (so the varied pass never applies), for `benches/engine.rs`, which
-/// so measures the engine's own pass; returns the year's defaults. Not part
-/// of the API.
+/// The bucket and varied passes of year 1 of trial `trial`, after the
+/// trial's reset and economy, with no damage drawn (so the varied pass never
+/// applies): `benches/engine.rs` measures the engine's own pass through it.
+/// Returns the year's defaults. Not part of the API.
 #[doc(hidden)]
 pub fn bench_bucket_pass(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) -> usize {
     ws.reset_draws();
