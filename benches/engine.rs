@@ -10,20 +10,18 @@
 //!   `riskshare::rng::bernoulli_indices` (geometric skip-ahead) over a
 //!   1e6-loan sequence at p = 0.03, counting hits, and also gathering an
 //!   integer-fen EAD per hit (the loss aggregation a real kernel does).
-//! - `kernel/base_pass/*`: the engine's bucket pass of one year without
-//!   damage (a skip over each bucket's alive loans at the grid bound of its
-//!   Vasicek probability, each candidate thinned by the exact probability),
-//!   restated here from public items of `model` and `rng` because the pass
-//!   itself is private to `engine::run_trial`. It draws what the engine's
-//!   base pass draws, as one loop per bucket; the engine runs the same draws
-//!   as three loops (first skips, kept passes, decisions: see its comments).
-//!   If the engine's pass changes, this copy does not.
+//! - `kernel/base_pass/*`: the engine's own bucket pass of one year,
+//!   `engine::bench_bucket_pass` (a bench entry, hidden from the docs): the
+//!   trial's reset and economy, then the bucket and varied passes of year 1
+//!   with no damage drawn (so the varied pass never applies), as the engine
+//!   runs them (first skips, kept passes, decisions).
 //! - `trial/*`: one whole trial, `engine::run_trial`, of the default scenario
 //!   (`scenarios/wangcang.yaml`) and of the province scenario
 //!   (`scenarios/province.yaml`). Each iteration runs the next trial number,
 //!   so the figure is a mean over many different futures.
-//! - `waterfall/settle_200_claims`: `waterfall::settle` on a synthetic year of
-//!   200 claims in 50 villages and 4 compensation accounts, with some village
+//! - `waterfall/settle_200_claims`: the waterfall, `waterfall::secure` (no
+//!   guarantee groups) then `waterfall::settle`, on a synthetic year of 200
+//!   claims in 50 villages and 4 compensation accounts, with some village
 //!   funds and one account short, so the pro-rata paths run.
 
 use std::hint::black_box;
@@ -31,11 +29,13 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use riskshare::model::guarantee::GuaranteeBook;
 use riskshare::model::{Model, NO_ACCOUNT};
 use riskshare::money::Fen;
 use riskshare::rng::{self, Stream};
 use riskshare::scenario;
 use riskshare::sim::engine::{self, Workspace};
+use riskshare::sim::guarantee;
 use riskshare::sim::tables::Batch;
 use riskshare::sim::waterfall::{self, Claim, Scratch};
 
@@ -100,62 +100,15 @@ fn kernel(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("kernel/base_pass");
-    for (name, m) in
-        [("wangcang", build(scenario::WANGCANG_YAML, "wangcang")), ("province", build(PROVINCE_YAML, "province"))]
-    {
+    for (name, m) in [("wangcang", wangcang()), ("province", province())] {
         let alive: u64 = m.buckets.iter().map(|b| (b.ends[0] - b.start) as u64).sum();
         g.throughput(Throughput::Elements(alive));
-        let mut default_year = vec![0u8; m.loans.n];
-        let mut defaulted: Vec<u32> = Vec::new();
-        let (mut zc, mut zi) = (vec![0.0; m.counties.len()], vec![0.0; m.industries.len()]);
-        let e = &m.economy;
+        let mut ws = Workspace::new(m);
         let mut trial = 0u64;
         g.bench_function(name, |b| {
             b.iter(|| {
                 trial += 1;
-                for &i in &defaulted {
-                    default_year[i as usize] = 0;
-                }
-                defaulted.clear();
-                for (c, z) in zc.iter_mut().enumerate() {
-                    *z = rng::normal(&mut rng::stream(SEED, trial, Stream::Economy, m.keys.county[c], 0));
-                }
-                for (i, z) in zi.iter_mut().enumerate() {
-                    *z = rng::normal(&mut rng::stream(SEED, trial, Stream::Economy, m.keys.industry[i], 1));
-                }
-                let grid = rng::phi_grid();
-                let base = rng::key(&[SEED, trial, Stream::DefaultBase as u64, 0]);
-                for (bi, bucket) in m.buckets.iter().enumerate() {
-                    let len = (bucket.ends[0] - bucket.start) as usize;
-                    if len == 0 {
-                        continue;
-                    }
-                    let x = e.sqrt_w * zc[bucket.county as usize] + e.sqrt_1m_w * zi[bucket.industry as usize];
-                    let a = (m.classes[bucket.class as usize].threshold - e.sqrt_rho * x) * e.inv_sqrt_1m_rho;
-                    let k = grid.above(a);
-                    let (bound, ln_q) = (grid.p(k), grid.ln_q(k));
-                    let mut r = rng::SplitMix::new(base, m.keys.bucket[bi]);
-                    let start = bucket.start as usize;
-                    let mut p = f64::NAN;
-                    let mut j = 0u64;
-                    loop {
-                        j = j.saturating_add(rng::geometric_gap(&mut r, ln_q));
-                        if j >= len as u64 {
-                            break;
-                        }
-                        let u = rng::uniform(&mut r) * bound;
-                        if p.is_nan() {
-                            p = rng::phi(a);
-                        }
-                        let i = start + j as usize;
-                        if u < p && default_year[i] == 0 {
-                            default_year[i] = 1;
-                            defaulted.push(i as u32);
-                        }
-                        j += 1;
-                    }
-                }
-                defaulted.len()
+                engine::bench_bucket_pass(m, SEED, trial, &mut ws)
             })
         });
     }
@@ -232,12 +185,14 @@ fn waterfall_bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("waterfall");
     g.throughput(Throughput::Elements(claims.len() as u64));
     let mut scratch = Scratch::default();
+    let (no_groups, mut groups) = (GuaranteeBook::default(), guarantee::Ledger::default());
     g.bench_function("settle_200_claims", |b| {
         b.iter_batched_ref(
             || (claims.clone(), village.clone(), account.clone()),
             |(cl, vb, ab)| {
+                waterfall::secure(cl, &no_groups, |_, _| false, &mut groups);
                 waterfall::settle(cl, vb, ab, 600_000, &mut scratch);
-                scratch.exhausted_villages.len()
+                scratch.villages.exhausted.len()
             },
             BatchSize::SmallInput,
         )

@@ -94,7 +94,7 @@ impl DamageState {
     }
 
     /// Starts year `t` (0-based): this year's damage is empty, herd losses carry on.
-    fn new_year(&mut self, t: usize) {
+    pub(crate) fn new_year(&mut self, t: usize) {
         self.year = t as u8;
         self.shared_survival.fill(1.0);
         self.varied_survival.fill(1.0);

@@ -8,6 +8,10 @@
 //! with bucket probit `a = (Phi^-1(pd) - sqrt(rho) X) / sqrt(1 - rho)` and
 //! village damage D defaults with `P(D) = Phi(a + kappa D / sqrt(1 - rho))`.
 //!
+//! Each year draws its defaults in four passes, in this order, each its own
+//! function (`BucketYear::bucket_pass`, `BucketYear::varied_pass`,
+//! `shock_pass`, `extra_damage_pass`):
+//!
 //! 1. *Bucket pass*: each bucket (county, class, industry) skips over its
 //!    alive loans (a prefix of the bucket) at a bound B: Phi at the first
 //!    point of a 1/64 grid ([`rng::PhiGrid`]) at or above `a + kappa D_shared
@@ -26,7 +30,17 @@
 //! 3. *Shock pass*: each shock type hits household borrowers alive at the start
 //!    of the year with its probability; a shocked borrower defaults in
 //!    addition with `q_shock`, which gives `1 - (1 - p)(1 - q_shock)`.
+//!    Streams `(Shock, type, year)` and `(DefaultShock, type, year)`.
+//! 4. *Extra-damage pass* (docs/model.md 3b): a loan carrying an extra
+//!    damage term `e` (a linked household of a defaulted firm, a guarantor
+//!    that paid, a society's bank loan with bad loans behind it), alive and
+//!    not yet defaulted, defaults in addition with `r = (p(D') - p(D)) / (1 -
+//!    p(D))`, `D' = 1 - (1 - D)(1 - e)`, on one uniform per (year, loan)
+//!    keyed by the loan's id ([`rng::keyed_uniform`]), so the draws do not
+//!    shift when the set of listed loans changes.
 //!
+//! The bucket and varied passes run together, as three loops over dense
+//! lists (first skips, candidates, decisions: `bucket_and_varied_passes`).
 //! A loan defaults at most once: a draw that lands on a loan already
 //! defaulted (or repaid) is ignored, which is valid thinning. Every pass is
 //! exact up to floating-point rounding; the normal CDF is evaluated only for
@@ -38,7 +52,7 @@ use rayon::prelude::*;
 
 use crate::model::portfolio::CollateralKind;
 use crate::model::society::{NO_LOAN, NO_SOCIETY};
-use crate::model::{Model, NO_ACCOUNT};
+use crate::model::{Economy, Model, NO_ACCOUNT};
 use crate::money::Fen;
 use crate::rng::{self, Stream};
 use crate::scenario::ShockKind;
@@ -152,12 +166,8 @@ struct Candidate {
 /// Per-trial state of guarantees, linkage and societies.
 #[derive(Default)]
 struct MechanismState {
-    /// What each loan has paid as a guarantor so far, and who has paid.
-    guarantee_used: Vec<Fen>,
-    guarantors: Vec<u32>,
-    calls: Vec<guarantee::Call>,
-    received: Vec<Fen>,
-    scratch: guarantee::Scratch,
+    /// What each guarantor has paid so far.
+    groups: guarantee::Ledger,
     /// Linkage damage each household carries (0 when its firm has not defaulted).
     link_damage: Vec<f64>,
     /// Loans that may carry an extra damage term from next year on.
@@ -176,7 +186,7 @@ impl MechanismState {
         let n = m.loans.n;
         let so = &m.societies;
         MechanismState {
-            guarantee_used: if m.guarantee.is_active() { vec![Fen::ZERO; n] } else { Vec::new() },
+            groups: guarantee::Ledger::new(&m.guarantee, n),
             link_damage: if m.extra_key.is_empty() { Vec::new() } else { vec![0.0; n] },
             listed: if m.extra_key.is_empty() { Vec::new() } else { vec![false; n] },
             society_bad: vec![Fen::ZERO; so.len()],
@@ -190,10 +200,7 @@ impl MechanismState {
     }
 
     fn reset(&mut self) {
-        for &i in &self.guarantors {
-            self.guarantee_used[i as usize] = Fen::ZERO;
-        }
-        self.guarantors.clear();
+        self.groups.reset();
         for &i in &self.extra {
             self.link_damage[i as usize] = 0.0;
             self.listed[i as usize] = false;
@@ -214,8 +221,8 @@ impl MechanismState {
     /// society's bad loans, combined as independent damages.
     fn extra_damage(&self, m: &Model, i: usize) -> f64 {
         let mut survive = 1.0 - self.link_damage[i];
-        if m.guarantee.uplift > 0.0 && !self.guarantee_used.is_empty() {
-            let burden = self.guarantee_used[i].0 as f64 / m.loans.principal[i].0 as f64;
+        if m.guarantee.uplift > 0.0 && m.guarantee.is_active() {
+            let burden = self.groups.used(i).0 as f64 / m.loans.principal[i].0 as f64;
             survive *= 1.0 - (m.guarantee.uplift * burden).min(1.0);
         }
         if let Some(&(_, k)) = self.fed_back.iter().find(|(l, _)| *l as usize == i) {
@@ -325,18 +332,30 @@ struct YearDraw {
     counts: Counts,
 }
 
-/// Phase 1 of a trial: economy, hazards, defaults, exposure, collateral and
-/// claims for every year (docs/model.md 3, items 1-8.2). Nothing here depends on
-/// the funds, so a sweep over fund settings draws a trial once and settles it
-/// per setting ([`settle_trial`]) with exactly the results of full runs.
+/// Phase 1 of a trial: economy, hazards, defaults, exposure and the
+/// waterfall's layers that read the draws only (collateral, insurance, the
+/// guarantee) for every year (docs/model.md 3.1-3.8.3). Nothing here depends
+/// on the funds, so a sweep over fund settings draws a trial once and settles
+/// it per setting ([`settle_trial`]) with exactly the results of full runs.
 pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
     ws.reset_draws();
     ws.drawn.clear();
     ws.year_draws.clear();
-    let loans = &m.loans;
+    draw_economy(m, seed, trial, ws);
+    // Held outside the workspace while the passes borrow it; put back at the end.
+    let (zc_all, zi_all) = (std::mem::take(&mut ws.z_county), std::mem::take(&mut ws.z_industry));
+    let (nc, ni) = (m.counties.len(), m.industries.len());
+    for t in 0..m.horizon {
+        let f = Factors { county: &zc_all[t * nc..(t + 1) * nc], industry: &zi_all[t * ni..(t + 1) * ni] };
+        draw_year(m, seed, trial, t, f, ws);
+    }
+    (ws.z_county, ws.z_industry) = (zc_all, zi_all);
+}
+
+/// The economy (docs/model.md 3.1), all years at once: each county's AR(1)
+/// factor and each industry's factor from its own stream, addressed by its id.
+fn draw_economy(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
     let e = &m.economy;
-    // 1. Economy, all years at once: each county's AR(1) factor and each
-    // industry's factor from its own stream, addressed by its id.
     let (nc, ni) = (m.counties.len(), m.industries.len());
     for c in 0..nc {
         let mut g = rng::stream(seed, trial, Stream::Economy, m.keys.county[c], 0);
@@ -360,308 +379,437 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
             ws.z_county[t * nc..(t + 1) * nc].fill(*z);
         }
     }
-    // Held outside the workspace while the passes borrow it; put back at the end.
-    let (zc_all, zi_all) = (std::mem::take(&mut ws.z_county), std::mem::take(&mut ws.z_industry));
+}
 
-    for t in 0..m.horizon {
-        let mut flows = Flows::default();
-        let mut counts = Counts::default();
+/// One year's economic factors (docs/model.md 3.1), by county and by industry.
+#[derive(Clone, Copy)]
+struct Factors<'a> {
+    county: &'a [f64],
+    industry: &'a [f64],
+}
 
-        let z_county = &zc_all[t * nc..(t + 1) * nc];
-        let z_industry = &zi_all[t * ni..(t + 1) * ni];
+impl Factors<'_> {
+    /// The systematic factor X of a loan in `county` and industry `ind`.
+    #[inline]
+    fn x(&self, e: &Economy, county: usize, ind: usize) -> f64 {
+        e.sqrt_w * self.county[county] + e.sqrt_1m_w * self.industry[ind]
+    }
+}
 
-        // 2-3. Disasters and epidemics.
-        let (ev0, ob0) = (ws.damage.events, ws.damage.outbreaks);
-        damage::draw_year(&m.hazards, seed, trial, t, &mut ws.damage);
-        counts.disaster_events = ws.damage.events - ev0;
-        counts.epidemic_outbreaks = ws.damage.outbreaks - ob0;
+/// Year `t` of [`draw_trial`]: disasters and epidemics (docs/model.md
+/// 3.2-3.3), the four sampling passes of the module doc in its order, then
+/// the claims of the year's defaults through the waterfall's layers that
+/// read the draws only.
+fn draw_year(m: &Model, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Workspace) {
+    let mut counts = Counts::default();
+    let (ev0, ob0) = (ws.damage.events, ws.damage.outbreaks);
+    damage::draw_year(&m.hazards, seed, trial, t, &mut ws.damage);
+    counts.disaster_events = ws.damage.events - ev0;
+    counts.epidemic_outbreaks = ws.damage.outbreaks - ob0;
 
-        // 6a-c. Defaults by bucket. A loan's probability is `P(D) = Phi(a +
-        // kappa D / sqrt(1 - rho))`, where `a` is its bucket's probit and D its
-        // village's damage. Each bucket skips over its alive loans at a bound
-        // B, the grid's Phi just above `a + kappa D_shared / sqrt(1 - rho)`
-        // (D_shared: the damage of a village hit by every shared event that
-        // reached the county), and keeps a candidate with `min(P(D), B) / B`.
-        // The normal CDF is evaluated for candidates only.
-        ws.year_defaults.clear();
-        let grid = rng::phi_grid();
-        let base = rng::key(&[seed, trial, Stream::DefaultBase as u64, t as u64]);
-        let base_varied = rng::key(&[seed, trial, Stream::DefaultDamage as u64, t as u64]);
-        let damaged = e.kappa > 0.0;
-        let slope = e.kappa * e.inv_sqrt_1m_rho;
-        // Three steps, each a loop over a dense list: (1) every bucket's
-        // first skip of its base pass, and of its varied pass where one
-        // applies, where a pass is kept only if it lands on a loan (most do
-        // not: a bucket expects well under one default); (2) the kept passes
-        // run on, listing their candidates (a varied pass's only in varied
-        // villages); (3) the candidates are decided. The draws never depend on the decisions,
-        // and a loan defaults once whichever pass comes first, so this gives
-        // the defaults of one loop doing all three bucket by bucket, while
-        // step 1 runs without an unpredictable branch per bucket.
-        let live = &m.live_buckets[t];
+    ws.year_defaults.clear();
+    bucket_and_varied_passes(m, seed, trial, t, f, ws);
+    counts.shocks = shock_pass(m, seed, trial, t, ws);
+    // An extra term acts through kappa, like any damage: without it the pass
+    // could change no probability.
+    if !ws.mech.extra.is_empty() && m.economy.kappa > 0.0 {
+        extra_damage_pass(m, seed, trial, t, f, ws);
+    }
+
+    let year_start = ws.drawn.len();
+    let mut flows = year_claims(m, t, ws);
+    // Layers 1-3 of the waterfall: they read the draws only, and what the
+    // guarantors pay strains them from next year on.
+    let (default_year, term) = (&ws.default_year, &m.loans.term);
+    waterfall::secure(
+        &mut ws.drawn[year_start..],
+        &m.guarantee,
+        |g, bound| default_year[g as usize] == 0 && (bound || term[g as usize] as usize > t),
+        &mut ws.mech.groups,
+    );
+    mechanisms_after_defaults(m, year_start, ws);
+    flows.interest_subsidy = m.scheduled_subsidy[t] - ws.lost_subsidy[t];
+    flows.premium_subsidy = m.premium_subsidy[t] - ws.lost_premium[t];
+    counts.loan_years = m.scheduled_alive[t] - ws.lost_alive[t];
+    ws.year_draws.push(YearDraw { end: ws.drawn.len(), flows, counts });
+}
+
+/// What the bucket and varied passes of one year share: the grid whose
+/// points bound their probabilities, their streams' year keys, and `kappa /
+/// sqrt(1 - rho)`, which turns a damage into a shift of the probit.
+struct BucketYear<'a> {
+    m: &'a Model,
+    f: Factors<'a>,
+    grid: &'static rng::PhiGrid,
+    base: u64,
+    varied: u64,
+    damaged: bool,
+    slope: f64,
+}
+
+/// The bucket and varied passes of year `t`, as three loops over dense
+/// lists: every bucket's first skip of its bucket pass, and of its varied
+/// pass where one applies, a pass being kept only if it lands on a loan
+/// (most do not: a bucket expects well under one default); the kept passes
+/// run on, listing their candidates; the candidates are decided. The draws
+/// never depend on the decisions, and a loan defaults once whichever pass
+/// comes first, so this gives the defaults of one loop doing all three
+/// bucket by bucket, while the first loop runs without an unpredictable
+/// branch per bucket.
+fn bucket_and_varied_passes(m: &Model, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Workspace) {
+    let e = &m.economy;
+    let y = BucketYear {
+        m,
+        f,
+        grid: rng::phi_grid(),
+        base: rng::key(&[seed, trial, Stream::DefaultBase as u64, t as u64]),
+        varied: rng::key(&[seed, trial, Stream::DefaultDamage as u64, t as u64]),
+        damaged: e.kappa > 0.0,
+        slope: e.kappa * e.inv_sqrt_1m_rho,
+    };
+    let kept = y.first_skips(&m.live_buckets[t], &ws.damage, &mut ws.passes);
+    list_candidates(m, &ws.passes[..kept], &ws.damage, &mut ws.candidates);
+    y.decide_candidates(t, ws);
+}
+
+impl BucketYear<'_> {
+    /// Every live bucket's first skip of each of its passes, into `passes`;
+    /// returns how many landed on a loan (they come first).
+    fn first_skips(&self, live: &[(u32, u32)], damage: &DamageState, passes: &mut Vec<Pass>) -> usize {
         // Slots are overwritten until a pass is kept, so the list only grows.
-        if ws.passes.len() < 2 * live.len() {
-            ws.passes.resize(2 * live.len(), Pass::default());
+        if passes.len() < 2 * live.len() {
+            passes.resize(2 * live.len(), Pass::default());
         }
         let mut kept = 0;
         for &(b, len) in live {
-            let bucket = &m.buckets[b as usize];
-            let (county, ind) = (bucket.county as usize, bucket.industry as usize);
-            let x = e.sqrt_w * z_county[county] + e.sqrt_1m_w * z_industry[ind];
-            let a = (m.classes[bucket.class as usize].threshold - e.sqrt_rho * x) * e.inv_sqrt_1m_rho;
-            let top = if damaged { a + slope * ws.damage.shared_bound(county, ind) } else { a };
-            let kb = grid.above(top);
-            let bound = grid.p(kb);
-            let ln_q = grid.ln_q(kb);
-            let mut g = rng::SplitMix::new(base, m.keys.bucket[b as usize]);
-            let k = rng::geometric_gap(&mut g, ln_q);
-            ws.passes[kept] = Pass { bucket: b, len, varied: false, k, g, ln_q, a, bound, scale: bound };
-            kept += (k < len as u64) as usize;
+            let (pass, kb) = self.bucket_pass(b, len, damage);
+            passes[kept] = pass;
+            kept += (pass.k < len as u64) as usize;
+            if let Some(pass) = self.varied_pass(&pass, kb, damage) {
+                passes[kept] = pass;
+                kept += (pass.k < len as u64) as usize;
+            }
+        }
+        kept
+    }
 
-            // A village a varied peril (landslide, hail) hit may lie above B:
-            // such a loan defaults in addition with `r = (P(D) - B) / (1 - B)`,
-            // which brings it to exactly P(D). A second skip at the bound of
-            // r over every village of the county, `(B' - B) / (1 - B)` with
-            // B' from the county's largest varied ratios, keeps a candidate
-            // with r over that bound (none outside varied villages). Its
-            // stream serves nothing else, so it is drawn only where the pass
-            // applies (a county-year a varied peril reached: the buckets of a
-            // county come together, so the branch is well predicted).
-            let kv = grid.above(a + slope * ws.damage.bound_all(county, ind));
-            if damaged && bound < 1.0 && kv > kb {
-                let r_bound = (grid.p(kv) - bound) / (1.0 - bound);
-                let ln_q = grid.ln_q(kv) - grid.ln_q(kb);
-                let mut g = rng::SplitMix::new(base_varied, m.keys.bucket[b as usize]);
-                let k = rng::geometric_gap(&mut g, ln_q);
-                ws.passes[kept] = Pass { bucket: b, len, varied: true, k, g, ln_q, a, bound, scale: r_bound };
-                kept += (k < len as u64) as usize;
-            }
+    /// The bucket pass's first skip in bucket `b` (its first `len` loans are
+    /// alive), at the bound B: the grid point at or above the probit of a
+    /// village hit by every shared-damage event that reached the county.
+    /// Also returns B's grid index.
+    #[inline]
+    fn bucket_pass(&self, b: u32, len: u32, damage: &DamageState) -> (Pass, usize) {
+        let (m, e, grid) = (self.m, &self.m.economy, self.grid);
+        let bucket = &m.buckets[b as usize];
+        let (county, ind) = (bucket.county as usize, bucket.industry as usize);
+        let a =
+            (m.classes[bucket.class as usize].threshold - e.sqrt_rho * self.f.x(e, county, ind)) * e.inv_sqrt_1m_rho;
+        let top = if self.damaged { a + self.slope * damage.shared_bound(county, ind) } else { a };
+        let kb = grid.above(top);
+        let (bound, ln_q) = (grid.p(kb), grid.ln_q(kb));
+        let mut g = rng::SplitMix::new(self.base, m.keys.bucket[b as usize]);
+        let k = rng::geometric_gap(&mut g, ln_q);
+        (Pass { bucket: b, len, varied: false, k, g, ln_q, a, bound, scale: bound }, kb)
+    }
+
+    /// The varied pass's first skip in the bucket of `base` (its bucket
+    /// pass, whose bound has grid index `kb`), where one applies. A village
+    /// a varied peril (landslide, hail) hit may lie above B: such a loan
+    /// defaults in addition with `r = (P(D) - B) / (1 - B)`, which brings it
+    /// to exactly P(D). The skip runs at the bound of r over every village of
+    /// the county, `(B' - B) / (1 - B)` with B' from the county's largest
+    /// varied ratios. Its stream serves nothing else, so it is drawn only
+    /// where the pass applies (a county-year a varied peril reached: the
+    /// buckets of a county come together, so the branch is well predicted).
+    #[inline]
+    fn varied_pass(&self, base: &Pass, kb: usize, damage: &DamageState) -> Option<Pass> {
+        let (m, grid) = (self.m, self.grid);
+        let bucket = &m.buckets[base.bucket as usize];
+        let all = damage.bound_all(bucket.county as usize, bucket.industry as usize);
+        let kv = grid.above(base.a + self.slope * all);
+        if !(self.damaged && base.bound < 1.0 && kv > kb) {
+            return None;
         }
-        ws.candidates.clear();
-        for p in &ws.passes[..kept] {
-            let (start, industry) = (m.buckets[p.bucket as usize].start, m.buckets[p.bucket as usize].industry);
-            let (mut g, mut k) = (p.g, p.k);
-            while k < p.len as u64 {
-                // One uniform per candidate whatever its village, so draws stay aligned.
-                let u = rng::uniform(&mut g) * p.scale;
-                let loan = start + k as u32;
-                // Most of a varied pass's candidates lie in villages no
-                // varied peril hit: they are dropped here, not listed.
-                if !p.varied || ws.damage.is_varied(loans.village[loan as usize]) {
-                    let (varied, a, bound) = (p.varied, p.a, p.bound);
-                    ws.candidates.push(Candidate { loan, industry, varied, u, a, bound });
-                }
-                k = (k + 1).saturating_add(rng::geometric_gap(&mut g, p.ln_q));
-            }
-        }
+        let r_bound = (grid.p(kv) - base.bound) / (1.0 - base.bound);
+        let ln_q = grid.ln_q(kv) - grid.ln_q(kb);
+        let mut g = rng::SplitMix::new(self.varied, m.keys.bucket[base.bucket as usize]);
+        let k = rng::geometric_gap(&mut g, ln_q);
+        Some(Pass { varied: true, k, g, ln_q, scale: r_bound, ..*base })
+    }
+
+    /// Decides the listed candidates; the normal CDF is computed only where
+    /// the grid cannot tell.
+    fn decide_candidates(&self, t: usize, ws: &mut Workspace) {
         for k in 0..ws.candidates.len() {
-            let Candidate { loan, industry, varied, u, a, bound } = ws.candidates[k];
-            let (i, ind, v) = (loan as usize, industry as usize, loans.village[loan as usize]);
-            let defaults = if !varied {
-                let arg = if damaged && ws.damage.hit_this_year(v) { a + slope * ws.damage.damage(v, ind) } else { a };
-                // u < min(P(D), B), with P(D) computed only when the grid cannot tell.
-                u < bound && grid.below(u, arg, |p| p)
+            let c = ws.candidates[k];
+            let v = self.m.loans.village[c.loan as usize];
+            let defaults = if c.varied {
+                self.varied_pass_keeps(&c, v, &ws.damage)
             } else {
-                ws.damage.is_varied(v)
-                    && grid.below(u, a + slope * ws.damage.damage(v, ind), |p| (p - bound) / (1.0 - bound))
+                self.bucket_pass_keeps(&c, v, &ws.damage)
             };
             if defaults {
+                ws.default(c.loan as usize, t);
+            }
+        }
+    }
+
+    /// The bucket pass keeps a candidate in village `v` with `min(P(D), B) / B`.
+    #[inline]
+    fn bucket_pass_keeps(&self, c: &Candidate, v: u32, damage: &DamageState) -> bool {
+        let arg = if self.damaged && damage.hit_this_year(v) {
+            c.a + self.slope * damage.damage(v, c.industry as usize)
+        } else {
+            c.a
+        };
+        c.u < c.bound && self.grid.below(c.u, arg, |p| p)
+    }
+
+    /// The varied pass keeps a candidate in village `v` with r over its
+    /// bound, in villages a varied peril hit only.
+    #[inline]
+    fn varied_pass_keeps(&self, c: &Candidate, v: u32, damage: &DamageState) -> bool {
+        damage.is_varied(v)
+            && self.grid.below(c.u, c.a + self.slope * damage.damage(v, c.industry as usize), |p| {
+                (p - c.bound) / (1.0 - c.bound)
+            })
+    }
+}
+
+/// Runs the kept passes on from their first skip, listing the loans they
+/// land on, each with its uniform scaled to its pass's bound.
+fn list_candidates(m: &Model, passes: &[Pass], damage: &DamageState, candidates: &mut Vec<Candidate>) {
+    candidates.clear();
+    for p in passes {
+        let (start, industry) = (m.buckets[p.bucket as usize].start, m.buckets[p.bucket as usize].industry);
+        let (mut g, mut k) = (p.g, p.k);
+        while k < p.len as u64 {
+            // One uniform per candidate whatever its village, so draws stay aligned.
+            let u = rng::uniform(&mut g) * p.scale;
+            let loan = start + k as u32;
+            // Most of a varied pass's candidates lie in villages no varied
+            // peril hit: they are dropped here, not listed.
+            if !p.varied || damage.is_varied(m.loans.village[loan as usize]) {
+                let (varied, a, bound) = (p.varied, p.a, p.bound);
+                candidates.push(Candidate { loan, industry, varied, u, a, bound });
+            }
+            k = (k + 1).saturating_add(rng::geometric_gap(&mut g, p.ln_q));
+        }
+    }
+}
+
+/// The shock pass of year `t`: each shock type strikes the household
+/// borrowers alive at the start of the year with its probability, and a
+/// shocked borrower defaults in addition with the shock's `q`. Returns the
+/// year's shocks.
+fn shock_pass(m: &Model, seed: u64, trial: u64, t: usize, ws: &mut Workspace) -> u32 {
+    let loans = &m.loans;
+    for &i in &ws.shocked {
+        ws.shock[i as usize] = 0;
+    }
+    ws.shocked.clear();
+    let mut shocks = 0;
+    for sh in &m.hazards.shocks {
+        let mut g = rng::stream(seed, trial, Stream::Shock, sh.key, t as u64);
+        let mut gd = rng::stream(seed, trial, Stream::DefaultShock, sh.key, t as u64);
+        let bit = match sh.kind {
+            ShockKind::Accident => SHOCK_ACCIDENT,
+            ShockKind::Illness => SHOCK_ILLNESS,
+        };
+        let hh = &m.household_loans;
+        ws.shock_draws.clear();
+        rng::bernoulli_indices(&mut g, hh.len(), sh.prob, |j| {
+            ws.shock_draws.push((j as u32, rng::uniform(&mut gd)));
+        });
+        for d in ws.shock_draws.iter_mut() {
+            d.0 = hh[d.0 as usize];
+        }
+        load_ahead_shocked(&ws.shock_draws, &ws.default_year, &loans.term, &ws.shock);
+        for k in 0..ws.shock_draws.len() {
+            let (i, u) = ws.shock_draws[k];
+            let i = i as usize;
+            let dy = ws.default_year[i];
+            let alive_at_start = loans.term[i] as usize > t && (dy == 0 || dy as usize == t + 1);
+            if !alive_at_start {
+                continue;
+            }
+            shocks += 1;
+            if ws.shock[i] == 0 {
+                ws.shocked.push(i as u32);
+            }
+            ws.shock[i] |= bit;
+            if u < sh.default_prob {
                 ws.default(i, t);
             }
         }
-
-        // 5-6d. Personal shocks.
-        for &i in &ws.shocked {
-            ws.shock[i as usize] = 0;
-        }
-        ws.shocked.clear();
-        for sh in &m.hazards.shocks {
-            let mut g = rng::stream(seed, trial, Stream::Shock, sh.key, t as u64);
-            let mut gd = rng::stream(seed, trial, Stream::DefaultShock, sh.key, t as u64);
-            let bit = match sh.kind {
-                ShockKind::Accident => SHOCK_ACCIDENT,
-                ShockKind::Illness => SHOCK_ILLNESS,
-            };
-            let hh = &m.household_loans;
-            ws.shock_draws.clear();
-            rng::bernoulli_indices(&mut g, hh.len(), sh.prob, |j| {
-                ws.shock_draws.push((j as u32, rng::uniform(&mut gd)));
-            });
-            // The shocked borrowers are scattered over the book: their lines
-            // are loaded in short loops of independent loads first, so that
-            // the cache misses overlap instead of following one another.
-            for d in ws.shock_draws.iter_mut() {
-                d.0 = hh[d.0 as usize];
-            }
-            let mut touched = 0;
-            for &(i, _) in &ws.shock_draws {
-                touched ^= ws.default_year[i as usize] ^ loans.term[i as usize] ^ ws.shock[i as usize];
-            }
-            std::hint::black_box(touched);
-            for k in 0..ws.shock_draws.len() {
-                let (i, u) = ws.shock_draws[k];
-                let i = i as usize;
-                let dy = ws.default_year[i];
-                let alive_at_start = loans.term[i] as usize > t && (dy == 0 || dy as usize == t + 1);
-                if !alive_at_start {
-                    continue;
-                }
-                counts.shocks += 1;
-                if ws.shock[i] == 0 {
-                    ws.shocked.push(i as u32);
-                }
-                ws.shock[i] |= bit;
-                if u < sh.default_prob {
-                    ws.default(i, t);
-                }
-            }
-        }
-
-        // 6d. Extra damage terms (docs/model.md 3b): linked households of defaulted
-        // firms, guarantors that paid, society bank loans with bad loans behind
-        // them. Each listed loan alive and not yet defaulted defaults in
-        // addition with r = (p(D') - p(D)) / (1 - p(D)), D' = 1 - (1 - D)(1 - e),
-        // so that it defaults with exactly p(D'). One uniform per (year, loan),
-        // keyed by the loan's id: draws do not shift when the list changes.
-        if !ws.mech.extra.is_empty() && e.kappa > 0.0 {
-            ws.mech.extra.sort_unstable();
-            for k in 0..ws.mech.extra.len() {
-                let i = ws.mech.extra[k] as usize;
-                if loans.term[i] as usize <= t || ws.default_year[i] != 0 {
-                    continue;
-                }
-                let extra = ws.mech.extra_damage(m, i);
-                if extra <= 0.0 {
-                    continue;
-                }
-                let (v, ind, c) = (loans.village[i], loans.industry[i] as usize, loans.county[i] as usize);
-                let d = ws.damage.damage(v, ind);
-                let x = e.sqrt_w * z_county[c] + e.sqrt_1m_w * z_industry[ind];
-                let thr = m.classes[loans.class[i] as usize].threshold - e.sqrt_rho * x;
-                let d_all = 1.0 - (1.0 - d) * (1.0 - extra);
-                let (x_d, x_all) =
-                    ((thr + e.kappa * d) * e.inv_sqrt_1m_rho, (thr + e.kappa * d_all) * e.inv_sqrt_1m_rho);
-                let u = rng::keyed_uniform(&[seed, trial, Stream::Mechanisms as u64, t as u64, m.extra_key[i]]);
-                // r grows with p(D') and falls with p(D): grid points around
-                // both bound it, and most draws are decided without a CDF.
-                let (k_d, k_all) = (grid.above(x_d), grid.above(x_all));
-                let p_d_lo = if k_d > 0 { grid.p(k_d - 1) } else { 0.0 };
-                if p_d_lo >= 1.0 || u >= (grid.p(k_all) - p_d_lo) / (1.0 - p_d_lo) {
-                    continue;
-                }
-                let p_d = rng::phi(x_d);
-                let p_all = rng::phi(x_all);
-                let r = if p_d >= 1.0 { 0.0 } else { ((p_all - p_d) / (1.0 - p_d)).clamp(0.0, 1.0) };
-                if u < r {
-                    ws.default(i, t);
-                }
-            }
-        }
-
-        // 7. Exposure, collateral and claims of the year's defaults.
-        let year_start = ws.drawn.len();
-        sort_distinct(&mut ws.year_defaults, &mut ws.bits);
-        let terms = ws.terms;
-        // The defaults are scattered over the book: their lines are loaded in
-        // one short loop first, so that the misses overlap instead of
-        // following one another through the long loop below.
-        let mut touched = 0;
-        for &i in &ws.year_defaults {
-            let years = &m.loan_years[i as usize * m.horizon..(i as usize + 1) * m.horizon];
-            touched ^= m.at_default[i as usize].village as i64 ^ years[t].ead.0 ^ years[m.horizon - 1].ead.0;
-        }
-        for &i in &ws.year_defaults {
-            touched ^= ws.damage.first_hit(m.at_default[i as usize].village) as i64;
-        }
-        std::hint::black_box(touched);
-        for &i in &ws.year_defaults {
-            let i = i as usize;
-            let r = &m.at_default[i];
-            let (v, ind) = (r.village, r.industry as usize);
-            let years = &m.loan_years[i * m.horizon..(i + 1) * m.horizon];
-            let exposure = years[t].ead;
-            let (d, cause) = ws.damage.damage_and_cause(v, ind);
-            // Only a herd's value follows its survival, which walks every year's hits.
-            let herd =
-                if r.collateral == CollateralKind::LivestockPledge { ws.damage.herd_survival(v, ind) } else { 1.0 };
-            let collateral_value = terms.collateral(r.collateral, r.collateral_value, herd);
-            let claims = terms.insurance(r, d, ws.shock[i], exposure);
-            if cause & FROM_DISASTER != 0 {
-                flows.exposure_disaster += exposure;
-            }
-            if cause & FROM_EPIDEMIC != 0 {
-                flows.exposure_epidemic += exposure;
-            }
-            if ws.shock[i] != 0 {
-                flows.exposure_shock += exposure;
-            }
-            if !ws.mech.link_damage.is_empty() && ws.mech.link_damage[i] > 0.0 {
-                flows.exposure_linkage += exposure;
-            }
-            ws.drawn.push(Claim {
-                loan: i as u32,
-                village: v,
-                account: r.account,
-                village_covered: r.village_covered,
-                exposure,
-                collateral_value,
-                claims,
-                society: r.society,
-                ..Default::default()
-            });
-            // Subsidy and alive count lost from this year on.
-            for (y, ly) in years.iter().enumerate().take(r.term as usize).skip(t) {
-                ws.lost_subsidy[y] += ly.subsidy;
-                if y > t {
-                    ws.lost_alive[y] += 1;
-                    ws.lost_premium[y] += ly.premium;
-                }
-            }
-        }
-        mechanisms_after_defaults(m, t, year_start, ws);
-        flows.interest_subsidy = m.scheduled_subsidy[t] - ws.lost_subsidy[t];
-        flows.premium_subsidy = m.premium_subsidy[t] - ws.lost_premium[t];
-        counts.loan_years = m.scheduled_alive[t] - ws.lost_alive[t];
-        ws.year_draws.push(YearDraw { end: ws.drawn.len(), flows, counts });
     }
-    (ws.z_county, ws.z_industry) = (zc_all, zi_all);
+    shocks
 }
 
-/// What this year's defaults set off (docs/model.md 3b): their guarantee groups
-/// pay, the societies count their bad loans, and linked households, paying
-/// guarantors and society bank loans take their extra terms from next year.
-fn mechanisms_after_defaults(m: &Model, t: usize, year_start: usize, ws: &mut Workspace) {
+/// Reads what the shock pass will read of each shocked borrower, in a short
+/// loop of independent loads: the borrowers are scattered over the book, and
+/// loaded this way their cache misses overlap instead of following one
+/// another.
+#[inline]
+fn load_ahead_shocked(draws: &[(u32, f64)], default_year: &[u8], term: &[u8], shock: &[u8]) {
+    let mut touched = 0;
+    for &(i, _) in draws {
+        touched ^= default_year[i as usize] ^ term[i as usize] ^ shock[i as usize];
+    }
+    std::hint::black_box(touched);
+}
+
+/// The extra-damage pass of year `t` (docs/model.md 3b): linked households
+/// of defaulted firms, guarantors that paid, society bank loans with bad
+/// loans behind them. Each listed loan alive and not yet defaulted defaults
+/// in addition with r = (p(D') - p(D)) / (1 - p(D)), D' = 1 - (1 - D)(1 - e),
+/// so that it defaults with exactly p(D'). One uniform per (year, loan),
+/// keyed by the loan's id: draws do not shift when the list changes.
+fn extra_damage_pass(m: &Model, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Workspace) {
     let loans = &m.loans;
-    let mech = &mut ws.mech;
-    let claims = &mut ws.drawn[year_start..];
-    if m.guarantee.is_active() {
-        mech.calls.clear();
-        for c in claims.iter_mut() {
-            let owed = c.secure();
-            mech.calls.push(guarantee::Call { loan: c.loan, group: m.guarantee.group_of[c.loan as usize], owed });
+    ws.mech.extra.sort_unstable();
+    for k in 0..ws.mech.extra.len() {
+        let i = ws.mech.extra[k] as usize;
+        if loans.term[i] as usize <= t || ws.default_year[i] != 0 {
+            continue;
         }
-        let default_year = &ws.default_year;
-        guarantee::call_groups(
-            &m.guarantee,
-            &mech.calls,
-            |g, bound| default_year[g as usize] == 0 && (bound || loans.term[g as usize] as usize > t),
-            &mut mech.guarantee_used,
-            &mut mech.received,
-            &mut mech.scratch,
-        );
-        for (c, &got) in claims.iter_mut().zip(&mech.received) {
-            c.guarantee = got;
+        let extra = ws.mech.extra_damage(m, i);
+        if extra <= 0.0 {
+            continue;
         }
-        for k in 0..mech.scratch.paid.len() {
-            let g = mech.scratch.paid[k].0;
-            mech.guarantors.push(g);
-            if m.guarantee.uplift > 0.0 && !mech.listed.is_empty() {
-                mech.list(g);
+        let u = rng::keyed_uniform(&[seed, trial, Stream::Mechanisms as u64, t as u64, m.extra_key[i]]);
+        if extra_term_defaults(m, f, &ws.damage, i, extra, u) {
+            ws.default(i, t);
+        }
+    }
+}
+
+/// Whether loan `i`, carrying the extra damage term `extra`, defaults in
+/// addition on the uniform `u`.
+fn extra_term_defaults(m: &Model, f: Factors, damage: &DamageState, i: usize, extra: f64, u: f64) -> bool {
+    let (loans, e, grid) = (&m.loans, &m.economy, rng::phi_grid());
+    let (v, ind, c) = (loans.village[i], loans.industry[i] as usize, loans.county[i] as usize);
+    let d = damage.damage(v, ind);
+    let thr = m.classes[loans.class[i] as usize].threshold - e.sqrt_rho * f.x(e, c, ind);
+    let d_all = 1.0 - (1.0 - d) * (1.0 - extra);
+    let (x_d, x_all) = ((thr + e.kappa * d) * e.inv_sqrt_1m_rho, (thr + e.kappa * d_all) * e.inv_sqrt_1m_rho);
+    // r grows with p(D') and falls with p(D): grid points around both bound
+    // it, and most draws are decided without a CDF.
+    let (k_d, k_all) = (grid.above(x_d), grid.above(x_all));
+    let p_d_lo = if k_d > 0 { grid.p(k_d - 1) } else { 0.0 };
+    if p_d_lo >= 1.0 || u >= (grid.p(k_all) - p_d_lo) / (1.0 - p_d_lo) {
+        return false;
+    }
+    let p_d = rng::phi(x_d);
+    let p_all = rng::phi(x_all);
+    let r = if p_d >= 1.0 { 0.0 } else { ((p_all - p_d) / (1.0 - p_d)).clamp(0.0, 1.0) };
+    u < r
+}
+
+/// Exposure, collateral and insurance claims of the year's defaults
+/// (docs/model.md 3.7-3.8.2), appended to the trial's claims in loan order,
+/// and the subsidies, premiums and loan-years each default takes off the
+/// schedule. Returns the year's exposure by cause.
+fn year_claims(m: &Model, t: usize, ws: &mut Workspace) -> Flows {
+    let mut flows = Flows::default();
+    sort_distinct(&mut ws.year_defaults, &mut ws.bits);
+    load_ahead_defaults(m, t, &ws.year_defaults, &ws.damage);
+    let terms = ws.terms;
+    for &i in &ws.year_defaults {
+        let i = i as usize;
+        let r = &m.at_default[i];
+        let (v, ind) = (r.village, r.industry as usize);
+        let years = &m.loan_years[i * m.horizon..(i + 1) * m.horizon];
+        let exposure = years[t].ead;
+        let (d, cause) = ws.damage.damage_and_cause(v, ind);
+        // Only a herd's value follows its survival, which walks every year's hits.
+        let herd = if r.collateral == CollateralKind::LivestockPledge { ws.damage.herd_survival(v, ind) } else { 1.0 };
+        let collateral_value = terms.collateral(r.collateral, r.collateral_value, herd);
+        let claims = terms.insurance(r, d, ws.shock[i], exposure);
+        if cause & FROM_DISASTER != 0 {
+            flows.exposure_disaster += exposure;
+        }
+        if cause & FROM_EPIDEMIC != 0 {
+            flows.exposure_epidemic += exposure;
+        }
+        if ws.shock[i] != 0 {
+            flows.exposure_shock += exposure;
+        }
+        if !ws.mech.link_damage.is_empty() && ws.mech.link_damage[i] > 0.0 {
+            flows.exposure_linkage += exposure;
+        }
+        ws.drawn.push(Claim {
+            loan: i as u32,
+            village: v,
+            account: r.account,
+            village_covered: r.village_covered,
+            exposure,
+            collateral_value,
+            claims,
+            society: r.society,
+            ..Default::default()
+        });
+        // Subsidy and alive count lost from this year on.
+        for (y, ly) in years.iter().enumerate().take(r.term as usize).skip(t) {
+            ws.lost_subsidy[y] += ly.subsidy;
+            if y > t {
+                ws.lost_alive[y] += 1;
+                ws.lost_premium[y] += ly.premium;
             }
         }
     }
-    for c in claims.iter_mut().filter(|c| c.society != NO_SOCIETY) {
-        let bad = c.secure() - c.guarantee;
+    flows
+}
+
+/// Reads what [`year_claims`] will read of each default (its record, its
+/// exposure rows, its village's first hit) in short loops of independent
+/// loads: the defaults are scattered over the book, and loaded this way
+/// their cache misses overlap instead of following one another through the
+/// long loop that builds the claims.
+fn load_ahead_defaults(m: &Model, t: usize, defaults: &[u32], damage: &DamageState) {
+    let mut touched = 0;
+    for &i in defaults {
+        let years = &m.loan_years[i as usize * m.horizon..(i as usize + 1) * m.horizon];
+        touched ^= m.at_default[i as usize].village as i64 ^ years[t].ead.0 ^ years[m.horizon - 1].ead.0;
+    }
+    for &i in defaults {
+        touched ^= damage.first_hit(m.at_default[i as usize].village) as i64;
+    }
+    std::hint::black_box(touched);
+}
+
+/// The bucket and varied passes of year 1 of trial `trial`, after the
+/// trial's reset and economy, with no damage drawn (so the varied pass never
+/// applies): `benches/engine.rs` measures the engine's own pass through it.
+/// Returns the year's defaults. Not part of the API.
+#[doc(hidden)]
+pub fn bench_bucket_pass(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) -> usize {
+    ws.reset_draws();
+    ws.damage.new_year(0);
+    draw_economy(m, seed, trial, ws);
+    ws.year_defaults.clear();
+    let (zc_all, zi_all) = (std::mem::take(&mut ws.z_county), std::mem::take(&mut ws.z_industry));
+    let f = Factors { county: &zc_all[..m.counties.len()], industry: &zi_all[..m.industries.len()] };
+    bucket_and_varied_passes(m, seed, trial, 0, f, ws);
+    (ws.z_county, ws.z_industry) = (zc_all, zi_all);
+    ws.year_defaults.len()
+}
+
+/// What this year's defaults set off (docs/model.md 3b), once the guarantee
+/// groups have paid: the societies count their bad loans, and linked
+/// households, paying guarantors and society bank loans take their extra
+/// terms from next year.
+fn mechanisms_after_defaults(m: &Model, year_start: usize, ws: &mut Workspace) {
+    let mech = &mut ws.mech;
+    let claims = &ws.drawn[year_start..];
+    if m.guarantee.is_active() && m.guarantee.uplift > 0.0 && !mech.listed.is_empty() {
+        for k in 0..mech.groups.paid().len() {
+            let g = mech.groups.paid()[k].0;
+            mech.list(g);
+        }
+    }
+    for c in claims.iter().filter(|c| c.society != NO_SOCIETY) {
+        let bad = c.to_funds();
         mech.society_bad[c.society as usize] += bad;
         if bad > Fen::ZERO {
             let k = c.society as usize;
@@ -682,10 +830,10 @@ fn mechanisms_after_defaults(m: &Model, t: usize, year_start: usize, ws: &mut Wo
     }
 }
 
-/// Phase 2 of a trial: the funds and the waterfall, year by year (docs/model.md 3,
-/// items 8.3-10), on the claims [`draw_trial`] left in the workspace; appends
-/// the trial's rows to `out`. `m` may differ from the model that drew the
-/// trial in its funds only (same loans, same order).
+/// Phase 2 of a trial: the funds and the waterfall's fund layers, year by
+/// year (docs/model.md 3.8.4-3.10), on the claims [`draw_trial`] left in the
+/// workspace; appends the trial's rows to `out`. `m` may differ from the
+/// model that drew the trial in its funds only (same loans, same order).
 pub fn settle_trial(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch) {
     settle(m, trial, ws, out, true);
 }
@@ -701,109 +849,10 @@ fn settle(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch, other_fund
     let mut village_total: Fen = m.village_fund_initial.iter().copied().sum();
     let mut start = 0;
     for t in 0..m.horizon {
-        let YearDraw { end, mut flows, mut counts } = ws.year_draws[t];
-        let impaired_before = ws.mech.ledger.impaired();
-        for (a, &inj) in m.injections[t].iter().enumerate() {
-            ws.account_balance[a] += inj;
-            ws.deposited[a] += inj;
-        }
-        // The year's claims are settled where the draws left them: the
-        // waterfall recomputes every layer from the draws' fields, so a
-        // trial can be settled again under other funds (a sweep).
-        let claims = &mut ws.drawn[start..end];
-        if other_funds {
-            for c in claims.iter_mut() {
-                let r = &m.at_default[c.loan as usize];
-                (c.account, c.village_covered) = (r.account, r.village_covered);
-            }
-        }
-        start = end;
-
-        // 8. The waterfall.
-        waterfall::settle(
-            claims,
-            &mut ws.village_balance,
-            &mut ws.account_balance,
-            m.government_share_ppm,
-            &mut ws.scratch,
-        );
-        for c in claims.iter() {
-            flows.exposure += c.exposure;
-            flows.collateral += c.collateral;
-            flows.insurance += c.insurance();
-            flows.claims_agricultural += c.insurance_paid[AGRICULTURAL];
-            flows.claims_accident += c.insurance_paid[ACCIDENT];
-            flows.claims_credit += c.insurance_paid[CREDIT];
-            flows.insurance_excess += c.insurance_excess;
-            flows.guarantee += c.guarantee;
-            flows.village_fund += c.village_fund;
-            flows.comp_fund += c.comp_fund;
-            flows.shortfall += c.shortfall;
-            flows.bank_loss += c.bank_loss;
-            flows.society_loss += c.society_loss;
-            if c.society != NO_SOCIETY && c.society_loss > Fen::ZERO {
-                ws.mech.ledger.bear(&m.societies, c.society as usize, c.society_loss);
-            }
-            debug_assert_eq!(c.accounted(), c.exposure, "conservation, loan {}", c.loan);
-            if c.account != NO_ACCOUNT {
-                let a = &mut ws.acct[c.account as usize];
-                a.draws += c.comp_fund;
-                a.shortfall += c.shortfall;
-                a.bank_loss += c.bank_loss;
-            }
-        }
+        let draw = ws.year_draws[t];
+        let (flows, counts) = settle_year(m, t, start, draw, ws, out, other_funds);
+        start = draw.end;
         village_total -= flows.village_fund;
-        ws.year_demand.fill(Fen::ZERO);
-        for &(a, d) in &ws.scratch.account_demand {
-            ws.year_demand[a as usize] = d;
-        }
-        out.account_demands.extend_from_slice(&ws.year_demand);
-        for &(v, d) in &ws.scratch.village_demand {
-            if ws.village_demand[v as usize].is_zero() {
-                ws.village_demand_list.push(v);
-            }
-            ws.village_demand[v as usize] += d;
-        }
-        counts.defaults = claims.len() as u32;
-        if m.village_fund_enabled {
-            for &v in &ws.scratch.exhausted_villages {
-                counts.village_funds_exhausted += 1;
-                if !ws.village_exhausted[v as usize] {
-                    ws.village_exhausted[v as usize] = true;
-                    ws.exhausted_list.push(v);
-                }
-            }
-        }
-        for &a in &ws.scratch.exhausted_accounts {
-            counts.comp_accounts_exhausted += 1;
-            let acc = &mut ws.acct[a as usize];
-            if acc.exhausted_year == 0 {
-                acc.exhausted_year = t as u32 + 1;
-            }
-        }
-        if m.shortfall_to_bank {
-            flows.shortfall_to_bank = flows.shortfall;
-        }
-
-        // 9. Year-end top-ups back to what has been deposited so far.
-        if let Some(rule) = m.top_up {
-            for a in 0..m.accounts.len() {
-                let mut add = (ws.deposited[a] - ws.account_balance[a]).max(Fen::ZERO);
-                if let Some(cap) = rule.annual_cap {
-                    add = add.min(cap);
-                }
-                if let Some(cap) = rule.total_cap {
-                    add = add.min((cap - ws.topped[a]).max(Fen::ZERO));
-                }
-                ws.account_balance[a] += add;
-                ws.topped[a] += add;
-                ws.acct[a].top_ups += add;
-                flows.top_ups += add;
-            }
-        }
-
-        // Societies impaired this year (a trial's count is their sum).
-        counts.societies_impaired = ws.mech.ledger.impaired() - impaired_before;
         out.years.push(YearRow { trial, year: t as u32 + 1, flows, counts, village_balance: village_total });
         out.year_balances.extend_from_slice(&ws.account_balance);
         total.add(&flows);
@@ -813,6 +862,146 @@ fn settle(m: &Model, trial: u64, ws: &mut Workspace, out: &mut Batch, other_fund
         tcounts.shocks += counts.shocks;
         tcounts.loan_years += counts.loan_years;
     }
+    finish_trial(m, trial, total, tcounts, ws, out);
+}
+
+/// Year `t` of [`settle`], on the claims `start..draw.end`: the deposits
+/// due, the waterfall's fund layers, what each fund was asked and whether it
+/// ran dry, then the year-end top-ups. Returns the year's flows and counts.
+fn settle_year(
+    m: &Model,
+    t: usize,
+    start: usize,
+    draw: YearDraw,
+    ws: &mut Workspace,
+    out: &mut Batch,
+    other_funds: bool,
+) -> (Flows, Counts) {
+    let YearDraw { end, mut flows, mut counts } = draw;
+    let impaired_before = ws.mech.ledger.impaired();
+    for (a, &inj) in m.injections[t].iter().enumerate() {
+        ws.account_balance[a] += inj;
+        ws.deposited[a] += inj;
+    }
+    // The year's claims are settled where the draws left them: the fund
+    // layers start again from what the draws' layers left, so a trial can be
+    // settled again under other funds (a sweep).
+    let claims = &mut ws.drawn[start..end];
+    if other_funds {
+        for c in claims.iter_mut() {
+            let r = &m.at_default[c.loan as usize];
+            (c.account, c.village_covered) = (r.account, r.village_covered);
+        }
+    }
+    waterfall::settle(
+        claims,
+        &mut ws.village_balance,
+        &mut ws.account_balance,
+        m.government_share_ppm,
+        &mut ws.scratch,
+    );
+    tally(m, claims, &mut flows, &mut ws.mech.ledger, &mut ws.acct);
+    counts.defaults = claims.len() as u32;
+    record_demands(ws, out);
+    count_exhausted(m, t, ws, &mut counts);
+    if m.shortfall_to_bank {
+        flows.shortfall_to_bank = flows.shortfall;
+    }
+    top_up(m, ws, &mut flows);
+    // Societies impaired this year (a trial's count is their sum).
+    counts.societies_impaired = ws.mech.ledger.impaired() - impaired_before;
+    (flows, counts)
+}
+
+/// Adds a year's settled claims to its flows, each society loan's loss to
+/// its society's capital and each covered loan's figures to its account's row.
+fn tally(m: &Model, claims: &[Claim], flows: &mut Flows, ledger: &mut Ledger, acct: &mut [AccountTrial]) {
+    for c in claims {
+        flows.exposure += c.exposure;
+        flows.collateral += c.collateral;
+        flows.insurance += c.insurance();
+        flows.claims_agricultural += c.insurance_paid[AGRICULTURAL];
+        flows.claims_accident += c.insurance_paid[ACCIDENT];
+        flows.claims_credit += c.insurance_paid[CREDIT];
+        flows.insurance_excess += c.insurance_excess;
+        flows.guarantee += c.guarantee;
+        flows.village_fund += c.village_fund;
+        flows.comp_fund += c.comp_fund;
+        flows.shortfall += c.shortfall;
+        flows.bank_loss += c.bank_loss;
+        flows.society_loss += c.society_loss;
+        if c.society != NO_SOCIETY && c.society_loss > Fen::ZERO {
+            ledger.bear(&m.societies, c.society as usize, c.society_loss);
+        }
+        debug_assert_eq!(c.accounted(), c.exposure, "conservation, loan {}", c.loan);
+        if c.account != NO_ACCOUNT {
+            let a = &mut acct[c.account as usize];
+            a.draws += c.comp_fund;
+            a.shortfall += c.shortfall;
+            a.bank_loss += c.bank_loss;
+        }
+    }
+}
+
+/// What the year asked of each account (a row for every account) and of
+/// each village fund (summed over the trial).
+fn record_demands(ws: &mut Workspace, out: &mut Batch) {
+    ws.year_demand.fill(Fen::ZERO);
+    for &(a, d) in &ws.scratch.accounts.demand {
+        ws.year_demand[a as usize] = d;
+    }
+    out.account_demands.extend_from_slice(&ws.year_demand);
+    for &(v, d) in &ws.scratch.villages.demand {
+        if ws.village_demand[v as usize].is_zero() {
+            ws.village_demand_list.push(v);
+        }
+        ws.village_demand[v as usize] += d;
+    }
+}
+
+/// Counts the funds that ran dry in year `t`, and remembers the villages
+/// and the first year of each account for the trial's figures.
+fn count_exhausted(m: &Model, t: usize, ws: &mut Workspace, counts: &mut Counts) {
+    if m.village_fund_enabled {
+        for &v in &ws.scratch.villages.exhausted {
+            counts.village_funds_exhausted += 1;
+            if !ws.village_exhausted[v as usize] {
+                ws.village_exhausted[v as usize] = true;
+                ws.exhausted_list.push(v);
+            }
+        }
+    }
+    for &a in &ws.scratch.accounts.exhausted {
+        counts.comp_accounts_exhausted += 1;
+        let acc = &mut ws.acct[a as usize];
+        if acc.exhausted_year == 0 {
+            acc.exhausted_year = t as u32 + 1;
+        }
+    }
+}
+
+/// Year-end top-ups (docs/model.md 3.9) back to what has been deposited so
+/// far, within the yearly and total caps.
+fn top_up(m: &Model, ws: &mut Workspace, flows: &mut Flows) {
+    let Some(rule) = m.top_up else { return };
+    for a in 0..m.accounts.len() {
+        let mut add = (ws.deposited[a] - ws.account_balance[a]).max(Fen::ZERO);
+        if let Some(cap) = rule.annual_cap {
+            add = add.min(cap);
+        }
+        if let Some(cap) = rule.total_cap {
+            add = add.min((cap - ws.topped[a]).max(Fen::ZERO));
+        }
+        ws.account_balance[a] += add;
+        ws.topped[a] += add;
+        ws.acct[a].top_ups += add;
+        flows.top_ups += add;
+    }
+}
+
+/// The trial's rows: its totals and counts, its accounts, and its villages
+/// that ran dry or were asked for something, each list by village.
+fn finish_trial(m: &Model, trial: u64, total: Flows, mut tcounts: Counts, ws: &mut Workspace, out: &mut Batch) {
     tcounts.village_funds_exhausted = ws.exhausted_list.len() as u32;
     tcounts.comp_accounts_exhausted = ws.acct.iter().filter(|a| a.exhausted_year > 0).count() as u32;
     tcounts.societies_impaired = ws.mech.ledger.impaired();

@@ -17,8 +17,9 @@
 //!   they stay bound after their own loans are repaid (in a peer group, a
 //!   member whose loan is repaid has left the group).
 //!
-//! The call depends on the draws only (never on the funds), so it is made
-//! with the draws (`engine::draw_trial`) and the waterfall takes it as given.
+//! The call depends on the draws only (never on the funds): the waterfall's
+//! guarantee layer ([`crate::sim::waterfall::secure`]) makes it once, when a
+//! year is drawn, and every settlement of those draws starts after it.
 
 use crate::model::guarantee::{GuaranteeBook, NO_GROUP, ONLY_NONE};
 use crate::money::{Fen, Remainders, allocate_pro_rata_in};
@@ -43,6 +44,57 @@ pub struct Scratch {
     remainders: Remainders,
     /// Guarantors that paid in the last [`call_groups`], with what they paid.
     pub paid: Vec<(u32, Fen)>,
+}
+
+/// The groups through one trial: what each member has paid so far (its
+/// capacity is used up over the horizon), and the year's buffers.
+#[derive(Default, Debug)]
+pub struct Ledger {
+    /// Per loan, what it has paid as a guarantor; empty when the book has no groups.
+    used: Vec<Fen>,
+    /// Every member that has paid in the trial, so a new trial clears only them.
+    payers: Vec<u32>,
+    calls: Vec<Call>,
+    received: Vec<Fen>,
+    scratch: Scratch,
+}
+
+impl Ledger {
+    pub fn new(book: &GuaranteeBook, loans: usize) -> Self {
+        Ledger { used: if book.is_active() { vec![Fen::ZERO; loans] } else { Vec::new() }, ..Default::default() }
+    }
+
+    /// Back to the start of a trial.
+    pub fn reset(&mut self) {
+        for &i in &self.payers {
+            self.used[i as usize] = Fen::ZERO;
+        }
+        self.payers.clear();
+    }
+
+    /// What loan `i` has paid for others so far in the trial (zero without groups).
+    pub fn used(&self, i: usize) -> Fen {
+        self.used.get(i).copied().unwrap_or(Fen::ZERO)
+    }
+
+    /// Settles one year's calls ([`call_groups`]); returns what each call receives.
+    pub fn call(
+        &mut self,
+        book: &GuaranteeBook,
+        calls: impl Iterator<Item = Call>,
+        can_pay: impl Fn(u32, bool) -> bool,
+    ) -> &[Fen] {
+        self.calls.clear();
+        self.calls.extend(calls);
+        call_groups(book, &self.calls, can_pay, &mut self.used, &mut self.received, &mut self.scratch);
+        self.payers.extend(self.scratch.paid.iter().map(|&(g, _)| g));
+        &self.received
+    }
+
+    /// The guarantors that paid in the last [`Ledger::call`], with what they paid.
+    pub fn paid(&self) -> &[(u32, Fen)] {
+        &self.scratch.paid
+    }
 }
 
 /// Settles one year's calls. `calls[k]` receives `received[k]`;

@@ -6,7 +6,8 @@
 //! - [`claims`] turns a default into what collateral and insurance cover;
 //! - [`guarantee`] settles the joint-guarantee groups' calls;
 //! - [`society`] keeps the societies' capital through a trial;
-//! - [`waterfall`] routes the remaining losses through the funds;
+//! - [`waterfall`] routes a year's defaults through the layers, one function
+//!   per layer, the guarantee's with the draws and the funds' at settlement;
 //! - [`tables`] holds what a trial leaves: the trial, year and account rows.
 
 pub mod claims;

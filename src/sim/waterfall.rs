@@ -1,34 +1,46 @@
 //! The waterfall (docs/model.md 3.8, 3b): one year's defaults routed through the
-//! layers, in the policy's order.
+//! layers, in the order of docs/model.md 3.8, one function per layer. Each
+//! layer pays from what the loan still owes ([`Claim::owed`]) and hands the
+//! rest to the next:
 //!
-//! For each defaulted loan, with `owed` what is still unpaid after a layer:
-//!
-//! 1. **Collateral**: `collateral = min(recoverable value, exposure)`, where the
-//!    recoverable value is the herd or forest value after mortality and the
-//!    liquidation haircut (computed by the caller).
-//! 2. **Insurance**: each triggered claim (agricultural, accident/illness,
-//!    credit, in that order) pays `min(claim, owed)`; the rest of the claim is
-//!    `insurance_excess`, paid to the household and not a loss.
-//! 3. **Guarantee**: what the loan's joint-guarantee group pays
-//!    ([`crate::sim::guarantee`]); it depends on the draws only, so it comes in
-//!    with the claim, at most `owed`.
-//! 4. **Village fund**: a village's covered defaults of the year ask
+//! 1. `collateral` (3.8.1): `min(recoverable value, exposure)`, the value
+//!    after mortality and the liquidation haircut as the claim gives it;
+//! 2. `insurance` (3.8.2): each triggered claim (agricultural,
+//!    accident/illness, credit, in that order) pays `min(claim, owed)`; the
+//!    rest of the claim is `insurance_excess`, paid to the household and not
+//!    a loss;
+//! 3. `guarantee` (3.8.3): what the loan's joint-guarantee group pays
+//!    ([`crate::sim::guarantee`]);
+//! 4. `village_fund` (3.8.4): a village's covered defaults of the year ask
 //!    `D = sum(owed)`; the fund pays all of it when `D <= balance`, else its
-//!    whole balance pro rata to `owed` (largest remainder, ties by loan).
-//! 5. **Society**: a mutual-aid society's loan leaves the rest to the
-//!    society's capital (`society_loss`); it never reaches a bank.
-//! 6. **Split**: for covered loans the remainder `R` is split into the
-//!    government's `round(R * share)` and the bank's `R - that`; the
-//!    government's part is paid from the lending bank's compensation account
-//!    in the county, pro rata when the account is short; the unpaid part is
-//!    `shortfall`. For uncovered loans all of `R` is `bank_loss`.
+//!    whole balance pro rata to `owed`;
+//! 5. `society` (3.8.5): a mutual-aid society's loan leaves the rest to the
+//!    society's capital (`society_loss`); it never reaches a bank;
+//! 6. `split` (3.8.6): a covered loan's remainder `R` goes `round(R *
+//!    share)` to the government, which its compensation account is then
+//!    asked for, and `R - that` to the bank (`bank_loss`); an uncovered
+//!    loan's all to the bank;
+//! 7. `compensation_account` (3.8.6): the lending bank's account in the
+//!    county pays the government's parts, pro rata when it is short; the
+//!    unpaid part is `shortfall`.
+//!
+//! Layers 1-3 read the draws only, never a fund, and the guarantee's
+//! payments set off the next year's extra damage terms (3b), so they run
+//! once, when the year is drawn ([`secure`]). Layers 4-7 draw the funds down
+//! ([`settle`]); they start again from what layers 1-3 left
+//! ([`Claim::to_funds`]) at every settlement, so a trial's draws can be
+//! settled under other funds (a sweep). The fund layers share one pro-rata split by fund
+//! (`pay_by_fund`): largest remainder, ties by loan index, never first
+//! come, first served.
 //!
 //! Invariant, per claim and so per trial: `exposure = collateral + insurance
 //! + guarantee + village_fund + comp_fund + shortfall + bank_loss + society_loss`.
 
 use crate::model::NO_ACCOUNT;
+use crate::model::guarantee::GuaranteeBook;
 use crate::model::society::NO_SOCIETY;
 use crate::money::{Fen, Remainders, allocate_pro_rata_in, split_share};
+use crate::sim::guarantee::{self, Call};
 
 /// Insurance claim slots, in the order they pay.
 pub const AGRICULTURAL: usize = 0;
@@ -49,15 +61,18 @@ pub struct Claim {
     pub collateral_value: Fen,
     /// Insurance claims triggered this year, by slot.
     pub claims: [Fen; 3],
-    /// What the loan's guarantee group pays (set with the draws, at most what
-    /// is owed after collateral and insurance).
-    pub guarantee: Fen,
     /// The mutual-aid society that lent the loan, or [`NO_SOCIETY`].
     pub society: u32,
-    // Results.
+    /// What the loan still owes after the layers so far: each layer pays
+    /// from it, and it is zero once the split and the account have placed
+    /// the rest.
+    pub owed: Fen,
+    // What each layer paid.
     pub collateral: Fen,
     pub insurance_paid: [Fen; 3],
     pub insurance_excess: Fen,
+    /// What the loan's guarantee group pays.
+    pub guarantee: Fen,
     pub village_fund: Fen,
     pub comp_fund: Fen,
     pub shortfall: Fen,
@@ -75,11 +90,12 @@ impl Default for Claim {
             exposure: Fen::ZERO,
             collateral_value: Fen::ZERO,
             claims: [Fen::ZERO; 3],
-            guarantee: Fen::ZERO,
             society: NO_SOCIETY,
+            owed: Fen::ZERO,
             collateral: Fen::ZERO,
             insurance_paid: [Fen::ZERO; 3],
             insurance_excess: Fen::ZERO,
+            guarantee: Fen::ZERO,
             village_fund: Fen::ZERO,
             comp_fund: Fen::ZERO,
             shortfall: Fen::ZERO,
@@ -90,23 +106,15 @@ impl Default for Claim {
 }
 
 impl Claim {
-    /// Layers 1-2 (collateral, insurance); returns what is still owed.
-    pub fn secure(&mut self) -> Fen {
-        self.collateral = self.collateral_value.min(self.exposure).max(Fen::ZERO);
-        let mut owed = self.exposure - self.collateral;
-        self.insurance_excess = Fen::ZERO;
-        for k in 0..3 {
-            let pay = self.claims[k].min(owed).max(Fen::ZERO);
-            self.insurance_paid[k] = pay;
-            self.insurance_excess += self.claims[k] - pay;
-            owed -= pay;
-        }
-        owed
-    }
     pub fn insurance(&self) -> Fen {
         self.insurance_paid.iter().copied().sum()
     }
-    /// What the layers account for; equals `exposure` after [`settle`].
+    /// What the layers that read the draws only ([`secure`]) leave owed:
+    /// where the fund layers start, at every settlement of the same draws.
+    pub fn to_funds(&self) -> Fen {
+        self.exposure - self.collateral - self.insurance() - self.guarantee
+    }
+    /// What the layers account for; equals `exposure` after [`secure`] and [`settle`].
     pub fn accounted(&self) -> Fen {
         self.collateral
             + self.insurance()
@@ -119,55 +127,71 @@ impl Claim {
     }
 }
 
+/// What the year asked of one kind of fund (village funds or compensation accounts).
+#[derive(Default, Debug)]
+pub struct Asked {
+    /// (fund, demand) for each fund with a demand this year, by fund.
+    pub demand: Vec<(u32, Fen)>,
+    /// Funds that could not pay (or just paid) everything asked of them.
+    pub exhausted: Vec<u32>,
+}
+
+impl Asked {
+    fn clear(&mut self) {
+        self.demand.clear();
+        self.exhausted.clear();
+    }
+}
+
 /// Reusable buffers, so that settling a year allocates nothing once warm.
 #[derive(Default, Debug)]
 pub struct Scratch {
-    order: Vec<u32>,
+    groups: Grouping,
+    /// What the village funds were asked this year.
+    pub villages: Asked,
+    /// What the compensation accounts were asked (the government's parts).
+    pub accounts: Asked,
+}
+
+/// The claims a fund layer pays, grouped by fund, and the buffers of a
+/// pro-rata split.
+#[derive(Default, Debug)]
+struct Grouping {
+    /// `fund << 32 | claim`, by (fund, loan).
+    order: Vec<u64>,
     weights: Vec<Fen>,
     keys: Vec<u32>,
     shares: Vec<Fen>,
     remainders: Remainders,
-    gov: Vec<Fen>,
-    /// Villages whose fund could not pay (or just paid) everything asked of it.
-    pub exhausted_villages: Vec<u32>,
-    /// Accounts that could not pay (or just paid) everything asked of them.
-    pub exhausted_accounts: Vec<u32>,
-    /// What each village fund was asked to pay this year (villages with a demand).
-    pub village_demand: Vec<(u32, Fen)>,
-    /// What each compensation account was asked to pay (the government's share).
-    pub account_demand: Vec<(u32, Fen)>,
-    /// (group << 32 | loan, claim): sorting plain integers instead of
+    /// (fund << 32 | loan, claim): sorting plain integers instead of
     /// comparing claims through their indices.
     sorted: Vec<(u64, u32)>,
-    keys64: Vec<u64>,
     radix: Vec<u64>,
 }
 
-impl Scratch {
-    /// Leaves in `order` the claims that `group` gives a group, by (group, loan).
-    fn sort_by(&mut self, claims: &[Claim], group: impl Fn(&Claim) -> Option<u32>) {
+impl Grouping {
+    /// Leaves in `order` the claims that `fund_of` gives a fund, by (fund, loan).
+    fn sort_by(&mut self, claims: &[Claim], fund_of: impl Fn(&Claim) -> Option<u32>) {
         self.order.clear();
         if claims.is_sorted_by_key(|c| c.loan) {
-            // The engine's case: claim order is loan order, so (group, claim)
-            // sorts as (group, loan), in one integer per claim.
-            self.keys64.clear();
+            // The engine's case: claim order is loan order, so (fund, claim)
+            // sorts as (fund, loan), in one integer per claim.
             for (i, c) in claims.iter().enumerate() {
-                if let Some(g) = group(c) {
-                    self.keys64.push((g as u64) << 32 | i as u64);
+                if let Some(f) = fund_of(c) {
+                    self.order.push((f as u64) << 32 | i as u64);
                 }
             }
-            sort_by_group(&mut self.keys64, &mut self.radix);
-            self.order.extend(self.keys64.iter().map(|&k| k as u32));
+            sort_by_group(&mut self.order, &mut self.radix);
             return;
         }
         self.sorted.clear();
         for (i, c) in claims.iter().enumerate() {
-            if let Some(g) = group(c) {
-                self.sorted.push(((g as u64) << 32 | c.loan as u64, i as u32));
+            if let Some(f) = fund_of(c) {
+                self.sorted.push(((f as u64) << 32 | c.loan as u64, i as u32));
             }
         }
         self.sorted.sort_unstable();
-        self.order.extend(self.sorted.iter().map(|&(_, i)| i));
+        self.order.extend(self.sorted.iter().map(|&(k, i)| k >> 32 << 32 | i as u64));
     }
 }
 
@@ -202,7 +226,28 @@ fn sort_by_group(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
     }
 }
 
-/// Settles one year's claims against the fund balances, which it draws down.
+/// Layers 1-3 of one year's claims, those that read the draws only:
+/// collateral, insurance and the joint guarantee. `can_pay(member, bound)`
+/// says whether a group member can still pay (the flag is set for a group
+/// formed for one loan); `groups` keeps what members have paid through the
+/// trial.
+pub fn secure(
+    claims: &mut [Claim],
+    book: &GuaranteeBook,
+    can_pay: impl Fn(u32, bool) -> bool,
+    groups: &mut guarantee::Ledger,
+) {
+    for c in claims.iter_mut() {
+        c.guarantee = Fen::ZERO;
+        collateral(c);
+        insurance(c);
+    }
+    guarantee(claims, book, can_pay, groups);
+}
+
+/// Layers 4-7 of one year's claims, after [`secure`]: the village funds, the
+/// societies, the split and the compensation accounts, drawing the balances
+/// down. What each fund was asked is left in `s`.
 pub fn settle(
     claims: &mut [Claim],
     village_balance: &mut [Fen],
@@ -210,109 +255,181 @@ pub fn settle(
     government_share_ppm: u32,
     s: &mut Scratch,
 ) {
-    s.exhausted_villages.clear();
-    s.exhausted_accounts.clear();
-    s.village_demand.clear();
-    s.account_demand.clear();
-    // 1-3: collateral, insurance and the guarantee, loan by loan.
+    // Each fund layer writes only the claims it pays.
     for c in claims.iter_mut() {
-        let owed = c.secure();
-        debug_assert!(c.guarantee <= owed, "guarantee above what is owed, loan {}", c.loan);
-        // Stash what is still owed in bank_loss until the split decides it.
-        c.bank_loss = owed - c.guarantee;
+        c.owed = c.to_funds();
         c.village_fund = Fen::ZERO;
         c.comp_fund = Fen::ZERO;
         c.shortfall = Fen::ZERO;
+        c.bank_loss = Fen::ZERO;
         c.society_loss = Fen::ZERO;
     }
+    village_fund(claims, village_balance, s);
+    // These two act on each claim alone, so one pass serves both.
+    for c in claims.iter_mut() {
+        society(c);
+        split(c, government_share_ppm);
+    }
+    compensation_account(claims, account_balance, s);
+}
 
-    // 4: village funds, village by village.
-    s.sort_by(claims, |c| (c.village_covered && c.bank_loss > Fen::ZERO).then_some(c.village));
-    let mut g = 0;
-    while g < s.order.len() {
-        let v = claims[s.order[g] as usize].village;
-        let mut e = g;
-        while e < s.order.len() && claims[s.order[e] as usize].village == v {
-            e += 1;
+/// 3.8.1: the bank takes the recoverable collateral, at most the exposure.
+fn collateral(c: &mut Claim) {
+    c.collateral = c.collateral_value.min(c.exposure).max(Fen::ZERO);
+    c.owed = c.exposure - c.collateral;
+}
+
+/// 3.8.2: each triggered claim in slot order pays what is still owed at
+/// most; the household keeps the rest of it.
+fn insurance(c: &mut Claim) {
+    c.insurance_excess = Fen::ZERO;
+    for k in 0..3 {
+        let pay = c.claims[k].min(c.owed).max(Fen::ZERO);
+        c.insurance_paid[k] = pay;
+        c.insurance_excess += c.claims[k] - pay;
+        c.owed -= pay;
+    }
+}
+
+/// 3.8.3: each defaulted member's group pays what it can of what the member
+/// still owes (3b). Who can pay depends on who has defaulted, never on a
+/// fund, which is why this layer runs with the draws.
+fn guarantee(
+    claims: &mut [Claim],
+    book: &GuaranteeBook,
+    can_pay: impl Fn(u32, bool) -> bool,
+    groups: &mut guarantee::Ledger,
+) {
+    // Without groups nobody pays: the claims keep the zero `secure` gave them.
+    if !book.is_active() {
+        return;
+    }
+    let calls = claims.iter().map(|c| Call { loan: c.loan, group: book.group_of[c.loan as usize], owed: c.owed });
+    let received = groups.call(book, calls, can_pay);
+    for (c, &got) in claims.iter_mut().zip(received) {
+        debug_assert!(got <= c.owed, "guarantee above what is owed, loan {}", c.loan);
+        c.guarantee = got;
+        c.owed -= got;
+    }
+}
+
+/// 3.8.4: each village's fund pays its covered defaults.
+fn village_fund(claims: &mut [Claim], balance: &mut [Fen], s: &mut Scratch) {
+    s.villages.clear();
+    pay_by_fund(
+        claims,
+        |c| (c.village_covered && c.owed > Fen::ZERO).then_some(c.village),
+        balance,
+        // docs/model.md 3.9: a fund is exhausted when the demand reaches its balance.
+        |demand, balance| demand >= balance,
+        |c, paid| {
+            c.village_fund = paid;
+            c.owed -= paid;
+        },
+        &mut s.groups,
+        &mut s.villages,
+    );
+}
+
+/// 3.8.5: what a society lent from its capital falls on that capital.
+fn society(c: &mut Claim) {
+    if c.society != NO_SOCIETY {
+        c.society_loss = c.owed;
+        c.owed = Fen::ZERO;
+    }
+}
+
+/// 3.8.6, the split: what the government's part leaves owed is what the
+/// loan's compensation account is asked for; the bank bears the rest.
+fn split(c: &mut Claim, government_share_ppm: u32) {
+    // Most defaults owe nothing by now (the village fund paid them), and a
+    // split costs a division.
+    if c.owed == Fen::ZERO {
+        return;
+    }
+    if c.account != NO_ACCOUNT {
+        let (gov, bank) = split_share(c.owed, government_share_ppm);
+        c.owed = gov;
+        c.bank_loss = bank;
+    } else {
+        c.bank_loss = c.owed;
+        c.owed = Fen::ZERO;
+    }
+}
+
+/// 3.8.6, the account: pays the government's parts; what it cannot pay is
+/// the shortfall.
+fn compensation_account(claims: &mut [Claim], balance: &mut [Fen], s: &mut Scratch) {
+    s.accounts.clear();
+    pay_by_fund(
+        claims,
+        |c| (c.account != NO_ACCOUNT && c.owed > Fen::ZERO).then_some(c.account),
+        balance,
+        // docs/model.md 3.9: an account is exhausted when the demand on it is
+        // positive and reaches its balance.
+        |demand, balance| demand > Fen::ZERO && demand >= balance,
+        |c, paid| {
+            c.comp_fund = paid;
+            c.shortfall = c.owed - paid;
+            c.owed = Fen::ZERO;
+        },
+        &mut s.groups,
+        &mut s.accounts,
+    );
+}
+
+/// A fund layer: the claims `fund_of` gives a fund, fund by fund, are paid
+/// from the fund's balance all they owe when it covers their demand, else
+/// the whole balance pro rata to what each owes (largest remainder, ties by
+/// loan index, docs/model.md 4); `pay(claim, paid)` books a payment. Each
+/// fund's demand goes to `asked`, and to its exhausted list when
+/// `is_exhausted(demand, balance)`.
+fn pay_by_fund(
+    claims: &mut [Claim],
+    fund_of: impl Fn(&Claim) -> Option<u32>,
+    balance: &mut [Fen],
+    is_exhausted: impl Fn(Fen, Fen) -> bool,
+    pay: impl Fn(&mut Claim, Fen),
+    g: &mut Grouping,
+    asked: &mut Asked,
+) {
+    g.sort_by(claims, fund_of);
+    let claim = |k: u64| k as u32 as usize;
+    let mut a = 0;
+    while a < g.order.len() {
+        let fund = (g.order[a] >> 32) as u32;
+        let mut b = a + 1;
+        while b < g.order.len() && (g.order[b] >> 32) as u32 == fund {
+            b += 1;
         }
-        let group = &s.order[g..e];
-        let demand: Fen = group.iter().map(|&i| claims[i as usize].bank_loss).sum();
-        s.village_demand.push((v, demand));
-        let bal = village_balance[v as usize];
-        if demand >= bal {
-            s.exhausted_villages.push(v);
+        let group = &g.order[a..b];
+        let demand: Fen = group.iter().map(|&k| claims[claim(k)].owed).sum();
+        asked.demand.push((fund, demand));
+        let bal = balance[fund as usize];
+        if is_exhausted(demand, bal) {
+            asked.exhausted.push(fund);
         }
         if demand <= bal {
-            for &i in group {
-                let c = &mut claims[i as usize];
-                c.village_fund = c.bank_loss;
-                c.bank_loss = Fen::ZERO;
+            for &k in group {
+                let c = &mut claims[claim(k)];
+                let owed = c.owed;
+                pay(c, owed);
             }
-            village_balance[v as usize] = bal - demand;
+            balance[fund as usize] = bal - demand;
         } else {
-            s.weights.clear();
-            s.keys.clear();
-            for &i in group {
-                s.weights.push(claims[i as usize].bank_loss);
-                s.keys.push(claims[i as usize].loan);
+            g.weights.clear();
+            g.keys.clear();
+            for &k in group {
+                g.weights.push(claims[claim(k)].owed);
+                g.keys.push(claims[claim(k)].loan);
             }
-            allocate_pro_rata_in(bal.max(Fen::ZERO), &s.weights, &s.keys, &mut s.shares, &mut s.remainders);
-            for (k, &i) in group.iter().enumerate() {
-                let c = &mut claims[i as usize];
-                c.village_fund = s.shares[k];
-                c.bank_loss -= s.shares[k];
+            allocate_pro_rata_in(bal.max(Fen::ZERO), &g.weights, &g.keys, &mut g.shares, &mut g.remainders);
+            for (j, &k) in group.iter().enumerate() {
+                pay(&mut claims[claim(k)], g.shares[j]);
             }
-            village_balance[v as usize] = Fen::ZERO;
+            balance[fund as usize] = Fen::ZERO;
         }
-        g = e;
-    }
-
-    // 5: a society's loans leave the rest to its capital.
-    for c in claims.iter_mut().filter(|c| c.society != NO_SOCIETY) {
-        c.society_loss = c.bank_loss;
-        c.bank_loss = Fen::ZERO;
-    }
-
-    // 6: the split, and the compensation accounts.
-    s.sort_by(claims, |c| (c.account != NO_ACCOUNT && c.bank_loss > Fen::ZERO).then_some(c.account));
-    let mut g = 0;
-    while g < s.order.len() {
-        let a = claims[s.order[g] as usize].account;
-        let mut e = g;
-        while e < s.order.len() && claims[s.order[e] as usize].account == a {
-            e += 1;
-        }
-        let group = &s.order[g..e];
-        s.gov.clear();
-        for &i in group {
-            let c = &mut claims[i as usize];
-            let (gov, bank) = split_share(c.bank_loss, government_share_ppm);
-            c.bank_loss = bank;
-            s.gov.push(gov);
-        }
-        let demand: Fen = s.gov.iter().copied().sum();
-        s.account_demand.push((a, demand));
-        let bal = account_balance[a as usize];
-        if demand > Fen::ZERO && demand >= bal {
-            s.exhausted_accounts.push(a);
-        }
-        if demand <= bal {
-            for (k, &i) in group.iter().enumerate() {
-                claims[i as usize].comp_fund = s.gov[k];
-            }
-            account_balance[a as usize] = bal - demand;
-        } else {
-            s.keys.clear();
-            s.keys.extend(group.iter().map(|&i| claims[i as usize].loan));
-            allocate_pro_rata_in(bal.max(Fen::ZERO), &s.gov, &s.keys, &mut s.shares, &mut s.remainders);
-            for (k, &i) in group.iter().enumerate() {
-                let c = &mut claims[i as usize];
-                c.comp_fund = s.shares[k];
-                c.shortfall = s.gov[k] - s.shares[k];
-            }
-            account_balance[a as usize] = Fen::ZERO;
-        }
-        g = e;
+        a = b;
     }
 }
 
@@ -345,6 +462,7 @@ mod tests {
         let mut cs = vec![c];
         let mut vb = vec![Fen(30_000)];
         let mut ab = vec![Fen(1_000_000)];
+        secure(&mut cs, &GuaranteeBook::default(), |_, _| false, &mut guarantee::Ledger::default());
         settle(&mut cs, &mut vb, &mut ab, 600_000, &mut Scratch::default());
         let c = &cs[0];
         assert_eq!(c.collateral, Fen(10_000));

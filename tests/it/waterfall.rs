@@ -3,16 +3,37 @@
 
 use proptest::prelude::*;
 use riskshare::model::NO_ACCOUNT;
+use riskshare::model::guarantee::{GuaranteeBook, NO_GROUP, ONLY_NONE};
 use riskshare::money::Fen;
-use riskshare::sim::waterfall::{Claim, Scratch, settle};
+use riskshare::sim::guarantee::Ledger;
+use riskshare::sim::waterfall::{Claim, Scratch, secure, settle};
 
 fn claim(loan: u32, village: u32, account: u32, exposure: i64) -> Claim {
     Claim { loan, village, account, village_covered: true, exposure: Fen(exposure), ..Default::default() }
 }
 
+/// The whole waterfall without guarantee groups: layers 1-3, then the funds.
+fn settle_all(claims: &mut [Claim], village: &mut [Fen], accounts: &mut [Fen], gov_ppm: u32, s: &mut Scratch) {
+    secure(claims, &GuaranteeBook::default(), |_, _| false, &mut Ledger::default());
+    settle(claims, village, accounts, gov_ppm, s);
+}
+
+/// One peer group of loans `0..capacity.len()` with the given capacities.
+fn one_group(capacity: &[i64]) -> GuaranteeBook {
+    let n = capacity.len() as u32;
+    GuaranteeBook {
+        group_of: vec![0; n as usize],
+        start: vec![0, n],
+        members: (0..n).collect(),
+        capacity: capacity.iter().map(|&c| Fen(c)).collect(),
+        only: vec![ONLY_NONE],
+        uplift: 0.0,
+    }
+}
+
 fn run(claims: &mut [Claim], village: &mut [Fen], accounts: &mut [Fen], gov_ppm: u32) -> Scratch {
     let mut s = Scratch::default();
-    settle(claims, village, accounts, gov_ppm, &mut s);
+    settle_all(claims, village, accounts, gov_ppm, &mut s);
     for c in claims.iter() {
         assert_eq!(c.accounted(), c.exposure, "conservation for loan {}", c.loan);
     }
@@ -29,7 +50,7 @@ fn village_fund_short_pays_pro_rata() {
     assert_eq!(cs.iter().map(|c| c.village_fund).collect::<Vec<_>>(), vec![Fen(5_000), Fen(10_000), Fen(15_000)]);
     assert_eq!(cs.iter().map(|c| c.bank_loss).collect::<Vec<_>>(), vec![Fen(5_000), Fen(10_000), Fen(15_000)]);
     assert_eq!(vb[0], Fen(0));
-    assert_eq!(s.exhausted_villages, vec![0]);
+    assert_eq!(s.villages.exhausted, vec![0]);
 }
 
 #[test]
@@ -61,8 +82,8 @@ fn compensation_fund_short_leaves_a_shortfall() {
     assert_eq!((cs[0].comp_fund, cs[0].shortfall, cs[0].bank_loss), (Fen(300_000), Fen(300_000), Fen(400_000)));
     assert_eq!((cs[1].comp_fund, cs[1].shortfall, cs[1].bank_loss), (Fen(900_000), Fen(900_000), Fen(1_200_000)));
     assert_eq!(ab[0], Fen(0));
-    assert_eq!(s.exhausted_accounts, vec![0]);
-    assert_eq!(s.exhausted_villages, vec![0, 1]);
+    assert_eq!(s.accounts.exhausted, vec![0]);
+    assert_eq!(s.villages.exhausted, vec![0, 1]);
 }
 
 #[test]
@@ -137,7 +158,7 @@ proptest! {
         let mut ab: Vec<Fen> = ab.into_iter().map(Fen).collect();
         let before: Fen = vb.iter().copied().sum::<Fen>() + ab.iter().copied().sum::<Fen>();
         let mut s = Scratch::default();
-        settle(&mut cs, &mut vb, &mut ab, gov, &mut s);
+        settle_all(&mut cs, &mut vb, &mut ab, gov, &mut s);
         for c in &cs {
             prop_assert_eq!(c.accounted(), c.exposure);
             prop_assert!(c.collateral.0 >= 0 && c.village_fund.0 >= 0 && c.comp_fund.0 >= 0 && c.shortfall.0 >= 0 && c.bank_loss.0 >= 0);
@@ -156,8 +177,8 @@ proptest! {
         let mut big = cs;
         let mut ab_small: Vec<Fen> = ab.iter().map(|&x| Fen(x)).collect();
         let mut ab_big: Vec<Fen> = ab.iter().map(|&x| Fen(x + extra)).collect();
-        settle(&mut small, &mut vb.clone(), &mut ab_small, 600_000, &mut Scratch::default());
-        settle(&mut big, &mut vb.clone(), &mut ab_big, 600_000, &mut Scratch::default());
+        settle_all(&mut small, &mut vb.clone(), &mut ab_small, 600_000, &mut Scratch::default());
+        settle_all(&mut big, &mut vb.clone(), &mut ab_big, 600_000, &mut Scratch::default());
         prop_assert!(totals(&big).1 <= totals(&small).1);
     }
 
@@ -169,8 +190,8 @@ proptest! {
         let mut big = cs;
         let mut vb_small: Vec<Fen> = vb.iter().map(|&x| Fen(x)).collect();
         let mut vb_big: Vec<Fen> = vb.iter().map(|&x| Fen(x + extra)).collect();
-        settle(&mut small, &mut vb_small, &mut ab.clone(), 600_000, &mut Scratch::default());
-        settle(&mut big, &mut vb_big, &mut ab.clone(), 600_000, &mut Scratch::default());
+        settle_all(&mut small, &mut vb_small, &mut ab.clone(), 600_000, &mut Scratch::default());
+        settle_all(&mut big, &mut vb_big, &mut ab.clone(), 600_000, &mut Scratch::default());
         // Rounding each loan's 6:4 split can move a fen per claim.
         prop_assert!(totals(&big).0 <= totals(&small).0 + Fen(small.len() as i64));
     }
@@ -178,16 +199,21 @@ proptest! {
 
 #[test]
 fn the_guarantee_sits_between_insurance_and_the_village_fund() {
-    // 1,000 yuan exposure: 100 collateral, 200 insurance, 300 from the group,
-    // 150 of the village fund's 150, and 250 split 6:4.
+    // 1,000 yuan exposure: 100 collateral, 200 insurance, 300 from the group
+    // (loan 1, still repaying, can give 300), 150 of the village fund's 150,
+    // and 250 split 6:4.
     let mut c = claim(0, 0, 0, 100_000);
     c.collateral_value = Fen(10_000);
     c.claims = [Fen(20_000), Fen(0), Fen(0)];
-    c.guarantee = Fen(30_000);
     let mut cs = vec![c];
     let (mut vb, mut ab) = (vec![Fen(15_000)], vec![Fen(1_000_000)]);
-    run(&mut cs, &mut vb, &mut ab, 600_000);
+    let book = one_group(&[0, 30_000]);
+    let mut groups = Ledger::new(&book, 2);
+    secure(&mut cs, &book, |m, _| m == 1, &mut groups);
+    settle(&mut cs, &mut vb, &mut ab, 600_000, &mut Scratch::default());
     let c = &cs[0];
+    assert_eq!(c.accounted(), c.exposure);
+    assert_eq!(groups.paid(), [(1, Fen(30_000))]);
     assert_eq!(
         (c.collateral, c.insurance(), c.guarantee, c.village_fund),
         (Fen(10_000), Fen(20_000), Fen(30_000), Fen(15_000))
@@ -198,17 +224,24 @@ fn the_guarantee_sits_between_insurance_and_the_village_fund() {
 #[test]
 fn a_society_loan_leaves_the_rest_to_the_society_never_to_a_bank() {
     // A 10,000-yuan mutual-aid loan (no compensation account): 2,000 from
-    // accident insurance, 1,000 from the group; two such loans in a village
-    // whose fund holds 5,000 share it 1:1; the society bears the rest.
+    // accident insurance, 1,000 from its group (loan 2, still repaying); two
+    // such loans in a village whose fund holds 5,000 share it 1:1; the
+    // society bears the rest.
     let mut a = claim(0, 0, NO_ACCOUNT, 1_000_000);
     a.claims = [Fen(0), Fen(200_000), Fen(0)];
-    a.guarantee = Fen(100_000);
     a.society = 3;
     let mut b = claim(1, 0, NO_ACCOUNT, 700_000);
     b.society = 3;
     let mut cs = vec![a, b];
     let mut vb = vec![Fen(500_000)];
-    run(&mut cs, &mut vb, &mut [], 600_000);
+    let mut book = one_group(&[0, 0, 100_000]);
+    book.group_of[1] = NO_GROUP;
+    book.members = vec![0, 2];
+    book.start = vec![0, 2];
+    secure(&mut cs, &book, |m, _| m == 2, &mut Ledger::new(&book, 3));
+    settle(&mut cs, &mut vb, &mut [], 600_000, &mut Scratch::default());
+    assert!(cs.iter().all(|c| c.accounted() == c.exposure));
+    assert_eq!(cs.iter().map(|c| c.guarantee).collect::<Vec<_>>(), vec![Fen(100_000), Fen(0)]);
     // Owed to the village fund: 7,000 and 7,000; it pays 2,500 each.
     assert_eq!(cs.iter().map(|c| c.village_fund).collect::<Vec<_>>(), vec![Fen(250_000), Fen(250_000)]);
     assert_eq!(cs.iter().map(|c| c.society_loss).collect::<Vec<_>>(), vec![Fen(450_000), Fen(450_000)]);
