@@ -21,7 +21,7 @@ use crate::scenario::{InputError, Override};
 use io::Source;
 
 /// What a long command reports as it goes; the CLI draws it as a progress
-/// bar, a library caller may ignore it ([`Silent`]).
+/// bar.
 pub trait Progress: Sync {
     /// The work ahead, in trials (known once the scenarios are built).
     fn begin(&self, total: u64);
@@ -41,15 +41,6 @@ pub struct Settings {
     pub threads: usize,
     pub out: Option<PathBuf>,
     pub force: bool,
-}
-
-/// Progress nobody watches.
-pub struct Silent;
-
-impl Progress for Silent {
-    fn begin(&self, _: u64) {}
-    fn advance(&self, _: u64) {}
-    fn end(&self) {}
 }
 
 /// The trials to run: `--trials` if given, else the scenario's, within the
