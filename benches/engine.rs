@@ -19,8 +19,8 @@
 //!   (`scenarios/wangcang.yaml`) and of the province scenario
 //!   (`scenarios/province.yaml`). Each iteration runs the next trial number,
 //!   so the figure is a mean over many different futures.
-//! - `waterfall/settle_200_claims`: the waterfall, `waterfall::secure` (no
-//!   guarantee groups) then `waterfall::settle`, on a synthetic year of 200
+//! - `waterfall/settle_200_claims`: the waterfall, `waterfall::secure` on
+//!   each claim (no guarantee groups) then `waterfall::settle`, on a synthetic year of 200
 //!   claims in 50 villages and 4 compensation accounts, with some village
 //!   funds and one account short, so the pro-rata paths run.
 
@@ -29,13 +29,11 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use riskshare::model::guarantee::GuaranteeBook;
 use riskshare::model::{Model, NO_ACCOUNT};
 use riskshare::money::Fen;
 use riskshare::rng::{self, Stream};
 use riskshare::scenario;
 use riskshare::sim::engine::{self, Workspace};
-use riskshare::sim::guarantee;
 use riskshare::sim::tables::Batch;
 use riskshare::sim::waterfall::{self, Claim, Scratch};
 
@@ -185,12 +183,11 @@ fn waterfall_bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("waterfall");
     g.throughput(Throughput::Elements(claims.len() as u64));
     let mut scratch = Scratch::default();
-    let (no_groups, mut groups) = (GuaranteeBook::default(), guarantee::Ledger::default());
     g.bench_function("settle_200_claims", |b| {
         b.iter_batched_ref(
             || (claims.clone(), village.clone(), account.clone()),
             |(cl, vb, ab)| {
-                waterfall::secure(cl, &no_groups, |_, _| false, &mut groups);
+                cl.iter_mut().for_each(waterfall::secure);
                 waterfall::settle(cl, vb, ab, 600_000, &mut scratch);
                 scratch.villages.exhausted.len()
             },

@@ -418,10 +418,10 @@ fn draw_year(m: &Model, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Wo
 
     let year_start = ws.drawn.len();
     let mut flows = year_claims(m, t, ws);
-    // Layers 1-3 of the waterfall: they read the draws only, and what the
+    // Layer 3 of the waterfall: it reads the draws only, and what the
     // guarantors pay strains them from next year on.
     let (default_year, term) = (&ws.default_year, &m.loans.term);
-    waterfall::secure(
+    waterfall::guarantee(
         &mut ws.drawn[year_start..],
         &m.guarantee,
         |g, bound| default_year[g as usize] == 0 && (bound || term[g as usize] as usize > t),
@@ -706,10 +706,11 @@ fn extra_term_defaults(m: &Model, f: Factors, damage: &DamageState, i: usize, ex
     u < r
 }
 
-/// Exposure, collateral and insurance claims of the year's defaults
-/// (docs/model.md 3.7-3.8.2), appended to the trial's claims in loan order,
-/// and the subsidies, premiums and loan-years each default takes off the
-/// schedule. Returns the year's exposure by cause.
+/// The claims of the year's defaults, appended to the trial's claims in loan
+/// order: exposure, collateral and insurance claims (docs/model.md 3.7-3.8.2),
+/// through the waterfall's layers 1-2 as each is built, while it is in the
+/// cache; and the subsidies, premiums and loan-years each default takes off
+/// the schedule. Returns the year's exposure by cause.
 fn year_claims(m: &Model, t: usize, ws: &mut Workspace) -> Flows {
     let mut flows = Flows::default();
     sort_distinct(&mut ws.year_defaults, &mut ws.bits);
@@ -738,7 +739,7 @@ fn year_claims(m: &Model, t: usize, ws: &mut Workspace) -> Flows {
         if !ws.mech.link_damage.is_empty() && ws.mech.link_damage[i] > 0.0 {
             flows.exposure_linkage += exposure;
         }
-        ws.drawn.push(Claim {
+        let mut claim = Claim {
             loan: i as u32,
             village: v,
             account: r.account,
@@ -748,7 +749,9 @@ fn year_claims(m: &Model, t: usize, ws: &mut Workspace) -> Flows {
             claims,
             society: r.society,
             ..Default::default()
-        });
+        };
+        waterfall::secure(&mut claim);
+        ws.drawn.push(claim);
         // Subsidy and alive count lost from this year on.
         for (y, ly) in years.iter().enumerate().take(r.term as usize).skip(t) {
             ws.lost_subsidy[y] += ly.subsidy;
@@ -809,7 +812,7 @@ fn mechanisms_after_defaults(m: &Model, year_start: usize, ws: &mut Workspace) {
         }
     }
     for c in claims.iter().filter(|c| c.society != NO_SOCIETY) {
-        let bad = c.to_funds();
+        let bad = c.to_funds;
         mech.society_bad[c.society as usize] += bad;
         if bad > Fen::ZERO {
             let k = c.society as usize;

@@ -18,7 +18,7 @@
 //!   member whose loan is repaid has left the group).
 //!
 //! The call depends on the draws only (never on the funds): the waterfall's
-//! guarantee layer ([`crate::sim::waterfall::secure`]) makes it once, when a
+//! guarantee layer ([`crate::sim::waterfall::guarantee`]) makes it once, when a
 //! year is drawn, and every settlement of those draws starts after it.
 
 use crate::model::guarantee::{GuaranteeBook, NO_GROUP, ONLY_NONE};

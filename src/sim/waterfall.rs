@@ -9,7 +9,7 @@
 //!    accident/illness, credit, in that order) pays `min(claim, owed)`; the
 //!    rest of the claim is `insurance_excess`, paid to the household and not
 //!    a loss;
-//! 3. `guarantee` (3.8.3): what the loan's joint-guarantee group pays
+//! 3. [`guarantee`] (3.8.3): what the loan's joint-guarantee group pays
 //!    ([`crate::sim::guarantee`]);
 //! 4. `village_fund` (3.8.4): a village's covered defaults of the year ask
 //!    `D = sum(owed)`; the fund pays all of it when `D <= balance`, else its
@@ -26,10 +26,11 @@
 //!
 //! Layers 1-3 read the draws only, never a fund, and the guarantee's
 //! payments set off the next year's extra damage terms (3b), so they run
-//! once, when the year is drawn ([`secure`]). Layers 4-7 draw the funds down
-//! ([`settle`]); they start again from what layers 1-3 left
-//! ([`Claim::to_funds`]) at every settlement, so a trial's draws can be
-//! settled under other funds (a sweep). The fund layers share one pro-rata split by fund
+//! once, when the year is drawn: [`secure`] (layers 1-2, which act on one
+//! claim alone) as each claim is built, [`guarantee`] on the year's claims.
+//! Layers 4-7 draw the funds down ([`settle`]); they start again from what
+//! layers 1-3 left (`Claim::to_funds`) at every settlement, so a trial's
+//! draws can be settled under other funds (a sweep). The fund layers share one pro-rata split by fund
 //! (`pay_by_fund`): largest remainder, ties by loan index, never first
 //! come, first served.
 //!
@@ -48,36 +49,47 @@ pub const ACCIDENT: usize = 1;
 pub const CREDIT: usize = 2;
 
 /// One defaulted loan going through the waterfall.
+///
+/// The fields every pass of the fund layers reads or writes come first, in
+/// this order (`repr(C)`), so that they share a cache line or two: a
+/// province year's claims outgrow the first-level cache, and each fund layer
+/// walks them all.
 #[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
 pub struct Claim {
     /// The loan's index: its identity and the tie-break of pro-rata splits.
     pub loan: u32,
     pub village: u32,
     /// Compensation account, or [`NO_ACCOUNT`] when the fund does not cover the loan.
     pub account: u32,
-    pub village_covered: bool,
-    pub exposure: Fen,
-    /// Recoverable collateral value (after mortality and haircut).
-    pub collateral_value: Fen,
-    /// Insurance claims triggered this year, by slot.
-    pub claims: [Fen; 3],
     /// The mutual-aid society that lent the loan, or [`NO_SOCIETY`].
     pub society: u32,
+    pub village_covered: bool,
     /// What the loan still owes after the layers so far: each layer pays
     /// from it, and it is zero once the split and the account have placed
     /// the rest.
     pub owed: Fen,
+    /// What the layers that read the draws only ([`secure`], [`guarantee`])
+    /// leave owed: where the fund layers start, at every settlement of the
+    /// same draws.
+    pub to_funds: Fen,
     // What each layer paid.
-    pub collateral: Fen,
-    pub insurance_paid: [Fen; 3],
-    pub insurance_excess: Fen,
-    /// What the loan's guarantee group pays.
-    pub guarantee: Fen,
     pub village_fund: Fen,
     pub comp_fund: Fen,
     pub shortfall: Fen,
     pub bank_loss: Fen,
     pub society_loss: Fen,
+    pub collateral: Fen,
+    pub insurance_paid: [Fen; 3],
+    pub insurance_excess: Fen,
+    /// What the loan's guarantee group pays.
+    pub guarantee: Fen,
+    // What the draws give.
+    pub exposure: Fen,
+    /// Recoverable collateral value (after mortality and haircut).
+    pub collateral_value: Fen,
+    /// Insurance claims triggered this year, by slot.
+    pub claims: [Fen; 3],
 }
 
 impl Default for Claim {
@@ -92,6 +104,7 @@ impl Default for Claim {
             claims: [Fen::ZERO; 3],
             society: NO_SOCIETY,
             owed: Fen::ZERO,
+            to_funds: Fen::ZERO,
             collateral: Fen::ZERO,
             insurance_paid: [Fen::ZERO; 3],
             insurance_excess: Fen::ZERO,
@@ -109,12 +122,7 @@ impl Claim {
     pub fn insurance(&self) -> Fen {
         self.insurance_paid.iter().copied().sum()
     }
-    /// What the layers that read the draws only ([`secure`]) leave owed:
-    /// where the fund layers start, at every settlement of the same draws.
-    pub fn to_funds(&self) -> Fen {
-        self.exposure - self.collateral - self.insurance() - self.guarantee
-    }
-    /// What the layers account for; equals `exposure` after [`secure`] and [`settle`].
+    /// What the layers account for; equals `exposure` after all of them.
     pub fn accounted(&self) -> Fen {
         self.collateral
             + self.insurance()
@@ -226,26 +234,16 @@ fn sort_by_group(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
     }
 }
 
-/// Layers 1-3 of one year's claims, those that read the draws only:
-/// collateral, insurance and the joint guarantee. `can_pay(member, bound)`
-/// says whether a group member can still pay (the flag is set for a group
-/// formed for one loan); `groups` keeps what members have paid through the
-/// trial.
-pub fn secure(
-    claims: &mut [Claim],
-    book: &GuaranteeBook,
-    can_pay: impl Fn(u32, bool) -> bool,
-    groups: &mut guarantee::Ledger,
-) {
-    for c in claims.iter_mut() {
-        c.guarantee = Fen::ZERO;
-        collateral(c);
-        insurance(c);
-    }
-    guarantee(claims, book, can_pay, groups);
+/// Layers 1-2 of one claim, collateral and insurance, which read the draws
+/// only; the guarantee is zero until [`guarantee`] runs on the year's claims.
+pub fn secure(c: &mut Claim) {
+    c.guarantee = Fen::ZERO;
+    collateral(c);
+    insurance(c);
+    c.to_funds = c.owed;
 }
 
-/// Layers 4-7 of one year's claims, after [`secure`]: the village funds, the
+/// Layers 4-7 of one year's claims, after layers 1-3: the village funds, the
 /// societies, the split and the compensation accounts, drawing the balances
 /// down. What each fund was asked is left in `s`.
 pub fn settle(
@@ -257,7 +255,7 @@ pub fn settle(
 ) {
     // Each fund layer writes only the claims it pays.
     for c in claims.iter_mut() {
-        c.owed = c.to_funds();
+        c.owed = c.to_funds;
         c.village_fund = Fen::ZERO;
         c.comp_fund = Fen::ZERO;
         c.shortfall = Fen::ZERO;
@@ -291,10 +289,13 @@ fn insurance(c: &mut Claim) {
     }
 }
 
-/// 3.8.3: each defaulted member's group pays what it can of what the member
-/// still owes (3b). Who can pay depends on who has defaulted, never on a
-/// fund, which is why this layer runs with the draws.
-fn guarantee(
+/// 3.8.3, for one year's claims after [`secure`]: each defaulted member's
+/// group pays what it can of what the member still owes (3b). Who can pay
+/// depends on who has defaulted, never on a fund, which is why this layer
+/// runs with the draws. `can_pay(member, bound)` says whether a member can
+/// still pay (the flag is set for a group formed for one loan); `groups`
+/// keeps what members have paid through the trial.
+pub fn guarantee(
     claims: &mut [Claim],
     book: &GuaranteeBook,
     can_pay: impl Fn(u32, bool) -> bool,
@@ -310,6 +311,7 @@ fn guarantee(
         debug_assert!(got <= c.owed, "guarantee above what is owed, loan {}", c.loan);
         c.guarantee = got;
         c.owed -= got;
+        c.to_funds = c.owed;
     }
 }
 
@@ -462,7 +464,7 @@ mod tests {
         let mut cs = vec![c];
         let mut vb = vec![Fen(30_000)];
         let mut ab = vec![Fen(1_000_000)];
-        secure(&mut cs, &GuaranteeBook::default(), |_, _| false, &mut guarantee::Ledger::default());
+        secure(&mut cs[0]);
         settle(&mut cs, &mut vb, &mut ab, 600_000, &mut Scratch::default());
         let c = &cs[0];
         assert_eq!(c.collateral, Fen(10_000));

@@ -6,7 +6,7 @@ use riskshare::model::NO_ACCOUNT;
 use riskshare::model::guarantee::{GuaranteeBook, NO_GROUP, ONLY_NONE};
 use riskshare::money::Fen;
 use riskshare::sim::guarantee::Ledger;
-use riskshare::sim::waterfall::{Claim, Scratch, secure, settle};
+use riskshare::sim::waterfall::{Claim, Scratch, guarantee, secure, settle};
 
 fn claim(loan: u32, village: u32, account: u32, exposure: i64) -> Claim {
     Claim { loan, village, account, village_covered: true, exposure: Fen(exposure), ..Default::default() }
@@ -14,7 +14,8 @@ fn claim(loan: u32, village: u32, account: u32, exposure: i64) -> Claim {
 
 /// The whole waterfall without guarantee groups: layers 1-3, then the funds.
 fn settle_all(claims: &mut [Claim], village: &mut [Fen], accounts: &mut [Fen], gov_ppm: u32, s: &mut Scratch) {
-    secure(claims, &GuaranteeBook::default(), |_, _| false, &mut Ledger::default());
+    claims.iter_mut().for_each(secure);
+    guarantee(claims, &GuaranteeBook::default(), |_, _| false, &mut Ledger::default());
     settle(claims, village, accounts, gov_ppm, s);
 }
 
@@ -209,7 +210,8 @@ fn the_guarantee_sits_between_insurance_and_the_village_fund() {
     let (mut vb, mut ab) = (vec![Fen(15_000)], vec![Fen(1_000_000)]);
     let book = one_group(&[0, 30_000]);
     let mut groups = Ledger::new(&book, 2);
-    secure(&mut cs, &book, |m, _| m == 1, &mut groups);
+    cs.iter_mut().for_each(secure);
+    guarantee(&mut cs, &book, |m, _| m == 1, &mut groups);
     settle(&mut cs, &mut vb, &mut ab, 600_000, &mut Scratch::default());
     let c = &cs[0];
     assert_eq!(c.accounted(), c.exposure);
@@ -238,7 +240,8 @@ fn a_society_loan_leaves_the_rest_to_the_society_never_to_a_bank() {
     book.group_of[1] = NO_GROUP;
     book.members = vec![0, 2];
     book.start = vec![0, 2];
-    secure(&mut cs, &book, |m, _| m == 2, &mut Ledger::new(&book, 3));
+    cs.iter_mut().for_each(secure);
+    guarantee(&mut cs, &book, |m, _| m == 2, &mut Ledger::new(&book, 3));
     settle(&mut cs, &mut vb, &mut [], 600_000, &mut Scratch::default());
     assert!(cs.iter().all(|c| c.accounted() == c.exposure));
     assert_eq!(cs.iter().map(|c| c.guarantee).collect::<Vec<_>>(), vec![Fen(100_000), Fen(0)]);
