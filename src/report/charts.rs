@@ -8,11 +8,11 @@
 //! [`crate::analysis`]: the summary's fields where it has them, else
 //! [`stats`]; nothing is estimated twice.
 //!
-//! Text: PNGs are drawn with DejaVu Sans, embedded in the binary (see
-//! `assets/DejaVuSans-LICENSE.txt`), so they render the same on a fresh machine
-//! with no fonts installed. That font has no Chinese glyphs, so PNGs are always
-//! labelled in English; SVGs carry their text as text and name a font list, so
-//! the browser draws them in the requested language.
+//! Text: every chart is laid out with the font embedded in the binary
+//! ([`crate::report::font`], Chinese included) through
+//! [`crate::report::glyphs::Text`], so PNGs read the same in either language
+//! on a machine with no fonts installed, and SVGs, whose text stays text,
+//! name that font first (report.html embeds it).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -29,8 +29,10 @@ use crate::analysis::sizing::CurvePoint;
 use crate::analysis::stats::{self, RunningMean};
 use crate::analysis::summary::{CONFIDENCE, Summary};
 use crate::analysis::sweep::{Axis, CellRow};
+use crate::report::font;
 pub use crate::report::format::Lang;
 use crate::report::format::{MoneyUnit, group, pct, ratio};
+use crate::report::glyphs::Typeset;
 use crate::report::run::{RunData, YearBalances, load_run};
 
 /// The target the finance bureau sets for each compensation account: run dry
@@ -326,24 +328,22 @@ impl Chart {
 
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
-/// The embedded font (DejaVu Sans 2.37; licence in `assets/`).
-static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+/// Font family that SVG text names: the embedded font first (report.html
+/// carries it as `@font-face`), then what a reader's machine may have.
+const SVG_FAMILY: &str =
+    "riskshare Sans, Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif";
 
-/// Font family of PNG text (the embedded font, registered under this name).
-const PNG_FAMILY: &str = "DejaVu Sans";
-/// Font lists that SVG text names; the browser picks the first it has.
-const SVG_FAMILY_EN: &str = "DejaVu Sans, Noto Sans, Helvetica, Arial, sans-serif";
-const SVG_FAMILY_ZH: &str = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif";
-
-/// Registers the embedded font under every family name the charts use:
-/// plotters measures text with it even for SVG, where the browser draws it.
+/// Registers the embedded font under the family names the charts use:
+/// plotters measures some text (chart captions) through its font registry
+/// rather than the backend.
 fn register_fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        for name in [PNG_FAMILY, SVG_FAMILY_EN, SVG_FAMILY_ZH, "sans-serif"] {
-            // The bytes are a valid TrueType font checked in; a failure here
-            // would only make text disappear, which the PNG tests would catch.
-            let _ = plotters::style::register_font(name, FontStyle::Normal, FONT);
+        for name in [font::FAMILY, SVG_FAMILY, "sans-serif"] {
+            // The bytes are the font a unit test of report::font parses; a
+            // failure here would only make text disappear, which the PNG
+            // tests would catch.
+            let _ = plotters::style::register_font(name, FontStyle::Normal, font::SANS);
         }
     });
 }
@@ -361,13 +361,9 @@ impl Look {
     fn t<'a>(&self, en: &'a str, zh: &'a str) -> &'a str {
         self.lang.pick(en, zh)
     }
-    /// A legend label. plotters sizes the legend box by measuring text with
-    /// the embedded font, which has no Chinese glyphs and measures each as
-    /// about 0.6 em instead of 1 em; trailing spaces (about 0.32 em each,
-    /// collapsed by the browser) widen the box to fit.
+    /// A legend label (the backend measures it as drawn).
     fn legend(&self, label: &str) -> String {
-        let wide = label.chars().filter(|c| (*c as u32) >= 0x2E80).count();
-        format!("{label}{}", " ".repeat(wide * 5 / 4))
+        label.to_string()
     }
     /// Chart title with the run's size, e.g. "... (2,000 futures, 3 years)".
     fn futures(&self, d: &RunData) -> String {
@@ -1203,17 +1199,13 @@ fn draw_svg(
     size: (u32, u32),
     lang: Lang,
     what: &str,
-    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>, &Look) -> Result<(), DrawingAreaErrorKind<std::io::Error>>,
+    draw: impl FnOnce(&DrawingArea<Typeset<SVGBackend>, Shift>, &Look) -> Result<(), DrawingAreaErrorKind<std::io::Error>>,
 ) -> Result<String> {
     register_fonts();
-    let family = match lang {
-        Lang::En => SVG_FAMILY_EN,
-        Lang::Zh => SVG_FAMILY_ZH,
-    };
-    let look = Look { lang, family };
+    let look = Look { lang, family: SVG_FAMILY };
     let mut s = String::new();
     {
-        let root = SVGBackend::with_string(&mut s, size).into_drawing_area();
+        let root = Typeset::vector(SVGBackend::with_string(&mut s, size)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("drawing {what}: {e:?}"))?;
         draw(&root, &look).map_err(|e| anyhow!("drawing {what}: {e:?}"))?;
         root.present().map_err(|e| anyhow!("drawing {what}: {e:?}"))?;
@@ -1221,11 +1213,11 @@ fn draw_svg(
     Ok(s)
 }
 
-/// Draws a chart as PNG (English labels: the embedded font has no Chinese).
-pub fn render_png(chart: Chart, d: &RunData, path: &Path) -> Result<()> {
+/// Draws a chart as PNG, labelled in `lang`.
+pub fn render_png(chart: Chart, d: &RunData, lang: Lang, path: &Path) -> Result<()> {
     register_fonts();
-    let look = Look { lang: Lang::En, family: PNG_FAMILY };
-    let root = BitMapBackend::new(path, chart.size()).into_drawing_area();
+    let look = Look { lang, family: font::FAMILY };
+    let root = Typeset::raster(BitMapBackend::new(path, chart.size())).into_drawing_area();
     chart.draw(&root, d, &look).map_err(|e| anyhow!("drawing {}: {e:?}", path.display()))?;
     root.present().map_err(|e| anyhow!("writing {}: {e:?}", path.display()))?;
     Ok(())
@@ -1234,7 +1226,7 @@ pub fn render_png(chart: Chart, d: &RunData, path: &Path) -> Result<()> {
 /// Reads the run in `dir` ([`load_run`]) and writes each chart there as PNG and SVG:
 /// `waterfall`, `exceedance`, `loss_distribution`, `fund_balance` (when the
 /// run has compensation accounts), `sizing` (when `size_curve.csv` exists)
-/// and `convergence`. SVGs are labelled in `lang`, PNGs in English. Returns
+/// and `convergence`. Both are labelled in `lang`. Returns
 /// the files written.
 pub fn write_charts(dir: &Path, lang: Lang) -> Result<Vec<PathBuf>> {
     write_charts_of(&load_run(dir)?, lang)
@@ -1251,7 +1243,7 @@ pub fn write_charts_of(d: &RunData, lang: Lang) -> Result<Vec<PathBuf>> {
         .filter(|chart| chart.available(d))
         .map(|&chart| {
             let png = d.out.join(format!("{}.png", chart.stem()));
-            render_png(chart, d, &png)?;
+            render_png(chart, d, lang, &png)?;
             let svg = d.out.join(format!("{}.svg", chart.stem()));
             fs::write(&svg, render_svg(chart, d, lang)?).with_context(|| format!("cannot write {}", svg.display()))?;
             Ok([png, svg])

@@ -25,6 +25,7 @@ use crate::report::charts::{
 };
 use crate::report::format::{group, money, pct, plain, ratio};
 use crate::report::markup::{Attrs, Html, PreEscaped};
+use crate::report::page;
 use crate::report::run::{RunData, load_run};
 use crate::scenario::{Scenario, ShortfallBearer};
 
@@ -46,7 +47,6 @@ pub fn write_report_of(d: &RunData, lang: Lang, command: &str) -> Result<PathBuf
 /// The page as a string.
 pub fn render(d: &RunData, lang: Lang, command: &str) -> Result<String> {
     let s = &d.summary;
-    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     // Drawn first: the only part that can fail, and the build below cannot.
     let charts = Chart::ALL
         .iter()
@@ -57,39 +57,24 @@ pub fn render(d: &RunData, lang: Lang, command: &str) -> Result<String> {
         Lang::En => format!("{}: loan risk-sharing report", s.scenario),
         Lang::Zh => format!("{}：贷款风险分担评估报告", s.scenario),
     };
-    let mut h = Html::new();
-    h.doctype();
-    h.el("html", &[("lang", l("en", "zh-CN"))], |h| {
-        h.line();
-        h.el("head", &[], |h| {
-            h.void("meta", &[("charset", "utf-8")]);
-            h.void("meta", &[("name", "viewport"), ("content", "width=device-width, initial-scale=1")]);
-            h.text_el("title", &[], &title);
-            h.el("style", &[], |h| h.raw(PreEscaped(&css(lang))));
+    Ok(page::page(lang, &title, css(), |h| {
+        h.el("header", &[], |h| {
+            h.text_el("h1", &[], &title);
+            if !s.description.is_empty() {
+                h.text_el("p", &[("class", "lead")], &s.description);
+            }
+            h.text_el("p", &[("class", "meta")], &run_line(s, lang));
         });
         h.line();
-        h.el("body", &[], |h| {
-            h.el("header", &[], |h| {
-                h.text_el("h1", &[], &title);
-                if !s.description.is_empty() {
-                    h.text_el("p", &[("class", "lead")], &s.description);
-                }
-                h.text_el("p", &[("class", "meta")], &run_line(s, lang));
-            });
-            h.line();
-            answers_section(h, d, lang);
-            portfolio_section(h, s, lang);
-            assumptions_section(h, d, lang);
-            figures_section(h, s, lang);
-            accounts_section(h, s, lang);
-            sizing_section(h, d, lang);
-            charts_section(h, d, &charts, lang);
-            footer(h, s, lang, command);
-        });
-        h.line();
-    });
-    h.line();
-    Ok(h.finish())
+        answers_section(h, d, lang);
+        portfolio_section(h, s, lang);
+        assumptions_section(h, d, lang);
+        figures_section(h, s, lang);
+        accounts_section(h, s, lang);
+        sizing_section(h, d, lang);
+        charts_section(h, d, &charts, lang);
+        footer(h, s, lang, command);
+    }))
 }
 
 /// The answers first: what the reader came for.
@@ -855,25 +840,19 @@ fn charts_section(h: &mut Html, d: &RunData, drawn: &[(Chart, String)], lang: La
     });
 }
 
-fn css(lang: Lang) -> String {
-    let font = match lang {
-        Lang::En => "system-ui, -apple-system, 'Segoe UI', 'Noto Sans', 'DejaVu Sans', Arial, sans-serif",
-        Lang::Zh => "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', 'PingFang SC', sans-serif",
-    };
-    format!(
-        "body{{font-family:{font};max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.5}}\
-h1{{font-size:1.7em;margin-bottom:.2em}}h2{{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}}\
-h3{{margin:.2em 0}}.lead{{font-size:1.05em;color:#444}}.meta,.note{{color:#666;font-size:.9em}}\
-.answers{{background:#f6f8fa;border:1px solid #dde3ea;border-radius:6px;padding:.2em 1.2em 1em}}\
-.answers h2{{border:none}}.key{{font-size:1.1em}}\
-table{{border-collapse:collapse;margin:.8em 0;font-size:.92em}}th,td{{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}}\
-thead th{{background:#f0f2f5}}td.num{{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}}\
-table.kv th{{font-weight:normal;color:#444;background:#fafafa}}tr.hl{{background:#fff3f3;font-weight:bold}}\
-.ok{{color:#1a7f37;font-weight:bold}}.bad{{color:#c62828;font-weight:bold}}.warn{{color:#9a6700;font-weight:bold}}\
-figure{{margin:1.5em 0;page-break-inside:avoid}}.chart svg{{width:100%;height:auto;border:1px solid #eee}}\
-figcaption{{color:#444;font-size:.93em}}code{{background:#f0f2f5;padding:.1em .3em;word-break:break-all}}\
-footer{{margin-top:2em}}pre{{background:#f6f8fa;padding:1em;overflow:auto}}"
-    )
+fn css() -> &'static str {
+    "body{max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.5}\
+h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}\
+h3{margin:.2em 0}.lead{font-size:1.05em;color:#444}.meta,.note{color:#666;font-size:.9em}\
+.answers{background:#f6f8fa;border:1px solid #dde3ea;border-radius:6px;padding:.2em 1.2em 1em}\
+.answers h2{border:none}.key{font-size:1.1em}\
+table{border-collapse:collapse;margin:.8em 0;font-size:.92em}th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}\
+thead th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
+table.kv th{font-weight:normal;color:#444;background:#fafafa}tr.hl{background:#fff3f3;font-weight:bold}\
+.ok{color:#1a7f37;font-weight:bold}.bad{color:#c62828;font-weight:bold}.warn{color:#9a6700;font-weight:bold}\
+figure{margin:1.5em 0;page-break-inside:avoid}.chart svg{width:100%;height:auto;border:1px solid #eee}\
+figcaption{color:#444;font-size:.93em}code{background:#f0f2f5;padding:.1em .3em;word-break:break-all}\
+footer{margin-top:2em}pre{background:#f6f8fa;padding:1em;overflow:auto}"
 }
 
 #[cfg(test)]

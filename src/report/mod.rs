@@ -3,9 +3,12 @@
 
 pub mod charts;
 pub mod csv_table;
+pub mod font;
 pub mod format;
+pub mod glyphs;
 pub mod html;
 pub mod markup;
+pub mod page;
 pub mod run;
 pub mod tables_csv;
 pub mod text;

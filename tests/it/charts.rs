@@ -268,9 +268,9 @@ fn sizing_chart_and_table_when_the_run_has_them() {
     let names = stems(&files);
     assert!(names.contains(&"sizing.png".into()) && names.contains(&"sizing.svg".into()), "{names:?}");
     check_png(&run.path().join("sizing.png"));
-    // Chinese labels go to the SVG (the browser draws them); PNGs stay English.
+    // Chinese labels, the embedded font named first.
     let svg = std::fs::read_to_string(run.path().join("sizing.svg")).unwrap();
-    assert!(svg.contains("目标") && svg.contains("Noto Sans CJK SC"));
+    assert!(svg.contains("目标") && svg.contains("font-family=\"riskshare Sans"));
     let report = std::fs::read_to_string(html::write_report(run.path(), Lang::En, "riskshare size").unwrap()).unwrap();
     assert!(report.contains("How big must each deposit be?") && report.contains("deposit needed"));
     assert!(report.contains("To run dry in at most 1 % of futures, the loans : fund ratio may be at most"));
@@ -345,6 +345,30 @@ fn report_is_self_contained_and_answers_the_questions() {
     assert!(page.contains("目标是不超过 1 %") && page.contains("银行的百年一遇损失"));
     assert!(page.contains("Noto Sans CJK SC"));
     assert_eq!(page.matches("<svg").count(), available);
+}
+
+/// Chinese needs nothing from the reader's machine: the report carries the
+/// font (cut to its text) and the PNGs are drawn in Chinese with it.
+#[test]
+fn chinese_reports_carry_their_font_and_chinese_pngs() {
+    let en = tempfile::tempdir().unwrap();
+    let zh = tempfile::tempdir().unwrap();
+    for (dir, lang) in [(&en, Lang::En), (&zh, Lang::Zh)] {
+        for f in ["trials.csv", "years.csv", "summary.json", "scenario.resolved.yaml"] {
+            std::fs::copy(shared().join(f), dir.path().join(f)).unwrap();
+        }
+        charts::write_charts(dir.path(), lang).unwrap();
+        html::write_report(dir.path(), lang, "riskshare run").unwrap();
+    }
+    let png = |d: &TempDir| std::fs::read(d.path().join("waterfall.png")).unwrap();
+    assert_ne!(png(&en), png(&zh), "the Chinese waterfall.png is drawn in Chinese");
+    check_png(&zh.path().join("waterfall.png"));
+    let report = std::fs::read_to_string(zh.path().join("report.html")).unwrap();
+    let face = report.find("@font-face{font-family:'riskshare Sans';src:url(data:font/ttf;base64,").expect("a font");
+    assert!(face < report.find("</head>").unwrap(), "in the head");
+    assert!(report.contains("font-family:'riskshare Sans'"));
+    // Cut to the page: far below the 2 MB the binary carries.
+    assert!(report.len() < 1_500_000, "{} bytes", report.len());
 }
 
 #[test]
