@@ -5,6 +5,7 @@ pub mod charts;
 pub mod csv_table;
 pub mod format;
 pub mod html;
+pub mod labels;
 pub mod markup;
 pub mod run;
 pub mod tables_csv;
