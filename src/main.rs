@@ -14,6 +14,7 @@ use riskshare::app::output::OutputError;
 use riskshare::app::runner::{self, RunOptions};
 use riskshare::app::{self, Progress};
 use riskshare::limits;
+use riskshare::report::labels::Labels;
 use riskshare::report::text;
 use riskshare::scenario::{InputError, Override};
 
@@ -376,9 +377,12 @@ fn cmd_size(a: SizeArgs) -> Result<(), Failure> {
             InputError::one("--confidence", "", None, format!("expected a level in (0, 1), found {bad}")).into()
         );
     }
+    let lang = a.run.lang;
     let outcome = run_and_print(a.run, Some(levels))?;
     if let Some(sizing) = &outcome.0.sizing {
-        out(&format!("\n{}", text::sizing_table(sizing, a.target != Target::Village, a.target != Target::Comp)));
+        let labels = Labels::of(&outcome.1.scenario);
+        let (comp, village) = (a.target != Target::Village, a.target != Target::Comp);
+        out(&format!("\n{}", text::sizing_table(sizing, &labels, lang, comp, village)));
     }
     out(&format!("size.json and size_curve.csv in {}\n", outcome.0.out.display()));
     Ok(())
@@ -490,7 +494,7 @@ fn cmd_report(a: ReportArgs) -> Result<(), Failure> {
 
 fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
     let charts = (!a.no_charts).then(|| runner::Charts { lang: a.lang, command: command_line() });
-    let (summary, _) = riskshare::app::shard::merge(&a.partials, &a.out, a.force, charts.as_ref()).map_err(|e| {
+    let (summary, m) = riskshare::app::shard::merge(&a.partials, &a.out, a.force, charts.as_ref()).map_err(|e| {
         // Partials that do not fit together are the user's input, not our failure;
         // a full disk is not.
         if e.chain().any(|c| matches!(c.downcast_ref::<OutputError>(), Some(OutputError::Io { .. }))) {
@@ -499,7 +503,7 @@ fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
             Failure::Input(InputError::one("merge", "", None, format!("{e:#}")))
         }
     })?;
-    out(&text::run_table(&summary));
+    out(&text::run_table(&summary, &Labels::of(&m.scenario), a.lang));
     out(&format!("merged {} partial results into {}\n", a.partials.len(), a.out.display()));
     Ok(())
 }
@@ -567,7 +571,7 @@ fn run_and_print(
                 sh.index, sh.count, r.start, r.end, trials
             ));
         }
-        None => out(&text::run_table(&outcome.summary)),
+        None => out(&text::run_table(&outcome.summary, &Labels::of(&m.scenario), a.lang)),
     }
     out(&format!(
         "\nthroughput: {} loan-years/s ({} loan-years in {:.2} s of simulation on {} thread(s))\n",

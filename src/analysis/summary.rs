@@ -271,6 +271,9 @@ pub struct PortfolioFacts {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountSummary {
     pub bank: String,
+    /// The bank's English display name (`label.en` or `name`, else
+    /// `label.zh`, else its id); the reports name it in their own language
+    /// from the scenario's labels.
     pub bank_name: String,
     pub county: String,
     pub covered_principal: f64,
@@ -286,7 +289,7 @@ pub struct AccountSummary {
 }
 
 impl AccountSummary {
-    /// The bank's name, or its id when the scenario gives none.
+    /// The bank's English display name, or its id when the summary has none.
     pub fn name(&self) -> &str {
         if self.bank_name.is_empty() { &self.bank } else { &self.bank_name }
     }

@@ -319,8 +319,8 @@ impl Model {
         let comp_rules = &s.funds.compensation;
         Ok(Model {
             horizon,
-            county_names: display_names(s.counties.iter().map(|c| (&c.id, &c.name))),
-            bank_names: display_names(s.banks.iter().map(|b| (&b.id, &b.name))),
+            county_names: display_names(&s.counties),
+            bank_names: display_names(&s.banks),
             counties: names.counties,
             zones: names.zones,
             villages: names.villages,
@@ -393,8 +393,11 @@ fn society_lent(s: &Scenario) -> BTreeSet<&str> {
 }
 
 /// Names for reports: the name where the scenario gives one, else the id.
-fn display_names<'a>(items: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<String> {
-    items.map(|(id, name)| if name.is_empty() { id.clone() } else { name.clone() }).collect()
+/// Each item's English display name (`label.en` or `name`, else `label.zh`,
+/// else its id): what `summary.json` carries for programs; the reports take
+/// the name in their own language from [`crate::report::labels`].
+fn display_names<T: Labelled>(items: &[T]) -> Vec<String> {
+    items.iter().map(|x| x.display().pick(false).unwrap_or(x.id()).to_string()).collect()
 }
 
 /// The stressed county factor of each year (`Some(z)` where

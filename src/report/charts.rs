@@ -33,6 +33,7 @@ use crate::report::font;
 pub use crate::report::format::Lang;
 use crate::report::format::{MoneyUnit, group, pct, ratio};
 use crate::report::glyphs::Typeset;
+use crate::report::labels::{Kind, Labels};
 use crate::report::run::{RunData, YearBalances, load_run};
 
 /// The target the finance bureau sets for each compensation account: run dry
@@ -714,13 +715,14 @@ fn draw_fund_balance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunD
     let cols = banks.len().clamp(1, 3);
     let rows = banks.len().div_ceil(cols).max(1);
     let horizon = d.summary.horizon_years as f64;
+    let labels = d.labels();
     for (k, (panel, b)) in body.split_evenly((rows, cols)).iter().zip(&banks).enumerate() {
         let band = balance_band(b);
         let ymax = headroom(band.iter().map(|p| p.p95.max(p.p50)).fold(0.0, f64::max));
         let ymin = band.iter().map(|p| p.p1).fold(0.0, f64::min);
         let unit = MoneyUnit::for_max(ymax);
         let mut chart = ChartBuilder::on(panel)
-            .caption(&b.name, look.font(18))
+            .caption(labels.get(Kind::Bank, &b.bank, look.lang).unwrap_or(&b.name), look.font(18))
             .margin(10)
             .margin_right(20)
             .x_label_area_size(40)
@@ -802,6 +804,7 @@ fn draw_sizing<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, l
     let curve = curves_by_account(points);
     let (rmin, rmax) = points.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| (a.min(p.ratio), b.max(p.ratio)));
     let today = today_ratio(&d.summary).unwrap_or(10.0);
+    let labels = d.labels();
     let (x0, x1) = (rmin.min(today).max(0.1) * 0.95, rmax.max(today) * 1.05);
     let pmax = points.iter().map(|p| p.hi.max(p.depletion_prob)).fold(0.0, f64::max);
     let ymax = (pmax * 100.0 * 1.1).max(2.0);
@@ -861,7 +864,7 @@ fn draw_sizing<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, l
                 pts.iter().map(|p| (p.ratio, p.depletion_prob * 100.0)),
                 color.stroke_width(3),
             ))?
-            .label(look.legend(&account_label(d, account)))
+            .label(look.legend(&account_label(d, &labels, account, look.lang)))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
     }
     chart
@@ -913,8 +916,8 @@ pub fn today_ratio(s: &Summary) -> Option<f64> {
     rs.all(|r| (r - first).abs() < 1e-6).then_some(first)
 }
 
-/// A sizing-curve account id as a bank's name when the summary knows it.
-fn account_label(d: &RunData, account: &str) -> String {
+/// A sizing-curve account id as its bank's display name when the summary knows it.
+fn account_label(d: &RunData, labels: &Labels, account: &str, lang: Lang) -> String {
     let accs = &d.summary.adequacy.accounts;
     let one_county = accs.iter().all(|a| a.county == accs[0].county);
     accs.iter()
@@ -923,7 +926,7 @@ fn account_label(d: &RunData, account: &str) -> String {
                 || format!("{}_{}", a.bank, a.county) == account
                 || format!("{}/{}", a.bank, a.county) == account
         })
-        .map(|a| if one_county { a.name().to_string() } else { format!("{} / {}", a.name(), a.county) })
+        .map(|a| labels.account(&a.bank, &a.county, !one_county, lang))
         .unwrap_or_else(|| account.to_string())
 }
 

@@ -35,6 +35,35 @@ impl FromStr for Lang {
     }
 }
 
+/// Columns `s` takes on a terminal: two for each character of the CJK
+/// blocks and full-width forms (汉字, 、，（）), one for any other. Enough for
+/// display names in Chinese and English; not a full East Asian Width table.
+pub fn width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match u32::from(c) {
+            0x1100..=0x115F
+            | 0x2E80..=0x303E
+            | 0x3041..=0x33FF
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xA000..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6
+            | 0x20000..=0x3FFFD => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// `s` followed by the spaces that make it `cols` terminal columns wide
+/// (none when it is wider): `{:<n}` counts characters, not columns.
+pub fn pad(s: &str, cols: usize) -> String {
+    format!("{s}{}", " ".repeat(cols.saturating_sub(width(s))))
+}
+
 /// `v` with `decimals` places and thousands separators: 1234567.8 -> "1,234,567.8".
 /// A value that rounds to zero has no minus sign.
 pub fn group(v: f64, decimals: usize) -> String {
@@ -133,6 +162,13 @@ impl MoneyUnit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pads_by_terminal_columns() {
+        assert_eq!((width("rcc"), width("信用联社"), width("农行（旺苍）")), (3, 8, 12));
+        assert_eq!(pad("农行", 6), "农行  ");
+        assert_eq!(pad("Guishang Bank", 4), "Guishang Bank");
+    }
 
     #[test]
     fn grouped_numbers() {

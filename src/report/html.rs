@@ -24,6 +24,7 @@ use crate::report::charts::{
     self, Chart, DEPLETION_TARGET, Lang, OPTIONAL_LAYERS, WATERFALL, layer_label, today_ratio,
 };
 use crate::report::format::{group, money, pct, plain, ratio};
+use crate::report::labels::{Kind, Labels};
 use crate::report::markup::{Attrs, Html, PreEscaped};
 use crate::report::page;
 use crate::report::run::{RunData, load_run};
@@ -53,9 +54,11 @@ pub fn render(d: &RunData, lang: Lang, command: &str) -> Result<String> {
         .filter(|c| c.available(d))
         .map(|&c| Ok((c, charts::render_svg(c, d, lang)?)))
         .collect::<Result<Vec<_>>>()?;
+    let labels = d.labels();
+    let name = labels.title(&s.scenario, lang);
     let title = match lang {
-        Lang::En => format!("{}: loan risk-sharing report", s.scenario),
-        Lang::Zh => format!("{}：贷款风险分担评估报告", s.scenario),
+        Lang::En => format!("{name}: loan risk-sharing report"),
+        Lang::Zh => format!("{name}：贷款风险分担评估报告"),
     };
     Ok(page::page(lang, &title, css(), |h| {
         h.el("header", &[], |h| {
@@ -66,26 +69,26 @@ pub fn render(d: &RunData, lang: Lang, command: &str) -> Result<String> {
             h.text_el("p", &[("class", "meta")], &run_line(s, lang));
         });
         h.line();
-        answers_section(h, d, lang);
+        answers_section(h, d, &labels, lang);
         portfolio_section(h, s, lang);
         assumptions_section(h, d, lang);
         figures_section(h, s, lang);
-        accounts_section(h, s, lang);
-        sizing_section(h, d, lang);
+        accounts_section(h, s, &labels, lang);
+        sizing_section(h, d, &labels, lang);
         charts_section(h, d, &charts, lang);
         footer(h, s, lang, command);
     }))
 }
 
 /// The answers first: what the reader came for.
-fn answers_section(h: &mut Html, d: &RunData, lang: Lang) {
+fn answers_section(h: &mut Html, d: &RunData, labels: &Labels, lang: Lang) {
     let s = &d.summary;
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     section(h, &[("class", "answers")], l("The answers in brief", "结论摘要"), |h| {
         h.el("p", &[("class", "key"), ("id", "adequacy")], |h| {
-            h.text_el("strong", &[], &adequacy_sentence(s, lang));
+            h.text_el("strong", &[], &adequacy_sentence(s, labels, lang));
             h.text(" ");
-            h.text(&adequacy_verdict(s, d.sizing.as_ref(), lang));
+            h.text(&adequacy_verdict(s, labels, d.sizing.as_ref(), lang));
         });
         if let Some(t) = bank_loss_sentence(s, d.scenario.as_ref(), lang) {
             h.text_el("p", &[("class", "key"), ("id", "bank-loss")], &t);
@@ -187,7 +190,7 @@ fn today_noun(s: &Summary, lang: Lang) -> String {
 /// The key sentence: how often the compensation funds ran dry at today's
 /// deposit ratio, with its 95 % interval, against the 1 % target. For several
 /// accounts it quotes the worst (highest depletion probability).
-pub fn adequacy_sentence(s: &Summary, lang: Lang) -> String {
+pub fn adequacy_sentence(s: &Summary, labels: &Labels, lang: Lang) -> String {
     let accs = &s.adequacy.accounts;
     let n = group(s.trials as f64, 0);
     let h = s.horizon_years;
@@ -224,7 +227,7 @@ pub fn adequacy_sentence(s: &Summary, lang: Lang) -> String {
         (Lang::En, _) => format!(
             "{at}, each bank's compensation fund ran dry in at most {} of the {n} simulated {h}-year futures (the worst is {}: 95 % CI {} – {}); the target is at most {target}.",
             pct(e.p),
-            account_name(s, worst),
+            account_name(s, labels, worst, lang),
             pct(e.lo),
             pct(e.hi)
         ),
@@ -237,33 +240,33 @@ pub fn adequacy_sentence(s: &Summary, lang: Lang) -> String {
         (Lang::Zh, _) => format!(
             "{at}，各银行的风险补偿金在 {n} 个 {h} 年期模拟情景中被用尽的比例最高为 {}（最差的是{}：95 % 置信区间 {} – {}）；目标是不超过 {target}。",
             pct(e.p),
-            account_name(s, worst),
+            account_name(s, labels, worst, lang),
             pct(e.lo),
             pct(e.hi)
         ),
     }
 }
 
-/// "Guishang Bank", or "Guishang Bank / county" when a run has several counties.
-fn account_name(s: &Summary, a: &AccountSummary) -> String {
+/// "贵商银行" / "Guishang Bank", with " / county" when a run has several counties.
+fn account_name(s: &Summary, labels: &Labels, a: &AccountSummary, lang: Lang) -> String {
+    labels.account(&a.bank, &a.county, several_counties(s), lang)
+}
+
+fn several_counties(s: &Summary) -> bool {
     let accs = &s.adequacy.accounts;
-    if accs.iter().all(|x| x.county == accs[0].county) {
-        a.name().to_string()
-    } else {
-        format!("{} / {}", a.name(), a.county)
-    }
+    accs.iter().any(|x| x.county != accs[0].county)
 }
 
 /// The verdict on today's ratio, from every account's interval; when the
 /// sizing has a 99 % level, the ratio each failing account would need.
-pub fn adequacy_verdict(s: &Summary, sizing: Option<&Sizing>, lang: Lang) -> String {
+pub fn adequacy_verdict(s: &Summary, labels: &Labels, sizing: Option<&Sizing>, lang: Lang) -> String {
     let accs = &s.adequacy.accounts;
     if accs.is_empty() {
         return String::new();
     }
     let today = today_noun(s, lang);
     let names = |v: Verdict| -> Vec<String> {
-        accs.iter().filter(|a| verdict(&a.exhausted) == v).map(|a| account_name(s, a)).collect()
+        accs.iter().filter(|a| verdict(&a.exhausted) == v).map(|a| account_name(s, labels, a, lang)).collect()
     };
     let (fails, unclear) = (names(Verdict::Fails), names(Verdict::Unclear));
     let sep = lang.pick(", ", "、");
@@ -310,10 +313,7 @@ pub fn adequacy_verdict(s: &Summary, sizing: Option<&Sizing>, lang: Lang) -> Str
             .iter()
             .filter_map(|a| {
                 let lv = a.levels.iter().find(|l| (l.confidence - 0.99).abs() < 1e-9)?;
-                let name = accs
-                    .iter()
-                    .find(|x| x.bank == a.bank && x.county == a.county)
-                    .map_or(a.bank.clone(), |x| account_name(s, x));
+                let name = labels.account(&a.bank, &a.county, several_counties(s), lang);
                 Some(format!("{name} {}", lv.ratio.map_or("-".into(), ratio)))
             })
             .collect();
@@ -513,17 +513,18 @@ fn assumptions_section(h: &mut Html, d: &RunData, lang: Lang) {
 /// The assumptions table's rows: (parameter, value).
 fn assumptions(y: &Scenario, lang: Lang) -> Vec<(&'static str, String)> {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
+    let labels = Labels::of(y);
     let e = &y.economy;
     let mut rows = vec![
-        (l("Correlation of defaults with the economy (rho)", "违约与经济的相关性（rho）"), plain(e.rho)),
+        (l("Correlation of defaults with the economy (rho)", "违约与经济的相关性（ρ）"), plain(e.rho)),
         (
             l("Weight of the county factor vs the industry factor", "县域因子权重（相对行业因子）"),
             plain(e.county_weight),
         ),
         (l("Persistence of the economy from year to year", "经济因子的年际持续性"), plain(e.persistence)),
-        (l("Default sensitivity to disaster damage (kappa)", "违约对灾害损失的敏感度（kappa）"), plain(e.kappa)),
+        (l("Default sensitivity to disaster damage (kappa)", "违约对灾害损失的敏感度（κ）"), plain(e.kappa)),
     ];
-    let listed = |items: Vec<String>| (!items.is_empty()).then(|| items.join(", "));
+    let listed = |items: Vec<String>| (!items.is_empty()).then(|| items.join(lang.pick(", ", "、")));
     if let Some(v) = listed(y.grades.iter().map(|g| format!("{} {}", g.id, pct(g.pd))).collect()) {
         rows.push((l("Annual default probability by credit grade", "各信用等级年违约概率"), v));
     }
@@ -543,7 +544,7 @@ fn assumptions(y: &Scenario, lang: Lang) -> Vec<(&'static str, String)> {
             ShortfallBearer::Bank => l("the bank", "银行"),
         };
         rows.push((l("Who bears a shortfall of the fund", "补偿金不足部分由谁承担"), bearer.into()));
-        if let Some(v) = listed(c.covers.clone()) {
+        if let Some(v) = listed(c.covers.iter().map(|p| labels.name(Kind::Product, p, lang).to_string()).collect()) {
             rows.push((l("Loans the compensation fund covers", "风险补偿金覆盖的贷款产品"), v));
         }
     } else {
@@ -559,19 +560,22 @@ fn assumptions(y: &Scenario, lang: Lang) -> Vec<(&'static str, String)> {
     }
     let per_year = l(" /yr", " 次/年");
     let rates = |events: Vec<(&str, f64)>| {
-        listed(events.iter().map(|(id, r)| format!("{id} {}{per_year}", plain(*r))).collect())
+        listed(events.iter().map(|(name, r)| format!("{name} {}{per_year}", plain(*r))).collect())
     };
     if y.hazards.enabled {
-        if let Some(v) = rates(y.hazards.perils.iter().map(|p| (p.id.as_str(), p.rate)).collect()) {
+        let perils = y.hazards.perils.iter().map(|p| (labels.name(Kind::Peril, &p.id, lang), p.rate));
+        if let Some(v) = rates(perils.collect()) {
             rows.push((l("Natural hazards (events per year)", "自然灾害（年均次数）"), v));
         }
     }
     if y.epidemics.enabled {
-        if let Some(v) = rates(y.epidemics.diseases.iter().map(|d| (d.id.as_str(), d.rate)).collect()) {
+        let diseases = y.epidemics.diseases.iter().map(|d| (labels.name(Kind::Disease, &d.id, lang), d.rate));
+        if let Some(v) = rates(diseases.collect()) {
             rows.push((l("Livestock epidemics (outbreaks per year)", "畜禽疫病（年均暴发次数）"), v));
         }
     }
-    if let Some(v) = listed(y.shocks.iter().map(|x| format!("{} {}", x.id, pct(x.prob))).collect()) {
+    let shocks = y.shocks.iter().map(|x| format!("{} {}", labels.name(Kind::Shock, &x.id, lang), pct(x.prob)));
+    if let Some(v) = listed(shocks.collect()) {
         rows.push((l("Personal shocks (annual probability per borrower)", "个人意外（每位借款人年概率）"), v));
     }
     rows
@@ -623,7 +627,7 @@ fn figures_section(h: &mut Html, s: &Summary, lang: Lang) {
     });
 }
 
-fn accounts_section(h: &mut Html, s: &Summary, lang: Lang) {
+fn accounts_section(h: &mut Html, s: &Summary, labels: &Labels, lang: Lang) {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     let a = &s.adequacy;
     section(h, &[], l("Is each compensation fund big enough?", "各银行的风险补偿金是否足够？"), |h| {
@@ -651,8 +655,8 @@ fn accounts_section(h: &mut Html, s: &Summary, lang: Lang) {
                     Verdict::Unclear => (l("cannot tell yet: run more trials", "尚难判断：请增加模拟次数"), "warn"),
                 };
                 h.el("tr", &[], |h| {
-                    h.text_el("th", &[], acc.name());
-                    h.text_el("td", &[], &acc.county);
+                    h.text_el("th", &[], labels.name(Kind::Bank, &acc.bank, lang));
+                    h.text_el("td", &[], labels.name(Kind::County, &acc.county, lang));
                     num(h, &group(acc.covered_principal, 0));
                     num(h, &group(acc.deposit, 0));
                     num(h, &acc.deposit_ratio.map_or("-".into(), ratio));
@@ -677,7 +681,7 @@ fn accounts_section(h: &mut Html, s: &Summary, lang: Lang) {
     });
 }
 
-fn sizing_section(h: &mut Html, d: &RunData, lang: Lang) {
+fn sizing_section(h: &mut Html, d: &RunData, labels: &Labels, lang: Lang) {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     let s = &d.summary;
     section(h, &[], l("How big must each deposit be?", "存入金额需要多大？"), |h| {
@@ -710,12 +714,7 @@ fn sizing_section(h: &mut Html, d: &RunData, lang: Lang) {
         ];
         table(h, &heads, |h| {
             for a in &sz.accounts {
-                let name = s
-                    .adequacy
-                    .accounts
-                    .iter()
-                    .find(|x| x.bank == a.bank && x.county == a.county)
-                    .map_or(format!("{} / {}", a.bank, a.county), |x| account_name(s, x));
+                let name = labels.account(&a.bank, &a.county, several_counties(s), lang);
                 let today =
                     a.current_ratio.map_or(String::new(), |r| format!(" ({} {})", l("today", "现行"), ratio(r)));
                 let rows = a.levels.len().to_string();

@@ -7,6 +7,7 @@ pub mod font;
 pub mod format;
 pub mod glyphs;
 pub mod html;
+pub mod labels;
 pub mod markup;
 pub mod page;
 pub mod run;

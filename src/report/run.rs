@@ -21,8 +21,10 @@ use crate::analysis::sizing::{CurvePoint, Sizing};
 use crate::analysis::summary::Summary;
 use crate::money::Fen;
 use crate::report::charts::{OPTIONAL_LAYERS, WATERFALL};
+use crate::report::format::Lang;
+use crate::report::labels::{Kind, Labels};
 use crate::report::tables_csv::parse_money;
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, Label, Scenario};
 use crate::sim::tables::{Flows, MONEY};
 
 /// The trial table, each row's money columns as [`Flows`], so that derived
@@ -177,6 +179,20 @@ impl RunData {
             balances,
             size_curve: r.curve,
         })
+    }
+}
+
+impl RunData {
+    /// The display names of the scenario as run; for a folder without
+    /// `scenario.resolved.yaml`, the banks' English names `summary.json` keeps.
+    pub fn labels(&self) -> Labels {
+        let mut labels = self.scenario.as_ref().map(Labels::of).unwrap_or_default();
+        for a in &self.summary.adequacy.accounts {
+            if labels.get(Kind::Bank, &a.bank, Lang::En).is_none() && !a.bank_name.is_empty() {
+                labels.insert(Kind::Bank, &a.bank, Label { zh: None, en: Some(a.bank_name.clone()) });
+            }
+        }
+        labels
     }
 }
 

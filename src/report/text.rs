@@ -5,7 +5,8 @@ use std::fmt::Write;
 use crate::analysis::summary::Summary;
 use crate::model::Model;
 use crate::money::Fen;
-use crate::report::format::{group, pct, ratio};
+use crate::report::format::{Lang, group, pad, pct, ratio, width};
+use crate::report::labels::{Kind, Labels};
 
 /// A throughput like `1.52e9`.
 pub fn sci(x: f64) -> String {
@@ -16,9 +17,14 @@ pub fn sci(x: f64) -> String {
     format!("{:.2}e{}", x / 10f64.powi(e), e)
 }
 
-/// What `riskshare validate` prints: the portfolio's totals and the fund sizes.
+/// What `riskshare validate` prints: the portfolio's totals and the fund
+/// sizes, things named by their English display names.
 pub fn portfolio(m: &Model) -> String {
     let mut o = String::new();
+    let labels = Labels::of(&m.scenario);
+    let names = |kind: Kind, ids: &[String]| -> Vec<String> {
+        ids.iter().map(|id| labels.name(kind, id, Lang::En).to_string()).collect()
+    };
     let l = &m.loans;
     let total = m.total_principal();
     let _ = writeln!(
@@ -37,12 +43,15 @@ pub fn portfolio(m: &Model) -> String {
             count[key(i)] += 1;
             sum[key(i)] += l.principal[i];
         }
-        let _ = writeln!(o, "\n{:<20} {:>8} {:>18} {:>7}", format!("by {title}"), "loans", "principal (CNY)", "share");
+        let w = names.iter().zip(&count).filter(|(_, k)| **k > 0).map(|(n, _)| width(n)).fold(18, usize::max);
+        let head = pad(&format!("by {title}"), w + 2);
+        let _ = writeln!(o, "\n{head} {:>8} {:>18} {:>7}", "loans", "principal (CNY)", "share");
         for (k, name) in names.iter().enumerate() {
             if count[k] > 0 {
                 let _ = writeln!(
                     o,
-                    "  {name:<18} {:>8} {:>18} {:>7}",
+                    "  {} {:>8} {:>18} {:>7}",
+                    pad(name, w),
                     group(count[k] as f64, 0),
                     group(sum[k].to_yuan_f64(), 0),
                     pct(sum[k].0 as f64 / total.0.max(1) as f64)
@@ -50,14 +59,22 @@ pub fn portfolio(m: &Model) -> String {
             }
         }
     };
-    by("bank", &m.banks, &|i| l.bank[i] as usize);
-    by("product", &m.products, &|i| l.product[i] as usize);
-    by("industry", &m.industries, &|i| l.industry[i] as usize);
+    by("bank", &names(Kind::Bank, &m.banks), &|i| l.bank[i] as usize);
+    by("product", &names(Kind::Product, &m.products), &|i| l.product[i] as usize);
+    by("industry", &names(Kind::Industry, &m.industries), &|i| l.industry[i] as usize);
     by("grade", &m.grades, &|i| l.grade[i] as usize);
+    let several = m.counties.len() > 1;
+    let account = |a: &crate::model::Account| {
+        labels.account(&m.banks[a.bank as usize], &m.counties[a.county as usize], several, Lang::En)
+    };
+    let w = m.accounts.iter().map(|a| width(&account(a))).fold(20, usize::max);
     let _ = writeln!(
         o,
-        "\n{:<22} {:>22} {:>16} {:>8}",
-        "compensation accounts", "covered loans (CNY)", "deposit (CNY)", "ratio"
+        "\n{} {:>22} {:>16} {:>8}",
+        pad("compensation accounts", w + 2),
+        "covered loans (CNY)",
+        "deposit (CNY)",
+        "ratio"
     );
     if m.accounts.is_empty() {
         let _ = writeln!(o, "  (none: the compensation fund is off or covers no loan)");
@@ -67,8 +84,8 @@ pub fn portfolio(m: &Model) -> String {
             if a.deposit.0 > 0 { ratio(a.covered_principal.0 as f64 / a.deposit.0 as f64) } else { "no fund".into() };
         let _ = writeln!(
             o,
-            "  {:<20} {:>22} {:>16} {:>8}{}",
-            format!("{} / {}", m.banks[a.bank as usize], m.counties[a.county as usize]),
+            "  {} {:>22} {:>16} {:>8}{}",
+            pad(&account(a), w),
             group(a.covered_principal.to_yuan_f64(), 0),
             group(a.deposit.to_yuan_f64(), 0),
             fund_ratio,
@@ -170,13 +187,14 @@ fn mechanisms(m: &Model, o: &mut String) {
     }
 }
 
-/// The table printed at the end of a run.
-pub fn run_table(s: &Summary) -> String {
+/// The table printed at the end of a run; the scenario and its banks and
+/// counties named in `lang`.
+pub fn run_table(s: &Summary, labels: &Labels, lang: Lang) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
         "{}: {} trials x {} years, seed {} (riskshare {})",
-        s.scenario,
+        labels.title(&s.scenario, lang),
         group(s.trials as f64, 0),
         s.horizon_years,
         s.seed,
@@ -231,12 +249,15 @@ pub fn run_table(s: &Summary) -> String {
         pct(a.comp_fund_exhausted.lo),
         pct(a.comp_fund_exhausted.hi)
     );
-    for acc in &a.accounts {
+    let several = a.accounts.iter().any(|x| x.county != a.accounts[0].county);
+    let names: Vec<String> = a.accounts.iter().map(|x| labels.account(&x.bank, &x.county, several, lang)).collect();
+    let w = names.iter().map(|n| width(n)).fold(18, usize::max);
+    for (acc, name) in a.accounts.iter().zip(&names) {
         let fund_ratio = acc.deposit_ratio.map_or_else(|| "no fund".into(), ratio);
         let _ = writeln!(
             o,
-            "  {:<18} deposit CNY {:>12} ({fund_ratio}), exhausted {} (95 % CI {} - {})",
-            format!("{} / {}", acc.bank, acc.county),
+            "  {} deposit CNY {:>12} ({fund_ratio}), exhausted {} (95 % CI {} - {})",
+            pad(name, w),
             group(acc.deposit, 0),
             pct(acc.exhausted.p),
             pct(acc.exhausted.lo),
@@ -288,17 +309,23 @@ fn ratio_text(r: Option<f64>) -> String {
     r.map_or_else(|| "no deposit needed".into(), ratio)
 }
 
-/// The table `riskshare size` prints.
-pub fn sizing_table(s: &crate::analysis::sizing::Sizing, comp: bool, village: bool) -> String {
+/// The table `riskshare size` prints, banks and counties named in `lang`.
+pub fn sizing_table(
+    s: &crate::analysis::sizing::Sizing,
+    labels: &Labels,
+    lang: Lang,
+    comp: bool,
+    village: bool,
+) -> String {
     let mut o = String::new();
     if comp {
         let _ = writeln!(o, "compensation deposits that last the horizon (loans : fund, 95 % interval in brackets)");
+        let several = s.accounts.iter().any(|a| a.county != s.accounts[0].county);
         for a in &s.accounts {
             let _ = writeln!(
                 o,
-                "\n  {} / {}: covered loans CNY {}; today CNY {} ({}), runs dry in {} of futures (95 % CI {} - {})",
-                a.bank,
-                a.county,
+                "\n  {}: covered loans CNY {}; today CNY {} ({}), runs dry in {} of futures (95 % CI {} - {})",
+                labels.account(&a.bank, &a.county, several, lang),
                 group(a.covered_principal, 0),
                 group(a.current_deposit, 0),
                 ratio_text(a.current_ratio),

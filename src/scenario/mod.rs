@@ -286,6 +286,11 @@ pub fn parse_variant(
         InputError::one(base_origin, "", e.location().map(|l| l.line()), format!("not valid YAML: {e}"))
     })?;
     if let Value::Mapping(m) = &mut value {
+        // A variant that renames the scenario and gives no title of its own
+        // loses the base's: that title names the base, not the variant.
+        if v.keys.contains_key("name") && !v.keys.contains_key("label") {
+            m.remove("label");
+        }
         for (k, x) in &v.keys {
             m.insert(k.clone(), x.clone());
         }

@@ -18,6 +18,10 @@ use crate::money::Yuan;
 pub struct Scenario {
     /// Short name; names the default output folder.
     pub name: String,
+    /// The scenario's title in the reports, in Chinese and English; `name`
+    /// stays the folder's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Label>,
     /// What the scenario is and which question it answers.
     #[serde(default)]
     pub description: String,
@@ -65,6 +69,81 @@ pub struct Scenario {
     #[serde(default, skip_serializing_if = "Stress::is_empty")]
     pub stress: Stress,
 }
+
+/// Display names of a scenario or of a thing it names (bank, county, zone,
+/// product, industry, peril, disease, shock), in Chinese and English. Either
+/// or both; reports in one language fall back to the other, then to the id.
+/// Ids stay the keys of every reference, CSV column and JSON field.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a map of display names such as `{zh: 信用联社, en: rural credit cooperative}`"
+)]
+pub struct Label {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zh: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub en: Option<String>,
+}
+
+impl Label {
+    /// The name in Chinese (`zh`) or English, else in the other language.
+    /// The one place that fallback is decided; [`crate::report::labels`] and
+    /// the summary's English `bank_name` both read it.
+    pub fn pick(&self, zh: bool) -> Option<&str> {
+        let (first, then) = if zh { (&self.zh, &self.en) } else { (&self.en, &self.zh) };
+        first.as_deref().or(then.as_deref())
+    }
+}
+
+/// A thing with an id and display names. The older `name` key, which banks,
+/// counties, zones, products and industries had before `label`, is their
+/// English name: `label.en` and `name` together are refused by validation.
+pub trait Labelled {
+    fn id(&self) -> &str;
+    fn label(&self) -> Option<&Label>;
+    /// The `name` key, where the thing has one ("" when absent).
+    fn name(&self) -> &str {
+        ""
+    }
+    /// Its display names with `name` as the English one.
+    fn display(&self) -> Label {
+        let mut l = self.label().cloned().unwrap_or_default();
+        if l.en.is_none() && !self.name().is_empty() {
+            l.en = Some(self.name().to_string());
+        }
+        l
+    }
+}
+
+macro_rules! labelled {
+    ($($t:ty),* $(,)?) => {$(
+        impl Labelled for $t {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn label(&self) -> Option<&Label> {
+                self.label.as_ref()
+            }
+        }
+    )*};
+    (named: $($t:ty),* $(,)?) => {$(
+        impl Labelled for $t {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn label(&self) -> Option<&Label> {
+                self.label.as_ref()
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+        }
+    )*};
+}
+
+labelled!(named: Industry, Product, Bank, Zone, County);
+labelled!(Peril, Disease, Shock);
 
 /// A stress overlay: forced events, a fixed county factor, multiplied pds.
 #[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq)]
@@ -117,7 +196,7 @@ pub struct FactorStress {
 }
 
 fn default_zones() -> Vec<Zone> {
-    vec![Zone { id: "plain".into(), name: String::new() }]
+    vec![Zone { id: "plain".into(), name: String::new(), label: None }]
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -180,6 +259,9 @@ pub struct Industry {
     pub id: String,
     #[serde(default)]
     pub name: String,
+    /// Display names; see [`Label`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Label>,
     #[serde(default)]
     pub kind: IndustryKind,
     /// For livestock industries: the species, matched by epidemics.
@@ -211,6 +293,9 @@ pub struct Product {
     pub id: String,
     #[serde(default)]
     pub name: String,
+    /// Display names; see [`Label`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Label>,
     /// Multiplies the grade's pd for loans of this product, > 0.
     #[serde(default = "one")]
     pub pd_multiplier: f64,
@@ -252,6 +337,9 @@ pub struct Bank {
     pub id: String,
     #[serde(default)]
     pub name: String,
+    /// Display names; see [`Label`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Label>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -260,6 +348,9 @@ pub struct Zone {
     pub id: String,
     #[serde(default)]
     pub name: String,
+    /// Display names; see [`Label`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Label>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -268,6 +359,9 @@ pub struct County {
     pub id: String,
     #[serde(default)]
     pub name: String,
+    /// Display names; see [`Label`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Label>,
     /// Villages listed one by one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub villages: Vec<Village>,
@@ -686,6 +780,9 @@ impl BetaDist {
 #[serde(deny_unknown_fields)]
 pub struct Peril {
     pub id: String,
+    /// Display names; see [`Label`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Label>,
     /// Expected events per year per hazard region (Poisson lambda), >= 0.
     pub rate: f64,
     /// Probability that an event hits a village, by zone; 0 for zones not listed.
@@ -720,6 +817,9 @@ impl Default for Epidemics {
 #[serde(deny_unknown_fields)]
 pub struct Disease {
     pub id: String,
+    /// Display names; see [`Label`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Label>,
     /// Expected outbreaks per year per hazard region, >= 0.
     pub rate: f64,
     /// Probability that an outbreak reaches a village, by zone.
@@ -744,6 +844,9 @@ pub enum ShockKind {
 #[serde(deny_unknown_fields)]
 pub struct Shock {
     pub id: String,
+    /// Display names; see [`Label`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Label>,
     pub kind: ShockKind,
     /// Annual probability per household borrower.
     pub prob: f64,

@@ -140,6 +140,8 @@ fn name_and_simulation(s: &Scenario, p: &mut Problems) {
     if s.name.chars().any(char::is_control) {
         p.push("name", "a name may not hold control characters (tabs, line breaks ...)");
     }
+    // The scenario's `name` is its folder, not an English title: no clash with `label.en`.
+    label(p, "", s.label.as_ref(), "");
     let sim = &s.simulation;
     if sim.trials == 0 || sim.trials > MAX_TRIALS {
         p.push("simulation.trials", format!("expected 1 ..= {} trials, found {}", grouped(MAX_TRIALS), sim.trials));
@@ -169,6 +171,7 @@ fn catalogue<'a>(s: &'a Scenario, p: &mut Problems) -> Ids<'a> {
         }
     }
     let industries = ids(&s.industries, |x| &x.id, "industries", "industry", p);
+    labels(p, "industries", &s.industries);
     for (i, ind) in s.industries.iter().enumerate() {
         if ind.kind == IndustryKind::Livestock && ind.species.is_none() {
             p.push(format!("industries[{i}].species"), "a livestock industry needs its species (e.g. cattle)");
@@ -178,6 +181,7 @@ fn catalogue<'a>(s: &'a Scenario, p: &mut Problems) -> Ids<'a> {
         }
     }
     let products = ids(&s.products, |x| &x.id, "products", "product", p);
+    labels(p, "products", &s.products);
     for (i, pr) in s.products.iter().enumerate() {
         p.positive(&format!("products[{i}].pd_multiplier"), pr.pd_multiplier);
         for g in &s.grades {
@@ -190,11 +194,14 @@ fn catalogue<'a>(s: &'a Scenario, p: &mut Problems) -> Ids<'a> {
         }
     }
     let banks = ids(&s.banks, |x| &x.id, "banks", "bank", p);
+    labels(p, "banks", &s.banks);
     if s.banks.is_empty() {
         p.push("banks", "expected at least one bank");
     }
     let zones = ids(&s.zones, |x| &x.id, "zones", "zone", p);
+    labels(p, "zones", &s.zones);
     let counties = ids(&s.counties, |x| &x.id, "counties", "county", p);
+    labels(p, "counties", &s.counties);
     if s.counties.is_empty() {
         p.push("counties", "expected at least one county");
     }
@@ -454,6 +461,7 @@ fn hazards(s: &Scenario, known: &Ids, p: &mut Problems) {
         }
     }
     let _ = ids(&s.hazards.perils, |x| &x.id, "hazards.perils", "peril", p);
+    labels(p, "hazards.perils", &s.hazards.perils);
     for (i, pe) in s.hazards.perils.iter().enumerate() {
         let at = format!("hazards.perils[{i}]");
         p.range(&format!("{at}.rate"), pe.rate, 0.0, 1000.0, "events per year");
@@ -469,6 +477,7 @@ fn hazards(s: &Scenario, known: &Ids, p: &mut Problems) {
         p.prob(&format!("{at}.default_vulnerability"), pe.default_vulnerability);
     }
     let _ = ids(&s.epidemics.diseases, |x| &x.id, "epidemics.diseases", "disease", p);
+    labels(p, "epidemics.diseases", &s.epidemics.diseases);
     let species: BTreeSet<&str> = s.industries.iter().filter_map(|i| i.species.as_deref()).collect();
     for (i, d) in s.epidemics.diseases.iter().enumerate() {
         let at = format!("epidemics.diseases[{i}]");
@@ -489,6 +498,7 @@ fn hazards(s: &Scenario, known: &Ids, p: &mut Problems) {
 
 fn shocks(s: &Scenario, p: &mut Problems) {
     let _ = ids(&s.shocks, |x| &x.id, "shocks", "shock", p);
+    labels(p, "shocks", &s.shocks);
     for (i, sh) in s.shocks.iter().enumerate() {
         p.prob(&format!("shocks[{i}].prob"), sh.prob);
         p.prob(&format!("shocks[{i}].default_prob"), sh.default_prob);
@@ -632,6 +642,51 @@ fn mechanisms(s: &Scenario, known: &Ids, p: &mut Problems) {
                 positive_yuan(p, &format!("scorecard.grades[{i}].credit_line"), c);
             }
         }
+    }
+}
+
+/// The `label` of each item of the list at `path`.
+fn labels<T: Labelled>(p: &mut Problems, path: &str, items: &[T]) {
+    for (i, it) in items.iter().enumerate() {
+        label(p, &format!("{path}[{i}]"), it.label(), it.name());
+    }
+}
+
+/// A `label` at `at` ("" for the top level): at least one language, each
+/// name printable and of 1 ..= MAX_NAME_CHARS characters, and the English
+/// name given once (`label.en` or the older `name`, which is the same thing).
+fn label(p: &mut Problems, at: &str, l: Option<&Label>, name: &str) {
+    let Some(l) = l else { return };
+    let key = |k: &str| if at.is_empty() { k.to_string() } else { format!("{at}.{k}") };
+    if l.zh.is_none() && l.en.is_none() {
+        p.push(key("label"), "expected `zh` or `en` (or both): the display name in Chinese or English");
+    }
+    for (lang, text) in [("zh", &l.zh), ("en", &l.en)] {
+        let Some(text) = text else { continue };
+        let n = text.chars().count();
+        if text.trim().is_empty() {
+            p.push(key(&format!("label.{lang}")), "expected a display name, found an empty one");
+        } else if n > MAX_NAME_CHARS {
+            p.push(
+                key(&format!("label.{lang}")),
+                format!("expected a display name of at most {MAX_NAME_CHARS} characters, found {n}"),
+            );
+        }
+        if text.chars().any(char::is_control) {
+            p.push(
+                key(&format!("label.{lang}")),
+                "a display name may not hold control characters (tabs, line breaks ...)",
+            );
+        }
+    }
+    if l.en.is_some() && !name.is_empty() {
+        p.push(
+            key("label.en"),
+            format!(
+                "`name` (`{name}`) is already the English display name: give it once, as `label.en` \
+                 (and drop `name`) or as `name`"
+            ),
+        );
     }
 }
 

@@ -386,9 +386,9 @@ fn the_verdict_follows_the_interval() {
     let d = load_run(dir.path()).unwrap();
     let worst = d.summary.adequacy.accounts.iter().map(|a| a.exhausted.lo).fold(0.0, f64::max);
     assert!(worst > 0.01, "a 2000:1 fund runs dry often (lower bound {worst})");
-    let sentence = html::adequacy_sentence(&d.summary, Lang::En);
+    let sentence = html::adequacy_sentence(&d.summary, &d.labels(), Lang::En);
     assert!(sentence.starts_with("At 2,000:1, each bank's compensation fund ran dry in at most"), "{sentence}");
-    let verdict = html::adequacy_verdict(&d.summary, None, Lang::En);
+    let verdict = html::adequacy_verdict(&d.summary, &d.labels(), None, Lang::En);
     assert!(verdict.contains("So 2,000:1 is not enough for"), "{verdict}");
 }
 

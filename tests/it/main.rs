@@ -13,6 +13,7 @@ mod directions;
 mod docs;
 mod golden;
 mod hazards;
+mod labels;
 mod mechanisms;
 mod policy;
 mod safety;
