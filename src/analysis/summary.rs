@@ -457,7 +457,7 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
     let s = &m.scenario;
     Summary {
         scenario: s.name.clone(),
-        description: s.description.trim().to_string(),
+        description: s.description.pick(false).trim().to_string(),
         engine_version: crate::ENGINE_VERSION.to_string(),
         seed,
         trials: n,

@@ -63,8 +63,10 @@ pub fn render(d: &RunData, lang: Lang, command: &str) -> Result<String> {
     Ok(page::page(lang, &title, css(), |h| {
         h.el("header", &[], |h| {
             h.text_el("h1", &[], &title);
-            if !s.description.is_empty() {
-                h.text_el("p", &[("class", "lead")], &s.description);
+            let description =
+                d.scenario.as_ref().map_or(s.description.as_str(), |y| y.description.pick(lang == Lang::Zh));
+            if !description.trim().is_empty() {
+                h.text_el("p", &[("class", "lead")], description.trim());
             }
             h.text_el("p", &[("class", "meta")], &run_line(s, lang));
         });

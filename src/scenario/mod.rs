@@ -499,6 +499,23 @@ portfolio:
 ";
 
     #[test]
+    fn a_description_is_text_or_one_per_language() {
+        let plain = parse(&MINI.replace("name: mini\n", "name: mini\ndescription: A book.\n"), "m", &[]).unwrap();
+        assert_eq!((plain.description.pick(true), plain.description.pick(false)), ("A book.", "A book."));
+        // A plain text writes back as plain text: resolved files keep their bytes.
+        assert!(serde_yaml_ng::to_string(&plain).unwrap().contains("description: A book.\n"));
+        let both = MINI.replace("name: mini\n", "name: mini\ndescription: {zh: 一本账, en: A book.}\n");
+        let both = parse(&both, "m", &[]).unwrap();
+        assert_eq!((both.description.pick(true), both.description.pick(false)), ("一本账", "A book."));
+        let back = parse(&serde_yaml_ng::to_string(&both).unwrap(), "m", &[]).unwrap();
+        assert_eq!(back.description, both.description);
+        let bad = MINI.replace("name: mini\n", "name: mini\ndescription: {fr: Un livre.}\n");
+        let err = parse(&bad, "m.yaml", &[]).unwrap_err();
+        assert!(err.problems[0].path.starts_with("description"), "{:?}", err.problems[0]);
+        assert!(err.problems[0].message.contains("`fr`"), "{}", err.problems[0].message);
+    }
+
+    #[test]
     fn misspelt_key_names_it_with_line_and_suggestion() {
         let text = MINI.replace("  seed: 3", "  sede: 3");
         let err = parse(&text, "mini.yaml", &[]).unwrap_err();

@@ -22,9 +22,10 @@ pub struct Scenario {
     /// stays the folder's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<Label>,
-    /// What the scenario is and which question it answers.
+    /// What the scenario is and which question it answers: free text, or
+    /// `{zh: ..., en: ...}` for a report in each language.
     #[serde(default)]
-    pub description: String,
+    pub description: Description,
     #[serde(default)]
     pub simulation: Simulation,
     #[serde(default)]
@@ -84,6 +85,47 @@ pub struct Label {
     pub zh: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
+}
+
+/// Free text in one language (shown in every report) or in both: a plain
+/// string reads as the English text, so a scenario written before the
+/// Chinese text existed resolves to the same file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Description(pub Label);
+
+impl Description {
+    /// The text in Chinese (`zh`) or English, else in the other language.
+    pub fn pick(&self, zh: bool) -> &str {
+        self.0.pick(zh).unwrap_or("")
+    }
+}
+
+impl Serialize for Description {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Label { zh: None, en } => s.serialize_str(en.as_deref().unwrap_or("")),
+            both => both.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Description {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> serde::de::Visitor<'de> for Text {
+            type Value = Description;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("free text, or a map of texts such as `{zh: ..., en: ...}`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Description, E> {
+                Ok(Description(Label { zh: None, en: Some(v.to_string()) }))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<Description, A::Error> {
+                Label::deserialize(serde::de::value::MapAccessDeserializer::new(m)).map(Description)
+            }
+        }
+        d.deserialize_any(Text)
+    }
 }
 
 impl Label {
