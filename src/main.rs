@@ -80,7 +80,9 @@ Example:\n  riskshare sweep --vary funds.compensation.deposit_ratio=6,8,10,12,14
     #[command(after_help = "Presets: flood-year (year 1, a flood on half the villages, damage 0.5), epidemic\n\
 (year 1, every disease on half the villages, 80 % mortality), recession (the county\n\
 factor at its 1-in-100 level every year), combined (all three, pds x 1.5).\n\
-An overlay file holds a `stress:` section (see docs/scenario.md). Writes stress.json.\n\n\
+Give one of --preset and --overlay; an overlay file holds a `stress:` section (see\n\
+docs/scenario.md). Writes stress.json and report.html (baseline and stressed side by side,\n\
+the fiscal cost part by part, each bank; --lang zh for Chinese).\n\n\
 Example:\n  riskshare stress --preset flood-year --trials 20000")]
     Stress(StressArgs),
     /// Redraw the charts and report.html of a finished run, without simulating.
@@ -121,6 +123,9 @@ struct CompareArgs {
     /// write are never replaced or removed).
     #[arg(long)]
     force: bool,
+    /// Language of the printed table and the chart: en or zh.
+    #[arg(long, default_value = "en")]
+    lang: riskshare::report::charts::Lang,
 }
 
 #[derive(Args)]
@@ -162,14 +167,17 @@ struct SweepArgs {
     /// Re-run every cell in full even when the fast path applies.
     #[arg(long)]
     full: bool,
+    /// Language of the printed tables and the heat map: en or zh.
+    #[arg(long, default_value = "en")]
+    lang: riskshare::report::charts::Lang,
 }
 
 #[derive(Args)]
 struct StressArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// flood-year, epidemic, recession or combined.
-    #[arg(long, conflicts_with = "overlay", required_unless_present = "overlay")]
+    /// flood-year, epidemic, recession or combined (or give --overlay).
+    #[arg(long, conflicts_with = "overlay")]
     preset: Option<String>,
     /// A YAML file with a `stress:` section.
     #[arg(long)]
@@ -183,6 +191,9 @@ struct StressArgs {
     /// write are never replaced or removed).
     #[arg(long)]
     force: bool,
+    /// Language of the printed table and report.html: en or zh.
+    #[arg(long, default_value = "en")]
+    lang: riskshare::report::charts::Lang,
 }
 
 #[derive(Args)]
@@ -414,9 +425,9 @@ impl Progress for Bar {
 }
 
 fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
-    let job = app::compare::Job { scenarios: a.scenarios, settings: settings(a.common, a.out, a.force)? };
+    let job = app::compare::Job { scenarios: a.scenarios, settings: settings(a.common, a.out, a.force)?, lang: a.lang };
     let done = app::compare::run(job, &Bar(progress_bar(0)))?;
-    out(&text::comparison_table(&done.comparison));
+    out(&text::comparison_table(&done.comparison, a.lang));
     out(&format!("{} in {}\n", and_list(&app::compare::FILES), done.out.display()));
     Ok(())
 }
@@ -428,9 +439,10 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         vary: a.vary,
         settings: settings(a.common, a.out, a.force)?,
         full: a.full,
+        lang: a.lang,
     };
     let done = app::sweep::run(job, &Bar(progress_bar(0)))?;
-    out(&text::sweep_table(&done.axes, &done.sweep.cells));
+    out(&text::sweep_table(&done.axes, &done.sweep.cells, a.lang));
     out(&format!(
         "{} cells x {} trials in {:.2} s ({}); sweep.csv and sweep.json in {}\n",
         done.sweep.cells.len(),
@@ -446,17 +458,32 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
     let overlay = match (a.preset, a.overlay) {
         (Some(p), _) => app::stress::Overlay::Preset(p),
         (None, Some(f)) => app::stress::Overlay::File(f),
-        (None, None) => unreachable!("clap requires --preset or --overlay"),
+        (None, None) => {
+            let presets = riskshare::analysis::stress::PRESETS.join(", ");
+            return Err(InputError::one(
+                "stress",
+                "",
+                None,
+                format!(
+                    "give --preset NAME ({presets}) or --overlay FILE (a YAML file with a `stress:` section): \
+                     one of the two is needed"
+                ),
+            )
+            .into());
+        }
     };
     let job = app::stress::Job {
         scenario: source(&a.scenario.scenario),
         set: a.scenario.set,
         overlay,
         settings: settings(a.common, a.out, a.force)?,
+        lang: a.lang,
+        command: command_line(),
     };
     let done = app::stress::run(job, &Bar(progress_bar(0)))?;
-    out(&text::stress_table(&done.report));
-    out(&format!("stress.json in {}\n", done.out.display()));
+    out(&text::stress_table(&done.report, a.lang));
+    out(&format!("{} in {}\n", and_list(&app::stress::FILES), done.out.display()));
+    out(&format!("report: {}\n", done.out.join("report.html").display()));
     Ok(())
 }
 

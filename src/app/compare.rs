@@ -9,6 +9,7 @@ use super::io::Source;
 use super::output::Staged;
 use super::{Progress, Settings, runner};
 use crate::analysis::compare::{self, Comparison};
+use crate::report::format::Lang;
 use crate::report::tables_csv;
 use crate::scenario::InputError;
 
@@ -18,6 +19,8 @@ pub struct Job {
     /// Trials and seed default to the first scenario's; the folder to
     /// `output/compare`.
     pub settings: Settings,
+    /// Language of the chart.
+    pub lang: Lang,
 }
 
 /// What a comparison wrote and where.
@@ -54,11 +57,11 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
             format!("{} ({file})", m.scenario.name)
         })
         .collect();
-    let comparison = compare::compare(&names, &runs, seed);
+    let comparison = compare::compare(&names, &models, &runs, seed);
     let json = serde_json::to_string_pretty(&comparison).context("comparison.json")? + "\n";
     staged.write(FILES[0], json.as_bytes())?;
     staged.write(FILES[1], tables_csv::comparison(&comparison).as_bytes())?;
-    staged.write(FILES[2], crate::report::charts::comparison_svg(&comparison, Default::default())?.as_bytes())?;
+    staged.write(FILES[2], crate::report::charts::comparison_svg(&comparison, job.lang)?.as_bytes())?;
     staged.commit()?;
     Ok(Done { comparison, out })
 }

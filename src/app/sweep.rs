@@ -11,6 +11,7 @@ use super::io::{self, Source};
 use super::output::Staged;
 use super::{Progress, Settings, runner};
 use crate::analysis::sweep::{self, Axis, Sweep};
+use crate::report::format::Lang;
 use crate::report::tables_csv;
 use crate::scenario::Override;
 
@@ -23,6 +24,8 @@ pub struct Job {
     pub settings: Settings,
     /// Re-run every cell in full even where the fast path applies.
     pub full: bool,
+    /// Language of the heat map.
+    pub lang: Lang,
 }
 
 pub struct Done {
@@ -81,7 +84,10 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     };
     let elapsed = started.elapsed();
     progress.end();
-    let cells = grid.iter().zip(&runs).map(|(cell, c)| sweep::row(cell, c)).collect();
+    // A reduced cell keeps its deposits but not its book, which is the base's.
+    let principal = |m: &crate::model::Model| if fast { base.total_principal() } else { m.total_principal() };
+    let cells =
+        grid.iter().zip(&models).zip(&runs).map(|((cell, m), c)| sweep::row(cell, m, principal(m), c)).collect();
     let sweep = Sweep {
         scenario: base.scenario.name.clone(),
         seed,
@@ -97,7 +103,7 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let value = serde_json::to_value(&sweep).context("sweep.json")?;
     let json = serde_json::to_string_pretty(&value).context("sweep.json")? + "\n";
     staged.write("sweep.json", json.as_bytes())?;
-    if let Some(svg) = crate::report::charts::sweep_heatmap_svg(&axes, &sweep.cells, Default::default())? {
+    if let Some(svg) = crate::report::charts::sweep_heatmap_svg(&axes, &sweep.cells, job.lang)? {
         staged.write("sweep_heatmap.svg", svg.as_bytes())?;
     }
     staged.commit()?;

@@ -7,5 +7,6 @@ pub mod format;
 pub mod html;
 pub mod markup;
 pub mod run;
+pub mod stress_html;
 pub mod tables_csv;
 pub mod text;
