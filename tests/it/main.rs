@@ -14,6 +14,7 @@ mod docs;
 mod golden;
 mod hazards;
 mod mechanisms;
+mod moves;
 mod policy;
 mod safety;
 mod shards;
