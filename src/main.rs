@@ -64,15 +64,19 @@ Examples:\n  riskshare size --confidence 0.99\n  riskshare size scenarios/wangca
     #[command(after_help = "Runs every scenario with the same seed and trials. Random draws are addressed by\n\
 component ids, so trial k of each scenario sees the same economy, disasters, epidemics\n\
 and shocks wherever the scenarios share them; differences to the first scenario are\n\
-paired trial by trial, with 95 % intervals. Writes comparison.json, comparison.csv and\n\
-a bar chart, comparison.svg.\n\n\
+paired trial by trial, with 95 % intervals; then what each scenario commits and costs\n\
+(deposits per bank, budget, leverage, the fiscal cost's parts, each bank's chance of running\n\
+dry). Writes comparison.json, comparison.csv and the bar charts comparison.svg and\n\
+comparison_money.svg.\n\n\
 Example:\n  riskshare compare scenarios/wangcang.yaml scenarios/wangcang-ratio-8.yaml --trials 20000")]
     Compare(CompareArgs),
     /// Run a grid over scenario keys: one row of key metrics per cell.
     #[command(after_help = "Every cell runs the same seed and trials. When only funds.* keys vary (deposit\n\
 ratio, village share, government share, shortfall bearer, top-ups ...), each trial is\n\
 drawn once and only the funds and waterfall are re-run per cell, with the same results\n\
-as full re-runs. Writes sweep.csv, sweep.json and, for two keys, sweep_heatmap.svg.\n\n\
+as full re-runs. Each cell also shows the money it moves: deposits per bank, budget,\n\
+leverage, the fiscal cost's parts, each bank's chance of running dry. Writes sweep.csv,\n\
+sweep.json, sweep_money.svg and, for two keys, sweep_heatmap.svg.\n\n\
 Example:\n  riskshare sweep --vary funds.compensation.deposit_ratio=6,8,10,12,14 --vary funds.village.share=0.03,0.05")]
     Sweep(SweepArgs),
     /// Stress test: a deterministic overlay (a flood year, an epidemic, a recession ...)
@@ -444,7 +448,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
     let done = app::sweep::run(job, &Bar(progress_bar(0)))?;
     out(&text::sweep_table(&done.axes, &done.sweep.cells, a.lang));
     out(&format!(
-        "{} cells x {} trials in {:.2} s ({}); sweep.csv and sweep.json in {}\n",
+        "{} cells x {} trials in {:.2} s ({}); sweep.csv, sweep.json and charts in {}\n",
         done.sweep.cells.len(),
         riskshare::report::format::group(done.sweep.trials as f64, 0),
         done.elapsed.as_secs_f64(),

@@ -1,5 +1,6 @@
 //! `riskshare compare`: several scenarios on the same seed and trials, into
-//! comparison.json, comparison.csv and comparison.svg.
+//! comparison.json, comparison.csv, comparison.svg (the losses) and
+//! comparison_money.svg (what each commits and costs).
 
 use std::path::PathBuf;
 
@@ -30,7 +31,7 @@ pub struct Done {
 }
 
 /// The files a comparison writes.
-pub const FILES: [&str; 3] = ["comparison.json", "comparison.csv", "comparison.svg"];
+pub const FILES: [&str; 4] = ["comparison.json", "comparison.csv", "comparison.svg", "comparison_money.svg"];
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let Settings { trials, seed, threads, out, force } = job.settings;
@@ -62,6 +63,11 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     staged.write(FILES[0], json.as_bytes())?;
     staged.write(FILES[1], tables_csv::comparison(&comparison).as_bytes())?;
     staged.write(FILES[2], crate::report::charts::comparison_svg(&comparison, job.lang)?.as_bytes())?;
+    // The chart names a scenario by its number and name; the legend of comparison.svg gives its file.
+    let short: Vec<String> =
+        models.iter().enumerate().map(|(i, m)| format!("[{}] {}", i + 1, m.scenario.name)).collect();
+    let policies: Vec<_> = comparison.policy.iter().collect();
+    staged.write(FILES[3], crate::report::charts::policy_svg(&short, None, &policies, job.lang)?.as_bytes())?;
     staged.commit()?;
     Ok(Done { comparison, out })
 }

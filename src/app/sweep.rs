@@ -1,5 +1,6 @@
-//! `riskshare sweep`: a grid over scenario keys into sweep.csv, sweep.json
-//! and, for two keys, sweep_heatmap.svg.
+//! `riskshare sweep`: a grid over scenario keys into sweep.csv, sweep.json,
+//! sweep_money.svg (what each cell commits and costs) and, for two keys,
+//! sweep_heatmap.svg.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -106,6 +107,12 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     if let Some(svg) = crate::report::charts::sweep_heatmap_svg(&axes, &sweep.cells, job.lang)? {
         staged.write("sweep_heatmap.svg", svg.as_bytes())?;
     }
+    let names: Vec<String> =
+        sweep.cells.iter().map(|c| c.values.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" / ")).collect();
+    let policies: Vec<_> = sweep.cells.iter().map(|c| &c.policy).collect();
+    let keys = axes.iter().map(|a| a.key.as_str()).collect::<Vec<_>>().join(" / ");
+    let svg = crate::report::charts::policy_svg(&names, Some(&keys), &policies, job.lang)?;
+    staged.write("sweep_money.svg", svg.as_bytes())?;
     staged.commit()?;
     Ok(Done { sweep, axes, out, elapsed })
 }

@@ -25,6 +25,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::analysis::compare::Comparison;
+use crate::analysis::policy::PolicyFigures;
 use crate::analysis::sizing::CurvePoint;
 use crate::analysis::stats::{self, RunningMean};
 use crate::analysis::stress::StressReport;
@@ -1200,31 +1201,77 @@ const STRESS_LAYERS: [&str; 5] = ["exposure", "village_fund", "comp_fund", "shor
 /// The expected loss by layer at baseline and under the stress, as pairs of
 /// bars, as SVG labelled in `lang`.
 pub fn stress_layers_svg(r: &StressReport, lang: Lang) -> Result<String> {
-    draw_svg((1200, 640), lang, "the stress report's layer chart", |root, look| draw_stress_layers(root, r, look))
+    draw_svg((1200, 640), lang, "the stress report's layer chart", |root, look| {
+        let rows: Vec<(&str, f64, f64)> = STRESS_LAYERS
+            .iter()
+            .filter_map(|k| r.totals.iter().find(|(n, _, _)| n == k).map(|(_, b, s)| (*k, b.mean, s.mean)))
+            .collect();
+        let trials = group(r.trials as f64, 0);
+        let title = match look.lang {
+            Lang::En => format!("Expected loss by layer, baseline and stressed ({trials} futures each, the same seed)"),
+            Lang::Zh => format!("各层预期损失：基准与压力情景（各 {trials} 次模拟，相同随机种子）"),
+        };
+        let groups: Vec<String> = rows.iter().map(|r| layer_label(r.0, look.lang).to_string()).collect();
+        let series = [
+            (look.t("baseline", "基准").to_string(), RGBColor(120, 144, 156), rows.iter().map(|r| r.1).collect()),
+            (look.t("stressed", "压力").to_string(), RGBColor(214, 39, 40), rows.iter().map(|r| r.2).collect()),
+        ];
+        draw_grouped_bars(root, look, &title, &groups, &series, look.t("expected loss", "预期损失"), None)
+    })
 }
 
-fn draw_stress_layers<DB: DrawingBackend>(
+/// The money each variant (a scenario of `compare`, a cell of `sweep`,
+/// named by `names`; `varied` names a sweep's keys) commits and costs:
+/// compensation deposits, budget money committed and the mean fiscal cost,
+/// as bars grouped by variant, as SVG labelled in `lang`.
+pub fn policy_svg(names: &[String], varied: Option<&str>, policies: &[&PolicyFigures], lang: Lang) -> Result<String> {
+    let width = (300 + 110 * names.len() as u32).clamp(1000, 2400);
+    draw_svg((width, 640), lang, "the money chart", |root, look| {
+        let title = look.t(
+            "What each variant commits and costs the budget (fiscal cost: mean over the horizon)",
+            "各方案的财政投入与成本（财政成本为期限内均值）",
+        );
+        let series = [
+            (
+                look.t("compensation deposits", "风险补偿金存入").to_string(),
+                PALETTE[1],
+                policies.iter().map(|p| p.deposits).collect(),
+            ),
+            (
+                look.t("budget money committed", "财政资金投入").to_string(),
+                PALETTE[0],
+                policies.iter().map(|p| p.budget_committed).collect(),
+            ),
+            (
+                look.t("fiscal cost", "财政成本").to_string(),
+                layer_color("fiscal_cost"),
+                policies.iter().map(|p| p.fiscal_cost.mean).collect(),
+            ),
+        ];
+        draw_grouped_bars(root, look, title, names, &series, look.t("amount", "金额"), varied)
+    })
+}
+
+/// Bars grouped by `groups` (the x axis, described by `x_desc`), one bar per
+/// series in each group: (legend label, colour, one value a group, in yuan).
+fn draw_grouped_bars<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    r: &StressReport,
     look: &Look,
+    title: &str,
+    groups: &[String],
+    series: &[(String, RGBColor, Vec<f64>)],
+    what: &str,
+    x_desc: Option<&str>,
 ) -> DrawResult<DB> {
-    let rows: Vec<(&str, f64, f64)> = STRESS_LAYERS
-        .iter()
-        .filter_map(|k| r.totals.iter().find(|(n, _, _)| n == k).map(|(_, b, s)| (*k, b.mean, s.mean)))
-        .collect();
-    let ymax = headroom(rows.iter().map(|&(_, b, s)| b.max(s)).fold(0.0, f64::max) * 1.05);
+    let ymax = headroom(series.iter().flat_map(|s| s.2.iter().copied()).fold(0.0, f64::max) * 1.12);
     let unit = MoneyUnit::for_max(ymax);
-    let trials = group(r.trials as f64, 0);
-    let title = match look.lang {
-        Lang::En => format!("Expected loss by layer, baseline and stressed ({trials} futures each, the same seed)"),
-        Lang::Zh => format!("各层预期损失：基准与压力情景（各 {trials} 次模拟，相同随机种子）"),
-    };
-    let n = rows.len().max(1) as u32;
+    let n = groups.len().max(1) as u32;
     let mut chart = ChartBuilder::on(root)
         .caption(title, look.font(22))
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(90)
+        // A segmented u32 range holds its end too: 0..n-1 gives n groups.
         .build_cartesian_2d((0u32..n - 1).into_segmented(), 0.0..ymax)?;
     chart
         .configure_mesh()
@@ -1233,24 +1280,24 @@ fn draw_stress_layers<DB: DrawingBackend>(
         .bold_line_style(BLACK.mix(0.08))
         .x_labels(n as usize)
         .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => rows.get(*i as usize).map_or("", |r| layer_label(r.0, look.lang)).into(),
+            SegmentValue::CenterOf(i) => groups.get(*i as usize).cloned().unwrap_or_default(),
             _ => String::new(),
         })
         .y_label_formatter(&|v| unit.tick(*v, ymax))
         .label_style(look.font(15))
-        .y_desc(format!("{} ({})", look.t("expected loss", "预期损失"), unit.name(look.lang)))
+        .y_desc(format!("{what} ({})", unit.name(look.lang)))
+        .x_desc(x_desc.unwrap_or_default())
         .axis_desc_style(look.font(17))
         .draw()?;
+    // Each series' bar takes its slot of a group's middle 80 %, in pixels.
     let group_px = chart.plotting_area().dim_in_pixel().0 as f64 / n as f64;
-    let slot = group_px * 0.8 / 2.0;
-    let sides =
-        [(look.t("baseline", "基准"), RGBColor(120, 144, 156)), (look.t("stressed", "压力"), RGBColor(214, 39, 40))];
-    for (j, (name, color)) in sides.into_iter().enumerate() {
+    let slot = group_px * 0.8 / series.len().max(1) as f64;
+    for (j, (name, color, values)) in series.iter().enumerate() {
+        let color = *color;
         let left = (group_px * 0.1 + slot * j as f64).round() as u32;
         let right = (group_px - group_px * 0.1 - slot * (j + 1) as f64 + slot * 0.08).round().max(0.0) as u32;
-        let bars = rows.iter().enumerate().map(move |(i, &(_, b, s))| {
+        let bars = values.iter().enumerate().map(move |(i, &v)| {
             let i = i as u32;
-            let v = if j == 0 { b } else { s };
             let mut bar =
                 Rectangle::new([(SegmentValue::Exact(i), v), (SegmentValue::Exact(i + 1), 0.0)], color.filled());
             bar.set_margin(0, 0, left, right);

@@ -36,8 +36,11 @@ fn parts_add_up(p: &PolicyFigures) {
     assert!((sum - f.mean).abs() <= 0.03, "fiscal parts {sum} against the mean {}", f.mean);
 }
 
+/// A bank's deposit and the trials in which its fund ran dry.
+type DepositDry = (f64, u64);
+
 /// Each bank's figure in `a` and `b`, matched by bank.
-fn per_bank<'a>(a: &'a PolicyFigures, b: &'a PolicyFigures) -> Vec<(&'a str, (f64, u64), (f64, u64))> {
+fn per_bank<'a>(a: &'a PolicyFigures, b: &'a PolicyFigures) -> Vec<(&'a str, DepositDry, DepositDry)> {
     assert_eq!(a.banks.len(), b.banks.len());
     a.banks
         .iter()
@@ -87,6 +90,8 @@ fn a_deposit_ratio_sweep_shows_the_money_that_moves() {
         assert!(out.contains(&riskshare::report::format::group(p.deposits, 0)), "{out}");
     }
     assert!(out.contains("budget committed") && out.contains("runs dry"), "{out}");
+    let svg = std::fs::read_to_string(dir.path().join("sw/sweep_money.svg")).unwrap();
+    assert!(svg.contains("compensation deposits") && svg.contains("funds.compensation.deposit_ratio"));
 
     // sweep.csv: the first deposit column (not the ratio) is the total, and differs by cell.
     let mut rdr = csv::Reader::from_path(dir.path().join("sw/sweep.csv")).unwrap();
@@ -139,6 +144,8 @@ fn comparing_two_deposit_ratios_shows_deposits_budget_and_leverage() {
     let deposits: Vec<&str> = csv.lines().filter(|l| l.starts_with("deposits_yuan,")).collect();
     assert_eq!(deposits.len(), 2, "{csv}");
     assert_ne!(deposits[0].split(',').nth(2), deposits[1].split(',').nth(2));
+    let svg = std::fs::read_to_string(dir.path().join("cmp/comparison_money.svg")).unwrap();
+    assert!(svg.contains("[2] wangcang-ratio-12") && svg.contains("budget money committed"));
 
     // In Chinese too.
     let o = riskshare(&["compare", &r8, &r12, "--trials", "100", "--lang", "zh", "--out", "zh"], dir.path());
