@@ -65,15 +65,19 @@ Examples:\n  riskshare size --confidence 0.99\n  riskshare size scenarios/wangca
     #[command(after_help = "Runs every scenario with the same seed and trials. Random draws are addressed by\n\
 component ids, so trial k of each scenario sees the same economy, disasters, epidemics\n\
 and shocks wherever the scenarios share them; differences to the first scenario are\n\
-paired trial by trial, with 95 % intervals. Writes comparison.json, comparison.csv and\n\
-a bar chart, comparison.svg.\n\n\
+paired trial by trial, with 95 % intervals; then what each scenario commits and costs\n\
+(deposits per bank, budget, leverage, the fiscal cost's parts, each bank's chance of running\n\
+dry). Writes comparison.json, comparison.csv and the bar charts comparison.svg and\n\
+comparison_money.svg.\n\n\
 Example:\n  riskshare compare scenarios/wangcang.yaml scenarios/wangcang-ratio-8.yaml --trials 20000")]
     Compare(CompareArgs),
     /// Run a grid over scenario keys: one row of key metrics per cell.
     #[command(after_help = "Every cell runs the same seed and trials. When only funds.* keys vary (deposit\n\
 ratio, village share, government share, shortfall bearer, top-ups ...), each trial is\n\
 drawn once and only the funds and waterfall are re-run per cell, with the same results\n\
-as full re-runs. Writes sweep.csv, sweep.json and, for two keys, sweep_heatmap.svg.\n\n\
+as full re-runs. Each cell also shows the money it moves: deposits per bank, budget,\n\
+leverage, the fiscal cost's parts, each bank's chance of running dry. Writes sweep.csv,\n\
+sweep.json, sweep_money.svg and, for two keys, sweep_heatmap.svg.\n\n\
 Example:\n  riskshare sweep --vary funds.compensation.deposit_ratio=6,8,10,12,14 --vary funds.village.share=0.03,0.05")]
     Sweep(SweepArgs),
     /// Stress test: a deterministic overlay (a flood year, an epidemic, a recession ...)
@@ -81,7 +85,9 @@ Example:\n  riskshare sweep --vary funds.compensation.deposit_ratio=6,8,10,12,14
     #[command(after_help = "Presets: flood-year (year 1, a flood on half the villages, damage 0.5), epidemic\n\
 (year 1, every disease on half the villages, 80 % mortality), recession (the county\n\
 factor at its 1-in-100 level every year), combined (all three, pds x 1.5).\n\
-An overlay file holds a `stress:` section (see docs/scenario.md). Writes stress.json.\n\n\
+Give one of --preset and --overlay; an overlay file holds a `stress:` section (see\n\
+docs/scenario.md). Writes stress.json and report.html (baseline and stressed side by side,\n\
+the fiscal cost part by part, each bank; --lang zh for Chinese).\n\n\
 Example:\n  riskshare stress --preset flood-year --trials 20000")]
     Stress(StressArgs),
     /// Redraw the charts and report.html of a finished run, without simulating.
@@ -122,6 +128,9 @@ struct CompareArgs {
     /// write are never replaced or removed).
     #[arg(long)]
     force: bool,
+    /// Language of the printed table and the chart: en or zh.
+    #[arg(long, default_value = "en")]
+    lang: riskshare::report::charts::Lang,
 }
 
 #[derive(Args)]
@@ -163,14 +172,17 @@ struct SweepArgs {
     /// Re-run every cell in full even when the fast path applies.
     #[arg(long)]
     full: bool,
+    /// Language of the printed tables and the heat map: en or zh.
+    #[arg(long, default_value = "en")]
+    lang: riskshare::report::charts::Lang,
 }
 
 #[derive(Args)]
 struct StressArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// flood-year, epidemic, recession or combined.
-    #[arg(long, conflicts_with = "overlay", required_unless_present = "overlay")]
+    /// flood-year, epidemic, recession or combined (or give --overlay).
+    #[arg(long, conflicts_with = "overlay")]
     preset: Option<String>,
     /// A YAML file with a `stress:` section.
     #[arg(long)]
@@ -184,6 +196,9 @@ struct StressArgs {
     /// write are never replaced or removed).
     #[arg(long)]
     force: bool,
+    /// Language of the printed table and report.html: en or zh.
+    #[arg(long, default_value = "en")]
+    lang: riskshare::report::charts::Lang,
 }
 
 #[derive(Args)]
@@ -418,9 +433,9 @@ impl Progress for Bar {
 }
 
 fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
-    let job = app::compare::Job { scenarios: a.scenarios, settings: settings(a.common, a.out, a.force)? };
+    let job = app::compare::Job { scenarios: a.scenarios, settings: settings(a.common, a.out, a.force)?, lang: a.lang };
     let done = app::compare::run(job, &Bar(progress_bar(0)))?;
-    out(&text::comparison_table(&done.comparison));
+    out(&text::comparison_table(&done.comparison, a.lang));
     out(&format!("{} in {}\n", and_list(&app::compare::FILES), done.out.display()));
     Ok(())
 }
@@ -432,11 +447,12 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         vary: a.vary,
         settings: settings(a.common, a.out, a.force)?,
         full: a.full,
+        lang: a.lang,
     };
     let done = app::sweep::run(job, &Bar(progress_bar(0)))?;
-    out(&text::sweep_table(&done.axes, &done.sweep.cells));
+    out(&text::sweep_table(&done.axes, &done.sweep.cells, a.lang));
     out(&format!(
-        "{} cells x {} trials in {:.2} s ({}); sweep.csv and sweep.json in {}\n",
+        "{} cells x {} trials in {:.2} s ({}); sweep.csv, sweep.json and charts in {}\n",
         done.sweep.cells.len(),
         riskshare::report::format::group(done.sweep.trials as f64, 0),
         done.elapsed.as_secs_f64(),
@@ -450,17 +466,32 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
     let overlay = match (a.preset, a.overlay) {
         (Some(p), _) => app::stress::Overlay::Preset(p),
         (None, Some(f)) => app::stress::Overlay::File(f),
-        (None, None) => unreachable!("clap requires --preset or --overlay"),
+        (None, None) => {
+            let presets = riskshare::analysis::stress::PRESETS.join(", ");
+            return Err(InputError::one(
+                "stress",
+                "",
+                None,
+                format!(
+                    "give --preset NAME ({presets}) or --overlay FILE (a YAML file with a `stress:` section): \
+                     one of the two is needed"
+                ),
+            )
+            .into());
+        }
     };
     let job = app::stress::Job {
         scenario: source(&a.scenario.scenario),
         set: a.scenario.set,
         overlay,
         settings: settings(a.common, a.out, a.force)?,
+        lang: a.lang,
+        command: command_line(),
     };
     let done = app::stress::run(job, &Bar(progress_bar(0)))?;
-    out(&text::stress_table(&done.report));
-    out(&format!("stress.json in {}\n", done.out.display()));
+    out(&text::stress_table(&done.report, a.lang));
+    out(&format!("{} in {}\n", and_list(&app::stress::FILES), done.out.display()));
+    out(&format!("report: {}\n", done.out.join("report.html").display()));
     Ok(())
 }
 

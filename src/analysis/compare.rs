@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::policy::PolicyFigures;
 use crate::analysis::stats;
 use crate::analysis::summary::{CONFIDENCE, Collected};
 use crate::model::Model;
@@ -21,7 +22,8 @@ pub struct Metric {
 }
 
 /// The metrics compare reports: every money column, the budget's cost, the
-/// bank's total, and the probability that a compensation account runs dry.
+/// bank's total, the shortfall the budget bears, and the probability that a
+/// compensation account runs dry.
 pub fn metrics() -> Vec<Metric> {
     let mut v: Vec<Metric> = MONEY
         .iter()
@@ -32,6 +34,12 @@ pub fn metrics() -> Vec<Metric> {
         .collect();
     v.push(Metric { name: "fiscal_cost".into(), money: true, get: Box::new(|r| r.flows.fiscal_cost().0) });
     v.push(Metric { name: "bank_total".into(), money: true, get: Box::new(|r| r.flows.bank_total().0) });
+    // The one part of the fiscal cost that is not a column of its own.
+    v.push(Metric {
+        name: "shortfall_borne_by_budget".into(),
+        money: true,
+        get: Box::new(|r| (r.flows.shortfall - r.flows.shortfall_to_bank).0),
+    });
     v.push(Metric {
         name: "comp_exhausted".into(),
         money: false,
@@ -72,14 +80,17 @@ pub struct Comparison {
     pub trials: u64,
     pub engine_version: String,
     pub rows: Vec<MetricRow>,
+    /// The money each scenario moves (deposits, budget, leverage, each
+    /// bank's draw and chance of running dry), in the scenarios' order.
+    pub policy: Vec<PolicyFigures>,
 }
 
 fn scale(x: f64, money: bool) -> f64 {
     if money { (x).round() / 100.0 } else { (x * 1e8).round() / 1e8 }
 }
 
-/// Compares collected runs of the same trials; the first is the baseline.
-pub fn compare(names: &[String], runs: &[Collected], seed: u64) -> Comparison {
+/// Compares collected runs of the same trials of `models`; the first is the baseline.
+pub fn compare(names: &[String], models: &[Model], runs: &[Collected], seed: u64) -> Comparison {
     let n = runs.first().map_or(0, |c| c.n());
     let z = stats::z_for(CONFIDENCE);
     let rows = metrics()
@@ -111,7 +122,15 @@ pub fn compare(names: &[String], runs: &[Collected], seed: u64) -> Comparison {
             MetricRow { metric: m.name, mean, p99, diff }
         })
         .collect();
-    Comparison { scenarios: names.to_vec(), seed, trials: n as u64, engine_version: crate::ENGINE_VERSION.into(), rows }
+    let policy = models.iter().zip(runs).map(|(m, c)| PolicyFigures::of(m, c)).collect();
+    Comparison {
+        scenarios: names.to_vec(),
+        seed,
+        trials: n as u64,
+        engine_version: crate::ENGINE_VERSION.into(),
+        rows,
+        policy,
+    }
 }
 
 /// Checks that scenarios can be compared: same horizon.

@@ -3,6 +3,7 @@
 //! file I/O; results are typed values that [`crate::report`] renders.
 
 pub mod compare;
+pub mod policy;
 pub mod sizing;
 pub mod stats;
 pub mod stress;

@@ -13,6 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::policy::PolicyFigures;
 use crate::analysis::stats;
 use crate::analysis::summary::{Collected, Prob};
 use crate::model::Model;
@@ -98,24 +99,57 @@ pub struct Side {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountImpact {
     pub bank: String,
+    /// The bank's display name ("" when the scenario gives none).
+    pub bank_name: String,
     pub county: String,
     pub baseline: Side,
     pub stressed: Side,
 }
 
+impl AccountImpact {
+    /// The bank's name, or its id when the scenario gives none.
+    pub fn name(&self) -> &str {
+        if self.bank_name.is_empty() { &self.bank } else { &self.bank_name }
+    }
+}
+
+/// What was applied to the scenario, as the user gave it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Applied {
+    /// Where the stress came from: `--preset NAME` or `--overlay FILE`.
+    pub overlay: String,
+    /// The `--set KEY=VALUE` overrides, applied to both sides.
+    pub set: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StressReport {
     pub scenario: String,
+    /// The overlay and overrides applied; `stress` is what the overlay holds.
+    pub applied: Applied,
     pub stress: Stress,
     pub seed: u64,
     pub trials: u64,
     /// The whole scheme: exposure, banks' total loss, fund draws, fiscal cost.
     pub totals: Vec<(String, Figures, Figures)>,
     pub accounts: Vec<AccountImpact>,
+    /// The money each side moves: each bank's deposit, draw and chance of
+    /// running dry, the budget committed and the fiscal cost's parts.
+    pub baseline_policy: PolicyFigures,
+    pub stressed_policy: PolicyFigures,
 }
 
-/// Compares a stressed run with its baseline (same seed, same trials).
-pub fn report(m: &Model, stress: &Stress, seed: u64, base: &Collected, stressed: &Collected) -> StressReport {
+/// Compares a stressed run (model `stressed_model`, trials `stressed`) with
+/// its baseline (same seed, same trials).
+pub fn report(
+    m: &Model,
+    stressed_model: &Model,
+    stress: &Stress,
+    applied: Applied,
+    seed: u64,
+    base: &Collected,
+    stressed: &Collected,
+) -> StressReport {
     let side = |c: &Collected, a: usize| {
         let k = c.account_column(a, |x| (x.exhausted_year > 0) as i64).iter().sum::<i64>() as u64;
         Side {
@@ -141,6 +175,7 @@ pub fn report(m: &Model, stress: &Stress, seed: u64, base: &Collected, stressed:
     .collect();
     StressReport {
         scenario: m.scenario.name.clone(),
+        applied,
         stress: stress.clone(),
         seed,
         trials: base.n() as u64,
@@ -151,10 +186,13 @@ pub fn report(m: &Model, stress: &Stress, seed: u64, base: &Collected, stressed:
             .enumerate()
             .map(|(a, acc)| AccountImpact {
                 bank: m.banks[acc.bank as usize].clone(),
+                bank_name: m.bank_names[acc.bank as usize].clone(),
                 county: m.counties[acc.county as usize].clone(),
                 baseline: side(base, a),
                 stressed: side(stressed, a),
             })
             .collect(),
+        baseline_policy: PolicyFigures::of(m, base),
+        stressed_policy: PolicyFigures::of(stressed_model, stressed),
     }
 }

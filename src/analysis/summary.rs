@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::stats::{self, ColumnSummary, QUANTILE_LEVELS_BP, TVAR_LEVELS_BP};
+use crate::analysis::stats::{self, ColumnSummary, Moments, QUANTILE_LEVELS_BP, TVAR_LEVELS_BP};
 use crate::model::Model;
 use crate::money::Fen;
 use crate::sim::tables::{AccountTrial, Batch, Flows, MONEY, TrialRow};
@@ -43,6 +43,39 @@ pub struct Collected {
     horizon: usize,
     injected_share_ppm: Vec<u32>,
     village_covered: Vec<Fen>,
+    /// Each bank's tally over the trials (`[bank]`, the model's bank ids),
+    /// kept by [`Collected::push`] and [`Collected::push_trials`] alike, so
+    /// that a sweep's cells, which keep no account rows, have it too
+    /// ([`crate::analysis::policy`] reads it). It lives in memory only: a
+    /// shard's `state.json` does not hold it, and a merge reads none.
+    #[serde(skip)]
+    pub banks: Vec<BankTally>,
+    #[serde(skip)]
+    account_bank: Vec<u32>,
+    #[serde(skip)]
+    shortfall_to_bank: bool,
+}
+
+/// One bank's compensation accounts over the trials, summed over its
+/// counties trial by trial. Exact integer moments, so tallies of trial
+/// ranges merge into that of the whole range in any order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BankTally {
+    /// What the bank's accounts paid in a trial (fen).
+    pub draws: Moments,
+    /// What the bank lost on its accounts' loans in a trial: its split share
+    /// plus the shortfall it bears (fen), as [`Flows::bank_total`] counts it.
+    pub loss: Moments,
+    /// Trials in which at least one of the bank's accounts ran dry.
+    pub dry: u64,
+}
+
+impl BankTally {
+    fn merge(&mut self, o: &BankTally) {
+        self.draws.merge(&o.draws);
+        self.loss.merge(&o.loss);
+        self.dry += o.dry;
+    }
 }
 
 impl Collected {
@@ -55,6 +88,15 @@ impl Collected {
         self.village_need_ppm.append(o.village_need_ppm);
         for (a, b) in self.village_exhausted_count.iter_mut().zip(&o.village_exhausted_count) {
             *a += b;
+        }
+        if self.banks.is_empty() {
+            self.banks = o.banks;
+            self.account_bank = o.account_bank;
+            self.shortfall_to_bank = o.shortfall_to_bank;
+        } else {
+            for (a, b) in self.banks.iter_mut().zip(&o.banks) {
+                a.merge(b);
+            }
         }
     }
 }
@@ -74,10 +116,40 @@ impl Collected {
             horizon: m.horizon,
             injected_share_ppm: m.injected_share_ppm.clone(),
             village_covered: m.village_covered.clone(),
+            banks: vec![BankTally::default(); m.banks.len()],
+            account_bank: m.accounts.iter().map(|a| a.bank).collect(),
+            shortfall_to_bank: m.shortfall_to_bank,
             ..Default::default()
         }
     }
+    /// Adds a batch's trials to each bank's tally.
+    fn tally(&mut self, b: &Batch) {
+        let (na, nb) = (self.account_bank.len(), self.banks.len());
+        // Without accounts there is nothing to tally (a bank has figures only
+        // through its accounts).
+        if na == 0 || b.accounts.len() != b.trials.len() * na {
+            return;
+        }
+        let (mut draws, mut loss, mut dry) = (vec![0i64; nb], vec![0i64; nb], vec![false; nb]);
+        for rows in b.accounts.chunks_exact(na) {
+            draws.fill(0);
+            loss.fill(0);
+            dry.fill(false);
+            for (x, &bank) in rows.iter().zip(&self.account_bank) {
+                let bank = bank as usize;
+                draws[bank] += x.draws.0;
+                loss[bank] += x.bank_loss.0 + if self.shortfall_to_bank { x.shortfall.0 } else { 0 };
+                dry[bank] |= x.exhausted_year > 0;
+            }
+            for (t, ((d, l), e)) in self.banks.iter_mut().zip(draws.iter().zip(&loss).zip(&dry)) {
+                t.draws.push(*d);
+                t.loss.push(*l);
+                t.dry += *e as u64;
+            }
+        }
+    }
     pub fn push(&mut self, b: &Batch) {
+        self.tally(b);
         self.trials.extend_from_slice(&b.trials);
         self.accounts.extend_from_slice(&b.accounts);
         for &v in &b.exhausted_villages {
@@ -137,13 +209,23 @@ impl Collected {
         }
         p
     }
-    /// Takes the trial rows of `b` only (all a sweep's metrics read).
+    /// Takes the trial rows of `b` and the banks' tally only (all a sweep's
+    /// figures read).
     pub fn push_trials(&mut self, b: &Batch) {
+        self.tally(b);
         self.trials.extend_from_slice(&b.trials);
     }
-    /// Drops all but the trial rows.
+    /// Drops all but the trial rows and the banks' tally.
     pub fn into_trials(self) -> Collected {
-        Collected { trials: self.trials, n_accounts: self.n_accounts, horizon: self.horizon, ..Default::default() }
+        Collected {
+            trials: self.trials,
+            n_accounts: self.n_accounts,
+            horizon: self.horizon,
+            banks: self.banks,
+            account_bank: self.account_bank,
+            shortfall_to_bank: self.shortfall_to_bank,
+            ..Default::default()
+        }
     }
     pub fn account_min_deposits(&self, a: usize) -> Vec<i64> {
         self.min_deposits.iter().skip(a).step_by(self.n_accounts.max(1)).copied().collect()
@@ -159,7 +241,8 @@ impl Collected {
     }
 }
 
-fn yuan(fen: f64) -> f64 {
+/// Fen (possibly a mean) as yuan, rounded to the fen.
+pub(crate) fn yuan(fen: f64) -> f64 {
     (fen).round() / 100.0
 }
 
@@ -355,8 +438,47 @@ pub struct Fiscal {
     pub leverage_parts: Leverage,
 }
 
+/// The budget's mean cost over the horizon, in yuan, and its parts, which
+/// sum to it (each is rounded to the fen on its own): the parts of
+/// [`Flows::fiscal_cost`], the same in [`Fiscal`], in the leverage and
+/// wherever a cost is split.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FiscalParts {
+    pub mean: f64,
+    pub comp_fund_draws: f64,
+    pub shortfall_borne_by_budget: f64,
+    pub top_ups: f64,
+    pub interest_subsidy: f64,
+    pub premium_subsidy: f64,
+}
+
+impl FiscalParts {
+    pub fn of(c: &Collected) -> FiscalParts {
+        let mean_of = |f: fn(&Flows) -> Fen| mean_yuan(c, f);
+        FiscalParts {
+            mean: mean_of(|f| f.fiscal_cost()),
+            comp_fund_draws: mean_of(|f| f.comp_fund),
+            shortfall_borne_by_budget: mean_of(|f| f.shortfall - f.shortfall_to_bank),
+            top_ups: mean_of(|f| f.top_ups),
+            interest_subsidy: mean_of(|f| f.interest_subsidy),
+            premium_subsidy: mean_of(|f| f.premium_subsidy),
+        }
+    }
+
+    /// The parts with their column names, in [`Flows::fiscal_cost`]'s order.
+    pub fn parts(&self) -> [(&'static str, f64); 5] {
+        [
+            ("comp_fund_draws", self.comp_fund_draws),
+            ("shortfall_borne_by_budget", self.shortfall_borne_by_budget),
+            ("top_ups", self.top_ups),
+            ("interest_subsidy", self.interest_subsidy),
+            ("premium_subsidy", self.premium_subsidy),
+        ]
+    }
+}
+
 /// The parts of the fiscal leverage (yuan; expected values are means over trials).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Leverage {
     /// The book's principal (credit the scheme unlocks).
     pub loans: f64,
@@ -453,7 +575,8 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
         },
     );
     let mean_of = |f: fn(&Flows) -> Fen| mean_yuan(c, f);
-    let leverage = Leverage::of(m, mean_of);
+    let leverage = Leverage::of(m, m.total_principal(), c);
+    let parts = FiscalParts::of(c);
     let s = &m.scenario;
     Summary {
         scenario: s.name.clone(),
@@ -475,13 +598,13 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
         causes: causes(c),
         fiscal: Fiscal {
             total: layers["fiscal_cost"].clone(),
-            comp_fund_draws: mean_of(|f| f.comp_fund),
-            shortfall_borne_by_budget: mean_of(|f| f.shortfall - f.shortfall_to_bank),
-            top_ups: mean_of(|f| f.top_ups),
-            interest_subsidy: mean_of(|f| f.interest_subsidy),
-            premium_subsidy: mean_of(|f| f.premium_subsidy),
-            deposits: m.accounts.iter().map(|a| a.deposit).sum::<Fen>().to_yuan_f64(),
-            village_funds: m.village_fund_initial.iter().copied().sum::<Fen>().to_yuan_f64(),
+            comp_fund_draws: parts.comp_fund_draws,
+            shortfall_borne_by_budget: parts.shortfall_borne_by_budget,
+            top_ups: parts.top_ups,
+            interest_subsidy: parts.interest_subsidy,
+            premium_subsidy: parts.premium_subsidy,
+            deposits: deposits(m).to_yuan_f64(),
+            village_funds: village_funds(m).to_yuan_f64(),
             leverage: leverage.ratio(),
             leverage_parts: leverage,
         },
@@ -491,8 +614,18 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
     }
 }
 
+/// The compensation deposits of every account (the budget pays them in).
+pub(crate) fn deposits(m: &Model) -> Fen {
+    m.accounts.iter().map(|a| a.deposit).sum()
+}
+
+/// The village funds' starting money, all villages.
+pub(crate) fn village_funds(m: &Model) -> Fen {
+    m.village_fund_initial.iter().copied().sum()
+}
+
 /// A flow's mean over the trials, in yuan.
-fn mean_yuan(c: &Collected, f: fn(&Flows) -> Fen) -> f64 {
+pub(crate) fn mean_yuan(c: &Collected, f: fn(&Flows) -> Fen) -> f64 {
     yuan(total(c, f).0 as f64 / c.n().max(1) as f64)
 }
 
@@ -596,8 +729,8 @@ fn portfolio_facts(m: &Model) -> PortfolioFacts {
         loans: m.loans.n,
         principal: m.total_principal().to_yuan_f64(),
         comp_covered_principal: m.accounts.iter().map(|a| a.covered_principal).sum::<Fen>().to_yuan_f64(),
-        comp_deposits: m.accounts.iter().map(|a| a.deposit).sum::<Fen>().to_yuan_f64(),
-        village_funds: m.village_fund_initial.iter().copied().sum::<Fen>().to_yuan_f64(),
+        comp_deposits: deposits(m).to_yuan_f64(),
+        village_funds: village_funds(m).to_yuan_f64(),
         villages: m.villages.len(),
         accounts: m.accounts.len(),
         loan_years_scheduled: m.scheduled_loan_years(),
@@ -637,22 +770,23 @@ fn societies(m: &Model, c: &Collected) -> Option<SocietySummary> {
 }
 
 impl Leverage {
-    fn of(m: &Model, mean_of: impl Fn(fn(&Flows) -> Fen) -> f64) -> Leverage {
+    /// The leverage of `m`'s funds over the trials of `c`, for a book of
+    /// `loans` principal: `m.total_principal()`, except for a sweep's cell
+    /// reduced to its funds ([`crate::analysis::sweep::for_settlement`]),
+    /// which has its base's book but no longer holds it.
+    pub(crate) fn of(m: &Model, loans: Fen, c: &Collected) -> Leverage {
         let s = &m.scenario;
-        let village_funds = if s.funds.village.from_budget {
-            m.village_fund_initial.iter().copied().sum::<Fen>().to_yuan_f64()
-        } else {
-            0.0
-        };
+        let village_funds = if s.funds.village.from_budget { village_funds(m).to_yuan_f64() } else { 0.0 };
         let society_capital = if m.societies.from_budget { m.societies.total_capital().to_yuan_f64() } else { 0.0 };
+        let parts = FiscalParts::of(c);
         let mut l = Leverage {
-            loans: m.total_principal().to_yuan_f64(),
-            deposits: m.accounts.iter().map(|a| a.deposit).sum::<Fen>().to_yuan_f64(),
+            loans: loans.to_yuan_f64(),
+            deposits: deposits(m).to_yuan_f64(),
             village_funds,
             society_capital,
-            interest_subsidy: mean_of(|f| f.interest_subsidy),
-            top_ups: mean_of(|f| f.top_ups),
-            shortfall: mean_of(|f| f.shortfall - f.shortfall_to_bank),
+            interest_subsidy: parts.interest_subsidy,
+            top_ups: parts.top_ups,
+            shortfall: parts.shortfall_borne_by_budget,
             budget: 0.0,
         };
         let budget = l.deposits + l.village_funds + l.society_capital + l.interest_subsidy + l.top_ups + l.shortfall;
@@ -661,7 +795,7 @@ impl Leverage {
     }
 
     /// Loans per budget yuan, to 4 decimals; none when the budget commits nothing.
-    fn ratio(&self) -> Option<f64> {
+    pub(crate) fn ratio(&self) -> Option<f64> {
         (self.budget > 0.0).then(|| (self.loans / self.budget * 1e4).round() / 1e4)
     }
 }

@@ -7,20 +7,25 @@
 //! ([`engine::settle_trial`]), the very code a full run uses, so the results
 //! are the same to the fen as re-running every cell (a test checks it).
 //!
-//! **Memory.** A cell's metrics read its trial rows only, so that is all a
-//! sweep keeps of a cell ([`Keep::Trials`]); the fast path folds each trial's
-//! rows into the cells' collections as soon as it is settled, so memory grows
-//! with the trials only through the trial rows (216 B a trial and cell); and
-//! each cell's model keeps only what settling reads ([`for_settlement`]).
+//! **Memory.** A cell's metrics read its trial rows and each bank's tally
+//! (exact moments of its draws and losses, and how often it ran dry), so
+//! that is all a sweep keeps of a cell ([`Keep::Trials`]); the fast path
+//! folds each trial's rows into the cells' collections as soon as it is
+//! settled, so memory grows with the trials only through the trial rows
+//! (216 B a trial and cell); and each cell's model keeps only what settling
+//! reads ([`for_settlement`]): its deposits and funds, not its book, whose
+//! principal the cell's row takes from the base.
 
 use std::ops::Range;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::policy::PolicyFigures;
 use crate::analysis::stats;
 use crate::analysis::summary::{Collected, Prob};
 use crate::model::{Loans, Model};
+use crate::money::Fen;
 use crate::sim::engine::{self, CHUNK, Workspace};
 use crate::sim::tables::Batch;
 
@@ -81,7 +86,7 @@ pub fn same_book(a: &Model, b: &Model) -> bool {
 pub enum Keep {
     /// Every table a run's statistics read (to compare with full runs).
     All,
-    /// The trial rows, which are all [`row`] reads.
+    /// The trial rows and the banks' tally, which are all [`row`] reads.
     Trials,
 }
 
@@ -200,6 +205,9 @@ pub struct CellRow {
     pub village_fund_mean: f64,
     /// Probability that any compensation account runs dry.
     pub depletion: Prob,
+    /// The money the cell moves: each bank's deposit, draw and chance of
+    /// running dry, the budget committed, the leverage, the fiscal cost's parts.
+    pub policy: PolicyFigures,
 }
 
 fn mean_p99(c: &Collected, f: impl Fn(&crate::sim::tables::TrialRow) -> i64) -> (f64, f64) {
@@ -212,7 +220,10 @@ fn mean_p99(c: &Collected, f: impl Fn(&crate::sim::tables::TrialRow) -> i64) -> 
     ((m.mean()).round() / 100.0, stats::quantile_sorted(&v, 9900) as f64 / 100.0)
 }
 
-pub fn row(values: &[(String, String)], c: &Collected) -> CellRow {
+/// The row of a cell: its values, the model it settled with (reduced or
+/// whole), the principal of its book (its base's on the fast path, where the
+/// cell no longer holds the book) and what it collected.
+pub fn row(values: &[(String, String)], m: &Model, principal: Fen, c: &Collected) -> CellRow {
     let (comp_fund_mean, comp_fund_p99) = mean_p99(c, |r| r.flows.comp_fund.0);
     let (shortfall_mean, shortfall_p99) = mean_p99(c, |r| r.flows.shortfall.0);
     let (bank_total_mean, bank_total_p99) = mean_p99(c, |r| r.flows.bank_total().0);
@@ -228,6 +239,7 @@ pub fn row(values: &[(String, String)], c: &Collected) -> CellRow {
         bank_total_p99,
         village_fund_mean,
         depletion: Prob::of(k, c.n() as u64),
+        policy: PolicyFigures::with_principal(m, principal, c),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `riskshare compare`: several scenarios on the same seed and trials, into
-//! comparison.json, comparison.csv and comparison.svg.
+//! comparison.json, comparison.csv, comparison.svg (the losses) and
+//! comparison_money.svg (what each commits and costs).
 
 use std::path::PathBuf;
 
@@ -9,6 +10,7 @@ use super::io::Source;
 use super::output::Staged;
 use super::{Progress, Settings, runner};
 use crate::analysis::compare::{self, Comparison};
+use crate::report::format::Lang;
 use crate::report::tables_csv;
 use crate::scenario::InputError;
 
@@ -18,6 +20,8 @@ pub struct Job {
     /// Trials and seed default to the first scenario's; the folder to
     /// `output/compare`.
     pub settings: Settings,
+    /// Language of the chart.
+    pub lang: Lang,
 }
 
 /// What a comparison wrote and where.
@@ -27,7 +31,7 @@ pub struct Done {
 }
 
 /// The files a comparison writes.
-pub const FILES: [&str; 3] = ["comparison.json", "comparison.csv", "comparison.svg"];
+pub const FILES: [&str; 4] = ["comparison.json", "comparison.csv", "comparison.svg", "comparison_money.svg"];
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let Settings { trials, seed, threads, out, force } = job.settings;
@@ -54,11 +58,16 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
             format!("{} ({file})", m.scenario.name)
         })
         .collect();
-    let comparison = compare::compare(&names, &runs, seed);
+    let comparison = compare::compare(&names, &models, &runs, seed);
     let json = serde_json::to_string_pretty(&comparison).context("comparison.json")? + "\n";
     staged.write(FILES[0], json.as_bytes())?;
     staged.write(FILES[1], tables_csv::comparison(&comparison).as_bytes())?;
-    staged.write(FILES[2], crate::report::charts::comparison_svg(&comparison, Default::default())?.as_bytes())?;
+    staged.write(FILES[2], crate::report::charts::comparison_svg(&comparison, job.lang)?.as_bytes())?;
+    // The chart names a scenario by its number and name; the legend of comparison.svg gives its file.
+    let short: Vec<String> =
+        models.iter().enumerate().map(|(i, m)| format!("[{}] {}", i + 1, m.scenario.name)).collect();
+    let policies: Vec<_> = comparison.policy.iter().collect();
+    staged.write(FILES[3], crate::report::charts::policy_svg(&short, None, &policies, job.lang)?.as_bytes())?;
     staged.commit()?;
     Ok(Done { comparison, out })
 }

@@ -1,5 +1,6 @@
 //! `riskshare stress`: the baseline and a stressed copy of it (a preset or an
-//! overlay file's `stress:` section) on the same seed, into stress.json.
+//! overlay file's `stress:` section) on the same seed, into stress.json and
+//! report.html.
 
 use std::path::PathBuf;
 
@@ -9,6 +10,7 @@ use super::io::{self, Source};
 use super::output::Staged;
 use super::{Progress, Settings, runner};
 use crate::analysis::stress::{self, StressReport};
+use crate::report::format::Lang;
 use crate::scenario::{InputError, Override, Stress};
 
 /// Where the stress comes from.
@@ -35,7 +37,14 @@ pub struct Job {
     pub overlay: Overlay,
     /// The folder defaults to `output/<scenario name>-stress`.
     pub settings: Settings,
+    /// Language of report.html.
+    pub lang: Lang,
+    /// The command line, printed in report.html for reproducibility.
+    pub command: String,
 }
+
+/// The files a stress test writes.
+pub const FILES: [&str; 2] = ["stress.json", "report.html"];
 
 pub struct Done {
     pub report: StressReport,
@@ -92,9 +101,18 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let cb = runner::collect(&base, seed, trials, threads, &|k| progress.advance(k));
     let cs = runner::collect(&stressed, seed, trials, threads, &|k| progress.advance(k));
     progress.end();
-    let report = stress::report(&base, &stress, seed, &cb, &cs);
+    let applied = stress::Applied {
+        overlay: match &job.overlay {
+            Overlay::Preset(p) => format!("--preset {p}"),
+            Overlay::File(f) => format!("--overlay {}", f.display()),
+        },
+        set: job.set.iter().map(|o| format!("{}={}", o.path, o.value)).collect(),
+    };
+    let report = stress::report(&base, &stressed, &stress, applied, seed, &cb, &cs);
     let json = serde_json::to_string_pretty(&report).context("stress.json")? + "\n";
-    staged.write("stress.json", json.as_bytes())?;
+    staged.write(FILES[0], json.as_bytes())?;
+    let html = crate::report::stress_html::render(&report, job.lang, &job.command)?;
+    staged.write(FILES[1], html.as_bytes())?;
     staged.commit()?;
     Ok(Done { report, out })
 }

@@ -1,5 +1,6 @@
-//! `riskshare sweep`: a grid over scenario keys into sweep.csv, sweep.json
-//! and, for two keys, sweep_heatmap.svg.
+//! `riskshare sweep`: a grid over scenario keys into sweep.csv, sweep.json,
+//! sweep_money.svg (what each cell commits and costs) and, for two keys,
+//! sweep_heatmap.svg.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +12,7 @@ use super::io::{self, Source};
 use super::output::Staged;
 use super::{Progress, Settings, runner};
 use crate::analysis::sweep::{self, Axis, Sweep};
+use crate::report::format::Lang;
 use crate::report::tables_csv;
 use crate::scenario::Override;
 
@@ -23,6 +25,8 @@ pub struct Job {
     pub settings: Settings,
     /// Re-run every cell in full even where the fast path applies.
     pub full: bool,
+    /// Language of the heat map.
+    pub lang: Lang,
 }
 
 pub struct Done {
@@ -81,7 +85,10 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     };
     let elapsed = started.elapsed();
     progress.end();
-    let cells = grid.iter().zip(&runs).map(|(cell, c)| sweep::row(cell, c)).collect();
+    // A reduced cell keeps its deposits but not its book, which is the base's.
+    let principal = |m: &crate::model::Model| if fast { base.total_principal() } else { m.total_principal() };
+    let cells =
+        grid.iter().zip(&models).zip(&runs).map(|((cell, m), c)| sweep::row(cell, m, principal(m), c)).collect();
     let sweep = Sweep {
         scenario: base.scenario.name.clone(),
         seed,
@@ -97,9 +104,15 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let value = serde_json::to_value(&sweep).context("sweep.json")?;
     let json = serde_json::to_string_pretty(&value).context("sweep.json")? + "\n";
     staged.write("sweep.json", json.as_bytes())?;
-    if let Some(svg) = crate::report::charts::sweep_heatmap_svg(&axes, &sweep.cells, Default::default())? {
+    if let Some(svg) = crate::report::charts::sweep_heatmap_svg(&axes, &sweep.cells, job.lang)? {
         staged.write("sweep_heatmap.svg", svg.as_bytes())?;
     }
+    let names: Vec<String> =
+        sweep.cells.iter().map(|c| c.values.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" / ")).collect();
+    let policies: Vec<_> = sweep.cells.iter().map(|c| &c.policy).collect();
+    let keys = axes.iter().map(|a| a.key.as_str()).collect::<Vec<_>>().join(" / ");
+    let svg = crate::report::charts::policy_svg(&names, Some(&keys), &policies, job.lang)?;
+    staged.write("sweep_money.svg", svg.as_bytes())?;
     staged.commit()?;
     Ok(Done { sweep, axes, out, elapsed })
 }

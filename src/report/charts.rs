@@ -25,8 +25,10 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::analysis::compare::Comparison;
+use crate::analysis::policy::PolicyFigures;
 use crate::analysis::sizing::CurvePoint;
 use crate::analysis::stats::{self, RunningMean};
+use crate::analysis::stress::StressReport;
 use crate::analysis::summary::{CONFIDENCE, Summary};
 use crate::analysis::sweep::{Axis, CellRow};
 use crate::report::font;
@@ -1188,6 +1190,211 @@ fn draw_heatmap<DB: DrawingBackend>(
 }
 
 // ---------------------------------------------------------------------------
+// The charts of stress
+// ---------------------------------------------------------------------------
+
+/// The stress report's rows the layer chart draws (the fiscal cost, mostly
+/// subsidies, is drawn part by part in [`stress_fiscal_svg`]).
+const STRESS_LAYERS: [&str; 5] = ["exposure", "village_fund", "comp_fund", "shortfall", "bank_total"];
+
+/// The expected loss by layer at baseline and under the stress, as pairs of
+/// bars, as SVG labelled in `lang`.
+pub fn stress_layers_svg(r: &StressReport, lang: Lang) -> Result<String> {
+    draw_svg((1200, 640), lang, "the stress report's layer chart", |root, look| {
+        let rows: Vec<(&str, f64, f64)> = STRESS_LAYERS
+            .iter()
+            .filter_map(|k| r.totals.iter().find(|(n, _, _)| n == k).map(|(_, b, s)| (*k, b.mean, s.mean)))
+            .collect();
+        let trials = group(r.trials as f64, 0);
+        let title = match look.lang {
+            Lang::En => format!("Expected loss by layer, baseline and stressed ({trials} futures each, the same seed)"),
+            Lang::Zh => format!("各层预期损失：基准与压力情景（各 {trials} 次模拟，相同随机种子）"),
+        };
+        let groups: Vec<String> = rows.iter().map(|r| layer_label(r.0, look.lang).to_string()).collect();
+        let series = [
+            (look.t("baseline", "基准").to_string(), RGBColor(120, 144, 156), rows.iter().map(|r| r.1).collect()),
+            (look.t("stressed", "压力").to_string(), RGBColor(214, 39, 40), rows.iter().map(|r| r.2).collect()),
+        ];
+        draw_grouped_bars(root, look, &title, &groups, &series, look.t("expected loss", "预期损失"), None)
+    })
+}
+
+/// The money each variant (a scenario of `compare`, a cell of `sweep`,
+/// named by `names`; `varied` names a sweep's keys) commits and costs:
+/// compensation deposits, budget money committed and the mean fiscal cost,
+/// as bars grouped by variant, as SVG labelled in `lang`.
+pub fn policy_svg(names: &[String], varied: Option<&str>, policies: &[&PolicyFigures], lang: Lang) -> Result<String> {
+    let width = (300 + 110 * names.len() as u32).clamp(1000, 2400);
+    draw_svg((width, 640), lang, "the money chart", |root, look| {
+        let title = look.t(
+            "What each variant commits and costs the budget (fiscal cost: mean over the horizon)",
+            "各方案的财政投入与成本（财政成本为期限内均值）",
+        );
+        let series = [
+            (
+                look.t("compensation deposits", "风险补偿金存入").to_string(),
+                PALETTE[1],
+                policies.iter().map(|p| p.deposits).collect(),
+            ),
+            (
+                look.t("budget money committed", "财政资金投入").to_string(),
+                PALETTE[0],
+                policies.iter().map(|p| p.budget_committed).collect(),
+            ),
+            (
+                look.t("fiscal cost", "财政成本").to_string(),
+                layer_color("fiscal_cost"),
+                policies.iter().map(|p| p.fiscal_cost.mean).collect(),
+            ),
+        ];
+        draw_grouped_bars(root, look, title, names, &series, look.t("amount", "金额"), varied)
+    })
+}
+
+/// Bars grouped by `groups` (the x axis, described by `x_desc`), one bar per
+/// series in each group: (legend label, colour, one value a group, in yuan).
+fn draw_grouped_bars<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    look: &Look,
+    title: &str,
+    groups: &[String],
+    series: &[(String, RGBColor, Vec<f64>)],
+    what: &str,
+    x_desc: Option<&str>,
+) -> DrawResult<DB> {
+    let ymax = headroom(series.iter().flat_map(|s| s.2.iter().copied()).fold(0.0, f64::max) * 1.12);
+    let unit = MoneyUnit::for_max(ymax);
+    let n = groups.len().max(1) as u32;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, look.font(22))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        // A segmented u32 range holds its end too: 0..n-1 gives n groups.
+        .build_cartesian_2d((0u32..n - 1).into_segmented(), 0.0..ymax)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(BLACK.mix(0.08))
+        .x_labels(n as usize)
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => groups.get(*i as usize).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|v| unit.tick(*v, ymax))
+        .label_style(look.font(15))
+        .y_desc(format!("{what} ({})", unit.name(look.lang)))
+        .x_desc(x_desc.unwrap_or_default())
+        .axis_desc_style(look.font(17))
+        .draw()?;
+    // Each series' bar takes its slot of a group's middle 80 %, in pixels.
+    let group_px = chart.plotting_area().dim_in_pixel().0 as f64 / n as f64;
+    let slot = group_px * 0.8 / series.len().max(1) as f64;
+    for (j, (name, color, values)) in series.iter().enumerate() {
+        let color = *color;
+        let left = (group_px * 0.1 + slot * j as f64).round() as u32;
+        let right = (group_px - group_px * 0.1 - slot * (j + 1) as f64 + slot * 0.08).round().max(0.0) as u32;
+        let bars = values.iter().enumerate().map(move |(i, &v)| {
+            let i = i as u32;
+            let mut bar =
+                Rectangle::new([(SegmentValue::Exact(i), v), (SegmentValue::Exact(i + 1), 0.0)], color.filled());
+            bar.set_margin(0, 0, left, right);
+            bar
+        });
+        chart
+            .draw_series(bars)?
+            .label(look.legend(name))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(look.font(15))
+        .draw()?;
+    Ok(())
+}
+
+/// How each part of the mean fiscal cost changes under the stress (stressed
+/// less baseline), and the total, as SVG labelled in `lang`: a cost that
+/// falls shows which part fell.
+pub fn stress_fiscal_svg(r: &StressReport, lang: Lang) -> Result<String> {
+    draw_svg((1200, 600), lang, "the stress report's fiscal chart", |root, look| draw_stress_fiscal(root, r, look))
+}
+
+fn draw_stress_fiscal<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    r: &StressReport,
+    look: &Look,
+) -> DrawResult<DB> {
+    let (b, s) = (&r.baseline_policy.fiscal_cost, &r.stressed_policy.fiscal_cost);
+    let mut bars: Vec<(String, f64)> = b
+        .parts()
+        .iter()
+        .zip(s.parts())
+        .map(|((k, x), (_, y))| (crate::report::text::fiscal_part_label(k, look.lang).to_string(), y - x))
+        .collect();
+    bars.push((look.t("fiscal cost", "财政成本").to_string(), s.mean - b.mean));
+    let lo = bars.iter().map(|x| x.1).fold(0.0, f64::min);
+    let hi = bars.iter().map(|x| x.1).fold(0.0, f64::max);
+    let pad = ((hi - lo) * 0.15).max(1.0);
+    let (y0, y1) = (if lo < 0.0 { lo - pad } else { 0.0 }, if hi > 0.0 { hi + pad } else { pad });
+    let unit = MoneyUnit::for_max(lo.abs().max(hi));
+    let title = look.t(
+        "Change in the mean fiscal cost under the stress, part by part (stressed less baseline)",
+        "压力情景下财政成本各部分的变化（压力减基准，均值）",
+    );
+    let n = bars.len() as u32;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, look.font(22))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d((0u32..n - 1).into_segmented(), y0..y1)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(BLACK.mix(0.08))
+        .x_labels(n as usize)
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => bars.get(*i as usize).map(|b| b.0.clone()).unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|v| unit.tick(*v, y1 - y0))
+        .label_style(look.font(15))
+        .y_desc(format!("{} ({})", look.t("change", "变化"), unit.name(look.lang)))
+        .axis_desc_style(look.font(17))
+        .draw()?;
+    chart.draw_series(LineSeries::new(
+        vec![(SegmentValue::Exact(0), 0.0), (SegmentValue::Exact(n), 0.0)],
+        BLACK.mix(0.6),
+    ))?;
+    for (i, (_, v)) in bars.iter().enumerate() {
+        let i = i as u32;
+        let total = i + 1 == n;
+        let color = match (total, *v < 0.0) {
+            (true, _) => layer_color("fiscal_cost"),
+            (false, true) => RGBColor(31, 119, 180),
+            (false, false) => RGBColor(255, 127, 14),
+        };
+        let mut bar = Rectangle::new([(SegmentValue::Exact(i), *v), (SegmentValue::Exact(i + 1), 0.0)], color.filled());
+        bar.set_margin(0, 0, 24, 24);
+        chart.draw_series(std::iter::once(bar))?;
+        let sign = if *v > 0.0 { "+" } else { "" };
+        let at = if *v < 0.0 { VPos::Top } else { VPos::Bottom };
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{sign}{}", group(*v, 0)),
+            (SegmentValue::CenterOf(i), *v),
+            look.font(14).color(&BLACK).pos(Pos::new(HPos::Center, at)),
+        )))?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
 // Writing
 // ---------------------------------------------------------------------------
 
@@ -1305,6 +1512,7 @@ mod tests {
             trials: 500,
             engine_version: "x".into(),
             rows: COMPARED.iter().map(|m| row(m)).collect(),
+            policy: Vec::new(),
         };
         let svg = comparison_svg(&c, Lang::En).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
@@ -1329,6 +1537,7 @@ mod tests {
             bank_total_p99: 0.0,
             village_fund_mean: 0.0,
             depletion: Prob::of(k * 10, 500),
+            policy: Default::default(),
         };
         let rows: Vec<CellRow> = (0..6).map(cell).collect();
         let svg = sweep_heatmap_svg(&axes, &rows, Lang::Zh).unwrap().expect("two keys");

@@ -64,6 +64,11 @@ pub fn pad(s: &str, cols: usize) -> String {
     format!("{s}{}", " ".repeat(cols.saturating_sub(width(s))))
 }
 
+/// `s` aligned right in `cols` terminal columns.
+pub fn pad_left(s: &str, cols: usize) -> String {
+    format!("{}{s}", " ".repeat(cols.saturating_sub(width(s))))
+}
+
 /// `v` with `decimals` places and thousands separators: 1234567.8 -> "1,234,567.8".
 /// A value that rounds to zero has no minus sign.
 pub fn group(v: f64, decimals: usize) -> String {

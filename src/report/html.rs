@@ -60,7 +60,7 @@ pub fn render(d: &RunData, lang: Lang, command: &str) -> Result<String> {
         Lang::En => format!("{name}: loan risk-sharing report"),
         Lang::Zh => format!("{name}：贷款风险分担评估报告"),
     };
-    Ok(page::page(lang, &title, css(), |h| {
+    Ok(page::page(lang, &title, |h| {
         h.el("header", &[], |h| {
             h.text_el("h1", &[], &title);
             let description =
@@ -839,21 +839,6 @@ fn charts_section(h: &mut Html, d: &RunData, drawn: &[(Chart, String)], lang: La
             h.line();
         }
     });
-}
-
-fn css() -> &'static str {
-    "body{max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.5}\
-h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}\
-h3{margin:.2em 0}.lead{font-size:1.05em;color:#444}.meta,.note{color:#666;font-size:.9em}\
-.answers{background:#f6f8fa;border:1px solid #dde3ea;border-radius:6px;padding:.2em 1.2em 1em}\
-.answers h2{border:none}.key{font-size:1.1em}\
-table{border-collapse:collapse;margin:.8em 0;font-size:.92em}th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}\
-thead th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
-table.kv th{font-weight:normal;color:#444;background:#fafafa}tr.hl{background:#fff3f3;font-weight:bold}\
-.ok{color:#1a7f37;font-weight:bold}.bad{color:#c62828;font-weight:bold}.warn{color:#9a6700;font-weight:bold}\
-figure{margin:1.5em 0;page-break-inside:avoid}.chart svg{width:100%;height:auto;border:1px solid #eee}\
-figcaption{color:#444;font-size:.93em}code{background:#f0f2f5;padding:.1em .3em;word-break:break-all}\
-footer{margin-top:2em}pre{background:#f6f8fa;padding:1em;overflow:auto}"
 }
 
 #[cfg(test)]

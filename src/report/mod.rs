@@ -11,5 +11,6 @@ pub mod labels;
 pub mod markup;
 pub mod page;
 pub mod run;
+pub mod stress_html;
 pub mod tables_csv;
 pub mod text;

@@ -7,9 +7,23 @@ use crate::report::font;
 use crate::report::format::Lang;
 use crate::report::markup::{Html, PreEscaped};
 
-/// A whole page: `title`, the page's own `css`, and the body `body` writes.
-/// The body is written first so that the font is cut to what it holds.
-pub fn page(lang: Lang, title: &str, css: &str, body: impl FnOnce(&mut Html)) -> String {
+/// The stylesheet every page shares.
+const STYLE: &str = "body{max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.5}\
+h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}\
+h3{margin:.2em 0}.lead{font-size:1.05em;color:#444}.meta,.note{color:#666;font-size:.9em}\
+.answers{background:#f6f8fa;border:1px solid #dde3ea;border-radius:6px;padding:.2em 1.2em 1em}\
+.answers h2{border:none}.key{font-size:1.1em}\
+table{border-collapse:collapse;margin:.8em 0;font-size:.92em}th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}\
+thead th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
+table.kv th{font-weight:normal;color:#444;background:#fafafa}tr.hl{background:#fff3f3;font-weight:bold}\
+.ok{color:#1a7f37;font-weight:bold}.bad{color:#c62828;font-weight:bold}.warn{color:#9a6700;font-weight:bold}\
+figure{margin:1.5em 0;page-break-inside:avoid}.chart svg{width:100%;height:auto;border:1px solid #eee}\
+figcaption{color:#444;font-size:.93em}code{background:#f0f2f5;padding:.1em .3em;word-break:break-all}\
+.ci{color:#666;font-size:.85em}footer{margin-top:2em}pre{background:#f6f8fa;padding:1em;overflow:auto}";
+
+/// A whole page: `title` and the body `body` writes. The body is written
+/// first so that the font is cut to what it holds.
+pub fn page(lang: Lang, title: &str, body: impl FnOnce(&mut Html)) -> String {
     let mut b = Html::new();
     body(&mut b);
     let body = b.finish();
@@ -25,7 +39,7 @@ pub fn page(lang: Lang, title: &str, css: &str, body: impl FnOnce(&mut Html)) ->
             h.el("style", &[], |h| {
                 h.raw(PreEscaped(&face));
                 h.raw(PreEscaped(&format!("body{{font-family:{}}}", font::CSS_STACK)));
-                h.raw(PreEscaped(css));
+                h.raw(PreEscaped(STYLE));
             });
         });
         h.line();
@@ -42,11 +56,11 @@ mod tests {
 
     #[test]
     fn a_page_embeds_the_font_cut_to_its_text() {
-        let p = page(Lang::Zh, "旺苍", "p{color:red}", |h| h.text_el("p", &[], "信用联社"));
+        let p = page(Lang::Zh, "旺苍", |h| h.text_el("p", &[], "信用联社"));
         assert!(p.starts_with("<!DOCTYPE html>\n<html lang=\"zh-CN\">"));
         assert!(p.contains("@font-face{font-family:'riskshare Sans';src:url(data:font/ttf;base64,"));
         assert!(p.contains("<body><p>信用联社</p></body>"));
-        assert!(p.contains("p{color:red}"));
+        assert!(p.contains("td.num{text-align:right"));
         // About 120 KB of tables (cmap, metrics, layout) plus the few outlines.
         assert!(p.len() < 250_000, "{} bytes", p.len());
     }

@@ -6,6 +6,7 @@
 use std::io::{self, Write};
 
 use crate::analysis::compare::Comparison;
+use crate::analysis::policy::PolicyFigures;
 use crate::analysis::sizing::CurvePoint;
 use crate::analysis::sweep::{Axis, CellRow};
 use crate::model::Model;
@@ -178,35 +179,172 @@ pub fn parse_money(cell: &[u8]) -> Option<i64> {
     Some(if neg { -fen } else { fen })
 }
 
-/// The comparison as CSV: one row per (metric, scenario).
+/// One figure of a [`PolicyFigures`] as the CSVs name it: the value's
+/// column, its decimals, and its 95 % interval's columns where it has one.
+struct PolicyColumn {
+    name: String,
+    decimals: i32,
+    value: Option<f64>,
+    interval: Option<(String, String, f64, f64)>,
+}
+
+/// The banks of several variants, matched by id, in order of appearance.
+fn policy_banks<'a>(ps: impl IntoIterator<Item = &'a PolicyFigures>) -> Vec<String> {
+    let mut banks: Vec<String> = Vec::new();
+    for p in ps {
+        for b in &p.banks {
+            if !banks.contains(&b.bank) {
+                banks.push(b.bank.clone());
+            }
+        }
+    }
+    banks
+}
+
+/// The figures of `p` as columns, for the banks `banks` (a bank `p` lacks
+/// has empty cells). `deposits_yuan` comes first: the one total of the
+/// deposits, read before each bank's.
+fn policy_columns(p: &PolicyFigures, banks: &[String]) -> Vec<PolicyColumn> {
+    let money = |name: String, v: Option<f64>| PolicyColumn { name, decimals: 2, value: v, interval: None };
+    let ranged = |stem: String, v: Option<(f64, f64, f64)>, money: bool| {
+        let (unit, decimals) = if money { ("_yuan", 2) } else { ("", 8) };
+        let (value, name) =
+            if money { (format!("{stem}_mean{unit}"), stem.clone()) } else { (stem.clone(), stem.clone()) };
+        PolicyColumn {
+            name: value,
+            decimals,
+            value: v.map(|x| x.0),
+            interval: Some((
+                format!("{name}_lo{unit}"),
+                format!("{name}_hi{unit}"),
+                v.map_or(f64::NAN, |x| x.1),
+                v.map_or(f64::NAN, |x| x.2),
+            )),
+        }
+    };
+    let bank = |id: &str| p.banks.iter().find(|b| b.bank == id);
+    let mut cols = vec![money("deposits_yuan".into(), Some(p.deposits))];
+    cols.extend(banks.iter().map(|b| money(format!("deposit_{b}_yuan"), bank(b).map(|x| x.deposit))));
+    cols.extend(banks.iter().map(|b| money(format!("covered_{b}_yuan"), bank(b).map(|x| x.covered_principal))));
+    cols.push(money("village_funds_yuan".into(), Some(p.village_funds)));
+    cols.push(money("budget_committed_yuan".into(), Some(p.budget_committed)));
+    cols.push(PolicyColumn { name: "fiscal_leverage".into(), decimals: 4, value: p.fiscal_leverage, interval: None });
+    cols.push(money("fiscal_cost_mean_yuan".into(), Some(p.fiscal_cost.mean)));
+    cols.extend(p.fiscal_cost.parts().iter().map(|(k, v)| money(format!("fiscal_{k}_yuan"), Some(*v))));
+    let c = &p.comp_draws;
+    cols.push(ranged("comp_draw".into(), Some((c.mean, c.lo, c.hi)), true));
+    for b in banks {
+        let x = bank(b);
+        cols.push(ranged(format!("draw_{b}"), x.map(|x| (x.draws.mean, x.draws.lo, x.draws.hi)), true));
+    }
+    for b in banks {
+        let x = bank(b);
+        cols.push(ranged(
+            format!("bank_loss_{b}"),
+            x.map(|x| (x.bank_loss.mean, x.bank_loss.lo, x.bank_loss.hi)),
+            true,
+        ));
+    }
+    for b in banks {
+        let x = bank(b);
+        cols.push(ranged(format!("p_dry_{b}"), x.map(|x| (x.dry.p, x.dry.lo, x.dry.hi)), false));
+    }
+    cols
+}
+
+/// A figure as the CSVs write it: as `f64`'s shortest form, rounded to its
+/// decimals (a difference of two-decimal yuan carries float noise); empty
+/// when there is none.
+fn figure(x: Option<f64>, decimals: i32) -> String {
+    match x {
+        Some(x) if x.is_finite() => {
+            let k = 10f64.powi(decimals);
+            ((x * k).round() / k).to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+/// The comparison as CSV: one row per (metric, scenario). The paired metrics
+/// first (`diff_*`: the paired difference to the first scenario); then the
+/// money each scenario moves (deposits, budget, leverage, fiscal parts, each
+/// bank's draw and chance of running dry: names as in sweep.csv), with
+/// `diff_to_first` their difference to the first scenario's and `lo`, `hi`
+/// the figure's own 95 % interval where it has one.
 pub fn comparison(c: &Comparison) -> String {
     let mut t = Table::new();
-    t.row(["metric", "scenario", "mean", "p99", "diff_to_first", "diff_stderr", "diff_lo", "diff_hi"]);
+    t.row(["metric", "scenario", "mean", "p99", "diff_to_first", "diff_stderr", "diff_lo", "diff_hi", "lo", "hi"]);
     for r in &c.rows {
         for (i, name) in c.scenarios.iter().enumerate() {
             let d = &r.diff[i];
             let numbers = [r.mean[i], r.p99[i], d.mean, d.stderr, d.lo, d.hi].map(|x| x.to_string());
-            t.row([r.metric.as_str(), name.as_str()].into_iter().chain(numbers.iter().map(String::as_str)));
+            t.row(
+                [r.metric.as_str(), name.as_str()]
+                    .into_iter()
+                    .chain(numbers.iter().map(String::as_str))
+                    .chain(["", ""]),
+            );
+        }
+    }
+    let banks = policy_banks(&c.policy);
+    let cols: Vec<Vec<PolicyColumn>> = c.policy.iter().map(|p| policy_columns(p, &banks)).collect();
+    if let Some(first) = cols.first() {
+        for (j, col) in first.iter().enumerate() {
+            for (name, mine) in c.scenarios.iter().zip(&cols) {
+                let x = &mine[j];
+                let diff = x.value.zip(col.value).map(|(a, b)| a - b);
+                let (lo, hi) = x.interval.as_ref().map_or((None, None), |i| (Some(i.2), Some(i.3)));
+                t.row([
+                    x.name.clone(),
+                    name.clone(),
+                    figure(x.value, x.decimals),
+                    String::new(),
+                    figure(diff, x.decimals),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    figure(lo, x.decimals),
+                    figure(hi, x.decimals),
+                ]);
+            }
         }
     }
     t.into_string()
 }
 
-/// The sweep as CSV: one row per cell, the varied keys' values first.
+/// The sweep as CSV: one row per cell, the varied keys' values first, then
+/// the losses, then the money the cell moves ([`policy_columns`]).
 pub fn sweep(axes: &[Axis], rows: &[CellRow]) -> String {
+    let banks = policy_banks(rows.iter().map(|r| &r.policy));
+    let mut policy_head: Vec<String> = Vec::new();
+    if let Some(r) = rows.first() {
+        for c in policy_columns(&r.policy, &banks) {
+            policy_head.push(c.name);
+            if let Some((lo, hi, _, _)) = c.interval {
+                policy_head.extend([lo, hi]);
+            }
+        }
+    }
     let mut t = Table::new();
-    t.row(axes.iter().map(|a| a.key.as_str()).chain([
-        "comp_fund_mean",
-        "comp_fund_p99",
-        "shortfall_mean",
-        "shortfall_p99",
-        "bank_total_mean",
-        "bank_total_p99",
-        "village_fund_mean",
-        "depletion_prob",
-        "depletion_lo",
-        "depletion_hi",
-    ]));
+    t.row(
+        axes.iter().map(|a| a.key.clone()).chain(
+            [
+                "comp_fund_mean",
+                "comp_fund_p99",
+                "shortfall_mean",
+                "shortfall_p99",
+                "bank_total_mean",
+                "bank_total_p99",
+                "village_fund_mean",
+                "depletion_prob",
+                "depletion_lo",
+                "depletion_hi",
+            ]
+            .map(String::from)
+            .into_iter()
+            .chain(policy_head),
+        ),
+    );
     for r in rows {
         let numbers = [
             r.comp_fund_mean,
@@ -221,7 +359,14 @@ pub fn sweep(axes: &[Axis], rows: &[CellRow]) -> String {
             r.depletion.hi,
         ]
         .map(|x| x.to_string());
-        t.row(r.values.iter().map(|(_, v)| v.as_str()).chain(numbers.iter().map(String::as_str)));
+        let mut policy: Vec<String> = Vec::new();
+        for c in policy_columns(&r.policy, &banks) {
+            policy.push(figure(c.value, c.decimals));
+            if let Some((_, _, lo, hi)) = c.interval {
+                policy.extend([figure(Some(lo), c.decimals), figure(Some(hi), c.decimals)]);
+            }
+        }
+        t.row(r.values.iter().map(|(_, v)| v.clone()).chain(numbers).chain(policy));
     }
     t.into_string()
 }

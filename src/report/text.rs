@@ -2,10 +2,15 @@
 
 use std::fmt::Write;
 
-use crate::analysis::summary::Summary;
+use crate::analysis::compare::Comparison;
+use crate::analysis::policy::{MeanCi, PolicyFigures};
+use crate::analysis::stress::StressReport;
+use crate::analysis::summary::{Prob, Summary};
+use crate::analysis::sweep::{Axis, CellRow};
 use crate::model::Model;
 use crate::money::Fen;
-use crate::report::format::{Lang, group, pad, pct, ratio, width};
+use crate::report::charts::layer_label;
+use crate::report::format::{Lang, group, pad, pad_left, pct, ratio, width};
 use crate::report::labels::{Kind, Labels};
 
 /// A throughput like `1.52e9`.
@@ -370,129 +375,477 @@ pub fn sizing_table(
     o
 }
 
-/// The table `riskshare compare` prints: means, and differences to the first
-/// scenario with their 95 % intervals.
-pub fn comparison_table(c: &crate::analysis::compare::Comparison) -> String {
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "{} trials, seed {}, common random numbers; differences to the first scenario (95 % CI)",
-        group(c.trials as f64, 0),
-        c.seed
+/// A table: a label column, then columns of numbers aligned right, each as
+/// wide as its widest cell. Rows without cells are headings.
+fn grid(o: &mut String, corner: &str, heads: &[String], rows: &[(String, Vec<String>)]) {
+    let lw = rows.iter().map(|(l, _)| width(l)).chain([width(corner)]).max().unwrap_or(0);
+    let ws: Vec<usize> = (0..heads.len())
+        .map(|j| {
+            rows.iter().filter_map(|(_, v)| v.get(j)).map(|x| width(x)).chain([width(&heads[j])]).max().unwrap_or(0)
+        })
+        .collect();
+    let line = |label: &str, cells: &[String]| {
+        let mut t = pad(label, lw);
+        for (c, w) in cells.iter().zip(&ws) {
+            t.push_str("   ");
+            t.push_str(&pad_left(c, *w));
+        }
+        t.trim_end().to_string()
+    };
+    let _ = writeln!(o, "{}", line(corner, heads));
+    for (label, cells) in rows {
+        let _ = writeln!(o, "{}", line(label, cells));
+    }
+}
+
+/// "281,596 [250,112 - 313,080]".
+fn mean_ci(m: &MeanCi) -> String {
+    format!("{} [{} - {}]", group(m.mean, 0), group(m.lo, 0), group(m.hi, 0))
+}
+
+/// "0.5 % [0.27 % - 0.92 %]".
+fn prob_ci(p: &Prob) -> String {
+    format!("{} [{} - {}]", pct(p.p), pct(p.lo), pct(p.hi))
+}
+
+/// "+1,234" or "-1,234" or "0".
+fn signed(x: f64) -> String {
+    let g = group(x, 0);
+    if x > 0.0 && g != "0" { format!("+{g}") } else { g }
+}
+
+fn leverage(x: Option<f64>, lang: Lang) -> String {
+    x.map_or_else(|| lang.pick("unbounded", "无上限").into(), |x| group(x, 2))
+}
+
+/// The labels of a policy's figures (the rows of [`policy_rows`]).
+pub fn fiscal_part_label(key: &str, lang: Lang) -> &'static str {
+    let (en, zh) = match key {
+        "comp_fund_draws" => ("compensation fund draws", "补偿金支付"),
+        "shortfall_borne_by_budget" => ("shortfall borne by the budget", "财政承担的缺口"),
+        "top_ups" => ("top-ups", "补偿金补充"),
+        "interest_subsidy" => ("interest subsidy", "贴息"),
+        "premium_subsidy" => ("premium subsidy", "保费补贴"),
+        _ => ("", ""),
+    };
+    lang.pick(en, zh)
+}
+
+/// The money each variant moves, one column per variant: deposits (each
+/// bank's too), village funds, the budget committed, the leverage, the
+/// fiscal cost and its parts, each bank's expected draw and loss and the
+/// chance its fund runs dry. Banks are matched by id across the variants.
+/// With `change`, a last column holds the second variant less the first.
+fn policy_rows(ps: &[&PolicyFigures], change: bool, lang: Lang) -> Vec<(String, Vec<String>)> {
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh).to_string();
+    let mut banks: Vec<(&str, &str)> = Vec::new();
+    for p in ps {
+        for b in &p.banks {
+            if !banks.iter().any(|(id, _)| *id == b.bank) {
+                banks.push((&b.bank, b.name()));
+            }
+        }
+    }
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let mut money = |label: String, get: &dyn Fn(&PolicyFigures) -> Option<f64>| {
+        let vals: Vec<Option<f64>> = ps.iter().map(|p| get(p)).collect();
+        let mut cells: Vec<String> = vals.iter().map(|v| v.map_or("-".into(), |x| group(x, 0))).collect();
+        if change {
+            cells.push(match (vals.first().copied().flatten(), vals.last().copied().flatten()) {
+                (Some(a), Some(b)) => signed(b - a),
+                _ => String::new(),
+            });
+        }
+        rows.push((label, cells));
+    };
+    money(l("compensation deposits", "风险补偿金存入"), &|p| Some(p.deposits));
+    for (id, name) in &banks {
+        money(format!("  {name}"), &|p| p.banks.iter().find(|b| b.bank == *id).map(|b| b.deposit));
+    }
+    money(l("village funds", "村级风险互助金"), &|p| Some(p.village_funds));
+    money(l("budget money committed", "财政资金投入"), &|p| Some(p.budget_committed));
+    money(l("fiscal cost, mean", "财政成本（均值）"), &|p| Some(p.fiscal_cost.mean));
+    for (i, (key, _)) in ps[0].fiscal_cost.parts().iter().enumerate() {
+        money(format!("  {}", fiscal_part_label(key, lang)), &|p| Some(p.fiscal_cost.parts()[i].1));
+    }
+    let mut lev: Vec<String> = ps.iter().map(|p| leverage(p.fiscal_leverage, lang)).collect();
+    if change {
+        lev.push(String::new());
+    }
+    rows.push((l("loans per budget yuan (fiscal leverage)", "财政杠杆（每元财政资金对应贷款）"), lev));
+    let mut per_bank = |title: String,
+                        cell: &dyn Fn(&crate::analysis::policy::BankFigures) -> String,
+                        diff: &dyn Fn(
+        &crate::analysis::policy::BankFigures,
+        &crate::analysis::policy::BankFigures,
+    ) -> String| {
+        rows.push((title, Vec::new()));
+        for (id, name) in &banks {
+            let found: Vec<_> = ps.iter().map(|p| p.banks.iter().find(|b| b.bank == *id)).collect();
+            let mut cells: Vec<String> = found.iter().map(|b| b.map_or("-".into(), cell)).collect();
+            if change {
+                cells.push(match (found.first().copied().flatten(), found.last().copied().flatten()) {
+                    (Some(a), Some(b)) => diff(a, b),
+                    _ => String::new(),
+                });
+            }
+            rows.push((format!("  {name}"), cells));
+        }
+    };
+    per_bank(
+        l("expected draw on each bank's fund (95 % CI)", "各银行补偿金平均支付（95 % 置信区间）"),
+        &|b| mean_ci(&b.draws),
+        &|a, b| signed(b.draws.mean - a.draws.mean),
     );
+    per_bank(
+        l("chance each bank's fund runs dry (95 % CI)", "各银行补偿金用尽概率（95 % 置信区间）"),
+        &|b| prob_ci(&b.dry),
+        &|a, b| {
+            let d = b.dry.p - a.dry.p;
+            if d > 0.0 { format!("+{}", pct(d)) } else { pct(d) }
+        },
+    );
+    per_bank(
+        l("each bank's expected loss (95 % CI)", "各银行平均损失（95 % 置信区间）"),
+        &|b| mean_ci(&b.bank_loss),
+        &|a, b| signed(b.bank_loss.mean - a.bank_loss.mean),
+    );
+    rows
+}
+
+/// The table `riskshare compare` prints: means, and differences to the first
+/// scenario with their 95 % intervals; then the money each scenario moves.
+pub fn comparison_table(c: &Comparison, lang: Lang) -> String {
+    let mut o = String::new();
+    let _ = match lang {
+        Lang::En => writeln!(
+            o,
+            "{} trials, seed {}, common random numbers; differences to the first scenario (95 % CI)",
+            group(c.trials as f64, 0),
+            c.seed
+        ),
+        Lang::Zh => writeln!(
+            o,
+            "模拟 {} 次，随机种子 {}，各情景使用相同的随机数；与第一个情景的差异（95 % 置信区间）",
+            group(c.trials as f64, 0),
+            c.seed
+        ),
+    };
     for (i, s) in c.scenarios.iter().enumerate() {
         let _ = writeln!(o, "  [{}] {s}", i + 1);
     }
-    let shown = [
-        ("exposure", "exposure at default"),
-        ("village_fund", "village funds"),
-        ("comp_fund", "compensation fund"),
-        ("shortfall", "shortfall"),
-        ("bank_total", "bank's total loss"),
-        ("fiscal_cost", "fiscal cost"),
-        ("comp_exhausted", "P(a fund runs dry)"),
-    ];
-    for (key, label) in shown {
+    let shown = ["exposure", "village_fund", "comp_fund", "shortfall", "bank_total", "fiscal_cost", "comp_exhausted"];
+    let (mean, p99, base) = (lang.pick("mean", "均值"), lang.pick("99 %", "99 %"), lang.pick("(baseline)", "（基准）"));
+    for key in shown {
         let Some(r) = c.rows.iter().find(|r| r.metric == key) else { continue };
+        let label = match key {
+            "comp_exhausted" => lang.pick("P(a fund runs dry)", "补偿金用尽概率（任一账户）"),
+            _ => layer_label(key, lang),
+        };
         let _ = writeln!(o, "\n{label}");
         for i in 0..c.scenarios.len() {
             let money = key != "comp_exhausted";
             let f = |x: f64| if money { group(x, 0) } else { pct(x) };
             let d = &r.diff[i];
             let sign = if d.mean > 0.0 { "+" } else { "" };
-            let diff = if i == 0 {
-                String::from("(baseline)")
+            let diff =
+                if i == 0 { base.to_string() } else { format!("{sign}{} [{} .. {}]", f(d.mean), f(d.lo), f(d.hi)) };
+            let _ = writeln!(o, "  [{}] {mean} {:>14}  {p99} {:>14}  {}", i + 1, f(r.mean[i]), f(r.p99[i]), diff);
+        }
+    }
+    if !c.policy.is_empty() {
+        let ps: Vec<&PolicyFigures> = c.policy.iter().collect();
+        let heads: Vec<String> = (1..=ps.len()).map(|i| format!("[{i}]")).collect();
+        o.push('\n');
+        grid(
+            &mut o,
+            lang.pick("what each scenario commits and costs (CNY)", "各情景的投入与成本（元）"),
+            &heads,
+            &policy_rows(&ps, false, lang),
+        );
+    }
+    o
+}
+
+/// A sweep cell's values: "6 / 0.03".
+fn cell_name(r: &CellRow) -> String {
+    r.values.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" / ")
+}
+
+/// The table `riskshare sweep` prints: per cell, the losses, then the money
+/// the cell moves (deposits, budget, leverage, the fiscal cost's parts), then
+/// each bank's deposit, expected draw and chance of running dry.
+pub fn sweep_table(axes: &[Axis], rows: &[CellRow], lang: Lang) -> String {
+    let mut o = String::new();
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh).to_string();
+    let corner: String =
+        axes.iter().map(|a| a.key.rsplit('.').next().unwrap_or(&a.key).to_string()).collect::<Vec<_>>().join(" / ");
+    let heads = [
+        l("comp mean", "补偿金均值"),
+        l("comp 99 %", "补偿金 99 %"),
+        l("shortfall", "缺口"),
+        l("bank mean", "银行均值"),
+        l("bank 99 %", "银行 99 %"),
+        l("P(a fund runs dry) [95 % CI]", "补偿金用尽概率 [95 % 置信区间]"),
+    ];
+    let losses: Vec<(String, Vec<String>)> = rows
+        .iter()
+        .map(|r| {
+            let cells = vec![
+                group(r.comp_fund_mean, 0),
+                group(r.comp_fund_p99, 0),
+                group(r.shortfall_mean, 0),
+                group(r.bank_total_mean, 0),
+                group(r.bank_total_p99, 0),
+                prob_ci(&r.depletion),
+            ];
+            (cell_name(r), cells)
+        })
+        .collect();
+    let _ = writeln!(o, "{}", l("losses over the horizon (CNY)", "期限内损失（元）"));
+    grid(&mut o, &corner, &heads, &losses);
+
+    let heads = [
+        l("deposits", "补偿金存入"),
+        l("village funds", "村级互助金"),
+        l("budget committed", "财政资金投入"),
+        l("loans per budget yuan", "财政杠杆"),
+        l("fiscal cost", "财政成本"),
+        l("fund draws", "补偿金支付"),
+        l("shortfall", "财政承担缺口"),
+        l("top-ups", "补充"),
+        l("interest subsidy", "贴息"),
+        l("premium subsidy", "保费补贴"),
+    ];
+    let money: Vec<(String, Vec<String>)> = rows
+        .iter()
+        .map(|r| {
+            let p = &r.policy;
+            let mut cells = vec![
+                group(p.deposits, 0),
+                group(p.village_funds, 0),
+                group(p.budget_committed, 0),
+                leverage(p.fiscal_leverage, lang),
+                group(p.fiscal_cost.mean, 0),
+            ];
+            cells.extend(p.fiscal_cost.parts().iter().map(|(_, v)| group(*v, 0)));
+            (cell_name(r), cells)
+        })
+        .collect();
+    let _ = writeln!(
+        o,
+        "\n{}",
+        l("the money each cell moves (CNY; fiscal cost: means)", "各格的资金投入与财政成本（元；财政成本为均值）")
+    );
+    grid(&mut o, &corner, &heads, &money);
+
+    let heads = [
+        l("deposit", "存入"),
+        l("expected draw [95 % CI]", "平均支付 [95 % 置信区间]"),
+        l("runs dry [95 % CI]", "用尽概率 [95 % 置信区间]"),
+    ];
+    // The cell's values and the bank's name as two columns of the label.
+    let cw = rows.iter().map(|r| width(&cell_name(r))).chain([width(&corner)]).max().unwrap_or(0);
+    let per_bank: Vec<(String, Vec<String>)> = rows
+        .iter()
+        .flat_map(|r| {
+            r.policy.banks.iter().map(move |b| {
+                let label = format!("{}  {}", pad(&cell_name(r), cw), b.name());
+                (label, vec![group(b.deposit, 0), mean_ci(&b.draws), prob_ci(&b.dry)])
+            })
+        })
+        .collect();
+    if !per_bank.is_empty() {
+        let _ = writeln!(o, "\n{}", l("each bank's compensation fund (CNY)", "各银行的风险补偿金（元）"));
+        grid(&mut o, &format!("{}  {}", pad(&corner, cw), l("bank", "银行")), &heads, &per_bank);
+    }
+    o
+}
+
+/// The stress in words: each forced event, the fixed county factor, the pd multiplier.
+pub fn stress_lines(s: &crate::scenario::Stress, lang: Lang) -> Vec<String> {
+    use crate::report::format::plain;
+    let mut out = Vec::new();
+    for e in &s.events {
+        let share = pct(e.share_of_villages);
+        out.push(match (&e.peril, &e.disease, lang) {
+            (Some(p), _, Lang::En) => {
+                format!("year {}: {p} on {share} of the villages, damage ratio {}", e.year, plain(e.severity))
+            }
+            (Some(p), _, Lang::Zh) => format!("第 {} 年：{p} 波及 {share} 的村，损失率 {}", e.year, plain(e.severity)),
+            (None, Some(d), Lang::En) => {
+                format!("year {}: {d} in {share} of the villages, {} of the herds struck die", e.year, pct(e.severity))
+            }
+            (None, Some(d), Lang::Zh) => {
+                format!("第 {} 年：{d} 波及 {share} 的村，受染畜群死亡 {}", e.year, pct(e.severity))
+            }
+            (None, None, _) => String::new(),
+        });
+    }
+    if let Some(f) = &s.county_factor {
+        let years = if f.years.is_empty() {
+            lang.pick("every year", "每一年").to_string()
+        } else {
+            f.years.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(", ")
+        };
+        out.push(match lang {
+            Lang::En => format!(
+                "the county economy fixed at its {} quantile (a 1-in-{} bad year) in {years}",
+                plain(f.quantile),
+                group(1.0 / f.quantile, 0)
+            ),
+            Lang::Zh => format!(
+                "县域经济固定在 {} 分位（{} 年一遇的坏年份），年份：{years}",
+                plain(f.quantile),
+                group(1.0 / f.quantile, 0)
+            ),
+        });
+    }
+    if let Some(k) = s.pd_multiplier {
+        out.push(match lang {
+            Lang::En => format!("every default probability multiplied by {}", plain(k)),
+            Lang::Zh => format!("所有违约概率乘以 {}", plain(k)),
+        });
+    }
+    out.retain(|x| !x.is_empty());
+    out
+}
+
+/// The table `riskshare stress` prints: what was applied, then baseline
+/// against stressed on the same seed: the whole scheme, the money each side
+/// moves with the fiscal cost's parts, and each account.
+pub fn stress_table(r: &StressReport, lang: Lang) -> String {
+    let mut o = String::new();
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh).to_string();
+    let _ = match lang {
+        Lang::En => writeln!(
+            o,
+            "{}: stressed against the baseline, {} trials, seed {}",
+            r.scenario,
+            group(r.trials as f64, 0),
+            r.seed
+        ),
+        Lang::Zh => writeln!(
+            o,
+            "{}：压力情景与基准情景对比，模拟 {} 次，随机种子 {}",
+            r.scenario,
+            group(r.trials as f64, 0),
+            r.seed
+        ),
+    };
+    let _ = writeln!(o, "{}: {}", l("stress", "压力"), r.applied.overlay);
+    for line in stress_lines(&r.stress, lang) {
+        let _ = writeln!(o, "  {line}");
+    }
+    let set = if r.applied.set.is_empty() { l("none", "无") } else { r.applied.set.join(", ") };
+    let _ = writeln!(o, "{}: {set}", l("overrides (--set, both sides)", "参数覆盖（--set，两侧均适用）"));
+
+    let heads = [
+        l("mean", "均值"),
+        l("stressed mean", "压力均值"),
+        l("change", "变化"),
+        l("99 %", "99 %"),
+        l("stressed 99 %", "压力 99 %"),
+    ];
+    let totals: Vec<(String, Vec<String>)> = r
+        .totals
+        .iter()
+        .map(|(name, b, s)| {
+            let label = layer_label(name, lang);
+            let label = if label.is_empty() { name.clone() } else { label.to_string() };
+            (label, vec![group(b.mean, 0), group(s.mean, 0), signed(s.mean - b.mean), group(b.p99, 0), group(s.p99, 0)])
+        })
+        .collect();
+    o.push('\n');
+    grid(&mut o, &l("whole scheme (CNY)", "整体（元）"), &heads, &totals);
+
+    let heads = [l("baseline", "基准"), l("stressed", "压力"), l("change", "变化")];
+    o.push('\n');
+    grid(
+        &mut o,
+        &l("the money each side moves (CNY)", "两侧的资金投入与成本（元）"),
+        &heads,
+        &policy_rows(&[&r.baseline_policy, &r.stressed_policy], true, lang),
+    );
+    let (b, s) = (&r.baseline_policy.fiscal_cost, &r.stressed_policy.fiscal_cost);
+    if (s.mean - b.mean).abs() >= 0.5 {
+        let _ = writeln!(o, "{}", fiscal_change_sentence(b, s, lang));
+    }
+
+    // Past a dozen accounts (a province) the per-bank figures above say it; stress.json has every account.
+    if r.accounts.len() <= 12 {
+        let mut t: Vec<(String, Vec<String>)> = Vec::new();
+        for a in &r.accounts {
+            t.push((format!("{} / {}", a.name(), a.county), Vec::new()));
+            let rows = [
+                (l("bank's loss", "银行损失"), &a.baseline.bank_loss, &a.stressed.bank_loss),
+                (l("fund draws", "补偿金支付"), &a.baseline.fund_draws, &a.stressed.fund_draws),
+                (l("shortfall", "缺口"), &a.baseline.shortfall, &a.stressed.shortfall),
+            ];
+            t.extend(rows.into_iter().map(|(label, b, s)| {
+                (format!("  {label}"), vec![group(b.mean, 0), group(s.mean, 0), group(b.p99, 0), group(s.p99, 0)])
+            }));
+            t.push((
+                format!("  {}", l("P(fund runs dry)", "补偿金用尽概率")),
+                vec![pct(a.baseline.exhausted.p), pct(a.stressed.exhausted.p)],
+            ));
+        }
+        let heads =
+            [l("mean", "均值"), l("stressed mean", "压力均值"), l("99 %", "99 %"), l("stressed 99 %", "压力 99 %")];
+        o.push('\n');
+        grid(&mut o, &l("each account (CNY)", "各账户（元）"), &heads, &t);
+    } else {
+        let _ = writeln!(
+            o,
+            "\n{}",
+            match lang {
+                Lang::En => format!("{} accounts: each account's figures are in stress.json.", r.accounts.len()),
+                Lang::Zh => format!("共 {} 个账户：各账户的数字见 stress.json。", r.accounts.len()),
+            }
+        );
+    }
+    o
+}
+
+/// Why the fiscal cost moved: its change and each part's, largest first,
+/// e.g. "the fiscal cost falls by 38,058: interest subsidy -162,000, ...".
+pub fn fiscal_change_sentence(
+    b: &crate::analysis::summary::FiscalParts,
+    s: &crate::analysis::summary::FiscalParts,
+    lang: Lang,
+) -> String {
+    let mut parts: Vec<(&str, f64)> =
+        b.parts().iter().zip(s.parts()).map(|((k, x), (_, y))| (*k, y - x)).filter(|(_, d)| d.abs() >= 0.5).collect();
+    parts.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()));
+    let d = s.mean - b.mean;
+    if parts.is_empty() && d.abs() < 0.5 {
+        return lang.pick("The fiscal cost does not change.", "财政成本不变。").into();
+    }
+    let listed: Vec<String> =
+        parts.iter().map(|(k, v)| format!("{} {}", fiscal_part_label(k, lang), signed(*v))).collect();
+    let subsidy_falls = parts.iter().any(|(k, v)| matches!(*k, "interest_subsidy" | "premium_subsidy") && *v < 0.0);
+    match lang {
+        Lang::En => format!(
+            "The fiscal cost {} by {}: {}.{}",
+            if d < 0.0 { "falls" } else { "rises" },
+            group(d.abs(), 0),
+            listed.join(", "),
+            if subsidy_falls {
+                " Subsidies are paid only on loans still alive: a loan that defaults stops costing the budget its subsidy."
             } else {
-                format!("{sign}{} [{} .. {}]", f(d.mean), f(d.lo), f(d.hi))
-            };
-            let _ = writeln!(o, "  [{}] mean {:>14}  99 % {:>14}  {}", i + 1, f(r.mean[i]), f(r.p99[i]), diff);
-        }
+                ""
+            }
+        ),
+        Lang::Zh => format!(
+            "财政成本{} {}：{}。{}",
+            if d < 0.0 { "减少" } else { "增加" },
+            group(d.abs(), 0),
+            listed.join("，"),
+            if subsidy_falls {
+                "贴息和保费补贴只针对仍存续的贷款：违约贷款不再产生补贴支出。"
+            } else {
+                ""
+            }
+        ),
     }
-    o
-}
-
-/// The table `riskshare sweep` prints.
-pub fn sweep_table(axes: &[crate::analysis::sweep::Axis], rows: &[crate::analysis::sweep::CellRow]) -> String {
-    let mut o = String::new();
-    let head: Vec<String> = axes.iter().map(|a| a.key.rsplit('.').next().unwrap_or(&a.key).to_string()).collect();
-    let _ = writeln!(
-        o,
-        "{:<28} {:>14} {:>14} {:>12} {:>14} {:>14}  P(a fund runs dry)",
-        head.join(" / "),
-        "comp mean",
-        "comp 99 %",
-        "shortfall",
-        "bank mean",
-        "bank 99 %"
-    );
-    for r in rows {
-        let cell: Vec<&str> = r.values.iter().map(|(_, v)| v.as_str()).collect();
-        let _ = writeln!(
-            o,
-            "{:<28} {:>14} {:>14} {:>12} {:>14} {:>14}  {} [{} - {}]",
-            cell.join(" / "),
-            group(r.comp_fund_mean, 0),
-            group(r.comp_fund_p99, 0),
-            group(r.shortfall_mean, 0),
-            group(r.bank_total_mean, 0),
-            group(r.bank_total_p99, 0),
-            pct(r.depletion.p),
-            pct(r.depletion.lo),
-            pct(r.depletion.hi)
-        );
-    }
-    o
-}
-
-/// The table `riskshare stress` prints: baseline against stressed, same seed.
-pub fn stress_table(r: &crate::analysis::stress::StressReport) -> String {
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "{}: stressed against the baseline, {} trials, seed {}",
-        r.scenario,
-        group(r.trials as f64, 0),
-        r.seed
-    );
-    let _ = writeln!(
-        o,
-        "\n{:<22} {:>16} {:>16} {:>16} {:>16}",
-        "whole scheme (CNY)", "mean", "stressed mean", "99 %", "stressed 99 %"
-    );
-    for (name, b, s) in &r.totals {
-        let _ = writeln!(
-            o,
-            "{name:<22} {:>16} {:>16} {:>16} {:>16}",
-            group(b.mean, 0),
-            group(s.mean, 0),
-            group(b.p99, 0),
-            group(s.p99, 0)
-        );
-    }
-    for a in &r.accounts {
-        let _ = writeln!(o, "\n{} / {}", a.bank, a.county);
-        let rows = [
-            ("bank's loss", &a.baseline.bank_loss, &a.stressed.bank_loss),
-            ("fund draws", &a.baseline.fund_draws, &a.stressed.fund_draws),
-            ("shortfall", &a.baseline.shortfall, &a.stressed.shortfall),
-        ];
-        for (label, b, s) in rows {
-            let _ = writeln!(
-                o,
-                "  {label:<20} {:>16} {:>16} {:>16} {:>16}",
-                group(b.mean, 0),
-                group(s.mean, 0),
-                group(b.p99, 0),
-                group(s.p99, 0)
-            );
-        }
-        let _ = writeln!(
-            o,
-            "  {:<20} {:>16} {:>16}",
-            "P(fund runs dry)",
-            pct(a.baseline.exhausted.p),
-            pct(a.stressed.exhausted.p)
-        );
-    }
-    o
 }

@@ -357,7 +357,7 @@ fn names_with_commas_and_quotes_give_well_formed_csv() {
     let o = riskshare(&["compare", "a.yaml", "b.yaml", "--trials", "100", "--out", "cmp"], dir.path());
     assert!(o.status.success(), "{}", text(&o));
     let (header, rows) = csv_rows(&dir.path().join("cmp/comparison.csv"));
-    assert_eq!(header.len(), 8);
+    assert_eq!(header.len(), 10);
     assert!(rows.iter().any(|r| r[1] == format!("{NAME} (a.yaml)")));
     assert!(rows.iter().any(|r| r[1] == format!("{NAME} (b.yaml)")));
 

@@ -15,6 +15,7 @@ mod golden;
 mod hazards;
 mod labels;
 mod mechanisms;
+mod moves;
 mod policy;
 mod safety;
 mod shards;

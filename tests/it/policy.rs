@@ -2,6 +2,7 @@
 
 use crate::common::*;
 use riskshare::analysis::compare;
+use riskshare::analysis::policy::PolicyFigures;
 use riskshare::analysis::sweep::{self, Axis};
 use riskshare::app::runner;
 
@@ -37,15 +38,27 @@ fn sweep_fast_path_equals_full_reruns() {
     for (f, r) in fast.iter().zip(&slim) {
         assert_eq!((&f.trials, &f.accounts, &f.min_deposits), (&r.trials, &r.accounts, &r.min_deposits));
     }
+    // What the command keeps: trial rows and each bank's tally.
+    let kept = sweep::run_fast(&base, &reduced, 7, 0..300, 2, sweep::Keep::Trials, &|_| {});
     let mut moved = false;
-    for (m, f) in models.iter().zip(&fast) {
+    let mut dry = false;
+    for (((m, f), r), (k, cell)) in models.iter().zip(&fast).zip(&reduced).zip(kept.iter().zip(&grid)) {
         let full = runner::collect(m, 7, 300, 1, &|_| {});
         assert_eq!(full.trials, f.trials, "cell {}", m.scenario.funds.compensation.deposit_ratio);
         assert_eq!(full.accounts, f.accounts);
         assert_eq!(full.min_deposits, f.min_deposits);
+        // The money the cell moves, to the fen: from the reduced cell and
+        // its kept rows as from the full re-run.
+        let whole = sweep::row(cell, m, m.total_principal(), &full);
+        let row = sweep::row(cell, r, base.total_principal(), k);
+        assert_eq!(row, whole, "cell {cell:?}");
+        assert_eq!(row.policy, PolicyFigures::of(m, &full));
+        assert!(row.policy.loans > 0.0 && row.policy.deposits > 0.0);
         moved |= f.trials != fast[0].trials;
+        dry |= row.policy.banks.iter().any(|b| b.dry.k > 0);
     }
     assert!(moved, "no cell differed from the first: the grid has no power");
+    assert!(dry, "no fund ran dry in any cell: the banks' tally is not tested");
 }
 
 /// Common random numbers: the standard error of a paired difference between
@@ -59,7 +72,7 @@ fn paired_differences_are_far_more_precise_than_independent_ones() {
     let ca = runner::collect(&a, 7, trials, 2, &|_| {});
     let cb = runner::collect(&b, 7, trials, 2, &|_| {});
     let cb_other = runner::collect(&b, 8, trials, 2, &|_| {});
-    let paired = compare::compare(&["a".into(), "b".into()], &[ca.clone(), cb], 7);
+    let paired = compare::compare(&["a".into(), "b".into()], &[a.clone(), b.clone()], &[ca.clone(), cb], 7);
     let row = paired.rows.iter().find(|r| r.metric == "comp_fund").unwrap();
     let se_paired = row.diff[1].stderr;
     // Independent seeds: the variance of a difference is the sum of the variances.
@@ -92,7 +105,8 @@ fn stress_presets_raise_the_bank_loss() {
         let yaml = serde_yaml_ng::to_string(&stress).unwrap();
         let stressed = model_with(MINI, &[&format!("stress={yaml}")]);
         let cs = runner::collect(&stressed, 7, trials, 2, &|_| {});
-        let rep = riskshare::analysis::stress::report(&base, &stress, 7, &cb, &cs);
+        let applied = riskshare::analysis::stress::Applied { overlay: format!("--preset {name}"), set: Vec::new() };
+        let rep = riskshare::analysis::stress::report(&base, &stressed, &stress, applied, 7, &cb, &cs);
         assert!(mean(&cs) > mean(&cb), "{name}: bank loss {} not above the baseline {}", mean(&cs), mean(&cb));
         assert_eq!(rep.accounts.len(), base.accounts.len());
     }
