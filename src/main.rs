@@ -435,7 +435,7 @@ impl Progress for Bar {
 fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
     let job = app::compare::Job { scenarios: a.scenarios, settings: settings(a.common, a.out, a.force)?, lang: a.lang };
     let done = app::compare::run(job, &Bar(progress_bar(0)))?;
-    out(&text::comparison_table(&done.comparison, a.lang));
+    out(&text::comparison_table(&done.comparison, &done.labels, a.lang));
     out(&format!("{} in {}\n", and_list(&app::compare::FILES), done.out.display()));
     Ok(())
 }
@@ -450,7 +450,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         lang: a.lang,
     };
     let done = app::sweep::run(job, &Bar(progress_bar(0)))?;
-    out(&text::sweep_table(&done.axes, &done.sweep.cells, a.lang));
+    out(&text::sweep_table(&done.axes, &done.sweep.cells, &done.labels, a.lang));
     out(&format!(
         "{} cells x {} trials in {:.2} s ({}); sweep.csv, sweep.json and charts in {}\n",
         done.sweep.cells.len(),
@@ -489,7 +489,7 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
         command: command_line(),
     };
     let done = app::stress::run(job, &Bar(progress_bar(0)))?;
-    out(&text::stress_table(&done.report, a.lang));
+    out(&text::stress_table(&done.report, &done.labels, a.lang));
     out(&format!("{} in {}\n", and_list(&app::stress::FILES), done.out.display()));
     out(&format!("report: {}\n", done.out.join("report.html").display()));
     Ok(())

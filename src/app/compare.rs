@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use crate::report::labels::Labels;
+
 use super::io::Source;
 use super::output::Staged;
 use super::{Progress, Settings, runner};
@@ -26,6 +28,8 @@ pub struct Job {
 
 /// What a comparison wrote and where.
 pub struct Done {
+    /// Display names from the (first) scenario, for the printed tables.
+    pub labels: crate::report::labels::Labels,
     pub comparison: Comparison,
     pub out: PathBuf,
 }
@@ -69,5 +73,5 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let policies: Vec<_> = comparison.policy.iter().collect();
     staged.write(FILES[3], crate::report::charts::policy_svg(&short, None, &policies, job.lang)?.as_bytes())?;
     staged.commit()?;
-    Ok(Done { comparison, out })
+    Ok(Done { labels: Labels::of(&models[0].scenario), comparison, out })
 }

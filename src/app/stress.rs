@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use crate::report::labels::Labels;
+
 use super::io::{self, Source};
 use super::output::Staged;
 use super::{Progress, Settings, runner};
@@ -47,6 +49,8 @@ pub struct Job {
 pub const FILES: [&str; 2] = ["stress.json", "report.html"];
 
 pub struct Done {
+    /// Display names from the (first) scenario, for the printed tables.
+    pub labels: crate::report::labels::Labels,
     pub report: StressReport,
     pub out: PathBuf,
 }
@@ -111,8 +115,9 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let report = stress::report(&base, &stressed, &stress, applied, seed, &cb, &cs);
     let json = serde_json::to_string_pretty(&report).context("stress.json")? + "\n";
     staged.write(FILES[0], json.as_bytes())?;
-    let html = crate::report::stress_html::render(&report, job.lang, &job.command)?;
+    let labels = Labels::of(&base.scenario);
+    let html = crate::report::stress_html::render(&report, &labels, job.lang, &job.command)?;
     staged.write(FILES[1], html.as_bytes())?;
     staged.commit()?;
-    Ok(Done { report, out })
+    Ok(Done { labels, report, out })
 }

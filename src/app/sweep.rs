@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::report::labels::Labels;
+
 use super::io::{self, Source};
 use super::output::Staged;
 use super::{Progress, Settings, runner};
@@ -30,6 +32,8 @@ pub struct Job {
 }
 
 pub struct Done {
+    /// Display names from the (first) scenario, for the printed tables.
+    pub labels: crate::report::labels::Labels,
     pub sweep: Sweep,
     pub axes: Vec<Axis>,
     pub out: PathBuf,
@@ -114,5 +118,5 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let svg = crate::report::charts::policy_svg(&names, Some(&keys), &policies, job.lang)?;
     staged.write("sweep_money.svg", svg.as_bytes())?;
     staged.commit()?;
-    Ok(Done { sweep, axes, out, elapsed })
+    Ok(Done { labels: Labels::of(&base.scenario), sweep, axes, out, elapsed })
 }

@@ -16,19 +16,20 @@ use crate::analysis::stress::StressReport;
 use crate::analysis::summary::Prob;
 use crate::report::charts::{self, layer_label};
 use crate::report::format::{Lang, group, pct};
+use crate::report::labels::{Kind, Labels};
 use crate::report::markup::{Attrs, Html, PreEscaped};
 use crate::report::page;
 use crate::report::text::{fiscal_change_sentence, fiscal_part_label, stress_lines};
 
 /// The page as a string; `command` is the command line that produced it.
-pub fn render(r: &StressReport, lang: Lang, command: &str) -> Result<String> {
+pub fn render(r: &StressReport, labels: &Labels, lang: Lang, command: &str) -> Result<String> {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     // Drawn first: the only part that can fail.
     let layers = charts::stress_layers_svg(r, lang)?;
     let fiscal = charts::stress_fiscal_svg(r, lang)?;
     let title = match lang {
-        Lang::En => format!("{}: stress test", r.scenario),
-        Lang::Zh => format!("{}：压力测试报告", r.scenario),
+        Lang::En => format!("{}: stress test", labels.title(&r.scenario, lang)),
+        Lang::Zh => format!("{}：压力测试报告", labels.title(&r.scenario, lang)),
     };
     Ok(page::page(lang, &title, |h| {
         h.el("header", &[], |h| {
@@ -36,10 +37,10 @@ pub fn render(r: &StressReport, lang: Lang, command: &str) -> Result<String> {
             h.text_el("p", &[("class", "meta")], &run_line(r, lang));
         });
         h.line();
-        applied_section(h, r, lang);
+        applied_section(h, r, labels, lang);
         headline_section(h, r, lang);
         fiscal_section(h, r, lang);
-        banks_section(h, r, lang);
+        banks_section(h, r, labels, lang);
         section(h, &[], l("Charts", "图表"), |h| {
             figure(
                 h,
@@ -135,14 +136,14 @@ fn ci_cell(h: &mut Html, x: &WithCi) {
     });
 }
 
-fn applied_section(h: &mut Html, r: &StressReport, lang: Lang) {
+fn applied_section(h: &mut Html, r: &StressReport, labels: &Labels, lang: Lang) {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     section(h, &[("id", "applied")], l("What was applied", "施加的压力与参数"), |h| {
         h.el("p", &[], |h| {
             h.text(l("Stress: ", "压力："));
             h.text_el("code", &[], &r.applied.overlay);
         });
-        let lines = stress_lines(&r.stress, lang);
+        let lines = stress_lines(&r.stress, labels, lang);
         if !lines.is_empty() {
             h.el("ul", &[], |h| {
                 for line in &lines {
@@ -239,7 +240,7 @@ fn fiscal_section(h: &mut Html, r: &StressReport, lang: Lang) {
     });
 }
 
-fn banks_section(h: &mut Html, r: &StressReport, lang: Lang) {
+fn banks_section(h: &mut Html, r: &StressReport, labels: &Labels, lang: Lang) {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     let (b, s) = (&r.baseline_policy, &r.stressed_policy);
     section(h, &[("id", "banks")], l("Each bank", "各银行"), |h| {
@@ -266,7 +267,7 @@ fn banks_section(h: &mut Html, r: &StressReport, lang: Lang) {
                 let y: Option<&BankFigures> = s.banks.iter().find(|y| y.bank == x.bank);
                 let or = |f: &dyn Fn(&BankFigures) -> WithCi| y.map_or(("-".into(), String::new()), f);
                 h.el("tr", &[], |h| {
-                    h.text_el("th", &[], x.name());
+                    h.text_el("th", &[], labels.get(Kind::Bank, &x.bank, lang).unwrap_or(x.name()));
                     h.text_el("td", &[("class", "num")], &group(x.deposit, 0));
                     for cell in [
                         mean_ci(&x.draws),

@@ -436,13 +436,13 @@ pub fn fiscal_part_label(key: &str, lang: Lang) -> &'static str {
 /// fiscal cost and its parts, each bank's expected draw and loss and the
 /// chance its fund runs dry. Banks are matched by id across the variants.
 /// With `change`, a last column holds the second variant less the first.
-fn policy_rows(ps: &[&PolicyFigures], change: bool, lang: Lang) -> Vec<(String, Vec<String>)> {
+fn policy_rows(ps: &[&PolicyFigures], change: bool, labels: &Labels, lang: Lang) -> Vec<(String, Vec<String>)> {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh).to_string();
     let mut banks: Vec<(&str, &str)> = Vec::new();
     for p in ps {
         for b in &p.banks {
             if !banks.iter().any(|(id, _)| *id == b.bank) {
-                banks.push((&b.bank, b.name()));
+                banks.push((&b.bank, labels.get(Kind::Bank, &b.bank, lang).unwrap_or(b.name())));
             }
         }
     }
@@ -515,7 +515,7 @@ fn policy_rows(ps: &[&PolicyFigures], change: bool, lang: Lang) -> Vec<(String, 
 
 /// The table `riskshare compare` prints: means, and differences to the first
 /// scenario with their 95 % intervals; then the money each scenario moves.
-pub fn comparison_table(c: &Comparison, lang: Lang) -> String {
+pub fn comparison_table(c: &Comparison, labels: &Labels, lang: Lang) -> String {
     let mut o = String::new();
     let _ = match lang {
         Lang::En => writeln!(
@@ -561,7 +561,7 @@ pub fn comparison_table(c: &Comparison, lang: Lang) -> String {
             &mut o,
             lang.pick("what each scenario commits and costs (CNY)", "各情景的投入与成本（元）"),
             &heads,
-            &policy_rows(&ps, false, lang),
+            &policy_rows(&ps, false, labels, lang),
         );
     }
     o
@@ -575,7 +575,7 @@ fn cell_name(r: &CellRow) -> String {
 /// The table `riskshare sweep` prints: per cell, the losses, then the money
 /// the cell moves (deposits, budget, leverage, the fiscal cost's parts), then
 /// each bank's deposit, expected draw and chance of running dry.
-pub fn sweep_table(axes: &[Axis], rows: &[CellRow], lang: Lang) -> String {
+pub fn sweep_table(axes: &[Axis], rows: &[CellRow], labels: &Labels, lang: Lang) -> String {
     let mut o = String::new();
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh).to_string();
     let corner: String =
@@ -650,7 +650,11 @@ pub fn sweep_table(axes: &[Axis], rows: &[CellRow], lang: Lang) -> String {
         .iter()
         .flat_map(|r| {
             r.policy.banks.iter().map(move |b| {
-                let label = format!("{}  {}", pad(&cell_name(r), cw), b.name());
+                let label = format!(
+                    "{}  {}",
+                    pad(&cell_name(r), cw),
+                    labels.get(Kind::Bank, &b.bank, lang).unwrap_or(b.name())
+                );
                 (label, vec![group(b.deposit, 0), mean_ci(&b.draws), prob_ci(&b.dry)])
             })
         })
@@ -663,21 +667,23 @@ pub fn sweep_table(axes: &[Axis], rows: &[CellRow], lang: Lang) -> String {
 }
 
 /// The stress in words: each forced event, the fixed county factor, the pd multiplier.
-pub fn stress_lines(s: &crate::scenario::Stress, lang: Lang) -> Vec<String> {
+pub fn stress_lines(s: &crate::scenario::Stress, labels: &Labels, lang: Lang) -> Vec<String> {
     use crate::report::format::plain;
     let mut out = Vec::new();
     for e in &s.events {
+        let peril = e.peril.as_deref().map(|p| labels.name(Kind::Peril, p, lang));
+        let disease = e.disease.as_deref().map(|d| labels.name(Kind::Disease, d, lang));
         let share = pct(e.share_of_villages);
-        out.push(match (&e.peril, &e.disease, lang) {
+        out.push(match (peril, disease, lang) {
             (Some(p), _, Lang::En) => {
                 format!("year {}: {p} on {share} of the villages, damage ratio {}", e.year, plain(e.severity))
             }
-            (Some(p), _, Lang::Zh) => format!("第 {} 年：{p} 波及 {share} 的村，损失率 {}", e.year, plain(e.severity)),
+            (Some(p), _, Lang::Zh) => format!("第 {} 年：{p}波及 {share} 的村，损失率 {}", e.year, plain(e.severity)),
             (None, Some(d), Lang::En) => {
                 format!("year {}: {d} in {share} of the villages, {} of the herds struck die", e.year, pct(e.severity))
             }
             (None, Some(d), Lang::Zh) => {
-                format!("第 {} 年：{d} 波及 {share} 的村，受染畜群死亡 {}", e.year, pct(e.severity))
+                format!("第 {} 年：{d}波及 {share} 的村，受染畜群死亡 {}", e.year, pct(e.severity))
             }
             (None, None, _) => String::new(),
         });
@@ -714,31 +720,32 @@ pub fn stress_lines(s: &crate::scenario::Stress, lang: Lang) -> Vec<String> {
 /// The table `riskshare stress` prints: what was applied, then baseline
 /// against stressed on the same seed: the whole scheme, the money each side
 /// moves with the fiscal cost's parts, and each account.
-pub fn stress_table(r: &StressReport, lang: Lang) -> String {
+pub fn stress_table(r: &StressReport, labels: &Labels, lang: Lang) -> String {
     let mut o = String::new();
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh).to_string();
     let _ = match lang {
         Lang::En => writeln!(
             o,
             "{}: stressed against the baseline, {} trials, seed {}",
-            r.scenario,
+            labels.title(&r.scenario, lang),
             group(r.trials as f64, 0),
             r.seed
         ),
         Lang::Zh => writeln!(
             o,
             "{}：压力情景与基准情景对比，模拟 {} 次，随机种子 {}",
-            r.scenario,
+            labels.title(&r.scenario, lang),
             group(r.trials as f64, 0),
             r.seed
         ),
     };
-    let _ = writeln!(o, "{}: {}", l("stress", "压力"), r.applied.overlay);
-    for line in stress_lines(&r.stress, lang) {
+    let colon = lang.pick(": ", "：");
+    let _ = writeln!(o, "{}{colon}{}", l("stress", "压力"), r.applied.overlay);
+    for line in stress_lines(&r.stress, labels, lang) {
         let _ = writeln!(o, "  {line}");
     }
     let set = if r.applied.set.is_empty() { l("none", "无") } else { r.applied.set.join(", ") };
-    let _ = writeln!(o, "{}: {set}", l("overrides (--set, both sides)", "参数覆盖（--set，两侧均适用）"));
+    let _ = writeln!(o, "{}{colon}{set}", l("overrides (--set, both sides)", "参数覆盖（--set，两侧均适用）"));
 
     let heads = [
         l("mean", "均值"),
@@ -765,7 +772,7 @@ pub fn stress_table(r: &StressReport, lang: Lang) -> String {
         &mut o,
         &l("the money each side moves (CNY)", "两侧的资金投入与成本（元）"),
         &heads,
-        &policy_rows(&[&r.baseline_policy, &r.stressed_policy], true, lang),
+        &policy_rows(&[&r.baseline_policy, &r.stressed_policy], true, labels, lang),
     );
     let (b, s) = (&r.baseline_policy.fiscal_cost, &r.stressed_policy.fiscal_cost);
     if (s.mean - b.mean).abs() >= 0.5 {
@@ -775,8 +782,9 @@ pub fn stress_table(r: &StressReport, lang: Lang) -> String {
     // Past a dozen accounts (a province) the per-bank figures above say it; stress.json has every account.
     if r.accounts.len() <= 12 {
         let mut t: Vec<(String, Vec<String>)> = Vec::new();
+        let counties = r.accounts.iter().any(|a| a.county != r.accounts[0].county);
         for a in &r.accounts {
-            t.push((format!("{} / {}", a.name(), a.county), Vec::new()));
+            t.push((labels.account(&a.bank, &a.county, counties, lang), Vec::new()));
             let rows = [
                 (l("bank's loss", "银行损失"), &a.baseline.bank_loss, &a.stressed.bank_loss),
                 (l("fund draws", "补偿金支付"), &a.baseline.fund_draws, &a.stressed.fund_draws),
