@@ -36,12 +36,19 @@ pub const MAX_VILLAGES: u64 = 1_000_000;
 /// Years of the horizon.
 pub const MAX_HORIZON: u32 = 30;
 
-/// Groups digits by thousands, for the bounds in messages.
+/// Groups digits by thousands, for the bounds in messages: 1234567 -> "1,234,567".
 pub fn grouped(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+    group_digits(&n.to_string())
+}
+
+/// Puts a comma between every three digits of a run of ASCII digits, from
+/// the right: "1234567" -> "1,234,567". The one grouping rule of the crate:
+/// messages ([`grouped`]) and every number shown to people
+/// (`report::format::group`) go through it.
+pub fn group_digits(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
             out.push(',');
         }
         out.push(c);
@@ -104,5 +111,9 @@ mod tests {
         assert!(column.checked_mul(column).and_then(|sq| sq.checked_mul(MAX_TRIALS as i128)).is_some());
         assert_eq!(grouped(100_000_000), "100,000,000");
         assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(0), "0");
+        assert_eq!(group_digits("123456"), "123,456");
+        assert_eq!(group_digits(""), "");
     }
 }

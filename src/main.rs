@@ -539,6 +539,35 @@ fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// What a `--precision` run reached: the relative standard error of its
+/// metric, the 95 % interval's half-width it means, and whether it met the
+/// target or stopped at --max-trials.
+fn precision_line(p: &runner::Precision, reached: f64, trials: u64) -> String {
+    use riskshare::report::format::{group, pct};
+    let what = if p.metric == "comp_exhausted" {
+        "the probability that a compensation account runs dry".to_string()
+    } else {
+        format!("the mean of {}", p.metric)
+    };
+    let trials = group(trials as f64, 0);
+    if !reached.is_finite() {
+        return format!(
+            "precision: {what} is 0 in all {trials} trials, so it has no relative error; stopped at --max-trials\n"
+        );
+    }
+    let half = riskshare::analysis::stats::z_for(riskshare::analysis::summary::CONFIDENCE) * reached;
+    format!(
+        "precision: {what} to within ±{} (95 %; relative standard error {}) after {trials} trials; {}\n",
+        pct(half),
+        pct(reached),
+        if reached > p.rel {
+            format!("asked at most {}, stopped at --max-trials", pct(p.rel))
+        } else {
+            format!("asked at most {}", pct(p.rel))
+        }
+    )
+}
+
 /// Loads, runs and prints the run table; returns the outcome and the model.
 fn run_and_print(
     a: RunArgs,
@@ -613,15 +642,7 @@ fn run_and_print(
     ));
     if let Some(p) = &opts.precision {
         // What the doubling reached, so a run that hit --max-trials says so.
-        let reached = runner::relative_stderr(&outcome.collected, &p.metric);
-        out(&format!(
-            "precision: relative standard error of {} {:.4} after {} trials (asked {}{})\n",
-            p.metric,
-            reached,
-            riskshare::report::format::group(outcome.summary.trials as f64, 0),
-            p.rel,
-            if reached > p.rel { "; stopped at --max-trials" } else { "" }
-        ));
+        out(&precision_line(p, runner::relative_stderr(&outcome.collected, &p.metric), outcome.summary.trials));
     }
     out(&format!("wall time {:.2} s; outputs in {}\n", started.elapsed().as_secs_f64(), outcome.out.display()));
     if opts.charts.is_some() {

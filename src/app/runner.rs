@@ -78,13 +78,11 @@ pub fn draw_run(d: &RunData, c: &Charts) -> anyhow::Result<()> {
 pub fn redraw(dir: &Path, c: &Charts) -> anyhow::Result<()> {
     let name = dir.display().to_string();
     crate::app::output::check_complete(dir).map_err(|m| InputError::one(&name, "", None, m))?;
-    if !dir.join("summary.json").exists() {
-        let hint = if dir.join("manifest.json").exists() {
-            "a shard's partial result: merge the shards with `riskshare merge`, then report on the merged folder"
-        } else {
-            "not a finished run: no summary.json"
-        };
+    if let Some(hint) = crate::app::shard::not_a_run(dir) {
         return Err(InputError::one(&name, "", None, hint).into());
+    }
+    if !dir.join("summary.json").exists() {
+        return Err(InputError::one(&name, "", None, "not a finished run: no summary.json").into());
     }
     let mut run = crate::report::run::load_run(dir)
         .map_err(|e| InputError::one(&name, "", None, format!("a damaged run folder: {e:#}")))?;

@@ -192,6 +192,47 @@ fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
     serde_json::from_str(&text).with_context(not_one)
 }
 
+/// What to tell someone who asks for a report on a shard's partial result
+/// (a folder with `manifest.json` or `state.json`), or `None` when `dir` is
+/// not one: which shard it is and the `merge` that makes a finished run of
+/// it, naming the sibling folders that hold the run's other shards when
+/// they are all there.
+pub fn not_a_run(dir: &Path) -> Option<String> {
+    if !dir.join("manifest.json").exists() && !dir.join("state.json").exists() {
+        return None;
+    }
+    let generic = "this is a shard of a sharded run (`run --shard I/N`), not a finished run: merge the shards \
+                   first: riskshare merge SHARD_DIR... --out DIR, then riskshare report DIR";
+    let Ok(m) = read_manifest(dir) else { return Some(generic.into()) };
+    // The run's other shards, when they sit beside this one.
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut shards: BTreeMap<u64, PathBuf> = BTreeMap::new();
+    for entry in fs::read_dir(parent).into_iter().flatten().flatten() {
+        let path = if dir.parent().is_some_and(|p| !p.as_os_str().is_empty()) {
+            entry.path()
+        } else {
+            PathBuf::from(entry.file_name())
+        };
+        let Ok(other) = read_manifest(&path) else { continue };
+        let same_run = (&other.scenario_sha256, other.seed, other.trials_total, other.shard_count)
+            == (&m.scenario_sha256, m.seed, m.trials_total, m.shard_count);
+        if same_run {
+            shards.entry(other.shard_index).or_insert(path);
+        }
+    }
+    shards.insert(m.shard_index, dir.to_path_buf());
+    let folders = if shards.len() as u64 == m.shard_count {
+        shards.values().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ")
+    } else {
+        format!("<the {} shard folders>", m.shard_count)
+    };
+    Some(format!(
+        "this is shard {}/{} of a sharded run (trials {}..{} of {}), not a finished run: merge the shards first: \
+         riskshare merge {folders} --out DIR, then riskshare report DIR",
+        m.shard_index, m.shard_count, m.trials[0], m.trials[1], m.trials_total
+    ))
+}
+
 /// Checks that the partials belong together and cover `[0, trials)` exactly
 /// once; returns them in trial order.
 pub fn check(parts: &[(PathBuf, Manifest)]) -> anyhow::Result<Vec<(PathBuf, Manifest)>> {

@@ -20,9 +20,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use anyhow::{Context, Result, anyhow, bail};
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{AsRangedCoord, DefaultFormatting, KeyPointHint, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
+use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters_backend::DrawingErrorKind;
 
 use crate::analysis::compare::Comparison;
 use crate::analysis::policy::PolicyFigures;
@@ -33,7 +38,7 @@ use crate::analysis::summary::{CONFIDENCE, Summary};
 use crate::analysis::sweep::{Axis, CellRow};
 use crate::report::font;
 pub use crate::report::format::Lang;
-use crate::report::format::{MoneyUnit, group, pct, ratio};
+use crate::report::format::{MoneyAxis, MoneyUnit, group, nice_ticks, pct, ratio, step_decimals};
 use crate::report::glyphs::Typeset;
 use crate::report::labels::{Kind, Labels};
 use crate::report::run::{RunData, YearBalances, load_run};
@@ -117,6 +122,31 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
+];
+
+/// Colours of a comparison's scenarios, as many as a bureau compares: the
+/// ten of Tableau 10, then their lighter companions of Tableau 20.
+const SCENARIO_COLORS: [RGBColor; 20] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+    RGBColor(174, 199, 232),
+    RGBColor(255, 187, 120),
+    RGBColor(152, 223, 138),
+    RGBColor(255, 152, 150),
+    RGBColor(197, 176, 213),
+    RGBColor(196, 156, 148),
+    RGBColor(247, 182, 210),
+    RGBColor(199, 199, 199),
+    RGBColor(219, 219, 141),
+    RGBColor(158, 218, 229),
 ];
 
 // ---------------------------------------------------------------------------
@@ -317,7 +347,6 @@ impl Chart {
     }
 
     fn draw<DB: DrawingBackend>(self, root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
-        root.fill(&WHITE)?;
         match self {
             Chart::LossDistribution => draw_loss_distribution(root, d, look),
             Chart::Exceedance => draw_exceedance(root, d, look),
@@ -364,10 +393,6 @@ impl Look {
     fn t<'a>(&self, en: &'a str, zh: &'a str) -> &'a str {
         self.lang.pick(en, zh)
     }
-    /// A legend label (the backend measures it as drawn).
-    fn legend(&self, label: &str) -> String {
-        label.to_string()
-    }
     /// Chart title with the run's size, e.g. "... (2,000 futures, 3 years)".
     fn futures(&self, d: &RunData) -> String {
         let n = group(d.trials.n() as f64, 0);
@@ -386,6 +411,206 @@ impl Look {
     }
 }
 
+// ---------------------------------------------------------------------------
+// The frame every chart shares
+// ---------------------------------------------------------------------------
+
+/// Font size of a page's title.
+const TITLE: u32 = 24;
+
+/// A pixel on the page.
+type BackendCoord = (i32, i32);
+
+type AreaResult<DB> = Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// Sizes of a chart's frame, in pixels: its margins, the areas of the axes'
+/// labels, and the text of its caption, ticks, axis titles and legend.
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    margin: u32,
+    right: u32,
+    x_area: u32,
+    y_area: u32,
+    caption: u32,
+    ticks: u32,
+    titles: u32,
+    legend: u32,
+}
+
+impl Frame {
+    /// A chart alone on its page.
+    const PAGE: Frame =
+        Frame { margin: 16, right: 30, x_area: 56, y_area: 90, caption: 18, ticks: 15, titles: 17, legend: 15 };
+    /// One of a few panels on a page.
+    const PANEL: Frame =
+        Frame { margin: 10, right: 20, x_area: 40, y_area: 70, caption: 18, ticks: 13, titles: 14, legend: 13 };
+    /// One of many small panels.
+    const SMALL: Frame =
+        Frame { margin: 8, right: 16, x_area: 30, y_area: 44, caption: 17, ticks: 13, titles: 13, legend: 13 };
+}
+
+/// The page: white, its title on top. Returns the area below the title.
+fn page<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, look: &Look) -> AreaResult<DB> {
+    root.fill(&WHITE)?;
+    root.margin(8, 0, 0, 0).titled(title, look.font(TITLE))
+}
+
+/// A chart on `area` in the frame `f` over the ranges `x` and `y`, with
+/// `caption` above it when given.
+#[allow(clippy::type_complexity)]
+fn frame<'a, DB: DrawingBackend, X: AsRangedCoord, Y: AsRangedCoord>(
+    area: &'a DrawingArea<DB, Shift>,
+    f: Frame,
+    caption: Option<&str>,
+    look: &Look,
+    x: X,
+    y: Y,
+) -> Result<ChartContext<'a, DB, Cartesian2d<X::CoordDescType, Y::CoordDescType>>, DrawingAreaErrorKind<DB::ErrorType>>
+{
+    let mut b = ChartBuilder::on(area);
+    b.margin(f.margin).margin_right(f.right).x_label_area_size(f.x_area).y_label_area_size(f.y_area);
+    if let Some(c) = caption {
+        b.caption(c, look.font(f.caption));
+    }
+    b.build_cartesian_2d(x, y)
+}
+
+/// The mesh every chart shares: faint major lines, no minor ones, text in
+/// the frame's sizes. The caller adds what its axes say, then draws it.
+fn mesh<'a, 'b, DB, X, Y, XT, YT>(
+    chart: &'b mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    f: Frame,
+    look: &Look,
+) -> MeshStyle<'a, 'b, X, Y, DB>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
+{
+    let mut m = chart.configure_mesh();
+    m.light_line_style(TRANSPARENT)
+        .bold_line_style(BLACK.mix(0.08))
+        .label_style(look.font(f.ticks))
+        .axis_desc_style(look.font(f.titles));
+    m
+}
+
+/// A chart's legend box at `at`, in the frame's text size.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+    f: Frame,
+    look: &Look,
+) -> DrawResult<DB> {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(look.font(f.legend))
+        .draw()
+}
+
+/// How a series is marked in a legend.
+#[derive(Clone, Copy, Debug)]
+enum Mark {
+    Line(RGBColor, u32),
+    Dashed(RGBColor, u32),
+    Fill(RGBAColor),
+    /// A filled box with a dark outline (the comparison's colours, second round).
+    Outlined(RGBColor),
+}
+
+/// A legend key: a mark 22 pixels wide from `at`, centred on its height.
+/// plotters' legend takes an element whose type does not name the backend,
+/// so the key draws on the backend itself.
+#[derive(Clone, Copy, Debug)]
+struct Key {
+    mark: Mark,
+    at: BackendCoord,
+}
+
+impl<'a> PointCollection<'a, BackendCoord> for &'a Key {
+    type Point = &'a BackendCoord;
+    type IntoIter = std::iter::Once<&'a BackendCoord>;
+    fn point_iter(self) -> Self::IntoIter {
+        std::iter::once(&self.at)
+    }
+}
+
+impl<DB: DrawingBackend> Drawable<DB> for Key {
+    fn draw<I: Iterator<Item = BackendCoord>>(
+        &self,
+        mut pos: I,
+        backend: &mut DB,
+        _: (u32, u32),
+    ) -> Result<(), DrawingErrorKind<DB::ErrorType>> {
+        let Some((x, y)) = pos.next() else { return Ok(()) };
+        let (top_left, bottom_right) = ((x, y - 6), (x + 22, y + 6));
+        match self.mark {
+            Mark::Line(c, w) => backend.draw_line((x, y), (x + 22, y), &c.stroke_width(w)),
+            Mark::Dashed(c, w) => {
+                for (a, b) in [(0, 6), (10, 16), (20, 22)] {
+                    backend.draw_line((x + a, y), (x + b, y), &c.stroke_width(w))?;
+                }
+                Ok(())
+            }
+            Mark::Fill(c) => backend.draw_rect(top_left, bottom_right, &c.filled(), true),
+            Mark::Outlined(c) => {
+                backend.draw_rect(top_left, bottom_right, &c.filled(), true)?;
+                backend.draw_rect(top_left, bottom_right, &BLACK.stroke_width(2), false)
+            }
+        }
+    }
+}
+
+/// A legend across the top of a page of panels, for marks that mean the
+/// same in every panel.
+fn key_row<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(Mark, &str)],
+    size: u32,
+    look: &Look,
+) -> DrawResult<DB> {
+    let y = area.dim_in_pixel().1 as i32 / 2;
+    let mut x = 60;
+    for (mark, label) in items {
+        area.draw(&Key { mark: *mark, at: (x, y) })?;
+        let style = look.font(size).color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw(&Text::new(label.to_string(), (x + 32, y), style))?;
+        x += 32 + text_width(area, label, size, look) + 40;
+    }
+    Ok(())
+}
+
+/// A legend down the side of a page, one line per series, for more series
+/// than a box inside the chart could hold without covering it.
+fn key_column<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(Mark, String)],
+    size: u32,
+    look: &Look,
+) -> DrawResult<DB> {
+    let line = size as i32 * 8 / 5;
+    for (k, (mark, label)) in items.iter().enumerate() {
+        let y = 30 + k as i32 * line;
+        area.draw(&Key { mark: *mark, at: (8, y) })?;
+        let style = look.font(size).color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw(&Text::new(label.clone(), (38, y), style))?;
+    }
+    Ok(())
+}
+
+/// Width in pixels of `text` at `size`, as the backend lays it out.
+fn text_width<DB: DrawingBackend, CT: CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+    text: &str,
+    size: u32,
+    look: &Look,
+) -> i32 {
+    area.estimate_text_size(text, &look.font(size).into()).map_or(0, |(w, _)| w as i32)
+}
+
 /// A two-point line: a marker line across a chart.
 fn seg(a: (f64, f64), b: (f64, f64)) -> Vec<(f64, f64)> {
     vec![a, b]
@@ -396,6 +621,166 @@ fn headroom(max: f64) -> f64 {
     if max > 0.0 { max * 1.08 } else { 1.0 }
 }
 
+/// A linear axis with ticks of our choosing ([`nice_ticks`]). plotters'
+/// `with_key_points` on an f64 range drops the range's own formatting,
+/// which its mesh asks for even when a formatter labels every tick.
+#[derive(Clone)]
+struct Ticked {
+    range: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+fn ticked(range: std::ops::Range<f64>, ticks: Vec<f64>) -> Ticked {
+    Ticked { range: range.into(), ticks }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.range.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        // Major ticks only: the mesh has no minor lines.
+        if hint.weight().allow_light_points() { Vec::new() } else { self.ticks.clone() }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.range.range()
+    }
+}
+
+/// Ticks of a plain number axis on a nice step ([`nice_ticks`]), with the
+/// decimals that step needs to label them.
+fn plain_axis(lo: f64, hi: f64, max: usize) -> (Vec<f64>, usize) {
+    let (ticks, step) = nice_ticks(lo, hi, max);
+    (ticks, step_decimals(step))
+}
+
+// ---------------------------------------------------------------------------
+// Labels that keep off the lines
+// ---------------------------------------------------------------------------
+
+/// A box in pixels: left, top, right, bottom.
+type Rect = (i32, i32, i32, i32);
+
+/// Whether the segment from `a` to `b` passes through the box `r`
+/// (Liang–Barsky: the part of the segment left after cutting it to each of
+/// the box's four edges is not empty).
+fn crosses(a: BackendCoord, b: BackendCoord, r: Rect) -> bool {
+    let (x0, y0) = (a.0 as f64, a.1 as f64);
+    let (dx, dy) = (b.0 as f64 - x0, b.1 as f64 - y0);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (p, q) in [(-dx, x0 - r.0 as f64), (dx, r.2 as f64 - x0), (-dy, y0 - r.1 as f64), (dy, r.3 as f64 - y0)] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return false;
+            }
+        } else {
+            let t = q / p;
+            if p < 0.0 {
+                t0 = t0.max(t);
+            } else {
+                t1 = t1.min(t);
+            }
+            if t0 > t1 {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+fn overlap(a: Rect, b: Rect) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// Places for a label of `size` (top left corners) near `point`, nearest
+/// first: to the right above, to the left below, to the right below and to
+/// the left above the point, then slid sideways along those heights (the
+/// label stays level with what it names), then further up or down.
+fn beside(point: BackendCoord, size: (i32, i32)) -> Vec<BackendCoord> {
+    let ((px, py), (w, h), gap) = (point, size, 8);
+    let mut places: Vec<(i32, BackendCoord)> = Vec::new();
+    for dy in (0..4).map(|k| k * h) {
+        for dx in (0..40).map(|k| k * 20) {
+            let cost = dx + 4 * dy;
+            places.push((cost, (px + gap + dx, py - gap / 2 - h - dy)));
+            places.push((cost, (px - gap - w - dx, py + gap / 2 + dy)));
+            places.push((cost, (px + gap + dx, py + gap / 2 + dy)));
+            places.push((cost, (px - gap - w - dx, py - gap / 2 - h - dy)));
+        }
+    }
+    places.sort_by_key(|(cost, _)| *cost);
+    places.into_iter().map(|(_, p)| p).collect()
+}
+
+/// A thin line from `point` to the nearest edge of a label placed at `at`
+/// when the label had to move away from it; none when it sits beside it.
+fn leader(point: BackendCoord, at: BackendCoord, size: (i32, i32)) -> Option<[BackendCoord; 2]> {
+    let near = (point.0.clamp(at.0, at.0 + size.0), point.1.clamp(at.1, at.1 + size.1));
+    let far = (near.0 - point.0).abs().max((near.1 - point.1).abs()) > 24;
+    far.then_some([point, near])
+}
+
+/// The first of `places` (top left corners) where a label of `size` lies
+/// inside `within`, crosses none of `lines` (polylines in pixels, with a few
+/// pixels to spare for their width) and overlaps none of `avoid`; failing
+/// that the first place inside `within`, failing that the first place.
+fn free_place(
+    places: &[BackendCoord],
+    size: (i32, i32),
+    within: Rect,
+    lines: &[Vec<BackendCoord>],
+    avoid: &[Rect],
+) -> BackendCoord {
+    const SPARE: i32 = 6;
+    let rect = |(x, y): BackendCoord| (x, y, x + size.0, y + size.1);
+    let inside = |p: &BackendCoord| {
+        let r = rect(*p);
+        r.0 >= within.0 && r.1 >= within.1 && r.2 <= within.2 && r.3 <= within.3
+    };
+    let free = |p: &BackendCoord| {
+        let r = rect(*p);
+        let wide = (r.0 - SPARE, r.1 - SPARE, r.2 + SPARE, r.3 + SPARE);
+        !avoid.iter().any(|a| overlap(*a, r)) && !lines.iter().any(|l| l.windows(2).any(|s| crosses(s[0], s[1], wide)))
+    };
+    let first = places.first().copied().unwrap_or((within.0, within.1));
+    places.iter().copied().filter(inside).find(free).or_else(|| places.iter().copied().find(inside)).unwrap_or(first)
+}
+
+/// The plotting area of a chart as a box in pixels.
+fn plot_rect<DB: DrawingBackend, CT: CoordTranslate>(chart: &ChartContext<'_, DB, CT>) -> Rect {
+    let area = chart.plotting_area();
+    let (x, y) = area.get_base_pixel();
+    let (w, h) = area.dim_in_pixel();
+    (x, y, x + w as i32, y + h as i32)
+}
+
+/// Where plotters draws a legend of `labels` in a corner of `plot`
+/// (`SeriesLabelStyle::draw`: 10 pixels of margin, a 30-pixel column for the
+/// marks, lines 1.25 em apart, 5 pixels from the corner).
+fn legend_rect<DB: DrawingBackend, CT: CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+    plot: Rect,
+    labels: &[String],
+    right: bool,
+    f: Frame,
+    look: &Look,
+) -> Rect {
+    let widest = labels.iter().map(|l| text_width(area, l, f.legend, look)).max().unwrap_or(0);
+    let w = widest + 30 + 20;
+    let h = (labels.len().max(1) as f64 * 1.25 * f.legend as f64) as i32 + 20;
+    let left = if right { plot.2 - 5 - w } else { plot.0 + 5 };
+    (left, plot.1 + 5, left + w, plot.1 + 5 + h)
+}
+
+// ---------------------------------------------------------------------------
+// A run's charts
+// ---------------------------------------------------------------------------
+
 /// Loss distribution: one histogram panel per layer, the mean and the 1-in-100
 /// loss marked.
 fn draw_loss_distribution<DB: DrawingBackend>(
@@ -404,27 +789,20 @@ fn draw_loss_distribution<DB: DrawingBackend>(
     look: &Look,
 ) -> DrawResult<DB> {
     let title = format!("{} ({})", look.t("Loss distribution by layer", "各层损失分布"), look.futures(d));
-    let body = root.margin(8, 0, 0, 0).titled(&title, look.font(26))?;
-    let (legend, grid) = body.split_vertically(34);
-    // A figure-wide legend: the markers mean the same in every panel.
-    let items = [
-        (look.t("mean", "均值"), RGBColor(20, 20, 20), true),
-        (look.t("1 in 100 (99 % quantile)", "百年一遇（99 % 分位数）"), RGBColor(200, 0, 0), false),
-    ];
-    let mut x = 60;
-    for (label, color, dashed) in items {
-        let style = color.stroke_width(2);
-        if dashed {
-            for k in 0..3 {
-                legend.draw(&PathElement::new(vec![(x + k * 10, 17), (x + k * 10 + 6, 17)], style))?;
-            }
-        } else {
-            legend.draw(&PathElement::new(vec![(x, 17), (x + 26, 17)], style))?;
-        }
-        legend.draw(&Text::new(label.to_string(), (x + 34, 9), look.font(16)))?;
-        x += 60 + (label.chars().count() as i32) * 9;
-    }
+    let body = page(root, &title, look)?;
+    let (keys, grid) = body.split_vertically(34);
+    let (mean_color, p99_color) = (RGBColor(20, 20, 20), RGBColor(200, 0, 0));
+    key_row(
+        &keys,
+        &[
+            (Mark::Dashed(mean_color, 2), look.t("mean", "均值")),
+            (Mark::Line(p99_color, 2), look.t("1 in 100 (99 % quantile)", "百年一遇（99 % 分位数）")),
+        ],
+        16,
+        look,
+    )?;
     let share_desc = look.t("share of futures (%)", "情景占比（%）");
+    let f = Frame::SMALL;
     for (panel, col) in grid.split_evenly((2, 4)).iter().zip(DISTRIBUTION_LAYERS) {
         let (Some(values), Some(stat)) = (d.trials.column(col), d.summary.layers.get(col)) else { continue };
         let bins = histogram(&values, 30);
@@ -439,7 +817,7 @@ fn draw_loss_distribution<DB: DrawingBackend>(
             p.draw(&Text::new(
                 layer_label(col, look.lang).to_string(),
                 (w as i32 / 2 - 8, 4),
-                look.font(17).color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top)),
+                look.font(f.caption).color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top)),
             ))?;
             let what = if lo == 0.0 {
                 look.t("never paid in any future", "所有情景中均未发生").to_string()
@@ -459,62 +837,77 @@ fn draw_loss_distribution<DB: DrawingBackend>(
             continue;
         }
         let (x0, x1) = (lo, hi + (hi - lo) * 0.02);
-        let unit = MoneyUnit::for_max(x1.abs().max(x0.abs()));
-        // Headroom above the tallest bar keeps a strip for the figures note.
-        let ymax = bins.iter().map(|b| b.share).fold(0.0, f64::max) * 100.0 * 1.3;
-        let caption = format!("{} ({})", layer_label(col, look.lang), unit.name(look.lang));
-        let mut chart = ChartBuilder::on(panel)
-            .caption(caption, look.font(17))
-            .margin(8)
-            .margin_right(16)
-            .x_label_area_size(30)
-            .y_label_area_size(44)
-            .build_cartesian_2d(x0..x1, 0.0..ymax.max(1.0))?;
+        let axis = MoneyAxis::new(x0, x1, 5);
         let span = x1 - x0;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(BLACK.mix(0.08))
-            .x_labels(4)
-            .y_labels(5)
-            .x_label_formatter(&|v| unit.tick(*v, span))
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(look.font(13))
+        // Headroom above the tallest bar keeps a strip for the figures note.
+        let ymax = (bins.iter().map(|b| b.share).fold(0.0, f64::max) * 100.0 * 1.3).max(1.0);
+        let (shares, share_decimals) = plain_axis(0.0, ymax, 5);
+        let caption = format!("{} ({})", layer_label(col, look.lang), axis.unit.name(look.lang));
+        let mut chart =
+            frame(panel, f, Some(&caption), look, ticked(x0..x1, axis.ticks.clone()), ticked(0.0..ymax, shares))?;
+        mesh(&mut chart, f, look)
+            .x_label_formatter(&|v| axis.label(*v))
+            .y_label_formatter(&|v| group(*v, share_decimals))
             .y_desc(share_desc)
-            .axis_desc_style(look.font(13))
             .draw()?;
         let color = layer_color(col);
         chart.draw_series(
             bins.iter().map(|b| Rectangle::new([(b.lo, 0.0), (b.hi, b.share * 100.0)], color.mix(0.75).filled())),
         )?;
-        let top = ymax.max(1.0);
         // Marker lines stop below the note strip so they never cross its text.
-        let line_top = top * 0.86;
+        let line_top = ymax * 0.86;
         chart.draw_series(DashedLineSeries::new(
             seg((mean, 0.0), (mean, line_top)),
             6,
             4,
-            RGBColor(20, 20, 20).stroke_width(2),
+            mean_color.stroke_width(2),
         ))?;
-        chart.draw_series(LineSeries::new(seg((p99, 0.0), (p99, line_top)), RGBColor(200, 0, 0).stroke_width(2)))?;
+        chart.draw_series(LineSeries::new(seg((p99, 0.0), (p99, line_top)), p99_color.stroke_width(2)))?;
         let note = format!(
             "{} {}   {} {}",
             look.t("mean", "均值"),
-            unit.tick(mean, span),
+            axis.unit.tick(mean, span),
             look.t("1 in 100:", "百年一遇"),
-            unit.tick(p99, span)
+            axis.unit.tick(p99, span)
         );
         chart.draw_series(std::iter::once(Text::new(
             note,
-            (x1, top),
+            (x1, ymax),
             look.font(13).color(&BLACK).pos(Pos::new(HPos::Right, VPos::Top)),
         )))?;
     }
     Ok(())
 }
 
+/// The probability axis of an exceedance chart of `n` trials: it ends a
+/// little below 1/n, the rarest level n trials resolve, and has ticks at the
+/// 1-in-100 and 1-in-200 levels the run resolves, at the powers of ten above
+/// 1/n and at 1/n itself. Ticks closer than about 20 pixels give way: a power
+/// of ten to 1/n, 1/n to a named level. Returns the axis' lower end and its
+/// ticks, largest first.
+pub fn exceedance_axis(n: usize) -> (f64, Vec<f64>) {
+    let rarest = 1.0 / n.max(1) as f64;
+    let floor = rarest * 0.8;
+    // A 560-pixel axis: 3.5 % of its decades is about 20 pixels.
+    let near = |a: f64, b: f64| (a / b).log10().abs() < 0.035 * (1.0 / floor).log10();
+    let mut ticks = vec![1.0];
+    ticks.extend([0.01, 0.005].into_iter().filter(|&p| p >= rarest));
+    for k in 1..=9 {
+        let p = 1.0 / 10f64.powi(k);
+        if p > rarest && !near(p, rarest) && !ticks.contains(&p) {
+            ticks.push(p);
+        }
+    }
+    if rarest < 1.0 && !ticks.iter().any(|&t| near(t, rarest)) {
+        ticks.push(rarest);
+    }
+    ticks.sort_by(|a, b| b.total_cmp(a));
+    (floor, ticks)
+}
+
 /// Exceedance probability curves: loss against the probability of exceeding
-/// it, log-scaled, with the 1-in-100 and 1-in-200 levels marked.
+/// it, log-scaled down to what the run resolves, with the 1-in-100 and
+/// 1-in-200 levels marked and named on the axis.
 fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
     let n = d.trials.n().max(1);
     let layers: Vec<&str> = DISTRIBUTION_LAYERS.iter().copied().filter(|c| *c != "fiscal_cost").collect();
@@ -523,83 +916,85 @@ fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDat
         .filter_map(|&c| d.trials.column(c).map(|v| (c, thin_exceedance(&exceedance_series(&v), 1500))))
         .collect();
     let xmax = headroom(curves.iter().flat_map(|(_, s)| s.iter().map(|p| p.0)).fold(0.0, f64::max));
-    let unit = MoneyUnit::for_max(xmax);
-    // Down to the rarest level the run can show (1/n), on a power of ten.
-    let ymin = 10f64.powf((1.0 / n as f64).log10().floor()).min(1e-3);
+    let axis = MoneyAxis::new(0.0, xmax, 10);
+    let (floor, levels) = exceedance_axis(n);
+    let rarest = 1.0 / n as f64;
     let title = format!(
         "{} ({})",
         look.t("Probability that a loss is exceeded, by layer", "各层损失超越概率"),
         look.futures(d)
     );
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, look.font(24))
-        .margin(16)
-        .margin_right(30)
-        .x_label_area_size(56)
-        .y_label_area_size(110)
-        .build_cartesian_2d(0.0..xmax, (ymin..1.0).log_scale())?;
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(BLACK.mix(0.08))
-        .x_labels(10)
-        .x_label_formatter(&|v| unit.tick(*v, xmax))
+    let area = page(root, &title, look)?;
+    let f = Frame { y_area: 110, ..Frame::PAGE };
+    let mut chart = frame(
+        &area,
+        f,
+        None,
+        look,
+        ticked(0.0..xmax, axis.ticks.clone()),
+        (floor..1.0).log_scale().with_key_points(levels),
+    )?;
+    mesh(&mut chart, f, look)
+        .x_label_formatter(&|v| axis.label(*v))
         .y_label_formatter(&|p| one_in(*p, look.lang))
-        .label_style(look.font(15))
-        .x_desc(format!("{} ({}, {})", look.t("loss", "损失"), look.over_horizon(d), unit.name(look.lang)))
+        .x_desc(format!("{} ({}, {})", look.t("loss", "损失"), look.over_horizon(d), axis.unit.name(look.lang)))
         .y_desc(look.t("probability of exceeding (log scale)", "超越概率（对数坐标）"))
-        .axis_desc_style(look.font(17))
         .draw()?;
-    // The reference levels first, so the curves draw over them.
-    for (p, en, zh) in [(0.01, "1 in 100", "百年一遇"), (0.005, "1 in 200", "两百年一遇")] {
+    // The reference levels the run resolves, named by the axis' ticks; drawn
+    // first, so the curves draw over them.
+    let references: Vec<f64> = [0.01, 0.005].into_iter().filter(|&p| p >= rarest).collect();
+    let mut lines = Vec::new();
+    for &p in &references {
         chart.draw_series(DashedLineSeries::new(seg((0.0, p), (xmax, p)), 8, 5, BLACK.mix(0.5).stroke_width(1)))?;
-        chart.draw_series(std::iter::once(Text::new(
-            look.t(en, zh).to_string(),
-            (xmax, p),
-            look.font(14).color(&BLACK.mix(0.7)).pos(Pos::new(HPos::Right, VPos::Bottom)),
-        )))?;
+        lines.push(vec![chart.backend_coord(&(0.0, p)), chart.backend_coord(&(xmax, p))]);
     }
+    let mut labels = Vec::new();
     for (col, pts) in &curves {
         let color = layer_color(col);
         let label = layer_label(col, look.lang).to_string();
         if pts.iter().all(|&(_, p)| p == 0.0) || pts.len() < 2 && pts[0].0 == 0.0 {
             // Never above its minimum: nothing to draw on a log axis; say so in the legend.
+            let label = format!("{label} ({})", look.t("never paid", "从未发生"));
+            labels.push(label.clone());
+            let mark = Mark::Line(RGBColor(color.0 / 3 + 170, color.1 / 3 + 170, color.2 / 3 + 170), 3);
             chart
                 .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?
-                .label(look.legend(&format!("{label} ({})", look.t("never paid", "从未发生"))))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.mix(0.3).stroke_width(3)));
+                .label(label)
+                .legend(move |p| Key { mark, at: p });
             continue;
         }
+        let path = step_path(pts, floor);
+        lines.push(path.iter().map(|p| chart.backend_coord(p)).collect());
+        let label = label.clone();
+        labels.push(label.clone());
         chart
-            .draw_series(LineSeries::new(step_path(pts, ymin), color.stroke_width(3)))?
-            .label(look.legend(&label))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+            .draw_series(LineSeries::new(path, color.stroke_width(3)))?
+            .label(label)
+            .legend(move |p| Key { mark: Mark::Line(color, 3), at: p });
     }
-    // Mark where the bank's loss curve crosses 1 in 100: the figure a bank asks for.
-    if let Some(p99) = d.summary.layers.get("bank_total").map(|s| s.p99) {
-        if p99 > 0.0 {
-            let c = layer_color("bank_total");
-            chart.draw_series(std::iter::once(Circle::new((p99, 0.01), 6, c.filled())))?;
-            let text = format!(
-                "{} {} {}",
-                look.t("bank's 1-in-100 loss:", "银行百年一遇损失："),
-                unit.tick(p99, xmax),
-                unit.name(look.lang)
-            );
-            chart.draw_series(std::iter::once(Text::new(
-                text,
-                (p99 + xmax * 0.01, 0.0115),
-                look.font(15).color(&c).pos(Pos::new(HPos::Left, VPos::Bottom)),
-            )))?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight, f, look)?;
+    // Mark where the bank's loss curve crosses 1 in 100, the figure a bank
+    // asks for, with its label where no line runs.
+    let bank_p99 = d.summary.layers.get("bank_total").map_or(0.0, |s| s.p99);
+    if bank_p99 > 0.0 && references.contains(&0.01) {
+        let c = layer_color("bank_total");
+        chart.draw_series(std::iter::once(Circle::new((bank_p99, 0.01), 6, c.filled())))?;
+        let text = format!(
+            "{} {} {}",
+            look.t("bank's 1-in-100 loss:", "银行百年一遇损失："),
+            axis.unit.tick(bank_p99, xmax),
+            axis.unit.name(look.lang)
+        );
+        let size = (text_width(root, &text, 15, look), 17);
+        let plot = plot_rect(&chart);
+        let avoid = [legend_rect(root, plot, &labels, true, f, look)];
+        let point = chart.backend_coord(&(bank_p99, 0.01));
+        let at = free_place(&beside(point, size), size, plot, &lines, &avoid);
+        if let Some(line) = leader(point, at, size) {
+            root.draw(&PathElement::new(line.to_vec(), c.mix(0.7).stroke_width(1)))?;
         }
+        root.draw(&Text::new(text, at, look.font(15).color(&c).pos(Pos::new(HPos::Left, VPos::Top))))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .label_font(look.font(15))
-        .draw()?;
     Ok(())
 }
 
@@ -637,20 +1032,18 @@ fn draw_waterfall<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData
     bars.retain(|b| !(OPTIONAL_LAYERS.contains(&b.layer) && b.value() == 0.0));
     let exposure = bars[0].top;
     let ymax = headroom(bars.iter().map(|b| b.top.max(b.bottom)).fold(0.0, f64::max) * 1.05);
-    let unit = MoneyUnit::for_max(ymax);
+    let axis = MoneyAxis::new(0.0, ymax, 8);
     let title = format!(
         "{} ({})",
         look.t("Where the expected loss goes: mean per future, by layer", "预期损失如何分担：各层平均值"),
         look.over_horizon(d)
     );
     let nb = bars.len() as u32;
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, look.font(24))
-        .margin(16)
-        .x_label_area_size(50)
-        .y_label_area_size(90)
-        // A segmented u32 range holds its end too: 0..nb-1 gives nb categories.
-        .build_cartesian_2d((0u32..nb - 1).into_segmented(), 0.0..ymax)?;
+    let area = page(root, &title, look)?;
+    let f = Frame { x_area: 50, right: 16, ..Frame::PAGE };
+    // A segmented u32 range holds its end too: 0..nb-1 gives nb categories.
+    let mut chart =
+        frame(&area, f, None, look, (0u32..nb - 1).into_segmented(), ticked(0.0..ymax, axis.ticks.clone()))?;
     let names: Vec<String> = bars
         .iter()
         .map(|b| match b.layer {
@@ -658,24 +1051,18 @@ fn draw_waterfall<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData
             l => layer_label(l, look.lang).to_string(),
         })
         .collect();
-    chart
-        .configure_mesh()
+    mesh(&mut chart, f, look)
         .disable_x_mesh()
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(BLACK.mix(0.08))
         .x_labels(nb as usize)
         .x_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
             _ => String::new(),
         })
-        .y_label_formatter(&|v| unit.tick(*v, ymax))
-        .label_style(look.font(15))
-        .y_desc(format!("{} ({})", look.t("expected loss", "预期损失"), unit.name(look.lang)))
-        .axis_desc_style(look.font(17))
+        .y_label_formatter(&|v| axis.label(*v))
+        .y_desc(format!("{} ({})", look.t("expected loss", "预期损失"), axis.unit.name(look.lang)))
         .draw()?;
     // Thin connectors from each bar's foot to the next bar's head.
-    for w in bars.windows(2).enumerate() {
-        let (i, pair) = w;
+    for (i, pair) in bars.windows(2).enumerate() {
         let level = pair[1].top;
         chart.draw_series(LineSeries::new(
             vec![(SegmentValue::CenterOf(i as u32), level), (SegmentValue::CenterOf(i as u32 + 1), level)],
@@ -690,7 +1077,7 @@ fn draw_waterfall<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData
         r.set_margin(0, 0, 18, 18);
         chart.draw_series(std::iter::once(r))?;
         let share = if exposure > 0.0 { b.value() / exposure } else { 0.0 };
-        let label = format!("{}  ({})", unit.tick(b.value(), ymax), pct(share));
+        let label = format!("{}  ({})", axis.unit.tick(b.value(), ymax), pct(share));
         chart.draw_series(std::iter::once(Text::new(
             label,
             (SegmentValue::CenterOf(i), hi),
@@ -698,6 +1085,20 @@ fn draw_waterfall<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData
         )))?;
     }
     Ok(())
+}
+
+/// The balance axis of a bank's panel: from below the lowest 1 % quantile
+/// (with room under it for the panel's note) to just above the highest
+/// median or 95 % quantile, so that the band fills the panel; never an empty
+/// range.
+pub fn balance_range(band: &[BandPoint]) -> (f64, f64) {
+    let lo = band.iter().map(|p| p.p1.min(p.p5)).fold(f64::INFINITY, f64::min);
+    let hi = band.iter().map(|p| p.p95.max(p.p50)).fold(f64::NEG_INFINITY, f64::max);
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (0.0, 1.0);
+    }
+    let span = (hi - lo).max(hi.abs() * 0.02).max(1.0);
+    (lo - span * 0.2, hi + span * 0.06)
 }
 
 /// Each bank's compensation balance over the years: the median, the 5-95 %
@@ -708,7 +1109,19 @@ fn draw_fund_balance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunD
         look.t("Compensation fund balance at each year end, per bank", "各银行风险补偿金年末余额"),
         look.futures(d)
     );
-    let body = root.margin(8, 0, 0, 0).titled(&title, look.font(24))?;
+    let body = page(root, &title, look)?;
+    let (keys, body) = body.split_vertically(30);
+    let (color, red) = (PALETTE[0], RGBColor(200, 0, 0));
+    key_row(
+        &keys,
+        &[
+            (Mark::Fill(color.mix(0.22)), look.t("5-95 % of futures", "5%-95% 情景区间")),
+            (Mark::Line(color, 3), look.t("median", "中位数")),
+            (Mark::Dashed(red, 2), look.t("1 in 100 worst", "百年一遇最低")),
+        ],
+        15,
+        look,
+    )?;
     // Province-scale runs have many banks: the largest deposits get panels.
     const MAX_PANELS: usize = 6;
     let mut banks: Vec<&YearBalances> = d.balances.iter().collect();
@@ -717,61 +1130,44 @@ fn draw_fund_balance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunD
     let cols = banks.len().clamp(1, 3);
     let rows = banks.len().div_ceil(cols).max(1);
     let horizon = d.summary.horizon_years as f64;
+    let f = Frame::PANEL;
     let labels = d.labels();
-    for (k, (panel, b)) in body.split_evenly((rows, cols)).iter().zip(&banks).enumerate() {
+    for (panel, b) in body.split_evenly((rows, cols)).iter().zip(&banks) {
         let band = balance_band(b);
-        let ymax = headroom(band.iter().map(|p| p.p95.max(p.p50)).fold(0.0, f64::max));
-        let ymin = band.iter().map(|p| p.p1).fold(0.0, f64::min);
-        let unit = MoneyUnit::for_max(ymax);
-        let mut chart = ChartBuilder::on(panel)
-            .caption(labels.get(Kind::Bank, &b.bank, look.lang).unwrap_or(&b.name), look.font(18))
-            .margin(10)
-            .margin_right(20)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.1..horizon + 0.1, ymin..ymax)?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(BLACK.mix(0.08))
+        let (y0, y1) = balance_range(&band);
+        let axis = MoneyAxis::new(y0, y1, 7);
+        let mut chart = frame(
+            panel,
+            f,
+            Some(labels.get(Kind::Bank, &b.bank, look.lang).unwrap_or(&b.name)),
+            look,
+            -0.1..horizon + 0.1,
+            ticked(y0..y1, axis.ticks.clone()),
+        )?;
+        mesh(&mut chart, f, look)
             .x_labels(d.summary.horizon_years as usize + 1)
             .x_label_formatter(&|v| {
                 let y = v.round();
                 if (v - y).abs() < 1e-6 && y >= 0.0 { format!("{y:.0}") } else { String::new() }
             })
-            .y_label_formatter(&|v| unit.tick(*v, ymax))
-            .label_style(look.font(13))
+            .y_label_formatter(&|v| axis.label(*v))
             .x_desc(look.t("year (0 = opening deposit)", "年份（0 = 初始存入）"))
-            .y_desc(format!("{} ({})", look.t("balance", "余额"), unit.name(look.lang)))
-            .axis_desc_style(look.font(14))
+            .y_desc(format!("{} ({})", look.t("balance", "余额"), axis.unit.name(look.lang)))
             .draw()?;
-        let color = PALETTE[0];
         let mut poly: Vec<(f64, f64)> = band.iter().map(|p| (p.year as f64, p.p95)).collect();
         poly.extend(band.iter().rev().map(|p| (p.year as f64, p.p5)));
-        let legend = k == 0;
-        let s = chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.22).filled())))?;
-        if legend {
-            s.label(look.legend(look.t("5-95 % of futures", "5%-95% 情景区间")))
-                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], color.mix(0.22).filled()));
-        }
-        let s =
-            chart.draw_series(LineSeries::new(band.iter().map(|p| (p.year as f64, p.p50)), color.stroke_width(3)))?;
-        if legend {
-            s.label(look.legend(look.t("median", "中位数")))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
-        }
-        let red = RGBColor(200, 0, 0);
-        let s = chart.draw_series(DashedLineSeries::new(
+        chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.22).filled())))?;
+        chart.draw_series(LineSeries::new(band.iter().map(|p| (p.year as f64, p.p50)), color.stroke_width(3)))?;
+        chart.draw_series(DashedLineSeries::new(
             band.iter().map(|p| (p.year as f64, p.p1)).collect::<Vec<_>>(),
             6,
             4,
             red.stroke_width(2),
         ))?;
-        if legend {
-            s.label(look.legend(look.t("1 in 100 worst", "百年一遇最低")))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], red.stroke_width(2)));
+        if y0 <= 0.0 {
+            // Where the fund runs dry.
+            chart.draw_series(LineSeries::new(seg((-0.1, 0.0), (horizon + 0.1, 0.0)), BLACK.mix(0.6)))?;
         }
-        chart.draw_series(LineSeries::new(seg((-0.1, 0.0), (horizon + 0.1, 0.0)), BLACK.mix(0.6)))?;
         // Say what the worst line means in words: the share of the deposit left.
         if let (Some(last), true) = (band.last(), b.opening > 0) {
             let left = last.p1 / (b.opening as f64 / 100.0);
@@ -781,101 +1177,176 @@ fn draw_fund_balance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunD
             };
             chart.draw_series(std::iter::once(Text::new(
                 text,
-                // A little below the line's end, so the line does not cross it.
-                (horizon, last.p1 - (ymax - ymin) * 0.03),
+                // Below the line's end, in the room the axis keeps there.
+                (horizon, last.p1 - (y1 - y0) * 0.03),
                 look.font(13).color(&red).pos(Pos::new(HPos::Right, VPos::Top)),
             )))?;
-        }
-        if legend {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerLeft)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.3))
-                .label_font(look.font(13))
-                .draw()?;
         }
     }
     Ok(())
 }
 
+/// Most accounts the sizing chart draws; a province's are more than one
+/// chart can tell apart.
+const MAX_SIZING_CURVES: usize = 8;
+
+/// Where an account's sizing curve, as drawn (straight between its points
+/// on the log ratio axis), reaches `target`: the ratio at which the account
+/// runs dry with probability `target`. `None` when the curve is at or above
+/// the target from its first point or never reaches it. `riskshare size`
+/// gives the ratio for the matching confidence (99 % for a 1 % target) from
+/// the trials themselves, with its interval.
+pub fn target_crossing(pts: &[&CurvePoint], target: f64) -> Option<f64> {
+    let k = pts.iter().position(|p| p.depletion_prob >= target)?;
+    let (a, b) = (pts.get(k.checked_sub(1)?)?, pts[k]);
+    let t = (target - a.depletion_prob) / (b.depletion_prob - a.depletion_prob);
+    Some((a.ratio.ln() + t * (b.ratio.ln() - a.ratio.ln())).exp())
+}
+
 /// The sizing curve: the loans : fund ratio against the probability that the
-/// account runs dry, today's ratio and the 1 % target marked.
+/// account runs dry, today's ratio and the 1 % target marked, and where each
+/// account reaches it.
 fn draw_sizing<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
     let Some(points) = &d.size_curve else { return Ok(()) };
-    let curve = curves_by_account(points);
-    let (rmin, rmax) = points.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| (a.min(p.ratio), b.max(p.ratio)));
+    let mut curves: Vec<(&str, Vec<&CurvePoint>, Option<f64>)> = curves_by_account(points)
+        .into_iter()
+        .map(|(account, pts)| {
+            let cross = target_crossing(&pts, DEPLETION_TARGET);
+            (account, pts, cross)
+        })
+        .collect();
+    let accounts = curves.len();
+    if accounts > MAX_SIZING_CURVES {
+        // The accounts that reach the target at the lowest ratio (the
+        // smallest deposit shortfall away), then those that never do.
+        curves.sort_by(|a, b| a.2.unwrap_or(f64::INFINITY).total_cmp(&b.2.unwrap_or(f64::INFINITY)));
+        curves.truncate(MAX_SIZING_CURVES);
+    }
+    let drawn = curves.iter().flat_map(|(_, pts, _)| pts.iter());
+    let (rmin, rmax, pmax) = drawn.fold((f64::INFINITY, 0.0f64, 0.0f64), |(a, b, c), p| {
+        (a.min(p.ratio), b.max(p.ratio), c.max(p.hi.max(p.depletion_prob)))
+    });
     let today = today_ratio(&d.summary).unwrap_or(10.0);
-    let labels = d.labels();
+    let names = d.labels();
     let (x0, x1) = (rmin.min(today).max(0.1) * 0.95, rmax.max(today) * 1.05);
-    let pmax = points.iter().map(|p| p.hi.max(p.depletion_prob)).fold(0.0, f64::max);
     let ymax = (pmax * 100.0 * 1.1).max(2.0);
+    let (y_ticks, y_decimals) = plain_axis(0.0, ymax, 8);
     let title = format!(
         "{} ({})",
         look.t("How often the compensation fund runs dry, by deposit ratio", "补偿金用尽概率与存入比例"),
         look.over_horizon(d)
     );
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, look.font(24))
-        .margin(16)
-        .margin_right(30)
-        .x_label_area_size(56)
-        .y_label_area_size(80)
-        // Ratios on a log axis: 5:1 to 10:1 matters as much as 100:1 to 200:1.
-        .build_cartesian_2d((x0..x1).log_scale().with_key_points(ratio_ticks(x0, x1)), 0.0..ymax)?;
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(BLACK.mix(0.08))
+    let area = page(root, &title, look)?;
+    let f = Frame { y_area: 80, ..Frame::PAGE };
+    // Ratios on a log axis: 5:1 to 10:1 matters as much as 100:1 to 200:1.
+    let mut chart = frame(
+        &area,
+        f,
+        None,
+        look,
+        (x0..x1).log_scale().with_key_points(ratio_ticks(x0, x1)),
+        ticked(0.0..ymax, y_ticks),
+    )?;
+    mesh(&mut chart, f, look)
         .x_label_formatter(&|v| ratio(*v))
-        .y_label_formatter(&|v| format!("{v:.1} %"))
-        .label_style(look.font(15))
+        .y_label_formatter(&|v| format!("{} %", group(*v, y_decimals)))
         .x_desc(look.t(
             "loans : fund ratio (covered loans per yuan of deposit; higher = smaller fund)",
             "贷款与补偿金之比（比值越大，补偿金越少）",
         ))
         .y_desc(look.t("probability the fund runs dry", "补偿金用尽概率"))
-        .axis_desc_style(look.font(17))
         .draw()?;
     let target = DEPLETION_TARGET * 100.0;
-    chart.draw_series(DashedLineSeries::new(
-        seg((x0, target), (x1, target)),
-        8,
-        5,
-        RGBColor(200, 0, 0).stroke_width(2),
-    ))?;
+    let red = RGBColor(200, 0, 0);
+    chart.draw_series(DashedLineSeries::new(seg((x0, target), (x1, target)), 8, 5, red.stroke_width(2)))?;
+    let target_text = look.t("target: at most 1 %", "目标：不超过 1 %").to_string();
+    let target_at = chart.backend_coord(&(x0, target));
+    let target_rect =
+        (target_at.0, target_at.1 - 19, target_at.0 + text_width(root, &target_text, 15, look), target_at.1);
     chart.draw_series(std::iter::once(Text::new(
-        look.t("target: at most 1 %", "目标：不超过 1 %").to_string(),
+        target_text,
         (x0, target),
-        look.font(15).color(&RGBColor(200, 0, 0)).pos(Pos::new(HPos::Left, VPos::Bottom)),
+        look.font(15).color(&red).pos(Pos::new(HPos::Left, VPos::Bottom)),
     )))?;
     chart.draw_series(DashedLineSeries::new(seg((today, 0.0), (today, ymax)), 8, 5, BLACK.mix(0.6).stroke_width(2)))?;
+    let today_text = format!("{} {}", look.t("today", "现行"), ratio(today));
+    // Halfway up, clear of the legend in the top left.
+    let today_at = chart.backend_coord(&(today * 1.02, ymax * 0.55));
+    let today_rect = (today_at.0, today_at.1, today_at.0 + text_width(root, &today_text, 15, look), today_at.1 + 19);
     chart.draw_series(std::iter::once(Text::new(
-        format!("{} {}", look.t("today", "现行"), ratio(today)),
-        // Halfway up, clear of the legend in the top left.
+        today_text,
         (today * 1.02, ymax * 0.55),
         look.font(15).color(&BLACK).pos(Pos::new(HPos::Left, VPos::Top)),
     )))?;
-    for (k, (account, pts)) in curve.iter().enumerate() {
+    let mut lines = vec![
+        vec![chart.backend_coord(&(x0, target)), chart.backend_coord(&(x1, target))],
+        vec![chart.backend_coord(&(today, 0.0)), chart.backend_coord(&(today, ymax))],
+    ];
+    let mut labels = Vec::new();
+    if accounts > curves.len() {
+        let note = match look.lang {
+            Lang::En => format!("the {} of {accounts} accounts that reach 1 % at the lowest ratio:", curves.len()),
+            Lang::Zh => format!("{accounts} 个账户中最早达到 1 % 的 {} 个：", curves.len()),
+        };
+        let note = note.clone();
+        labels.push(note.clone());
+        chart.draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?.label(note);
+    }
+    // The intervals' bands overlap: the more accounts, the fainter each.
+    let band_alpha = 0.15 * (3.0 / curves.len().max(3) as f64);
+    for (k, (account, pts, cross)) in curves.iter().enumerate() {
         let color = PALETTE[k % PALETTE.len()];
         let mut poly: Vec<(f64, f64)> = pts.iter().map(|p| (p.ratio, p.hi * 100.0)).collect();
         poly.extend(pts.iter().rev().map(|p| (p.ratio, p.lo * 100.0)));
-        chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.15).filled())))?;
+        chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(band_alpha).filled())))?;
+        let line: Vec<(f64, f64)> = pts.iter().map(|p| (p.ratio, p.depletion_prob * 100.0)).collect();
+        lines.push(line.iter().map(|p| chart.backend_coord(p)).collect());
+        let reach = match (cross, pts.first(), pts.last(), look.lang) {
+            (Some(r), _, _, Lang::En) => format!("1 % at {}", ratio(*r)),
+            (Some(r), _, _, Lang::Zh) => format!("{} 时达 1 %", ratio(*r)),
+            (None, Some(first), _, lang) if first.depletion_prob >= DEPLETION_TARGET => match lang {
+                Lang::En => format!("over 1 % from {}", ratio(first.ratio)),
+                Lang::Zh => format!("自 {} 起超过 1 %", ratio(first.ratio)),
+            },
+            (None, _, Some(last), Lang::En) => format!("under 1 % up to {}", ratio(last.ratio)),
+            (None, _, Some(last), Lang::Zh) => format!("至 {} 仍低于 1 %", ratio(last.ratio)),
+            _ => String::new(),
+        };
+        let label = format!("{} ({reach})", account_label(d, &names, account, look.lang));
+        labels.push(label.clone());
         chart
-            .draw_series(LineSeries::new(
-                pts.iter().map(|p| (p.ratio, p.depletion_prob * 100.0)),
-                color.stroke_width(3),
-            ))?
-            .label(look.legend(&account_label(d, &labels, account, look.lang)))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+            .draw_series(LineSeries::new(line, color.stroke_width(3)))?
+            .label(label)
+            .legend(move |p| Key { mark: Mark::Line(color, 3), at: p });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .label_font(look.font(15))
-        .draw()?;
+    // Each crossing as a point on the target line, and one label for them.
+    let crossings: Vec<(usize, f64)> = curves.iter().enumerate().filter_map(|(k, c)| Some((k, c.2?))).collect();
+    for &(k, r) in &crossings {
+        let color = PALETTE[k % PALETTE.len()];
+        chart.draw_series(std::iter::once(Circle::new((r, target), 6, color.filled())))?;
+        chart.draw_series(std::iter::once(Circle::new((r, target), 6, WHITE.stroke_width(1))))?;
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft, f, look)?;
+    let (lo, hi) = crossings.iter().fold((f64::INFINITY, 0.0f64), |(a, b), c| (a.min(c.1), b.max(c.1)));
+    if hi > 0.0 {
+        let (lo_text, hi_text) = (ratio(lo), ratio(hi));
+        let at = if lo_text == hi_text { lo_text } else { format!("{lo_text} – {hi_text}") };
+        let text = match look.lang {
+            Lang::En => format!("1 % reached at {at}"),
+            Lang::Zh => format!("{at} 时达到 1 %"),
+        };
+        let size = (text_width(root, &text, 15, look), 17);
+        let plot = plot_rect(&chart);
+        let (left, right) = (chart.backend_coord(&(lo, target)), chart.backend_coord(&(hi, target)));
+        // Below the target line right of the last crossing, or above it left
+        // of the first: the curves run above the line right of their
+        // crossings and below it left of them.
+        let mut places = vec![(right.0 + 10, right.1 + 6), (left.0 - 10 - size.0, left.1 - 6 - size.1)];
+        places.extend(beside(right, size));
+        let avoid = [legend_rect(root, plot, &labels, false, f, look), target_rect, today_rect];
+        let at = free_place(&places, size, plot, &lines, &avoid);
+        root.draw(&Text::new(text, at, look.font(15).color(&red).pos(Pos::new(HPos::Left, VPos::Top))))?;
+    }
     Ok(())
 }
 
@@ -932,6 +1403,46 @@ fn account_label(d: &RunData, labels: &Labels, account: &str, lang: Lang) -> Str
         .unwrap_or_else(|| account.to_string())
 }
 
+/// The y range of a convergence panel: every drawn point of the running
+/// mean, and its interval from a tenth of the run on (before that the
+/// interval is wide, and is cut at the range's edges), with a margin.
+pub fn convergence_range(pts: &[RunningMean], n: u64) -> (f64, f64) {
+    let (lo, hi) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+        let (l, h) = if p.n >= (n / 10).max(1) { (p.lo, p.hi) } else { (p.mean, p.mean) };
+        (lo.min(l).min(p.mean), hi.max(h).max(p.mean))
+    });
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.15).max(hi.abs() * 0.01).max(1.0);
+    ((lo - pad).max(0.0_f64.min(lo)), hi + pad)
+}
+
+/// A polygon cut to the band `lo <= y <= hi` (Sutherland–Hodgman against the
+/// band's two edges): what lies outside is cut off, not squashed onto the
+/// edge, so a filled band never spills out of its chart.
+pub fn clip_polygon(poly: &[(f64, f64)], lo: f64, hi: f64) -> Vec<(f64, f64)> {
+    fn cut(pts: &[(f64, f64)], edge: f64, inside: impl Fn(f64) -> bool) -> Vec<(f64, f64)> {
+        let mut out = Vec::with_capacity(pts.len() + 4);
+        for (i, &b) in pts.iter().enumerate() {
+            let a = pts[(i + pts.len() - 1) % pts.len()];
+            let cross = || (a.0 + (edge - a.1) / (b.1 - a.1) * (b.0 - a.0), edge);
+            match (inside(a.1), inside(b.1)) {
+                (true, true) => out.push(b),
+                (true, false) => out.push(cross()),
+                (false, true) => {
+                    out.push(cross());
+                    out.push(b);
+                }
+                (false, false) => {}
+            }
+        }
+        out
+    }
+    let above = cut(poly, lo, |y| y >= lo);
+    cut(&above, hi, |y| y <= hi)
+}
+
 /// Convergence: the running mean of the bank's loss and of the compensation
 /// draw as trials accumulate, with the 95 % band: narrow and flat means enough
 /// trials.
@@ -944,62 +1455,40 @@ fn draw_convergence<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDa
         ),
         look.futures(d)
     );
-    let body = root.margin(8, 0, 0, 0).titled(&title, look.font(24))?;
+    let body = page(root, &title, look)?;
     let panels = body.split_evenly((1, 2));
+    let f = Frame { margin: 12, right: 24, x_area: 50, y_area: 80, ticks: 14, titles: 15, legend: 14, ..Frame::PANEL };
     for (panel, col) in panels.iter().zip(["bank_total", "comp_fund"]) {
         let Some(values) = d.trials.column(col) else { continue };
         let n = values.len() as u64;
-        let all = running_mean_yuan(&values, 800);
-        // The first few trials' intervals are wide: the y axis fits the band
-        // from a tenth of the run on, and earlier points are clipped to it.
-        let tail = all.iter().filter(|p| p.n >= (n / 10).max(1));
-        let (ylo, yhi) = tail.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.lo), hi.max(p.hi)));
-        let pad = ((yhi - ylo) * 0.15).max(yhi.abs() * 0.01).max(1.0);
-        let (y0, y1) = ((ylo - pad).max(0.0), yhi + pad);
-        let pts: Vec<RunningMean> = all
-            .iter()
-            .filter(|p| p.n > n / 100 || p.n == n)
-            .map(|p| RunningMean { mean: p.mean.clamp(y0, y1), lo: p.lo.clamp(y0, y1), hi: p.hi.clamp(y0, y1), ..*p })
-            .collect();
-        let unit = MoneyUnit::for_max(y1);
-        let caption = format!("{} ({})", layer_label(col, look.lang), unit.name(look.lang));
-        let mut chart = ChartBuilder::on(panel)
-            .caption(caption, look.font(18))
-            .margin(12)
-            .margin_right(24)
-            .x_label_area_size(50)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0.0..n as f64, y0..y1)?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(BLACK.mix(0.08))
-            .x_labels(6)
+        // The first hundredth of the run says little and swings wide.
+        let pts: Vec<RunningMean> =
+            running_mean_yuan(&values, 800).into_iter().filter(|p| p.n > n / 100 || p.n == n).collect();
+        let (y0, y1) = convergence_range(&pts, n);
+        let axis = MoneyAxis::new(y0, y1, 8);
+        let (counts, _) = plain_axis(0.0, n as f64, 6);
+        let caption = format!("{} ({})", layer_label(col, look.lang), axis.unit.name(look.lang));
+        let mut chart =
+            frame(panel, f, Some(&caption), look, ticked(0.0..n as f64, counts), ticked(y0..y1, axis.ticks.clone()))?;
+        mesh(&mut chart, f, look)
             .x_label_formatter(&|v| group(*v, 0))
-            .y_label_formatter(&|v| unit.tick(*v, y1 - y0))
-            .label_style(look.font(14))
+            .y_label_formatter(&|v| axis.label(*v))
             .x_desc(look.t("number of simulated futures", "模拟次数"))
-            .y_desc(format!("{} ({})", look.t("mean so far", "累计均值"), unit.name(look.lang)))
-            .axis_desc_style(look.font(15))
+            .y_desc(format!("{} ({})", look.t("mean so far", "累计均值"), axis.unit.name(look.lang)))
             .draw()?;
         let color = layer_color(col);
         let mut poly: Vec<(f64, f64)> = pts.iter().map(|p| (p.n as f64, p.hi)).collect();
         poly.extend(pts.iter().rev().map(|p| (p.n as f64, p.lo)));
+        let band = Mark::Fill(color.mix(0.2));
         chart
-            .draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))?
-            .label(look.legend(look.t("95 % confidence band", "95 % 置信区间")))
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], color.mix(0.2).filled()));
+            .draw_series(std::iter::once(Polygon::new(clip_polygon(&poly, y0, y1), color.mix(0.2).filled())))?
+            .label(look.t("95 % confidence band", "95 % 置信区间"))
+            .legend(move |p| Key { mark: band, at: p });
         chart
             .draw_series(LineSeries::new(pts.iter().map(|p| (p.n as f64, p.mean)), color.stroke_width(2)))?
-            .label(look.legend(look.t("running mean", "累计均值")))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .label_font(look.font(14))
-            .draw()?;
+            .label(look.t("running mean", "累计均值"))
+            .legend(move |p| Key { mark: Mark::Line(color, 2), at: p });
+        legend(&mut chart, SeriesLabelPosition::UpperRight, f, look)?;
     }
     Ok(())
 }
@@ -1017,69 +1506,74 @@ pub fn comparison_svg(c: &Comparison, lang: Lang) -> Result<String> {
     draw_svg((1200, 700), lang, "comparison.svg", |root, look| draw_comparison(root, c, look))
 }
 
+/// The mark of the `j`-th scenario of a comparison: [`SCENARIO_COLORS`] in
+/// turn, then the same colours again with a dark outline, so no two of the
+/// first 40 scenarios look alike.
+fn scenario_mark(j: usize) -> Mark {
+    let color = SCENARIO_COLORS[j % SCENARIO_COLORS.len()];
+    if (j / SCENARIO_COLORS.len()) % 2 == 0 { Mark::Fill(color.mix(1.0)) } else { Mark::Outlined(color) }
+}
+
 fn draw_comparison<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Comparison, look: &Look) -> DrawResult<DB> {
     let means: Vec<Vec<f64>> = COMPARED
         .iter()
         .map(|k| c.rows.iter().find(|r| r.metric == *k).map(|r| r.mean.clone()).unwrap_or_default())
         .collect();
     let ymax = headroom(means.iter().flatten().copied().fold(0.0, f64::max) * 1.05);
-    let unit = MoneyUnit::for_max(ymax);
+    let axis = MoneyAxis::new(0.0, ymax, 8);
     let trials = group(c.trials as f64, 0);
     let title = match look.lang {
         Lang::En => format!("Expected loss by layer in each scenario ({trials} futures, the same in each)"),
         Lang::Zh => format!("各情景各层预期损失（{trials} 次模拟，各情景相同）"),
     };
     let nl = COMPARED.len() as u32;
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, look.font(24))
-        .margin(16)
-        .x_label_area_size(50)
-        .y_label_area_size(90)
-        // A segmented u32 range holds its end too: 0..nl-1 gives nl groups.
-        .build_cartesian_2d((0u32..nl - 1).into_segmented(), 0.0..ymax)?;
-    chart
-        .configure_mesh()
+    let body = page(root, &title, look)?;
+    // The scenarios' legend in a column of its own: a box inside the chart
+    // would cover the bars of a long comparison.
+    let f = Frame { x_area: 50, right: 16, ..Frame::PAGE };
+    let keys: Vec<(Mark, String)> =
+        c.scenarios.iter().enumerate().map(|(j, name)| (scenario_mark(j), name.clone())).collect();
+    let widest = keys.iter().map(|(_, l)| text_width(&body, l, f.legend, look)).max().unwrap_or(0);
+    let (w, _) = body.dim_in_pixel();
+    let column = (widest as u32 + 56).clamp(120, w * 2 / 5);
+    let (area, side) = body.split_horizontally(w - column);
+    key_column(&side, &keys, f.legend, look)?;
+    // A segmented u32 range holds its end too: 0..nl-1 gives nl groups.
+    let mut chart =
+        frame(&area, f, None, look, (0u32..nl - 1).into_segmented(), ticked(0.0..ymax, axis.ticks.clone()))?;
+    mesh(&mut chart, f, look)
         .disable_x_mesh()
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(BLACK.mix(0.08))
         .x_labels(nl as usize)
         .x_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => COMPARED.get(*i as usize).map_or("", |l| layer_label(l, look.lang)).into(),
             _ => String::new(),
         })
-        .y_label_formatter(&|v| unit.tick(*v, ymax))
-        .label_style(look.font(15))
-        .y_desc(format!("{} ({})", look.t("expected loss", "预期损失"), unit.name(look.lang)))
-        .axis_desc_style(look.font(17))
+        .y_label_formatter(&|v| axis.label(*v))
+        .y_desc(format!("{} ({})", look.t("expected loss", "预期损失"), axis.unit.name(look.lang)))
         .draw()?;
     // Each scenario's bar takes its slot of a group's middle 80 %, in pixels.
     let group_px = chart.plotting_area().dim_in_pixel().0 as f64 / nl as f64;
     let slot = group_px * 0.8 / c.scenarios.len().max(1) as f64;
-    for (j, name) in c.scenarios.iter().enumerate() {
-        let color = PALETTE[j % PALETTE.len()];
+    for j in 0..c.scenarios.len() {
         let left = (group_px * 0.1 + slot * j as f64).round() as u32;
         let right = (group_px - group_px * 0.1 - slot * (j + 1) as f64 + slot * 0.08).round().max(0.0) as u32;
-        let bars = means.iter().enumerate().filter_map(move |(i, m)| {
+        let bar = |i: usize, style: ShapeStyle| {
+            let m: f64 = means[i].get(j).copied()?;
             let i = i as u32;
-            let mut bar = Rectangle::new(
-                [(SegmentValue::Exact(i), m.get(j).copied()?), (SegmentValue::Exact(i + 1), 0.0)],
-                color.filled(),
-            );
+            let mut bar = Rectangle::new([(SegmentValue::Exact(i), m), (SegmentValue::Exact(i + 1), 0.0)], style);
             bar.set_margin(0, 0, left, right);
             Some(bar)
-        });
-        chart
-            .draw_series(bars)?
-            .label(look.legend(name))
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], color.filled()));
+        };
+        let (fill, outlined) = match scenario_mark(j) {
+            Mark::Outlined(color) => (color.filled(), true),
+            Mark::Fill(color) => (color.filled(), false),
+            _ => (BLACK.filled(), false),
+        };
+        chart.draw_series((0..means.len()).filter_map(|i| bar(i, fill)))?;
+        if outlined {
+            chart.draw_series((0..means.len()).filter_map(|i| bar(i, BLACK.stroke_width(2))))?;
+        }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .label_font(look.font(15))
-        .draw()?;
     Ok(())
 }
 
@@ -1094,6 +1588,37 @@ pub fn sweep_heatmap_svg(axes: &[Axis], rows: &[CellRow], lang: Lang) -> Result<
     }
     let size = ((300 + 120 * b.values.len() as u32).max(900), (220 + 56 * a.values.len() as u32).max(520));
     draw_svg(size, lang, "sweep_heatmap.svg", |root, look| draw_heatmap(root, a, b, rows, look)).map(Some)
+}
+
+/// A swept key's name for people, for the keys a bureau sweeps; other keys
+/// as their last part in words, with the key itself.
+pub fn key_title(key: &str, lang: Lang) -> String {
+    let known = match key {
+        "funds.compensation.deposit_ratio" => Some(("deposit ratio (loans : fund)", "存入比例（贷款 : 补偿金）")),
+        "funds.compensation.government_share" => Some(("government's share of the loss", "政府分担比例")),
+        "funds.compensation.shortfall_bearer" => Some(("who bears a shortfall", "缺口承担方")),
+        "funds.compensation.top_up.enabled" => Some(("year-end top-ups", "年末补充")),
+        "funds.compensation.top_up.annual_cap" => Some(("top-up cap per year (CNY)", "每年补充上限（元）")),
+        "funds.compensation.top_up.total_cap" => Some(("top-up cap over the horizon (CNY)", "期内补充上限（元）")),
+        "funds.village.share" => Some(("village fund (share of covered loans)", "村级互助金（占覆盖贷款比例）")),
+        "funds.village.enabled" => Some(("village funds", "村级互助金")),
+        "economy.rho" => Some(("correlation of defaults (rho)", "违约相关性（rho）")),
+        _ => None,
+    };
+    match known {
+        Some((en, zh)) => lang.pick(en, zh).to_string(),
+        None => format!("{} ({key})", key.rsplit('.').next().unwrap_or(key).replace('_', " ")),
+    }
+}
+
+/// A swept value as people read it: ratios as "8:1", shares as percentages,
+/// other values as typed.
+pub fn value_label(key: &str, value: &str) -> String {
+    match value.parse::<f64>() {
+        Ok(v) if key.ends_with("deposit_ratio") => ratio(v),
+        Ok(v) if key.ends_with("share") => pct(v),
+        _ => value.to_string(),
+    }
 }
 
 /// The heat map's colour of a probability: white at 0, deep red from 10 % on.
@@ -1116,36 +1641,32 @@ fn draw_heatmap<DB: DrawingBackend>(
         group(trials as f64, 0),
         look.t("futures per cell", "次模拟/格")
     );
-    let body = root.margin(8, 0, 0, 0).titled(&title, look.font(24))?;
+    let body = page(root, &title, look)?;
     let (w, _) = body.dim_in_pixel();
     let (grid, scale) = body.split_horizontally(w.saturating_sub(150));
     let (na, nb) = (a.values.len() as u32, b.values.len() as u32);
-    let mut chart = ChartBuilder::on(&grid)
-        .margin(16)
-        .x_label_area_size(60)
-        .y_label_area_size(110)
-        // Segmented u32 ranges hold their ends too: 0..n-1 gives n cells.
-        .build_cartesian_2d((0u32..nb - 1).into_segmented(), (0u32..na - 1).into_segmented())?;
-    let label = |values: &[String], i: Option<u32>| i.and_then(|i| values.get(i as usize)).cloned().unwrap_or_default();
+    let f = Frame { x_area: 60, y_area: 110, right: 16, titles: 16, ..Frame::PAGE };
+    // Segmented u32 ranges hold their ends too: 0..n-1 gives n cells.
+    let mut chart = frame(&grid, f, None, look, (0u32..nb - 1).into_segmented(), (0u32..na - 1).into_segmented())?;
+    let label = |axis: &Axis, i: Option<u32>| {
+        i.and_then(|i| axis.values.get(i as usize)).map(|v| value_label(&axis.key, v)).unwrap_or_default()
+    };
     // The first value of the first key is the top row, as in the table.
     let row = |y: u32| (na - 1).checked_sub(y);
-    chart
-        .configure_mesh()
+    mesh(&mut chart, f, look)
         .disable_mesh()
         .x_labels(nb as usize)
         .y_labels(na as usize)
         .x_label_formatter(&|x| match x {
-            SegmentValue::CenterOf(j) => label(&b.values, Some(*j)),
+            SegmentValue::CenterOf(j) => label(b, Some(*j)),
             _ => String::new(),
         })
         .y_label_formatter(&|y| match y {
-            SegmentValue::CenterOf(y) => label(&a.values, row(*y)),
+            SegmentValue::CenterOf(y) => label(a, row(*y)),
             _ => String::new(),
         })
-        .label_style(look.font(15))
-        .x_desc(&b.key)
-        .y_desc(&a.key)
-        .axis_desc_style(look.font(16))
+        .x_desc(key_title(&b.key, look.lang))
+        .y_desc(key_title(&a.key, look.lang))
         .draw()?;
     for (k, r) in rows.iter().enumerate() {
         let (x, y) = (k as u32 % nb, na - 1 - k as u32 / nb);
@@ -1165,7 +1686,8 @@ fn draw_heatmap<DB: DrawingBackend>(
     }
     // The colour scale: 0 to 10 % and above, as the cells are coloured.
     let steps = 50;
-    let mut legend = ChartBuilder::on(&scale)
+    let (levels, _) = nice_ticks(0.0, 0.1, 6);
+    let mut scale_chart = ChartBuilder::on(&scale)
         .margin_top(16)
         .margin_bottom(76)
         .margin_right(20)
@@ -1173,16 +1695,15 @@ fn draw_heatmap<DB: DrawingBackend>(
         // Room between the title and the top tick's label, centred on the edge.
         .top_x_label_area_size(12)
         .caption(look.t("runs dry", "用尽概率"), look.font(15))
-        .build_cartesian_2d(0.0..1.0, 0.0..0.1)?;
-    legend
+        .build_cartesian_2d(0.0..1.0, ticked(0.0..0.1, levels))?;
+    scale_chart
         .configure_mesh()
         .disable_mesh()
         .disable_x_axis()
-        .y_labels(6)
         .y_label_formatter(&|p| if *p >= 0.1 - 1e-9 { format!("≥ {}", pct(*p)) } else { pct(*p) })
         .label_style(look.font(13))
         .draw()?;
-    legend.draw_series((0..steps).map(|k| {
+    scale_chart.draw_series((0..steps).map(|k| {
         let (p0, p1) = (0.1 * k as f64 / steps as f64, 0.1 * (k + 1) as f64 / steps as f64);
         Rectangle::new([(0.0, p0), (1.0, p1)], heat((p0 + p1) / 2.0).filled())
     }))?;
@@ -1304,7 +1825,7 @@ fn draw_grouped_bars<DB: DrawingBackend>(
         });
         chart
             .draw_series(bars)?
-            .label(look.legend(name))
+            .label(name)
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], color.filled()));
     }
     chart
@@ -1416,7 +1937,6 @@ fn draw_svg(
     let mut s = String::new();
     {
         let root = Typeset::vector(SVGBackend::with_string(&mut s, size)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| anyhow!("drawing {what}: {e:?}"))?;
         draw(&root, &look).map_err(|e| anyhow!("drawing {what}: {e:?}"))?;
         root.present().map_err(|e| anyhow!("drawing {what}: {e:?}"))?;
     }
@@ -1517,6 +2037,10 @@ mod tests {
         let svg = comparison_svg(&c, Lang::En).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains("Village fund") && svg.contains("a &amp; &lt;b&gt;") && svg.contains("CNY 10k"), "{svg}");
+        // Nice ticks: 0 to 25 (CNY 10k) in fives, not fractions of the top.
+        for tick in ["0", "5", "10", "15", "20", "25"] {
+            assert!(svg.contains(&format!("\n{tick}\n")), "tick {tick}");
+        }
         assert!(comparison_svg(&c, Lang::Zh).unwrap().contains("村级风险互助金"));
 
         let axis = |key: &str, values: &[&str]| Axis {
@@ -1541,13 +2065,122 @@ mod tests {
         };
         let rows: Vec<CellRow> = (0..6).map(cell).collect();
         let svg = sweep_heatmap_svg(&axes, &rows, Lang::Zh).unwrap().expect("two keys");
-        assert!(
-            svg.contains("补偿金用尽的概率") && svg.contains("funds.village.share") && svg.contains("\n0.05\n"),
-            "{svg}"
-        );
-        assert!(svg.contains(&format!("\n{}\n", pct(0.1))) && svg.contains("\n12\n"));
+        // Titles for people, values as they read: shares as percentages, ratios as ratios.
+        assert!(svg.contains("补偿金用尽的概率") && svg.contains("村级互助金（占覆盖贷款比例）"), "{svg}");
+        assert!(svg.contains("存入比例（贷款 : 补偿金）") && !svg.contains("funds.village.share"), "{svg}");
+        assert!(svg.contains("\n5 %\n") && svg.contains("\n12:1\n"), "{svg}");
+        // The colour scale, 0 to 10 % and above.
+        assert!(svg.contains(&format!("\n≥ {}\n", pct(0.1))) && svg.contains("用尽概率"), "{svg}");
         assert!(sweep_heatmap_svg(&axes[..1], &rows[..3], Lang::En).unwrap().is_none());
         assert!(sweep_heatmap_svg(&axes, &rows[..5], Lang::En).is_err());
+    }
+
+    #[test]
+    fn exceedance_axis_stops_at_what_the_run_resolves() {
+        let (floor, ticks) = exceedance_axis(20_000);
+        assert_eq!(ticks, vec![1.0, 0.1, 0.01, 0.005, 0.001, 0.0001, 1.0 / 20_000.0]);
+        assert!(floor < 1.0 / 20_000.0 && floor > 1.0 / 100_000.0, "{floor}");
+        // A power of ten just above 1/n gives way to 1/n, whose label it would overlap.
+        assert_eq!(exceedance_axis(12_000).1, vec![1.0, 0.1, 0.01, 0.005, 0.001, 1.0 / 12_000.0]);
+        // Levels the run cannot resolve are not on the axis; 1/n gives way to a named level.
+        assert_eq!(exceedance_axis(150).1, vec![1.0, 0.1, 0.01, 1.0 / 150.0]);
+        assert_eq!(exceedance_axis(100).1, vec![1.0, 0.1, 0.01]);
+        assert_eq!(exceedance_axis(210).1, vec![1.0, 0.1, 0.01, 0.005]);
+        assert_eq!(one_in(1.0 / 20_000.0, Lang::En), "1 in 20,000");
+    }
+
+    #[test]
+    fn labels_go_where_no_line_runs() {
+        // A segment through a box, one beside it, one ending inside it.
+        let r = (10, 10, 50, 30);
+        assert!(crosses((0, 20), (60, 20), r));
+        assert!(!crosses((0, 40), (60, 40), r));
+        assert!(crosses((0, 0), (20, 20), r));
+        assert!(!crosses((60, 0), (60, 50), r));
+        let within = (0, 0, 400, 300);
+        let point = (200, 150);
+        let size = (80, 16);
+        let places = beside(point, size);
+        // Nothing in the way: right above the point.
+        assert_eq!(free_place(&places, size, within, &[], &[]), (208, 130));
+        // A line through that place: the next free one, clear of the line.
+        let line = vec![vec![(150, 138), (350, 138)]];
+        let at = free_place(&places, size, within, &line, &[]);
+        assert_ne!(at, (208, 130));
+        assert!(!crosses((150, 138), (350, 138), (at.0 - 6, at.1 - 6, at.0 + 86, at.1 + 22)), "{at:?}");
+        // Boxes to avoid are avoided, and a place outside the chart is not used.
+        let at = free_place(&places, size, within, &[], &[(190, 100, 400, 149)]);
+        assert!(!overlap((190, 100, 400, 149), (at.0, at.1, at.0 + 80, at.1 + 16)), "{at:?}");
+        let corner = free_place(&beside((395, 5), size), size, within, &[], &[]);
+        assert!(corner.0 >= 0 && corner.0 + 80 <= 400 && corner.1 >= 0, "{corner:?}");
+        // A label beside its point needs no leader; one moved away does.
+        assert_eq!(leader(point, (208, 130), size), None);
+        assert_eq!(leader(point, (300, 130), size), Some([point, (300, 146)]));
+    }
+
+    #[test]
+    fn bands_are_cut_at_the_chart_edges_not_squashed() {
+        // A triangle poking above y = 1: cut along y = 1 at the crossing points.
+        let tri = [(0.0, 0.0), (2.0, 2.0), (4.0, 0.0)];
+        assert_eq!(clip_polygon(&tri, 0.0, 1.0), vec![(0.0, 0.0), (1.0, 1.0), (3.0, 1.0), (4.0, 0.0)]);
+        let cut = clip_polygon(&[(0.0, -5.0), (1.0, 5.0), (2.0, -5.0)], -1.0, 1.0);
+        assert!(cut.iter().all(|&(_, y)| (-1.0..=1.0).contains(&y)), "{cut:?}");
+        assert!(clip_polygon(&tri, 3.0, 4.0).is_empty());
+        // The y range holds every drawn mean and the band from a tenth of the run on.
+        let pt = |n, mean, half| RunningMean { n, mean, lo: mean - half, hi: mean + half };
+        let pts = [pt(5, 200.0, 150.0), pt(50, 120.0, 30.0), pt(100, 100.0, 10.0)];
+        let (y0, y1) = convergence_range(&pts, 100);
+        assert!(y0 <= 90.0 && (200.0..350.0).contains(&y1), "{y0} {y1}");
+    }
+
+    #[test]
+    fn the_balance_axis_fits_the_band() {
+        let b = |year, p1, p5, p50, p95| BandPoint { year, p1, p5, p50, p95 };
+        let band = [b(0, 1000.0, 1000.0, 1000.0, 1000.0), b(1, 930.0, 960.0, 990.0, 999.0)];
+        let (lo, hi) = balance_range(&band);
+        assert!(lo < 930.0 && hi > 1000.0, "{lo} {hi}");
+        // The band fills most of the axis rather than a sliver above 0.
+        assert!((1000.0 - 930.0) / (hi - lo) > 0.7, "{lo} {hi}");
+        let flat = [b(0, 500.0, 500.0, 500.0, 500.0)];
+        let (lo, hi) = balance_range(&flat);
+        assert!(lo < 500.0 && hi > 500.0);
+    }
+
+    #[test]
+    fn the_sizing_curve_crossing_is_read_where_it_is_drawn() {
+        let p = |ratio: f64, prob: f64| CurvePoint {
+            account: "a".into(),
+            ratio,
+            deposit: 0.0,
+            depletion_prob: prob,
+            lo: prob,
+            hi: prob,
+        };
+        let pts = [p(10.0, 0.0), p(20.0, 0.005), p(40.0, 0.015), p(80.0, 0.05)];
+        let refs: Vec<&CurvePoint> = pts.iter().collect();
+        // Halfway from 0.5 % to 1.5 % on the log axis: the geometric mean of 20 and 40.
+        let r = target_crossing(&refs, 0.01).unwrap();
+        assert!((r - (20.0f64 * 40.0).sqrt()).abs() < 1e-9, "{r}");
+        assert!((target_crossing(&refs, 0.05).unwrap() - 80.0).abs() < 1e-9);
+        assert_eq!(target_crossing(&refs, 0.2), None);
+        assert_eq!(target_crossing(&refs[1..], 0.001), None, "above the target from the first point");
+    }
+
+    #[test]
+    fn scenarios_do_not_share_a_look() {
+        let looks: Vec<String> = (0..40).map(|j| format!("{:?}", scenario_mark(j))).collect();
+        let distinct: std::collections::BTreeSet<&String> = looks.iter().collect();
+        assert_eq!(distinct.len(), 40);
+    }
+
+    #[test]
+    fn swept_keys_and_values_read_as_words() {
+        assert_eq!(key_title("funds.compensation.deposit_ratio", Lang::En), "deposit ratio (loans : fund)");
+        assert_eq!(key_title("hazards.perils.flood.rate", Lang::En), "rate (hazards.perils.flood.rate)");
+        assert_eq!(key_title("funds.compensation.top_up.annual_cap", Lang::Zh), "每年补充上限（元）");
+        assert_eq!(value_label("funds.compensation.deposit_ratio", "12"), "12:1");
+        assert_eq!(value_label("funds.village.share", "0.035"), "3.5 %");
+        assert_eq!(value_label("funds.compensation.shortfall_bearer", "bank"), "bank");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::analysis::summary::{AccountSummary, Prob, Summary};
 use crate::report::charts::{
     self, Chart, DEPLETION_TARGET, Lang, OPTIONAL_LAYERS, WATERFALL, layer_label, today_ratio,
 };
-use crate::report::format::{group, money, pct, plain, ratio};
+use crate::report::format::{group, money, pct, pct_interval, plain, ratio};
 use crate::report::labels::{Kind, Labels};
 use crate::report::markup::{Attrs, Html, PreEscaped};
 use crate::report::page;
@@ -223,28 +223,28 @@ pub fn adequacy_sentence(s: &Summary, labels: &Labels, lang: Lang) -> String {
         (Lang::En, 1) => format!(
             "{at}, the compensation fund ran dry in {} of the {n} simulated {h}-year futures (95 % CI {} – {}); the target is at most {target}.",
             pct(e.p),
-            pct(e.lo),
-            pct(e.hi)
+            pct_interval(e.lo, e.hi).0,
+            pct_interval(e.lo, e.hi).1
         ),
         (Lang::En, _) => format!(
             "{at}, each bank's compensation fund ran dry in at most {} of the {n} simulated {h}-year futures (the worst is {}: 95 % CI {} – {}); the target is at most {target}.",
             pct(e.p),
             account_name(s, labels, worst, lang),
-            pct(e.lo),
-            pct(e.hi)
+            pct_interval(e.lo, e.hi).0,
+            pct_interval(e.lo, e.hi).1
         ),
         (Lang::Zh, 1) => format!(
             "{at}，风险补偿金在 {n} 个 {h} 年期模拟情景中有 {} 被用尽（95 % 置信区间 {} – {}）；目标是不超过 {target}。",
             pct(e.p),
-            pct(e.lo),
-            pct(e.hi)
+            pct_interval(e.lo, e.hi).0,
+            pct_interval(e.lo, e.hi).1
         ),
         (Lang::Zh, _) => format!(
             "{at}，各银行的风险补偿金在 {n} 个 {h} 年期模拟情景中被用尽的比例最高为 {}（最差的是{}：95 % 置信区间 {} – {}）；目标是不超过 {target}。",
             pct(e.p),
             account_name(s, labels, worst, lang),
-            pct(e.lo),
-            pct(e.hi)
+            pct_interval(e.lo, e.hi).0,
+            pct_interval(e.lo, e.hi).1
         ),
     }
 }
@@ -393,15 +393,15 @@ fn village_sentence(s: &Summary, lang: Lang) -> String {
             "Village risk mutual funds: on average {} of the village funds ran dry within the horizon; at least one village's fund ran dry in {} of the futures (95 % CI {} – {}).",
             pct(a.village_funds_exhausted_share),
             pct(v.p),
-            pct(v.lo),
-            pct(v.hi)
+            pct_interval(v.lo, v.hi).0,
+            pct_interval(v.lo, v.hi).1
         ),
         Lang::Zh => format!(
             "村级风险互助金：期限内平均有 {} 的村级互助金被用尽；至少一个村的互助金被用尽的情景占 {}（95 % 置信区间 {} – {}）。",
             pct(a.village_funds_exhausted_share),
             pct(v.p),
-            pct(v.lo),
-            pct(v.hi)
+            pct_interval(v.lo, v.hi).0,
+            pct_interval(v.lo, v.hi).1
         ),
     }
 }
@@ -662,7 +662,7 @@ fn accounts_section(h: &mut Html, s: &Summary, labels: &Labels, lang: Lang) {
                     num(h, &group(acc.covered_principal, 0));
                     num(h, &group(acc.deposit, 0));
                     num(h, &acc.deposit_ratio.map_or("-".into(), ratio));
-                    num(h, &format!("{} ({} – {})", pct(e.p), pct(e.lo), pct(e.hi)));
+                    num(h, &format!("{} ({} – {})", pct(e.p), pct_interval(e.lo, e.hi).0, pct_interval(e.lo, e.hi).1));
                     h.text_el("td", &[("class", class)], answer);
                     num(h, &group(acc.draws.mean, 0));
                     num(h, &group(acc.bank_loss.p99, 0));
@@ -670,7 +670,7 @@ fn accounts_section(h: &mut Html, s: &Summary, labels: &Labels, lang: Lang) {
             }
         });
         let c = &a.comp_fund_exhausted;
-        let (p, lo, hi) = (pct(c.p), pct(c.lo), pct(c.hi));
+        let (p, (lo, hi)) = (pct(c.p), pct_interval(c.lo, c.hi));
         let note = match lang {
             Lang::En => format!(
                 "At least one account ran dry in {p} of the futures (95 % CI {lo} – {hi}). Intervals are Wilson score intervals; \"cannot tell yet\" means the interval contains the 1 % target."

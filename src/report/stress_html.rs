@@ -327,7 +327,6 @@ fn footer(h: &mut Html, r: &StressReport, lang: Lang, command: &str) {
     h.line();
 }
 
-/// The page's look: that of the run's report.
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,13 +347,17 @@ mod tests {
             set: vec!["economy.rho=0.2".into(), "name=<x>".into()],
         };
         let r = crate::analysis::stress::report(&m, &m, &stress, applied, 3, &c, &c);
+        let labels = Labels::of(&m.scenario);
         for lang in [Lang::En, Lang::Zh] {
-            let page = render(&r, lang, "riskshare stress --preset flood-year").unwrap();
+            let page = render(&r, &labels, lang, "riskshare stress --preset flood-year").unwrap();
             assert!(page.contains("economy.rho=0.2") && page.contains("name=&lt;x&gt;"));
             assert!(page.contains("--preset flood-year"));
             assert_eq!(page.matches("<svg").count(), 2);
         }
-        let zh = render(&r, Lang::Zh, "").unwrap();
+        let zh = render(&r, &labels, Lang::Zh, "").unwrap();
         assert!(zh.contains("财政成本的构成") && zh.contains("lang=\"zh-CN\""));
+        // Display names in the page's language, the font embedded.
+        assert!(zh.contains("旺苍县基准情景") && zh.contains("信用联社") && zh.contains("洪涝"));
+        assert!(zh.contains("@font-face"));
     }
 }

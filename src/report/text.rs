@@ -5,12 +5,12 @@ use std::fmt::Write;
 use crate::analysis::compare::Comparison;
 use crate::analysis::policy::{MeanCi, PolicyFigures};
 use crate::analysis::stress::StressReport;
-use crate::analysis::summary::{Prob, Summary};
+use crate::analysis::summary::{AccountSummary, Prob, Summary};
 use crate::analysis::sweep::{Axis, CellRow};
 use crate::model::Model;
 use crate::money::Fen;
 use crate::report::charts::layer_label;
-use crate::report::format::{Lang, group, pad, pad_left, pct, ratio, width};
+use crate::report::format::{Lang, group, pad, pad_left, pct, pct_interval, ratio, width};
 use crate::report::labels::{Kind, Labels};
 
 /// A throughput like `1.52e9`.
@@ -37,7 +37,7 @@ pub fn portfolio(m: &Model) -> String {
         "portfolio: {} loans, CNY {} in {} villages of {} county(ies); horizon {} years",
         group(l.n as f64, 0),
         group(total.to_yuan_f64(), 0),
-        m.villages.len(),
+        group(m.villages.len() as f64, 0),
         m.counties.len(),
         m.horizon
     );
@@ -247,43 +247,53 @@ pub fn run_table(s: &Summary, labels: &Labels, lang: Lang) -> String {
         }
     }
     let a = &s.adequacy;
-    let _ = writeln!(
-        o,
-        "\ncompensation fund exhausted (any account): {} (95 % CI {} - {})",
-        pct(a.comp_fund_exhausted.p),
-        pct(a.comp_fund_exhausted.lo),
-        pct(a.comp_fund_exhausted.hi)
-    );
+    let _ = writeln!(o, "\ncompensation fund exhausted (any account): {}", with_ci(&a.comp_fund_exhausted));
+    // A province has hundreds of accounts: the table names those closest to
+    // running dry, and says where the rest are.
+    let shown = worst_accounts(&a.accounts, MAX_ACCOUNT_LINES);
+    if shown.len() < a.accounts.len() {
+        let _ = writeln!(
+            o,
+            "  the {} of {} accounts most likely to run dry (then by expected draw):",
+            shown.len(),
+            group(a.accounts.len() as f64, 0)
+        );
+    }
     let several = a.accounts.iter().any(|x| x.county != a.accounts[0].county);
-    let names: Vec<String> = a.accounts.iter().map(|x| labels.account(&x.bank, &x.county, several, lang)).collect();
+    let names: Vec<String> = shown.iter().map(|x| labels.account(&x.bank, &x.county, several, lang)).collect();
     let w = names.iter().map(|n| width(n)).fold(18, usize::max);
-    for (acc, name) in a.accounts.iter().zip(&names) {
+    for (acc, name) in shown.iter().zip(&names) {
         let fund_ratio = acc.deposit_ratio.map_or_else(|| "no fund".into(), ratio);
         let _ = writeln!(
             o,
-            "  {} deposit CNY {:>12} ({fund_ratio}), exhausted {} (95 % CI {} - {})",
+            "  {} deposit CNY {:>12} ({fund_ratio}), exhausted {}",
             pad(name, w),
             group(acc.deposit, 0),
-            pct(acc.exhausted.p),
-            pct(acc.exhausted.lo),
-            pct(acc.exhausted.hi)
+            with_ci(&acc.exhausted)
+        );
+    }
+    if shown.len() < a.accounts.len() {
+        let _ = writeln!(
+            o,
+            "  ... and {} more accounts: every account is in summary.json (adequacy.accounts) and report.html",
+            group((a.accounts.len() - shown.len()) as f64, 0)
         );
     }
     let _ = writeln!(
         o,
-        "village funds exhausted: {} of funds on average; at least one in {} of trials",
+        "village funds exhausted: {} of funds on average; at least one in {} of trials {}",
         pct(a.village_funds_exhausted_share),
-        pct(a.any_village_fund_exhausted.p)
+        pct(a.any_village_fund_exhausted.p),
+        ci(&a.any_village_fund_exhausted)
     );
     if let Some(so) = &s.societies {
         let _ = writeln!(
             o,
-            "mutual-aid societies: {} of {} impaired on average; at least one in {} of futures (95 % CI {} - {})",
+            "mutual-aid societies: {} of {} impaired on average; at least one in {} of futures {}",
             pct(so.impaired_share),
             group(so.count as f64, 0),
             pct(so.any_impaired.p),
-            pct(so.any_impaired.lo),
-            pct(so.any_impaired.hi)
+            ci(&so.any_impaired)
         );
     }
     if s.causes.linkage > 0.0 {
@@ -309,6 +319,33 @@ pub fn run_table(s: &Summary, labels: &Labels, lang: Lang) -> String {
     o
 }
 
+/// Most accounts the run table lists one by one.
+pub const MAX_ACCOUNT_LINES: usize = 10;
+
+/// A probability's 95 % interval, "(95 % CI 0.17 % - 0.72 %)", its ends with
+/// the digits that tell them apart.
+fn ci(p: &Prob) -> String {
+    let (lo, hi) = pct_interval(p.lo, p.hi);
+    format!("(95 % CI {lo} - {hi})")
+}
+
+/// A probability with its 95 % interval: "0.35 % (95 % CI 0.17 % - 0.72 %)".
+fn with_ci(p: &Prob) -> String {
+    format!("{} {}", pct(p.p), ci(p))
+}
+
+/// The accounts a table lists: all of them, in their order, when there are
+/// at most `max`; else the `max` most likely to run dry, the larger expected
+/// draw first among equals.
+pub fn worst_accounts(accounts: &[AccountSummary], max: usize) -> Vec<&AccountSummary> {
+    let mut shown: Vec<&AccountSummary> = accounts.iter().collect();
+    if shown.len() > max {
+        shown.sort_by(|a, b| b.exhausted.p.total_cmp(&a.exhausted.p).then(b.draws.mean.total_cmp(&a.draws.mean)));
+        shown.truncate(max);
+    }
+    shown
+}
+
 /// A sizing's ratio; none where the account needs no deposit.
 fn ratio_text(r: Option<f64>) -> String {
     r.map_or_else(|| "no deposit needed".into(), ratio)
@@ -329,14 +366,13 @@ pub fn sizing_table(
         for a in &s.accounts {
             let _ = writeln!(
                 o,
-                "\n  {}: covered loans CNY {}; today CNY {} ({}), runs dry in {} of futures (95 % CI {} - {})",
+                "\n  {}: covered loans CNY {}; today CNY {} ({}), runs dry in {} of futures {}",
                 labels.account(&a.bank, &a.county, several, lang),
                 group(a.covered_principal, 0),
                 group(a.current_deposit, 0),
                 ratio_text(a.current_ratio),
                 pct(a.current_depletion.p),
-                pct(a.current_depletion.lo),
-                pct(a.current_depletion.hi)
+                ci(&a.current_depletion)
             );
             let _ = writeln!(o, "    {:>10} {:>16} {:>30}  today's deposit", "confidence", "deposit (CNY)", "ratio");
             for l in &a.levels {
@@ -362,13 +398,14 @@ pub fn sizing_table(
             pct(v.lasting_at_current)
         );
         for l in &v.levels {
+            let (lo, hi) = pct_interval(l.share_ci[0], l.share_ci[1]);
             let _ = writeln!(
                 o,
                 "    to last in {:>7} of pairs: {:>8} of covered loans [{} - {}]",
                 pct(l.confidence),
                 pct(l.share),
-                pct(l.share_ci[0]),
-                pct(l.share_ci[1])
+                lo,
+                hi
             );
         }
     }
@@ -405,7 +442,8 @@ fn mean_ci(m: &MeanCi) -> String {
 
 /// "0.5 % [0.27 % - 0.92 %]".
 fn prob_ci(p: &Prob) -> String {
-    format!("{} [{} - {}]", pct(p.p), pct(p.lo), pct(p.hi))
+    let (lo, hi) = pct_interval(p.lo, p.hi);
+    format!("{} [{lo} - {hi}]", pct(p.p))
 }
 
 /// "+1,234" or "-1,234" or "0".

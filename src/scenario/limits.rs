@@ -27,6 +27,8 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Visitor};
 
+use crate::limits::grouped;
+
 /// Deepest nesting accepted in a YAML text (the deserializer itself stops
 /// at 128).
 pub const MAX_DEPTH: usize = 64;
@@ -98,8 +100,8 @@ fn expanded_values(text: &str, limit: usize) -> Result<(), Refusal> {
             message: format!(
                 "its aliases (`*name`) expand to more than {} values; a YAML text may hold at most {} values, \
                  an alias counting as the values it stands for",
-                group(limit),
-                group(limit)
+                grouped(limit as u64),
+                grouped(limit as u64)
             ),
         });
     }
@@ -193,19 +195,6 @@ impl<'de> Visitor<'de> for Count<'_> {
         let ((), v) = a.variant_seed(self)?;
         de::VariantAccess::newtype_variant_seed(v, self)
     }
-}
-
-/// `1234567` as `1,234,567`.
-fn group(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The one-pass scan behind [`check`], with its limits as arguments.
@@ -393,8 +382,8 @@ impl<'a> Scanner<'a> {
                 line: Some(at + 1),
                 message: format!(
                     "more than {} values (scalars, lists and maps); a YAML text may hold at most {}",
-                    group(self.max_values),
-                    group(self.max_values)
+                    grouped(self.max_values as u64),
+                    grouped(self.max_values as u64)
                 ),
             });
         }

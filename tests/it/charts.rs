@@ -154,7 +154,43 @@ fn fund_balance_bands_start_at_the_deposit_and_are_ordered() {
             assert!(p.p95 <= deposit + 0.01);
         }
         assert!(b.by_year.iter().all(|y| y.len() == TRIALS));
+        // The axis is chosen around the band: it holds every quantile drawn,
+        // and the band fills most of it rather than a sliver above 0.
+        let (lo, hi) = charts::balance_range(&band);
+        assert!(band.iter().all(|p| lo < p.p1 && p.p95 < hi), "{}: {lo} .. {hi}", b.bank);
+        let spread =
+            band.iter().map(|p| p.p95).fold(f64::MIN, f64::max) - band.iter().map(|p| p.p1).fold(f64::MAX, f64::min);
+        if spread > 0.0 {
+            assert!(spread / (hi - lo) > 0.7, "{}: the band fills {} of the axis", b.bank, spread / (hi - lo));
+        }
     }
+}
+
+#[test]
+fn the_convergence_lines_stay_inside_their_axes() {
+    let d = load_run(shared()).unwrap();
+    for col in ["bank_total", "comp_fund"] {
+        let v = d.trials.column(col).unwrap();
+        let n = v.len() as u64;
+        let drawn: Vec<_> =
+            charts::running_mean_yuan(&v, 800).into_iter().filter(|p| p.n > n / 100 || p.n == n).collect();
+        let (y0, y1) = charts::convergence_range(&drawn, n);
+        assert!(drawn.iter().all(|p| y0 <= p.mean && p.mean <= y1), "{col}: the running mean leaves {y0} .. {y1}");
+        let mut band: Vec<(f64, f64)> = drawn.iter().map(|p| (p.n as f64, p.hi)).collect();
+        band.extend(drawn.iter().rev().map(|p| (p.n as f64, p.lo)));
+        let cut = charts::clip_polygon(&band, y0, y1);
+        assert!(!cut.is_empty() && cut.iter().all(|&(_, y)| y0 - 1e-9 <= y && y <= y1 + 1e-9), "{col}");
+    }
+}
+
+#[test]
+fn the_exceedance_axis_ends_at_one_in_the_trials() {
+    let svg = charts::render_svg(Chart::Exceedance, &load_run(shared()).unwrap(), Lang::En).unwrap();
+    // 300 trials resolve 1 in 300, not 1 in 1,000; the named levels are ticks.
+    assert!(svg.contains("\n1 in 300\n") && svg.contains("\n1 in 100\n"), "{svg}");
+    assert!(!svg.contains("1 in 1,000"), "{svg}");
+    let (floor, ticks) = charts::exceedance_axis(TRIALS);
+    assert!(floor < 1.0 / TRIALS as f64 && ticks.contains(&(1.0 / TRIALS as f64)));
 }
 
 #[test]
@@ -275,6 +311,27 @@ fn sizing_chart_and_table_when_the_run_has_them() {
     assert!(report.contains("How big must each deposit be?") && report.contains("deposit needed"));
     assert!(report.contains("To run dry in at most 1 % of futures, the loans : fund ratio may be at most"));
     assert_eq!(report.matches("<svg").count(), 6, "every chart, the sizing curve too");
+    // Where each account's curve crosses the 1 % target: marked, and near the
+    // ratio the sizing reads from the trials at 99 % (the curve's grid steps
+    // by about 12 %).
+    let sizing = d.sizing.as_ref().unwrap();
+    for (account, pts) in &curve {
+        let crossing = charts::target_crossing(pts, charts::DEPLETION_TARGET);
+        let sized = sizing
+            .accounts
+            .iter()
+            .find(|a| format!("{}/{}", a.bank, a.county) == *account)
+            .and_then(|a| a.levels.iter().find(|l| (l.confidence - 0.99).abs() < 1e-9))
+            .and_then(|l| l.ratio);
+        if let (Some(c), Some(r)) = (crossing, sized) {
+            assert!((c / r).ln().abs() < 0.2, "{account}: the curve crosses 1 % at {c}, the sizing says {r}");
+        }
+    }
+    let en = charts::render_svg(Chart::Sizing, &d, Lang::En).unwrap();
+    if curve.iter().any(|(_, pts)| charts::target_crossing(pts, charts::DEPLETION_TARGET).is_some()) {
+        assert!(en.contains("1 % reached at") && en.contains("(1 % at "), "{en}");
+    }
+    assert!(en.contains("target: at most 1 %"));
 }
 
 /// The charts and the report read summary.json and size.json as the types

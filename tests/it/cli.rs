@@ -262,6 +262,15 @@ fn precision_runs_are_reproducible_and_stop_when_precise() {
     let l = &s["layers"]["comp_fund"];
     let rel = l["stderr"].as_f64().unwrap() / l["mean"].as_f64().unwrap();
     assert!(rel <= 0.03, "relative standard error {rel} above the target");
+    // The run says what it reached, as a 95 % half-width and a relative standard error.
+    let o = riskshare(&args("1", "c"), dir.path());
+    let t = text(&o);
+    let line = t.lines().find(|l| l.starts_with("precision: ")).unwrap_or_else(|| panic!("no precision line:\n{t}"));
+    assert!(line.contains("the mean of comp_fund to within ±") && line.contains("asked at most 3 %"), "{line}");
+    let reached: f64 =
+        line.split("relative standard error ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap();
+    assert!((reached - rel * 100.0).abs() < 0.006, "{line}: the summary says {rel}");
+    assert!(!line.contains("--max-trials"), "{line}");
 }
 
 #[test]
@@ -367,4 +376,68 @@ fn names_with_commas_and_quotes_give_well_formed_csv() {
     assert!(o.status.success(), "{}", text(&o));
     let (_, rows) = csv_rows(&dir.path().join("sw/sweep.csv"));
     assert_eq!(rows.len(), 2);
+}
+
+/// A province has hundreds of compensation accounts: the run table names the
+/// worst ten and says where the others are; validate groups its counts.
+#[test]
+fn a_province_prints_its_worst_accounts_and_grouped_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let province = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/province.yaml");
+    let province = province.to_str().unwrap();
+    let o = riskshare(&["run", province, "--trials", "60", "--no-charts", "--out", "p"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("p/summary.json")).unwrap()).unwrap();
+    let accounts = s["adequacy"]["accounts"].as_array().unwrap();
+    assert!(accounts.len() > 10, "{} accounts", accounts.len());
+    let lines: Vec<&str> = t.lines().filter(|l| l.contains(" deposit CNY ")).collect();
+    assert_eq!(lines.len(), 10, "{t}");
+    assert!(t.contains(&format!("the 10 of {} accounts most likely to run dry", accounts.len())), "{t}");
+    assert!(t.contains(&format!("... and {} more accounts", accounts.len() - 10)), "{t}");
+    // The ten are those most likely to run dry, the larger expected draw first among equals.
+    let key = |a: &serde_json::Value| (a["exhausted"]["p"].as_f64().unwrap(), a["draws"]["mean"].as_f64().unwrap());
+    let mut keys: Vec<(f64, f64)> = accounts.iter().map(key).collect();
+    keys.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    let cut = keys[9];
+    // Lines name accounts by display names ("rural credit cooperatives ... / county 34").
+    let scenario = riskshare::scenario::parse(&std::fs::read_to_string(province).unwrap(), "province", &[]).unwrap();
+    let labels = riskshare::report::labels::Labels::of(&scenario);
+    let shown = |a: &serde_json::Value| {
+        let (bank, county) = (a["bank"].as_str().unwrap(), a["county"].as_str().unwrap());
+        labels.account(bank, county, true, riskshare::report::format::Lang::En)
+    };
+    for line in &lines {
+        let name = line.split(" deposit CNY").next().unwrap().trim();
+        let a = accounts.iter().find(|a| shown(a) == name);
+        assert!(key(a.unwrap_or_else(|| panic!("{name}"))) >= cut, "{line}");
+    }
+    let o = riskshare(&["validate", province], dir.path());
+    let t = text(&o);
+    assert!(t.contains(" in 17,600 villages of "), "{t}");
+}
+
+/// `report` on a shard's partial result names the merge that makes a run of it.
+#[test]
+fn report_on_a_shard_says_to_merge_first() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mini.yaml"), mini()).unwrap();
+    for (i, out) in [("0/2", "p0"), ("1/2", "p1")] {
+        let o = riskshare(&["run", "mini.yaml", "--trials", "40", "--shard", i, "--out", out], dir.path());
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = riskshare(&["report", "p1"], dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("this is shard 1/2 of a sharded run") && t.contains("riskshare merge p0 p1 --out DIR"), "{t}");
+    assert!(!dir.path().join("p1/report.html").exists());
+}
+
+#[test]
+fn every_merge_option_says_what_it_does() {
+    let o = riskshare(&["merge", "--help"], Path::new("."));
+    let t = text(&o);
+    let lang = t.lines().find(|l| l.trim_start().starts_with("--lang")).unwrap_or_else(|| panic!("{t}"));
+    assert!(lang.contains("Language of the report"), "{lang}");
 }
