@@ -121,6 +121,9 @@ struct CompareArgs {
     /// write are never replaced or removed).
     #[arg(long)]
     force: bool,
+    /// Language of comparison.svg and results.xlsx: en or zh.
+    #[arg(long, default_value = "en")]
+    lang: riskshare::report::charts::Lang,
 }
 
 #[derive(Args)]
@@ -138,7 +141,7 @@ struct MergeArgs {
     /// Skip the charts and report.html.
     #[arg(long)]
     no_charts: bool,
-    /// Language of the report and SVG charts: en or zh.
+    /// Language of the report, the SVG charts and results.xlsx: en or zh.
     #[arg(long, default_value = "en")]
     lang: riskshare::report::charts::Lang,
 }
@@ -162,6 +165,9 @@ struct SweepArgs {
     /// Re-run every cell in full even when the fast path applies.
     #[arg(long)]
     full: bool,
+    /// Language of sweep_heatmap.svg and results.xlsx: en or zh.
+    #[arg(long, default_value = "en")]
+    lang: riskshare::report::charts::Lang,
 }
 
 #[derive(Args)]
@@ -183,13 +189,16 @@ struct StressArgs {
     /// write are never replaced or removed).
     #[arg(long)]
     force: bool,
+    /// Language of results.xlsx: en or zh.
+    #[arg(long, default_value = "en")]
+    lang: riskshare::report::charts::Lang,
 }
 
 #[derive(Args)]
 struct ReportArgs {
     /// A finished run's output folder.
     dir: PathBuf,
-    /// Language of the report and SVG charts: en or zh.
+    /// Language of the report, the SVG charts and results.xlsx: en or zh.
     #[arg(long, default_value = "en")]
     lang: riskshare::report::charts::Lang,
 }
@@ -251,7 +260,7 @@ struct RunArgs {
     /// Skip the charts (PNG and SVG) and report.html.
     #[arg(long)]
     no_charts: bool,
-    /// Language of the report and SVG charts: en or zh.
+    /// Language of the report, the SVG charts and results.xlsx: en or zh.
     #[arg(long, default_value = "en")]
     lang: riskshare::report::charts::Lang,
     /// Run only shard I of N (0-based) of the trials and write a partial result
@@ -414,7 +423,7 @@ impl Progress for Bar {
 }
 
 fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
-    let job = app::compare::Job { scenarios: a.scenarios, settings: settings(a.common, a.out, a.force)? };
+    let job = app::compare::Job { scenarios: a.scenarios, settings: settings(a.common, a.out, a.force)?, lang: a.lang };
     let done = app::compare::run(job, &Bar(progress_bar(0)))?;
     out(&text::comparison_table(&done.comparison));
     out(&format!("{} in {}\n", and_list(&app::compare::FILES), done.out.display()));
@@ -428,11 +437,12 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         vary: a.vary,
         settings: settings(a.common, a.out, a.force)?,
         full: a.full,
+        lang: a.lang,
     };
     let done = app::sweep::run(job, &Bar(progress_bar(0)))?;
     out(&text::sweep_table(&done.axes, &done.sweep.cells));
     out(&format!(
-        "{} cells x {} trials in {:.2} s ({}); sweep.csv and sweep.json in {}\n",
+        "{} cells x {} trials in {:.2} s ({}); sweep.csv, sweep.json and results.xlsx in {}\n",
         done.sweep.cells.len(),
         riskshare::report::format::group(done.sweep.trials as f64, 0),
         done.elapsed.as_secs_f64(),
@@ -453,10 +463,11 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
         set: a.scenario.set,
         overlay,
         settings: settings(a.common, a.out, a.force)?,
+        lang: a.lang,
     };
     let done = app::stress::run(job, &Bar(progress_bar(0)))?;
     out(&text::stress_table(&done.report));
-    out(&format!("stress.json in {}\n", done.out.display()));
+    out(&format!("stress.json and results.xlsx in {}\n", done.out.display()));
     Ok(())
 }
 
@@ -484,21 +495,22 @@ fn command_line() -> String {
 
 fn cmd_report(a: ReportArgs) -> Result<(), Failure> {
     runner::redraw(&a.dir, &runner::Charts { lang: a.lang, command: command_line() })?;
-    out(&format!("charts and report.html redrawn in {}\n", a.dir.display()));
+    out(&format!("charts, report.html and results.xlsx redrawn in {}\n", a.dir.display()));
     Ok(())
 }
 
 fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
     let charts = (!a.no_charts).then(|| runner::Charts { lang: a.lang, command: command_line() });
-    let (summary, _) = riskshare::app::shard::merge(&a.partials, &a.out, a.force, charts.as_ref()).map_err(|e| {
-        // Partials that do not fit together are the user's input, not our failure;
-        // a full disk is not.
-        if e.chain().any(|c| matches!(c.downcast_ref::<OutputError>(), Some(OutputError::Io { .. }))) {
-            Failure::Internal(e)
-        } else {
-            Failure::Input(InputError::one("merge", "", None, format!("{e:#}")))
-        }
-    })?;
+    let (summary, _) =
+        riskshare::app::shard::merge(&a.partials, &a.out, a.force, charts.as_ref(), a.lang).map_err(|e| {
+            // Partials that do not fit together are the user's input, not our failure;
+            // a full disk is not.
+            if e.chain().any(|c| matches!(c.downcast_ref::<OutputError>(), Some(OutputError::Io { .. }))) {
+                Failure::Internal(e)
+            } else {
+                Failure::Input(InputError::one("merge", "", None, format!("{e:#}")))
+            }
+        })?;
     out(&text::run_table(&summary));
     out(&format!("merged {} partial results into {}\n", a.partials.len(), a.out.display()));
     Ok(())
@@ -555,8 +567,18 @@ fn run_and_print(
     let pb = progress_bar(if precision.is_some() { a.max_trials.max(trials) } else { trials });
     let shard = a.shard;
     let charts = (!a.no_charts && shard.is_none()).then(|| runner::Charts { lang: a.lang, command: command_line() });
-    let opts =
-        RunOptions { seed, trials, threads, out: out_dir, precision, size_levels, shard, charts, force: a.force };
+    let opts = RunOptions {
+        seed,
+        trials,
+        threads,
+        out: out_dir,
+        precision,
+        size_levels,
+        shard,
+        charts,
+        force: a.force,
+        lang: a.lang,
+    };
     let outcome = runner::run(&m, &opts, &|k| pb.inc(k))?;
     pb.finish_and_clear();
     match shard {

@@ -1,5 +1,5 @@
 //! `riskshare compare`: several scenarios on the same seed and trials, into
-//! comparison.json, comparison.csv and comparison.svg.
+//! comparison.json, comparison.csv, comparison.svg and results.xlsx.
 
 use std::path::PathBuf;
 
@@ -9,7 +9,8 @@ use super::io::Source;
 use super::output::Staged;
 use super::{Progress, Settings, runner};
 use crate::analysis::compare::{self, Comparison};
-use crate::report::tables_csv;
+use crate::report::format::Lang;
+use crate::report::{tables_csv, workbook};
 use crate::scenario::InputError;
 
 pub struct Job {
@@ -18,6 +19,8 @@ pub struct Job {
     /// Trials and seed default to the first scenario's; the folder to
     /// `output/compare`.
     pub settings: Settings,
+    /// Language of the chart and the workbook.
+    pub lang: Lang,
 }
 
 /// What a comparison wrote and where.
@@ -27,7 +30,7 @@ pub struct Done {
 }
 
 /// The files a comparison writes.
-pub const FILES: [&str; 3] = ["comparison.json", "comparison.csv", "comparison.svg"];
+pub const FILES: [&str; 4] = ["comparison.json", "comparison.csv", "comparison.svg", workbook::FILE];
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let Settings { trials, seed, threads, out, force } = job.settings;
@@ -58,7 +61,8 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let json = serde_json::to_string_pretty(&comparison).context("comparison.json")? + "\n";
     staged.write(FILES[0], json.as_bytes())?;
     staged.write(FILES[1], tables_csv::comparison(&comparison).as_bytes())?;
-    staged.write(FILES[2], crate::report::charts::comparison_svg(&comparison, Default::default())?.as_bytes())?;
+    staged.write(FILES[2], crate::report::charts::comparison_svg(&comparison, job.lang)?.as_bytes())?;
+    staged.write(FILES[3], &workbook::comparison(&comparison, job.lang).context("results.xlsx")?)?;
     staged.commit()?;
     Ok(Done { comparison, out })
 }

@@ -1,5 +1,6 @@
 //! `riskshare stress`: the baseline and a stressed copy of it (a preset or an
-//! overlay file's `stress:` section) on the same seed, into stress.json.
+//! overlay file's `stress:` section) on the same seed, into stress.json and
+//! results.xlsx.
 
 use std::path::PathBuf;
 
@@ -9,6 +10,8 @@ use super::io::{self, Source};
 use super::output::Staged;
 use super::{Progress, Settings, runner};
 use crate::analysis::stress::{self, StressReport};
+use crate::report::format::Lang;
+use crate::report::workbook;
 use crate::scenario::{InputError, Override, Stress};
 
 /// Where the stress comes from.
@@ -35,6 +38,8 @@ pub struct Job {
     pub overlay: Overlay,
     /// The folder defaults to `output/<scenario name>-stress`.
     pub settings: Settings,
+    /// Language of the workbook.
+    pub lang: Lang,
 }
 
 pub struct Done {
@@ -95,6 +100,7 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let report = stress::report(&base, &stress, seed, &cb, &cs);
     let json = serde_json::to_string_pretty(&report).context("stress.json")? + "\n";
     staged.write("stress.json", json.as_bytes())?;
+    staged.write(workbook::FILE, &workbook::stress(&report, job.lang).context("results.xlsx")?)?;
     staged.commit()?;
     Ok(Done { report, out })
 }

@@ -9,3 +9,4 @@ pub mod markup;
 pub mod run;
 pub mod tables_csv;
 pub mod text;
+pub mod workbook;

@@ -20,3 +20,4 @@ mod shards;
 mod sizing;
 mod textbook;
 mod waterfall;
+mod workbook;
