@@ -138,7 +138,7 @@ struct MergeArgs {
     /// write are never replaced or removed).
     #[arg(long)]
     force: bool,
-    /// Skip the charts and report.html.
+    /// Skip the charts and report.html (results.xlsx is written all the same).
     #[arg(long)]
     no_charts: bool,
     /// Language of the report, the SVG charts and results.xlsx: en or zh.
@@ -257,7 +257,7 @@ struct RunArgs {
     /// Most trials a --precision run may use.
     #[arg(long, default_value_t = 10_000_000, requires = "precision")]
     max_trials: u64,
-    /// Skip the charts (PNG and SVG) and report.html.
+    /// Skip the charts (PNG and SVG) and report.html (results.xlsx is written all the same).
     #[arg(long)]
     no_charts: bool,
     /// Language of the report, the SVG charts and results.xlsx: en or zh.

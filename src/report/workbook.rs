@@ -185,10 +185,6 @@ impl Book {
         Ok(Book { wb, lang, cells, head })
     }
 
-    pub fn l<'s>(&self, en: &'s str, zh: &'s str) -> &'s str {
-        self.lang.pick(en, zh)
-    }
-
     /// A sheet named `name` holding `rows` in `cols`: header row frozen,
     /// widths from the content.
     pub fn table<T>(&mut self, name: &str, cols: &[Column<'_, T>], rows: &[T]) -> Result<Placed, XlsxError> {
