@@ -128,7 +128,7 @@ struct CompareArgs {
     /// write are never replaced or removed).
     #[arg(long)]
     force: bool,
-    /// Language of the printed table and the chart: en or zh.
+    /// Language of the printed table, the charts and results.xlsx: en or zh.
     #[arg(long, default_value = "en")]
     lang: riskshare::report::charts::Lang,
 }
@@ -145,10 +145,10 @@ struct MergeArgs {
     /// write are never replaced or removed).
     #[arg(long)]
     force: bool,
-    /// Skip the charts and report.html.
+    /// Skip the charts and report.html (results.xlsx is written all the same).
     #[arg(long)]
     no_charts: bool,
-    /// Language of the report and SVG charts: en or zh.
+    /// Language of the report, the SVG charts and results.xlsx: en or zh.
     #[arg(long, default_value = "en")]
     lang: riskshare::report::charts::Lang,
 }
@@ -172,7 +172,7 @@ struct SweepArgs {
     /// Re-run every cell in full even when the fast path applies.
     #[arg(long)]
     full: bool,
-    /// Language of the printed tables and the heat map: en or zh.
+    /// Language of the printed tables, the charts and results.xlsx: en or zh.
     #[arg(long, default_value = "en")]
     lang: riskshare::report::charts::Lang,
 }
@@ -196,7 +196,7 @@ struct StressArgs {
     /// write are never replaced or removed).
     #[arg(long)]
     force: bool,
-    /// Language of the printed table and report.html: en or zh.
+    /// Language of the printed table, report.html and results.xlsx: en or zh.
     #[arg(long, default_value = "en")]
     lang: riskshare::report::charts::Lang,
 }
@@ -205,7 +205,7 @@ struct StressArgs {
 struct ReportArgs {
     /// A finished run's output folder.
     dir: PathBuf,
-    /// Language of the report and SVG charts: en or zh.
+    /// Language of the report, the SVG charts and results.xlsx: en or zh.
     #[arg(long, default_value = "en")]
     lang: riskshare::report::charts::Lang,
 }
@@ -264,10 +264,10 @@ struct RunArgs {
     /// Most trials a --precision run may use.
     #[arg(long, default_value_t = 10_000_000, requires = "precision")]
     max_trials: u64,
-    /// Skip the charts (PNG and SVG) and report.html.
+    /// Skip the charts (PNG and SVG) and report.html (results.xlsx is written all the same).
     #[arg(long)]
     no_charts: bool,
-    /// Language of the report and SVG charts: en or zh.
+    /// Language of the report, the SVG charts and results.xlsx: en or zh.
     #[arg(long, default_value = "en")]
     lang: riskshare::report::charts::Lang,
     /// Run only shard I of N (0-based) of the trials and write a partial result
@@ -452,7 +452,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
     let done = app::sweep::run(job, &Bar(progress_bar(0)))?;
     out(&text::sweep_table(&done.axes, &done.sweep.cells, &done.labels, a.lang));
     out(&format!(
-        "{} cells x {} trials in {:.2} s ({}); sweep.csv, sweep.json and charts in {}\n",
+        "{} cells x {} trials in {:.2} s ({}); sweep.csv, sweep.json, results.xlsx and charts in {}\n",
         done.sweep.cells.len(),
         riskshare::report::format::group(done.sweep.trials as f64, 0),
         done.elapsed.as_secs_f64(),
@@ -519,21 +519,22 @@ fn command_line() -> String {
 
 fn cmd_report(a: ReportArgs) -> Result<(), Failure> {
     runner::redraw(&a.dir, &runner::Charts { lang: a.lang, command: command_line() })?;
-    out(&format!("charts and report.html redrawn in {}\n", a.dir.display()));
+    out(&format!("charts, report.html and results.xlsx redrawn in {}\n", a.dir.display()));
     Ok(())
 }
 
 fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
     let charts = (!a.no_charts).then(|| runner::Charts { lang: a.lang, command: command_line() });
-    let (summary, m) = riskshare::app::shard::merge(&a.partials, &a.out, a.force, charts.as_ref()).map_err(|e| {
-        // Partials that do not fit together are the user's input, not our failure;
-        // a full disk is not.
-        if e.chain().any(|c| matches!(c.downcast_ref::<OutputError>(), Some(OutputError::Io { .. }))) {
-            Failure::Internal(e)
-        } else {
-            Failure::Input(InputError::one("merge", "", None, format!("{e:#}")))
-        }
-    })?;
+    let (summary, m) =
+        riskshare::app::shard::merge(&a.partials, &a.out, a.force, charts.as_ref(), a.lang).map_err(|e| {
+            // Partials that do not fit together are the user's input, not our failure;
+            // a full disk is not.
+            if e.chain().any(|c| matches!(c.downcast_ref::<OutputError>(), Some(OutputError::Io { .. }))) {
+                Failure::Internal(e)
+            } else {
+                Failure::Input(InputError::one("merge", "", None, format!("{e:#}")))
+            }
+        })?;
     out(&text::run_table(&summary, &Labels::of(&m.scenario), a.lang));
     out(&format!("merged {} partial results into {}\n", a.partials.len(), a.out.display()));
     Ok(())
@@ -619,8 +620,18 @@ fn run_and_print(
     let pb = progress_bar(if precision.is_some() { a.max_trials.max(trials) } else { trials });
     let shard = a.shard;
     let charts = (!a.no_charts && shard.is_none()).then(|| runner::Charts { lang: a.lang, command: command_line() });
-    let opts =
-        RunOptions { seed, trials, threads, out: out_dir, precision, size_levels, shard, charts, force: a.force };
+    let opts = RunOptions {
+        seed,
+        trials,
+        threads,
+        out: out_dir,
+        precision,
+        size_levels,
+        shard,
+        charts,
+        force: a.force,
+        lang: a.lang,
+    };
     let outcome = runner::run(&m, &opts, &|k| pb.inc(k))?;
     pb.finish_and_clear();
     match shard {

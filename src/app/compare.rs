@@ -1,6 +1,6 @@
 //! `riskshare compare`: several scenarios on the same seed and trials, into
-//! comparison.json, comparison.csv, comparison.svg (the losses) and
-//! comparison_money.svg (what each commits and costs).
+//! comparison.json, comparison.csv, comparison.svg (the losses),
+//! comparison_money.svg (what each commits and costs) and results.xlsx.
 
 use std::path::PathBuf;
 
@@ -13,7 +13,7 @@ use super::output::Staged;
 use super::{Progress, Settings, runner};
 use crate::analysis::compare::{self, Comparison};
 use crate::report::format::Lang;
-use crate::report::tables_csv;
+use crate::report::{tables_csv, workbook};
 use crate::scenario::InputError;
 
 pub struct Job {
@@ -22,7 +22,7 @@ pub struct Job {
     /// Trials and seed default to the first scenario's; the folder to
     /// `output/compare`.
     pub settings: Settings,
-    /// Language of the chart.
+    /// Language of the chart and the workbook.
     pub lang: Lang,
 }
 
@@ -35,7 +35,8 @@ pub struct Done {
 }
 
 /// The files a comparison writes.
-pub const FILES: [&str; 4] = ["comparison.json", "comparison.csv", "comparison.svg", "comparison_money.svg"];
+pub const FILES: [&str; 5] =
+    ["comparison.json", "comparison.csv", "comparison.svg", "comparison_money.svg", workbook::FILE];
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let Settings { trials, seed, threads, out, force } = job.settings;
@@ -72,6 +73,7 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
         models.iter().enumerate().map(|(i, m)| format!("[{}] {}", i + 1, m.scenario.name)).collect();
     let policies: Vec<_> = comparison.policy.iter().collect();
     staged.write(FILES[3], crate::report::charts::policy_svg(&short, None, &policies, job.lang)?.as_bytes())?;
+    staged.write(FILES[4], &workbook::comparison(&comparison, job.lang).context("results.xlsx")?)?;
     staged.commit()?;
     Ok(Done { labels: Labels::of(&models[0].scenario), comparison, out })
 }

@@ -53,6 +53,7 @@ const KNOWN_FILES: &[&str] = &[
     "sweep.json",
     "sweep_heatmap.svg",
     "stress.json",
+    "results.xlsx",
     "convergence.png",
     "convergence.svg",
     "exceedance.png",

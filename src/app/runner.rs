@@ -15,7 +15,7 @@ use crate::app::output::Staged;
 use crate::app::shard::Tally;
 use crate::model::Model;
 use crate::report::run::{RunData, RunResults, Tables};
-use crate::report::tables_csv;
+use crate::report::{tables_csv, workbook};
 use crate::scenario::{self, InputError};
 use crate::sim::engine;
 
@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub charts: Option<Charts>,
     /// Replace an earlier riskshare output in `out` (never other files).
     pub force: bool,
+    /// Language of `results.xlsx` (written with or without the charts).
+    pub lang: crate::report::format::Lang,
 }
 
 /// How to draw a run's charts and report.
@@ -91,6 +93,8 @@ pub fn redraw(dir: &Path, c: &Charts) -> anyhow::Result<()> {
     let staged = Staged::update(dir, "report")?;
     run.out = staged.dir().to_path_buf();
     draw_run(&run, c)?;
+    let results = RunResults { summary: run.summary, sizing: run.sizing, curve: run.size_curve };
+    write_workbook(&staged, &results, c.lang)?;
     staged.commit()?;
     Ok(())
 }
@@ -261,7 +265,8 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
             (summary::build(model, opts.seed, &collected), None)
         }
         None => {
-            let r = write_results(model, opts.seed, total, &collected, &staged, opts.size_levels.as_deref())?;
+            let levels = opts.size_levels.as_deref();
+            let r = write_results(model, opts.seed, total, &collected, &staged, levels, opts.lang)?;
             if let Some(c) = &opts.charts {
                 let tables = chart_tables.map(|t| t.tables);
                 draw_results(staged.dir(), model, &r, c, tables)
@@ -331,10 +336,10 @@ pub fn collect(model: &Model, seed: u64, trials: u64, threads: usize, progress: 
     c
 }
 
-/// Writes `summary.json`, `scenario.resolved.yaml`, `size_curve.csv` (and
-/// `size.json` when asked) for the collected trials of a whole run: the one
-/// ending that a single run and a merge of shards share, so their bytes agree.
-/// Returns what it wrote, for the reports to draw from.
+/// Writes `summary.json`, `scenario.resolved.yaml`, `size_curve.csv`,
+/// `results.xlsx` (and `size.json` when asked) for the collected trials of a
+/// whole run: the one ending that a single run and a merge of shards share,
+/// so their bytes agree. Returns what it wrote, for the reports to draw from.
 pub fn write_results(
     model: &Model,
     seed: u64,
@@ -342,6 +347,7 @@ pub fn write_results(
     collected: &Collected,
     staged: &Staged,
     size_levels: Option<&[f64]>,
+    lang: crate::report::format::Lang,
 ) -> anyhow::Result<RunResults> {
     let summary = summary::build(model, seed, collected);
     let mut json = serde_json::to_string_pretty(&summary)?;
@@ -360,7 +366,17 @@ pub fn write_results(
         }
         None => None,
     };
-    Ok(RunResults { summary, sizing, curve: Some(curve) })
+    let results = RunResults { summary, sizing, curve: Some(curve) };
+    write_workbook(staged, &results, lang)?;
+    Ok(results)
+}
+
+/// Writes a whole run's `results.xlsx` from its results.
+fn write_workbook(staged: &Staged, r: &RunResults, lang: crate::report::format::Lang) -> anyhow::Result<()> {
+    let bytes = workbook::run(&r.summary, r.sizing.as_ref(), r.curve.as_deref(), lang)
+        .with_context(|| format!("cannot build {}", workbook::FILE))?;
+    staged.write(workbook::FILE, &bytes)?;
+    Ok(())
 }
 
 /// The scenario as run: every default filled in, the seed and trial count

@@ -364,6 +364,7 @@ pub fn merge(
     out: &Path,
     force: bool,
     charts: Option<&runner::Charts>,
+    lang: crate::report::format::Lang,
 ) -> anyhow::Result<(Summary, Model)> {
     check_out(out, dirs)?;
     let parts: Vec<(PathBuf, Manifest)> =
@@ -402,7 +403,7 @@ pub fn merge(
         }
         std::io::Write::flush(&mut w)?;
     }
-    let results = runner::write_results(&model, first.seed, first.trials_total, &collected, &staged, None)?;
+    let results = runner::write_results(&model, first.seed, first.trials_total, &collected, &staged, None, lang)?;
     if let Some(c) = charts {
         runner::draw_results(staged.dir(), &model, &results, c, None).context("cannot draw the charts and report")?;
     }

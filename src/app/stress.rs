@@ -1,6 +1,6 @@
 //! `riskshare stress`: the baseline and a stressed copy of it (a preset or an
-//! overlay file's `stress:` section) on the same seed, into stress.json and
-//! report.html.
+//! overlay file's `stress:` section) on the same seed, into stress.json,
+//! report.html and results.xlsx.
 
 use std::path::PathBuf;
 
@@ -13,6 +13,7 @@ use super::output::Staged;
 use super::{Progress, Settings, runner};
 use crate::analysis::stress::{self, StressReport};
 use crate::report::format::Lang;
+use crate::report::workbook;
 use crate::scenario::{InputError, Override, Stress};
 
 /// Where the stress comes from.
@@ -39,14 +40,14 @@ pub struct Job {
     pub overlay: Overlay,
     /// The folder defaults to `output/<scenario name>-stress`.
     pub settings: Settings,
-    /// Language of report.html.
+    /// Language of report.html and the workbook.
     pub lang: Lang,
     /// The command line, printed in report.html for reproducibility.
     pub command: String,
 }
 
 /// The files a stress test writes.
-pub const FILES: [&str; 2] = ["stress.json", "report.html"];
+pub const FILES: [&str; 3] = ["stress.json", "report.html", workbook::FILE];
 
 pub struct Done {
     /// Display names from the (first) scenario, for the printed tables.
@@ -118,6 +119,7 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let labels = Labels::of(&base.scenario);
     let html = crate::report::stress_html::render(&report, &labels, job.lang, &job.command)?;
     staged.write(FILES[1], html.as_bytes())?;
+    staged.write(FILES[2], &workbook::stress(&report, job.lang).context("results.xlsx")?)?;
     staged.commit()?;
     Ok(Done { labels, report, out })
 }

@@ -1,6 +1,6 @@
 //! `riskshare sweep`: a grid over scenario keys into sweep.csv, sweep.json,
-//! sweep_money.svg (what each cell commits and costs) and, for two keys,
-//! sweep_heatmap.svg.
+//! sweep_money.svg (what each cell commits and costs), results.xlsx and, for
+//! two keys, sweep_heatmap.svg.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +15,7 @@ use super::output::Staged;
 use super::{Progress, Settings, runner};
 use crate::analysis::sweep::{self, Axis, Sweep};
 use crate::report::format::Lang;
-use crate::report::tables_csv;
+use crate::report::{tables_csv, workbook};
 use crate::scenario::Override;
 
 pub struct Job {
@@ -27,7 +27,7 @@ pub struct Job {
     pub settings: Settings,
     /// Re-run every cell in full even where the fast path applies.
     pub full: bool,
-    /// Language of the heat map.
+    /// Language of the heat map and the workbook.
     pub lang: Lang,
 }
 
@@ -108,6 +108,7 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let value = serde_json::to_value(&sweep).context("sweep.json")?;
     let json = serde_json::to_string_pretty(&value).context("sweep.json")? + "\n";
     staged.write("sweep.json", json.as_bytes())?;
+    staged.write(workbook::FILE, &workbook::sweep(&sweep, &axes, job.lang).context("results.xlsx")?)?;
     if let Some(svg) = crate::report::charts::sweep_heatmap_svg(&axes, &sweep.cells, job.lang)? {
         staged.write("sweep_heatmap.svg", svg.as_bytes())?;
     }

@@ -14,3 +14,4 @@ pub mod run;
 pub mod stress_html;
 pub mod tables_csv;
 pub mod text;
+pub mod workbook;

@@ -22,3 +22,4 @@ mod shards;
 mod sizing;
 mod textbook;
 mod waterfall;
+mod workbook;

@@ -7,7 +7,8 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_riskshare");
 const TRIALS: &str = "301";
-const FILES: [&str; 5] = ["trials.csv", "years.csv", "summary.json", "size_curve.csv", "scenario.resolved.yaml"];
+const FILES: [&str; 6] =
+    ["trials.csv", "years.csv", "summary.json", "size_curve.csv", "scenario.resolved.yaml", "results.xlsx"];
 
 fn riskshare(dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN).args(args).current_dir(dir).output().unwrap()
