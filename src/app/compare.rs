@@ -73,7 +73,10 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
         models.iter().enumerate().map(|(i, m)| format!("[{}] {}", i + 1, m.scenario.name)).collect();
     let policies: Vec<_> = comparison.policy.iter().collect();
     staged.write(FILES[3], crate::report::charts::policy_svg(&short, None, &policies, job.lang)?.as_bytes())?;
-    staged.write(FILES[4], &workbook::comparison(&comparison, job.lang).context("results.xlsx")?)?;
+    staged.write(
+        FILES[4],
+        &workbook::comparison(&comparison, &Labels::of(&models[0].scenario), job.lang).context("results.xlsx")?,
+    )?;
     staged.commit()?;
     Ok(Done { labels: Labels::of(&models[0].scenario), comparison, out })
 }

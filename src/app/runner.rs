@@ -93,8 +93,9 @@ pub fn redraw(dir: &Path, c: &Charts) -> anyhow::Result<()> {
     let staged = Staged::update(dir, "report")?;
     run.out = staged.dir().to_path_buf();
     draw_run(&run, c)?;
+    let labels = run.labels();
     let results = RunResults { summary: run.summary, sizing: run.sizing, curve: run.size_curve };
-    write_workbook(&staged, &results, c.lang)?;
+    write_workbook(&staged, &results, &labels, c.lang)?;
     staged.commit()?;
     Ok(())
 }
@@ -367,13 +368,18 @@ pub fn write_results(
         None => None,
     };
     let results = RunResults { summary, sizing, curve: Some(curve) };
-    write_workbook(staged, &results, lang)?;
+    write_workbook(staged, &results, &crate::report::labels::Labels::of(&model.scenario), lang)?;
     Ok(results)
 }
 
 /// Writes a whole run's `results.xlsx` from its results.
-fn write_workbook(staged: &Staged, r: &RunResults, lang: crate::report::format::Lang) -> anyhow::Result<()> {
-    let bytes = workbook::run(&r.summary, r.sizing.as_ref(), r.curve.as_deref(), lang)
+fn write_workbook(
+    staged: &Staged,
+    r: &RunResults,
+    labels: &crate::report::labels::Labels,
+    lang: crate::report::format::Lang,
+) -> anyhow::Result<()> {
+    let bytes = workbook::run(&r.summary, r.sizing.as_ref(), r.curve.as_deref(), labels, lang)
         .with_context(|| format!("cannot build {}", workbook::FILE))?;
     staged.write(workbook::FILE, &bytes)?;
     Ok(())

@@ -119,7 +119,7 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let labels = Labels::of(&base.scenario);
     let html = crate::report::stress_html::render(&report, &labels, job.lang, &job.command)?;
     staged.write(FILES[1], html.as_bytes())?;
-    staged.write(FILES[2], &workbook::stress(&report, job.lang).context("results.xlsx")?)?;
+    staged.write(FILES[2], &workbook::stress(&report, &labels, job.lang).context("results.xlsx")?)?;
     staged.commit()?;
     Ok(Done { labels, report, out })
 }

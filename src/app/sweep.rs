@@ -108,7 +108,10 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let value = serde_json::to_value(&sweep).context("sweep.json")?;
     let json = serde_json::to_string_pretty(&value).context("sweep.json")? + "\n";
     staged.write("sweep.json", json.as_bytes())?;
-    staged.write(workbook::FILE, &workbook::sweep(&sweep, &axes, job.lang).context("results.xlsx")?)?;
+    staged.write(
+        workbook::FILE,
+        &workbook::sweep(&sweep, &axes, &Labels::of(&base.scenario), job.lang).context("results.xlsx")?,
+    )?;
     if let Some(svg) = crate::report::charts::sweep_heatmap_svg(&axes, &sweep.cells, job.lang)? {
         staged.write("sweep_heatmap.svg", svg.as_bytes())?;
     }

@@ -25,6 +25,7 @@ use rust_xlsxwriter::{
 };
 
 use crate::analysis::compare::{Comparison, MetricRow};
+use crate::analysis::policy::PolicyFigures;
 use crate::analysis::sizing::{AccountSizing, CurvePoint, DepositLevel, Sizing};
 use crate::analysis::stats::QUANTILE_LEVELS_BP;
 use crate::analysis::stress::{AccountImpact, Figures, StressReport};
@@ -32,6 +33,7 @@ use crate::analysis::summary::{AccountSummary, CountySummary, Prob, Stat, Summar
 use crate::analysis::sweep::{Axis, CellRow, Sweep};
 use crate::report::charts::{OPTIONAL_LAYERS, WATERFALL, layer_label};
 use crate::report::format::{Lang, group, pct};
+use crate::report::labels::{Kind as Named, Labels};
 
 /// The file every command writes its workbook to.
 pub const FILE: &str = "results.xlsx";
@@ -265,7 +267,13 @@ fn new_chart(kind: ChartType, title: &str, value_axis: &str, num_format: &str) -
 /// the year each county's first account runs dry, the deposits that last
 /// and the sizing curve. (The year loss table stays in `years.csv`: a run
 /// does not hold it in memory.)
-pub fn run(s: &Summary, sizing: Option<&Sizing>, curve: Option<&[CurvePoint]>, lang: Lang) -> anyhow::Result<Vec<u8>> {
+pub fn run(
+    s: &Summary,
+    sizing: Option<&Sizing>,
+    curve: Option<&[CurvePoint]>,
+    labels: &Labels,
+    lang: Lang,
+) -> anyhow::Result<Vec<u8>> {
     let comment = format!(
         "seed {}, {} trials, {} years; riskshare {}",
         s.seed,
@@ -280,10 +288,10 @@ pub fn run(s: &Summary, sizing: Option<&Sizing>, curve: Option<&[CurvePoint]>, l
     layers_sheet(&mut b, s)?;
     counts_sheet(&mut b, s)?;
     if !s.adequacy.accounts.is_empty() {
-        accounts_sheet(&mut b, s)?;
-        counties_sheet(&mut b, s)?;
+        accounts_sheet(&mut b, s, labels)?;
+        counties_sheet(&mut b, s, labels)?;
         years_sheet(&mut b, s)?;
-        sizing_sheet(&mut b, s, sizing)?;
+        sizing_sheet(&mut b, s, sizing, labels)?;
     }
     if let Some(curve) = curve.filter(|c| !c.is_empty()) {
         curve_sheet(&mut b, curve)?;
@@ -568,12 +576,16 @@ fn count_label(key: &str, lang: Lang) -> String {
 
 /// Each compensation account (bank and county): deposit, how often it runs
 /// dry and what it pays.
-fn accounts_sheet(b: &mut Book, s: &Summary) -> anyhow::Result<Placed> {
+fn accounts_sheet(b: &mut Book, s: &Summary, labels: &Labels) -> anyhow::Result<Placed> {
     let lang = b.lang;
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     let cols = [
-        col(l("bank", "银行"), Kind::Text, |a: &AccountSummary| a.name().to_string()),
-        col(l("county", "县"), Kind::Text, |a: &AccountSummary| a.county.clone()),
+        col(l("bank", "银行"), Kind::Text, |a: &AccountSummary| {
+            labels.get(Named::Bank, &a.bank, lang).unwrap_or(a.name()).to_string()
+        }),
+        col(l("county", "县"), Kind::Text, |a: &AccountSummary| {
+            labels.name(Named::County, &a.county, lang).to_string()
+        }),
         col(l("covered loans (CNY)", "覆盖贷款（元）"), Kind::Yuan, |a: &AccountSummary| a.covered_principal),
         col(l("deposit (CNY)", "存入金额（元）"), Kind::Yuan, |a: &AccountSummary| a.deposit),
         col(l("loans : fund", "贷款 : 补偿金"), Kind::Ratio, |a: &AccountSummary| a.deposit_ratio),
@@ -596,11 +608,13 @@ fn accounts_sheet(b: &mut Book, s: &Summary) -> anyhow::Result<Placed> {
 }
 
 /// Each county's accounts together.
-fn counties_sheet(b: &mut Book, s: &Summary) -> anyhow::Result<Placed> {
+fn counties_sheet(b: &mut Book, s: &Summary, labels: &Labels) -> anyhow::Result<Placed> {
     let lang = b.lang;
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     let cols = [
-        col(l("county", "县"), Kind::Text, |c: &CountySummary| c.county.clone()),
+        col(l("county", "县"), Kind::Text, |c: &CountySummary| {
+            labels.name(Named::County, &c.county, lang).to_string()
+        }),
         col(l("covered loans (CNY)", "覆盖贷款（元）"), Kind::Yuan, |c: &CountySummary| c.covered_principal),
         col(l("deposits (CNY)", "存入金额（元）"), Kind::Yuan, |c: &CountySummary| c.deposit),
         col(l("P(an account runs dry)", "任一账户用尽概率"), Kind::Percent, |c: &CountySummary| {
@@ -640,7 +654,7 @@ fn years_sheet(b: &mut Book, s: &Summary) -> anyhow::Result<Placed> {
 }
 
 /// The deposit each account needs to last the horizon at each confidence level.
-fn sizing_sheet(b: &mut Book, s: &Summary, sz: &Sizing) -> anyhow::Result<Placed> {
+fn sizing_sheet(b: &mut Book, s: &Summary, sz: &Sizing, labels: &Labels) -> anyhow::Result<Placed> {
     let lang = b.lang;
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     let rows: Vec<(&AccountSizing, &DepositLevel)> =
@@ -650,7 +664,7 @@ fn sizing_sheet(b: &mut Book, s: &Summary, sz: &Sizing) -> anyhow::Result<Placed
             .accounts
             .iter()
             .find(|x| x.bank == a.bank && x.county == a.county)
-            .map_or(a.bank.clone(), |x| x.name().to_string())
+            .map_or(a.bank.clone(), |x| labels.get(Named::Bank, &x.bank, lang).unwrap_or(x.name()).to_string())
     };
     // The sizing writes f64::MAX for a deposit no amount can reach.
     let reachable = |x: f64| (x < 1e300).then_some(x);
@@ -759,7 +773,7 @@ const COMPARED: [&str; 6] = ["collateral", "insurance", "village_fund", "comp_fu
 /// The workbook of `riskshare compare`: each metric in each scenario with
 /// the paired difference to the first, and the layers' means side by side
 /// with a chart.
-pub fn comparison(c: &Comparison, lang: Lang) -> anyhow::Result<Vec<u8>> {
+pub fn comparison(c: &Comparison, labels: &Labels, lang: Lang) -> anyhow::Result<Vec<u8>> {
     let comment = format!(
         "seed {}, {} trials, common random numbers; riskshare {}",
         c.seed,
@@ -769,6 +783,7 @@ pub fn comparison(c: &Comparison, lang: Lang) -> anyhow::Result<Vec<u8>> {
     let mut b = Book::new(lang, &format!("riskshare compare: {}", c.scenarios.join(", ")), &comment)?;
     comparison_sheet(&mut b, c)?;
     comparison_means_sheet(&mut b, c)?;
+    policy_sheet(&mut b, &c.scenarios, &c.policy.iter().collect::<Vec<_>>(), labels)?;
     Ok(b.finish()?)
 }
 
@@ -830,7 +845,7 @@ fn comparison_means_sheet(b: &mut Book, c: &Comparison) -> anyhow::Result<Placed
 
 /// The workbook of `riskshare sweep`: the cells table with a chart of the
 /// chance that a compensation fund runs dry in each cell.
-pub fn sweep(s: &Sweep, axes: &[Axis], lang: Lang) -> anyhow::Result<Vec<u8>> {
+pub fn sweep(s: &Sweep, axes: &[Axis], labels: &Labels, lang: Lang) -> anyhow::Result<Vec<u8>> {
     let comment = format!(
         "seed {}, {} trials a cell, {}; riskshare {}",
         s.seed,
@@ -840,6 +855,9 @@ pub fn sweep(s: &Sweep, axes: &[Axis], lang: Lang) -> anyhow::Result<Vec<u8>> {
     );
     let mut b = Book::new(lang, &format!("riskshare sweep: {}", s.scenario), &comment)?;
     sweep_sheet(&mut b, s, axes)?;
+    let names: Vec<String> =
+        s.cells.iter().map(|c| c.values.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" / ")).collect();
+    policy_sheet(&mut b, &names, &s.cells.iter().map(|c| &c.policy).collect::<Vec<_>>(), labels)?;
     Ok(b.finish()?)
 }
 
@@ -912,13 +930,15 @@ fn sweep_sheet(b: &mut Book, s: &Sweep, axes: &[Axis]) -> anyhow::Result<Placed>
 
 /// The workbook of `riskshare stress`: the whole scheme and each account,
 /// baseline against stressed on the same futures.
-pub fn stress(r: &StressReport, lang: Lang) -> anyhow::Result<Vec<u8>> {
+pub fn stress(r: &StressReport, labels: &Labels, lang: Lang) -> anyhow::Result<Vec<u8>> {
     let comment =
         format!("seed {}, {} trials, baseline and stressed on the same futures", r.seed, group(r.trials as f64, 0));
     let mut b = Book::new(lang, &format!("riskshare stress: {}", r.scenario), &comment)?;
     stress_totals_sheet(&mut b, r)?;
+    let sides = [lang.pick("baseline", "基准").to_string(), lang.pick("stressed", "压力").to_string()];
+    policy_sheet(&mut b, &sides, &[&r.baseline_policy, &r.stressed_policy], labels)?;
     if !r.accounts.is_empty() {
-        stress_accounts_sheet(&mut b, r)?;
+        stress_accounts_sheet(&mut b, r, labels)?;
     }
     Ok(b.finish()?)
 }
@@ -965,13 +985,13 @@ fn stress_totals_sheet(b: &mut Book, r: &StressReport) -> anyhow::Result<Placed>
 
 /// Each compensation account, baseline against stressed: what the bank,
 /// the fund and the shortfall bear, and how often the fund runs dry.
-fn stress_accounts_sheet(b: &mut Book, r: &StressReport) -> anyhow::Result<Placed> {
+fn stress_accounts_sheet(b: &mut Book, r: &StressReport, labels: &Labels) -> anyhow::Result<Placed> {
     let lang = b.lang;
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     type A = AccountImpact;
     let cols = [
-        col(l("bank", "银行"), Kind::Text, |a: &A| a.bank.clone()),
-        col(l("county", "县"), Kind::Text, |a: &A| a.county.clone()),
+        col(l("bank", "银行"), Kind::Text, |a: &A| labels.name(Named::Bank, &a.bank, lang).to_string()),
+        col(l("county", "县"), Kind::Text, |a: &A| labels.name(Named::County, &a.county, lang).to_string()),
         col(l("bank's loss, baseline (CNY)", "银行损失基准（元）"), Kind::Yuan, |a: &A| {
             a.baseline.bank_loss.mean
         }),
@@ -1012,6 +1032,82 @@ fn stress_accounts_sheet(b: &mut Book, r: &StressReport) -> anyhow::Result<Place
         }),
     ];
     Ok(b.table(l("Stress by account", "各账户压力"), &cols, &r.accounts)?)
+}
+
+/// One row of the money sheet: a figure, its value in each variant.
+struct PolicyRow {
+    label: String,
+    values: Vec<Value>,
+}
+
+/// The money each variant moves, one column a variant (a scenario, a cell,
+/// a side of a stress): deposits (each bank's too), village funds, budget
+/// money committed, fiscal leverage, the fiscal cost and its parts, and each
+/// bank's expected draw and chance of running dry with its 95 % interval.
+/// Banks are matched by id across the variants.
+fn policy_sheet(b: &mut Book, names: &[String], ps: &[&PolicyFigures], labels: &Labels) -> anyhow::Result<Placed> {
+    let lang = b.lang;
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh).to_string();
+    let mut banks: Vec<&str> = Vec::new();
+    for p in ps {
+        for x in &p.banks {
+            if !banks.contains(&x.bank.as_str()) {
+                banks.push(&x.bank);
+            }
+        }
+    }
+    let bank = |id: &str| labels.name(Named::Bank, id, lang).to_string();
+    let mut rows: Vec<PolicyRow> = Vec::new();
+    let mut row = |label: String, kind: Kind, get: &dyn Fn(&PolicyFigures) -> Option<f64>| {
+        let values = ps.iter().map(|p| get(p).map_or(Value::Blank, |x| Value::As(kind, x))).collect();
+        rows.push(PolicyRow { label, values });
+    };
+    row(l("Compensation deposits (CNY)", "风险补偿金存入（元）"), Kind::Yuan, &|p| Some(p.deposits));
+    for id in &banks {
+        let of = |p: &PolicyFigures| p.banks.iter().find(|x| x.bank == *id).map(|x| x.deposit);
+        row(format!("  {}", bank(id)), Kind::Yuan, &of);
+    }
+    row(l("Village funds (CNY)", "村级风险互助金（元）"), Kind::Yuan, &|p| Some(p.village_funds));
+    row(l("Budget money committed (CNY)", "财政资金投入（元）"), Kind::Yuan, &|p| Some(p.budget_committed));
+    row(
+        l("Fiscal leverage (loans per budget yuan)", "财政杠杆（每元财政资金对应贷款）"),
+        Kind::Decimal,
+        &|p| p.fiscal_leverage,
+    );
+    row(l("Fiscal cost, expected (CNY)", "财政成本均值（元）"), Kind::Yuan, &|p| Some(p.fiscal_cost.mean));
+    type Part = fn(&PolicyFigures) -> f64;
+    let parts: [(String, Part); 5] = [
+        (l("  compensation fund draws", "  补偿金支付"), |p| p.fiscal_cost.comp_fund_draws),
+        (l("  shortfall borne by the budget", "  财政承担的缺口"), |p| p.fiscal_cost.shortfall_borne_by_budget),
+        (l("  top-ups", "  补偿金补充"), |p| p.fiscal_cost.top_ups),
+        (l("  interest subsidy", "  贴息"), |p| p.fiscal_cost.interest_subsidy),
+        (l("  premium subsidy", "  保费补贴"), |p| p.fiscal_cost.premium_subsidy),
+    ];
+    for (label, get) in parts {
+        row(label, Kind::Yuan, &|p| Some(get(p)));
+    }
+    row(l("Compensation fund draws, expected (CNY)", "补偿金平均支付（元）"), Kind::Yuan, &|p| {
+        Some(p.comp_draws.mean)
+    });
+    for id in &banks {
+        let find = |p: &PolicyFigures| p.banks.iter().find(|x| x.bank == *id).cloned();
+        let name = bank(id);
+        row(format!("{} {name} (CNY)", l("Expected draw:", "平均支付：")), Kind::Yuan, &|p| {
+            find(p).map(|x| x.draws.mean)
+        });
+        row(format!("{} {name}", l("Runs dry:", "用尽概率：")), Kind::Percent, &|p| find(p).map(|x| x.dry.p));
+        row(format!("  {}", l("95 % CI low", "95 % 置信区间下限")), Kind::Percent, &|p| {
+            find(p).map(|x| x.dry.lo)
+        });
+        row(format!("  {}", l("95 % CI high", "95 % 置信区间上限")), Kind::Percent, &|p| {
+            find(p).map(|x| x.dry.hi)
+        });
+    }
+    let mut cols = vec![col(l("figure", "指标"), Kind::Text, |r: &PolicyRow| r.label.clone())];
+    for (i, name) in names.iter().enumerate() {
+        cols.push(col(name.clone(), Kind::Yuan, move |r: &PolicyRow| r.values[i].clone()));
+    }
+    Ok(b.table(&l("Money", "资金投入与成本"), &cols, &rows)?)
 }
 
 #[cfg(test)]

@@ -150,7 +150,12 @@ fn a_comparison_writes_its_means_and_paired_differences() {
     riskshare(&["compare", "mini.yaml", "bigger.yaml", "--trials", "200", "--out", "cmp"], d);
     let c = json(&d.join("cmp/comparison.json"));
     let x = Xlsx::open(&d.join("cmp/results.xlsx"));
-    assert_eq!(x.names(), ["Comparison", "Means by layer"]);
+    assert_eq!(x.names(), ["Comparison", "Means by layer", "Money"]);
+    // The money each scenario moves: what it commits and costs the budget.
+    for k in 0..2 {
+        assert!(x.has_number("Money", num(&c, &format!("/policy/{k}/budget_committed"))));
+        assert!(x.has_number("Money", num(&c, &format!("/policy/{k}/fiscal_cost/interest_subsidy"))));
+    }
     let rows = c["rows"].as_array().unwrap();
     let village = rows.iter().find(|r| r["metric"] == "village_fund").expect("a village_fund row");
     let (a, b) = (num(village, "/mean/0"), num(village, "/mean/1"));
@@ -170,12 +175,14 @@ fn a_sweep_writes_its_cells() {
     riskshare(&["sweep", "mini.yaml", "--vary", vary, "--trials", "200", "--lang", "zh", "--out", "sw"], d);
     let s = json(&d.join("sw/sweep.json"));
     let x = Xlsx::open(&d.join("sw/results.xlsx"));
-    assert_eq!(x.names(), ["参数扫描"]);
+    assert_eq!(x.names(), ["参数扫描", "资金投入与成本"]);
     let cells = s["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 3);
     for cell in cells {
         assert!(x.has_number("参数扫描", num(cell, "/village_fund_mean")));
         assert!(x.has_number("参数扫描", num(cell, "/depletion/hi")));
+        assert!(x.has_number("资金投入与成本", num(cell, "/policy/village_funds")));
+        assert!(x.has_number("资金投入与成本", num(cell, "/policy/budget_committed")));
     }
     // The varied values are numbers too.
     assert!(x.has_number("参数扫描", 0.08));
@@ -189,7 +196,9 @@ fn a_stress_test_writes_baseline_and_stressed() {
     riskshare(&["stress", "mini.yaml", "--preset", "flood-year", "--trials", "200", "--out", "st"], d);
     let r = json(&d.join("st/stress.json"));
     let x = Xlsx::open(&d.join("st/results.xlsx"));
-    assert_eq!(x.names(), ["Stress", "Stress by account"]);
+    assert_eq!(x.names(), ["Stress", "Money", "Stress by account"]);
+    assert!(x.has_number("Money", num(&r, "/baseline_policy/fiscal_cost/mean")));
+    assert!(x.has_number("Money", num(&r, "/stressed_policy/fiscal_cost/interest_subsidy")));
     let exposure = r["totals"].as_array().unwrap().iter().find(|t| t[0] == "exposure").expect("an exposure row");
     let (base, stressed) = (num(exposure, "/1/mean"), num(exposure, "/2/mean"));
     assert!(stressed > base, "a flood year adds defaults");
