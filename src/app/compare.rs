@@ -13,7 +13,7 @@ use super::output::Staged;
 use super::{Progress, Settings, runner};
 use crate::analysis::compare::{self, Comparison};
 use crate::report::format::Lang;
-use crate::report::{tables_csv, workbook};
+use crate::report::{charts, tables_csv, workbook};
 use crate::scenario::InputError;
 
 pub struct Job {
@@ -67,12 +67,15 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let json = serde_json::to_string_pretty(&comparison).context("comparison.json")? + "\n";
     staged.write(FILES[0], json.as_bytes())?;
     staged.write(FILES[1], tables_csv::comparison(&comparison).as_bytes())?;
-    staged.write(FILES[2], crate::report::charts::comparison_svg(&comparison, job.lang)?.as_bytes())?;
+    staged.write(FILES[2], charts::svg_file(charts::comparison_svg(&comparison, job.lang)?, job.lang).as_bytes())?;
     // The chart names a scenario by its number and name; the legend of comparison.svg gives its file.
     let short: Vec<String> =
         models.iter().enumerate().map(|(i, m)| format!("[{}] {}", i + 1, m.scenario.name)).collect();
     let policies: Vec<_> = comparison.policy.iter().collect();
-    staged.write(FILES[3], crate::report::charts::policy_svg(&short, None, &policies, job.lang)?.as_bytes())?;
+    staged.write(
+        FILES[3],
+        charts::svg_file(charts::policy_svg(&short, None, &policies, job.lang)?, job.lang).as_bytes(),
+    )?;
     staged.write(
         FILES[4],
         &workbook::comparison(&comparison, &Labels::of(&models[0].scenario), job.lang).context("results.xlsx")?,

@@ -15,7 +15,7 @@ use super::output::Staged;
 use super::{Progress, Settings, runner};
 use crate::analysis::sweep::{self, Axis, Sweep};
 use crate::report::format::Lang;
-use crate::report::{tables_csv, workbook};
+use crate::report::{charts, tables_csv, workbook};
 use crate::scenario::Override;
 
 pub struct Job {
@@ -112,15 +112,15 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
         workbook::FILE,
         &workbook::sweep(&sweep, &axes, &Labels::of(&base.scenario), job.lang).context("results.xlsx")?,
     )?;
-    if let Some(svg) = crate::report::charts::sweep_heatmap_svg(&axes, &sweep.cells, job.lang)? {
-        staged.write("sweep_heatmap.svg", svg.as_bytes())?;
+    if let Some(svg) = charts::sweep_heatmap_svg(&axes, &sweep.cells, job.lang)? {
+        staged.write("sweep_heatmap.svg", charts::svg_file(svg, job.lang).as_bytes())?;
     }
     let names: Vec<String> =
         sweep.cells.iter().map(|c| c.values.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" / ")).collect();
     let policies: Vec<_> = sweep.cells.iter().map(|c| &c.policy).collect();
     let keys = axes.iter().map(|a| a.key.as_str()).collect::<Vec<_>>().join(" / ");
-    let svg = crate::report::charts::policy_svg(&names, Some(&keys), &policies, job.lang)?;
-    staged.write("sweep_money.svg", svg.as_bytes())?;
+    let svg = charts::policy_svg(&names, Some(&keys), &policies, job.lang)?;
+    staged.write("sweep_money.svg", charts::svg_file(svg, job.lang).as_bytes())?;
     staged.commit()?;
     Ok(Done { labels: Labels::of(&base.scenario), sweep, axes, out, elapsed })
 }

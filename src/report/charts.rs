@@ -1919,6 +1919,23 @@ fn draw_stress_fiscal<DB: DrawingBackend>(
 // Writing
 // ---------------------------------------------------------------------------
 
+/// An SVG chart as a file of its own. A Chinese one carries the embedded
+/// font, cut to its characters, so that it reads on a machine without CJK
+/// fonts as report.html (which embeds the font once for all its charts)
+/// does; an English one names the font and falls back to the reader's.
+pub fn svg_file(svg: String, lang: Lang) -> String {
+    if lang == Lang::En {
+        return svg;
+    }
+    match svg.find('>') {
+        Some(end) if svg.starts_with("<svg") => {
+            let face = font::face_css(&svg);
+            format!("{}<defs><style>{face}</style></defs>{}", &svg[..=end], &svg[end + 1..])
+        }
+        _ => svg,
+    }
+}
+
 /// Draws a chart as SVG text, labelled in `lang` (the browser draws the text).
 pub fn render_svg(chart: Chart, d: &RunData, lang: Lang) -> Result<String> {
     draw_svg(chart.size(), lang, &format!("{}.svg", chart.stem()), |root, look| chart.draw(root, d, look))
@@ -1975,7 +1992,8 @@ pub fn write_charts_of(d: &RunData, lang: Lang) -> Result<Vec<PathBuf>> {
             let png = d.out.join(format!("{}.png", chart.stem()));
             render_png(chart, d, lang, &png)?;
             let svg = d.out.join(format!("{}.svg", chart.stem()));
-            fs::write(&svg, render_svg(chart, d, lang)?).with_context(|| format!("cannot write {}", svg.display()))?;
+            fs::write(&svg, svg_file(render_svg(chart, d, lang)?, lang))
+                .with_context(|| format!("cannot write {}", svg.display()))?;
             Ok([png, svg])
         })
         .collect();

@@ -418,6 +418,10 @@ fn chinese_reports_carry_their_font_and_chinese_pngs() {
         html::write_report(dir.path(), lang, "riskshare run").unwrap();
     }
     let png = |d: &TempDir| std::fs::read(d.path().join("waterfall.png")).unwrap();
+    // A Chinese SVG file carries the font too (report.html embeds it once for all).
+    let svg = |d: &TempDir| std::fs::read_to_string(d.path().join("waterfall.svg")).unwrap();
+    assert!(svg(&zh).contains("<defs><style>@font-face{font-family:'riskshare Sans'"));
+    assert!(!svg(&en).contains("@font-face"));
     assert_ne!(png(&en), png(&zh), "the Chinese waterfall.png is drawn in Chinese");
     check_png(&zh.path().join("waterfall.png"));
     let report = std::fs::read_to_string(zh.path().join("report.html")).unwrap();
