@@ -112,17 +112,9 @@ fn layer_color(col: &str) -> RGBColor {
     }
 }
 
-/// Colours for series that are not layers (banks, accounts).
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-];
+/// Colours for series that are not layers (banks, accounts): the first
+/// eight of the scenarios' colours.
+const PALETTE: &[RGBColor] = SCENARIO_COLORS.split_at(8).0;
 
 /// Colours of a comparison's scenarios, as many as a bureau compares: the
 /// ten of Tableau 10, then their lighter companions of Tableau 20.

@@ -26,7 +26,7 @@ use crate::report::charts::{
 use crate::report::format::{group, money, pct, pct_interval, plain, ratio};
 use crate::report::labels::{Kind, Labels};
 use crate::report::markup::{Attrs, Html, PreEscaped};
-use crate::report::page;
+use crate::report::page::{self, section, table};
 use crate::report::run::{RunData, load_run};
 use crate::scenario::{Scenario, ShortfallBearer};
 
@@ -428,29 +428,6 @@ fn run_line(s: &Summary, lang: Lang) -> String {
 // ---------------------------------------------------------------------------
 // Sections
 // ---------------------------------------------------------------------------
-
-/// A section headed `title`.
-fn section(h: &mut Html, attrs: Attrs, title: &str, body: impl FnOnce(&mut Html)) {
-    h.el("section", attrs, |h| {
-        h.text_el("h2", &[], title);
-        body(h);
-    });
-    h.line();
-}
-
-/// A table with a header row of `heads`, its body written by `rows`.
-fn table(h: &mut Html, heads: &[&str], rows: impl FnOnce(&mut Html)) {
-    h.el("table", &[], |h| {
-        h.el("thead", &[], |h| {
-            h.el("tr", &[], |h| {
-                for head in heads {
-                    h.text_el("th", &[], head);
-                }
-            })
-        });
-        h.el("tbody", &[], rows);
-    });
-}
 
 /// A table of (name, value) rows; values aligned as numbers when `numbers`.
 fn key_values(h: &mut Html, rows: &[(&str, String)], numbers: bool) {

@@ -5,7 +5,7 @@
 
 use crate::report::font;
 use crate::report::format::Lang;
-use crate::report::markup::{Html, PreEscaped};
+use crate::report::markup::{Attrs, Html, PreEscaped};
 
 /// The stylesheet every page shares.
 const STYLE: &str = "body{max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.5}\
@@ -48,6 +48,29 @@ pub fn page(lang: Lang, title: &str, body: impl FnOnce(&mut Html)) -> String {
     });
     h.line();
     h.finish()
+}
+
+/// A section headed `title`.
+pub fn section(h: &mut Html, attrs: Attrs, title: &str, body: impl FnOnce(&mut Html)) {
+    h.el("section", attrs, |h| {
+        h.text_el("h2", &[], title);
+        body(h);
+    });
+    h.line();
+}
+
+/// A table with a header row of `heads`, its body written by `rows`.
+pub fn table(h: &mut Html, heads: &[&str], rows: impl FnOnce(&mut Html)) {
+    h.el("table", &[], |h| {
+        h.el("thead", &[], |h| {
+            h.el("tr", &[], |h| {
+                for head in heads {
+                    h.text_el("th", &[], head);
+                }
+            })
+        });
+        h.el("tbody", &[], rows);
+    });
 }
 
 #[cfg(test)]

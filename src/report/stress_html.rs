@@ -18,8 +18,8 @@ use crate::report::charts::{self, layer_label};
 use crate::report::format::{Lang, group, pct};
 use crate::report::labels::{Kind, Labels};
 use crate::report::markup::{Attrs, Html, PreEscaped};
-use crate::report::page;
-use crate::report::text::{fiscal_change_sentence, fiscal_part_label, stress_lines};
+use crate::report::page::{self, section, table};
+use crate::report::text::{fiscal_change_sentence, fiscal_part_label, signed, stress_lines};
 
 /// The page as a string; `command` is the command line that produced it.
 pub fn render(r: &StressReport, labels: &Labels, lang: Lang, command: &str) -> Result<String> {
@@ -78,29 +78,6 @@ fn run_line(r: &StressReport, lang: Lang) -> String {
     }
 }
 
-/// A section headed `title`.
-fn section(h: &mut Html, attrs: Attrs, title: &str, body: impl FnOnce(&mut Html)) {
-    h.el("section", attrs, |h| {
-        h.text_el("h2", &[], title);
-        body(h);
-    });
-    h.line();
-}
-
-/// A table with a header row of `heads`, its body written by `rows`.
-fn table(h: &mut Html, heads: &[&str], rows: impl FnOnce(&mut Html)) {
-    h.el("table", &[], |h| {
-        h.el("thead", &[], |h| {
-            h.el("tr", &[], |h| {
-                for head in heads {
-                    h.text_el("th", &[], head);
-                }
-            })
-        });
-        h.el("tbody", &[], rows);
-    });
-}
-
 /// A row: a heading cell, then cells holding numbers.
 fn row(h: &mut Html, attrs: Attrs, label: &str, cells: &[String]) {
     h.el("tr", attrs, |h| {
@@ -109,11 +86,6 @@ fn row(h: &mut Html, attrs: Attrs, label: &str, cells: &[String]) {
             h.text_el("td", &[("class", "num")], c);
         }
     });
-}
-
-fn signed(x: f64) -> String {
-    let g = group(x, 0);
-    if x > 0.0 && g != "0" { format!("+{g}") } else { g }
 }
 
 /// A figure and, on a second line, its 95 % interval.

@@ -447,7 +447,7 @@ fn prob_ci(p: &Prob) -> String {
 }
 
 /// "+1,234" or "-1,234" or "0".
-fn signed(x: f64) -> String {
+pub(crate) fn signed(x: f64) -> String {
     let g = group(x, 0);
     if x > 0.0 && g != "0" { format!("+{g}") } else { g }
 }
