@@ -67,8 +67,8 @@ component ids, so trial k of each scenario sees the same economy, disasters, epi
 and shocks wherever the scenarios share them; differences to the first scenario are\n\
 paired trial by trial, with 95 % intervals; then what each scenario commits and costs\n\
 (deposits per bank, budget, leverage, the fiscal cost's parts, each bank's chance of running\n\
-dry). Writes comparison.json, comparison.csv and the bar charts comparison.svg and\n\
-comparison_money.svg.\n\n\
+dry). Writes comparison.json, comparison.csv, the bar charts comparison.svg and\n\
+comparison_money.svg, and results.xlsx (the tables as an Excel workbook).\n\n\
 Example:\n  riskshare compare scenarios/wangcang.yaml scenarios/wangcang-ratio-8.yaml --trials 20000")]
     Compare(CompareArgs),
     /// Run a grid over scenario keys: one row of key metrics per cell.
@@ -77,7 +77,7 @@ ratio, village share, government share, shortfall bearer, top-ups ...), each tri
 drawn once and only the funds and waterfall are re-run per cell, with the same results\n\
 as full re-runs. Each cell also shows the money it moves: deposits per bank, budget,\n\
 leverage, the fiscal cost's parts, each bank's chance of running dry. Writes sweep.csv,\n\
-sweep.json, sweep_money.svg and, for two keys, sweep_heatmap.svg.\n\n\
+sweep.json, sweep_money.svg, results.xlsx and, for two keys, sweep_heatmap.svg.\n\n\
 Example:\n  riskshare sweep --vary funds.compensation.deposit_ratio=6,8,10,12,14 --vary funds.village.share=0.03,0.05")]
     Sweep(SweepArgs),
     /// Stress test: a deterministic overlay (a flood year, an epidemic, a recession ...)
@@ -86,8 +86,8 @@ Example:\n  riskshare sweep --vary funds.compensation.deposit_ratio=6,8,10,12,14
 (year 1, every disease on half the villages, 80 % mortality), recession (the county\n\
 factor at its 1-in-100 level every year), combined (all three, pds x 1.5).\n\
 Give one of --preset and --overlay; an overlay file holds a `stress:` section (see\n\
-docs/scenario.md). Writes stress.json and report.html (baseline and stressed side by side,\n\
-the fiscal cost part by part, each bank; --lang zh for Chinese).\n\n\
+docs/scenario.md). Writes stress.json, report.html (baseline and stressed side by side,\n\
+the fiscal cost part by part, each bank; --lang zh for Chinese) and results.xlsx.\n\n\
 Example:\n  riskshare stress --preset flood-year --trials 20000")]
     Stress(StressArgs),
     /// Redraw the charts and report.html of a finished run, without simulating.
