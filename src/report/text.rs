@@ -363,7 +363,25 @@ pub fn sizing_table(
     if comp {
         let _ = writeln!(o, "compensation deposits that last the horizon (loans : fund, 95 % interval in brackets)");
         let several = s.accounts.iter().any(|a| a.county != s.accounts[0].county);
-        for a in &s.accounts {
+        // A province has hundreds of accounts: those most likely to run dry,
+        // then those that need the most fund per loan, and where the rest are.
+        let mut shown: Vec<&crate::analysis::sizing::AccountSizing> = s.accounts.iter().collect();
+        if shown.len() > MAX_ACCOUNT_LINES {
+            let need = |a: &crate::analysis::sizing::AccountSizing| {
+                a.levels.last().and_then(|l| l.ratio).unwrap_or(f64::INFINITY)
+            };
+            shown.sort_by(|x, y| {
+                y.current_depletion.p.total_cmp(&x.current_depletion.p).then(need(x).total_cmp(&need(y)))
+            });
+            shown.truncate(MAX_ACCOUNT_LINES);
+            let _ = writeln!(
+                o,
+                "  the {} of {} accounts most likely to run dry (then by the smallest ratio needed):",
+                shown.len(),
+                group(s.accounts.len() as f64, 0)
+            );
+        }
+        for a in shown.iter().copied() {
             let _ = writeln!(
                 o,
                 "\n  {}: covered loans CNY {}; today CNY {} ({}), runs dry in {} of futures {}",
@@ -387,6 +405,13 @@ pub fn sizing_table(
                     if l.current_is_enough { "is enough" } else { "is NOT enough" }
                 );
             }
+        }
+        if shown.len() < s.accounts.len() {
+            let _ = writeln!(
+                o,
+                "\n  ... and {} more accounts: every account is in size.json and size_curve.csv",
+                group((s.accounts.len() - shown.len()) as f64, 0)
+            );
         }
     }
     if village {

@@ -416,6 +416,13 @@ fn a_province_prints_its_worst_accounts_and_grouped_counts() {
     let o = riskshare(&["validate", province], dir.path());
     let t = text(&o);
     assert!(t.contains(" in 17,600 villages of "), "{t}");
+    // The sizing table likewise names ten accounts and says where the rest are.
+    let o = riskshare(&["size", province, "--trials", "40", "--no-charts", "--out", "s"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(t.matches("today's deposit\n").count(), 10, "{t}");
+    assert!(t.contains("the 10 of 200 accounts most likely to run dry (then by the smallest ratio needed)"), "{t}");
+    assert!(t.contains("... and 190 more accounts: every account is in size.json and size_curve.csv"), "{t}");
 }
 
 /// `report` on a shard's partial result names the merge that makes a run of it.
