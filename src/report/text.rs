@@ -69,32 +69,45 @@ pub fn portfolio(m: &Model) -> String {
     by("industry", &names(Kind::Industry, &m.industries), &|i| l.industry[i] as usize);
     by("grade", &m.grades, &|i| l.grade[i] as usize);
     let several = m.counties.len() > 1;
-    let account = |a: &crate::model::Account| {
-        labels.account(&m.banks[a.bank as usize], &m.counties[a.county as usize], several, Lang::En)
-    };
-    let w = m.accounts.iter().map(|a| width(&account(a))).fold(20, usize::max);
-    let _ = writeln!(
-        o,
-        "\n{} {:>22} {:>16} {:>8}",
-        pad("compensation accounts", w + 2),
-        "covered loans (CNY)",
-        "deposit (CNY)",
-        "ratio"
-    );
+    // One row an account; a province's hundreds of accounts, one row a bank.
+    let mut rows: Vec<(String, i64, i64, bool)> = Vec::new();
+    let mut head = "compensation accounts".to_string();
+    if m.accounts.len() <= MAX_ACCOUNT_LINES {
+        for a in &m.accounts {
+            let name = labels.account(&m.banks[a.bank as usize], &m.counties[a.county as usize], several, Lang::En);
+            rows.push((name, a.covered_principal.0, a.deposit.0, a.explicit));
+        }
+    } else {
+        head = format!(
+            "compensation accounts by bank ({} in {} counties)",
+            group(m.accounts.len() as f64, 0),
+            group(m.counties.len() as f64, 0)
+        );
+        for (b, id) in m.banks.iter().enumerate() {
+            let of: Vec<_> = m.accounts.iter().filter(|a| a.bank as usize == b).collect();
+            if !of.is_empty() {
+                let name = format!("{} ({} accounts)", labels.name(Kind::Bank, id, Lang::En), of.len());
+                let covered = of.iter().map(|a| a.covered_principal.0).sum();
+                let deposit = of.iter().map(|a| a.deposit.0).sum();
+                rows.push((name, covered, deposit, of.iter().any(|a| a.explicit)));
+            }
+        }
+    }
+    let w = rows.iter().map(|r| width(&r.0)).fold(20, usize::max).max(width(&head).saturating_sub(2));
+    let _ = writeln!(o, "\n{} {:>22} {:>16} {:>8}", pad(&head, w + 2), "covered loans (CNY)", "deposit (CNY)", "ratio");
     if m.accounts.is_empty() {
         let _ = writeln!(o, "  (none: the compensation fund is off or covers no loan)");
     }
-    for a in &m.accounts {
-        let fund_ratio =
-            if a.deposit.0 > 0 { ratio(a.covered_principal.0 as f64 / a.deposit.0 as f64) } else { "no fund".into() };
+    for (name, covered, deposit, explicit) in &rows {
+        let fund_ratio = if *deposit > 0 { ratio(*covered as f64 / *deposit as f64) } else { "no fund".into() };
         let _ = writeln!(
             o,
             "  {} {:>22} {:>16} {:>8}{}",
-            pad(&account(a), w),
-            group(a.covered_principal.to_yuan_f64(), 0),
-            group(a.deposit.to_yuan_f64(), 0),
+            pad(name, w),
+            group(Fen(*covered).to_yuan_f64(), 0),
+            group(Fen(*deposit).to_yuan_f64(), 0),
             fund_ratio,
-            if a.explicit { "  (explicit deposit)" } else { "" }
+            if *explicit { "  (explicit deposit)" } else { "" }
         );
     }
     let vf: Fen = m.village_fund_initial.iter().copied().sum();
@@ -103,7 +116,7 @@ pub fn portfolio(m: &Model) -> String {
         o,
         "\nvillage funds: CNY {} in {} village(s){}",
         group(vf.to_yuan_f64(), 0),
-        funded,
+        group(funded as f64, 0),
         if m.village_fund_enabled { "" } else { " (off)" }
     );
     let h = &m.hazards;

@@ -416,6 +416,10 @@ fn a_province_prints_its_worst_accounts_and_grouped_counts() {
     let o = riskshare(&["validate", province], dir.path());
     let t = text(&o);
     assert!(t.contains(" in 17,600 villages of "), "{t}");
+    // Two hundred accounts read as one row a bank.
+    assert!(t.contains("compensation accounts by bank (200 in 50 counties)"), "{t}");
+    assert_eq!(t.matches(" (50 accounts) ").count(), 4, "{t}");
+    assert!(t.contains("village funds: CNY 400,506,160 in 17,600 village(s)"), "{t}");
     // The sizing table likewise names ten accounts and says where the rest are.
     let o = riskshare(&["size", province, "--trials", "40", "--no-charts", "--out", "s"], dir.path());
     assert!(o.status.success(), "{}", text(&o));
