@@ -108,7 +108,7 @@ fn assign(covered: &[bool], loans: &mut Loans) -> Vec<Account> {
 /// where the bank lends in several counties, the county.
 fn explicit_deposits(comp: &CompensationFund, ids: &Ids, accounts: &mut [Account], p: &mut Problems) {
     for (di, d) in comp.deposits.iter().enumerate() {
-        let b = ids.bank[d.bank.as_str()] as u32;
+        let b = ids.bank[&*d.bank] as u32;
         let matching: Vec<usize> = accounts
             .iter()
             .enumerate()

@@ -3,13 +3,13 @@
 //! problem a loan has is reported, pointed at the tape row or the cohort that
 //! made it. Part of [`crate::model::Model::build`].
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use crate::limits;
 use crate::model::mechanisms;
-use crate::model::names::{Ids, Names};
-use crate::model::portfolio::{self, CollateralKind, GradeMix, LoanOrigin, LoanRecord};
-use crate::money::to_ppm;
+use crate::model::names::{Ids, NameMap, NameSet, Names};
+use crate::model::portfolio::{self, CollateralKind, GradeMix, LoanOrigin, LoanRecord, Name};
+use crate::money::{Fen, to_ppm};
 use crate::scenario::schema::*;
 use crate::scenario::validate::Problems;
 use crate::scenario::{InputError, Problem};
@@ -81,7 +81,10 @@ impl Book {
     /// each loan, every problem reported.
     pub fn resolve(&self, s: &Scenario, ids: &Ids, horizon: usize, p: &mut Problems) -> Vec<Refs> {
         let known = Known::of(ids);
-        let mut seen_ids = HashSet::with_capacity(self.records.len());
+        let max_principal: Vec<Option<Fen>> = s.products.iter().map(|pr| pr.max_principal.map(|m| m.fen())).collect();
+        let (mut bank, mut product, mut industry, mut grade) =
+            (Lookup::new(&ids.bank), Lookup::new(&ids.product), Lookup::new(&ids.industry), Lookup::new(&ids.grade));
+        let mut seen_ids = NameSet::with_capacity_and_hasher(self.records.len(), Default::default());
         let mut refs: Vec<Refs> = Vec::with_capacity(self.records.len());
         for r in &self.records {
             let before = p.list.len();
@@ -89,15 +92,15 @@ impl Book {
                 p.push(format!("loan {}", r.id), format!("duplicate loan id `{}`", r.id));
             }
             let x = Refs {
-                village: ids.village.get(r.village.as_str()).copied().unwrap_or(usize::MAX),
-                bank: ids.bank.get(r.bank.as_str()).copied().unwrap_or(usize::MAX),
-                product: ids.product.get(r.product.as_str()).copied().unwrap_or(usize::MAX),
-                industry: ids.industry.get(r.industry.as_str()).copied().unwrap_or(usize::MAX),
-                grade: ids.grade.get(r.grade.as_str()).copied().unwrap_or(usize::MAX),
+                village: ids.village.get(&*r.village).copied().unwrap_or(usize::MAX),
+                bank: bank.get(&r.bank),
+                product: product.get(&r.product),
+                industry: industry.get(&r.industry),
+                grade: grade.get(&r.grade),
             };
             refs.push(x);
             known.check(r, x, p);
-            check_terms(s, r, x, horizon, p);
+            check_terms(s, &max_principal, r, x, horizon, p);
             blame(r, &mut p.list[before..]);
         }
         refs
@@ -108,7 +111,7 @@ impl Book {
     pub fn check_society_lending(&self, s: &Scenario, names: &Names, society_lent: &BTreeSet<&str>, p: &mut Problems) {
         let society_villages = portfolio::society_villages(s, &names.places);
         for r in &self.records {
-            if society_lent.contains(r.product.as_str()) && !society_villages.contains(r.village.as_str()) {
+            if society_lent.contains(&*r.product) && !society_villages.contains(&*r.village) {
                 p.push(
                     format!("loan {}: village", r.id),
                     format!(
@@ -150,6 +153,32 @@ fn check_cohorts(s: &Scenario, places: &[(String, String, String)], p: &mut Prob
     }
 }
 
+/// A name's id, remembering the last one: a cohort's loans share their
+/// bank, product, industry and grade names ([`Name`] is shared), so most
+/// lookups are a pointer comparison rather than a hash of the string.
+struct Lookup<'m, 'a> {
+    map: &'m NameMap<'a, usize>,
+    last: Option<(Name, usize)>,
+}
+
+impl<'m, 'a> Lookup<'m, 'a> {
+    fn new(map: &'m NameMap<'a, usize>) -> Self {
+        Lookup { map, last: None }
+    }
+
+    /// The id, or `usize::MAX` for a name the scenario does not know.
+    fn get(&mut self, name: &Name) -> usize {
+        match &self.last {
+            Some((last, id)) if Name::ptr_eq(last, name) => *id,
+            _ => {
+                let id = self.map.get(&**name).copied().unwrap_or(usize::MAX);
+                self.last = Some((name.clone(), id));
+                id
+            }
+        }
+    }
+}
+
 /// The known names of each kind, ordered, for a problem's nearest-name hint.
 struct Known<'a> {
     bank: BTreeSet<&'a str>,
@@ -161,12 +190,12 @@ struct Known<'a> {
 
 impl<'a> Known<'a> {
     fn of(ids: &Ids<'a>) -> Known<'a> {
-        fn known<'a>(m: &BTreeMap<&'a str, usize>) -> BTreeSet<&'a str> {
+        fn known<'a>(m: &NameMap<'a, usize>) -> BTreeSet<&'a str> {
             m.keys().copied().collect()
         }
         Known {
             bank: known(&ids.bank),
-            village: ids.village.keys().copied().collect(),
+            village: known(&ids.village),
             product: known(&ids.product),
             industry: known(&ids.industry),
             grade: known(&ids.grade),
@@ -192,36 +221,31 @@ impl<'a> Known<'a> {
 /// The loan's own terms: a positive principal, a term within the horizon, a
 /// subsidy within the rate, its product's limits, and collateral within its
 /// loan-to-value limit.
-fn check_terms(s: &Scenario, r: &LoanRecord, x: Refs, horizon: usize, p: &mut Problems) {
-    let at = format!("loan {}", r.id);
+fn check_terms(s: &Scenario, max_principal: &[Option<Fen>], r: &LoanRecord, x: Refs, horizon: usize, p: &mut Problems) {
+    // Formatted only for a loan with a problem: most have none.
+    let at = |key: &str| format!("loan {}: {key}", r.id);
     if r.principal.0 <= 0 {
-        p.push(format!("{at}: principal"), format!("expected a positive principal, found {}", r.principal));
+        p.push(at("principal"), format!("expected a positive principal, found {}", r.principal));
     }
     if r.term_years == 0 || r.term_years as usize > horizon {
         p.push(
-            format!("{at}: term_years"),
+            at("term_years"),
             format!("expected a term of 1 ..= {horizon} years (the horizon), found {}", r.term_years),
         );
     }
     if r.subsidy_ppm > r.rate_ppm {
-        p.push(format!("{at}: subsidy_rate"), "the subsidy rate exceeds the interest rate");
+        p.push(at("subsidy_rate"), "the subsidy rate exceeds the interest rate");
     }
     if x.product != usize::MAX {
         let pr = &s.products[x.product];
-        if let Some(m) = pr.max_principal {
-            if r.principal > m.fen() {
-                p.push(
-                    format!("{at}: principal"),
-                    format!("{} exceeds product `{}`'s max_principal {m}", r.principal, pr.id),
-                );
+        if let Some(m) = max_principal[x.product] {
+            if r.principal > m {
+                p.push(at("principal"), format!("{} exceeds product `{}`'s max_principal {m}", r.principal, pr.id));
             }
         }
         if let Some(m) = pr.max_term_years {
             if r.term_years > m {
-                p.push(
-                    format!("{at}: term_years"),
-                    format!("{} exceeds product `{}`'s max_term_years {m}", r.term_years, pr.id),
-                );
+                p.push(at("term_years"), format!("{} exceeds product `{}`'s max_term_years {m}", r.term_years, pr.id));
             }
         }
     }
@@ -235,7 +259,7 @@ fn check_terms(s: &Scenario, r: &LoanRecord, x: Refs, horizon: usize, p: &mut Pr
         let max_loan = r.collateral_value.mul_ppm(to_ppm(lim));
         if r.collateral_value.0 <= 0 || r.principal > max_loan {
             p.push(
-                format!("{at}: collateral_value"),
+                at("collateral_value"),
                 format!(
                     "a {kind} lends at most {lim} of the collateral's value; principal {} against collateral {} (raise collateral.*_max_ltv explicitly to allow it)",
                     r.principal, r.collateral_value
@@ -243,7 +267,7 @@ fn check_terms(s: &Scenario, r: &LoanRecord, x: Refs, horizon: usize, p: &mut Pr
             );
         }
         if r.collateral == CollateralKind::LivestockPledge && r.herd_size == 0 {
-            p.push(format!("{at}: herd_size"), "a livestock pledge needs the herd size");
+            p.push(at("herd_size"), "a livestock pledge needs the herd size");
         }
     }
 }

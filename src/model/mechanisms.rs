@@ -3,9 +3,10 @@
 //! ([`GuaranteeBook`]), mutual-aid societies and benefit linkage
 //! ([`SocietyBook`], [`LinkageBook`]). Part of [`crate::model::Model::build`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::guarantee::{GuaranteeBook, NO_GROUP, ONLY_NONE};
+use crate::model::names::NameMap;
 use crate::model::portfolio::{CollateralKind, LoanOrigin, LoanRecord};
 use crate::model::society::{LinkageBook, NO_LOAN, NO_SOCIETY, SocietyBook};
 use crate::model::{Loans, VillageInfo};
@@ -26,7 +27,7 @@ pub struct Books {
 /// first, then by id.
 pub fn society_bank_loans(
     s: &Scenario,
-    village_ix: &HashMap<&str, usize>,
+    village_ix: &NameMap<'_, usize>,
     records: &mut Vec<LoanRecord>,
     p: &mut Problems,
 ) {
@@ -44,12 +45,12 @@ pub fn society_bank_loans(
         let mut candidates: Vec<usize> = (0..records.len())
             .filter(|&k| {
                 let r = &records[k];
-                r.village == v.village && r.borrower == BorrowerKind::Household && r.guarantee_group.is_none()
+                *r.village == *v.village && r.borrower == BorrowerKind::Household && r.guarantee_group.is_none()
             })
             .collect();
         candidates.sort_by(|&x, &y| {
             let (rx, ry) = (&records[x], &records[y]);
-            let (px, py) = (pd.get(rx.grade.as_str()).unwrap_or(&1.0), pd.get(ry.grade.as_str()).unwrap_or(&1.0));
+            let (px, py) = (pd.get(&*rx.grade).unwrap_or(&1.0), pd.get(&*ry.grade).unwrap_or(&1.0));
             px.total_cmp(py).then_with(|| rx.id.cmp(&ry.id))
         });
         if (candidates.len() as u32) < b.guarantors {
@@ -69,12 +70,12 @@ pub fn society_bank_loans(
         }
         records.push(LoanRecord {
             id: group.clone(),
-            bank: b.bank.clone(),
-            village: v.village.clone(),
-            product: b.product.clone(),
+            bank: b.bank.as_str().into(),
+            village: v.village.as_str().into(),
+            product: b.product.as_str().into(),
             borrower: BorrowerKind::Cooperative,
-            industry: b.industry.clone(),
-            grade: b.grade.clone(),
+            industry: b.industry.as_str().into(),
+            grade: b.grade.as_str().into(),
             principal: b.principal.fen(),
             rate_ppm: to_ppm(b.rate),
             term_years: b.term_years,
@@ -103,7 +104,7 @@ struct Sources<'a> {
     order: &'a [usize],
     loans: &'a Loans,
     villages: &'a [VillageInfo],
-    village_ix: &'a HashMap<&'a str, usize>,
+    village_ix: &'a NameMap<'a, usize>,
     /// Products that mutual-aid societies lend.
     society_lent: &'a BTreeSet<&'a str>,
 }
@@ -118,7 +119,7 @@ pub fn compile(
     order: &[usize],
     loans: &Loans,
     villages: &[VillageInfo],
-    village_ix: &HashMap<&str, usize>,
+    village_ix: &NameMap<'_, usize>,
     society_lent: &BTreeSet<&str>,
     p: &mut Problems,
 ) -> Books {
@@ -172,11 +173,11 @@ impl Sources<'_> {
 
     /// Positions of loans by id, for the society bank loans and the linkage;
     /// empty when neither needs them.
-    fn positions(&self) -> HashMap<&str, u32> {
+    fn positions(&self) -> NameMap<'_, u32> {
         let records = self.records;
         let needs_ids = self.s.societies.enabled || records.iter().any(|r| !r.linked.is_empty());
         if !needs_ids {
-            return HashMap::new();
+            return NameMap::default();
         }
         self.order.iter().enumerate().map(|(pos, &ri)| (records[ri].id.as_str(), pos as u32)).collect()
     }
@@ -185,17 +186,17 @@ impl Sources<'_> {
     /// societies lend (lending_ratio), or the ones listed; the lender of each
     /// loan they lend. A society's bank loan is guaranteed by its members;
     /// they do not guarantee one another, and it guarantees none of them.
-    fn societies(&self, pos_of: &HashMap<&str, u32>, guarantee: &mut GuaranteeBook, p: &mut Problems) -> SocietyBook {
+    fn societies(&self, pos_of: &NameMap<'_, u32>, guarantee: &mut GuaranteeBook, p: &mut Problems) -> SocietyBook {
         let (records, order, villages) = (self.records, self.order, self.villages);
         let mut societies = SocietyBook { lender_of: vec![NO_SOCIETY; order.len()], ..Default::default() };
         let so = &self.s.societies;
         if !so.enabled {
             return societies;
         }
-        let listed: BTreeMap<&str, &SocietySpec> = so.villages.iter().map(|v| (v.village.as_str(), v)).collect();
+        let listed: BTreeMap<&str, &SocietySpec> = so.villages.iter().map(|v| (&*v.village, v)).collect();
         let mut lent = vec![Fen::ZERO; villages.len()];
-        for r in records.iter().filter(|r| self.society_lent.contains(r.product.as_str())) {
-            lent[self.village_ix[r.village.as_str()]] += r.principal;
+        for r in records.iter().filter(|r| self.society_lent.contains(&*r.product)) {
+            lent[self.village_ix[&*r.village]] += r.principal;
         }
         let mut society_of_village = vec![NO_SOCIETY; villages.len()];
         for (vi, v) in villages.iter().enumerate() {
@@ -235,8 +236,8 @@ impl Sources<'_> {
             societies.sensitivity.push(spec.and_then(|x| x.bank_loan.as_ref()).map_or(0.0, |b| b.sensitivity));
         }
         for (pos, &ri) in order.iter().enumerate() {
-            if self.society_lent.contains(records[ri].product.as_str()) {
-                societies.lender_of[pos] = society_of_village[self.village_ix[records[ri].village.as_str()]];
+            if self.society_lent.contains(&*records[ri].product) {
+                societies.lender_of[pos] = society_of_village[self.village_ix[&*records[ri].village]];
             }
         }
         societies.from_budget = so.from_budget;
@@ -253,7 +254,7 @@ impl Sources<'_> {
 
     /// Benefit linkage: each firm's linked households as CSR. Links are
     /// checked even when linkage is off: only their effect is switched off.
-    fn linkage(&self, pos_of: &HashMap<&str, u32>, p: &mut Problems) -> LinkageBook {
+    fn linkage(&self, pos_of: &NameMap<'_, u32>, p: &mut Problems) -> LinkageBook {
         // A problem with a loan, pointed at its tape row or its cohort.
         let complain = |p: &mut Problems, r: &LoanRecord, msg: String| match &r.origin {
             LoanOrigin::Tape { file, line } => {

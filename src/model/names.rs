@@ -2,7 +2,7 @@
 //! scenario's list (villages: listed, then generated, county by county), so
 //! ids follow the file and never a hash. Part of [`crate::model::Model::build`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::model::VillageInfo;
 use crate::scenario::schema::*;
@@ -22,17 +22,27 @@ pub(super) struct Names {
     pub places: Vec<(String, String, String)>,
 }
 
-/// Lookups from a name to its id, borrowed from [`Names`].
+/// A map from a name to something, hashed with foldhash rather than the
+/// standard library's SipHash: a province's build looks up five names for each
+/// of its 300,000 loans and an id for each linked household, and SipHash was a
+/// tenth of the build. The hash is seeded with a fixed state, and such maps
+/// serve lookups only, never iteration into an id or an output, so their
+/// order cannot reach a result. The names are the user's own file, not an
+/// adversary's, so a keyed hash's flooding resistance buys nothing here.
+pub(crate) type NameMap<'a, V> = HashMap<&'a str, V, foldhash::fast::FixedState>;
+/// The set of [`NameMap`]'s kind.
+pub(crate) type NameSet<'a> = HashSet<&'a str, foldhash::fast::FixedState>;
+
+/// Lookups from a name to its id, borrowed from [`Names`]. Hashed, not
+/// ordered: each is looked up for each of a province's 300,000 loans. Used
+/// for lookups only, never iterated into an id.
 pub(super) struct Ids<'a> {
-    /// Hashed, not ordered: a province looks up 17,600 village ids for each
-    /// of its 300,000 loans several times, and ordered string keys made that
-    /// most of its build. Used for lookups only, never iterated into an id.
-    pub village: HashMap<&'a str, usize>,
-    pub county: BTreeMap<&'a str, usize>,
-    pub bank: BTreeMap<&'a str, usize>,
-    pub industry: BTreeMap<&'a str, usize>,
-    pub grade: BTreeMap<&'a str, usize>,
-    pub product: BTreeMap<&'a str, usize>,
+    pub village: NameMap<'a, usize>,
+    pub county: NameMap<'a, usize>,
+    pub bank: NameMap<'a, usize>,
+    pub industry: NameMap<'a, usize>,
+    pub grade: NameMap<'a, usize>,
+    pub product: NameMap<'a, usize>,
 }
 
 impl Names {
@@ -69,11 +79,11 @@ impl Names {
     pub fn ids(&self) -> Ids<'_> {
         Ids {
             village: self.villages.iter().enumerate().map(|(i, v)| (v.id.as_str(), i)).collect(),
-            county: index_of(&self.counties),
-            bank: index_of(&self.banks),
-            industry: index_of(&self.industries),
-            grade: index_of(&self.grades),
-            product: index_of(&self.products),
+            county: name_map(&self.counties),
+            bank: name_map(&self.banks),
+            industry: name_map(&self.industries),
+            grade: name_map(&self.grades),
+            product: name_map(&self.products),
         }
     }
 }
@@ -100,5 +110,9 @@ fn villages(s: &Scenario, zones: &[String]) -> Vec<VillageInfo> {
 }
 
 fn index_of(ids: &[String]) -> BTreeMap<&str, usize> {
+    ids.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect()
+}
+
+fn name_map(ids: &[String]) -> NameMap<'_, usize> {
     ids.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect()
 }

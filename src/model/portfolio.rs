@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rand::SeedableRng;
+use rayon::prelude::*;
 
+use crate::model::names::NameMap;
 use crate::money::{Fen, Yuan, to_ppm};
 use crate::rng::{self, TrialRng};
 use crate::scenario::schema::*;
@@ -20,16 +22,22 @@ pub enum CollateralKind {
     ForestMortgage,
 }
 
+/// A name a loan refers to (its bank, village, product, industry, grade).
+/// Shared, not owned: a cohort's 40,000 loans name the same few, and copying
+/// and freeing five strings per loan was a fifth of a province's build.
+/// `Arc` rather than `Rc` so that cohorts are generated in parallel.
+pub type Name = std::sync::Arc<str>;
+
 /// One loan as a tape row or cohort draw describes it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoanRecord {
     pub id: String,
-    pub bank: String,
-    pub village: String,
-    pub product: String,
+    pub bank: Name,
+    pub village: Name,
+    pub product: Name,
     pub borrower: BorrowerKind,
-    pub industry: String,
-    pub grade: String,
+    pub industry: Name,
+    pub grade: Name,
     pub principal: Fen,
     /// Annual interest rate, parts per million.
     pub rate_ppm: u32,
@@ -192,17 +200,17 @@ fn tape_columns(
 fn tape_loan(row: &mut RowReader) -> LoanRecord {
     LoanRecord {
         id: row.text("id"),
-        bank: row.text("bank"),
-        village: row.text("village"),
-        product: row.text("product"),
+        bank: row.text("bank").into(),
+        village: row.text("village").into(),
+        product: row.text("product").into(),
         borrower: row.parse_with("borrower", BorrowerKind::Household, |s| match s {
             "household" => Ok(BorrowerKind::Household),
             "cooperative" => Ok(BorrowerKind::Cooperative),
             "enterprise" => Ok(BorrowerKind::Enterprise),
             _ => Err("household, cooperative or enterprise".into()),
         }),
-        industry: row.text("industry"),
-        grade: row.text("grade"),
+        industry: row.text("industry").into(),
+        grade: row.text("grade").into(),
         principal: row.yuan("principal", None),
         rate_ppm: row.fraction("rate", 0.0),
         term_years: row.parse_with("term_years", 0, |s| s.parse::<u32>().map_err(|_| "a whole number of years".into())),
@@ -338,15 +346,29 @@ pub struct GradeMix {
 /// households draw from streams of their own, so turning them on moves no
 /// other draw.
 pub fn generate(s: &Scenario, villages: &[(String, String, String)]) -> (Vec<LoanRecord>, Vec<GradeMix>) {
-    let mut out = Vec::new();
-    let mut mixes = Vec::new();
     let society_villages = society_villages(s, villages);
-    for (ci, c) in s.portfolio.cohorts.iter().enumerate() {
-        let first = out.len();
-        mixes.extend(generate_cohort(s, ci, c, villages, &society_villages, &mut out));
-        if let Some(size) = c.guarantee_groups {
-            form_groups(s.portfolio.seed, ci, size, &mut out[first..]);
-        }
+    let village_names: Vec<Name> = villages.iter().map(|v| Name::from(v.0.as_str())).collect();
+    // Cohorts draw from streams of their own, so they are generated side by
+    // side and joined in cohort order: the same book on any number of threads.
+    let cohorts: Vec<(Vec<LoanRecord>, Option<GradeMix>)> = s
+        .portfolio
+        .cohorts
+        .par_iter()
+        .enumerate()
+        .map(|(ci, c)| {
+            let mut loans = Vec::new();
+            let mix = generate_cohort(s, ci, c, villages, &village_names, &society_villages, &mut loans);
+            if let Some(size) = c.guarantee_groups {
+                form_groups(s.portfolio.seed, ci, size, &mut loans);
+            }
+            (loans, mix)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(cohorts.iter().map(|(l, _)| l.len()).sum());
+    let mut mixes = Vec::new();
+    for (loans, mix) in cohorts {
+        out.extend(loans);
+        mixes.extend(mix);
     }
     link_households(s, villages, &mut out);
     (out, mixes)
@@ -362,26 +384,36 @@ fn generate_cohort(
     ci: usize,
     c: &Cohort,
     villages: &[(String, String, String)],
+    village_names: &[Name],
     society_villages: &BTreeSet<&str>,
     out: &mut Vec<LoanRecord>,
 ) -> Option<GradeMix> {
     let mut rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x434F_484F_5254, ci as u64]));
     let by_society = s.products.iter().any(|p| p.id == c.product && p.lender == Lender::Society);
-    let eligible: Vec<&(String, String, String)> = villages
+    let eligible: Vec<&Name> = villages
         .iter()
-        .filter(|(id, county, zone)| {
+        .zip(village_names)
+        .filter(|((id, county, zone), _)| {
             (c.counties.is_empty() || c.counties.contains(county))
                 && (c.zones.is_empty() || c.zones.contains(zone))
                 && (!by_society || society_villages.contains(id.as_str()))
         })
+        .map(|(_, name)| name)
         .collect();
     if eligible.is_empty() {
         return None; // reported by the model builder
     }
+    let principals = PrincipalDraw::of(&c.principal);
     let banks = Categorical::new(&c.banks);
     let inds = Categorical::new(&c.industries);
     let grades = Categorical::new(&c.grades);
     let card = s.scorecard.as_ref().filter(|_| !c.indicators.is_empty()).map(|card| Grader::new(card, c));
+    let (credit_lines, card_grades): (Vec<Option<Fen>>, Vec<Name>) = card
+        .as_ref()
+        .map(|g| g.card.grades.iter().map(|x| (x.credit_line.map(|l| l.fen()), Name::from(x.grade.as_str()))).unzip())
+        .unwrap_or_default();
+    let product = Name::from(c.product.as_str());
+    let collateral = CollateralDraw::of(&c.collateral);
     let mut score_rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x0053_434F_5245, ci as u64]));
     let mut mix = card.as_ref().map(|g| GradeMix {
         cohort: ci,
@@ -389,31 +421,30 @@ fn generate_cohort(
         granted: g.card.grades.iter().map(|x| (x.grade.clone(), 0, Fen::ZERO)).collect(),
     });
     for n in 0..c.count {
-        let village = &eligible[(rng::uniform(&mut rng) * eligible.len() as f64) as usize % eligible.len()].0;
+        let village = eligible[(rng::uniform(&mut rng) * eligible.len() as f64) as usize % eligible.len()];
         let bank = banks.draw(&mut rng);
         let industry = inds.draw(&mut rng);
         // A scorecard replaces the grade draw; the uniform is still taken so
         // that the loan's other draws stay where they were.
         let drawn_grade = grades.draw(&mut rng);
-        let mut principal = draw_principal(&c.principal, &mut rng);
-        let mut grade = drawn_grade.to_string();
+        let mut principal = principals.draw(&mut rng);
+        let mut grade = drawn_grade;
         let mut granted = true;
         if let (Some(g), Some(mix)) = (&card, &mut mix) {
             mix.rated += 1;
             match g.grade(&mut score_rng) {
                 Some(k) => {
-                    let sg = &g.card.grades[k];
-                    if let Some(line) = sg.credit_line {
-                        principal = principal.min(line.fen());
+                    if let Some(line) = credit_lines[k] {
+                        principal = principal.min(line);
                     }
-                    grade = sg.grade.clone();
+                    grade = &card_grades[k];
                     mix.granted[k].1 += 1;
                     mix.granted[k].2 += principal;
                 }
                 None => granted = false,
             }
         }
-        let (collateral, herd_size, collateral_value) = collateral_of(&c.collateral, principal);
+        let (collateral, herd_size, collateral_value) = collateral.of_loan(principal);
         let agricultural_insured = rng::uniform(&mut rng) < c.insurance.agricultural;
         let credit_insured = rng::uniform(&mut rng) < c.insurance.credit;
         let accident_insured = c.borrower == BorrowerKind::Household && rng::uniform(&mut rng) < c.insurance.accident;
@@ -421,13 +452,13 @@ fn generate_cohort(
             continue;
         }
         out.push(LoanRecord {
-            id: format!("c{}-{:06}", ci + 1, n + 1),
-            bank: bank.to_string(),
+            id: cohort_loan_id(ci, n),
+            bank: bank.clone(),
             village: village.clone(),
-            product: c.product.clone(),
+            product: product.clone(),
             borrower: c.borrower,
-            industry: industry.to_string(),
-            grade,
+            industry: industry.clone(),
+            grade: grade.clone(),
             principal,
             rate_ppm: to_ppm(c.rate),
             term_years: c.term_years,
@@ -449,19 +480,37 @@ fn generate_cohort(
     mix
 }
 
-/// A cohort loan's collateral: kind, herd size and value, from its
-/// loan-to-value.
-fn collateral_of(c: &CohortCollateral, principal: Fen) -> (CollateralKind, u32, Fen) {
-    match c {
-        CohortCollateral::None => (CollateralKind::None, 0, Fen::ZERO),
-        CohortCollateral::LivestockPledge(LivestockPledge { ltv, value_per_head }) => {
-            let value = Fen((principal.0 as f64 / ltv).ceil() as i64);
-            let per_head = value_per_head.fen().0.max(1);
-            let herd = (value.0 + per_head - 1) / per_head;
-            (CollateralKind::LivestockPledge, herd as u32, Fen(herd * per_head))
+/// A cohort's collateral rule, its value per head in fen once per cohort.
+enum CollateralDraw {
+    None,
+    Livestock { ltv: f64, per_head: i64 },
+    Forest { ltv: f64 },
+}
+
+impl CollateralDraw {
+    fn of(c: &CohortCollateral) -> CollateralDraw {
+        match c {
+            CohortCollateral::None => CollateralDraw::None,
+            CohortCollateral::LivestockPledge(LivestockPledge { ltv, value_per_head }) => {
+                CollateralDraw::Livestock { ltv: *ltv, per_head: value_per_head.fen().0.max(1) }
+            }
+            CohortCollateral::ForestMortgage(ForestMortgage { ltv }) => CollateralDraw::Forest { ltv: *ltv },
         }
-        CohortCollateral::ForestMortgage(ForestMortgage { ltv }) => {
-            (CollateralKind::ForestMortgage, 0, Fen((principal.0 as f64 / ltv).ceil() as i64))
+    }
+
+    /// A cohort loan's collateral: kind, herd size and value, from its
+    /// loan-to-value.
+    fn of_loan(&self, principal: Fen) -> (CollateralKind, u32, Fen) {
+        match *self {
+            CollateralDraw::None => (CollateralKind::None, 0, Fen::ZERO),
+            CollateralDraw::Livestock { ltv, per_head } => {
+                let value = Fen((principal.0 as f64 / ltv).ceil() as i64);
+                let herd = (value.0 + per_head - 1) / per_head;
+                (CollateralKind::LivestockPledge, herd as u32, Fen(herd * per_head))
+            }
+            CollateralDraw::Forest { ltv } => {
+                (CollateralKind::ForestMortgage, 0, Fen((principal.0 as f64 / ltv).ceil() as i64))
+            }
         }
     }
 }
@@ -476,7 +525,7 @@ pub fn society_villages<'a>(s: &'a Scenario, villages: &'a [(String, String, Str
     if so.capital_per_village.is_some() || so.lending_ratio.is_some() {
         villages.iter().map(|v| v.0.as_str()).collect()
     } else {
-        so.villages.iter().map(|v| v.village.as_str()).collect()
+        so.villages.iter().map(|v| &*v.village).collect()
     }
 }
 
@@ -488,7 +537,7 @@ fn form_groups(seed: u64, ci: usize, size: CountRange, loans: &mut [LoanRecord])
     let mut g = TrialRng::seed_from_u64(rng::key(&[seed, 0x0047_524F_5550, ci as u64]));
     let mut by_village: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (k, l) in loans.iter().enumerate() {
-        by_village.entry(l.village.as_str()).or_default().push(k);
+        by_village.entry(&*l.village).or_default().push(k);
     }
     let mut assign: Vec<(usize, String)> = Vec::new();
     let mut next = 0u32;
@@ -528,42 +577,54 @@ fn form_groups(seed: u64, ci: usize, size: CountRange, loans: &mut [LoanRecord])
 /// Names each linked loan's households: the household loans of its village
 /// first (in id order), then the rest of its county's in a random order.
 fn link_households(s: &Scenario, villages: &[(String, String, String)], loans: &mut [LoanRecord]) {
-    let county_of: HashMap<&str, &str> = villages.iter().map(|(v, c, _)| (v.as_str(), c.as_str())).collect();
+    let county_of: NameMap<&str> = villages.iter().map(|(v, c, _)| (v.as_str(), c.as_str())).collect();
     // A village's rank in the order of the ids: sorting by it sorts by id.
     let mut names: Vec<&str> = villages.iter().map(|(v, _, _)| v.as_str()).collect();
     names.sort_unstable();
-    let rank: HashMap<&str, u32> = names.iter().enumerate().map(|(i, &v)| (v, i as u32)).collect();
+    let rank: NameMap<u32> = names.iter().enumerate().map(|(i, &v)| (v, i as u32)).collect();
     // Each county's household loans by (village, id), as (village rank, loan
     // index): the links are drawn first and stored after, so no id is copied
     // but the linked.
     let mut households: BTreeMap<&str, Vec<(u32, usize)>> = BTreeMap::new();
     for (k, l) in loans.iter().enumerate().filter(|(_, l)| l.borrower == BorrowerKind::Household) {
-        if let Some(c) = county_of.get(l.village.as_str()) {
-            households.entry(c).or_default().push((rank[l.village.as_str()], k));
+        if let Some(c) = county_of.get(&*l.village) {
+            households.entry(c).or_default().push((rank[&*l.village], k));
         }
     }
-    for list in households.values_mut() {
-        list.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| loans[a.1].id.cmp(&loans[b.1].id)));
-    }
+    // Ids are unique (a duplicate stops the build before any list is used),
+    // so the order is total: sorted county by county on any number of
+    // threads, the lists are the same.
+    let mut lists: Vec<&mut Vec<(u32, usize)>> = households.values_mut().collect();
+    lists.par_iter_mut().for_each(|list| {
+        list.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| loans[a.1].id.cmp(&loans[b.1].id)));
+    });
     let mut links = Vec::new();
+    let mut moved: HashMap<usize, usize, foldhash::fast::FixedState> = HashMap::default();
     for (k, loan) in loans.iter().enumerate() {
         let LoanOrigin::Cohort(ci) = loan.origin else { continue };
         let Some(range) = s.portfolio.cohorts[ci].linked_households else { continue };
-        let Some(list) = county_of.get(loan.village.as_str()).and_then(|c| households.get(c)) else { continue };
+        let Some(list) = county_of.get(&*loan.village).and_then(|c| households.get(c)) else { continue };
         // Keyed by the loan's id, so editing another cohort moves no link.
         let mut g = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x4C49_4E4B, rng::name_key(&[&loan.id])]));
         let want = draw_count(&mut g, range) as usize;
         // The county's list is sorted by village: the loan's own village is one run of it.
-        let village = rank[loan.village.as_str()];
+        let village = rank[&*loan.village];
         let (lo, hi) = (list.partition_point(|h| h.0 < village), list.partition_point(|h| h.0 <= village));
         let mut linked: Vec<usize> = list[lo..hi].iter().take(want).map(|h| h.1).collect();
-        let mut rest: Vec<usize> = list[..lo].iter().chain(&list[hi..]).map(|h| h.1).collect();
-        // Partial Fisher-Yates: as many as are still wanted.
+        // Partial Fisher-Yates over the rest of the county (the list without
+        // the village's run), as many as are still wanted. The rest is not
+        // copied: a county holds thousands of households and a firm takes a
+        // few, so only the swapped places are kept (`moved`).
+        let rest = list.len() - (hi - lo);
+        let at = |p: usize| list[if p < lo { p } else { p + (hi - lo) }].1;
+        moved.clear();
         let mut i = 0;
-        while linked.len() < want && i < rest.len() {
-            let j = i + (rng::uniform(&mut g) * (rest.len() - i) as f64) as usize % (rest.len() - i);
-            rest.swap(i, j);
-            linked.push(rest[i]);
+        while linked.len() < want && i < rest {
+            let j = i + (rng::uniform(&mut g) * (rest - i) as f64) as usize % (rest - i);
+            let (vi, vj) =
+                (moved.get(&i).copied().unwrap_or_else(|| at(i)), moved.get(&j).copied().unwrap_or_else(|| at(j)));
+            moved.insert(j, vi);
+            linked.push(vj);
             i += 1;
         }
         links.push((k, linked));
@@ -604,52 +665,86 @@ impl<'a> Grader<'a> {
     }
 }
 
-fn draw_principal(d: &PrincipalDist, rng: &mut TrialRng) -> Fen {
-    let round = |x: f64, min: Yuan, max: Yuan, step: Yuan| {
-        let step = step.fen().0.max(1);
-        let v = ((x / step as f64).round() as i64) * step;
-        Fen(v.clamp(min.fen().0, max.fen().0))
-    };
-    match d {
-        PrincipalDist::Fixed(y) => y.fen(),
-        PrincipalDist::Uniform(UniformPrincipal { min, max, step }) => {
-            let (lo, hi) = (min.fen().0 as f64, max.fen().0 as f64);
-            round(lo + rng::uniform(rng) * (hi - lo), *min, *max, *step)
+/// A cohort's principal distribution in fen, converted from its decimal
+/// yuan once per cohort rather than once per loan (the conversions were a
+/// tenth of a province's build).
+enum PrincipalDraw {
+    Fixed(Fen),
+    Uniform { lo: i64, hi: i64, step: i64 },
+    Lognormal { ln: rng::LogNormal, lo: i64, hi: i64, step: i64 },
+}
+
+impl PrincipalDraw {
+    fn of(d: &PrincipalDist) -> PrincipalDraw {
+        match d {
+            PrincipalDist::Fixed(y) => PrincipalDraw::Fixed(y.fen()),
+            PrincipalDist::Uniform(UniformPrincipal { min, max, step }) => {
+                PrincipalDraw::Uniform { lo: min.fen().0, hi: max.fen().0, step: step.fen().0.max(1) }
+            }
+            PrincipalDist::Lognormal(LognormalPrincipal { median, sigma, min, max, step }) => {
+                let mu = (median.fen().0 as f64).ln();
+                let ln = rng::LogNormal::new(mu, *sigma).expect("validate() keeps a principal's sigma in [0, 5]");
+                PrincipalDraw::Lognormal { ln, lo: min.fen().0, hi: max.fen().0, step: step.fen().0.max(1) }
+            }
         }
-        PrincipalDist::Lognormal(LognormalPrincipal { median, sigma, min, max, step }) => {
-            let mu = (median.fen().0 as f64).ln();
-            let ln = rng::LogNormal::new(mu, *sigma).expect("validate() keeps a principal's sigma in [0, 5]");
-            let x = ln.sample(rng);
-            round(x, *min, *max, *step)
+    }
+
+    fn draw(&self, rng: &mut TrialRng) -> Fen {
+        let round =
+            |x: f64, lo: i64, hi: i64, step: i64| Fen((((x / step as f64).round() as i64) * step).clamp(lo, hi));
+        match *self {
+            PrincipalDraw::Fixed(f) => f,
+            PrincipalDraw::Uniform { lo, hi, step } => {
+                round(lo as f64 + rng::uniform(rng) * (hi as f64 - lo as f64), lo, hi, step)
+            }
+            PrincipalDraw::Lognormal { ref ln, lo, hi, step } => round(ln.sample(rng), lo, hi, step),
         }
     }
 }
 
 /// Draws keys of a shares map (in key order) by inversion of one uniform.
-struct Categorical<'a> {
-    keys: Vec<&'a str>,
+struct Categorical {
+    keys: Vec<Name>,
     cdf: Vec<f64>,
+    /// What an empty map draws.
+    none: Name,
 }
 
-impl<'a> Categorical<'a> {
-    fn new(m: &'a BTreeMap<String, f64>) -> Self {
+impl Categorical {
+    fn new(m: &BTreeMap<String, f64>) -> Self {
         let total: f64 = m.values().sum();
         let mut acc = 0.0;
         let mut keys = Vec::new();
         let mut cdf = Vec::new();
         for (k, v) in m {
             acc += v / total;
-            keys.push(k.as_str());
+            keys.push(Name::from(k.as_str()));
             cdf.push(acc);
         }
-        Categorical { keys, cdf }
+        Categorical { keys, cdf, none: Name::from("") }
     }
-    fn draw(&self, rng: &mut TrialRng) -> &'a str {
+    fn draw(&self, rng: &mut TrialRng) -> &Name {
         let u = rng::uniform(rng);
         // An empty map (a scorecard cohort's grades) still takes its uniform.
         let i = self.cdf.iter().position(|&c| u < c).unwrap_or(self.keys.len().saturating_sub(1));
-        self.keys.get(i).copied().unwrap_or("")
+        self.keys.get(i).unwrap_or(&self.none)
     }
+}
+
+/// `c{cohort}-{n:06}`, 1-based, as `format!` writes it but without its
+/// machinery: this runs once for each of a province's 300,000 loans.
+fn cohort_loan_id(ci: usize, n: u32) -> String {
+    let mut id = String::with_capacity(12);
+    let mut buf = itoa::Buffer::new();
+    id.push('c');
+    id.push_str(buf.format(ci + 1));
+    id.push('-');
+    let digits = buf.format(n + 1);
+    for _ in digits.len()..6 {
+        id.push('0');
+    }
+    id.push_str(digits);
+    id
 }
 
 #[cfg(test)]
