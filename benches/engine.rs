@@ -130,11 +130,9 @@ fn kernel(c: &mut Criterion) {
 
 fn trials(c: &mut Criterion) {
     let mut g = c.benchmark_group("trial");
-    for (name, m, samples, secs) in [
-        ("wangcang", wangcang(), 100, 10),
-        ("province", province(), 20, 20),
-        ("province-stressed", stressed(), 20, 20),
-    ] {
+    for (name, m, samples, secs) in
+        [("wangcang", wangcang(), 100, 10), ("province", province(), 20, 20), ("province-stressed", stressed(), 20, 20)]
+    {
         // Loan-years if no loan defaulted: the run's throughput unit (the
         // engine counts the alive ones; defaults remove well under 1 %).
         g.throughput(Throughput::Elements(m.scheduled_loan_years()));
