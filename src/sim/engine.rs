@@ -176,6 +176,8 @@ struct MechanismState {
     /// Each society's bad loans so far (after insurance and guarantees), and
     /// (bank loan, society) for the societies whose bank loan follows them.
     society_bad: Vec<Fen>,
+    /// Sorted by loan, so that the extra-damage pass, which walks its
+    /// sorted list, finds a loan's society by a merge, not a search.
     fed_back: Vec<(u32, u32)>,
     /// Each society's capital in the settlement.
     ledger: Ledger,
@@ -190,10 +192,14 @@ impl MechanismState {
             link_damage: if m.extra_key.is_empty() { Vec::new() } else { vec![0.0; n] },
             listed: if m.extra_key.is_empty() { Vec::new() } else { vec![false; n] },
             society_bad: vec![Fen::ZERO; so.len()],
-            fed_back: (0..so.len())
-                .filter(|&k| so.bank_loan[k] != NO_LOAN && so.sensitivity[k] > 0.0)
-                .map(|k| (so.bank_loan[k], k as u32))
-                .collect(),
+            fed_back: {
+                let mut v: Vec<(u32, u32)> = (0..so.len())
+                    .filter(|&k| so.bank_loan[k] != NO_LOAN && so.sensitivity[k] > 0.0)
+                    .map(|k| (so.bank_loan[k], k as u32))
+                    .collect();
+                v.sort_unstable();
+                v
+            },
             ledger: Ledger::new(so),
             ..Default::default()
         }
@@ -217,15 +223,16 @@ impl MechanismState {
         }
     }
 
-    /// Loan `i`'s extra damage term this year: linkage, guarantees paid and its
-    /// society's bad loans, combined as independent damages.
-    fn extra_damage(&self, m: &Model, i: usize) -> f64 {
+    /// Loan `i`'s extra damage term this year: linkage, guarantees paid and,
+    /// for a society's bank loan, the society's (`society`) bad loans, combined
+    /// as independent damages.
+    fn extra_damage(&self, m: &Model, i: usize, society: Option<u32>) -> f64 {
         let mut survive = 1.0 - self.link_damage[i];
         if m.guarantee.uplift > 0.0 && m.guarantee.is_active() {
             let burden = self.groups.used(i).0 as f64 / m.loans.principal[i].0 as f64;
             survive *= 1.0 - (m.guarantee.uplift * burden).min(1.0);
         }
-        if let Some(&(_, k)) = self.fed_back.iter().find(|(l, _)| *l as usize == i) {
+        if let Some(k) = society {
             let k = k as usize;
             let lost = self.society_bad[k].0 as f64 / m.societies.capital[k].0 as f64;
             survive *= 1.0 - (m.societies.sensitivity[k] * lost).min(1.0);
@@ -668,12 +675,20 @@ fn load_ahead_shocked(draws: &[(u32, f64)], default_year: &[u8], term: &[u8], sh
 fn extra_damage_pass(m: &Model, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Workspace) {
     let loans = &m.loans;
     ws.mech.extra.sort_unstable();
+    // Both lists are sorted by loan: the society bank loans among the listed
+    // loans are found by walking them together.
+    let mut fb = 0;
     for k in 0..ws.mech.extra.len() {
         let i = ws.mech.extra[k] as usize;
+        let fed = &ws.mech.fed_back;
+        while fb < fed.len() && (fed[fb].0 as usize) < i {
+            fb += 1;
+        }
+        let society = fed.get(fb).filter(|(l, _)| *l as usize == i).map(|&(_, s)| s);
         if loans.term[i] as usize <= t || ws.default_year[i] != 0 {
             continue;
         }
-        let extra = ws.mech.extra_damage(m, i);
+        let extra = ws.mech.extra_damage(m, i, society);
         if extra <= 0.0 {
             continue;
         }
