@@ -156,8 +156,10 @@ pub fn exceedance_curve(sorted: &[(i64, f64)]) -> Vec<ExceedancePoint> {
 pub struct WeightedSummary {
     pub n: u64,
     pub mean: Estimate,
-    /// `sqrt((1/N) sum w y^2 - mean^2)`, 0 where rounding makes it negative.
+    /// `sqrt(N / (N - 1) ((1/N) sum w y^2 - mean^2))`, the sample standard
+    /// deviation when every weight is 1; 0 where rounding makes it negative.
     pub std: f64,
+    /// The smallest and largest value among trials of positive weight.
     pub min: i64,
     pub max: i64,
     /// Weighted quantiles at [`stats::QUANTILE_LEVELS_BP`] ([`quantile`]).
@@ -217,12 +219,18 @@ pub fn summarize(values: &[i64], w: &[f64], conf: f64) -> WeightedSummary {
     let second = estimate(n, |i| w[i] * (values[i] as f64) * (values[i] as f64)).value;
     let quantiles = stats::QUANTILE_LEVELS_BP.map(|bp| quantile(&curve, n, bp));
     let tvars = stats::TVAR_LEVELS_BP.map(|bp| tvar(values, w, quantile(&curve, n, bp), bp));
+    // The range of the values the weighted law gives mass to.
+    let carried = sorted.iter().filter(|p| p.1 > 0.0);
     WeightedSummary {
         n: n as u64,
         mean,
-        std: libm::sqrt((second - mean.value * mean.value).max(0.0)),
-        min: sorted.first().map_or(0, |p| p.0),
-        max: sorted.last().map_or(0, |p| p.0),
+        std: if n < 2 {
+            0.0
+        } else {
+            libm::sqrt((second - mean.value * mean.value).max(0.0) * n as f64 / (n - 1) as f64)
+        },
+        min: carried.clone().next().map_or(0, |p| p.0),
+        max: carried.last().map_or(0, |p| p.0),
         quantiles,
         quantile_ci: stats::QUANTILE_LEVELS_BP.map(|bp| quantile_ci(&curve, n, bp, conf)),
         tvar: tvars.map(|e| e.value),
@@ -279,6 +287,7 @@ mod tests {
             assert_eq!(s.quantiles, plain.quantiles, "n = {n}");
             assert!((s.mean.value - plain.moments.mean()).abs() < 1e-9);
             assert!((s.mean.stderr - plain.moments.stderr()).abs() < 1e-9 * plain.moments.stderr().max(1.0));
+            assert!((s.std - plain.moments.std()).abs() < 1e-9 * plain.moments.std().max(1.0));
             assert_eq!((s.min, s.max), (plain.moments.min, plain.moments.max));
             let mut sorted = v.clone();
             sorted.sort_unstable();
