@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::policy::PolicyFigures;
-use crate::analysis::{stats, weighted};
 use crate::analysis::summary::{CONFIDENCE, Collected};
+use crate::analysis::{stats, weighted};
 use crate::model::Model;
 use crate::sim::tables::{MONEY, TrialRow};
 

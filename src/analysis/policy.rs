@@ -12,10 +12,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::stats::{self, Moments};
-use crate::analysis::weighted::{self, Estimate};
 use crate::analysis::summary::{
     self, BankTally, CONFIDENCE, Collected, FiscalParts, Leverage, Prob, deposits, village_funds, yuan,
 };
+use crate::analysis::weighted::{self, Estimate};
 use crate::model::Model;
 use crate::money::Fen;
 
@@ -135,7 +135,11 @@ impl PolicyFigures {
                 let t = c.banks.get(b).unwrap_or(&none);
                 let (draws, bank_loss, dry) = weighed(b).unwrap_or_else(|| match c.weights() {
                     None => (MeanCi::of(&t.draws), MeanCi::of(&t.loss), Prob::of(t.dry, n)),
-                    Some(w) => (MeanCi::default(), MeanCi::default(), Prob::from(weighted::proportion(w, |_| false, CONFIDENCE))),
+                    Some(w) => (
+                        MeanCi::default(),
+                        MeanCi::default(),
+                        Prob::from(weighted::proportion(w, |_| false, CONFIDENCE)),
+                    ),
                 });
                 BankFigures {
                     bank: m.banks[b].clone(),

@@ -31,8 +31,8 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{stats, weighted};
 use crate::analysis::summary::{CONFIDENCE, Collected, Prob};
+use crate::analysis::{stats, weighted};
 use crate::model::Model;
 use crate::money::{Fen, PPM};
 
@@ -199,7 +199,11 @@ pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
     };
     let share_now = m.scenario.funds.village.share;
     if let Some(w) = c.weights() {
-        return Sizing { method: METHOD.into(), accounts, village: village_weighted(c, w, covered_villages, levels, share_now) };
+        return Sizing {
+            method: METHOD.into(),
+            accounts,
+            village: village_weighted(c, w, covered_villages, levels, share_now),
+        };
     }
     let share_now_ppm = (share_now * PPM as f64).round() as i64;
     let lasting = if pairs == 0 {

@@ -292,7 +292,8 @@ impl Collected {
         if let Some(i) = self.weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
             p.push(format!("weights[{i}] is {}, expected a finite weight of at least 0", self.weights[i]));
         }
-        if self.weights.is_empty() && (!self.village_exhausted_weight.is_empty() || !self.village_need_weight.is_empty())
+        if self.weights.is_empty()
+            && (!self.village_exhausted_weight.is_empty() || !self.village_need_weight.is_empty())
         {
             p.push("it holds weighted village figures but no weights".into());
         }
@@ -972,8 +973,8 @@ fn adequacy(
     } else if c.weights().is_some() {
         sig6(c.mean_of(|i| c.trials[i].counts.village_funds_exhausted as i64) / nv_funded as f64)
     } else {
-        let share =
-            c.trials.iter().map(|r| r.counts.village_funds_exhausted as f64).sum::<f64>() / (n as f64 * nv_funded as f64);
+        let share = c.trials.iter().map(|r| r.counts.village_funds_exhausted as f64).sum::<f64>()
+            / (n as f64 * nv_funded as f64);
         (share * 1e8).round() / 1e8
     };
     let comp = c.prob(|i| c.trials[i].counts.comp_accounts_exhausted > 0);
@@ -1032,9 +1033,7 @@ fn societies(m: &Model, c: &Collected) -> Option<SocietySummary> {
         let impaired: u64 = c.trials.iter().map(|r| r.counts.societies_impaired as u64).sum();
         let impaired_share = match c.weights() {
             None => (impaired as f64 / (n.max(1) as f64 * m.societies.len() as f64) * 1e8).round() / 1e8,
-            Some(_) => {
-                sig6(c.mean_of(|i| c.trials[i].counts.societies_impaired as i64) / m.societies.len() as f64)
-            }
+            Some(_) => sig6(c.mean_of(|i| c.trials[i].counts.societies_impaired as i64) / m.societies.len() as f64),
         };
         SocietySummary {
             count: m.societies.len(),
@@ -1210,7 +1209,11 @@ mod tests {
         let close = |a: f64, b: f64, what: &str| assert!((a - b).abs() <= 0.011, "{what}: {a} against {b}");
         let same_stat = |a: &Stat, b: &Stat, what: &str| {
             close(a.mean, b.mean, what);
-            assert_eq!([a.p50, a.p90, a.p95, a.p99, a.p99_5, a.p99_9], [b.p50, b.p90, b.p95, b.p99, b.p99_5, b.p99_9], "{what}");
+            assert_eq!(
+                [a.p50, a.p90, a.p95, a.p99, a.p99_5, a.p99_9],
+                [b.p50, b.p90, b.p95, b.p99, b.p99_5, b.p99_9],
+                "{what}"
+            );
             // 200 trials: n (1 - a) is whole at every TVaR level, where R-U is the tail's mean.
             for (x, y) in [(a.tvar95, b.tvar95), (a.tvar99, b.tvar99), (a.tvar99_5, b.tvar99_5)] {
                 close(x, y, what);
@@ -1265,10 +1268,8 @@ mod tests {
         close(sw.fiscal.total.mean, se.fiscal.total.mean, "fiscal cost");
         close(sw.insurance.total, se.insurance.total, "insurance");
         assert!((sw.causes.disaster - se.causes.disaster).abs() < 2e-6);
-        let (pw, pe) = (
-            crate::analysis::policy::PolicyFigures::of(&m, &w),
-            crate::analysis::policy::PolicyFigures::of(&m, &even),
-        );
+        let (pw, pe) =
+            (crate::analysis::policy::PolicyFigures::of(&m, &w), crate::analysis::policy::PolicyFigures::of(&m, &even));
         for (a, b) in pw.banks.iter().zip(&pe.banks) {
             same_p(&a.dry, &b.dry, &a.bank);
             close(a.draws.mean, b.draws.mean, &a.bank);

@@ -262,7 +262,11 @@ mod tests {
 
     /// Deterministic uniforms in (0, 1) from SplitMix64.
     fn uniforms(seed: u64, n: usize) -> Vec<f64> {
-        (0..n as u64).map(|i| ((crate::rng::mix64(seed ^ (i + 1).wrapping_mul(0x9E37_79B9)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64).collect()
+        (0..n as u64)
+            .map(|i| {
+                ((crate::rng::mix64(seed ^ (i + 1).wrapping_mul(0x9E37_79B9)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+            })
+            .collect()
     }
 
     fn lcg(n: usize) -> Vec<i64> {
@@ -291,8 +295,7 @@ mod tests {
             assert_eq!((s.min, s.max), (plain.moments.min, plain.moments.max));
             let mut sorted = v.clone();
             sorted.sort_unstable();
-            let curve: Vec<(i64, f64)> =
-                exceedance_curve(&sorted_pairs(&v, &w)).iter().map(|c| (c.x, c.p)).collect();
+            let curve: Vec<(i64, f64)> = exceedance_curve(&sorted_pairs(&v, &w)).iter().map(|c| (c.x, c.p)).collect();
             assert_eq!(curve, stats::exceedance_curve(&sorted));
             // The R-U TVaR is the plain mean of the tail where n (1 - a) is whole.
             if n % 200 == 0 {

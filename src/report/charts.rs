@@ -36,6 +36,7 @@ use crate::analysis::stats::{self, RunningMean};
 use crate::analysis::stress::StressReport;
 use crate::analysis::summary::{CONFIDENCE, Summary};
 use crate::analysis::sweep::{Axis, CellRow};
+use crate::analysis::weighted;
 use crate::report::font;
 pub use crate::report::format::Lang;
 use crate::report::format::{MoneyAxis, MoneyUnit, group, nice_ticks, pct, ratio, step_decimals};
@@ -152,6 +153,27 @@ pub fn exceedance_series(values_fen: &[i64]) -> Vec<(f64, f64)> {
     let mut v = values_fen.to_vec();
     v.sort_unstable();
     stats::exceedance_curve(&v).into_iter().map(|(x, p)| (x as f64 / 100.0, p)).collect()
+}
+
+/// The weighted exceedance curve of an importance-sampled run
+/// ([`weighted::exceedance_curve`]): for every distinct value `x` (in
+/// yuan), `P(X > x)` and its 95 % pointwise interval, clamped to [0, 1].
+pub fn weighted_exceedance_series(values_fen: &[i64], w: &[f64]) -> Vec<(f64, f64, f64, f64)> {
+    let z = stats::z_for(CONFIDENCE);
+    weighted::exceedance_curve(&weighted::sorted_pairs(values_fen, w))
+        .into_iter()
+        .map(|c| {
+            let half = z * c.stderr;
+            (c.x as f64 / 100.0, c.p.min(1.0), (c.p - half).clamp(0.0, 1.0), (c.p + half).min(1.0))
+        })
+        .collect()
+}
+
+/// The rarest level a weighted curve resolves: its smallest positive
+/// probability whose interval stays clear of 0 (relative error below
+/// 1 / z), so that the axis goes no deeper than the run knows.
+pub fn resolved_level(curve: &[(f64, f64, f64, f64)]) -> Option<f64> {
+    curve.iter().filter(|&&(_, p, lo, _)| p > 0.0 && lo > 0.0).map(|c| c.1).min_by(f64::total_cmp)
 }
 
 /// One bin of a histogram: `[lo, hi)` in yuan (the last bin includes `hi`)
@@ -276,8 +298,8 @@ fn thin<T: Copy>(points: &[T], max: usize) -> Vec<T> {
 
 /// Thins an exceedance curve but keeps every point of its tail (P < 1 %),
 /// where the 1-in-100 and 1-in-200 levels are read.
-fn thin_exceedance(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
-    let split = points.partition_point(|&(_, p)| p >= 0.01);
+fn thin_exceedance<T: Copy>(points: &[T], max: usize, p: impl Fn(&T) -> f64) -> Vec<T> {
+    let split = points.partition_point(|x| p(x) >= 0.01);
     let mut out = thin(&points[..split], max);
     out.extend_from_slice(&points[split..]);
     out
@@ -878,13 +900,20 @@ fn draw_loss_distribution<DB: DrawingBackend>(
 /// of ten to 1/n, 1/n to a named level. Returns the axis' lower end and its
 /// ticks, largest first.
 pub fn exceedance_axis(n: usize) -> (f64, Vec<f64>) {
-    let rarest = 1.0 / n.max(1) as f64;
+    exceedance_axis_to(1.0 / n.max(1) as f64)
+}
+
+/// [`exceedance_axis`] down to the rarest level `rarest` a run resolves:
+/// `1 / n` for `n` plain trials, deeper for an importance-sampled run
+/// ([`resolved_level`]).
+pub fn exceedance_axis_to(rarest: f64) -> (f64, Vec<f64>) {
+    let rarest = rarest.clamp(1e-12, 1.0);
     let floor = rarest * 0.8;
     // A 560-pixel axis: 3.5 % of its decades is about 20 pixels.
     let near = |a: f64, b: f64| (a / b).log10().abs() < 0.035 * (1.0 / floor).log10();
     let mut ticks = vec![1.0];
     ticks.extend([0.01, 0.005].into_iter().filter(|&p| p >= rarest));
-    for k in 1..=9 {
+    for k in 1..=12 {
         let p = 1.0 / 10f64.powi(k);
         if p > rarest && !near(p, rarest) && !ticks.contains(&p) {
             ticks.push(p);
@@ -903,14 +932,27 @@ pub fn exceedance_axis(n: usize) -> (f64, Vec<f64>) {
 fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
     let n = d.trials.n().max(1);
     let layers: Vec<&str> = DISTRIBUTION_LAYERS.iter().copied().filter(|c| *c != "fiscal_cost").collect();
-    let curves: Vec<(&str, Vec<(f64, f64)>)> = layers
+    // Each curve with its 95 % band: on a plain run the band is the curve
+    // (the reports' intervals of plain tails are the summary's); on a
+    // weighted run the pointwise delta-method interval.
+    let curves: Vec<(&str, Vec<(f64, f64, f64, f64)>)> = layers
         .iter()
-        .filter_map(|&c| d.trials.column(c).map(|v| (c, thin_exceedance(&exceedance_series(&v), 1500))))
+        .filter_map(|&c| {
+            let v = d.trials.column(c)?;
+            let pts = match d.trials.weights() {
+                None => exceedance_series(&v).into_iter().map(|(x, p)| (x, p, p, p)).collect(),
+                Some(w) => weighted_exceedance_series(&v, w),
+            };
+            Some((c, thin_exceedance(&pts, 1500, |x| x.1)))
+        })
         .collect();
     let xmax = headroom(curves.iter().flat_map(|(_, s)| s.iter().map(|p| p.0)).fold(0.0, f64::max));
     let axis = MoneyAxis::new(0.0, xmax, 10);
-    let (floor, levels) = exceedance_axis(n);
-    let rarest = 1.0 / n as f64;
+    let rarest = match d.trials.weights() {
+        None => 1.0 / n as f64,
+        Some(_) => curves.iter().filter_map(|(_, c)| resolved_level(c)).fold(1.0 / n as f64, f64::min),
+    };
+    let (floor, levels) = exceedance_axis_to(rarest);
     let title = format!(
         "{} ({})",
         look.t("Probability that a loss is exceeded, by layer", "各层损失超越概率"),
@@ -944,7 +986,7 @@ fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDat
     for (col, pts) in &curves {
         let color = layer_color(col);
         let label = layer_label(col, look.lang).to_string();
-        if pts.iter().all(|&(_, p)| p == 0.0) || pts.len() < 2 && pts[0].0 == 0.0 {
+        if pts.iter().all(|&(_, p, _, _)| p == 0.0) || pts.len() < 2 && pts[0].0 == 0.0 {
             // Never above its minimum: nothing to draw on a log axis; say so in the legend.
             let label = format!("{label} ({})", look.t("never paid", "从未发生"));
             labels.push(label.clone());
@@ -955,7 +997,16 @@ fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDat
                 .legend(move |p| Key { mark, at: p });
             continue;
         }
-        let path = step_path(pts, floor);
+        if d.trials.weights().is_some() {
+            // The band: the upper bounds' steps out, the lower bounds' back.
+            let hi: Vec<(f64, f64)> = pts.iter().map(|&(x, _, _, h)| (x, h)).collect();
+            let lo: Vec<(f64, f64)> = pts.iter().map(|&(x, _, l, _)| (x, l)).collect();
+            let mut band = step_path(&hi, floor);
+            band.extend(step_path(&lo, floor).into_iter().rev());
+            chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.18).filled())))?;
+        }
+        let pts: Vec<(f64, f64)> = pts.iter().map(|&(x, p, _, _)| (x, p)).collect();
+        let path = step_path(&pts, floor);
         lines.push(path.iter().map(|p| chart.backend_coord(p)).collect());
         let label = label.clone();
         labels.push(label.clone());
@@ -2083,6 +2134,23 @@ mod tests {
         assert!(svg.contains(&format!("\n≥ {}\n", pct(0.1))) && svg.contains("用尽概率"), "{svg}");
         assert!(sweep_heatmap_svg(&axes[..1], &rows[..3], Lang::En).unwrap().is_none());
         assert!(sweep_heatmap_svg(&axes, &rows[..5], Lang::En).is_err());
+    }
+
+    /// Unit weights draw the plain curve inside a band that holds it; an
+    /// axis for a rarer resolved level reaches it.
+    #[test]
+    fn weighted_exceedance_by_hand() {
+        let v = [100, 0, 300, 0];
+        let pts = weighted_exceedance_series(&v, &[1.0; 4]);
+        assert_eq!(pts.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(), exceedance_series(&v));
+        assert!(pts.iter().all(|p| p.2 <= p.1 && p.1 <= p.3 && p.3 <= 1.0));
+        // Halved weights halve the curve; the three values above 7 resolve S(7).
+        let pts = weighted_exceedance_series(&[5, 5, 7, 9, 9, 9], &[0.5; 6]);
+        assert_eq!(pts.iter().map(|p| p.1).collect::<Vec<_>>(), vec![2.0 / 6.0, 1.5 / 6.0, 0.0]);
+        assert_eq!(resolved_level(&pts), Some(1.5 / 6.0));
+        let (floor, ticks) = exceedance_axis_to(1e-6);
+        assert!(floor < 1e-6 && ticks.contains(&1e-5) && ticks.last() == Some(&1e-6), "{ticks:?}");
+        assert_eq!(exceedance_axis_to(1.0 / 20_000.0), exceedance_axis(20_000));
     }
 
     #[test]
