@@ -391,6 +391,7 @@ mod tests {
             t_in += (tlo <= tvar99_true && tvar99_true <= thi) as u32;
         }
         for (what, k) in [("mean", mean_in), ("P(Y > 5)", p_in), ("q99", q_in), ("TVaR99", t_in)] {
+            println!("{what}: {k} of {reps} intervals cover");
             assert!((175..=200).contains(&k), "{what}: {k} of {reps} intervals cover");
         }
     }
