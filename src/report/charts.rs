@@ -212,6 +212,26 @@ pub fn histogram(values_fen: &[i64], bins: usize) -> Vec<Bin> {
         .collect()
 }
 
+/// [`histogram`] of an importance-sampled column: a bin's share is
+/// `(1/N) sum w` over its trials (the shares sum to the mean weight, 1 up
+/// to its error).
+pub fn weighted_histogram(values_fen: &[i64], w: &[f64], bins: usize) -> Vec<Bin> {
+    let mut out = histogram(values_fen, bins);
+    if out.len() < 2 {
+        return out;
+    }
+    let n = values_fen.len() as f64;
+    let (min, width) = (out[0].lo * 100.0, (out[0].hi - out[0].lo) * 100.0);
+    let mut sums = vec![0.0; out.len()];
+    for (&x, &wi) in values_fen.iter().zip(w) {
+        sums[(((x as f64 - min) / width) as usize).min(out.len() - 1)] += wi;
+    }
+    for (b, s) in out.iter_mut().zip(sums) {
+        b.share = s / n;
+    }
+    out
+}
+
 /// One bar of the waterfall: a layer's expected payment, drawn from `top`
 /// down to `bottom` (yuan). The exposure's bar runs from its mean down to 0.
 #[derive(Clone, Debug, PartialEq)]
@@ -257,6 +277,29 @@ pub fn running_mean_yuan(values_fen: &[i64], points: usize) -> Vec<RunningMean> 
         .collect()
 }
 
+/// [`running_mean_yuan`] of an importance-sampled column: the weighted mean
+/// `(1/n) sum w y` of the first n trials with its delta-method interval.
+pub fn weighted_running_mean_yuan(values_fen: &[i64], w: &[f64], points: usize) -> Vec<RunningMean> {
+    let step = values_fen.len().div_ceil(points.max(1)).max(1);
+    let z = stats::z_for(CONFIDENCE);
+    let (mut s, mut s2) = (0.0, 0.0);
+    let mut out = Vec::new();
+    for (i, (&x, &wi)) in values_fen.iter().zip(w).enumerate() {
+        let t = wi * x as f64 / 100.0;
+        s += t;
+        s2 += t * t;
+        let n = i + 1;
+        if n % step == 0 || n == values_fen.len() {
+            let nf = n as f64;
+            let mean = s / nf;
+            let var = if n > 1 { ((s2 - s * s / nf) / (nf - 1.0)).max(0.0) } else { 0.0 };
+            let half = z * (var / nf).sqrt();
+            out.push(RunningMean { n: n as u64, mean, lo: mean - half, hi: mean + half });
+        }
+    }
+    out
+}
+
 /// Quantiles of a bank's balance at the end of each year, in yuan. Year 0 is
 /// the opening deposit (the same in every trial).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -277,6 +320,23 @@ pub fn balance_band(b: &YearBalances) -> Vec<BandPoint> {
         let mut v = vals.clone();
         v.sort_unstable();
         let q = |bp| stats::quantile_sorted(&v, bp) as f64 / 100.0;
+        out.push(BandPoint { year: t as u32 + 1, p1: q(100), p5: q(500), p50: q(5000), p95: q(9500) });
+    }
+    out
+}
+
+/// [`balance_band`] of an importance-sampled run: each year's quantiles
+/// from the weighted exceedance curve of the balances (in trial order, as
+/// the weights).
+pub fn weighted_balance_band(b: &YearBalances, w: &[f64]) -> Vec<BandPoint> {
+    let open = b.opening as f64 / 100.0;
+    let mut out = vec![BandPoint { year: 0, p1: open, p5: open, p50: open, p95: open }];
+    for (t, vals) in b.by_year.iter().enumerate() {
+        if vals.len() != w.len() {
+            return balance_band(b);
+        }
+        let curve = weighted::exceedance_curve(&weighted::sorted_pairs(vals, w));
+        let q = |bp| weighted::quantile(&curve, vals.len(), bp) as f64 / 100.0;
         out.push(BandPoint { year: t as u32 + 1, p1: q(100), p5: q(500), p50: q(5000), p95: q(9500) });
     }
     out
@@ -819,7 +879,10 @@ fn draw_loss_distribution<DB: DrawingBackend>(
     let f = Frame::SMALL;
     for (panel, col) in grid.split_evenly((2, 4)).iter().zip(DISTRIBUTION_LAYERS) {
         let (Some(values), Some(stat)) = (d.trials.column(col), d.summary.layers.get(col)) else { continue };
-        let bins = histogram(&values, 30);
+        let bins = match d.trials.weights() {
+            None => histogram(&values, 30),
+            Some(w) => weighted_histogram(&values, w, 30),
+        };
         let (mean, p99) = (stat.mean, stat.p99);
         let extreme = |x: Option<&i64>| x.copied().unwrap_or(0) as f64 / 100.0;
         let (lo, hi) = (extreme(values.iter().min()), extreme(values.iter().max()));
@@ -1176,7 +1239,10 @@ fn draw_fund_balance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunD
     let f = Frame::PANEL;
     let labels = d.labels();
     for (panel, b) in body.split_evenly((rows, cols)).iter().zip(&banks) {
-        let band = balance_band(b);
+        let band = match d.trials.weights() {
+            None => balance_band(b),
+            Some(w) => weighted_balance_band(b, w),
+        };
         let (y0, y1) = balance_range(&band);
         let axis = MoneyAxis::new(y0, y1, 7);
         let mut chart = frame(
@@ -1505,8 +1571,11 @@ fn draw_convergence<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDa
         let Some(values) = d.trials.column(col) else { continue };
         let n = values.len() as u64;
         // The first hundredth of the run says little and swings wide.
-        let pts: Vec<RunningMean> =
-            running_mean_yuan(&values, 800).into_iter().filter(|p| p.n > n / 100 || p.n == n).collect();
+        let pts = match d.trials.weights() {
+            None => running_mean_yuan(&values, 800),
+            Some(w) => weighted_running_mean_yuan(&values, w, 800),
+        };
+        let pts: Vec<RunningMean> = pts.into_iter().filter(|p| p.n > n / 100 || p.n == n).collect();
         let (y0, y1) = convergence_range(&pts, n);
         let axis = MoneyAxis::new(y0, y1, 8);
         let (counts, _) = plain_axis(0.0, n as f64, 6);
@@ -2151,6 +2220,29 @@ mod tests {
         let (floor, ticks) = exceedance_axis_to(1e-6);
         assert!(floor < 1e-6 && ticks.contains(&1e-5) && ticks.last() == Some(&1e-6), "{ticks:?}");
         assert_eq!(exceedance_axis_to(1.0 / 20_000.0), exceedance_axis(20_000));
+    }
+
+    /// The weighted histogram, running mean and balance band are the plain
+    /// ones when every weight is 1, and weigh trials as told otherwise.
+    #[test]
+    fn weighted_series_by_hand() {
+        let v: Vec<i64> = (0..200).map(|i| (i * 7919 % 1000) * 100).collect();
+        let ones = vec![1.0; v.len()];
+        let (a, b) = (weighted_histogram(&v, &ones, 30), histogram(&v, 30));
+        assert!(a.iter().zip(&b).all(|(x, y)| (x.lo, x.hi) == (y.lo, y.hi) && (x.share - y.share).abs() < 1e-12));
+        // Weight 2 on the first half, 0 on the second: still a distribution.
+        let w: Vec<f64> = (0..v.len()).map(|i| if i < 100 { 2.0 } else { 0.0 }).collect();
+        let h = weighted_histogram(&v, &w, 30);
+        assert!((h.iter().map(|b| b.share).sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(h.iter().all(|b| b.share >= 0.0));
+        let (r, p) = (weighted_running_mean_yuan(&v, &ones, 10), running_mean_yuan(&v, 10));
+        assert_eq!(r.len(), p.len());
+        for (x, y) in r.iter().zip(&p) {
+            assert_eq!(x.n, y.n);
+            assert!((x.mean - y.mean).abs() < 1e-9 && (x.hi - y.hi).abs() < 1e-6, "{x:?} against {y:?}");
+        }
+        let b = YearBalances { bank: "b".into(), name: "b".into(), opening: 500, by_year: vec![v.clone(), v] };
+        assert_eq!(weighted_balance_band(&b, &ones), balance_band(&b));
     }
 
     #[test]
