@@ -220,7 +220,7 @@ pub fn summarize(values: &[i64], w: &[f64], conf: f64) -> WeightedSummary {
     let quantiles = stats::QUANTILE_LEVELS_BP.map(|bp| quantile(&curve, n, bp));
     let tvars = stats::TVAR_LEVELS_BP.map(|bp| tvar(values, w, quantile(&curve, n, bp), bp));
     // The range of the values the weighted law gives mass to.
-    let carried = sorted.iter().filter(|p| p.1 > 0.0);
+    let mut carried = sorted.iter().filter(|p| p.1 > 0.0);
     WeightedSummary {
         n: n as u64,
         mean,
@@ -230,7 +230,7 @@ pub fn summarize(values: &[i64], w: &[f64], conf: f64) -> WeightedSummary {
             libm::sqrt((second - mean.value * mean.value).max(0.0) * n as f64 / (n - 1) as f64)
         },
         min: carried.clone().next().map_or(0, |p| p.0),
-        max: carried.last().map_or(0, |p| p.0),
+        max: carried.next_back().map_or(0, |p| p.0),
         quantiles,
         quantile_ci: stats::QUANTILE_LEVELS_BP.map(|bp| quantile_ci(&curve, n, bp, conf)),
         tvar: tvars.map(|e| e.value),

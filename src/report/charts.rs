@@ -155,10 +155,14 @@ pub fn exceedance_series(values_fen: &[i64]) -> Vec<(f64, f64)> {
     stats::exceedance_curve(&v).into_iter().map(|(x, p)| (x as f64 / 100.0, p)).collect()
 }
 
+/// A point of an exceedance curve with its band: loss (yuan), `P(X > x)`
+/// and the ends of its 95 % interval.
+pub type BandedPoint = (f64, f64, f64, f64);
+
 /// The weighted exceedance curve of an importance-sampled run
 /// ([`weighted::exceedance_curve`]): for every distinct value `x` (in
 /// yuan), `P(X > x)` and its 95 % pointwise interval, clamped to [0, 1].
-pub fn weighted_exceedance_series(values_fen: &[i64], w: &[f64]) -> Vec<(f64, f64, f64, f64)> {
+pub fn weighted_exceedance_series(values_fen: &[i64], w: &[f64]) -> Vec<BandedPoint> {
     let z = stats::z_for(CONFIDENCE);
     weighted::exceedance_curve(&weighted::sorted_pairs(values_fen, w))
         .into_iter()
@@ -172,7 +176,7 @@ pub fn weighted_exceedance_series(values_fen: &[i64], w: &[f64]) -> Vec<(f64, f6
 /// The rarest level a weighted curve resolves: its smallest positive
 /// probability whose interval stays clear of 0 (relative error below
 /// 1 / z), so that the axis goes no deeper than the run knows.
-pub fn resolved_level(curve: &[(f64, f64, f64, f64)]) -> Option<f64> {
+pub fn resolved_level(curve: &[BandedPoint]) -> Option<f64> {
     curve.iter().filter(|&&(_, p, lo, _)| p > 0.0 && lo > 0.0).map(|c| c.1).min_by(f64::total_cmp)
 }
 
@@ -998,7 +1002,7 @@ fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDat
     // Each curve with its 95 % band: on a plain run the band is the curve
     // (the reports' intervals of plain tails are the summary's); on a
     // weighted run the pointwise delta-method interval.
-    let curves: Vec<(&str, Vec<(f64, f64, f64, f64)>)> = layers
+    let curves: Vec<(&str, Vec<BandedPoint>)> = layers
         .iter()
         .filter_map(|&c| {
             let v = d.trials.column(c)?;
