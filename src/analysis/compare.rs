@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::policy::PolicyFigures;
-use crate::analysis::stats;
 use crate::analysis::summary::{CONFIDENCE, Collected};
+use crate::analysis::{stats, weighted};
 use crate::model::Model;
 use crate::sim::tables::{MONEY, TrialRow};
 
@@ -100,6 +100,10 @@ pub fn compare(names: &[String], models: &[Model], runs: &[Collected], seed: u64
             let mut mean = Vec::new();
             let mut p99 = Vec::new();
             let mut diff = Vec::new();
+            if runs.iter().any(|c| c.weights().is_some()) {
+                weighted_row(runs, &cols, m.money, &mut mean, &mut p99, &mut diff);
+                return MetricRow { metric: m.name, mean, p99, diff };
+            }
             for col in &cols {
                 let mut mo = stats::Moments::default();
                 let mut d = stats::Moments::default();
@@ -130,6 +134,37 @@ pub fn compare(names: &[String], models: &[Model], runs: &[Collected], seed: u64
         engine_version: crate::ENGINE_VERSION.into(),
         rows,
         policy,
+    }
+}
+
+/// A metric's row on importance-sampled runs. The variants are drawn on
+/// the same futures under the same measure, so a paired difference is the
+/// mean of `w_j y_j - w_0 y_0` trial by trial (`w (y_j - y_0)` when their
+/// weights agree, as they do when the measure is shared), with the
+/// delta-method interval of that mean.
+fn weighted_row(
+    runs: &[Collected],
+    cols: &[Vec<i64>],
+    money: bool,
+    mean: &mut Vec<f64>,
+    p99: &mut Vec<f64>,
+    diff: &mut Vec<Diff>,
+) {
+    let ones = vec![1.0; cols[0].len()];
+    let w = |j: usize| runs[j].weights().unwrap_or(&ones);
+    let (w0, z) = (w(0), stats::z_for(CONFIDENCE));
+    for (j, col) in cols.iter().enumerate() {
+        let wj = w(j);
+        mean.push(scale(weighted::mean(col, wj).value, money));
+        let curve = weighted::exceedance_curve(&weighted::sorted_pairs(col, wj));
+        p99.push(scale(weighted::quantile(&curve, col.len(), 9900) as f64, money));
+        let d = weighted::estimate(col.len(), |k| wj[k] * col[k] as f64 - w0[k] * cols[0][k] as f64);
+        diff.push(Diff {
+            mean: scale(d.value, money),
+            stderr: scale(d.stderr, money),
+            lo: scale(d.value - z * d.stderr, money),
+            hi: scale(d.value + z * d.stderr, money),
+        });
     }
 }
 

@@ -9,3 +9,4 @@ pub mod stats;
 pub mod stress;
 pub mod summary;
 pub mod sweep;
+pub mod weighted;

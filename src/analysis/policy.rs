@@ -15,6 +15,7 @@ use crate::analysis::stats::{self, Moments};
 use crate::analysis::summary::{
     self, BankTally, CONFIDENCE, Collected, FiscalParts, Leverage, Prob, deposits, village_funds, yuan,
 };
+use crate::analysis::weighted::{self, Estimate};
 use crate::model::Model;
 use crate::money::Fen;
 
@@ -35,6 +36,12 @@ impl MeanCi {
         let z = stats::z_for(CONFIDENCE);
         let lo = yuan(mean - z * se);
         MeanCi { mean: yuan(mean), lo: if m.min >= 0 { lo.max(0.0) } else { lo }, hi: yuan(mean + z * se) }
+    }
+
+    /// From a weighted mean in fen of a column that is never negative.
+    pub fn weighted(e: Estimate) -> MeanCi {
+        let (lo, hi) = e.interval(CONFIDENCE);
+        MeanCi { mean: yuan(e.value), lo: yuan(lo).max(0.0), hi: yuan(hi) }
     }
 }
 
@@ -107,19 +114,41 @@ impl PolicyFigures {
             comp.push(r.flows.comp_fund.0);
         }
         let none = BankTally::default();
+        let nb = c.banks.len();
+        let rows = &c.bank_rows;
+        // On a weighted run, a bank's figures from its per-trial rows, in trial order.
+        let weighed = |b: usize| {
+            let w = c.weights()?;
+            (rows.len() == w.len() * nb && b < nb).then(|| {
+                let at = |i: usize| rows[i * nb + b];
+                (
+                    MeanCi::weighted(weighted::estimate(w.len(), |i| w[i] * at(i).draws as f64)),
+                    MeanCi::weighted(weighted::estimate(w.len(), |i| w[i] * at(i).loss as f64)),
+                    Prob::from(weighted::proportion(w, |i| at(i).dry, CONFIDENCE)),
+                )
+            })
+        };
         let banks = (0..m.banks.len())
             .filter(|&b| m.accounts.iter().any(|a| a.bank as usize == b))
             .map(|b| {
                 let mine = || m.accounts.iter().filter(move |a| a.bank as usize == b);
                 let t = c.banks.get(b).unwrap_or(&none);
+                let (draws, bank_loss, dry) = weighed(b).unwrap_or_else(|| match c.weights() {
+                    None => (MeanCi::of(&t.draws), MeanCi::of(&t.loss), Prob::of(t.dry, n)),
+                    Some(w) => (
+                        MeanCi::default(),
+                        MeanCi::default(),
+                        Prob::from(weighted::proportion(w, |_| false, CONFIDENCE)),
+                    ),
+                });
                 BankFigures {
                     bank: m.banks[b].clone(),
                     bank_name: m.bank_names[b].clone(),
                     covered_principal: mine().map(|a| a.covered_principal).sum::<Fen>().to_yuan_f64(),
                     deposit: mine().map(|a| a.deposit).sum::<Fen>().to_yuan_f64(),
-                    draws: MeanCi::of(&t.draws),
-                    bank_loss: MeanCi::of(&t.loss),
-                    dry: Prob::of(t.dry, n),
+                    draws,
+                    bank_loss,
+                    dry,
                 }
             })
             .collect();
@@ -131,7 +160,10 @@ impl PolicyFigures {
             fiscal_leverage: leverage.ratio(),
             leverage_parts: leverage,
             fiscal_cost: summary::FiscalParts::of(c),
-            comp_draws: MeanCi::of(&comp),
+            comp_draws: match c.weights() {
+                None => MeanCi::of(&comp),
+                Some(w) => MeanCi::weighted(weighted::mean(&c.column(|r| r.flows.comp_fund.0), w)),
+            },
             banks,
         }
     }

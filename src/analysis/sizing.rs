@@ -31,8 +31,8 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::stats;
 use crate::analysis::summary::{CONFIDENCE, Collected, Prob};
+use crate::analysis::{stats, weighted};
 use crate::model::Model;
 use crate::money::{Fen, PPM};
 
@@ -135,22 +135,39 @@ pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
         .iter()
         .enumerate()
         .map(|(a, acc)| {
-            let mut need = c.account_min_deposits(a);
-            need.sort_unstable();
+            let by_trial = c.account_min_deposits(a);
             let current = acc.deposit.0;
-            let fails = need.iter().filter(|&&d| d > current).count() as u64;
+            let current_depletion = c.prob(|i| by_trial[i] > current);
+            // The deposit at a level and its interval: order statistics on
+            // plain runs, the weighted curve of smallest deposits otherwise.
+            let at: Box<dyn Fn(u32) -> (i64, i64, i64)> = match c.weights() {
+                None => {
+                    let mut need = by_trial;
+                    need.sort_unstable();
+                    Box::new(move |bp| {
+                        let ci = stats::quantile_ci_sorted(&need, bp, CONFIDENCE);
+                        (stats::quantile_sorted(&need, bp), ci.lo, ci.hi)
+                    })
+                }
+                Some(w) => {
+                    let curve = weighted::exceedance_curve(&weighted::sorted_pairs(&by_trial, w));
+                    let n = w.len();
+                    Box::new(move |bp| {
+                        let (lo, hi) = weighted::quantile_ci(&curve, n, bp, CONFIDENCE);
+                        (weighted::quantile(&curve, n, bp), lo, hi)
+                    })
+                }
+            };
             let levels = levels
                 .iter()
                 .map(|&lv| {
-                    let bp = level_bp(lv);
-                    let d = stats::quantile_sorted(&need, bp);
-                    let ci = stats::quantile_ci_sorted(&need, bp, CONFIDENCE);
+                    let (d, lo, hi) = at(level_bp(lv));
                     DepositLevel {
                         confidence: lv,
                         deposit: yuan(d),
-                        deposit_ci: [yuan(ci.lo), yuan(ci.hi)],
+                        deposit_ci: [yuan(lo), yuan(hi)],
                         ratio: ratio(acc.covered_principal, d),
-                        ratio_ci: [ratio(acc.covered_principal, ci.hi), ratio(acc.covered_principal, ci.lo)],
+                        ratio_ci: [ratio(acc.covered_principal, hi), ratio(acc.covered_principal, lo)],
                         current_is_enough: current >= d,
                     }
                 })
@@ -161,7 +178,7 @@ pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
                 covered_principal: acc.covered_principal.to_yuan_f64(),
                 current_deposit: acc.deposit.to_yuan_f64(),
                 current_ratio: ratio(acc.covered_principal, current),
-                current_depletion: Prob::of(fails, n as u64),
+                current_depletion,
                 levels,
             }
         })
@@ -181,6 +198,13 @@ pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
         if k < zeros { 0.0 } else { need.nth(k - zeros) as f64 / PPM as f64 }
     };
     let share_now = m.scenario.funds.village.share;
+    if let Some(w) = c.weights() {
+        return Sizing {
+            method: METHOD.into(),
+            accounts,
+            village: village_weighted(c, w, covered_villages, levels, share_now),
+        };
+    }
     let share_now_ppm = (share_now * PPM as f64).round() as i64;
     let lasting = if pairs == 0 {
         1.0
@@ -208,12 +232,56 @@ pub fn size(m: &Model, c: &Collected, levels: &[f64]) -> Sizing {
             })
             .collect(),
     };
-    Sizing {
-        method: "deposit = quantile over trials of the smallest deposit that lasts the horizon \
-                 (demands at the scenario's village fund, no top-ups); see src/sizing.rs"
-            .into(),
-        accounts,
-        village,
+    Sizing { method: METHOD.into(), accounts, village }
+}
+
+const METHOD: &str = "deposit = quantile over trials of the smallest deposit that lasts the horizon \
+                      (demands at the scenario's village fund, no top-ups); see src/sizing.rs";
+
+/// The village share on a weighted run: a (village, trial) pair weighs its
+/// trial's weight, so `S(x) = sum over pairs needing more than x of w / (V N)`
+/// with `V` the villages with covered loans; the share at level `a` is the
+/// smallest need (or 0) with `S <= 1 - a`, its interval the shares at `a ±
+/// z sqrt(a (1 - a) / ESS)` (the effective trials, as the plain interval
+/// uses the trials).
+fn village_weighted(c: &Collected, w: &[f64], villages: usize, levels: &[f64], share_now: f64) -> VillageSizing {
+    let mass = villages as f64 * w.len() as f64;
+    // (need, weight of the pairs needing more), ascending; 0 first.
+    let mut above = Vec::with_capacity(c.village_need_weight.len() + 1);
+    let mut t = 0.0;
+    for (&x, &wx) in c.village_need_weight.iter().rev() {
+        above.push((x, t));
+        t += weighted::unfixed(wx);
+    }
+    above.push((0, t));
+    above.reverse();
+    let share_at = |a: f64| -> f64 {
+        if mass == 0.0 {
+            return 0.0;
+        }
+        // `t / mass <= 1 - a`, in basis points as the plain quantile counts.
+        let tail = f64::from(10_000 - level_bp(a).min(10_000));
+        above.iter().find(|&&(_, t)| t * 10_000.0 <= tail * mass).map_or(0.0, |&(x, _)| x as f64 / PPM as f64)
+    };
+    let now = (share_now * PPM as f64).round() as i64;
+    let failing = weighted::unfixed(c.village_need_weight.range(now.saturating_add(1)..).map(|(_, &w)| w).sum());
+    let lasting = if mass == 0.0 { 1.0 } else { 1.0 - failing / mass };
+    let z = stats::z_for(CONFIDENCE);
+    let ess = weighted::effective_sample_size(w).max(1.0);
+    VillageSizing {
+        current_share: share_now,
+        lasting_at_current: round4(lasting * 100.0) / 100.0,
+        levels: levels
+            .iter()
+            .map(|&lv| {
+                let half = z * (lv * (1.0 - lv) / ess).sqrt();
+                VillageLevel {
+                    confidence: lv,
+                    share: round6(share_at(lv)),
+                    share_ci: [round6(share_at((lv - half).max(0.0))), round6(share_at((lv + half).min(1.0)))],
+                }
+            })
+            .collect(),
     }
 }
 
@@ -337,15 +405,13 @@ pub fn curve(m: &Model, c: &Collected) -> Vec<CurvePoint> {
     }
     grid.sort_by(f64::total_cmp);
     grid.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
-    let n = c.n() as u64;
     let mut out = Vec::new();
     for (a, acc) in m.accounts.iter().enumerate() {
         let need = c.account_min_deposits(a);
         let name = format!("{}/{}", m.banks[acc.bank as usize], m.counties[acc.county as usize]);
         for &r in &grid {
             let deposit = (acc.covered_principal.0 as f64 / r).round() as i64;
-            let fails = need.iter().filter(|&&d| d > deposit).count() as u64;
-            let depletion = Prob::of(fails, n);
+            let depletion = c.prob(|i| need[i] > deposit);
             out.push(CurvePoint {
                 account: name.clone(),
                 ratio: round4(r),

@@ -75,7 +75,17 @@ pub struct Figures {
     pub tvar99: f64,
 }
 
-fn figures(mut v: Vec<i64>) -> Figures {
+fn figures(c: &Collected, mut v: Vec<i64>) -> Figures {
+    if let Some(w) = c.weights() {
+        let s = crate::analysis::weighted::summarize(&v, w, crate::analysis::summary::CONFIDENCE);
+        let i99 = stats::QUANTILE_LEVELS_BP.iter().position(|&b| b == 9900).expect("p99 is a summary level");
+        let t99 = stats::TVAR_LEVELS_BP.iter().position(|&b| b == 9900).expect("TVaR 99 is a summary level");
+        return Figures {
+            mean: s.mean.value.round() / 100.0,
+            p99: s.quantiles[i99] as f64 / 100.0,
+            tvar99: s.tvar[t99].round() / 100.0,
+        };
+    }
     let mut m = stats::Moments::default();
     for &x in &v {
         m.push(x);
@@ -151,15 +161,16 @@ pub fn report(
     stressed: &Collected,
 ) -> StressReport {
     let side = |c: &Collected, a: usize| {
-        let k = c.account_column(a, |x| (x.exhausted_year > 0) as i64).iter().sum::<i64>() as u64;
+        let dry = c.account_column(a, |x| x.exhausted_year as i64);
         Side {
             // The bank's share on the account's loans plus any shortfall it bears.
             bank_loss: figures(
+                c,
                 c.account_column(a, |x| x.bank_loss.0 + if m.shortfall_to_bank { x.shortfall.0 } else { 0 }),
             ),
-            fund_draws: figures(c.account_column(a, |x| x.draws.0)),
-            shortfall: figures(c.account_column(a, |x| x.shortfall.0)),
-            exhausted: Prob::of(k, c.n() as u64),
+            fund_draws: figures(c, c.account_column(a, |x| x.draws.0)),
+            shortfall: figures(c, c.account_column(a, |x| x.shortfall.0)),
+            exhausted: c.prob(|i| dry[i] > 0),
         }
     };
     let totals = [
@@ -171,7 +182,7 @@ pub fn report(
         ("fiscal_cost", |r| r.flows.fiscal_cost().0),
     ]
     .into_iter()
-    .map(|(name, f)| (name.to_string(), figures(base.column(f)), figures(stressed.column(f))))
+    .map(|(name, f)| (name.to_string(), figures(base, base.column(f)), figures(stressed, stressed.column(f))))
     .collect();
     StressReport {
         scenario: m.scenario.name.clone(),

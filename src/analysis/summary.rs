@@ -20,6 +20,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::stats::{self, ColumnSummary, Moments, QUANTILE_LEVELS_BP, TVAR_LEVELS_BP};
+use crate::analysis::weighted;
 use crate::model::Model;
 use crate::money::Fen;
 use crate::sim::tables::{AccountTrial, Batch, Flows, MONEY, TrialRow};
@@ -54,6 +55,32 @@ pub struct Collected {
     account_bank: Vec<u32>,
     #[serde(skip)]
     shortfall_to_bank: bool,
+    /// Each trial's likelihood ratio, in trial order, on importance-sampled
+    /// runs; empty on plain runs (every weight 1), which then keep their
+    /// statistics and their `state.json` byte for byte.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weights: Vec<f64>,
+    /// Weighted runs: each village's weight of the trials in which its fund
+    /// ran dry, fixed point ([`weighted::fixed`]), so shards merge exactly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    village_exhausted_weight: Vec<u128>,
+    /// Weighted runs: the village need (ppm) of every (village, trial) pair
+    /// with a demand, as the fixed-point weight of the pairs at each value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub village_need_weight: BTreeMap<i64, u128>,
+    /// Weighted runs: each trial's figures per bank (`[trial][bank]`), so
+    /// that weighted bank figures are summed in trial order whatever the
+    /// chunks were ([`crate::analysis::policy`]). In memory only, as `banks`.
+    #[serde(skip)]
+    pub bank_rows: Vec<BankTrial>,
+}
+
+/// One bank's accounts in one trial (weighted runs keep these).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BankTrial {
+    pub draws: i64,
+    pub loss: i64,
+    pub dry: bool,
 }
 
 /// One bank's compensation accounts over the trials, summed over its
@@ -82,12 +109,28 @@ impl Collected {
     /// Appends another range's collection (the trials that follow this one's):
     /// the result is what one run over both ranges would have collected.
     pub fn append(&mut self, mut o: Collected) {
+        let (mine, theirs) = (self.trials.len(), o.trials.len());
         self.trials.append(&mut o.trials);
         self.accounts.append(&mut o.accounts);
         self.min_deposits.append(&mut o.min_deposits);
         self.village_need_ppm.append(o.village_need_ppm);
         for (a, b) in self.village_exhausted_count.iter_mut().zip(&o.village_exhausted_count) {
             *a += b;
+        }
+        if !o.weights.is_empty() || !self.weights.is_empty() {
+            // A plain part among weighted ones weighs 1 a trial.
+            self.weights.resize(mine, 1.0);
+            self.weights.extend(if o.weights.is_empty() { vec![1.0; theirs] } else { o.weights });
+            if self.village_exhausted_weight.len() < o.village_exhausted_weight.len() {
+                self.village_exhausted_weight.resize(o.village_exhausted_weight.len(), 0);
+            }
+            for (a, b) in self.village_exhausted_weight.iter_mut().zip(&o.village_exhausted_weight) {
+                *a += b;
+            }
+            for (x, w) in o.village_need_weight {
+                *self.village_need_weight.entry(x).or_insert(0) += w;
+            }
+            self.bank_rows.extend(o.bank_rows);
         }
         if self.banks.is_empty() {
             self.banks = o.banks;
@@ -146,14 +189,52 @@ impl Collected {
                 t.loss.push(*l);
                 t.dry += *e as u64;
             }
+            if !b.weights.is_empty() {
+                self.bank_rows.extend((0..nb).map(|i| BankTrial { draws: draws[i], loss: loss[i], dry: dry[i] }));
+            }
+        }
+    }
+    /// Keeps a batch's weights (none on plain runs).
+    fn push_weights(&mut self, b: &Batch) {
+        debug_assert!(b.weights.is_empty() || b.weights.len() == b.trials.len(), "a weight per trial");
+        if !b.weights.is_empty() {
+            self.weights.resize(self.trials.len(), 1.0);
+            self.weights.extend_from_slice(&b.weights);
+        }
+    }
+    /// Visits each trial's slice of a per-trial list (`ends` as in [`Batch`]) with its weight.
+    fn each_trial<T>(b: &Batch, list: &[T], ends: &[u32], mut f: impl FnMut(f64, &[T])) {
+        let mut start = 0;
+        for (k, &end) in ends.iter().enumerate() {
+            f(b.weights[k], &list[start..end as usize]);
+            start = end as usize;
         }
     }
     pub fn push(&mut self, b: &Batch) {
         self.tally(b);
+        self.push_weights(b);
         self.trials.extend_from_slice(&b.trials);
         self.accounts.extend_from_slice(&b.accounts);
         for &v in &b.exhausted_villages {
             self.village_exhausted_count[v as usize] += 1;
+        }
+        if !b.weights.is_empty() {
+            let nv = self.village_exhausted_count.len();
+            self.village_exhausted_weight.resize(nv, 0);
+            let (ew, covered) = (&mut self.village_exhausted_weight, &self.village_covered);
+            Self::each_trial(b, &b.exhausted_villages, &b.exhausted_villages_end, |w, vs| {
+                for &v in vs {
+                    ew[v as usize] += weighted::fixed(w);
+                }
+            });
+            let need = &mut self.village_need_weight;
+            Self::each_trial(b, &b.village_demands, &b.village_demands_end, |w, ds| {
+                for &(v, d) in ds {
+                    if let Some(x) = village_need(d, covered[v as usize]) {
+                        *need.entry(x).or_insert(0) += weighted::fixed(w);
+                    }
+                }
+            });
         }
         let (na, h) = (self.n_accounts, self.horizon);
         let mut demands = vec![Fen::ZERO; h];
@@ -166,10 +247,8 @@ impl Collected {
             }
         }
         for &(v, w) in &b.village_demands {
-            let covered = self.village_covered[v as usize].0 as i128;
-            if covered > 0 {
-                let need = ((w.0 as i128 + 1) * crate::money::PPM as i128 + covered - 1) / covered;
-                self.village_need_ppm.push(need.min(i64::MAX as i128) as i64);
+            if let Some(need) = village_need(w, self.village_covered[v as usize]) {
+                self.village_need_ppm.push(need);
             }
         }
     }
@@ -207,12 +286,24 @@ impl Collected {
         if let Some(e) = self.village_need_ppm.problem() {
             p.push(format!("village_need_ppm: {e}"));
         }
+        if !self.weights.is_empty() && self.weights.len() != n {
+            p.push(format!("weights holds {} entries, expected one per trial ({n})", self.weights.len()));
+        }
+        if let Some(i) = self.weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
+            p.push(format!("weights[{i}] is {}, expected a finite weight of at least 0", self.weights[i]));
+        }
+        if self.weights.is_empty()
+            && (!self.village_exhausted_weight.is_empty() || !self.village_need_weight.is_empty())
+        {
+            p.push("it holds weighted village figures but no weights".into());
+        }
         p
     }
     /// Takes the trial rows of `b` and the banks' tally only (all a sweep's
     /// figures read).
     pub fn push_trials(&mut self, b: &Batch) {
         self.tally(b);
+        self.push_weights(b);
         self.trials.extend_from_slice(&b.trials);
     }
     /// Drops all but the trial rows and the banks' tally.
@@ -224,7 +315,46 @@ impl Collected {
             banks: self.banks,
             account_bank: self.account_bank,
             shortfall_to_bank: self.shortfall_to_bank,
+            weights: self.weights,
+            bank_rows: self.bank_rows,
             ..Default::default()
+        }
+    }
+    /// The trials' weights on an importance-sampled run; `None` on a plain one.
+    pub fn weights(&self) -> Option<&[f64]> {
+        (!self.weights.is_empty()).then_some(&self.weights[..])
+    }
+    /// The probability of an event of trial `i` (`hit(i)`) with its 95 %
+    /// interval: Wilson's on plain runs, the weighted one otherwise.
+    pub fn prob(&self, hit: impl Fn(usize) -> bool) -> Prob {
+        match self.weights() {
+            None => Prob::of((0..self.n()).filter(|&i| hit(i)).count() as u64, self.n() as u64),
+            Some(w) => Prob::from(weighted::proportion(w, hit, CONFIDENCE)),
+        }
+    }
+    /// The mean of `f(i)` over the trials (weighted on a weighted run), in
+    /// `f`'s unit. Plain runs sum exactly in integers.
+    pub fn mean_of(&self, f: impl Fn(usize) -> i64) -> f64 {
+        let n = self.n();
+        match self.weights() {
+            None => (0..n).map(|i| i128::from(f(i))).sum::<i128>() as f64 / n.max(1) as f64,
+            Some(w) => weighted::estimate(n, |i| w[i] * f(i) as f64).value,
+        }
+    }
+    /// The probability of an event as a bare share: rounded to 1e-8 on
+    /// plain runs, as ever, to 6 significant digits on weighted ones.
+    pub fn share(&self, hit: impl Fn(usize) -> bool) -> f64 {
+        let n = self.n();
+        match self.weights() {
+            None => ((0..n).filter(|&i| hit(i)).count() as f64 / n.max(1) as f64 * 1e8).round() / 1e8,
+            Some(w) => sig6(weighted::estimate(n, |i| if hit(i) { w[i] } else { 0.0 }).value),
+        }
+    }
+    /// A column's statistics in `unit`, weighted on a weighted run.
+    pub fn stat(&self, values: Vec<i64>, unit: Unit) -> Stat {
+        match self.weights() {
+            None => Stat::of_unit(values, unit),
+            Some(w) => Stat::of_weighted(&values, w, unit),
         }
     }
     pub fn account_min_deposits(&self, a: usize) -> Vec<i64> {
@@ -239,6 +369,16 @@ impl Collected {
     pub fn account_column(&self, a: usize, f: impl Fn(&AccountTrial) -> i64) -> Vec<i64> {
         self.accounts.iter().skip(a).step_by(self.n_accounts.max(1)).map(f).collect()
     }
+}
+
+/// The village share (ppm of its covered loans, rounded up) at which a fund
+/// meets a demand of `demand` over the horizon; none without covered loans.
+fn village_need(demand: Fen, covered: Fen) -> Option<i64> {
+    let covered = covered.0 as i128;
+    (covered > 0).then(|| {
+        let need = ((demand.0 as i128 + 1) * crate::money::PPM as i128 + covered - 1) / covered;
+        need.min(i64::MAX as i128) as i64
+    })
 }
 
 /// Fen (possibly a mean) as yuan, rounded to the fen.
@@ -318,6 +458,53 @@ impl Stat {
             tvar_stderr: s.tvar_stderr.map(scale),
             ci: s.quantile_ci.map(|(lo, hi)| [scale(lo as f64), scale(hi as f64)]),
         }
+    }
+
+    /// The statistics of a weighted column ([`weighted::summarize`]): the
+    /// weighted mean and its standard error, quantiles from the weighted
+    /// exceedance curve with its inverted intervals, the weighted TVaRs.
+    pub fn of_weighted(values: &[i64], w: &[f64], unit: Unit) -> Stat {
+        let s = weighted::summarize(values, w, CONFIDENCE);
+        let scale = |x: f64| match unit {
+            Unit::Money => yuan(x),
+            Unit::Count => (x * 1e6).round() / 1e6,
+            Unit::Millionths => (x / 1e6 * 1e8).round() / 1e8,
+        };
+        let q = |i: usize| scale(s.quantiles[i] as f64);
+        Stat {
+            mean: scale(s.mean.value),
+            std: scale(s.std),
+            stderr: scale(s.mean.stderr),
+            p50: q(0),
+            p90: q(1),
+            p95: q(2),
+            p99: q(3),
+            p99_5: q(4),
+            p99_9: q(5),
+            tvar95: scale(s.tvar[0]),
+            tvar99: scale(s.tvar[1]),
+            tvar99_5: scale(s.tvar[2]),
+            max: scale(s.max as f64),
+            tvar_stderr: s.tvar_stderr.map(scale),
+            ci: s.quantile_ci.map(|(lo, hi)| [scale(lo as f64), scale(hi as f64)]),
+        }
+    }
+}
+
+/// `x` to 6 significant digits: weighted runs resolve probabilities far
+/// below the 1e-8 that plain runs round to.
+pub(crate) fn sig6(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = libm::pow(10.0, 5.0 - libm::floor(libm::log10(x.abs())));
+    (x * scale).round() / scale
+}
+
+impl From<stats::Proportion> for Prob {
+    /// A weighted probability ([`weighted::proportion`]), to 6 significant digits.
+    fn from(w: stats::Proportion) -> Prob {
+        Prob { p: sig6(w.p), lo: sig6(w.lo), hi: sig6(w.hi), k: w.k, n: w.n }
     }
 }
 
@@ -539,6 +726,86 @@ pub struct Summary {
     /// Mutual-aid societies (absent when the scenario has none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub societies: Option<SocietySummary>,
+    /// What an importance-sampled run's weights say (absent on plain runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importance: Option<Importance>,
+}
+
+/// Below this share of the trials, an effective sample size is degenerate.
+pub const ESS_FLOOR: f64 = 0.01;
+/// Above this share of the weights' sum, one trial's weight is degenerate.
+pub const LARGEST_WEIGHT_CEILING: f64 = 0.10;
+
+/// The weights of an importance-sampled run (docs/tail.md, "Weighted
+/// statistics"): how many plain trials they are worth, and whether a few
+/// of them carry the estimates.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Importance {
+    /// `(sum w)^2 / sum w^2`: the plain trials the weighted ones are worth
+    /// for a figure that does not vary with the weights.
+    pub effective_sample_size: f64,
+    /// The effective sample size over the trials.
+    pub effective_share: f64,
+    /// `(1/N) sum w`, which is 1 in expectation under a correct measure,
+    /// with its standard error: a check of the likelihood ratios.
+    pub mean_weight: f64,
+    pub mean_weight_stderr: f64,
+    /// The largest weight over the weights' sum.
+    pub largest_weight_share: f64,
+    /// Whether the weights degenerate: an effective sample size below
+    /// [`ESS_FLOOR`] of the trials, or one weight above
+    /// [`LARGEST_WEIGHT_CEILING`] of their sum. Then the intervals of
+    /// weighted figures understate their error.
+    pub degenerate: bool,
+    /// Says why, in English, when `degenerate` (the reports word it in their language).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+impl Importance {
+    /// The figures of `w`; `None` when there are no weights (a plain run).
+    pub fn of(w: &[f64]) -> Option<Importance> {
+        if w.is_empty() {
+            return None;
+        }
+        let n = w.len() as f64;
+        let ess = weighted::effective_sample_size(w);
+        let mean = weighted::estimate(w.len(), |i| w[i]);
+        let sum: f64 = w.iter().sum();
+        let largest = w.iter().copied().fold(0.0, f64::max);
+        let largest_share = if sum > 0.0 { largest / sum } else { 1.0 };
+        let (thin, heavy) = (ess < ESS_FLOOR * n, largest_share > LARGEST_WEIGHT_CEILING);
+        let warning = (thin || heavy).then(|| {
+            let mut why = Vec::new();
+            if thin {
+                why.push(format!(
+                    "the effective sample size, {ess:.1}, is below {} % of the {n} trials",
+                    ESS_FLOOR * 100.0
+                ));
+            }
+            if heavy {
+                why.push(format!(
+                    "one trial carries {:.1} % of the weights' sum (more than {} %)",
+                    largest_share * 100.0,
+                    LARGEST_WEIGHT_CEILING * 100.0
+                ));
+            }
+            format!(
+                "the importance weights degenerate: {}; the weighted figures and their intervals are not reliable \
+                 (run more trials or choose another --tail)",
+                why.join("; ")
+            )
+        });
+        Some(Importance {
+            effective_sample_size: (ess * 10.0).round() / 10.0,
+            effective_share: sig6(ess / n),
+            mean_weight: sig6(mean.value),
+            mean_weight_stderr: sig6(mean.stderr),
+            largest_weight_share: sig6(largest_share),
+            degenerate: thin || heavy,
+            warning,
+        })
+    }
 }
 
 /// The societies' capital over the horizon.
@@ -609,6 +876,7 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
             leverage_parts: leverage,
         },
         societies: societies(m, c),
+        importance: c.weights().and_then(Importance::of),
         layers,
         counts,
     }
@@ -626,6 +894,9 @@ pub(crate) fn village_funds(m: &Model) -> Fen {
 
 /// A flow's mean over the trials, in yuan.
 pub(crate) fn mean_yuan(c: &Collected, f: fn(&Flows) -> Fen) -> f64 {
+    if c.weights().is_some() {
+        return yuan(c.mean_of(|i| f(&c.trials[i].flows).0));
+    }
     yuan(total(c, f).0 as f64 / c.n().max(1) as f64)
 }
 
@@ -633,11 +904,11 @@ pub(crate) fn mean_yuan(c: &Collected, f: fn(&Flows) -> Fen) -> f64 {
 fn layer_stats(c: &Collected) -> BTreeMap<String, Stat> {
     let mut layers: BTreeMap<String, Stat> = MONEY
         .par_iter()
-        .map(|col| (col.name.to_string(), Stat::of(c.column(|r| (col.get)(&r.flows).0), true)))
+        .map(|col| (col.name.to_string(), c.stat(c.column(|r| (col.get)(&r.flows).0), Unit::Money)))
         .collect();
     let (fiscal, bank) = rayon::join(
-        || Stat::of(c.column(|r| r.flows.fiscal_cost().0), true),
-        || Stat::of(c.column(|r| r.flows.bank_total().0), true),
+        || c.stat(c.column(|r| r.flows.fiscal_cost().0), Unit::Money),
+        || c.stat(c.column(|r| r.flows.bank_total().0), Unit::Money),
     );
     layers.insert("fiscal_cost".into(), fiscal);
     layers.insert("bank_total".into(), bank);
@@ -657,19 +928,17 @@ fn count_stats(c: &Collected) -> BTreeMap<String, Stat> {
         ("shocks", |r| r.counts.shocks as i64),
         ("loan_years", |r| r.counts.loan_years as i64),
     ];
-    count_cols.par_iter().map(|&(name, f)| (name.to_string(), Stat::of(c.column(f), false))).collect()
+    count_cols.par_iter().map(|&(name, f)| (name.to_string(), c.stat(c.column(f), Unit::Count))).collect()
 }
 
 /// Each compensation account: its deposit, how often and in which year it
 /// runs dry, and what it pays.
 fn account_summaries(m: &Model, c: &Collected) -> Vec<AccountSummary> {
-    let n = c.n() as u64;
     m.accounts
         .par_iter()
         .enumerate()
         .map(|(a, acc)| {
             let exhausted = c.account_column(a, |x| x.exhausted_year as i64);
-            let k = exhausted.iter().filter(|&&y| y > 0).count() as u64;
             AccountSummary {
                 bank: m.banks[acc.bank as usize].clone(),
                 bank_name: m.bank_names[acc.bank as usize].clone(),
@@ -678,16 +947,11 @@ fn account_summaries(m: &Model, c: &Collected) -> Vec<AccountSummary> {
                 deposit: acc.deposit.to_yuan_f64(),
                 deposit_ratio: (acc.deposit.0 > 0)
                     .then(|| (acc.covered_principal.0 as f64 / acc.deposit.0 as f64 * 1e4).round() / 1e4),
-                exhausted: Prob::of(k, n),
-                draws: Stat::of(c.account_column(a, |x| x.draws.0), true),
-                shortfall: Stat::of(c.account_column(a, |x| x.shortfall.0), true),
-                bank_loss: Stat::of(c.account_column(a, |x| x.bank_loss.0), true),
-                exhausted_in_year: (1..=m.horizon as i64)
-                    .map(|y| {
-                        let k = exhausted.iter().filter(|&&e| e == y).count();
-                        (k as f64 / n.max(1) as f64 * 1e8).round() / 1e8
-                    })
-                    .collect(),
+                exhausted: c.prob(|i| exhausted[i] > 0),
+                draws: c.stat(c.account_column(a, |x| x.draws.0), Unit::Money),
+                shortfall: c.stat(c.account_column(a, |x| x.shortfall.0), Unit::Money),
+                bank_loss: c.stat(c.account_column(a, |x| x.bank_loss.0), Unit::Money),
+                exhausted_in_year: (1..=m.horizon as i64).map(|y| c.share(|i| exhausted[i] == y)).collect(),
             }
         })
         .collect()
@@ -703,20 +967,22 @@ fn adequacy(
     sizing: crate::analysis::sizing::Sizing,
 ) -> Adequacy {
     let n = c.n() as u64;
-    let any_comp = c.trials.iter().filter(|r| r.counts.comp_accounts_exhausted > 0).count() as u64;
-    let any_village = c.trials.iter().filter(|r| r.counts.village_funds_exhausted > 0).count() as u64;
     let nv_funded = m.village_fund_initial.iter().filter(|f| f.0 > 0).count().max(1);
     let village_share = if n == 0 {
         0.0
+    } else if c.weights().is_some() {
+        sig6(c.mean_of(|i| c.trials[i].counts.village_funds_exhausted as i64) / nv_funded as f64)
     } else {
-        c.trials.iter().map(|r| r.counts.village_funds_exhausted as f64).sum::<f64>() / (n as f64 * nv_funded as f64)
+        let share = c.trials.iter().map(|r| r.counts.village_funds_exhausted as f64).sum::<f64>()
+            / (n as f64 * nv_funded as f64);
+        (share * 1e8).round() / 1e8
     };
-    let comp = Prob::of(any_comp, n);
+    let comp = c.prob(|i| c.trials[i].counts.comp_accounts_exhausted > 0);
     Adequacy {
         comp_fund_exhausted_prob: comp.p,
         comp_fund_exhausted: comp,
-        village_funds_exhausted_share: (village_share * 1e8).round() / 1e8,
-        any_village_fund_exhausted: Prob::of(any_village, n),
+        village_funds_exhausted_share: village_share,
+        any_village_fund_exhausted: c.prob(|i| c.trials[i].counts.village_funds_exhausted > 0),
         accounts,
         counties,
         villages,
@@ -739,8 +1005,15 @@ fn portfolio_facts(m: &Model) -> PortfolioFacts {
 
 /// What share of the exposure each cause lies behind.
 fn causes(c: &Collected) -> Causes {
-    let exposure = total(c, |f| f.exposure).0.max(1) as f64;
-    let share = |f: fn(&Flows) -> Fen| (total(c, f).0 as f64 / exposure * 1e6).round() / 1e6;
+    let weighted = |f: fn(&Flows) -> Fen| c.mean_of(|i| f(&c.trials[i].flows).0);
+    let exposure = match c.weights() {
+        None => total(c, |f| f.exposure).0.max(1) as f64,
+        Some(_) => weighted(|f| f.exposure).max(f64::MIN_POSITIVE),
+    };
+    let share = |f: fn(&Flows) -> Fen| {
+        let part = if c.weights().is_some() { weighted(f) } else { total(c, f).0 as f64 };
+        (part / exposure * 1e6).round() / 1e6
+    };
     Causes {
         disaster: share(|f| f.exposure_disaster),
         epidemic: share(|f| f.exposure_epidemic),
@@ -757,14 +1030,17 @@ fn causes(c: &Collected) -> Causes {
 fn societies(m: &Model, c: &Collected) -> Option<SocietySummary> {
     let n = c.n() as u64;
     (!m.societies.is_empty()).then(|| {
-        let any = c.trials.iter().filter(|r| r.counts.societies_impaired > 0).count() as u64;
         let impaired: u64 = c.trials.iter().map(|r| r.counts.societies_impaired as u64).sum();
+        let impaired_share = match c.weights() {
+            None => (impaired as f64 / (n.max(1) as f64 * m.societies.len() as f64) * 1e8).round() / 1e8,
+            Some(_) => sig6(c.mean_of(|i| c.trials[i].counts.societies_impaired as i64) / m.societies.len() as f64),
+        };
         SocietySummary {
             count: m.societies.len(),
             capital: m.societies.total_capital().to_yuan_f64(),
             mean_loss: mean_yuan(c, |f| f.society_loss),
-            any_impaired: Prob::of(any, n),
-            impaired_share: (impaired as f64 / (n.max(1) as f64 * m.societies.len() as f64) * 1e8).round() / 1e8,
+            any_impaired: c.prob(|i| c.trials[i].counts.societies_impaired > 0),
+            impaired_share,
         }
     })
 }
@@ -815,18 +1091,15 @@ fn county_breakdown(m: &Model, c: &Collected) -> Vec<CountySummary> {
                     mine.iter().map(|&a| c.accounts[k * na + a].exhausted_year).filter(|&y| y > 0).min().unwrap_or(0)
                 })
                 .collect();
-            let any = first.iter().filter(|&&y| y > 0).count() as u64;
             CountySummary {
                 county: m.counties[ci].clone(),
                 deposit: mine.iter().map(|&a| m.accounts[a].deposit).sum::<Fen>().to_yuan_f64(),
                 covered_principal: mine.iter().map(|&a| m.accounts[a].covered_principal).sum::<Fen>().to_yuan_f64(),
-                draws: Stat::of(sum_of(|x| x.draws.0), true),
-                shortfall: Stat::of(sum_of(|x| x.shortfall.0), true),
-                bank_loss: Stat::of(sum_of(|x| x.bank_loss.0), true),
-                any_account_exhausted: Prob::of(any, n as u64),
-                first_exhausted_in_year: (1..=m.horizon as u32)
-                    .map(|y| (first.iter().filter(|&&f| f == y).count() as f64 / n.max(1) as f64 * 1e8).round() / 1e8)
-                    .collect(),
+                draws: c.stat(sum_of(|x| x.draws.0), Unit::Money),
+                shortfall: c.stat(sum_of(|x| x.shortfall.0), Unit::Money),
+                bank_loss: c.stat(sum_of(|x| x.bank_loss.0), Unit::Money),
+                any_account_exhausted: c.prob(|i| first[i] > 0),
+                first_exhausted_in_year: (1..=m.horizon as u32).map(|y| c.share(|i| first[i] == y)).collect(),
             }
         })
         .collect()
@@ -837,8 +1110,22 @@ fn village_breakdown(m: &Model, c: &Collected) -> VillageBreakdown {
     let n = c.n().max(1) as f64;
     // Share in millionths so the column is an exact integer.
     let shares = c.column(|r| (r.counts.village_funds_exhausted as i64 * 1_000_000) / funded.max(1) as i64);
-    let exhausted = Stat::of_unit(shares, Unit::Millionths);
+    let exhausted = c.stat(shares, Unit::Millionths);
     let mut order: Vec<usize> = (0..m.villages.len()).filter(|&v| c.village_exhausted_count[v] > 0).collect();
+    if c.weights().is_some() {
+        // How often, weighed back: a village's weight of dry trials over N.
+        let weight = |v: usize| c.village_exhausted_weight.get(v).copied().unwrap_or(0);
+        order.sort_by(|&a, &b| weight(b).cmp(&weight(a)).then(a.cmp(&b)));
+        return VillageBreakdown {
+            funded_villages: funded,
+            exhausted_share: exhausted,
+            most_exhausted: order
+                .into_iter()
+                .take(10)
+                .map(|v| (m.villages[v].id.clone(), sig6(weighted::unfixed(weight(v)) / n)))
+                .collect(),
+        };
+    }
     order.sort_by(|&a, &b| c.village_exhausted_count[b].cmp(&c.village_exhausted_count[a]).then(a.cmp(&b)));
     VillageBreakdown {
         funded_villages: funded,
@@ -880,5 +1167,156 @@ mod tests {
         assert_eq!(back, summary);
         assert_eq!(serde_json::to_string_pretty(&back).unwrap(), json);
         assert!(back.societies.is_some(), "the built-in scenario has societies");
+        assert!(back.importance.is_none() && !json.contains("importance"), "a plain run has no weights to describe");
+    }
+
+    fn model(sets: &[(&str, &str)]) -> Model {
+        let o: Vec<crate::scenario::Override> =
+            sets.iter().map(|(k, v)| crate::scenario::Override { path: (*k).into(), value: (*v).into() }).collect();
+        let s = crate::scenario::parse(crate::scenario::WANGCANG_YAML, "wangcang", &o).expect("the built-in scenario");
+        Model::build(s, "wangcang", &[]).expect("the built-in scenario builds")
+    }
+
+    /// Collects trials `r` of `m`, each weighted by `weigh(trial)` (none: plain).
+    fn collect(m: &Model, r: std::ops::Range<u64>, weigh: Option<fn(u64) -> f64>) -> Collected {
+        let mut c = Collected::new(m);
+        let _ = crate::sim::engine::simulate(m, 11, r, 2, &|_| {}, |mut b| {
+            if let Some(f) = weigh {
+                b.weights = b.trials.iter().map(|t| f(t.trial)).collect();
+            }
+            c.push(&b);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        c
+    }
+
+    /// Weight 2 on the even trials and 0 on the odd ones is, exactly, a
+    /// plain run of the even trials: each weighted figure (means, quantiles,
+    /// TVaRs, every probability of running dry, the sizing, each bank's
+    /// figures) must be that run's. This follows the weights through
+    /// `Collected::push` (the village and bank figures kept beside the rows)
+    /// to every figure of summary.json.
+    #[test]
+    fn weights_of_two_and_zero_give_the_even_trials_plain_figures() {
+        let m = model(&[("funds.compensation.deposit_ratio", "300")]);
+        let n = 400;
+        let w = collect(&m, 0..n, Some(|k| if k % 2 == 0 { 2.0 } else { 0.0 }));
+        let mut even = Collected::new(&m);
+        for k in (0..n).step_by(2) {
+            even.append(collect(&m, k..k + 1, None));
+        }
+        let (sw, se) = (build(&m, 11, &w), build(&m, 11, &even));
+        let close = |a: f64, b: f64, what: &str| assert!((a - b).abs() <= 0.011, "{what}: {a} against {b}");
+        let same_stat = |a: &Stat, b: &Stat, what: &str| {
+            close(a.mean, b.mean, what);
+            assert_eq!(
+                [a.p50, a.p90, a.p95, a.p99, a.p99_5, a.p99_9],
+                [b.p50, b.p90, b.p95, b.p99, b.p99_5, b.p99_9],
+                "{what}"
+            );
+            // 200 trials: n (1 - a) is whole at every TVaR level, where R-U is the tail's mean.
+            for (x, y) in [(a.tvar95, b.tvar95), (a.tvar99, b.tvar99), (a.tvar99_5, b.tvar99_5)] {
+                close(x, y, what);
+            }
+            assert_eq!(a.max, b.max, "{what}");
+            for (i, ci) in a.ci.iter().enumerate() {
+                let q = [a.p50, a.p90, a.p95, a.p99, a.p99_5, a.p99_9][i];
+                assert!(ci[0] <= q && q <= ci[1], "{what}: {ci:?} holds {q}");
+            }
+        };
+        for (name, st) in sw.layers.iter().chain(&sw.counts) {
+            same_stat(st, se.layers.get(name).or(se.counts.get(name)).unwrap(), name);
+        }
+        // Weighted probabilities keep 6 significant digits, plain ones 8 decimals.
+        let near = |a: f64, b: f64| (a - b).abs() <= 1e-5 * b.abs() + 1e-8;
+        let same_p = |a: &Prob, b: &Prob, what: &str| {
+            assert!(near(a.p, b.p), "{what}: {} against {}", a.p, b.p);
+            assert!(a.lo <= a.p && a.p <= a.hi, "{what}: {a:?}");
+        };
+        let (aw, ae) = (&sw.adequacy, &se.adequacy);
+        assert!(ae.comp_fund_exhausted.k > 0, "at 300:1 some account should run dry: the test has no power");
+        same_p(&aw.comp_fund_exhausted, &ae.comp_fund_exhausted, "any account dry");
+        same_p(&aw.any_village_fund_exhausted, &ae.any_village_fund_exhausted, "any village fund dry");
+        assert!(near(aw.village_funds_exhausted_share, ae.village_funds_exhausted_share));
+        for (a, b) in aw.accounts.iter().zip(&ae.accounts) {
+            same_p(&a.exhausted, &b.exhausted, &a.bank);
+            same_stat(&a.draws, &b.draws, &a.bank);
+            for (x, y) in a.exhausted_in_year.iter().zip(&b.exhausted_in_year) {
+                assert!(near(*x, *y), "{x} against {y}");
+            }
+        }
+        for (a, b) in aw.counties.iter().zip(&ae.counties) {
+            same_p(&a.any_account_exhausted, &b.any_account_exhausted, &a.county);
+        }
+        let (vw, ve) = (&aw.villages.most_exhausted, &ae.villages.most_exhausted);
+        assert!(!ve.is_empty(), "some village fund should run dry: the test has no power");
+        for (a, b) in vw.iter().zip(ve) {
+            assert!(near(a.1, b.1), "{a:?} against {b:?}");
+        }
+        for (a, b) in aw.sizing.accounts.iter().zip(&ae.sizing.accounts) {
+            same_p(&a.current_depletion, &b.current_depletion, "depletion");
+            for (x, y) in a.levels.iter().zip(&b.levels) {
+                assert_eq!((x.deposit, x.ratio), (y.deposit, y.ratio));
+                assert!(x.deposit_ci[0] <= x.deposit && x.deposit <= x.deposit_ci[1]);
+            }
+        }
+        let (gw, ge) = (&aw.sizing.village, &ae.sizing.village);
+        assert_eq!(gw.lasting_at_current, ge.lasting_at_current);
+        for (x, y) in gw.levels.iter().zip(&ge.levels) {
+            assert_eq!(x.share, y.share, "village share at {}", x.confidence);
+        }
+        close(sw.fiscal.total.mean, se.fiscal.total.mean, "fiscal cost");
+        close(sw.insurance.total, se.insurance.total, "insurance");
+        assert!((sw.causes.disaster - se.causes.disaster).abs() < 2e-6);
+        let (pw, pe) =
+            (crate::analysis::policy::PolicyFigures::of(&m, &w), crate::analysis::policy::PolicyFigures::of(&m, &even));
+        for (a, b) in pw.banks.iter().zip(&pe.banks) {
+            same_p(&a.dry, &b.dry, &a.bank);
+            close(a.draws.mean, b.draws.mean, &a.bank);
+            close(a.bank_loss.mean, b.bank_loss.mean, &a.bank);
+        }
+        close(pw.comp_draws.mean, pe.comp_draws.mean, "comp draws");
+        // Half the weight on half the trials: worth 200 plain trials.
+        let imp = sw.importance.expect("a weighted run describes its weights");
+        assert_eq!((imp.effective_sample_size, imp.effective_share, imp.mean_weight), (200.0, 0.5, 1.0));
+        assert!(!imp.degenerate && imp.warning.is_none());
+        assert!(se.importance.is_none());
+    }
+
+    /// A weighted collection merges from its parts as shards do (also
+    /// through `state.json`) into what one run collects, and a plain one
+    /// writes no weights.
+    #[test]
+    fn weighted_collections_merge_and_read_back() {
+        let m = model(&[("funds.compensation.deposit_ratio", "300")]);
+        let weigh: fn(u64) -> f64 = |k| 0.25 + (k % 7) as f64 * 0.3;
+        let whole = collect(&m, 0..240, Some(weigh));
+        let mut parts = collect(&m, 0..100, Some(weigh));
+        let back: Collected =
+            serde_json::from_str(&serde_json::to_string(&collect(&m, 100..240, Some(weigh))).unwrap()).unwrap();
+        assert!(back.problems(&m).is_empty(), "{:?}", back.problems(&m));
+        parts.append(back);
+        assert_eq!(parts.weights, whole.weights);
+        assert_eq!(parts.village_exhausted_weight, whole.village_exhausted_weight);
+        assert_eq!(parts.village_need_weight, whole.village_need_weight);
+        let json = serde_json::to_string(&build(&m, 11, &whole)).unwrap();
+        assert_eq!(serde_json::to_string(&build(&m, 11, &parts)).unwrap(), json);
+        let plain = serde_json::to_string(&collect(&m, 0..20, None)).unwrap();
+        assert!(!plain.contains("weight"), "a plain state names no weights");
+        let mut bad = collect(&m, 0..20, Some(weigh));
+        bad.weights.pop();
+        assert!(bad.problems(&m).iter().any(|p| p.contains("weights holds 19 entries")));
+    }
+
+    /// One heavy trial makes the weights degenerate, and the summary says so.
+    #[test]
+    fn degenerate_weights_are_flagged() {
+        let mut w = vec![1e-3; 1000];
+        w[17] = 50.0;
+        let imp = Importance::of(&w).unwrap();
+        assert!(imp.degenerate && imp.largest_weight_share > 0.9, "{imp:?}");
+        assert!(imp.warning.unwrap().contains("one trial carries"));
+        assert!(!Importance::of(&[1.0; 1000]).unwrap().degenerate);
+        assert!(Importance::of(&[]).is_none());
     }
 }

@@ -212,6 +212,11 @@ pub struct CellRow {
 
 fn mean_p99(c: &Collected, f: impl Fn(&crate::sim::tables::TrialRow) -> i64) -> (f64, f64) {
     let mut v = c.column(f);
+    if let Some(w) = c.weights() {
+        let curve = crate::analysis::weighted::exceedance_curve(&crate::analysis::weighted::sorted_pairs(&v, w));
+        let mean = crate::analysis::weighted::mean(&v, w).value;
+        return (mean.round() / 100.0, crate::analysis::weighted::quantile(&curve, v.len(), 9900) as f64 / 100.0);
+    }
     let mut m = stats::Moments::default();
     for &x in &v {
         m.push(x);
@@ -228,7 +233,6 @@ pub fn row(values: &[(String, String)], m: &Model, principal: Fen, c: &Collected
     let (shortfall_mean, shortfall_p99) = mean_p99(c, |r| r.flows.shortfall.0);
     let (bank_total_mean, bank_total_p99) = mean_p99(c, |r| r.flows.bank_total().0);
     let (village_fund_mean, _) = mean_p99(c, |r| r.flows.village_fund.0);
-    let k = c.trials.iter().filter(|r| r.counts.comp_accounts_exhausted > 0).count() as u64;
     CellRow {
         values: values.to_vec(),
         comp_fund_mean,
@@ -238,7 +242,7 @@ pub fn row(values: &[(String, String)], m: &Model, principal: Fen, c: &Collected
         bank_total_mean,
         bank_total_p99,
         village_fund_mean,
-        depletion: Prob::of(k, c.n() as u64),
+        depletion: c.prob(|i| c.trials[i].counts.comp_accounts_exhausted > 0),
         policy: PolicyFigures::with_principal(m, principal, c),
     }
 }

@@ -153,6 +153,19 @@ pub fn relative_stderr(c: &Collected, metric: &str) -> f64 {
     if n < 2.0 {
         return f64::INFINITY;
     }
+    if let Some(w) = c.weights() {
+        // The weighted estimate's standard error over its value.
+        let e = match metric {
+            "comp_exhausted" => crate::analysis::weighted::estimate(w.len(), |i| {
+                if c.trials[i].counts.comp_accounts_exhausted > 0 { w[i] } else { 0.0 }
+            }),
+            _ => match crate::sim::tables::MONEY.iter().find(|col| col.name == metric) {
+                Some(col) => crate::analysis::weighted::mean(&c.column(|r| (col.get)(&r.flows).0), w),
+                None => return f64::INFINITY,
+            },
+        };
+        return if e.value == 0.0 { f64::INFINITY } else { e.stderr / e.value.abs() };
+    }
     if metric == "comp_exhausted" {
         let k = c.trials.iter().filter(|r| r.counts.comp_accounts_exhausted > 0).count() as f64;
         let p = k / n;
@@ -299,6 +312,7 @@ impl ChartTables {
 
     fn push(&mut self, b: &crate::sim::tables::Batch) {
         self.tables.trials.rows.extend(b.trials.iter().map(|r| r.flows));
+        self.tables.trials.weights.extend_from_slice(&b.weights);
         let na = b.n_accounts;
         for (k, y) in b.years.iter().enumerate() {
             self.sums.fill(0);

@@ -36,6 +36,7 @@ use crate::analysis::stats::{self, RunningMean};
 use crate::analysis::stress::StressReport;
 use crate::analysis::summary::{CONFIDENCE, Summary};
 use crate::analysis::sweep::{Axis, CellRow};
+use crate::analysis::weighted;
 use crate::report::font;
 pub use crate::report::format::Lang;
 use crate::report::format::{MoneyAxis, MoneyUnit, group, nice_ticks, pct, ratio, step_decimals};
@@ -154,6 +155,31 @@ pub fn exceedance_series(values_fen: &[i64]) -> Vec<(f64, f64)> {
     stats::exceedance_curve(&v).into_iter().map(|(x, p)| (x as f64 / 100.0, p)).collect()
 }
 
+/// A point of an exceedance curve with its band: loss (yuan), `P(X > x)`
+/// and the ends of its 95 % interval.
+pub type BandedPoint = (f64, f64, f64, f64);
+
+/// The weighted exceedance curve of an importance-sampled run
+/// ([`weighted::exceedance_curve`]): for every distinct value `x` (in
+/// yuan), `P(X > x)` and its 95 % pointwise interval, clamped to [0, 1].
+pub fn weighted_exceedance_series(values_fen: &[i64], w: &[f64]) -> Vec<BandedPoint> {
+    let z = stats::z_for(CONFIDENCE);
+    weighted::exceedance_curve(&weighted::sorted_pairs(values_fen, w))
+        .into_iter()
+        .map(|c| {
+            let half = z * c.stderr;
+            (c.x as f64 / 100.0, c.p.min(1.0), (c.p - half).clamp(0.0, 1.0), (c.p + half).min(1.0))
+        })
+        .collect()
+}
+
+/// The rarest level a weighted curve resolves: its smallest positive
+/// probability whose interval stays clear of 0 (relative error below
+/// 1 / z), so that the axis goes no deeper than the run knows.
+pub fn resolved_level(curve: &[BandedPoint]) -> Option<f64> {
+    curve.iter().filter(|&&(_, p, lo, _)| p > 0.0 && lo > 0.0).map(|c| c.1).min_by(f64::total_cmp)
+}
+
 /// One bin of a histogram: `[lo, hi)` in yuan (the last bin includes `hi`)
 /// and the share of trials in it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -188,6 +214,26 @@ pub fn histogram(values_fen: &[i64], bins: usize) -> Vec<Bin> {
             share: c as f64 / n,
         })
         .collect()
+}
+
+/// [`histogram`] of an importance-sampled column: a bin's share is
+/// `(1/N) sum w` over its trials (the shares sum to the mean weight, 1 up
+/// to its error).
+pub fn weighted_histogram(values_fen: &[i64], w: &[f64], bins: usize) -> Vec<Bin> {
+    let mut out = histogram(values_fen, bins);
+    if out.len() < 2 {
+        return out;
+    }
+    let n = values_fen.len() as f64;
+    let (min, width) = (out[0].lo * 100.0, (out[0].hi - out[0].lo) * 100.0);
+    let mut sums = vec![0.0; out.len()];
+    for (&x, &wi) in values_fen.iter().zip(w) {
+        sums[(((x as f64 - min) / width) as usize).min(out.len() - 1)] += wi;
+    }
+    for (b, s) in out.iter_mut().zip(sums) {
+        b.share = s / n;
+    }
+    out
 }
 
 /// One bar of the waterfall: a layer's expected payment, drawn from `top`
@@ -235,6 +281,29 @@ pub fn running_mean_yuan(values_fen: &[i64], points: usize) -> Vec<RunningMean> 
         .collect()
 }
 
+/// [`running_mean_yuan`] of an importance-sampled column: the weighted mean
+/// `(1/n) sum w y` of the first n trials with its delta-method interval.
+pub fn weighted_running_mean_yuan(values_fen: &[i64], w: &[f64], points: usize) -> Vec<RunningMean> {
+    let step = values_fen.len().div_ceil(points.max(1)).max(1);
+    let z = stats::z_for(CONFIDENCE);
+    let (mut s, mut s2) = (0.0, 0.0);
+    let mut out = Vec::new();
+    for (i, (&x, &wi)) in values_fen.iter().zip(w).enumerate() {
+        let t = wi * x as f64 / 100.0;
+        s += t;
+        s2 += t * t;
+        let n = i + 1;
+        if n % step == 0 || n == values_fen.len() {
+            let nf = n as f64;
+            let mean = s / nf;
+            let var = if n > 1 { ((s2 - s * s / nf) / (nf - 1.0)).max(0.0) } else { 0.0 };
+            let half = z * (var / nf).sqrt();
+            out.push(RunningMean { n: n as u64, mean, lo: mean - half, hi: mean + half });
+        }
+    }
+    out
+}
+
 /// Quantiles of a bank's balance at the end of each year, in yuan. Year 0 is
 /// the opening deposit (the same in every trial).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -260,6 +329,23 @@ pub fn balance_band(b: &YearBalances) -> Vec<BandPoint> {
     out
 }
 
+/// [`balance_band`] of an importance-sampled run: each year's quantiles
+/// from the weighted exceedance curve of the balances (in trial order, as
+/// the weights).
+pub fn weighted_balance_band(b: &YearBalances, w: &[f64]) -> Vec<BandPoint> {
+    let open = b.opening as f64 / 100.0;
+    let mut out = vec![BandPoint { year: 0, p1: open, p5: open, p50: open, p95: open }];
+    for (t, vals) in b.by_year.iter().enumerate() {
+        if vals.len() != w.len() {
+            return balance_band(b);
+        }
+        let curve = weighted::exceedance_curve(&weighted::sorted_pairs(vals, w));
+        let q = |bp| weighted::quantile(&curve, vals.len(), bp) as f64 / 100.0;
+        out.push(BandPoint { year: t as u32 + 1, p1: q(100), p5: q(500), p50: q(5000), p95: q(9500) });
+    }
+    out
+}
+
 /// Keeps at most about `max` points of a long series for drawing: every k-th
 /// point, and always the last. The series' shape is unchanged at chart scale.
 fn thin<T: Copy>(points: &[T], max: usize) -> Vec<T> {
@@ -276,8 +362,8 @@ fn thin<T: Copy>(points: &[T], max: usize) -> Vec<T> {
 
 /// Thins an exceedance curve but keeps every point of its tail (P < 1 %),
 /// where the 1-in-100 and 1-in-200 levels are read.
-fn thin_exceedance(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
-    let split = points.partition_point(|&(_, p)| p >= 0.01);
+fn thin_exceedance<T: Copy>(points: &[T], max: usize, p: impl Fn(&T) -> f64) -> Vec<T> {
+    let split = points.partition_point(|x| p(x) >= 0.01);
     let mut out = thin(&points[..split], max);
     out.extend_from_slice(&points[split..]);
     out
@@ -797,7 +883,10 @@ fn draw_loss_distribution<DB: DrawingBackend>(
     let f = Frame::SMALL;
     for (panel, col) in grid.split_evenly((2, 4)).iter().zip(DISTRIBUTION_LAYERS) {
         let (Some(values), Some(stat)) = (d.trials.column(col), d.summary.layers.get(col)) else { continue };
-        let bins = histogram(&values, 30);
+        let bins = match d.trials.weights() {
+            None => histogram(&values, 30),
+            Some(w) => weighted_histogram(&values, w, 30),
+        };
         let (mean, p99) = (stat.mean, stat.p99);
         let extreme = |x: Option<&i64>| x.copied().unwrap_or(0) as f64 / 100.0;
         let (lo, hi) = (extreme(values.iter().min()), extreme(values.iter().max()));
@@ -878,13 +967,20 @@ fn draw_loss_distribution<DB: DrawingBackend>(
 /// of ten to 1/n, 1/n to a named level. Returns the axis' lower end and its
 /// ticks, largest first.
 pub fn exceedance_axis(n: usize) -> (f64, Vec<f64>) {
-    let rarest = 1.0 / n.max(1) as f64;
+    exceedance_axis_to(1.0 / n.max(1) as f64)
+}
+
+/// [`exceedance_axis`] down to the rarest level `rarest` a run resolves:
+/// `1 / n` for `n` plain trials, deeper for an importance-sampled run
+/// ([`resolved_level`]).
+pub fn exceedance_axis_to(rarest: f64) -> (f64, Vec<f64>) {
+    let rarest = rarest.clamp(1e-12, 1.0);
     let floor = rarest * 0.8;
     // A 560-pixel axis: 3.5 % of its decades is about 20 pixels.
     let near = |a: f64, b: f64| (a / b).log10().abs() < 0.035 * (1.0 / floor).log10();
     let mut ticks = vec![1.0];
     ticks.extend([0.01, 0.005].into_iter().filter(|&p| p >= rarest));
-    for k in 1..=9 {
+    for k in 1..=12 {
         let p = 1.0 / 10f64.powi(k);
         if p > rarest && !near(p, rarest) && !ticks.contains(&p) {
             ticks.push(p);
@@ -903,14 +999,27 @@ pub fn exceedance_axis(n: usize) -> (f64, Vec<f64>) {
 fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
     let n = d.trials.n().max(1);
     let layers: Vec<&str> = DISTRIBUTION_LAYERS.iter().copied().filter(|c| *c != "fiscal_cost").collect();
-    let curves: Vec<(&str, Vec<(f64, f64)>)> = layers
+    // Each curve with its 95 % band: on a plain run the band is the curve
+    // (the reports' intervals of plain tails are the summary's); on a
+    // weighted run the pointwise delta-method interval.
+    let curves: Vec<(&str, Vec<BandedPoint>)> = layers
         .iter()
-        .filter_map(|&c| d.trials.column(c).map(|v| (c, thin_exceedance(&exceedance_series(&v), 1500))))
+        .filter_map(|&c| {
+            let v = d.trials.column(c)?;
+            let pts = match d.trials.weights() {
+                None => exceedance_series(&v).into_iter().map(|(x, p)| (x, p, p, p)).collect(),
+                Some(w) => weighted_exceedance_series(&v, w),
+            };
+            Some((c, thin_exceedance(&pts, 1500, |x| x.1)))
+        })
         .collect();
     let xmax = headroom(curves.iter().flat_map(|(_, s)| s.iter().map(|p| p.0)).fold(0.0, f64::max));
     let axis = MoneyAxis::new(0.0, xmax, 10);
-    let (floor, levels) = exceedance_axis(n);
-    let rarest = 1.0 / n as f64;
+    let rarest = match d.trials.weights() {
+        None => 1.0 / n as f64,
+        Some(_) => curves.iter().filter_map(|(_, c)| resolved_level(c)).fold(1.0 / n as f64, f64::min),
+    };
+    let (floor, levels) = exceedance_axis_to(rarest);
     let title = format!(
         "{} ({})",
         look.t("Probability that a loss is exceeded, by layer", "各层损失超越概率"),
@@ -944,7 +1053,7 @@ fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDat
     for (col, pts) in &curves {
         let color = layer_color(col);
         let label = layer_label(col, look.lang).to_string();
-        if pts.iter().all(|&(_, p)| p == 0.0) || pts.len() < 2 && pts[0].0 == 0.0 {
+        if pts.iter().all(|&(_, p, _, _)| p == 0.0) || pts.len() < 2 && pts[0].0 == 0.0 {
             // Never above its minimum: nothing to draw on a log axis; say so in the legend.
             let label = format!("{label} ({})", look.t("never paid", "从未发生"));
             labels.push(label.clone());
@@ -955,7 +1064,16 @@ fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDat
                 .legend(move |p| Key { mark, at: p });
             continue;
         }
-        let path = step_path(pts, floor);
+        if d.trials.weights().is_some() {
+            // The band: the upper bounds' steps out, the lower bounds' back.
+            let hi: Vec<(f64, f64)> = pts.iter().map(|&(x, _, _, h)| (x, h)).collect();
+            let lo: Vec<(f64, f64)> = pts.iter().map(|&(x, _, l, _)| (x, l)).collect();
+            let mut band = step_path(&hi, floor);
+            band.extend(step_path(&lo, floor).into_iter().rev());
+            chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.18).filled())))?;
+        }
+        let pts: Vec<(f64, f64)> = pts.iter().map(|&(x, p, _, _)| (x, p)).collect();
+        let path = step_path(&pts, floor);
         lines.push(path.iter().map(|p| chart.backend_coord(p)).collect());
         let label = label.clone();
         labels.push(label.clone());
@@ -1125,7 +1243,10 @@ fn draw_fund_balance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunD
     let f = Frame::PANEL;
     let labels = d.labels();
     for (panel, b) in body.split_evenly((rows, cols)).iter().zip(&banks) {
-        let band = balance_band(b);
+        let band = match d.trials.weights() {
+            None => balance_band(b),
+            Some(w) => weighted_balance_band(b, w),
+        };
         let (y0, y1) = balance_range(&band);
         let axis = MoneyAxis::new(y0, y1, 7);
         let mut chart = frame(
@@ -1454,8 +1575,11 @@ fn draw_convergence<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDa
         let Some(values) = d.trials.column(col) else { continue };
         let n = values.len() as u64;
         // The first hundredth of the run says little and swings wide.
-        let pts: Vec<RunningMean> =
-            running_mean_yuan(&values, 800).into_iter().filter(|p| p.n > n / 100 || p.n == n).collect();
+        let pts = match d.trials.weights() {
+            None => running_mean_yuan(&values, 800),
+            Some(w) => weighted_running_mean_yuan(&values, w, 800),
+        };
+        let pts: Vec<RunningMean> = pts.into_iter().filter(|p| p.n > n / 100 || p.n == n).collect();
         let (y0, y1) = convergence_range(&pts, n);
         let axis = MoneyAxis::new(y0, y1, 8);
         let (counts, _) = plain_axis(0.0, n as f64, 6);
@@ -2083,6 +2207,46 @@ mod tests {
         assert!(svg.contains(&format!("\n≥ {}\n", pct(0.1))) && svg.contains("用尽概率"), "{svg}");
         assert!(sweep_heatmap_svg(&axes[..1], &rows[..3], Lang::En).unwrap().is_none());
         assert!(sweep_heatmap_svg(&axes, &rows[..5], Lang::En).is_err());
+    }
+
+    /// Unit weights draw the plain curve inside a band that holds it; an
+    /// axis for a rarer resolved level reaches it.
+    #[test]
+    fn weighted_exceedance_by_hand() {
+        let v = [100, 0, 300, 0];
+        let pts = weighted_exceedance_series(&v, &[1.0; 4]);
+        assert_eq!(pts.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(), exceedance_series(&v));
+        assert!(pts.iter().all(|p| p.2 <= p.1 && p.1 <= p.3 && p.3 <= 1.0));
+        // Halved weights halve the curve; the three values above 7 resolve S(7).
+        let pts = weighted_exceedance_series(&[5, 5, 7, 9, 9, 9], &[0.5; 6]);
+        assert_eq!(pts.iter().map(|p| p.1).collect::<Vec<_>>(), vec![2.0 / 6.0, 1.5 / 6.0, 0.0]);
+        assert_eq!(resolved_level(&pts), Some(1.5 / 6.0));
+        let (floor, ticks) = exceedance_axis_to(1e-6);
+        assert!(floor < 1e-6 && ticks.contains(&1e-5) && ticks.last() == Some(&1e-6), "{ticks:?}");
+        assert_eq!(exceedance_axis_to(1.0 / 20_000.0), exceedance_axis(20_000));
+    }
+
+    /// The weighted histogram, running mean and balance band are the plain
+    /// ones when every weight is 1, and weigh trials as told otherwise.
+    #[test]
+    fn weighted_series_by_hand() {
+        let v: Vec<i64> = (0..200).map(|i| (i * 7919 % 1000) * 100).collect();
+        let ones = vec![1.0; v.len()];
+        let (a, b) = (weighted_histogram(&v, &ones, 30), histogram(&v, 30));
+        assert!(a.iter().zip(&b).all(|(x, y)| (x.lo, x.hi) == (y.lo, y.hi) && (x.share - y.share).abs() < 1e-12));
+        // Weight 2 on the first half, 0 on the second: still a distribution.
+        let w: Vec<f64> = (0..v.len()).map(|i| if i < 100 { 2.0 } else { 0.0 }).collect();
+        let h = weighted_histogram(&v, &w, 30);
+        assert!((h.iter().map(|b| b.share).sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(h.iter().all(|b| b.share >= 0.0));
+        let (r, p) = (weighted_running_mean_yuan(&v, &ones, 10), running_mean_yuan(&v, 10));
+        assert_eq!(r.len(), p.len());
+        for (x, y) in r.iter().zip(&p) {
+            assert_eq!(x.n, y.n);
+            assert!((x.mean - y.mean).abs() < 1e-9 && (x.hi - y.hi).abs() < 1e-6, "{x:?} against {y:?}");
+        }
+        let b = YearBalances { bank: "b".into(), name: "b".into(), opening: 500, by_year: vec![v.clone(), v] };
+        assert_eq!(weighted_balance_band(&b, &ones), balance_band(&b));
     }
 
     #[test]

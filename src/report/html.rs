@@ -69,6 +69,12 @@ pub fn render(d: &RunData, lang: Lang, command: &str) -> Result<String> {
                 h.text_el("p", &[("class", "lead")], description.trim());
             }
             h.text_el("p", &[("class", "meta")], &run_line(s, lang));
+            let importance = crate::report::text::importance_lines(s, lang);
+            for (i, line) in importance.iter().enumerate() {
+                let attrs: Attrs =
+                    if i == 0 { &[("class", "meta"), ("id", "importance")] } else { &[("class", "warn")] };
+                h.text_el("p", attrs, line);
+            }
         });
         h.line();
         answers_section(h, d, &labels, lang);
@@ -648,12 +654,19 @@ fn accounts_section(h: &mut Html, s: &Summary, labels: &Labels, lang: Lang) {
         });
         let c = &a.comp_fund_exhausted;
         let (p, (lo, hi)) = (pct(c.p), pct_interval(c.lo, c.hi));
-        let note = match lang {
-            Lang::En => format!(
+        let weighted = s.importance.is_some();
+        let note = match (lang, weighted) {
+            (Lang::En, false) => format!(
                 "At least one account ran dry in {p} of the futures (95 % CI {lo} – {hi}). Intervals are Wilson score intervals; \"cannot tell yet\" means the interval contains the 1 % target."
             ),
-            Lang::Zh => format!(
+            (Lang::Zh, false) => format!(
                 "至少一个账户被用尽的情景占 {p}（95 % 置信区间 {lo} – {hi}）。区间为 Wilson 区间；“尚难判断”表示区间包含 1 % 的目标。"
+            ),
+            (Lang::En, true) => format!(
+                "At least one account ran dry with probability {p} (95 % CI {lo} – {hi}), weighed back from importance-sampled futures. Intervals are delta-method intervals of the weighted estimates; \"cannot tell yet\" means the interval contains the 1 % target."
+            ),
+            (Lang::Zh, true) => format!(
+                "至少一个账户被用尽的概率为 {p}（95 % 置信区间 {lo} – {hi}），由重要性抽样的加权情景估计。区间为加权估计的 delta 方法区间；“尚难判断”表示区间包含 1 % 的目标。"
             ),
         };
         h.text_el("p", &[], &note);
@@ -839,5 +852,63 @@ mod tests {
         assert_eq!(get("Government : bank split"), Some("6 : 4"));
         assert_eq!(get("Who bears a shortfall"), Some("the county budget"));
         assert!(get("Natural hazards").is_some_and(|v| v.contains(" /yr")));
+    }
+
+    /// An importance-sampled run's page, table and exceedance chart: the
+    /// weights are described, probabilities of running dry come with their
+    /// weighted intervals, and the exceedance axis reaches below 1 / trials.
+    /// The 30 trials of largest bank loss weigh 0.05 each (as if the tail
+    /// had been sampled 20 times too often), the rest 1.
+    #[test]
+    fn a_weighted_run_shows_its_tail_and_its_weights() {
+        use crate::analysis::summary::{self, Collected};
+        use crate::report::run::{RunResults, Tables, Trials};
+        let set = [crate::scenario::Override { path: "funds.compensation.deposit_ratio".into(), value: "300".into() }];
+        let y = crate::scenario::parse(crate::scenario::WANGCANG_YAML, "wangcang", &set).unwrap();
+        let m = crate::model::Model::build(y.clone(), "wangcang", &[]).unwrap();
+        let mut loss = Vec::new();
+        let _ = crate::sim::engine::simulate(&m, 3, 0..300, 2, &|_| {}, |b| {
+            loss.extend(b.trials.iter().map(|r| r.flows.bank_total().0));
+            Ok::<(), std::convert::Infallible>(())
+        });
+        let mut order: Vec<usize> = (0..loss.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(loss[i]), i));
+        let mut weight = vec![1.0; loss.len()];
+        for &i in &order[..30] {
+            weight[i] = 0.05;
+        }
+        let (mut c, mut t) = (Collected::new(&m), Trials::default());
+        let _ = crate::sim::engine::simulate(&m, 3, 0..300, 2, &|_| {}, |mut b| {
+            b.weights = b.trials.iter().map(|r| weight[r.trial as usize]).collect();
+            c.push(&b);
+            t.rows.extend(b.trials.iter().map(|r| r.flows));
+            t.weights.extend_from_slice(&b.weights);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        let s = summary::build(&m, 3, &c);
+        let imp = s.importance.clone().expect("weighted");
+        assert!(!imp.degenerate, "{imp:?}");
+        let dry = &s.adequacy.accounts[0].exhausted;
+        assert!(dry.p > 0.0 && dry.lo < dry.p && dry.p < dry.hi, "{dry:?}");
+        let table = crate::report::text::run_table(&s, &crate::report::labels::Labels::of(&y), Lang::En);
+        assert!(table.contains("importance sampled") && table.contains("effective sample size"), "{table}");
+        assert!(!table.contains("WARNING"));
+        let d = RunData::of_results(
+            std::path::Path::new("."),
+            RunResults { summary: s, sizing: None, curve: None },
+            Some(y),
+            Some(Tables { trials: t, balance_sums: Vec::new() }),
+        )
+        .unwrap();
+        let en = render(&d, Lang::En, "riskshare run").unwrap();
+        assert!(
+            en.contains("id=\"importance\"") && en.contains("delta-method intervals"),
+            "the page describes its weights"
+        );
+        let zh = render(&d, Lang::Zh, "riskshare run").unwrap();
+        assert!(zh.contains("有效样本量") && zh.contains("delta 方法区间"));
+        // Weighted, the curve is known below 1 in 300: its axis says 1 in 1,000.
+        let svg = charts::render_svg(Chart::Exceedance, &d, Lang::En).unwrap();
+        assert!(svg.contains("1 in 1,000"), "the exceedance axis stops at 1 / trials");
     }
 }

@@ -32,6 +32,9 @@ use crate::sim::tables::{Flows, MONEY};
 #[derive(Clone, Debug, Default)]
 pub struct Trials {
     pub rows: Vec<Flows>,
+    /// Each row's importance weight (`trials.csv`'s `weight`); empty on a
+    /// plain run, whose rows weigh 1.
+    pub weights: Vec<f64>,
 }
 
 impl Trials {
@@ -51,7 +54,8 @@ impl Trials {
             .enumerate()
             .filter_map(|(i, h)| MONEY.iter().position(|c| c.name == h).map(|m| (i, m)))
             .collect();
-        let mut rows = Vec::new();
+        let weight = header.iter().position(|h| h == "weight");
+        let (mut rows, mut weights) = (Vec::new(), Vec::new());
         for rec in rdr.records() {
             let rec = rec.with_context(|| format!("{}: bad row", path.display()))?;
             let mut f = Flows::default();
@@ -59,12 +63,28 @@ impl Trials {
                 *(MONEY[m].get_mut)(&mut f) = Fen(money_cell(path, &header, &rec, i)?);
             }
             rows.push(f);
+            if let Some(i) = weight {
+                let cell = rec.get(i).unwrap_or("");
+                let w = cell.parse::<f64>().ok().filter(|w| w.is_finite() && *w >= 0.0).ok_or_else(|| {
+                    let line = rec.position().map_or(0, |p| p.line());
+                    anyhow!(
+                        "{}:{line}: column `weight`: expected a weight of at least 0, found `{cell}`",
+                        path.display()
+                    )
+                })?;
+                weights.push(w);
+            }
         }
-        Ok(Trials { rows })
+        Ok(Trials { rows, weights })
     }
 
     pub fn n(&self) -> usize {
         self.rows.len()
+    }
+
+    /// The rows' weights on an importance-sampled run; `None` on a plain one.
+    pub fn weights(&self) -> Option<&[f64]> {
+        (!self.weights.is_empty() && self.weights.len() == self.rows.len()).then_some(&self.weights[..])
     }
 
     /// A column in fen, by `trials.csv` name or one of the derived

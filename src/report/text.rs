@@ -205,6 +205,41 @@ fn mechanisms(m: &Model, o: &mut String) {
     }
 }
 
+/// What an importance-sampled run's weights are worth, and a warning when
+/// they degenerate; nothing for a plain run.
+pub fn importance_lines(s: &Summary, lang: Lang) -> Vec<String> {
+    let Some(i) = &s.importance else { return Vec::new() };
+    let trials = group(s.trials as f64, 0);
+    let ess = group(i.effective_sample_size, 1);
+    let largest = pct(i.largest_weight_share);
+    let mean = group(i.mean_weight, 4);
+    let mut v = vec![match lang {
+        Lang::En => format!(
+            "importance sampled: the {trials} weighted trials are worth {ess} plain ones (effective sample size); \
+             largest weight {largest} of their sum; mean weight {mean} (1 expected)"
+        ),
+        Lang::Zh => format!(
+            "重要性抽样：{trials} 次加权模拟的有效样本量为 {ess} 次；最大权重占权重总和的 {largest}；平均权重 {mean}（应为 1）"
+        ),
+    }];
+    if i.degenerate {
+        let floor = pct(crate::analysis::summary::ESS_FLOOR);
+        let ceiling = pct(crate::analysis::summary::LARGEST_WEIGHT_CEILING);
+        v.push(match lang {
+            Lang::En => format!(
+                "WARNING: the importance weights degenerate (an effective sample size below {floor} of the trials, \
+                 or one trial above {ceiling} of the weights' sum): the weighted figures and their intervals are \
+                 not reliable; run more trials or choose another --tail"
+            ),
+            Lang::Zh => format!(
+                "警告：重要性权重退化（有效样本量低于模拟次数的 {floor}，或单次模拟的权重超过总和的 {ceiling}）：\
+                 加权结果及其置信区间不可靠；请增加模拟次数或另选 --tail"
+            ),
+        });
+    }
+    v
+}
+
 /// The table printed at the end of a run; the scenario and its banks and
 /// counties named in `lang`.
 pub fn run_table(s: &Summary, labels: &Labels, lang: Lang) -> String {
@@ -218,6 +253,9 @@ pub fn run_table(s: &Summary, labels: &Labels, lang: Lang) -> String {
         s.seed,
         s.engine_version
     );
+    for line in importance_lines(s, lang) {
+        let _ = writeln!(o, "{line}");
+    }
     let p = &s.portfolio;
     let _ = writeln!(
         o,
