@@ -112,6 +112,42 @@ struct TrialArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
+    /// Importance sampling for the rare tail (docs/tail.md): `auto` draws the trials
+    /// under a change of measure a short pilot chooses for --tail, and writes each
+    /// trial's likelihood ratio as the last column of trials.csv and years.csv
+    /// (`weight`); `off` is plain Monte Carlo.
+    #[arg(long, value_enum, default_value = "off")]
+    importance: Importance,
+    /// The tail --importance auto aims at: `auto` (any compensation account running
+    /// dry; the default), `COLUMN:P` (a trials.csv column's level exceeded with
+    /// probability P, e.g. exposure:1e-4, bank_loss:1e-3) or `COLUMN` (the event
+    /// COLUMN > 0, e.g. comp_accounts_exhausted).
+    #[arg(long, value_name = "auto|COLUMN:P|COLUMN")]
+    tail: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Importance {
+    Auto,
+    Off,
+}
+
+/// The tail an importance-sampled run aims at, or `None` for a plain run.
+fn tail_of(t: &TrialArgs) -> Result<Option<riskshare::sim::importance::Target>, Failure> {
+    use riskshare::sim::importance::Target;
+    match (t.importance, &t.tail) {
+        (Importance::Off, None) => Ok(None),
+        (Importance::Off, Some(tail)) => Err(InputError::one(
+            "--tail",
+            "",
+            None,
+            format!("--tail {tail} aims importance sampling, which is off: add --importance auto"),
+        )
+        .into()),
+        (Importance::Auto, tail) => Target::parse(tail.as_deref().unwrap_or("auto"))
+            .map(Some)
+            .map_err(|m| InputError::one("--tail", "", None, m).into()),
+    }
 }
 
 #[derive(Args)]
@@ -496,7 +532,8 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
 }
 
 fn settings(t: TrialArgs, out: Option<PathBuf>, force: bool) -> Result<app::Settings, Failure> {
-    Ok(app::Settings { trials: t.trials, seed: t.seed, threads: threads_of(t.threads)?, out, force })
+    let tail = tail_of(&t)?;
+    Ok(app::Settings { trials: t.trials, seed: t.seed, threads: threads_of(t.threads)?, out, force, tail })
 }
 
 /// "a, b and c".
@@ -569,6 +606,24 @@ fn precision_line(p: &runner::Precision, reached: f64, trials: u64) -> String {
     )
 }
 
+/// What the pilot chose: the tail, its level, the largest factor shift and rate factor.
+fn importance_line(ms: &riskshare::sim::importance::Measure, secs: f64) -> String {
+    let t = &ms.tilt;
+    let mus = t.shifts.iter().flat_map(|s| s.county.iter().chain(&s.industry));
+    let shift = mus.fold(0.0f64, |a, &x| if x.abs() > a.abs() { x } else { a });
+    let rate = t.peril_rate.iter().chain(&t.disease_rate).fold(1.0f64, |a, &x| a.max(x));
+    let level = if ms.target.contains(':') { format!(" (level {})", text::sci(ms.level)) } else { String::new() };
+    format!(
+        "importance sampling: {} {}{level}; pilot of {} x {} trials in {secs:.2} s; {} factor shifts (the largest {shift:+.3}), \
+         largest event-rate factor {rate:.3}\n",
+        ms.method,
+        ms.target,
+        ms.pilot_rounds,
+        riskshare::report::format::group(ms.pilot_trials as f64, 0),
+        t.shifts.len(),
+    )
+}
+
 /// Loads, runs and prints the run table; returns the outcome and the model.
 fn run_and_print(
     a: RunArgs,
@@ -576,10 +631,11 @@ fn run_and_print(
 ) -> Result<(runner::RunOutcome, riskshare::model::Model), Failure> {
     let started = Instant::now();
     let loaded = io::load(source(&a.scenario.scenario), &a.scenario.set)?;
-    let m = loaded.model;
+    let mut m = loaded.model;
     let trials = app::trials(a.common.trials, m.scenario.simulation.trials)?;
     let seed = a.common.seed.unwrap_or(m.scenario.simulation.seed);
     let threads = threads_of(a.common.threads)?;
+    let tail = tail_of(&a.common)?;
     let precision = match a.precision {
         None => None,
         Some(rel) => {
@@ -617,6 +673,13 @@ fn run_and_print(
         }
     };
     let out_dir = a.out.unwrap_or_else(|| runner::default_out(&m.scenario.name));
+    if let Some(target) = &tail {
+        let pilot_started = Instant::now();
+        let pb = progress_bar(0);
+        let measure = riskshare::sim::importance::pilot(&mut m, seed, target, threads, &|k| pb.inc(k));
+        pb.finish_and_clear();
+        out(&importance_line(&measure, pilot_started.elapsed().as_secs_f64()));
+    }
     let pb = progress_bar(if precision.is_some() { a.max_trials.max(trials) } else { trials });
     let shard = a.shard;
     let charts = (!a.no_charts && shard.is_none()).then(|| runner::Charts { lang: a.lang, command: command_line() });

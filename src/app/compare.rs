@@ -39,7 +39,7 @@ pub const FILES: [&str; 5] =
     ["comparison.json", "comparison.csv", "comparison.svg", "comparison_money.svg", workbook::FILE];
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
-    let Settings { trials, seed, threads, out, force } = job.settings;
+    let Settings { trials, seed, threads, out, force, tail } = job.settings;
     let sources = job.scenarios.iter().map(|p| (Source::File(p.clone()), Vec::new())).collect();
     let models = super::load_models(sources, threads, &|m| m)?;
     compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;

@@ -41,6 +41,8 @@ pub struct Settings {
     pub threads: usize,
     pub out: Option<PathBuf>,
     pub force: bool,
+    /// The tail to importance-sample (`--importance auto --tail ...`); `None`: plain runs.
+    pub tail: Option<crate::sim::importance::Target>,
 }
 
 /// The trials to run: `--trials` if given, else the scenario's, within the

@@ -208,7 +208,7 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     let tables_err = || format!("cannot write {} and years.csv", opts.out.join("trials.csv").display());
     let mut trials_w = open("trials.csv")?;
     let mut years_w = open("years.csv")?;
-    tables_csv::trials_header(&mut trials_w)?;
+    tables_csv::trials_header(&mut trials_w, model.importance.is_some())?;
     tables_csv::years_header(&mut years_w, model)?;
     let mut collected = Collected::new(model);
     let mut sim = Duration::ZERO;
@@ -352,6 +352,9 @@ pub fn write_results(
 ) -> anyhow::Result<RunResults> {
     let summary = summary::build(model, seed, collected);
     let mut json = serde_json::to_string_pretty(&summary)?;
+    if let Some(ms) = &model.importance {
+        with_importance(&mut json, ms)?;
+    }
     json.push('\n');
     staged.write("summary.json", json.as_bytes())?;
     staged.write("scenario.resolved.yaml", resolved_yaml(model, seed, trials).as_bytes())?;
@@ -370,6 +373,21 @@ pub fn write_results(
     let results = RunResults { summary, sizing, curve: Some(curve) };
     write_workbook(staged, &results, &crate::report::labels::Labels::of(&model.scenario), lang)?;
     Ok(results)
+}
+
+/// Adds the measure of an importance-sampled run to its `summary.json` as
+/// the last key, `importance` (plain runs keep their bytes: no key).
+fn with_importance(json: &mut String, ms: &crate::sim::importance::Measure) -> anyhow::Result<()> {
+    let inner = serde_json::to_string_pretty(ms)?.replace('\n', "\n  ");
+    let end = json.rfind('}').context("summary.json is an object")?;
+    json.truncate(end);
+    while json.ends_with(char::is_whitespace) {
+        json.pop();
+    }
+    json.push_str(",\n  \"importance\": ");
+    json.push_str(&inner);
+    json.push_str("\n}");
+    Ok(())
 }
 
 /// Writes a whole run's `results.xlsx` from its results.

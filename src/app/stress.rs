@@ -74,7 +74,7 @@ fn read_overlay(path: &std::path::Path) -> Result<Stress, InputError> {
 }
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
-    let Settings { trials, seed, threads, out, force } = job.settings;
+    let Settings { trials, seed, threads, out, force, tail } = job.settings;
     let base = io::load(job.scenario.clone(), &job.set)?.model;
     let stress = match &job.overlay {
         Overlay::Preset(p) => {

@@ -42,7 +42,7 @@ pub struct Done {
 }
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
-    let Settings { trials, seed, threads, out, force } = job.settings;
+    let Settings { trials, seed, threads, out, force, tail } = job.settings;
     let base = io::load(job.scenario.clone(), &job.set)?.model;
     let grid = sweep::cells(&job.vary);
     let jobs: Vec<_> = grid

@@ -180,6 +180,8 @@ pub struct Batch {
     /// within a trial); trial k's are `exhausted_villages[ends[k-1]..ends[k]]`.
     pub exhausted_villages: Vec<u32>,
     pub exhausted_villages_end: Vec<u32>,
+    /// Each trial's likelihood ratio under importance sampling, in trial order; empty on plain runs (every weight 1).
+    pub weights: Vec<f64>,
 }
 
 impl Batch {
@@ -204,6 +206,7 @@ impl Batch {
             village_demands_end,
             exhausted_villages,
             exhausted_villages_end,
+            weights,
         } = self;
         trials.clear();
         years.clear();
@@ -214,6 +217,7 @@ impl Batch {
         village_demands_end.clear();
         exhausted_villages.clear();
         exhausted_villages_end.clear();
+        weights.clear();
     }
 
     pub fn reserve_trials(&mut self, trials: usize) {
@@ -251,6 +255,7 @@ impl Batch {
         let base = self.exhausted_villages.len() as u32;
         self.exhausted_villages.append(&mut o.exhausted_villages);
         self.exhausted_villages_end.extend(o.exhausted_villages_end.iter().map(|e| e + base));
+        self.weights.append(&mut o.weights);
     }
     pub fn len(&self) -> usize {
         self.trials.len()

@@ -50,7 +50,7 @@ impl Layout {
         let mut trials_header = Vec::new();
         let mut years_header = Vec::new();
         // Writing into memory cannot fail.
-        tables_csv::trials_header(&mut trials_header).expect("header into memory");
+        tables_csv::trials_header(&mut trials_header, m.importance.is_some()).expect("header into memory");
         tables_csv::years_header(&mut years_header, m).expect("header into memory");
         let (trials_cols, years_cols) = (tables_csv::trials_columns(), tables_csv::years_columns(m));
         let money_of = |cols: &[String]| -> Vec<bool> { cols.iter().map(|c| tables_csv::is_money(c)).collect() };
