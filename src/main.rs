@@ -293,8 +293,10 @@ struct RunArgs {
     /// (e.g. 0.02); reproducible: the same seed and precision give the same trials.
     #[arg(long, value_name = "REL")]
     precision: Option<f64>,
-    /// The metric --precision targets: a money column's mean (comp_fund, bank_loss, ...)
-    /// or comp_exhausted (the probability that any compensation account runs dry).
+    /// The metric --precision targets: a money column's mean (comp_fund, bank_loss, ...),
+    /// comp_exhausted (the probability that any compensation account runs dry) or, with
+    /// --importance auto, tail (the probability of --tail: its column above the pilot's
+    /// level, e.g. `--precision 0.1 --metric tail`).
     #[arg(long, default_value = "comp_fund", requires = "precision")]
     metric: String,
     /// Most trials a --precision run may use.
@@ -584,6 +586,8 @@ fn precision_line(p: &runner::Precision, reached: f64, trials: u64) -> String {
     use riskshare::report::format::{group, pct};
     let what = if p.metric == "comp_exhausted" {
         "the probability that a compensation account runs dry".to_string()
+    } else if p.metric == runner::TAIL_METRIC {
+        "the tail's probability".to_string()
     } else {
         format!("the mean of {}", p.metric)
     };
@@ -669,6 +673,15 @@ fn run_and_print(
                     format!("expected 1 ..= {} trials, found {}", limits::grouped(limits::MAX_TRIALS), a.max_trials),
                 )
             })?;
+            if a.metric == runner::TAIL_METRIC && tail.is_none() {
+                return Err(InputError::one(
+                    "--metric",
+                    "",
+                    None,
+                    "`tail` is the tail figure of an importance-sampled run: add --importance auto (and --tail)",
+                )
+                .into());
+            }
             Some(runner::Precision { rel, metric: a.metric.clone(), max_trials: max_trials.max(trials) })
         }
     };
@@ -716,7 +729,10 @@ fn run_and_print(
     ));
     if let Some(p) = &opts.precision {
         // What the doubling reached, so a run that hit --max-trials says so.
-        out(&precision_line(p, runner::relative_stderr(&outcome.collected, &p.metric), outcome.summary.trials));
+        out(&precision_line(p, runner::precision_stderr(&m, &outcome.collected, &p.metric), outcome.summary.trials));
+        if let Some((prob, se, what)) = runner::tail_figure(&m, &outcome.collected).filter(|_| p.metric == "tail") {
+            out(&format!("tail: P({what}) = {} ± {} (95 %)\n", text::sci(prob), text::sci(1.96 * se)));
+        }
     }
     out(&format!("wall time {:.2} s; outputs in {}\n", started.elapsed().as_secs_f64(), outcome.out.display()));
     if opts.charts.is_some() {

@@ -54,6 +54,11 @@ pub struct Collected {
     account_bank: Vec<u32>,
     #[serde(skip)]
     shortfall_to_bank: bool,
+    /// Each trial's likelihood ratio, in trial order, on importance-sampled
+    /// runs; empty on plain runs (every weight 1), which then keep their
+    /// statistics and their `state.json` byte for byte.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weights: Vec<f64>,
 }
 
 /// One bank's compensation accounts over the trials, summed over its
@@ -84,6 +89,7 @@ impl Collected {
     pub fn append(&mut self, mut o: Collected) {
         self.trials.append(&mut o.trials);
         self.accounts.append(&mut o.accounts);
+        self.weights.append(&mut o.weights);
         self.min_deposits.append(&mut o.min_deposits);
         self.village_need_ppm.append(o.village_need_ppm);
         for (a, b) in self.village_exhausted_count.iter_mut().zip(&o.village_exhausted_count) {
@@ -150,6 +156,7 @@ impl Collected {
     }
     pub fn push(&mut self, b: &Batch) {
         self.tally(b);
+        self.weights.extend_from_slice(&b.weights);
         self.trials.extend_from_slice(&b.trials);
         self.accounts.extend_from_slice(&b.accounts);
         for &v in &b.exhausted_villages {
