@@ -161,7 +161,13 @@ pub fn tail_figure(m: &Model, c: &Collected) -> Option<(f64, f64, String)> {
     let target = Target::parse(&ms.target).ok()?;
     let money = crate::sim::tables::MONEY.iter().any(|col| col.name == target.column);
     // The level is recorded in the column's unit (yuan for money); rows hold fen.
-    let level = if target.prob.is_none() { 0.0 } else if money { ms.level * 100.0 } else { ms.level };
+    let level = if target.prob.is_none() {
+        0.0
+    } else if money {
+        ms.level * 100.0
+    } else {
+        ms.level
+    };
     let n = c.trials.len();
     let w = |i: usize| c.weights.get(i).copied().unwrap_or(1.0);
     let x = |i: usize| if column_value(&target.column, &c.trials[i]) > level { w(i) } else { 0.0 };

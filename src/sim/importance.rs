@@ -271,6 +271,27 @@ fn year_of(m: &Model) -> Vec<usize> {
     (0..h).flat_map(|t| std::iter::repeat_n(t, nc)).chain((0..h).flat_map(|t| std::iter::repeat_n(t, ni))).collect()
 }
 
+/// Each year's direction in the innovations, unit length within the year:
+/// a county's innovation weighs `sqrt(w)` times the county's share of the
+/// book's principal, an industry's `sqrt(1 - w)` times its share, as they
+/// enter the book's systematic factor. The pilot shifts along these.
+fn directions(m: &Model) -> Vec<f64> {
+    let (nc, ni, h) = (m.counties.len(), m.industries.len(), m.horizon);
+    let (mut by_county, mut by_industry) = (vec![0.0; nc], vec![0.0; ni]);
+    for i in 0..m.loans.n {
+        let p = m.loans.principal[i].0 as f64;
+        by_county[m.loans.county[i] as usize] += p;
+        by_industry[m.loans.industry[i] as usize] += p;
+    }
+    let e = &m.economy;
+    let block: Vec<f64> =
+        by_county.iter().map(|p| e.sqrt_w * p).chain(by_industry.iter().map(|p| e.sqrt_1m_w * p)).collect();
+    let norm = block.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let unit = |x: f64| if norm > 0.0 { x / norm } else { 0.0 };
+    let county = (0..h).flat_map(|_| by_county.iter().map(|p| unit(e.sqrt_w * p)));
+    county.chain((0..h).flat_map(|_| by_industry.iter().map(|p| unit(e.sqrt_1m_w * p)))).collect()
+}
+
 /// The cross-entropy optimum among mixtures of unit-variance normals: the
 /// elite's (`eps` rows, weights `w`) weighted Gaussian mixture, fitted by
 /// expectation-maximisation. A tail is often reached in more than one way
@@ -279,7 +300,13 @@ fn year_of(m: &Model) -> Vec<usize> {
 /// elite whose largest innovations fall in that year) and one for all
 /// years, and drops components nobody is drawn from. Returns (probability,
 /// means).
-fn fit_mixture(elite: &[usize], eps: &[f64], dim: usize, w: impl Fn(usize) -> f64, year: &[usize]) -> Vec<(f64, Vec<f64>)> {
+fn fit_mixture(
+    elite: &[usize],
+    eps: &[f64],
+    dim: usize,
+    w: impl Fn(usize) -> f64,
+    year: &[usize],
+) -> Vec<(f64, Vec<f64>)> {
     let years = year.iter().max().map_or(0, |y| y + 1);
     let row = |i: usize| &eps[i * dim..(i + 1) * dim];
     // Responsibilities: elite x components, starting from hard assignments.
@@ -353,7 +380,8 @@ fn fit_mixture(elite: &[usize], eps: &[f64], dim: usize, w: impl Fn(usize) -> f6
 pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Measure {
     let n = PILOT_TRIALS as usize;
     let mut tilt = Tilt::identity(m);
-    let ncy = m.counties.len() * m.horizon;
+    let (ncy, h) = (m.counties.len() * m.horizon, m.horizon);
+    let (years, dirs) = (year_of(m), directions(m));
     let dim = ncy + m.industries.len() * m.horizon;
     let nh = tilt.peril_rate.len() + tilt.disease_rate.len();
     let regions_years = (m.hazards.regions.len() * m.horizon) as f64;
@@ -435,13 +463,22 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
                 *acc += scored[i].weight * x;
             }
         }
-        let means = fit_mixture(&elite, &eps, dim, |i| scored[i].weight, &year_of(m));
+        // Fitted along each year's direction only: one number per year and
+        // component rather than one per county and industry, which a few
+        // hundred elite trials could not estimate.
+        let mut proj = vec![0.0; n * h];
+        for &i in &elite {
+            for (j, &x) in eps[i * dim..(i + 1) * dim].iter().enumerate() {
+                proj[i * h + years[j]] += dirs[j] * x;
+            }
+        }
+        let by_year: Vec<usize> = (0..h).collect();
+        let means = fit_mixture(&elite, &proj, h, |i| scored[i].weight, &by_year);
         tilt.shifts = means
             .into_iter()
-            .map(|(p, mu)| Shift {
-                prob: p * (1.0 - DEFENSIVE),
-                county: mu[..ncy].to_vec(),
-                industry: mu[ncy..].to_vec(),
+            .map(|(p, mu)| {
+                let full: Vec<f64> = (0..dim).map(|j| mu[years[j]] * dirs[j]).collect();
+                Shift { prob: p * (1.0 - DEFENSIVE), county: full[..ncy].to_vec(), industry: full[ncy..].to_vec() }
             })
             .chain(std::iter::once(Shift::zero(m, DEFENSIVE)))
             .collect();
@@ -468,7 +505,13 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
     }
     // Money columns are recorded in yuan, as trials.csv writes them.
     let money = MONEY.iter().any(|c| c.name == target.column);
-    let level = if target.prob.is_none() { 0.0 } else if money { level / 100.0 } else { level };
+    let level = if target.prob.is_none() {
+        0.0
+    } else if money {
+        level / 100.0
+    } else {
+        level
+    };
     let chosen = measure(&tilt, level, rounds);
     m.set_importance(Some(chosen.clone()));
     chosen
