@@ -362,8 +362,8 @@ fn fit_mixture(
                 .collect();
             let top = lp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let z: f64 = lp.iter().map(|l| (l - top).exp()).sum();
-            for c in 0..k {
-                resp[e * k + c] = (lp[c] - top).exp() / z;
+            for (r, l) in resp[e * k..(e + 1) * k].iter_mut().zip(&lp) {
+                *r = (l - top).exp() / z;
             }
         }
     }
@@ -423,7 +423,8 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&a, &b| scored[b].score.total_cmp(&scored[a].score).then(a.cmp(&b)));
         let top = scored[order[((ELITE * n as f64) as usize).min(n - 1)]].score;
-        let (keep, reached): (Box<dyn Fn(&Scored) -> bool>, bool) = match target.prob {
+        // Which trials form the elite, and whether the level is the target's.
+        let (keep, reached) = match target.prob {
             Some(p) => {
                 // The level exceeded with probability p under the scenario's
                 // law, as this round's weighted trials estimate it.
@@ -438,19 +439,19 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
                 }
                 level = x;
                 let gamma = x.min(top);
-                (Box::new(move |s: &Scored| s.score >= gamma), x <= top)
+                (scored.iter().map(|s| s.score >= gamma).collect::<Vec<bool>>(), x <= top)
             }
             None => {
                 let events = scored.iter().filter(|s| s.event).count();
                 if events as f64 >= 0.5 * ELITE * n as f64 {
-                    (Box::new(|s: &Scored| s.event), true)
+                    (scored.iter().map(|s| s.event).collect(), true)
                 } else {
-                    (Box::new(move |s: &Scored| s.score >= top), false)
+                    (scored.iter().map(|s| s.score >= top).collect(), false)
                 }
             }
         };
         // The cross-entropy update: the elite, with their likelihood ratios.
-        let elite: Vec<usize> = (0..n).filter(|&i| keep(&scored[i])).collect();
+        let elite: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
         let wsum: f64 = elite.iter().map(|&i| scored[i].weight).sum();
         // An elite of everything (a score that never varies) or of nothing
         // teaches nothing: keep the tilt.
