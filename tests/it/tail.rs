@@ -16,19 +16,25 @@ const PD: f64 = 0.02;
 const RHO: f64 = 0.15;
 const YEARS: usize = 3;
 
-/// The homogeneous scenario with a tape of `LOANS` identical loans, spread over its villages.
-fn homogeneous() -> Model {
-    let yaml = include_str!("../scenarios/homogeneous.yaml");
+/// A tape of `n` identical loans, spread over the homogeneous scenario's villages.
+fn tape(n: usize) -> String {
     let mut tape = String::from(
         "id,bank,village,product,borrower,industry,grade,principal,term_years,rate,amortisation,subsidy_rate,\
          collateral,herd_size,collateral_value,agricultural_insured,credit_insured,accident_insured,comp_covered\n",
     );
-    for i in 0..LOANS {
+    for i in 0..n {
         tape.push_str(&format!(
             "L{i:06},RCC,H{:02},loan,household,mixed,B,40000.00,3,0.0435,bullet,0.0435,none,,,0,0,0,1\n",
             i % 20
         ));
     }
+    tape
+}
+
+/// The homogeneous scenario with `LOANS` identical loans.
+fn homogeneous() -> Model {
+    let yaml = include_str!("../scenarios/homogeneous.yaml");
+    let tape = tape(LOANS);
     let s = scenario::parse(yaml, "homogeneous.yaml", &[]).unwrap_or_else(|e| panic!("{e}"));
     Model::build(s, "homogeneous.yaml", &[("homogeneous.csv".into(), tape)]).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -205,4 +211,40 @@ fn a_shipped_scenarios_1e_2_tail_agrees_with_a_plain_run() {
     println!("P(bank_loss > {}): plain {p:.4} +- {sp:.4}, importance {q:.4} +- {sq:.4}, z {z:.2}", ms.level);
     assert!(z.abs() < 4.0, "plain {p} +- {sp}, importance {q} +- {sq}");
     assert!((0.002..0.05).contains(&p), "the pilot's level is not near the 1e-2 tail: plain {p}");
+}
+
+/// The command line: an importance-sampled run writes a `weight` column and
+/// an `importance` key, a merge of its shards (other thread counts) gives
+/// the same bytes, and a plain run has neither.
+#[test]
+fn importance_runs_shard_and_merge_to_the_same_bytes() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("h.yaml"), include_str!("../scenarios/homogeneous.yaml")).unwrap();
+    std::fs::write(d.join("homogeneous.csv"), tape(500)).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_riskshare")).args(args).current_dir(d).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let is = ["run", "h.yaml", "--trials", "300", "--no-charts", "--importance", "auto", "--tail", "defaults:1e-3"];
+    run(&[&is[..], &["--threads", "1", "--out", "whole"]].concat());
+    run(&[&is[..], &["--threads", "2", "--shard", "0/2", "--out", "p0"]].concat());
+    run(&[&is[..], &["--threads", "1", "--shard", "1/2", "--out", "p1"]].concat());
+    run(&["merge", "p0", "p1", "--out", "merged", "--no-charts"]);
+    for f in ["trials.csv", "years.csv", "summary.json"] {
+        let (a, b) =
+            (std::fs::read(d.join("whole").join(f)).unwrap(), std::fs::read(d.join("merged").join(f)).unwrap());
+        assert!(a == b, "{f} differs between a run and a merge of its shards");
+    }
+    let trials = std::fs::read_to_string(d.join("whole/trials.csv")).unwrap();
+    assert!(trials.lines().next().unwrap().ends_with(",weight"));
+    let w: f64 = trials.lines().nth(1).unwrap().rsplit(',').next().unwrap().parse().unwrap();
+    assert!(w > 0.0 && w.is_finite());
+    assert!(std::fs::read_to_string(d.join("whole/years.csv")).unwrap().lines().next().unwrap().ends_with(",weight"));
+    let summary = std::fs::read_to_string(d.join("whole/summary.json")).unwrap();
+    assert!(summary.contains("\"importance\": {") && summary.contains("\"target\": \"defaults:1e-3\""));
+    run(&["run", "h.yaml", "--trials", "50", "--no-charts", "--out", "plain"]);
+    assert!(!std::fs::read_to_string(d.join("plain/trials.csv")).unwrap().contains("weight"));
+    assert!(!std::fs::read_to_string(d.join("plain/summary.json")).unwrap().contains("importance"));
 }
