@@ -112,6 +112,42 @@ struct TrialArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
+    /// Importance sampling for the rare tail (docs/tail.md): `auto` draws the trials
+    /// under a change of measure a short pilot chooses for --tail, and writes each
+    /// trial's likelihood ratio as the last column of trials.csv and years.csv
+    /// (`weight`); `off` is plain Monte Carlo.
+    #[arg(long, value_enum, default_value = "off")]
+    importance: Importance,
+    /// The tail --importance auto aims at: `auto` (any compensation account running
+    /// dry; the default), `COLUMN:P` (a trials.csv column's level exceeded with
+    /// probability P, e.g. exposure:1e-4, bank_loss:1e-3) or `COLUMN` (the event
+    /// COLUMN > 0, e.g. comp_accounts_exhausted).
+    #[arg(long, value_name = "auto|COLUMN:P|COLUMN")]
+    tail: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Importance {
+    Auto,
+    Off,
+}
+
+/// The tail an importance-sampled run aims at, or `None` for a plain run.
+fn tail_of(t: &TrialArgs) -> Result<Option<riskshare::sim::importance::Target>, Failure> {
+    use riskshare::sim::importance::Target;
+    match (t.importance, &t.tail) {
+        (Importance::Off, None) => Ok(None),
+        (Importance::Off, Some(tail)) => Err(InputError::one(
+            "--tail",
+            "",
+            None,
+            format!("--tail {tail} aims importance sampling, which is off: add --importance auto"),
+        )
+        .into()),
+        (Importance::Auto, tail) => Target::parse(tail.as_deref().unwrap_or("auto"))
+            .map(Some)
+            .map_err(|m| InputError::one("--tail", "", None, m).into()),
+    }
 }
 
 #[derive(Args)]
@@ -257,8 +293,10 @@ struct RunArgs {
     /// (e.g. 0.02); reproducible: the same seed and precision give the same trials.
     #[arg(long, value_name = "REL")]
     precision: Option<f64>,
-    /// The metric --precision targets: a money column's mean (comp_fund, bank_loss, ...)
-    /// or comp_exhausted (the probability that any compensation account runs dry).
+    /// The metric --precision targets: a money column's mean (comp_fund, bank_loss, ...),
+    /// comp_exhausted (the probability that any compensation account runs dry) or, with
+    /// --importance auto, tail (the probability of --tail: its column above the pilot's
+    /// level, e.g. `--precision 0.1 --metric tail`).
     #[arg(long, default_value = "comp_fund", requires = "precision")]
     metric: String,
     /// Most trials a --precision run may use.
@@ -496,7 +534,8 @@ fn cmd_stress(a: StressArgs) -> Result<(), Failure> {
 }
 
 fn settings(t: TrialArgs, out: Option<PathBuf>, force: bool) -> Result<app::Settings, Failure> {
-    Ok(app::Settings { trials: t.trials, seed: t.seed, threads: threads_of(t.threads)?, out, force })
+    let tail = tail_of(&t)?;
+    Ok(app::Settings { trials: t.trials, seed: t.seed, threads: threads_of(t.threads)?, out, force, tail })
 }
 
 /// "a, b and c".
@@ -547,6 +586,8 @@ fn precision_line(p: &runner::Precision, reached: f64, trials: u64) -> String {
     use riskshare::report::format::{group, pct};
     let what = if p.metric == "comp_exhausted" {
         "the probability that a compensation account runs dry".to_string()
+    } else if p.metric == runner::TAIL_METRIC {
+        "the tail's probability".to_string()
     } else {
         format!("the mean of {}", p.metric)
     };
@@ -569,6 +610,24 @@ fn precision_line(p: &runner::Precision, reached: f64, trials: u64) -> String {
     )
 }
 
+/// What the pilot chose: the tail, its level, the largest factor shift and rate factor.
+fn importance_line(ms: &riskshare::sim::importance::Measure, secs: f64) -> String {
+    let t = &ms.tilt;
+    let mus = t.shifts.iter().flat_map(|s| s.county.iter().chain(&s.industry));
+    let shift = mus.fold(0.0f64, |a, &x| if x.abs() > a.abs() { x } else { a });
+    let rate = t.peril_rate.iter().chain(&t.disease_rate).fold(1.0f64, |a, &x| a.max(x));
+    let level = if ms.target.contains(':') { format!(" (level {})", text::sci(ms.level)) } else { String::new() };
+    format!(
+        "importance sampling: {} {}{level}; pilot of {} x {} trials in {secs:.2} s; {} factor shifts (the largest {shift:+.3}), \
+         largest event-rate factor {rate:.3}\n",
+        ms.method,
+        ms.target,
+        ms.pilot_rounds,
+        riskshare::report::format::group(ms.pilot_trials as f64, 0),
+        t.shifts.len(),
+    )
+}
+
 /// Loads, runs and prints the run table; returns the outcome and the model.
 fn run_and_print(
     a: RunArgs,
@@ -576,10 +635,11 @@ fn run_and_print(
 ) -> Result<(runner::RunOutcome, riskshare::model::Model), Failure> {
     let started = Instant::now();
     let loaded = io::load(source(&a.scenario.scenario), &a.scenario.set)?;
-    let m = loaded.model;
+    let mut m = loaded.model;
     let trials = app::trials(a.common.trials, m.scenario.simulation.trials)?;
     let seed = a.common.seed.unwrap_or(m.scenario.simulation.seed);
     let threads = threads_of(a.common.threads)?;
+    let tail = tail_of(&a.common)?;
     let precision = match a.precision {
         None => None,
         Some(rel) => {
@@ -613,10 +673,26 @@ fn run_and_print(
                     format!("expected 1 ..= {} trials, found {}", limits::grouped(limits::MAX_TRIALS), a.max_trials),
                 )
             })?;
+            if a.metric == runner::TAIL_METRIC && tail.is_none() {
+                return Err(InputError::one(
+                    "--metric",
+                    "",
+                    None,
+                    "`tail` is the tail figure of an importance-sampled run: add --importance auto (and --tail)",
+                )
+                .into());
+            }
             Some(runner::Precision { rel, metric: a.metric.clone(), max_trials: max_trials.max(trials) })
         }
     };
     let out_dir = a.out.unwrap_or_else(|| runner::default_out(&m.scenario.name));
+    if let Some(target) = &tail {
+        let pilot_started = Instant::now();
+        let pb = progress_bar(0);
+        let measure = riskshare::sim::importance::pilot(&mut m, seed, target, threads, &|k| pb.inc(k));
+        pb.finish_and_clear();
+        out(&importance_line(&measure, pilot_started.elapsed().as_secs_f64()));
+    }
     let pb = progress_bar(if precision.is_some() { a.max_trials.max(trials) } else { trials });
     let shard = a.shard;
     let charts = (!a.no_charts && shard.is_none()).then(|| runner::Charts { lang: a.lang, command: command_line() });
@@ -653,7 +729,10 @@ fn run_and_print(
     ));
     if let Some(p) = &opts.precision {
         // What the doubling reached, so a run that hit --max-trials says so.
-        out(&precision_line(p, runner::relative_stderr(&outcome.collected, &p.metric), outcome.summary.trials));
+        out(&precision_line(p, runner::precision_stderr(&m, &outcome.collected, &p.metric), outcome.summary.trials));
+        if let Some((prob, se, what)) = runner::tail_figure(&m, &outcome.collected).filter(|_| p.metric == "tail") {
+            out(&format!("tail: P({what}) = {} ± {} (95 %)\n", text::sci(prob), text::sci(1.96 * se)));
+        }
     }
     out(&format!("wall time {:.2} s; outputs in {}\n", started.elapsed().as_secs_f64(), outcome.out.display()));
     if opts.charts.is_some() {

@@ -47,6 +47,9 @@ pub enum Stream {
     VillageDamage = 8,
     /// Joint-guarantee, linkage and society draws (3b).
     Mechanisms = 9,
+    /// Importance sampling: which of the measure's factor shifts a trial draws
+    /// from (drawn on importance-sampled runs only, so plain runs do not move).
+    Importance = 10,
 }
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;

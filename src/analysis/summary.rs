@@ -760,6 +760,10 @@ pub struct Importance {
     /// Says why, in English, when `degenerate` (the reports word it in their language).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// The law the trials were drawn from: the target, the pilot and the tilt
+    /// ([`crate::model::importance::Measure`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<crate::model::importance::Measure>,
 }
 
 impl Importance {
@@ -804,6 +808,7 @@ impl Importance {
             largest_weight_share: sig6(largest_share),
             degenerate: thin || heavy,
             warning,
+            measure: None,
         })
     }
 }
@@ -876,7 +881,7 @@ pub fn build(m: &Model, seed: u64, c: &Collected) -> Summary {
             leverage_parts: leverage,
         },
         societies: societies(m, c),
-        importance: c.weights().and_then(Importance::of),
+        importance: c.weights().and_then(Importance::of).map(|i| Importance { measure: m.importance.clone(), ..i }),
         layers,
         counts,
     }

@@ -39,13 +39,16 @@ pub const FILES: [&str; 5] =
     ["comparison.json", "comparison.csv", "comparison.svg", "comparison_money.svg", workbook::FILE];
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
-    let Settings { trials, seed, threads, out, force } = job.settings;
+    let Settings { trials, seed, threads, out, force, tail } = job.settings;
     let sources = job.scenarios.iter().map(|p| (Source::File(p.clone()), Vec::new())).collect();
-    let models = super::load_models(sources, threads, &|m| m)?;
+    let mut models = super::load_models(sources, threads, &|m| m)?;
     compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
     let trials = super::trials(trials, models[0].scenario.simulation.trials)?;
     runner::check_memory(&models.iter().collect::<Vec<_>>(), trials, false)?;
     let seed = seed.unwrap_or(models[0].scenario.simulation.seed);
+    if let Some((first, rest)) = models.split_first_mut() {
+        super::share_importance(first, rest, tail.as_ref(), seed, threads)?;
+    }
     let out = out.unwrap_or_else(|| PathBuf::from("output/compare"));
     // Checked before simulating: a refused folder costs nothing.
     let staged = Staged::new(&out, "compare", force)?;

@@ -41,6 +41,40 @@ pub struct Settings {
     pub threads: usize,
     pub out: Option<PathBuf>,
     pub force: bool,
+    /// The tail to importance-sample (`--importance auto --tail ...`); `None`: plain runs.
+    pub tail: Option<crate::sim::importance::Target>,
+}
+
+/// Under `--importance auto`: the pilot chooses the measure on `base` for
+/// `tail`, and every model in `others` draws under the same one, so that
+/// trial k of each is drawn from one law and the pairs stay pairs (a
+/// variant with other counties, industries, hazards or horizon cannot share
+/// it and is refused).
+pub fn share_importance(
+    base: &mut Model,
+    others: &mut [Model],
+    tail: Option<&crate::sim::importance::Target>,
+    seed: u64,
+    threads: usize,
+) -> Result<(), InputError> {
+    let Some(target) = tail else { return Ok(()) };
+    let measure = crate::sim::importance::pilot(base, seed, target, threads, &|_| {});
+    for m in others.iter_mut() {
+        if !measure.tilt.fits(m) {
+            return Err(InputError::one(
+                "--importance",
+                "",
+                None,
+                format!(
+                    "`{}` has other counties, industries, hazards or horizon than `{}`: importance sampling \
+                     draws every variant under one measure, so run it on its own",
+                    m.scenario.name, base.scenario.name
+                ),
+            ));
+        }
+        m.set_importance(Some(measure.clone()));
+    }
+    Ok(())
 }
 
 /// The trials to run: `--trials` if given, else the scenario's, within the

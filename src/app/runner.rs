@@ -144,7 +144,53 @@ pub struct Precision {
 pub fn precision_metrics() -> Vec<&'static str> {
     let mut v: Vec<&'static str> = crate::sim::tables::MONEY.iter().map(|c| c.name).collect();
     v.push("comp_exhausted");
+    v.push(TAIL_METRIC);
     v
+}
+
+/// The `--metric` of an importance-sampled run's tail figure: the
+/// probability of its `--tail` (`COLUMN` above the pilot's level, or above 0).
+pub const TAIL_METRIC: &str = "tail";
+
+/// An importance-sampled run's tail figure: `(1/N) sum w_i 1[tail_i]`, with
+/// its standard error from the sample variance of `w_i 1[tail_i]`; and what
+/// it is the probability of. `None` on plain runs.
+pub fn tail_figure(m: &Model, c: &Collected) -> Option<(f64, f64, String)> {
+    use crate::sim::importance::{Target, column_value};
+    let ms = m.importance.as_ref()?;
+    let target = Target::parse(&ms.target).ok()?;
+    let money = crate::sim::tables::MONEY.iter().any(|col| col.name == target.column);
+    // The level is recorded in the column's unit (yuan for money); rows hold fen.
+    let level = if target.prob.is_none() {
+        0.0
+    } else if money {
+        ms.level * 100.0
+    } else {
+        ms.level
+    };
+    let n = c.trials.len();
+    let w = |i: usize| c.weights.get(i).copied().unwrap_or(1.0);
+    let x = |i: usize| if column_value(&target.column, &c.trials[i]) > level { w(i) } else { 0.0 };
+    let mean = (0..n).map(x).sum::<f64>() / n.max(1) as f64;
+    let var = (0..n).map(|i| (x(i) - mean).powi(2)).sum::<f64>() / (n.max(2) - 1) as f64;
+    let what = if target.prob.is_none() {
+        format!("{} > 0", target.column)
+    } else {
+        format!("{} > {}", target.column, ms.level)
+    };
+    Some((mean, (var / n.max(1) as f64).sqrt(), what))
+}
+
+/// The relative standard error a `--precision` run stops on: the tail
+/// figure's for [`TAIL_METRIC`], else [`relative_stderr`].
+pub fn precision_stderr(m: &Model, c: &Collected, metric: &str) -> f64 {
+    if metric != TAIL_METRIC {
+        return relative_stderr(c, metric);
+    }
+    match tail_figure(m, c) {
+        Some((p, se, _)) if p > 0.0 && c.trials.len() >= 2 => se / p,
+        _ => f64::INFINITY,
+    }
 }
 
 /// Relative standard error of a metric over the trials so far.
@@ -221,7 +267,7 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     let tables_err = || format!("cannot write {} and years.csv", opts.out.join("trials.csv").display());
     let mut trials_w = open("trials.csv")?;
     let mut years_w = open("years.csv")?;
-    tables_csv::trials_header(&mut trials_w)?;
+    tables_csv::trials_header(&mut trials_w, model.importance.is_some())?;
     tables_csv::years_header(&mut years_w, model)?;
     let mut collected = Collected::new(model);
     let mut sim = Duration::ZERO;
@@ -260,7 +306,7 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
         sim += started.elapsed().saturating_sub(last_sink);
         done = target;
         match &opts.precision {
-            Some(p) if done < p.max_trials && relative_stderr(&collected, &p.metric) > p.rel => {
+            Some(p) if done < p.max_trials && precision_stderr(model, &collected, &p.metric) > p.rel => {
                 target = (done * 2).min(p.max_trials);
             }
             _ => break,

@@ -28,7 +28,7 @@ use crate::model::Model;
 use crate::scenario;
 
 /// What a partial result is; merge compares these.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub kind: String,
     pub engine_version: String,
@@ -44,6 +44,10 @@ pub struct Manifest {
     /// The partial's other files by name: `trials.csv`, `years.csv`,
     /// `state.json` and `scenario.resolved.yaml`.
     pub files: BTreeMap<String, FileRecord>,
+    /// The change of measure an importance-sampled shard drew under (absent
+    /// on plain runs): merge joins only shards drawn under the same law.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importance: Option<crate::sim::importance::Measure>,
 }
 
 /// What a manifest records of a file of its partial.
@@ -157,6 +161,7 @@ pub fn write_partial(
         shard_count: shard.count,
         trials: [range.start, range.end],
         files,
+        importance: m.importance.clone(),
     };
     staged.write("state.json", state.as_bytes())?;
     staged.write("scenario.resolved.yaml", resolved.as_bytes())?;
@@ -263,6 +268,20 @@ pub fn check(parts: &[(PathBuf, Manifest)]) -> anyhow::Result<Vec<(PathBuf, Mani
         }
         if m.trials_total != first.trials_total {
             problems.push(differs("a run of trials", &first.trials_total, &m.trials_total));
+        }
+        if m.importance != first.importance {
+            let law = |x: &Option<crate::sim::importance::Measure>| match x {
+                None => "plain Monte Carlo".to_string(),
+                Some(ms) => format!("importance sampling for {} (pilot of {} rounds)", ms.target, ms.pilot_rounds),
+            };
+            problems.push(format!(
+                "{} was drawn under {}, but {} under {}{}",
+                dir.display(),
+                law(&m.importance),
+                parts[0].0.display(),
+                law(&first.importance),
+                if m.importance.is_some() && first.importance.is_some() { " with another measure" } else { "" }
+            ));
         }
     }
     if !problems.is_empty() {
@@ -373,7 +392,10 @@ pub fn merge(
     let (first_dir, first) = &parts[0];
     let loaded = io::load(Source::File(first_dir.join("scenario.resolved.yaml")), &[])
         .map_err(|e| anyhow::anyhow!("cannot rebuild the scenario from {}: {e}", first_dir.display()))?;
-    let model = loaded.model;
+    let mut model = loaded.model;
+    // The shards' measure, as they recorded it: merge draws nothing, but the
+    // tables' weight column and summary.json's `importance` follow it.
+    model.set_importance(first.importance.clone());
     if checksum(&model) != first.scenario_sha256 {
         bail!(
             "{}: the scenario or its loan tapes changed since the shards ran (checksum differs)",

@@ -74,8 +74,8 @@ fn read_overlay(path: &std::path::Path) -> Result<Stress, InputError> {
 }
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
-    let Settings { trials, seed, threads, out, force } = job.settings;
-    let base = io::load(job.scenario.clone(), &job.set)?.model;
+    let Settings { trials, seed, threads, out, force, tail } = job.settings;
+    let mut base = io::load(job.scenario.clone(), &job.set)?.model;
     let stress = match &job.overlay {
         Overlay::Preset(p) => {
             stress::preset(p, &base.scenario).map_err(|m| InputError::one("--preset", "", None, m))?
@@ -89,7 +89,7 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     sets.push(Override { path: "stress".into(), value: stress_yaml });
     // The overlay's problems are the overlay's (or the preset's), not a `--set` the user never typed.
     let origin = job.overlay.origin();
-    let stressed = io::load(job.scenario, &sets)
+    let mut stressed = io::load(job.scenario, &sets)
         .map_err(|mut e| {
             for p in e.problems.iter_mut().filter(|p| p.origin.starts_with("--set stress=")) {
                 p.origin = origin.clone();
@@ -100,6 +100,8 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let trials = super::trials(trials, base.scenario.simulation.trials)?;
     runner::check_memory(&[&base, &stressed], trials, false)?;
     let seed = seed.unwrap_or(base.scenario.simulation.seed);
+    // The stressed run draws under the baseline's measure: the pairs stay pairs.
+    super::share_importance(&mut base, std::slice::from_mut(&mut stressed), tail.as_ref(), seed, threads)?;
     let out = out.unwrap_or_else(|| runner::default_out(&format!("{}-stress", base.scenario.name)));
     let staged = Staged::new(&out, "stress", force)?;
     progress.begin(2 * trials);

@@ -42,8 +42,8 @@ pub struct Done {
 }
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
-    let Settings { trials, seed, threads, out, force } = job.settings;
-    let base = io::load(job.scenario.clone(), &job.set)?.model;
+    let Settings { trials, seed, threads, out, force, tail } = job.settings;
+    let mut base = io::load(job.scenario.clone(), &job.set)?.model;
     let grid = sweep::cells(&job.vary);
     let jobs: Vec<_> = grid
         .iter()
@@ -77,6 +77,10 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
         drop(std::mem::take(&mut models));
         models = super::load_models(jobs, threads, &|m| m)?;
     }
+    // The fast path draws with the base only; full re-runs draw every cell.
+    let mut none: Vec<crate::model::Model> = Vec::new();
+    let drawing = if fast { &mut none } else { &mut models };
+    super::share_importance(&mut base, drawing, tail.as_ref(), seed, threads)?;
     let out = out.unwrap_or_else(|| runner::default_out(&format!("{}-sweep", base.scenario.name)));
     let staged = Staged::new(&out, "sweep", force)?;
     progress.begin(trials * models.len() as u64);

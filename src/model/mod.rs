@@ -21,6 +21,7 @@ mod accounts;
 mod book;
 pub mod guarantee;
 pub mod hazard;
+pub mod importance;
 mod layout;
 pub mod mechanisms;
 mod names;
@@ -252,6 +253,10 @@ pub struct Model {
     pub extra_key: Vec<u64>,
     /// How the scorecard graded each scored cohort.
     pub grade_mix: Vec<portfolio::GradeMix>,
+    /// The change of measure trials are drawn under (importance sampling);
+    /// `None`, the default, is the scenario's own law. Set only through
+    /// [`Model::set_importance`].
+    pub importance: Option<importance::Measure>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -361,6 +366,7 @@ impl Model {
             linkage: books.linkage,
             extra_key: books.extra_key,
             grade_mix: book.grade_mix,
+            importance: None,
             scenario,
         })
     }

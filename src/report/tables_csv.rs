@@ -36,8 +36,17 @@ fn header(w: &mut impl Write, cols: &[String]) -> io::Result<()> {
     w.write_all(&t.into_bytes())
 }
 
-pub fn trials_header(w: &mut impl Write) -> io::Result<()> {
-    header(w, &trials_columns())
+/// The last column of both tables on an importance-sampled run: each
+/// trial's likelihood ratio (docs/tail.md). Plain runs have none.
+pub const WEIGHT: &str = "weight";
+
+/// `trials.csv`'s header; `weighted` on importance-sampled runs.
+pub fn trials_header(w: &mut impl Write, weighted: bool) -> io::Result<()> {
+    let mut cols = trials_columns();
+    if weighted {
+        cols.push(WEIGHT.into());
+    }
+    header(w, &cols)
 }
 
 /// Column names of the compensation accounts' balances in `years.csv`.
@@ -69,8 +78,19 @@ pub fn years_columns(m: &Model) -> Vec<String> {
     cols
 }
 
+/// `years.csv`'s header, with [`WEIGHT`] when `m` draws under a change of measure.
 pub fn years_header(w: &mut impl Write, m: &Model) -> io::Result<()> {
-    header(w, &years_columns(m))
+    let mut cols = years_columns(m);
+    if m.importance.is_some() {
+        cols.push(WEIGHT.into());
+    }
+    header(w, &cols)
+}
+
+/// `,` and a trial's likelihood ratio, shortest round trip (`1.25e-3`).
+pub fn weight(buf: &mut Vec<u8>, w: f64) {
+    use std::io::Write as _;
+    let _ = write!(buf, ",{w:e}");
 }
 
 /// Whether a column of either table holds money (yuan with two decimals,
@@ -125,8 +145,13 @@ pub fn trial_row(buf: &mut Vec<u8>, r: &TrialRow) {
 /// Appends a batch's rows of both tables.
 pub fn write_batch(b: &Batch, trials: &mut impl Write, years: &mut impl Write) -> io::Result<()> {
     let mut buf = Vec::with_capacity(256 * b.trials.len());
-    for r in &b.trials {
+    for (k, r) in b.trials.iter().enumerate() {
         trial_row(&mut buf, r);
+        if let Some(&w) = b.weights.get(k) {
+            buf.pop();
+            weight(&mut buf, w);
+            buf.push(b'\n');
+        }
     }
     trials.write_all(&buf)?;
     buf.clear();
@@ -139,6 +164,9 @@ pub fn write_batch(b: &Batch, trials: &mut impl Write, years: &mut impl Write) -
         money(&mut buf, y.village_balance);
         for &bal in &b.year_balances[k * na..(k + 1) * na] {
             money(&mut buf, bal);
+        }
+        if let Some(&w) = b.weights.get(k / b.horizon.max(1)) {
+            weight(&mut buf, w);
         }
         buf.push(b'\n');
     }

@@ -59,6 +59,7 @@ use crate::scenario::ShockKind;
 use crate::sim::claims::{SHOCK_ACCIDENT, SHOCK_ILLNESS, Terms};
 use crate::sim::damage::{self, DamageState, FROM_DISASTER, FROM_EPIDEMIC};
 use crate::sim::guarantee;
+use crate::sim::importance;
 use crate::sim::society::Ledger;
 use crate::sim::tables::{AccountTrial, Batch, Counts, Flows, TrialRow, YearRow};
 use crate::sim::waterfall::{self, ACCIDENT, AGRICULTURAL, CREDIT, Claim};
@@ -103,6 +104,9 @@ pub struct Workspace {
     mech: MechanismState,
     /// One bit per loan (or village), all clear between uses: [`sort_distinct`]'s scratch.
     bits: Vec<u64>,
+    /// The trial's log likelihood ratio under the model's change of measure;
+    /// `None` on plain runs, which then write no weights.
+    log_weight: Option<f64>,
 }
 
 /// Sorts a list of distinct indices below `64 * bits.len()` by setting
@@ -275,6 +279,7 @@ impl Workspace {
             village_demand_list: Vec::new(),
             mech: MechanismState::new(m),
             bits: vec![0; n.max(m.villages.len()).div_ceil(64)],
+            log_weight: None,
         }
     }
 
@@ -349,6 +354,7 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
     ws.drawn.clear();
     ws.year_draws.clear();
     draw_economy(m, seed, trial, ws);
+    ws.log_weight = m.importance.as_ref().map(|ms| importance::log_weight(m, &ms.tilt, seed, trial));
     // Held outside the workspace while the passes borrow it; put back at the end.
     let (zc_all, zi_all) = (std::mem::take(&mut ws.z_county), std::mem::take(&mut ws.z_industry));
     let (nc, ni) = (m.counties.len(), m.industries.len());
@@ -364,11 +370,14 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
 fn draw_economy(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
     let e = &m.economy;
     let (nc, ni) = (m.counties.len(), m.industries.len());
+    // Under importance sampling each innovation is drawn from N(mu, 1), mu
+    // the trial's shift: the same uniform, shifted, so a trial keeps its streams.
+    let shift = m.importance.as_ref().map(|ms| importance::shift_of(&ms.tilt, seed, trial));
     for c in 0..nc {
         let mut g = rng::stream(seed, trial, Stream::Economy, m.keys.county[c], 0);
         let mut z = 0.0;
         for t in 0..m.horizon {
-            let eps = rng::normal(&mut g);
+            let eps = rng::normal(&mut g) + shift.map_or(0.0, |sh| sh.county[t * nc + c]);
             z = if t == 0 { eps } else { e.phi * z + e.sqrt_1m_phi2 * eps };
             ws.z_county[t * nc + c] = z;
         }
@@ -376,7 +385,7 @@ fn draw_economy(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
     for i in 0..ni {
         let mut g = rng::stream(seed, trial, Stream::Economy, m.keys.industry[i], 1);
         for t in 0..m.horizon {
-            ws.z_industry[t * ni + i] = rng::normal(&mut g);
+            ws.z_industry[t * ni + i] = rng::normal(&mut g) + shift.map_or(0.0, |sh| sh.industry[t * ni + i]);
         }
     }
     // A stress overlay fixes the county factor in some years (the draws above
@@ -1024,6 +1033,9 @@ fn finish_trial(m: &Model, trial: u64, total: Flows, mut tcounts: Counts, ws: &m
     tcounts.comp_accounts_exhausted = ws.acct.iter().filter(|a| a.exhausted_year > 0).count() as u32;
     tcounts.societies_impaired = ws.mech.ledger.impaired();
     out.trials.push(TrialRow { trial, flows: total, counts: tcounts });
+    if let Some(lw) = ws.log_weight {
+        out.weights.push(lw.exp());
+    }
     out.accounts.extend_from_slice(&ws.acct);
     let words = m.villages.len().div_ceil(64);
     sort_distinct(&mut ws.exhausted_list, &mut ws.bits[..words]);

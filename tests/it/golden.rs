@@ -18,7 +18,7 @@ use riskshare::report::tables_csv;
 fn golden(stem: &str, m: &Model, seed: u64, trials: u64) -> [String; 2] {
     let b = simulate(m, seed, trials, 2);
     let (mut t, mut y) = (Vec::new(), Vec::new());
-    tables_csv::trials_header(&mut t).unwrap();
+    tables_csv::trials_header(&mut t, false).unwrap();
     tables_csv::years_header(&mut y, m).unwrap();
     tables_csv::write_batch(&b, &mut t, &mut y).unwrap();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");

@@ -20,6 +20,7 @@ mod policy;
 mod safety;
 mod shards;
 mod sizing;
+mod tail;
 mod textbook;
 mod waterfall;
 mod workbook;

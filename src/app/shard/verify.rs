@@ -41,6 +41,8 @@ struct Layout {
     years_money: Vec<bool>,
     /// Columns a trial's row sums over its years: (years.csv, trials.csv) indices.
     summed: Vec<(usize, usize)>,
+    /// Importance-sampled: both tables end in each trial's weight.
+    weighted: bool,
     horizon: u64,
     resolved: String,
 }
@@ -50,15 +52,20 @@ impl Layout {
         let mut trials_header = Vec::new();
         let mut years_header = Vec::new();
         // Writing into memory cannot fail.
-        tables_csv::trials_header(&mut trials_header).expect("header into memory");
+        tables_csv::trials_header(&mut trials_header, m.importance.is_some()).expect("header into memory");
         tables_csv::years_header(&mut years_header, m).expect("header into memory");
-        let (trials_cols, years_cols) = (tables_csv::trials_columns(), tables_csv::years_columns(m));
+        let (mut trials_cols, mut years_cols) = (tables_csv::trials_columns(), tables_csv::years_columns(m));
+        let weighted = m.importance.is_some();
+        if weighted {
+            trials_cols.push(tables_csv::WEIGHT.into());
+            years_cols.push(tables_csv::WEIGHT.into());
+        }
         let money_of = |cols: &[String]| -> Vec<bool> { cols.iter().map(|c| tables_csv::is_money(c)).collect() };
         let summed = trials_cols
             .iter()
             .enumerate()
             .skip(1)
-            .filter(|(_, c)| !tables_csv::NOT_SUMMED.contains(&c.as_str()))
+            .filter(|(_, c)| !tables_csv::NOT_SUMMED.contains(&c.as_str()) && c.as_str() != tables_csv::WEIGHT)
             .filter_map(|(t, c)| Some((years_cols.iter().position(|y| y == c)?, t)))
             .collect();
         Layout {
@@ -69,6 +76,7 @@ impl Layout {
             trials_cols,
             years_cols,
             summed,
+            weighted,
             horizon: m.horizon as u64,
             resolved: crate::app::runner::resolved_yaml(m, seed, trials),
         }
@@ -304,6 +312,11 @@ fn trials(dir: &Path, manifest: &Manifest, layout: &Layout, state: Option<&Colle
         let Some(r) = state.and_then(|c| c.trials.get(i as usize)) else { return };
         row.clear();
         tables_csv::trial_row(&mut row, r);
+        if layout.weighted {
+            row.pop();
+            tables_csv::weight(&mut row, state.and_then(|c| c.weights.get(i as usize)).copied().unwrap_or(f64::NAN));
+            row.push(b'\n');
+        }
         let body = line.strip_suffix(b"\n").unwrap_or(line);
         if row.strip_suffix(b"\n") != Some(body) {
             let (col, here, there) = first_difference(&layout.trials_cols, body, &row[..row.len() - 1]);
@@ -395,7 +408,9 @@ fn years(dir: &Path, manifest: &Manifest, layout: &Layout, state: Option<&Collec
             });
         }
         values.clear();
-        for (i, (c, &money)) in cells.iter().zip(&layout.years_money).enumerate().skip(2) {
+        // The weight (importance-sampled runs) is the trial's, checked in trials.csv.
+        let numbers = cells.len() - layout.weighted as usize;
+        for (i, (c, &money)) in cells[..numbers].iter().zip(&layout.years_money).enumerate().skip(2) {
             let v = if money { parse_money(c).map(i128::from) } else { parse_count(c).map(i128::from) };
             let Some(v) = v else {
                 whole = false;

@@ -1,0 +1,105 @@
+//! A change of measure (importance sampling, docs/tail.md) as the model
+//! carries it: what the engine draws from instead of the scenario's own
+//! law, and what the run records of how it was chosen. The pilot that
+//! chooses it is [`crate::sim::importance`]; this stage only holds it, so
+//! that every command that runs a model (run, size, compare, sweep, stress,
+//! shards) runs it under the same law without a second argument.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Model;
+use crate::rng;
+
+/// The law trials are drawn from: a mixture of shifts of the systematic
+/// innovations (each trial draws one shift, then every innovation from
+/// `N(mu, 1)`), and each disaster's and epidemic's rate factor. One shift of
+/// all zeros with probability 1 and all factors 1 is the scenario's own law.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tilt {
+    /// The mixture's components; their probabilities add up to 1.
+    pub shifts: Vec<Shift>,
+    /// What multiplies each peril's Poisson rate (per region and year).
+    pub peril_rate: Vec<f64>,
+    /// What multiplies each disease's Poisson rate.
+    pub disease_rate: Vec<f64>,
+}
+
+/// One component of a [`Tilt`]'s mixture.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Shift {
+    /// The chance a trial draws from this component.
+    pub prob: f64,
+    /// Mean of each county's factor innovation, `[year][county]` (the AR(1)
+    /// recursion then carries it, so persistence needs no special case).
+    pub county: Vec<f64>,
+    /// Mean of each industry's factor, `[year][industry]`.
+    pub industry: Vec<f64>,
+}
+
+impl Shift {
+    /// No shift, with probability `prob`, in `m`'s dimensions.
+    pub fn zero(m: &Model, prob: f64) -> Shift {
+        Shift {
+            prob,
+            county: vec![0.0; m.horizon * m.counties.len()],
+            industry: vec![0.0; m.horizon * m.industries.len()],
+        }
+    }
+}
+
+impl Tilt {
+    /// The scenario's own law, with the model's dimensions.
+    pub fn identity(m: &Model) -> Tilt {
+        Tilt {
+            shifts: vec![Shift::zero(m, 1.0)],
+            peril_rate: vec![1.0; m.hazards.perils.len()],
+            disease_rate: vec![1.0; m.hazards.diseases.len()],
+        }
+    }
+
+    /// Whether this tilt has `m`'s dimensions (a variant with other counties,
+    /// industries, hazards or horizon needs a measure of its own).
+    pub fn fits(&self, m: &Model) -> bool {
+        self.shifts.iter().all(|s| {
+            s.county.len() == m.horizon * m.counties.len() && s.industry.len() == m.horizon * m.industries.len()
+        }) && self.peril_rate.len() == m.hazards.perils.len()
+            && self.disease_rate.len() == m.hazards.diseases.len()
+    }
+}
+
+/// An importance-sampled run's measure: the tilt and how the pilot chose
+/// it. Recorded in `summary.json` (`importance`) and in every shard's
+/// manifest, so that merge refuses shards drawn under different laws.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measure {
+    /// The tail it was chosen for, as `--tail` reads it after `auto` is
+    /// resolved: `COLUMN:P` or `COLUMN` (the event COLUMN > 0).
+    pub target: String,
+    /// How the tilt was chosen (`cross-entropy`).
+    pub method: String,
+    /// The pilot's estimate of the column's level exceeded with probability
+    /// P (for an event target, 0: the event is the column above 0).
+    pub level: f64,
+    /// Trials per pilot round, and the rounds it ran.
+    pub pilot_trials: u64,
+    pub pilot_rounds: u32,
+    pub tilt: Tilt,
+}
+
+impl Model {
+    /// Draws this model's trials under `measure` from now on (`None`: the
+    /// scenario's own law). The Poisson samplers of disasters and epidemics
+    /// take their tilted rates here, once, not per draw.
+    pub fn set_importance(&mut self, measure: Option<Measure>) {
+        let tilt = measure.as_ref().map(|ms| &ms.tilt);
+        for (k, p) in self.hazards.perils.iter_mut().enumerate() {
+            let f = tilt.map_or(1.0, |t| t.peril_rate[k]);
+            p.count = rng::Poisson::new(p.rate * f);
+        }
+        for (k, d) in self.hazards.diseases.iter_mut().enumerate() {
+            let f = tilt.map_or(1.0, |t| t.disease_rate[k]);
+            d.count = rng::Poisson::new(d.rate * f);
+        }
+        self.importance = measure;
+    }
+}

@@ -1,0 +1,536 @@
+//! Importance sampling for the rare tail (docs/tail.md): a change of
+//! measure chosen for a user's tail (`--tail`), and each trial's likelihood
+//! ratio under it.
+//!
+//! **What changes.** Each systematic innovation (every county's AR(1)
+//! innovation and every industry's factor, per year) is drawn from
+//! `N(mu, 1)` instead of `N(0, 1)`: the same uniform through the inverse
+//! normal, plus `mu`, so a trial keeps its streams and only the law moves.
+//! Disasters and epidemics come `Poisson(lambda f)` instead of
+//! `Poisson(lambda)` per region and year. Given those, everything else
+//! (damage ratios, zone hits, defaults, the waterfall) keeps its law, so the
+//! likelihood ratio of a trial is exactly the product of
+//! `exp(-mu eps + mu^2 / 2)` over the innovations and
+//! `exp(-N ln f + lambda (f - 1))` over the counts, summed in log space.
+//!
+//! **How it is chosen.** A cross-entropy pilot (Rubinstein and Kroese): a
+//! few rounds of [`PILOT_TRIALS`] trials under the current tilt, the trials
+//! at or above a level kept (the elite), the tilt set to the elite's
+//! likelihood-weighted mean innovation and event rate (the cross-entropy
+//! optimum within the family), the level raised round by round (at most the
+//! top [`ELITE`] of the round) until it is the target's. The pilot draws from
+//! its own seed (`rng::key(&[seed, PILOT_KEY, round])`), trials `0..`
+//! [`PILOT_TRIALS`]: it depends on (model, seed, target) only, so every
+//! shard and every thread count computes the same measure, and the main
+//! run's trials are not among its draws.
+
+use crate::model::Model;
+pub use crate::model::importance::{Measure, Shift, Tilt};
+use crate::rng::{self, Stream};
+use crate::sim::engine;
+use crate::sim::tables::{Batch, MONEY, TrialRow};
+
+/// Trials per pilot round.
+pub const PILOT_TRIALS: u64 = 2_000;
+/// Most pilot rounds.
+pub const MAX_ROUNDS: u32 = 10;
+/// The elite's share of a round while the level climbs.
+pub const ELITE: f64 = 0.1;
+/// Mixed into the pilot's seed, so its trials are no trial of the run.
+const PILOT_KEY: u64 = 0x5049_4c4f_5421; // "PILOT!"
+/// Bounds on a rate factor: a round's few events must not send a rate to 0
+/// or to where every year is a catastrophe.
+const RATE_FACTOR: (f64, f64) = (0.2, 20.0);
+
+/// The count columns of `trials.csv` a tail may name (beside the money columns).
+const COUNTS: [&str; 7] = [
+    "defaults",
+    "village_funds_exhausted",
+    "comp_accounts_exhausted",
+    "societies_impaired",
+    "disaster_events",
+    "epidemic_outbreaks",
+    "shocks",
+];
+
+/// The columns `--tail` accepts, in `trials.csv` order of kind: counts, then money.
+pub fn tail_columns() -> Vec<&'static str> {
+    COUNTS.iter().copied().chain(MONEY.iter().map(|c| c.name)).collect()
+}
+
+/// The tail a measure is chosen for: the upper tail of a `trials.csv`
+/// column at exceedance probability `prob`, or (no `prob`) the event that
+/// the column is above 0.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub column: String,
+    pub prob: Option<f64>,
+}
+
+impl Target {
+    /// Reads `--tail`: `auto` (any compensation account running dry),
+    /// `COLUMN:P` or `COLUMN`. The error names the nearest column for a typo.
+    pub fn parse(s: &str) -> Result<Target, String> {
+        let s = s.trim();
+        if s == "auto" {
+            return Ok(Target { column: "comp_accounts_exhausted".into(), prob: None });
+        }
+        let (col, prob) = match s.split_once(':') {
+            Some((c, p)) => (c.trim(), Some(p.trim())),
+            None => (s, None),
+        };
+        let known = tail_columns();
+        if !known.contains(&col) {
+            let hint =
+                crate::scenario::nearest(col, &known).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+            return Err(format!(
+                "unknown column `{col}`{hint} (expected auto, COLUMN:P or COLUMN, COLUMN one of: {})",
+                known.join(", ")
+            ));
+        }
+        let prob = match prob {
+            None => None,
+            Some(p) => match p.parse::<f64>() {
+                Ok(x) if x > 0.0 && x < 0.5 => Some(x),
+                _ => {
+                    return Err(format!(
+                        "`{p}` after `{col}:` is not an exceedance probability in (0, 0.5) (e.g. {col}:1e-4)"
+                    ));
+                }
+            },
+        };
+        Ok(Target { column: col.to_string(), prob })
+    }
+
+    /// How a measure records it: `COLUMN:P` (P as `1e-4`) or `COLUMN`.
+    pub fn label(&self) -> String {
+        match self.prob {
+            Some(p) => format!("{}:{p:e}", self.column),
+            None => self.column.clone(),
+        }
+    }
+
+    /// The column's value in a trial's row.
+    pub fn value(&self, r: &TrialRow) -> f64 {
+        column_value(&self.column, r)
+    }
+}
+
+/// Column `name` (one of [`tail_columns`]) of a trial's row; money in fen.
+pub fn column_value(name: &str, r: &TrialRow) -> f64 {
+    let c = &r.counts;
+    match name {
+        "defaults" => c.defaults as f64,
+        "village_funds_exhausted" => c.village_funds_exhausted as f64,
+        "comp_accounts_exhausted" => c.comp_accounts_exhausted as f64,
+        "societies_impaired" => c.societies_impaired as f64,
+        "disaster_events" => c.disaster_events as f64,
+        "epidemic_outbreaks" => c.epidemic_outbreaks as f64,
+        "shocks" => c.shocks as f64,
+        _ => MONEY.iter().find(|m| m.name == name).map_or(0.0, |m| (m.get)(&r.flows).0 as f64),
+    }
+}
+
+/// The log likelihood ratio of trial `trial` under `tilt` (its draws are
+/// made again here: a few normals and one Poisson count per peril, region
+/// and year, against a trial's thousands of default draws).
+pub fn log_weight(m: &Model, tilt: &Tilt, seed: u64, trial: u64) -> f64 {
+    draws(m, tilt, seed, trial, None)
+}
+
+/// The shift trial `trial` draws its innovations from: one uniform of its
+/// own stream ([`Stream::Importance`]) picks a component of the mixture.
+pub fn shift_of(tilt: &Tilt, seed: u64, trial: u64) -> &Shift {
+    if tilt.shifts.len() == 1 {
+        return &tilt.shifts[0];
+    }
+    let u = rng::keyed_uniform(&[seed, trial, Stream::Importance as u64]);
+    let mut cum = 0.0;
+    for s in &tilt.shifts {
+        cum += s.prob;
+        if u < cum {
+            return s;
+        }
+    }
+    &tilt.shifts[tilt.shifts.len() - 1]
+}
+
+/// What the cross-entropy update reads of a trial: its innovations as drawn
+/// (`[year][county]` then `[year][industry]`) and each peril's and disease's
+/// events summed over regions and years.
+struct TrialDraws<'a> {
+    eps: &'a mut [f64],
+    counts: &'a mut [f64],
+}
+
+/// Draws trial `trial`'s innovations and event counts again as the engine
+/// draws them under `tilt` (the model's hazards must carry the tilt's
+/// rates: [`Model::set_importance`]); returns the log likelihood ratio and
+/// fills `out` when given. The innovations' ratio is that of the standard
+/// normal to the mixture, `1 / sum_k p_k exp(mu_k . e - |mu_k|^2 / 2)`,
+/// summed in log space.
+fn draws(m: &Model, tilt: &Tilt, seed: u64, trial: u64, mut out: Option<TrialDraws>) -> f64 {
+    let (nc, ni, h) = (m.counties.len(), m.industries.len(), m.horizon);
+    let sh = shift_of(tilt, seed, trial);
+    // Per component: ln p_k + mu_k . e - |mu_k|^2 / 2, built innovation by innovation.
+    let mut a: Vec<f64> = tilt.shifts.iter().map(|s| s.prob.ln()).collect();
+    let mut add = |j: usize, e: f64, county: bool| {
+        for (acc, s) in a.iter_mut().zip(&tilt.shifts) {
+            let mu = if county { s.county[j] } else { s.industry[j] };
+            *acc += mu * (e - 0.5 * mu);
+        }
+    };
+    for c in 0..nc {
+        let mut g = rng::stream(seed, trial, Stream::Economy, m.keys.county[c], 0);
+        for t in 0..h {
+            let e = rng::normal(&mut g) + sh.county[t * nc + c];
+            add(t * nc + c, e, true);
+            if let Some(o) = out.as_mut() {
+                o.eps[t * nc + c] = e;
+            }
+        }
+    }
+    for i in 0..ni {
+        let mut g = rng::stream(seed, trial, Stream::Economy, m.keys.industry[i], 1);
+        for t in 0..h {
+            let e = rng::normal(&mut g) + sh.industry[t * ni + i];
+            add(t * ni + i, e, false);
+            if let Some(o) = out.as_mut() {
+                o.eps[h * nc + t * ni + i] = e;
+            }
+        }
+    }
+    let top = a.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut lw = -(top + a.iter().map(|x| (x - top).exp()).sum::<f64>().ln());
+    let hz = &m.hazards;
+    let regions = hz.regions.len();
+    let rates = hz.perils.iter().map(|p| (Stream::Peril, p.key, p.rate, &p.count));
+    let rates = rates.chain(hz.diseases.iter().map(|d| (Stream::Epidemic, d.key, d.rate, &d.count)));
+    let factors = tilt.peril_rate.iter().chain(&tilt.disease_rate);
+    for (k, ((stream, key, rate, count), &f)) in rates.zip(factors).enumerate() {
+        if rate <= 0.0 || (f == 1.0 && out.is_none()) {
+            continue;
+        }
+        let mut n = 0u64;
+        for t in 0..h {
+            for r in 0..regions {
+                // The count is the first draw of the stream damage::draw_year reads.
+                let mut g = rng::stream(seed, trial, stream, key, rng::key(&[t as u64, hz.region_keys[r]]));
+                n += count.sample(&mut g) as u64;
+            }
+        }
+        lw += -(n as f64) * f.ln() + rate * (f - 1.0) * (regions * h) as f64;
+        if let Some(o) = out.as_mut() {
+            o.counts[k] = n as f64;
+        }
+    }
+    lw
+}
+
+/// The pilot's score of trial `k` of a batch: the target column, or for the
+/// event "an account ran dry", a continuous stand-in that reaches 1 about
+/// where the event happens: the largest share of its deposit so far that an
+/// account was asked for, over accounts and years.
+fn score(m: &Model, target: &Target, b: &Batch, k: usize) -> f64 {
+    if target.prob.is_some() || target.column != "comp_accounts_exhausted" {
+        return target.value(&b.trials[k]);
+    }
+    let (na, h) = (b.n_accounts, b.horizon);
+    let mut worst = 0.0f64;
+    for a in 0..na {
+        let (mut asked, mut paid_in) = (0i64, 0i64);
+        for t in 0..h {
+            asked += b.account_demands[(k * h + t) * na + a].0;
+            paid_in += m.injections[t][a].0;
+            if paid_in > 0 {
+                worst = worst.max(asked as f64 / paid_in as f64);
+            }
+        }
+    }
+    worst
+}
+
+/// One pilot trial: its score, whether the target event happened (`COLUMN`
+/// targets) and its likelihood ratio.
+#[derive(Clone, Copy)]
+struct Scored {
+    score: f64,
+    event: bool,
+    weight: f64,
+}
+
+/// The share of trials drawn from the scenario's own law (a defensive
+/// mixture): it bounds every trial's ratio of the factors by `1 / DEFENSIVE`.
+pub const DEFENSIVE: f64 = 0.05;
+/// Rounds of expectation-maximisation per pilot round.
+const EM_STEPS: usize = 30;
+
+/// The year of each innovation, in [`TrialDraws`]' order.
+fn year_of(m: &Model) -> Vec<usize> {
+    let (nc, ni, h) = (m.counties.len(), m.industries.len(), m.horizon);
+    (0..h).flat_map(|t| std::iter::repeat_n(t, nc)).chain((0..h).flat_map(|t| std::iter::repeat_n(t, ni))).collect()
+}
+
+/// Each year's direction in the innovations, unit length within the year:
+/// a county's innovation weighs `sqrt(w)` times the county's share of the
+/// book's principal, an industry's `sqrt(1 - w)` times its share, as they
+/// enter the book's systematic factor. The pilot shifts along these.
+fn directions(m: &Model) -> Vec<f64> {
+    let (nc, ni, h) = (m.counties.len(), m.industries.len(), m.horizon);
+    let (mut by_county, mut by_industry) = (vec![0.0; nc], vec![0.0; ni]);
+    for i in 0..m.loans.n {
+        let p = m.loans.principal[i].0 as f64;
+        by_county[m.loans.county[i] as usize] += p;
+        by_industry[m.loans.industry[i] as usize] += p;
+    }
+    let e = &m.economy;
+    let block: Vec<f64> =
+        by_county.iter().map(|p| e.sqrt_w * p).chain(by_industry.iter().map(|p| e.sqrt_1m_w * p)).collect();
+    let norm = block.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let unit = |x: f64| if norm > 0.0 { x / norm } else { 0.0 };
+    let county = (0..h).flat_map(|_| by_county.iter().map(|p| unit(e.sqrt_w * p)));
+    county.chain((0..h).flat_map(|_| by_industry.iter().map(|p| unit(e.sqrt_1m_w * p)))).collect()
+}
+
+/// The cross-entropy optimum among mixtures of unit-variance normals: the
+/// elite's (`eps` rows, weights `w`) weighted Gaussian mixture, fitted by
+/// expectation-maximisation. A tail is often reached in more than one way
+/// (one very bad year, or several bad ones), and one shift between them
+/// reaches none well; so the fit starts from one component per year (the
+/// elite whose largest innovations fall in that year) and one for all
+/// years, and drops components nobody is drawn from. Returns (probability,
+/// means).
+fn fit_mixture(
+    elite: &[usize],
+    eps: &[f64],
+    dim: usize,
+    w: impl Fn(usize) -> f64,
+    year: &[usize],
+) -> Vec<(f64, Vec<f64>)> {
+    let years = year.iter().max().map_or(0, |y| y + 1);
+    let row = |i: usize| &eps[i * dim..(i + 1) * dim];
+    // Responsibilities: elite x components, starting from hard assignments.
+    let k = years + 1;
+    let mut resp = vec![0.0; elite.len() * k];
+    for (e, &i) in elite.iter().enumerate() {
+        let mut by_year = vec![0.0; years];
+        for (j, &x) in row(i).iter().enumerate() {
+            by_year[year[j]] += x * x;
+        }
+        let total: f64 = by_year.iter().sum();
+        let (t, top) = by_year.iter().enumerate().fold((0, -1.0), |b, (t, &v)| if v > b.1 { (t, v) } else { b });
+        // Most of the elite's size in one year: that year's component; else all years'.
+        let c = if years > 1 && top > 0.5 * total { t } else { years };
+        resp[e * k + c] = 1.0;
+    }
+    let mut comps: Vec<(f64, Vec<f64>)> = Vec::new();
+    for step in 0..=EM_STEPS {
+        // M step: each component's weighted mean and share.
+        comps.clear();
+        let total: f64 = elite.iter().map(|&i| w(i)).sum();
+        for c in 0..k {
+            let mut mu = vec![0.0; dim];
+            let mut mass = 0.0;
+            for (e, &i) in elite.iter().enumerate() {
+                let r = w(i) * resp[e * k + c];
+                if r > 0.0 {
+                    mass += r;
+                    for (acc, &x) in mu.iter_mut().zip(row(i)) {
+                        *acc += r * x;
+                    }
+                }
+            }
+            if mass > 0.0 {
+                mu.iter_mut().for_each(|x| *x /= mass);
+            }
+            comps.push((mass / total, mu));
+        }
+        if step == EM_STEPS {
+            break;
+        }
+        // E step: responsibilities under unit-variance normals.
+        for (e, &i) in elite.iter().enumerate() {
+            let x = row(i);
+            let lp: Vec<f64> = comps
+                .iter()
+                .map(|(p, mu)| {
+                    if *p <= 0.0 {
+                        return f64::NEG_INFINITY;
+                    }
+                    p.ln() - 0.5 * x.iter().zip(mu).map(|(a, b)| (a - b) * (a - b)).sum::<f64>()
+                })
+                .collect();
+            let top = lp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let z: f64 = lp.iter().map(|l| (l - top).exp()).sum();
+            for (r, l) in resp[e * k..(e + 1) * k].iter_mut().zip(&lp) {
+                *r = (l - top).exp() / z;
+            }
+        }
+    }
+    // Components drawn from less than 1 % of the time cost more ratio than they give.
+    comps.retain(|(p, _)| *p >= 0.01);
+    let kept: f64 = comps.iter().map(|(p, _)| p).sum();
+    comps.iter_mut().for_each(|(p, _)| *p /= kept);
+    comps
+}
+
+/// Chooses the measure for `target` by the cross-entropy pilot of the
+/// module doc, and leaves `m` drawing under it. `progress` is told of
+/// each pilot trial. Deterministic: (model, seed, target) only.
+pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Measure {
+    let n = PILOT_TRIALS as usize;
+    let mut tilt = Tilt::identity(m);
+    let (ncy, h) = (m.counties.len() * m.horizon, m.horizon);
+    let (years, dirs) = (year_of(m), directions(m));
+    let dim = ncy + m.industries.len() * m.horizon;
+    let nh = tilt.peril_rate.len() + tilt.disease_rate.len();
+    let regions_years = (m.hazards.regions.len() * m.horizon) as f64;
+    let base_rates: Vec<f64> =
+        m.hazards.perils.iter().map(|p| p.rate).chain(m.hazards.diseases.iter().map(|d| d.rate)).collect();
+    let (mut eps, mut counts) = (vec![0.0; n * dim], vec![0.0; n * nh]);
+    let mut scored: Vec<Scored> = Vec::with_capacity(n);
+    let (mut level, mut rounds, mut at_target) = (0.0, 0, 0);
+    let measure = |tilt: &Tilt, level: f64, rounds: u32| Measure {
+        target: target.label(),
+        method: "cross-entropy".into(),
+        level,
+        pilot_trials: PILOT_TRIALS,
+        pilot_rounds: rounds,
+        tilt: tilt.clone(),
+    };
+    for round in 0..MAX_ROUNDS {
+        m.set_importance(Some(measure(&tilt, level, rounds)));
+        let ps = rng::key(&[seed, PILOT_KEY, round as u64]);
+        scored.clear();
+        let mm: &Model = m;
+        let _ = engine::simulate(mm, ps, 0..PILOT_TRIALS, threads, progress, |b| {
+            for k in 0..b.len() {
+                let r = &b.trials[k];
+                scored.push(Scored {
+                    score: score(mm, target, &b, k),
+                    event: target.value(r) > 0.0,
+                    weight: b.weights[k],
+                });
+            }
+            Ok::<(), std::convert::Infallible>(())
+        });
+        for i in 0..n {
+            let (e, c) = (&mut eps[i * dim..(i + 1) * dim], &mut counts[i * nh..(i + 1) * nh]);
+            draws(mm, &tilt, ps, i as u64, Some(TrialDraws { eps: e, counts: c }));
+        }
+        rounds = round + 1;
+        // Trials by score, highest first (ties by trial, so the order is fixed).
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| scored[b].score.total_cmp(&scored[a].score).then(a.cmp(&b)));
+        let top = scored[order[((ELITE * n as f64) as usize).min(n - 1)]].score;
+        // Which trials form the elite, and whether the level is the target's.
+        let (keep, reached) = match target.prob {
+            Some(p) => {
+                // The level exceeded with probability p under the scenario's
+                // law, as this round's weighted trials estimate it.
+                let mut cum = 0.0;
+                let mut x = scored[order[n - 1]].score;
+                for &i in &order {
+                    cum += scored[i].weight / n as f64;
+                    if cum >= p {
+                        x = scored[i].score;
+                        break;
+                    }
+                }
+                level = x;
+                let gamma = x.min(top);
+                (scored.iter().map(|s| s.score >= gamma).collect::<Vec<bool>>(), x <= top)
+            }
+            None => {
+                let events = scored.iter().filter(|s| s.event).count();
+                if events as f64 >= 0.5 * ELITE * n as f64 {
+                    (scored.iter().map(|s| s.event).collect(), true)
+                } else {
+                    (scored.iter().map(|s| s.score >= top).collect(), false)
+                }
+            }
+        };
+        // The cross-entropy update: the elite, with their likelihood ratios.
+        let elite: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
+        let wsum: f64 = elite.iter().map(|&i| scored[i].weight).sum();
+        // An elite of everything (a score that never varies) or of nothing
+        // teaches nothing: keep the tilt.
+        if !(wsum > 0.0 && wsum.is_finite()) || elite.len() == n {
+            break;
+        }
+        let mut rate = vec![0.0; nh];
+        for &i in &elite {
+            for (acc, &x) in rate.iter_mut().zip(&counts[i * nh..(i + 1) * nh]) {
+                *acc += scored[i].weight * x;
+            }
+        }
+        // Fitted along each year's direction only: one number per year and
+        // component rather than one per county and industry, which a few
+        // hundred elite trials could not estimate.
+        let mut proj = vec![0.0; n * h];
+        for &i in &elite {
+            for (j, &x) in eps[i * dim..(i + 1) * dim].iter().enumerate() {
+                proj[i * h + years[j]] += dirs[j] * x;
+            }
+        }
+        let by_year: Vec<usize> = (0..h).collect();
+        let means = fit_mixture(&elite, &proj, h, |i| scored[i].weight, &by_year);
+        tilt.shifts = means
+            .into_iter()
+            .map(|(p, mu)| {
+                let full: Vec<f64> = (0..dim).map(|j| mu[years[j]] * dirs[j]).collect();
+                Shift { prob: p * (1.0 - DEFENSIVE), county: full[..ncy].to_vec(), industry: full[ncy..].to_vec() }
+            })
+            .chain(std::iter::once(Shift::zero(m, DEFENSIVE)))
+            .collect();
+        for (k, v) in rate.iter().enumerate() {
+            let f = if base_rates[k] > 0.0 {
+                (v / wsum / (base_rates[k] * regions_years)).clamp(RATE_FACTOR.0, RATE_FACTOR.1)
+            } else {
+                1.0
+            };
+            if k < tilt.peril_rate.len() {
+                tilt.peril_rate[k] = f;
+            } else {
+                tilt.disease_rate[k - tilt.peril_rate.len()] = f;
+            }
+        }
+        if reached {
+            at_target += 1;
+            // A second round at the target refines the tilt from draws that
+            // already reach it.
+            if at_target == 2 {
+                break;
+            }
+        }
+    }
+    // Money columns are recorded in yuan, as trials.csv writes them.
+    let money = MONEY.iter().any(|c| c.name == target.column);
+    let level = if target.prob.is_none() {
+        0.0
+    } else if money {
+        level / 100.0
+    } else {
+        level
+    };
+    let chosen = measure(&tilt, level, rounds);
+    m.set_importance(Some(chosen.clone()));
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_and_name_the_nearest_column() {
+        assert_eq!(Target::parse("auto").unwrap(), Target { column: "comp_accounts_exhausted".into(), prob: None });
+        let t = Target::parse("exposure:1e-4").unwrap();
+        assert_eq!((t.column.as_str(), t.prob), ("exposure", Some(1e-4)));
+        assert_eq!(t.label(), "exposure:1e-4");
+        assert!(Target::parse("exposur:1e-4").unwrap_err().contains("did you mean `exposure`"));
+        assert!(Target::parse("bank_loss:2").unwrap_err().contains("exceedance probability"));
+        assert!(Target::parse("bank_loss:x").is_err());
+        assert_eq!(Target::parse("shortfall").unwrap().prob, None);
+    }
+}
