@@ -404,17 +404,7 @@ fn cmd_size(a: SizeArgs) -> Result<(), Failure> {
 }
 
 fn threads_of(t: Option<usize>) -> Result<usize, Failure> {
-    let threads = t.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    if threads == 0 || threads > limits::MAX_THREADS {
-        return Err(InputError::one(
-            "--threads",
-            "",
-            None,
-            format!("expected 1 ..= {} threads, found {threads}", limits::MAX_THREADS),
-        )
-        .into());
-    }
-    Ok(threads.min(limits::MAX_THREADS))
+    Ok(app::threads(t)?)
 }
 
 /// The CLI's progress bar as the library's [`Progress`].
@@ -433,7 +423,8 @@ impl Progress for Bar {
 }
 
 fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
-    let job = app::compare::Job { scenarios: a.scenarios, settings: settings(a.common, a.out, a.force)?, lang: a.lang };
+    let scenarios = a.scenarios.into_iter().map(Source::File).collect();
+    let job = app::compare::Job { scenarios, settings: settings(a.common, a.out, a.force)?, lang: a.lang };
     let done = app::compare::run(job, &Bar(progress_bar(0)))?;
     out(&text::comparison_table(&done.comparison, &done.labels, a.lang));
     out(&format!("{} in {}\n", and_list(&app::compare::FILES), done.out.display()));

@@ -17,8 +17,9 @@ use crate::report::{charts, tables_csv, workbook};
 use crate::scenario::InputError;
 
 pub struct Job {
-    /// Scenario files; the first is the baseline.
-    pub scenarios: Vec<PathBuf>,
+    /// The scenarios (files, or text from the Python package); the first is
+    /// the baseline.
+    pub scenarios: Vec<Source>,
     /// Trials and seed default to the first scenario's; the folder to
     /// `output/compare`.
     pub settings: Settings,
@@ -40,7 +41,7 @@ pub const FILES: [&str; 5] =
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let Settings { trials, seed, threads, out, force } = job.settings;
-    let sources = job.scenarios.iter().map(|p| (Source::File(p.clone()), Vec::new())).collect();
+    let sources = job.scenarios.iter().map(|s| (s.clone(), Vec::new())).collect();
     let models = super::load_models(sources, threads, &|m| m)?;
     compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
     let trials = super::trials(trials, models[0].scenario.simulation.trials)?;
@@ -58,8 +59,11 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
         .scenarios
         .iter()
         .zip(&models)
-        .map(|(p, m)| {
-            let file = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        .map(|(s, m)| {
+            let file = match s {
+                Source::File(p) => p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+                other => other.name(),
+            };
             format!("{} ({file})", m.scenario.name)
         })
         .collect();
