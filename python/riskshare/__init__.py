@@ -150,13 +150,16 @@ class _Bar:
             try:
                 from tqdm.auto import tqdm
 
-                self.bar = tqdm(total=0, unit="trial", desc=what)
+                self.tqdm, self.what = tqdm, what
                 self.callback = self._tqdm
             except ImportError:
                 self.callback = self._line
 
     def _tqdm(self, done: int, total: int) -> None:
-        if self.bar.total != total:
+        # Opened at the first report, when the total is known.
+        if self.bar is None:
+            self.bar = self.tqdm(total=total, unit="trial", desc=self.what)
+        elif self.bar.total != total:
             self.bar.total = total
         self.bar.update(done - self.bar.n)
 
