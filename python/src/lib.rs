@@ -24,8 +24,8 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use riskshare::analysis::summary::{self, Collected};
 use riskshare::analysis::sizing;
+use riskshare::analysis::summary::{self, Collected};
 use riskshare::analysis::sweep::Axis;
 use riskshare::app::io::{self, Source};
 use riskshare::app::output::OutputError;

@@ -180,3 +180,17 @@ MINI = {
         {"id": "illness", "kind": "illness", "prob": 0.01, "default_prob": 0.2},
     ],
 }
+
+
+def test_duckdb_reads_the_tables(py_run, cli_run):
+    import duckdb
+    from decimal import Decimal
+
+    from conftest import read_csv
+
+    trials = py_run.trials  # noqa: F841 (DuckDB finds the table by its name)
+    got = duckdb.sql("select sum(comp_fund), sum(exposure), count(*) from trials").fetchall()[0]
+    header, rows = read_csv(cli_run / "trials.csv")
+    comp, exp = header.index("comp_fund"), header.index("exposure")
+    want = (sum(Decimal(r[comp]) for r in rows), sum(Decimal(r[exp]) for r in rows), len(rows))
+    assert got == want
