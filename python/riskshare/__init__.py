@@ -244,6 +244,7 @@ class RunResult:
         force: bool = False,
         charts: bool = False,
         lang: str = "en",
+        format: str = "csv",
         progress: Progress = False,
     ) -> Path:
         """Writes the CLI's output folder of this run (``riskshare run --out OUT
@@ -253,10 +254,11 @@ class RunResult:
         The trials are simulated again: results depend on the scenario, the
         seed and the trial only, so the files hold exactly this run's figures.
         ``out`` must be new, empty or an earlier riskshare output (replaced
-        only with ``force=True``).
+        only with ``force=True``). ``format`` is ``--format``: the tables as
+        ``csv`` (the default), ``parquet`` or ``both``.
         """
         with _Bar(progress, "writing") as cb:
-            path = self._native.write(os.fspath(out), force, charts, lang, cb)
+            path = self._native.write(os.fspath(out), force, charts, lang, format, cb)
         return Path(path)
 
     def __repr__(self) -> str:
@@ -337,6 +339,7 @@ def size(
     force: bool = False,
     charts: bool = False,
     lang: str = "en",
+    format: str = "csv",
     progress: Progress = False,
 ) -> SizeResult:
     """Sizes the funds (``riskshare size``): the deposit ratio and village
@@ -344,8 +347,9 @@ def size(
     0.95, 0.99, 0.995).
 
     With ``out``, the CLI's folder is written there (``size.json``,
-    ``size_curve.csv`` and the run's files); otherwise into a temporary folder
-    that is removed.
+    ``size_curve.csv`` and the run's files; ``format`` as ``--format``:
+    ``csv``, ``parquet`` or ``both``); otherwise into a temporary folder that
+    is removed.
     """
     with _Folder(out) as folder, _Bar(progress, "sizing") as cb:
         summary, sizing, curve, _ = _native.size(
@@ -359,6 +363,7 @@ def size(
             force,
             charts,
             lang,
+            format,
             cb,
         )
     return SizeResult(summary, sizing, curve, None if out is None else os.fspath(out))
@@ -392,6 +397,7 @@ def compare(
     out: Union[str, "os.PathLike[str]", None] = None,
     force: bool = False,
     lang: str = "en",
+    format: str = "csv",
     progress: Progress = False,
 ) -> CompareResult:
     """Compares scenarios (``riskshare compare``): each runs with the same
@@ -399,11 +405,12 @@ def compare(
 
     ``scenarios`` are paths, YAML texts or dicts; the first is the baseline.
     Trials and seed default to the first scenario's. With ``out`` the CLI's
-    folder is written there; otherwise into a temporary folder that is removed.
+    folder is written there (``format``: ``csv``, ``parquet`` or ``both``);
+    otherwise into a temporary folder that is removed.
     """
     with _Folder(out) as folder, _Bar(progress, "comparing") as cb:
         comparison, table, _ = _native.compare(
-            [_source(s) for s in scenarios], folder, trials, seed, threads, force, lang, cb
+            [_source(s) for s in scenarios], folder, trials, seed, threads, force, lang, format, cb
         )
     return CompareResult(comparison, table, None if out is None else os.fspath(out))
 
@@ -439,6 +446,7 @@ def sweep(
     force: bool = False,
     full: bool = False,
     lang: str = "en",
+    format: str = "csv",
     progress: Progress = False,
 ) -> SweepResult:
     """Runs a grid over scenario keys (``riskshare sweep``).
@@ -447,12 +455,13 @@ def sweep(
     [6, 8, 10]}``, or lists the CLI's ``KEY=V1,V2,...`` strings. When only
     ``funds.*`` keys vary, each trial is drawn once and only the funds are
     settled per cell, with the results of full re-runs (``full=True`` forces
-    full re-runs). With ``out`` the CLI's folder is written there; otherwise
-    into a temporary folder that is removed.
+    full re-runs). With ``out`` the CLI's folder is written there (``format``:
+    ``csv``, ``parquet`` or ``both``); otherwise into a temporary folder that
+    is removed.
     """
     axes = _vary(vary)
     with _Folder(out) as folder, _Bar(progress, "sweeping") as cb:
         result, table, _ = _native.sweep(
-            _source(scenario), _sets(set), axes, folder, trials, seed, threads, force, full, lang, cb
+            _source(scenario), _sets(set), axes, folder, trials, seed, threads, force, full, lang, format, cb
         )
     return SweepResult(result, table, None if out is None else os.fspath(out))

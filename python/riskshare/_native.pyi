@@ -33,7 +33,9 @@ class Run:
     def trials_table(self) -> pyarrow.Table: ...
     def years_table(self) -> pyarrow.Table: ...
     def accounts_table(self) -> pyarrow.Table: ...
-    def write(self, out: str, force: bool, charts: bool, lang: str, progress: _Callback = None) -> str: ...
+    def write(
+        self, out: str, force: bool, charts: bool, lang: str, format: str = "csv", progress: _Callback = None
+    ) -> str: ...
 
 def run(
     scenario: _Source,
@@ -55,6 +57,7 @@ def size(
     force: bool = False,
     charts: bool = False,
     lang: str = "en",
+    format: str = "csv",
     progress: _Callback = None,
 ) -> Tuple[str, str, pyarrow.Table, str]: ...
 def compare(
@@ -65,6 +68,7 @@ def compare(
     threads: Optional[int] = None,
     force: bool = False,
     lang: str = "en",
+    format: str = "csv",
     progress: _Callback = None,
 ) -> Tuple[str, pyarrow.Table, str]: ...
 def sweep(
@@ -78,5 +82,6 @@ def sweep(
     force: bool = False,
     full: bool = False,
     lang: str = "en",
+    format: str = "csv",
     progress: _Callback = None,
 ) -> Tuple[str, pyarrow.Table, str]: ...

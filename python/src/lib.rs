@@ -27,6 +27,7 @@ use pyo3::types::PyList;
 use riskshare::analysis::sizing;
 use riskshare::analysis::summary::{self, Collected};
 use riskshare::analysis::sweep::Axis;
+use riskshare::app::columnar::Format;
 use riskshare::app::io::{self, Source};
 use riskshare::app::output::OutputError;
 use riskshare::app::{self, runner};
@@ -133,6 +134,11 @@ fn overrides(set: Vec<String>) -> Result<Vec<Override>, InputError> {
 
 fn lang(s: &str) -> Result<Lang, InputError> {
     s.parse().map_err(|m: String| InputError::one("lang", "", None, m))
+}
+
+/// The tables' files: `csv`, `parquet` or `both`, as `--format`.
+fn format(s: &str) -> Result<Format, InputError> {
+    s.parse().map_err(|m: String| InputError::one("format", "", None, m))
 }
 
 /// Progress reported to a Python callable `(done, total)`, from whichever
@@ -251,7 +257,8 @@ impl Run {
     /// Writes the CLI's output folder for this run through `app::runner::run`
     /// (which simulates the same trials again: results depend on the model,
     /// the seed and the trial only, so the files hold these tables).
-    #[pyo3(signature = (out, force, charts, lang, progress=None))]
+    #[pyo3(signature = (out, force, charts, lang, format="csv", progress=None))]
+    #[allow(clippy::too_many_arguments)]
     fn write(
         &self,
         py: Python<'_>,
@@ -259,9 +266,11 @@ impl Run {
         force: bool,
         charts: bool,
         lang: &str,
+        format: &str,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<String> {
         let lang = self::lang(lang).map_err(|e| input_error(py, &e))?;
+        let format = self::format(format).map_err(|e| input_error(py, &e))?;
         let opts = runner::RunOptions {
             seed: self.seed,
             trials: self.trials,
@@ -273,6 +282,7 @@ impl Run {
             charts: charts.then(|| runner::Charts { lang, command: "riskshare.run(...).write(...)".into() }),
             force,
             lang,
+            format,
         };
         let reporter = Reporter::new(progress);
         let model = &*self.model;
@@ -364,7 +374,7 @@ fn validate(py: Python<'_>, scenario: (String, String, String), set: Vec<String>
 /// `riskshare size`: a run that also sizes the funds, written to `out`.
 /// Returns (summary.json, size.json, the size curve).
 #[pyfunction]
-#[pyo3(signature = (scenario, set, out, confidence, trials=None, seed=None, threads=None, force=false, charts=false, lang="en", progress=None))]
+#[pyo3(signature = (scenario, set, out, confidence, trials=None, seed=None, threads=None, force=false, charts=false, lang="en", format="csv", progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn size(
     py: Python<'_>,
@@ -378,6 +388,7 @@ fn size(
     force: bool,
     charts: bool,
     lang: &str,
+    format: &str,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(String, String, Py<PyAny>, String)> {
     let levels = confidence.unwrap_or_else(|| sizing::LEVELS.to_vec());
@@ -386,6 +397,7 @@ fn size(
         return Err(input_error(py, &e));
     }
     let lang = self::lang(lang).map_err(|e| input_error(py, &e))?;
+    let format = self::format(format).map_err(|e| input_error(py, &e))?;
     let model = load(py, source(scenario)?, set)?;
     let (trials, seed, threads) = resolve(&model, trials, seed, threads).map_err(|e| input_error(py, &e))?;
     let opts = runner::RunOptions {
@@ -399,6 +411,7 @@ fn size(
         charts: charts.then(|| runner::Charts { lang, command: "riskshare.size(...)".into() }),
         force,
         lang,
+        format,
     };
     let reporter = Reporter::new(progress);
     let outcome = py.detach(|| {
@@ -430,7 +443,7 @@ fn one_table(py: Python<'_>, batch: RecordBatch) -> PyResult<Py<PyAny>> {
 /// `riskshare compare`: the scenarios on the same seed and trials, written to
 /// `out`. Returns (comparison.json, the comparison table, the folder).
 #[pyfunction]
-#[pyo3(signature = (scenarios, out, trials=None, seed=None, threads=None, force=false, lang="en", progress=None))]
+#[pyo3(signature = (scenarios, out, trials=None, seed=None, threads=None, force=false, lang="en", format="csv", progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn compare(
     py: Python<'_>,
@@ -441,8 +454,10 @@ fn compare(
     threads: Option<usize>,
     force: bool,
     lang: &str,
+    format: &str,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(String, Py<PyAny>, String)> {
+    let format = self::format(format).map_err(|e| input_error(py, &e))?;
     let scenarios = scenarios.into_iter().map(source).collect::<PyResult<Vec<_>>>()?;
     let lang = self::lang(lang).map_err(|e| input_error(py, &e))?;
     let threads = app::threads(threads).map_err(|e| input_error(py, &e))?;
@@ -460,7 +475,7 @@ fn compare(
 /// `riskshare sweep`: a grid over scenario keys, written to `out`. Returns
 /// (sweep.json, the sweep table, the folder).
 #[pyfunction]
-#[pyo3(signature = (scenario, set, vary, out, trials=None, seed=None, threads=None, force=false, full=false, lang="en", progress=None))]
+#[pyo3(signature = (scenario, set, vary, out, trials=None, seed=None, threads=None, force=false, full=false, lang="en", format="csv", progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn sweep(
     py: Python<'_>,
@@ -474,8 +489,10 @@ fn sweep(
     force: bool,
     full: bool,
     lang: &str,
+    format: &str,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(String, Py<PyAny>, String)> {
+    let format = self::format(format).map_err(|e| input_error(py, &e))?;
     if vary.is_empty() {
         let e = InputError::one("--vary", "", None, "give at least one key and its values (KEY=V1,V2,...)");
         return Err(input_error(py, &e));
@@ -495,6 +512,7 @@ fn sweep(
         settings: app::Settings { trials, seed, threads, out: Some(out), force },
         full,
         lang,
+        format,
     };
     let reporter = Reporter::new(progress);
     let done = py.detach(|| app::sweep::run(job, &reporter));

@@ -25,6 +25,8 @@ pub struct Job {
     pub settings: Settings,
     /// Language of the chart and the workbook.
     pub lang: Lang,
+    /// `comparison.csv`, `comparison.parquet` or both.
+    pub format: crate::app::columnar::Format,
 }
 
 /// What a comparison wrote and where.
@@ -70,7 +72,17 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let comparison = compare::compare(&names, &models, &runs, seed);
     let json = serde_json::to_string_pretty(&comparison).context("comparison.json")? + "\n";
     staged.write(FILES[0], json.as_bytes())?;
-    staged.write(FILES[1], tables_csv::comparison(&comparison).as_bytes())?;
+    if job.format.csv() {
+        staged.write(FILES[1], tables_csv::comparison(&comparison).as_bytes())?;
+    }
+    if job.format.parquet() {
+        use crate::report::columnar::{self, Table};
+        // Every scenario's checksum, in the comparison's order.
+        let sha: Vec<String> = models.iter().map(crate::app::shard::checksum).collect();
+        let batch = columnar::comparison_batch(&comparison);
+        let bytes = crate::app::columnar::table_bytes(&batch, Table::Comparison, &sha.join(" "), seed)?;
+        staged.write(Table::Comparison.parquet_file(), &bytes)?;
+    }
     staged.write(FILES[2], charts::svg_file(charts::comparison_svg(&comparison, job.lang)?, job.lang).as_bytes())?;
     // The chart names a scenario by its number and name; the legend of comparison.svg gives its file.
     let short: Vec<String> =

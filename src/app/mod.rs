@@ -5,6 +5,7 @@
 //! ([`compare`], [`sweep`], [`stress`]) into their output folders. The CLI
 //! (`main.rs`) only parses arguments, calls these and prints.
 
+pub mod columnar;
 pub mod compare;
 pub mod io;
 pub mod output;
