@@ -461,8 +461,8 @@ fn compare(
     let scenarios = scenarios.into_iter().map(source).collect::<PyResult<Vec<_>>>()?;
     let lang = self::lang(lang).map_err(|e| input_error(py, &e))?;
     let threads = app::threads(threads).map_err(|e| input_error(py, &e))?;
-    let job =
-        app::compare::Job { scenarios, settings: app::Settings { trials, seed, threads, out: Some(out), force }, lang };
+    let settings = app::Settings { trials, seed, threads, out: Some(out), force };
+    let job = app::compare::Job { scenarios, settings, lang, format };
     let reporter = Reporter::new(progress);
     let done = py.detach(|| app::compare::run(job, &reporter));
     reporter.raised()?;
