@@ -39,5 +39,5 @@ def test_parquet_holds_the_packages_tables(both, repo):
         mine = getattr(r, name)
         assert file.column_names == mine.column_names, name
         assert file.to_pylist() == mine.to_pylist(), name
-    meta = pq.read_schema(both / "trials.parquet").metadata
+    meta = pq.ParquetFile(both / "trials.parquet").metadata.metadata
     assert meta[b"riskshare.seed"] == str(SEED).encode()
