@@ -90,6 +90,11 @@ pub fn redraw(dir: &Path, c: &Charts) -> anyhow::Result<()> {
     if !dir.join("summary.json").exists() {
         return Err(InputError::one(&name, "", None, "not a finished run: no summary.json").into());
     }
+    if !dir.join("trials.csv").exists() && dir.join("trials.parquet").exists() {
+        let m = "a run written with --format parquet: the report is redrawn from trials.csv and years.csv; \
+                 run it again with --format both";
+        return Err(InputError::one(&name, "", None, m).into());
+    }
     let mut run = crate::report::run::load_run(dir)
         .map_err(|e| InputError::one(&name, "", None, format!("a damaged run folder: {e:#}")))?;
     // Drawn into a staging folder and moved into place whole: a full disk

@@ -96,9 +96,12 @@ pub fn schema_metadata(table: Table, scenario_sha256: &str, seed: u64) -> BTreeM
     .collect()
 }
 
+/// How to read a count from a row's counts.
+type CountOf = fn(&Counts) -> u64;
+
 /// A count column's type and how to read it from a row's counts.
-fn count_of(name: &str) -> Option<(DataType, fn(&Counts) -> u64)> {
-    let u32s: fn(&Counts) -> u64 = match name {
+fn count_of(name: &str) -> Option<(DataType, CountOf)> {
+    let u32s: CountOf = match name {
         "defaults" => |c| c.defaults as u64,
         "village_funds_exhausted" => |c| c.village_funds_exhausted as u64,
         "comp_accounts_exhausted" => |c| c.comp_accounts_exhausted as u64,
@@ -165,8 +168,11 @@ pub fn accounts_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// How to read an amount from an account's row.
+type AccountMoney = fn(&AccountTrial) -> Fen;
+
 /// The money columns of `accounts`, in order.
-const ACCOUNT_MONEY: [(&str, fn(&AccountTrial) -> Fen); 4] = [
+const ACCOUNT_MONEY: [(&str, AccountMoney); 4] = [
     ("draws", |a| a.draws),
     ("shortfall", |a| a.shortfall),
     ("bank_loss", |a| a.bank_loss),
@@ -228,7 +234,7 @@ pub fn years_batch(m: &Model, rows: &[YearRow], balances: &[Fen]) -> RecordBatch
 /// them trial `first_trial` and the others following.
 pub fn accounts_batch(m: &Model, first_trial: u64, rows: &[AccountTrial]) -> RecordBatch {
     let na = m.accounts.len();
-    let trials = if na == 0 { 0 } else { rows.len() / na };
+    let trials = rows.len().checked_div(na).unwrap_or(0);
     assert_eq!(rows.len(), trials * na, "one row per trial and account");
     let dict = |names: &[String], of: &dyn Fn(&crate::model::Account) -> u32| -> ArrayRef {
         let keys = Int32Array::from_iter_values((0..trials).flat_map(|_| m.accounts.iter().map(|a| of(a) as i32)));

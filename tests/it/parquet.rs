@@ -54,17 +54,21 @@ fn read(path: &Path) -> (Vec<i64>, BTreeMap<String, String>, RecordBatch) {
         .collect();
     let schema = b.schema().clone();
     let batches: Vec<RecordBatch> = b.build().unwrap().map(Result::unwrap).collect();
-    (groups, kv, arrow_select_concat(&schema, &batches))
+    (groups, kv, concat_batches(&schema, &batches))
 }
 
-fn arrow_select_concat(schema: &arrow_schema::SchemaRef, batches: &[RecordBatch]) -> RecordBatch {
-    // The batches' columns, one value list per column: a small table, read whole.
+/// The batches as one (a small table, read whole); dictionary columns as
+/// plain strings.
+fn concat_batches(schema: &arrow_schema::SchemaRef, batches: &[RecordBatch]) -> RecordBatch {
+    let mut fields = Vec::new();
     let mut cols: Vec<arrow_array::ArrayRef> = Vec::new();
-    for j in 0..schema.fields().len() {
+    for (j, f) in schema.fields().iter().enumerate() {
         let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(j).as_ref()).collect();
-        cols.push(concat(&parts));
+        let col = concat(&parts);
+        fields.push(arrow_schema::Field::new(f.name(), col.data_type().clone(), f.is_nullable()));
+        cols.push(col);
     }
-    RecordBatch::try_new(schema.clone(), cols).unwrap()
+    RecordBatch::try_new(std::sync::Arc::new(arrow_schema::Schema::new(fields)), cols).unwrap()
 }
 
 /// Concatenates arrays of the types these tables use.
@@ -172,6 +176,10 @@ fn the_accounts_table_holds_the_engines_rows() {
     run(d, "r", &["--format", "parquet"]);
     let m = riskshare::app::io::load(riskshare::app::io::Source::File(d.join("mini.yaml")), &[]).unwrap().model;
     let b = crate::common::simulate(&m, 7, 301, 2);
+    let file = fs::File::open(d.join("r/accounts.parquet")).unwrap();
+    let schema = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().schema().clone();
+    let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    assert_eq!(schema.field_with_name("bank").unwrap().data_type(), &dict, "read back as written");
     let (groups, _, t) = read(&d.join("r/accounts.parquet"));
     let na = m.accounts.len();
     assert!(na >= 2);
