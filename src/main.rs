@@ -48,6 +48,8 @@ enum Command {
     #[command(after_help = "Writes to --out (default output/<scenario name>/): trials.csv (one row per trial),\n\
 years.csv (one row per trial and year, with fund balances), summary.json (statistics)\n\
 and scenario.resolved.yaml (the scenario with every default, to repeat the run).\n\
+--format parquet (or both) writes the tables as Parquet, with accounts.parquet besides\n\
+(docs/outputs.md); CSV stays the default: the files earlier runs wrote, and the fastest.\n\
 The same seed gives the same bytes whatever --threads is.")]
     Run(RunArgs),
     /// Check a scenario and print its portfolio's totals and fund sizes.
@@ -167,6 +169,10 @@ struct CompareArgs {
     /// Language of the printed table, the charts and results.xlsx: en or zh.
     #[arg(long, default_value = "en")]
     lang: riskshare::report::charts::Lang,
+    /// The comparison table as csv, parquet or both (docs/outputs.md). Default csv: the files every
+    /// earlier run wrote, and the fastest; Parquet (typed, exact money) on request.
+    #[arg(long, default_value = "csv", value_name = "csv|parquet|both")]
+    format: riskshare::app::columnar::Format,
 }
 
 #[derive(Args)]
@@ -187,6 +193,10 @@ struct MergeArgs {
     /// Language of the report, the SVG charts and results.xlsx: en or zh.
     #[arg(long, default_value = "en")]
     lang: riskshare::report::charts::Lang,
+    /// The tables as csv, parquet or both (docs/outputs.md). Default: the format the shards
+    /// ran with (csv unless they were given --format).
+    #[arg(long, value_name = "csv|parquet|both")]
+    format: Option<riskshare::app::columnar::Format>,
 }
 
 #[derive(Args)]
@@ -211,6 +221,10 @@ struct SweepArgs {
     /// Language of the printed tables, the charts and results.xlsx: en or zh.
     #[arg(long, default_value = "en")]
     lang: riskshare::report::charts::Lang,
+    /// The sweep table as csv, parquet or both (docs/outputs.md). Default csv: the files every
+    /// earlier run wrote, and the fastest; Parquet (typed, exact money) on request.
+    #[arg(long, default_value = "csv", value_name = "csv|parquet|both")]
+    format: riskshare::app::columnar::Format,
 }
 
 #[derive(Args)]
@@ -312,6 +326,10 @@ struct RunArgs {
     /// for `riskshare merge`. Results do not depend on how a run is sharded.
     #[arg(long, value_name = "I/N", conflicts_with = "precision")]
     shard: Option<runner::Shard>,
+    /// The tables: trials, years (and accounts, size_curve) as csv, parquet or both (docs/outputs.md). Default csv: the files every
+    /// earlier run wrote, and the fastest; Parquet (typed, exact money) on request.
+    #[arg(long, default_value = "csv", value_name = "csv|parquet|both")]
+    format: riskshare::app::columnar::Format,
 }
 
 /// How a command failed: bad input (exit 2) or an internal failure (exit 1).
@@ -442,17 +460,7 @@ fn cmd_size(a: SizeArgs) -> Result<(), Failure> {
 }
 
 fn threads_of(t: Option<usize>) -> Result<usize, Failure> {
-    let threads = t.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    if threads == 0 || threads > limits::MAX_THREADS {
-        return Err(InputError::one(
-            "--threads",
-            "",
-            None,
-            format!("expected 1 ..= {} threads, found {threads}", limits::MAX_THREADS),
-        )
-        .into());
-    }
-    Ok(threads.min(limits::MAX_THREADS))
+    Ok(app::threads(t)?)
 }
 
 /// The CLI's progress bar as the library's [`Progress`].
@@ -471,7 +479,12 @@ impl Progress for Bar {
 }
 
 fn cmd_compare(a: CompareArgs) -> Result<(), Failure> {
-    let job = app::compare::Job { scenarios: a.scenarios, settings: settings(a.common, a.out, a.force)?, lang: a.lang };
+    let job = app::compare::Job {
+        scenarios: a.scenarios.into_iter().map(Source::File).collect(),
+        settings: settings(a.common, a.out, a.force)?,
+        lang: a.lang,
+        format: a.format,
+    };
     let done = app::compare::run(job, &Bar(progress_bar(0)))?;
     out(&text::comparison_table(&done.comparison, &done.labels, a.lang));
     out(&format!("{} in {}\n", and_list(&app::compare::FILES), done.out.display()));
@@ -486,6 +499,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         settings: settings(a.common, a.out, a.force)?,
         full: a.full,
         lang: a.lang,
+        format: a.format,
     };
     let done = app::sweep::run(job, &Bar(progress_bar(0)))?;
     out(&text::sweep_table(&done.axes, &done.sweep.cells, &done.labels, a.lang));
@@ -564,8 +578,8 @@ fn cmd_report(a: ReportArgs) -> Result<(), Failure> {
 
 fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
     let charts = (!a.no_charts).then(|| runner::Charts { lang: a.lang, command: command_line() });
-    let (summary, m) =
-        riskshare::app::shard::merge(&a.partials, &a.out, a.force, charts.as_ref(), a.lang).map_err(|e| {
+    let (summary, m) = riskshare::app::shard::merge(&a.partials, &a.out, a.force, charts.as_ref(), a.lang, a.format)
+        .map_err(|e| {
             // Partials that do not fit together are the user's input, not our failure;
             // a full disk is not.
             if e.chain().any(|c| matches!(c.downcast_ref::<OutputError>(), Some(OutputError::Io { .. }))) {
@@ -707,6 +721,7 @@ fn run_and_print(
         charts,
         force: a.force,
         lang: a.lang,
+        format: a.format,
     };
     let outcome = runner::run(&m, &opts, &|k| pb.inc(k))?;
     pb.finish_and_clear();

@@ -17,13 +17,16 @@ use crate::report::{charts, tables_csv, workbook};
 use crate::scenario::InputError;
 
 pub struct Job {
-    /// Scenario files; the first is the baseline.
-    pub scenarios: Vec<PathBuf>,
+    /// The scenarios (files, or text from the Python package); the first is
+    /// the baseline.
+    pub scenarios: Vec<Source>,
     /// Trials and seed default to the first scenario's; the folder to
     /// `output/compare`.
     pub settings: Settings,
     /// Language of the chart and the workbook.
     pub lang: Lang,
+    /// `comparison.csv`, `comparison.parquet` or both.
+    pub format: crate::app::columnar::Format,
 }
 
 /// What a comparison wrote and where.
@@ -40,7 +43,7 @@ pub const FILES: [&str; 5] =
 
 pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
     let Settings { trials, seed, threads, out, force, tail } = job.settings;
-    let sources = job.scenarios.iter().map(|p| (Source::File(p.clone()), Vec::new())).collect();
+    let sources = job.scenarios.iter().map(|s| (s.clone(), Vec::new())).collect();
     let mut models = super::load_models(sources, threads, &|m| m)?;
     compare::check(&models).map_err(|m| InputError::one("compare", "", None, m))?;
     let trials = super::trials(trials, models[0].scenario.simulation.trials)?;
@@ -61,15 +64,28 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
         .scenarios
         .iter()
         .zip(&models)
-        .map(|(p, m)| {
-            let file = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        .map(|(s, m)| {
+            let file = match s {
+                Source::File(p) => p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+                other => other.name(),
+            };
             format!("{} ({file})", m.scenario.name)
         })
         .collect();
     let comparison = compare::compare(&names, &models, &runs, seed);
     let json = serde_json::to_string_pretty(&comparison).context("comparison.json")? + "\n";
     staged.write(FILES[0], json.as_bytes())?;
-    staged.write(FILES[1], tables_csv::comparison(&comparison).as_bytes())?;
+    if job.format.csv() {
+        staged.write(FILES[1], tables_csv::comparison(&comparison).as_bytes())?;
+    }
+    if job.format.parquet() {
+        use crate::report::columnar::{self, Table};
+        // Every scenario's checksum, in the comparison's order.
+        let sha: Vec<String> = models.iter().map(crate::app::shard::checksum).collect();
+        let batch = columnar::comparison_batch(&comparison);
+        let bytes = crate::app::columnar::table_bytes(&batch, Table::Comparison, &sha.join(" "), seed)?;
+        staged.write(Table::Comparison.parquet_file(), &bytes)?;
+    }
     staged.write(FILES[2], charts::svg_file(charts::comparison_svg(&comparison, job.lang)?, job.lang).as_bytes())?;
     // The chart names a scenario by its number and name; the legend of comparison.svg gives its file.
     let short: Vec<String> =

@@ -9,11 +9,19 @@ use crate::model::Model;
 use crate::scenario::limits::{self, MAX_SCENARIO_BYTES, MAX_TAPE_BYTES};
 use crate::scenario::{self, InputError, Override};
 
-/// Where a scenario came from: a file, or the built-in default.
+/// Where a scenario came from: a file, the built-in default, or text handed
+/// over in memory (the Python package's YAML strings and dicts), which goes
+/// through the same parser as a file's and whose tapes and `base:` are found
+/// relative to the current folder.
 #[derive(Clone, Debug)]
 pub enum Source {
     Builtin,
     File(PathBuf),
+    /// `name` stands for the file in messages (`<string>`).
+    Text {
+        name: String,
+        text: String,
+    },
 }
 
 impl Source {
@@ -21,6 +29,7 @@ impl Source {
         match self {
             Source::Builtin => "<built-in wangcang.yaml>".to_string(),
             Source::File(p) => p.display().to_string(),
+            Source::Text { name, .. } => name.clone(),
         }
     }
 }
@@ -88,6 +97,21 @@ pub fn read_scenario_text(source: &Source) -> Result<String, InputError> {
     match source {
         Source::Builtin => Ok(scenario::WANGCANG_YAML.to_string()),
         Source::File(p) => read_yaml_file(p, "scenario file"),
+        Source::Text { name, text } => {
+            if text.len() as u64 > MAX_SCENARIO_BYTES {
+                return Err(InputError::one(
+                    name,
+                    "",
+                    None,
+                    format!(
+                        "the scenario {}; a YAML input may be at most {}",
+                        too_big(text.len() as u64, MAX_SCENARIO_BYTES),
+                        limits::show_bytes(MAX_SCENARIO_BYTES)
+                    ),
+                ));
+            }
+            Ok(text.clone())
+        }
     }
 }
 
@@ -107,7 +131,7 @@ pub fn load(source: Source, overrides: &[Override]) -> Result<Loaded, InputError
     let text = read_scenario_text(&source)?;
     let dir = match &source {
         Source::File(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
-        Source::Builtin => PathBuf::from("."),
+        Source::Builtin | Source::Text { .. } => PathBuf::from("."),
     };
     let variant = match scenario::variant_of(&text, &origin)? {
         None => None,

@@ -5,6 +5,7 @@
 //! ([`compare`], [`sweep`], [`stress`]) into their output folders. The CLI
 //! (`main.rs`) only parses arguments, calls these and prints.
 
+pub mod columnar;
 pub mod compare;
 pub mod io;
 pub mod output;
@@ -94,6 +95,21 @@ pub fn trials(given: Option<u64>, scenario: u64) -> Result<u64, InputError> {
         ));
     }
     Ok(trials)
+}
+
+/// The worker threads: `--threads` if given, else every core, within
+/// riskshare's bound.
+pub fn threads(given: Option<usize>) -> Result<usize, InputError> {
+    let threads = given.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    if threads == 0 || threads > limits::MAX_THREADS {
+        return Err(InputError::one(
+            "--threads",
+            "",
+            None,
+            format!("expected 1 ..= {} threads, found {threads}", limits::MAX_THREADS),
+        ));
+    }
+    Ok(threads)
 }
 
 /// At most this many models are built together: a province's build holds

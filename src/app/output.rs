@@ -39,6 +39,12 @@ const STAGING: &str = ".riskshare-staging-";
 const KNOWN_FILES: &[&str] = &[
     "trials.csv",
     "years.csv",
+    "trials.parquet",
+    "years.parquet",
+    "accounts.parquet",
+    "size_curve.parquet",
+    "comparison.parquet",
+    "sweep.parquet",
     "summary.json",
     "scenario.resolved.yaml",
     "size.json",

@@ -11,8 +11,9 @@ use anyhow::Context;
 
 use crate::analysis::sizing::{self, Sizing};
 use crate::analysis::summary::{self, Collected, Summary};
+use crate::app::columnar::{Format, LossTables};
 use crate::app::output::Staged;
-use crate::app::shard::Tally;
+use crate::app::shard::{FileRecord, Tally};
 use crate::model::Model;
 use crate::report::run::{RunData, RunResults, Tables};
 use crate::report::{tables_csv, workbook};
@@ -37,6 +38,9 @@ pub struct RunOptions {
     pub force: bool,
     /// Language of `results.xlsx` (written with or without the charts).
     pub lang: crate::report::format::Lang,
+    /// CSV, Parquet or both for the tables (a shard's partial holds the
+    /// CSVs whatever it is: merge reads and checks them).
+    pub format: Format,
 }
 
 /// How to draw a run's charts and report.
@@ -85,6 +89,11 @@ pub fn redraw(dir: &Path, c: &Charts) -> anyhow::Result<()> {
     }
     if !dir.join("summary.json").exists() {
         return Err(InputError::one(&name, "", None, "not a finished run: no summary.json").into());
+    }
+    if !dir.join("trials.csv").exists() && dir.join("trials.parquet").exists() {
+        let m = "a run written with --format parquet: the report is redrawn from trials.csv and years.csv; \
+                 run it again with --format both";
+        return Err(InputError::one(&name, "", None, m).into());
     }
     let mut run = crate::report::run::load_run(dir)
         .map_err(|e| InputError::one(&name, "", None, format!("a damaged run folder: {e:#}")))?;
@@ -265,10 +274,29 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     };
     // A failed write (a full disk) is named by the file's final path.
     let tables_err = || format!("cannot write {} and years.csv", opts.out.join("trials.csv").display());
-    let mut trials_w = open("trials.csv")?;
-    let mut years_w = open("years.csv")?;
-    tables_csv::trials_header(&mut trials_w, model.importance.is_some())?;
-    tables_csv::years_header(&mut years_w, model)?;
+    let csv = opts.format.csv() || opts.shard.is_some();
+    let (mut trials_w, mut years_w) =
+        if csv { (Some(open("trials.csv")?), Some(open("years.csv")?)) } else { (None, None) };
+    if let (Some(t), Some(y)) = (trials_w.as_mut(), years_w.as_mut()) {
+        tables_csv::trials_header(t, model.importance.is_some())?;
+        tables_csv::years_header(y, model)?;
+    }
+    let parquet_err = || format!("cannot write the Parquet tables into {}", opts.out.display());
+    let mut parquet = match opts.format.parquet() {
+        true => {
+            let open = |table: crate::report::columnar::Table| -> anyhow::Result<BufWriter<File>> {
+                let name = table.parquet_file();
+                let f = File::create(staged.path(name))
+                    .with_context(|| format!("cannot write {}", opts.out.join(name).display()))?;
+                Ok(BufWriter::with_capacity(1 << 20, f))
+            };
+            use crate::report::columnar::Table;
+            let outs = [open(Table::Trials)?, open(Table::Years)?, open(Table::Accounts)?];
+            let sha = crate::app::shard::checksum(model);
+            Some(LossTables::new(model, &sha, opts.seed, outs).with_context(parquet_err)?)
+        }
+        false => None,
+    };
     let mut collected = Collected::new(model);
     let mut sim = Duration::ZERO;
     let range = match opts.shard {
@@ -295,7 +323,12 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
         let mut last_sink = Duration::ZERO;
         engine::simulate(model, opts.seed, done..target, opts.threads, progress, |batch| -> anyhow::Result<()> {
             let sink_started = Instant::now();
-            tables_csv::write_batch(&batch, &mut trials_w, &mut years_w).with_context(tables_err)?;
+            if let (Some(t), Some(y)) = (trials_w.as_mut(), years_w.as_mut()) {
+                tables_csv::write_batch(&batch, t, y).with_context(tables_err)?;
+            }
+            if let Some(p) = parquet.as_mut() {
+                p.push(&batch).with_context(parquet_err)?;
+            }
             collected.push(&batch);
             if let Some(t) = chart_tables.as_mut() {
                 t.push(&batch);
@@ -312,21 +345,44 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
             _ => break,
         }
     }
-    let tables = [
-        ("trials.csv", trials_w.finish().with_context(tables_err)?),
-        ("years.csv", years_w.finish().with_context(tables_err)?),
-    ];
+    let mut tables: Vec<(&str, Option<FileRecord>)> = Vec::new();
+    if let (Some(t), Some(y)) = (trials_w, years_w) {
+        tables.push(("trials.csv", t.finish().with_context(tables_err)?));
+        tables.push(("years.csv", y.finish().with_context(tables_err)?));
+    }
+    if let Some(p) = parquet {
+        for c in p.finish().with_context(parquet_err)? {
+            let mut out = c.out;
+            std::io::Write::flush(&mut out).with_context(parquet_err)?;
+            let record = FileRecord { sha256: c.sha256, rows: Some(c.rows) };
+            tables.push((c.table.parquet_file(), opts.shard.is_some().then_some(record)));
+        }
+    }
     let total = if opts.shard.is_some() { opts.trials } else { done };
     let (summary, sizing) = match opts.shard {
         Some(sh) => {
-            let tables = tables.map(|(name, r)| (name, r.expect("a shard's tables are tallied")));
-            crate::app::shard::write_partial(model, opts.seed, total, sh, &range, &collected, &tables, &staged)?;
+            let tables: Vec<(&str, FileRecord)> =
+                tables.into_iter().map(|(name, r)| (name, r.expect("a shard's tables are tallied"))).collect();
+            crate::app::shard::write_partial(
+                model,
+                opts.seed,
+                total,
+                sh,
+                &range,
+                &collected,
+                &tables,
+                opts.format,
+                &staged,
+            )?;
             // A shard's own figures, for its log only: merge writes the real summary.
             (summary::build(model, opts.seed, &collected), None)
         }
         None => {
             let levels = opts.size_levels.as_deref();
             let r = write_results(model, opts.seed, total, &collected, &staged, levels, opts.lang)?;
+            if opts.format.parquet() {
+                write_size_curve_parquet(model, opts.seed, &r, &staged)?;
+            }
             if let Some(c) = &opts.charts {
                 let tables = chart_tables.map(|t| t.tables);
                 draw_results(staged.dir(), model, &r, c, tables)
@@ -430,6 +486,21 @@ pub fn write_results(
     let results = RunResults { summary, sizing, curve: Some(curve) };
     write_workbook(staged, &results, &crate::report::labels::Labels::of(&model.scenario), lang)?;
     Ok(results)
+}
+
+/// Writes `size_curve.parquet` of a whole run's results (`run` and `merge`
+/// with Parquet).
+pub fn write_size_curve_parquet(model: &Model, seed: u64, r: &RunResults, staged: &Staged) -> anyhow::Result<()> {
+    use crate::report::columnar::{self, Table};
+    let curve = r.curve.as_deref().unwrap_or_default();
+    let bytes = crate::app::columnar::table_bytes(
+        &columnar::size_curve_batch(curve),
+        Table::SizeCurve,
+        &crate::app::shard::checksum(model),
+        seed,
+    )?;
+    staged.write(Table::SizeCurve.parquet_file(), &bytes)?;
+    Ok(())
 }
 
 /// Writes a whole run's `results.xlsx` from its results.

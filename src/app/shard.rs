@@ -7,7 +7,9 @@
 //! A partial result folder holds `manifest.json` (what it is, and each other
 //! file's SHA-256 and rows), `trials.csv` and `years.csv` (its rows, with the
 //! header), `state.json` (its [`Collected`]) and `scenario.resolved.yaml` (to
-//! rebuild the model).
+//! rebuild the model); with `--format parquet` or `both`, its rows of the
+//! Parquet tables too, which merge checks by writing them again from the
+//! CSV rows and the state (the writer's bytes depend on the rows only).
 
 mod verify;
 
@@ -21,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::analysis::summary::{Collected, Summary};
+use crate::app::columnar::{Format, LossTables};
 use crate::app::io::{self, Source};
 use crate::app::output::Staged;
 use crate::app::runner::{self, Shard};
@@ -42,12 +45,17 @@ pub struct Manifest {
     /// The trials `[start, end)` this shard ran.
     pub trials: [u64; 2],
     /// The partial's other files by name: `trials.csv`, `years.csv`,
-    /// `state.json` and `scenario.resolved.yaml`.
+    /// `state.json` and `scenario.resolved.yaml`; with Parquet,
+    /// `trials.parquet`, `years.parquet` and `accounts.parquet` too.
     pub files: BTreeMap<String, FileRecord>,
     /// The change of measure an importance-sampled shard drew under (absent
     /// on plain runs): merge joins only shards drawn under the same law.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub importance: Option<crate::sim::importance::Measure>,
+    /// The `--format` the shard ran with: what `merge` writes unless told
+    /// otherwise (absent: CSV).
+    #[serde(default, skip_serializing_if = "Format::is_csv")]
+    pub format: Format,
 }
 
 /// What a manifest records of a file of its partial.
@@ -66,7 +74,7 @@ const KIND: &str = "riskshare-partial-3";
 /// Kinds of earlier formats, which this build recognises but cannot read.
 const EARLIER: &[&str] = &["riskshare-partial", "riskshare-partial-2"];
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -142,6 +150,7 @@ pub fn write_partial(
     range: &std::ops::Range<u64>,
     collected: &Collected,
     tables: &[(&str, FileRecord)],
+    format: Format,
     staged: &Staged,
 ) -> anyhow::Result<()> {
     let state = serde_json::to_string(collected)?;
@@ -162,6 +171,7 @@ pub fn write_partial(
         trials: [range.start, range.end],
         files,
         importance: m.importance.clone(),
+        format,
     };
     staged.write("state.json", state.as_bytes())?;
     staged.write("scenario.resolved.yaml", resolved.as_bytes())?;
@@ -384,6 +394,7 @@ pub fn merge(
     force: bool,
     charts: Option<&runner::Charts>,
     lang: crate::report::format::Lang,
+    format: Option<Format>,
 ) -> anyhow::Result<(Summary, Model)> {
     check_out(out, dirs)?;
     let parts: Vec<(PathBuf, Manifest)> =
@@ -410,8 +421,11 @@ pub fn merge(
         )
     })?;
     let staged = Staged::new(out, "merge", force)?;
-    // Stream the tables: the first partial whole, the others without their header.
-    for table in ["trials.csv", "years.csv"] {
+    let format = format.unwrap_or(first.format);
+    // Stream the tables: the first partial whole, the others without their
+    // header. The charts read them back: written then, even for Parquet only.
+    let csv = format.csv() || charts.is_some();
+    for table in ["trials.csv", "years.csv"].into_iter().filter(|_| csv) {
         let mut w = std::io::BufWriter::new(fs::File::create(staged.path(table))?);
         for (i, (dir, _)) in parts.iter().enumerate() {
             let p = dir.join(table);
@@ -425,10 +439,75 @@ pub fn merge(
         }
         std::io::Write::flush(&mut w)?;
     }
+    if format.parquet() {
+        write_parquet(&parts, &model, first, &collected, &staged)?;
+    }
     let results = runner::write_results(&model, first.seed, first.trials_total, &collected, &staged, None, lang)?;
     if let Some(c) = charts {
         runner::draw_results(staged.dir(), &model, &results, c, None).context("cannot draw the charts and report")?;
     }
+    if format.parquet() {
+        runner::write_size_curve_parquet(&model, first.seed, &results, &staged)?;
+    }
+    if !format.csv() {
+        for table in ["trials.csv", "years.csv"] {
+            let p = staged.path(table);
+            if p.exists() {
+                fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
+            }
+        }
+    }
     staged.commit()?;
     Ok((results.summary, model))
+}
+
+/// Writes the merged run's Parquet tables: the trials and accounts from the
+/// shards' states, the years from their `years.csv` (all checked), fed in
+/// trial order so that the row groups are a single run's.
+fn write_parquet(
+    parts: &[(PathBuf, Manifest)],
+    model: &Model,
+    first: &Manifest,
+    collected: &Collected,
+    staged: &Staged,
+) -> anyhow::Result<()> {
+    use crate::report::columnar::Table;
+    let open = |t: Table| -> anyhow::Result<stdio::BufWriter<fs::File>> {
+        let p = staged.path(t.parquet_file());
+        let f = fs::File::create(&p).with_context(|| format!("cannot write {}", p.display()))?;
+        Ok(stdio::BufWriter::with_capacity(1 << 20, f))
+    };
+    let outs = [open(Table::Trials)?, open(Table::Years)?, open(Table::Accounts)?];
+    let mut t = LossTables::new(model, &first.scenario_sha256, first.seed, outs)?;
+    feed_state(&mut t, model, 0, &collected.trials, &collected.accounts)?;
+    for (dir, _) in parts {
+        crate::app::columnar::replay_years(&dir.join("years.csv"), model, &mut t)?;
+    }
+    for c in t.finish()? {
+        let mut out = c.out;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// Feeds trial and account rows (trials `first..`) to `t` a row group at a
+/// time, so nothing is held twice.
+pub(crate) fn feed_state<W: Write + Send>(
+    t: &mut LossTables<W>,
+    m: &Model,
+    first: u64,
+    trials: &[crate::sim::tables::TrialRow],
+    accounts: &[crate::sim::tables::AccountTrial],
+) -> anyhow::Result<()> {
+    let g = crate::app::columnar::group_trials(m) as usize;
+    for rows in trials.chunks(g) {
+        t.push_trials(rows)?;
+    }
+    let na = m.accounts.len();
+    if na > 0 {
+        for (k, rows) in accounts.chunks(g * na).enumerate() {
+            t.push_accounts(first + (k * g) as u64, rows)?;
+        }
+    }
+    Ok(())
 }

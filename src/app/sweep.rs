@@ -29,6 +29,8 @@ pub struct Job {
     pub full: bool,
     /// Language of the heat map and the workbook.
     pub lang: Lang,
+    /// `sweep.csv`, `sweep.parquet` or both.
+    pub format: crate::app::columnar::Format,
 }
 
 pub struct Done {
@@ -106,7 +108,16 @@ pub fn run(job: Job, progress: &dyn Progress) -> anyhow::Result<Done> {
         cells,
     };
     let axes = job.vary;
-    staged.write("sweep.csv", tables_csv::sweep(&axes, &sweep.cells).as_bytes())?;
+    if job.format.csv() {
+        staged.write("sweep.csv", tables_csv::sweep(&axes, &sweep.cells).as_bytes())?;
+    }
+    if job.format.parquet() {
+        use crate::report::columnar::{self, Table};
+        let batch = columnar::sweep_batch(&axes, &sweep.cells);
+        let sha = crate::app::shard::checksum(&base);
+        let bytes = crate::app::columnar::table_bytes(&batch, Table::Sweep, &sha, seed)?;
+        staged.write(Table::Sweep.parquet_file(), &bytes)?;
+    }
     // Through a `Value`, whose maps sort their keys: sweep.json's keys have
     // always been in that order.
     let value = serde_json::to_value(&sweep).context("sweep.json")?;

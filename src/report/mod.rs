@@ -2,6 +2,7 @@
 //! tables, the charts and the HTML report.
 
 pub mod charts;
+pub mod columnar;
 pub mod csv_table;
 pub mod font;
 pub mod format;

@@ -12,7 +12,7 @@ use crate::analysis::sweep::{Axis, CellRow};
 use crate::model::Model;
 use crate::money::Fen;
 use crate::report::csv_table::Table;
-use crate::sim::tables::{Batch, Counts, Flows, MONEY, TrialRow};
+use crate::sim::tables::{Batch, Counts, Flows, MONEY, TrialRow, YearRow};
 
 /// Money columns that precede the exhaustion counts (docs/model.md 5's order).
 const LEAD: usize = 10;
@@ -171,6 +171,43 @@ pub fn write_batch(b: &Batch, trials: &mut impl Write, years: &mut impl Write) -
         buf.push(b'\n');
     }
     years.write_all(&buf)
+}
+
+/// Reads back a data line of `years.csv` as [`write_batch`] writes it
+/// (without its newline), with `accounts` balances: its row and balances,
+/// or `None` if a cell is not as the writer writes it.
+pub fn parse_year_line(line: &[u8], accounts: usize, balances: &mut Vec<Fen>) -> Option<YearRow> {
+    fn n<'a>(it: &mut impl Iterator<Item = &'a [u8]>) -> Option<u64> {
+        it.next().and_then(parse_count)
+    }
+    fn n32<'a>(it: &mut impl Iterator<Item = &'a [u8]>) -> Option<u32> {
+        u32::try_from(n(it)?).ok()
+    }
+    fn m<'a>(it: &mut impl Iterator<Item = &'a [u8]>) -> Option<Fen> {
+        it.next().and_then(parse_money).map(Fen)
+    }
+    let it = &mut line.split(|&b| b == b',');
+    let mut r = YearRow { trial: n(it)?, year: n32(it)?, ..Default::default() };
+    let c = &mut r.counts;
+    c.defaults = n32(it)?;
+    for col in &MONEY[..LEAD] {
+        *(col.get_mut)(&mut r.flows) = m(it)?;
+    }
+    for x in [&mut c.village_funds_exhausted, &mut c.comp_accounts_exhausted, &mut c.societies_impaired] {
+        *x = n32(it)?;
+    }
+    for col in &MONEY[LEAD..] {
+        *(col.get_mut)(&mut r.flows) = m(it)?;
+    }
+    for x in [&mut c.disaster_events, &mut c.epidemic_outbreaks, &mut c.shocks] {
+        *x = n32(it)?;
+    }
+    c.loan_years = n(it)?;
+    r.village_balance = m(it)?;
+    for _ in 0..accounts {
+        balances.push(m(it)?);
+    }
+    it.next().is_none().then_some(r)
 }
 
 /// Count columns of `trials.csv` that are not the sums of the trial's rows

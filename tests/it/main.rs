@@ -16,6 +16,7 @@ mod hazards;
 mod labels;
 mod mechanisms;
 mod moves;
+mod parquet;
 mod policy;
 mod safety;
 mod shards;

@@ -153,7 +153,58 @@ fn partial(dir: &Path, manifest: &Manifest, m: &Model, layout: &Layout) -> (Vec<
     let mut rep = FileReport::new(dir, "scenario.resolved.yaml");
     resolved(dir, manifest, layout, &mut rep);
     rep.into(&mut problems);
+    if manifest.files.keys().any(|k| k.ends_with(".parquet")) {
+        let sound = problems.is_empty();
+        parquet(dir, manifest, m, state.as_ref().filter(|_| sound), &mut problems);
+    }
     (problems, state)
+}
+
+/// Checks a shard's Parquet tables: each file against its manifest, and,
+/// when its CSV rows and state are sound (`state`), the manifest's records
+/// against the tables written again from them (into a hash only): the
+/// writer's bytes depend on the rows alone.
+fn parquet(dir: &Path, manifest: &Manifest, m: &Model, state: Option<&Collected>, problems: &mut Vec<String>) {
+    use crate::app::columnar::{LossTables, replay_years, sha256_of};
+    use crate::report::columnar::Table;
+    let tables = [Table::Trials, Table::Years, Table::Accounts];
+    let mut reps: Vec<FileReport> = tables.iter().map(|t| FileReport::new(dir, t.parquet_file())).collect();
+    for (t, rep) in tables.iter().zip(&mut reps) {
+        match sha256_of(&dir.join(t.parquet_file())) {
+            Ok(sha) => against_manifest(rep, manifest, t.parquet_file(), &sha, None),
+            Err(e) => rep.file(format!("cannot read it: {e}")),
+        }
+    }
+    if let Some(c) = state {
+        let rebuilt = (|| -> anyhow::Result<_> {
+            let sinks = [io::sink(), io::sink(), io::sink()];
+            let mut t = LossTables::new(m, &manifest.scenario_sha256, manifest.seed, sinks)?;
+            super::feed_state(&mut t, m, manifest.trials[0], &c.trials, &c.accounts)?;
+            replay_years(&dir.join("years.csv"), m, &mut t)?;
+            Ok(t.finish()?)
+        })();
+        match rebuilt {
+            Err(e) => reps[0].file(format!("cannot write the shard's rows again to check it: {e:#}")),
+            Ok(closed) => {
+                for (c, rep) in closed.iter().zip(&mut reps) {
+                    let Some(r) = manifest.files.get(c.table.parquet_file()) else { continue };
+                    if r.sha256 != c.sha256 || r.rows != Some(c.rows) {
+                        rep.file(format!(
+                            "does not hold the shard's rows: written again from trials.csv, years.csv and \
+                             state.json it has {} rows and SHA-256 {}, but manifest.json records {} rows and {}",
+                            c.rows,
+                            c.sha256,
+                            r.rows.map_or("no".into(), |n| n.to_string()),
+                            r.sha256
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for rep in reps {
+        rep.into(problems);
+    }
 }
 
 /// Compares a file's SHA-256 and rows with what the manifest records.
