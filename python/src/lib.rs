@@ -461,7 +461,7 @@ fn compare(
     let scenarios = scenarios.into_iter().map(source).collect::<PyResult<Vec<_>>>()?;
     let lang = self::lang(lang).map_err(|e| input_error(py, &e))?;
     let threads = app::threads(threads).map_err(|e| input_error(py, &e))?;
-    let settings = app::Settings { trials, seed, threads, out: Some(out), force };
+    let settings = app::Settings { trials, seed, threads, out: Some(out), force, tail: None };
     let job = app::compare::Job { scenarios, settings, lang, format };
     let reporter = Reporter::new(progress);
     let done = py.detach(|| app::compare::run(job, &reporter));
@@ -509,7 +509,7 @@ fn sweep(
         scenario: source(scenario)?,
         set,
         vary,
-        settings: app::Settings { trials, seed, threads, out: Some(out), force },
+        settings: app::Settings { trials, seed, threads, out: Some(out), force, tail: None },
         full,
         lang,
         format,
