@@ -434,30 +434,20 @@ impl Stat {
 
     pub fn of_unit(values: Vec<i64>, unit: Unit) -> Stat {
         let s: ColumnSummary = stats::summarize(values);
-        let scale = |x: f64| match unit {
-            Unit::Money => yuan(x),
-            Unit::Count => (x * 1e6).round() / 1e6,
-            Unit::Millionths => (x / 1e6 * 1e8).round() / 1e8,
-        };
-        let q = |i: usize| scale(s.quantiles[i] as f64);
         let m = &s.moments;
-        Stat {
-            mean: scale(m.mean()),
-            std: scale(m.std()),
-            stderr: scale(m.stderr()),
-            p50: q(0),
-            p90: q(1),
-            p95: q(2),
-            p99: q(3),
-            p99_5: q(4),
-            p99_9: q(5),
-            tvar95: scale(s.tvar[0]),
-            tvar99: scale(s.tvar[1]),
-            tvar99_5: scale(s.tvar[2]),
-            max: scale(m.max as f64),
-            tvar_stderr: s.tvar_stderr.map(scale),
-            ci: s.quantile_ci.map(|(lo, hi)| [scale(lo as f64), scale(hi as f64)]),
-        }
+        Stat::scaled(
+            unit,
+            Figures {
+                mean: m.mean(),
+                std: m.std(),
+                stderr: m.stderr(),
+                quantiles: s.quantiles,
+                tvar: s.tvar,
+                max: m.max,
+                tvar_stderr: s.tvar_stderr,
+                quantile_ci: s.quantile_ci,
+            },
+        )
     }
 
     /// The statistics of a weighted column ([`weighted::summarize`]): the
@@ -465,30 +455,60 @@ impl Stat {
     /// exceedance curve with its inverted intervals, the weighted TVaRs.
     pub fn of_weighted(values: &[i64], w: &[f64], unit: Unit) -> Stat {
         let s = weighted::summarize(values, w, CONFIDENCE);
+        Stat::scaled(
+            unit,
+            Figures {
+                mean: s.mean.value,
+                std: s.std,
+                stderr: s.mean.stderr,
+                quantiles: s.quantiles,
+                tvar: s.tvar,
+                max: s.max,
+                tvar_stderr: s.tvar_stderr,
+                quantile_ci: s.quantile_ci,
+            },
+        )
+    }
+
+    /// A column's figures in the unit it is reported in, plain or weighted alike.
+    fn scaled(unit: Unit, f: Figures) -> Stat {
         let scale = |x: f64| match unit {
             Unit::Money => yuan(x),
             Unit::Count => (x * 1e6).round() / 1e6,
             Unit::Millionths => (x / 1e6 * 1e8).round() / 1e8,
         };
-        let q = |i: usize| scale(s.quantiles[i] as f64);
+        let q = |i: usize| scale(f.quantiles[i] as f64);
         Stat {
-            mean: scale(s.mean.value),
-            std: scale(s.std),
-            stderr: scale(s.mean.stderr),
+            mean: scale(f.mean),
+            std: scale(f.std),
+            stderr: scale(f.stderr),
             p50: q(0),
             p90: q(1),
             p95: q(2),
             p99: q(3),
             p99_5: q(4),
             p99_9: q(5),
-            tvar95: scale(s.tvar[0]),
-            tvar99: scale(s.tvar[1]),
-            tvar99_5: scale(s.tvar[2]),
-            max: scale(s.max as f64),
-            tvar_stderr: s.tvar_stderr.map(scale),
-            ci: s.quantile_ci.map(|(lo, hi)| [scale(lo as f64), scale(hi as f64)]),
+            tvar95: scale(f.tvar[0]),
+            tvar99: scale(f.tvar[1]),
+            tvar99_5: scale(f.tvar[2]),
+            max: scale(f.max as f64),
+            tvar_stderr: f.tvar_stderr.map(scale),
+            ci: f.quantile_ci.map(|(lo, hi)| [scale(lo as f64), scale(hi as f64)]),
         }
     }
+}
+
+/// A column's figures before scaling: what [`Stat::scaled`] reads of a
+/// plain ([`ColumnSummary`]) or a weighted summary.
+struct Figures {
+    mean: f64,
+    std: f64,
+    stderr: f64,
+    quantiles: [i64; 6],
+    tvar: [f64; 3],
+    max: i64,
+    tvar_stderr: [f64; 3],
+    quantile_ci: [(i64, i64); 6],
 }
 
 /// `x` to 6 significant digits: weighted runs resolve probabilities far

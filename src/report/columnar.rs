@@ -28,7 +28,7 @@ use crate::analysis::sweep::{Axis, CellRow};
 use crate::model::Model;
 use crate::money::Fen;
 use crate::report::tables_csv;
-use crate::sim::tables::{AccountTrial, Batch, Counts, MONEY, TrialRow, YearRow};
+use crate::sim::tables::{AccountTrial, Batch, COUNTS, Counts, MONEY, TrialRow, YearRow};
 
 /// The version of the tables' schema: raised when a column is added,
 /// removed, renamed or retyped. Written into every file as
@@ -101,18 +101,9 @@ type CountOf = fn(&Counts) -> u64;
 
 /// A count column's type and how to read it from a row's counts.
 fn count_of(name: &str) -> Option<(DataType, CountOf)> {
-    let u32s: CountOf = match name {
-        "defaults" => |c| c.defaults as u64,
-        "village_funds_exhausted" => |c| c.village_funds_exhausted as u64,
-        "comp_accounts_exhausted" => |c| c.comp_accounts_exhausted as u64,
-        "societies_impaired" => |c| c.societies_impaired as u64,
-        "disaster_events" => |c| c.disaster_events as u64,
-        "epidemic_outbreaks" => |c| c.epidemic_outbreaks as u64,
-        "shocks" => |c| c.shocks as u64,
-        "loan_years" => return Some((DataType::UInt64, |c| c.loan_years)),
-        _ => return None,
-    };
-    Some((DataType::UInt32, u32s))
+    let c = COUNTS.iter().find(|c| c.name == name)?;
+    // Loan-years are summed over a book's loans; every other count is a u32 in the row.
+    Some((if name == "loan_years" { DataType::UInt64 } else { DataType::UInt32 }, c.get))
 }
 
 fn money_array(values: impl Iterator<Item = Fen>) -> ArrayRef {

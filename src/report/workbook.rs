@@ -34,6 +34,7 @@ use crate::analysis::sweep::{Axis, CellRow, Sweep};
 use crate::report::charts::{OPTIONAL_LAYERS, WATERFALL, layer_label};
 use crate::report::format::{Lang, group, pct};
 use crate::report::labels::{Kind as Named, Labels};
+use crate::sim::tables::COUNTS;
 
 /// The file every command writes its workbook to.
 pub const FILE: &str = "results.xlsx";
@@ -532,8 +533,8 @@ fn counts_sheet(b: &mut Book, s: &Summary) -> anyhow::Result<Placed> {
     let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
     let rows: Vec<(&String, &Stat)> = COUNTS
         .iter()
-        .filter_map(|&k| s.counts.get_key_value(k))
-        .chain(s.counts.iter().filter(|(k, _)| !COUNTS.contains(&k.as_str())))
+        .filter_map(|c| s.counts.get_key_value(c.name))
+        .chain(s.counts.iter().filter(|(k, _)| !COUNTS.iter().any(|c| c.name == k.as_str())))
         .collect();
     type Row<'r> = (&'r String, &'r Stat);
     let cols = [
@@ -546,18 +547,6 @@ fn counts_sheet(b: &mut Book, s: &Summary) -> anyhow::Result<Placed> {
     ];
     Ok(b.table(l("Counts", "次数统计"), &cols, &rows)?)
 }
-
-/// The count columns in the order trials.csv holds them.
-const COUNTS: [&str; 8] = [
-    "defaults",
-    "village_funds_exhausted",
-    "comp_accounts_exhausted",
-    "societies_impaired",
-    "disaster_events",
-    "epidemic_outbreaks",
-    "shocks",
-    "loan_years",
-];
 
 fn count_label(key: &str, lang: Lang) -> String {
     let (en, zh) = match key {

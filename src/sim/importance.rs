@@ -28,7 +28,7 @@ use crate::model::Model;
 pub use crate::model::importance::{Measure, Shift, Tilt};
 use crate::rng::{self, Stream};
 use crate::sim::engine;
-use crate::sim::tables::{Batch, MONEY, TrialRow};
+use crate::sim::tables::{Batch, COUNTS, MONEY, TrialRow};
 
 /// Trials per pilot round.
 pub const PILOT_TRIALS: u64 = 2_000;
@@ -42,20 +42,10 @@ const PILOT_KEY: u64 = 0x5049_4c4f_5421; // "PILOT!"
 /// or to where every year is a catastrophe.
 const RATE_FACTOR: (f64, f64) = (0.2, 20.0);
 
-/// The count columns of `trials.csv` a tail may name (beside the money columns).
-const COUNTS: [&str; 7] = [
-    "defaults",
-    "village_funds_exhausted",
-    "comp_accounts_exhausted",
-    "societies_impaired",
-    "disaster_events",
-    "epidemic_outbreaks",
-    "shocks",
-];
-
 /// The columns `--tail` accepts, in `trials.csv` order of kind: counts, then money.
 pub fn tail_columns() -> Vec<&'static str> {
-    COUNTS.iter().copied().chain(MONEY.iter().map(|c| c.name)).collect()
+    // Loan-years are the book's exposure, not a loss: no tail of them is a question.
+    COUNTS.iter().map(|c| c.name).filter(|&n| n != "loan_years").chain(MONEY.iter().map(|c| c.name)).collect()
 }
 
 /// The tail a measure is chosen for: the upper tail of a `trials.csv`
@@ -118,16 +108,9 @@ impl Target {
 
 /// Column `name` (one of [`tail_columns`]) of a trial's row; money in fen.
 pub fn column_value(name: &str, r: &TrialRow) -> f64 {
-    let c = &r.counts;
-    match name {
-        "defaults" => c.defaults as f64,
-        "village_funds_exhausted" => c.village_funds_exhausted as f64,
-        "comp_accounts_exhausted" => c.comp_accounts_exhausted as f64,
-        "societies_impaired" => c.societies_impaired as f64,
-        "disaster_events" => c.disaster_events as f64,
-        "epidemic_outbreaks" => c.epidemic_outbreaks as f64,
-        "shocks" => c.shocks as f64,
-        _ => MONEY.iter().find(|m| m.name == name).map_or(0.0, |m| (m.get)(&r.flows).0 as f64),
+    match COUNTS.iter().find(|c| c.name == name) {
+        Some(c) => (c.get)(&r.counts) as f64,
+        None => MONEY.iter().find(|m| m.name == name).map_or(0.0, |m| (m.get)(&r.flows).0 as f64),
     }
 }
 

@@ -126,6 +126,25 @@ pub struct Counts {
     pub loan_years: u64,
 }
 
+/// A count column of the trial and year tables: its name and how to read it.
+pub struct CountColumn {
+    pub name: &'static str,
+    pub get: fn(&Counts) -> u64,
+}
+
+/// The count columns, in the order `trials.csv` holds them: the one list
+/// that the tail's columns, the Parquet schema and the workbook read.
+pub const COUNTS: &[CountColumn] = &[
+    CountColumn { name: "defaults", get: |c| c.defaults as u64 },
+    CountColumn { name: "village_funds_exhausted", get: |c| c.village_funds_exhausted as u64 },
+    CountColumn { name: "comp_accounts_exhausted", get: |c| c.comp_accounts_exhausted as u64 },
+    CountColumn { name: "societies_impaired", get: |c| c.societies_impaired as u64 },
+    CountColumn { name: "disaster_events", get: |c| c.disaster_events as u64 },
+    CountColumn { name: "epidemic_outbreaks", get: |c| c.epidemic_outbreaks as u64 },
+    CountColumn { name: "shocks", get: |c| c.shocks as u64 },
+    CountColumn { name: "loan_years", get: |c| c.loan_years },
+];
+
 /// One row of `trials.csv`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrialRow {
