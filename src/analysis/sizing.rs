@@ -247,9 +247,10 @@ const METHOD: &str = "deposit = quantile over trials of the smallest deposit tha
 fn village_weighted(c: &Collected, w: &[f64], villages: usize, levels: &[f64], share_now: f64) -> VillageSizing {
     let mass = villages as f64 * w.len() as f64;
     // (need, weight of the pairs needing more), ascending; 0 first.
-    let mut above = Vec::with_capacity(c.village_need_weight.len() + 1);
+    let need = c.village_need_weight.to_values();
+    let mut above = Vec::with_capacity(need.len() + 1);
     let mut t = 0.0;
-    for (&x, &wx) in c.village_need_weight.iter().rev() {
+    for &(x, wx) in need.iter().rev() {
         above.push((x, t));
         t += weighted::unfixed(wx);
     }
@@ -264,7 +265,7 @@ fn village_weighted(c: &Collected, w: &[f64], villages: usize, levels: &[f64], s
         above.iter().find(|&&(_, t)| t * 10_000.0 <= tail * mass).map_or(0.0, |&(x, _)| x as f64 / PPM as f64)
     };
     let now = (share_now * PPM as f64).round() as i64;
-    let failing = weighted::unfixed(c.village_need_weight.range(now.saturating_add(1)..).map(|(_, &w)| w).sum());
+    let failing = weighted::unfixed(need.iter().filter(|&&(x, _)| x > now).map(|&(_, w)| w).sum());
     let lasting = if mass == 0.0 { 1.0 } else { 1.0 - failing / mass };
     let z = stats::z_for(CONFIDENCE);
     let ess = weighted::effective_sample_size(w).max(1.0);

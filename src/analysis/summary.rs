@@ -66,8 +66,8 @@ pub struct Collected {
     village_exhausted_weight: Vec<u128>,
     /// Weighted runs: the village need (ppm) of every (village, trial) pair
     /// with a demand, as the fixed-point weight of the pairs at each value.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub village_need_weight: BTreeMap<i64, u128>,
+    #[serde(default, skip_serializing_if = "weighted::FixedByValue::is_empty")]
+    pub village_need_weight: weighted::FixedByValue,
     /// Weighted runs: each trial's figures per bank (`[trial][bank]`), so
     /// that weighted bank figures are summed in trial order whatever the
     /// chunks were ([`crate::analysis::policy`]). In memory only, as `banks`.
@@ -127,9 +127,7 @@ impl Collected {
             for (a, b) in self.village_exhausted_weight.iter_mut().zip(&o.village_exhausted_weight) {
                 *a += b;
             }
-            for (x, w) in o.village_need_weight {
-                *self.village_need_weight.entry(x).or_insert(0) += w;
-            }
+            self.village_need_weight.merge(o.village_need_weight);
             self.bank_rows.extend(o.bank_rows);
         }
         if self.banks.is_empty() {
@@ -231,7 +229,7 @@ impl Collected {
             Self::each_trial(b, &b.village_demands, &b.village_demands_end, |w, ds| {
                 for &(v, d) in ds {
                     if let Some(x) = village_need(d, covered[v as usize]) {
-                        *need.entry(x).or_insert(0) += weighted::fixed(w);
+                        need.add(x, weighted::fixed(w));
                     }
                 }
             });

@@ -255,6 +255,110 @@ pub fn unfixed(x: u128) -> f64 {
     x as f64 / FIXED_ONE
 }
 
+/// Fixed-point weights ([`fixed`]) summed by value: a weighted histogram of
+/// a figure taken many times a trial (each village's need). Values are
+/// appended unsorted and folded into a sorted list of distinct values only
+/// when the unsorted part outgrows it, so adding costs a share of a sort
+/// rather than a search of a tree per value. Sums are integers, so the
+/// result does not depend on the order values came in; it serialises as the
+/// map from value to weight, sorted.
+#[derive(Clone, Debug, Default)]
+pub struct FixedByValue {
+    /// Distinct values, ascending, with their weights.
+    sorted: Vec<(i64, u128)>,
+    /// Appended since the last fold.
+    pending: Vec<(i64, u128)>,
+}
+
+impl FixedByValue {
+    pub fn add(&mut self, value: i64, weight: u128) {
+        self.pending.push((value, weight));
+        if self.pending.len() >= self.sorted.len().max(1 << 16) {
+            self.fold();
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty() && self.pending.is_empty()
+    }
+
+    /// Adds `other`'s weights.
+    pub fn merge(&mut self, other: FixedByValue) {
+        self.pending.extend(other.sorted);
+        self.pending.extend(other.pending);
+        self.fold();
+    }
+
+    /// Distinct values ascending with their summed weights.
+    pub fn values(&mut self) -> &[(i64, u128)] {
+        self.fold();
+        &self.sorted
+    }
+
+    /// The same without folding in place, for a shared reference.
+    pub fn to_values(&self) -> Vec<(i64, u128)> {
+        let mut c = self.clone();
+        c.fold();
+        c.sorted
+    }
+
+    fn fold(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        self.pending.sort_unstable_by_key(|&(x, _)| x);
+        let mut out: Vec<(i64, u128)> = Vec::with_capacity(self.sorted.len() + self.pending.len());
+        let (mut a, mut b) = (self.sorted.iter().peekable(), self.pending.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&x), Some(&&y)) => {
+                    if x.0 <= y.0 {
+                        a.next();
+                        x
+                    } else {
+                        b.next();
+                        y
+                    }
+                }
+                (Some(&&x), None) => {
+                    a.next();
+                    x
+                }
+                (None, Some(&&y)) => {
+                    b.next();
+                    y
+                }
+                (None, None) => break,
+            };
+            match out.last_mut() {
+                Some(last) if last.0 == next.0 => last.1 += next.1,
+                _ => out.push(next),
+            }
+        }
+        self.sorted = out;
+        self.pending.clear();
+    }
+}
+
+impl serde::Serialize for FixedByValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.to_values())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FixedByValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = std::collections::BTreeMap::<i64, u128>::deserialize(d)?;
+        Ok(FixedByValue { sorted: map.into_iter().collect(), pending: Vec::new() })
+    }
+}
+
+impl PartialEq for FixedByValue {
+    fn eq(&self, o: &Self) -> bool {
+        self.to_values() == o.to_values()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,5 +512,27 @@ mod tests {
         assert!((p.p - 1e-4).abs() < 4.0 * se, "{} ± {se}", p.p);
         let plain_se = (1e-4 * (1.0 - 1e-4) / 20_000.0_f64).sqrt();
         assert!(se * 5.0 < plain_se, "se {se} against the plain run's {plain_se}");
+    }
+
+    #[test]
+    fn fixed_by_value_sums_as_a_map_does_in_any_order() {
+        use std::collections::BTreeMap;
+        let mut want = BTreeMap::new();
+        let mut a = FixedByValue::default();
+        let mut b = FixedByValue::default();
+        let mut x: u64 = 7;
+        for i in 0..300_000u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let (v, w) = ((x >> 40) as i64 % 5_000 - 100, (x >> 7) as u128 % 1_000);
+            *want.entry(v).or_insert(0u128) += w;
+            if i % 3 == 0 { a.add(v, w) } else { b.add(v, w) }
+        }
+        a.merge(b);
+        let got: Vec<(i64, u128)> = a.values().to_vec();
+        assert_eq!(got, want.iter().map(|(&k, &v)| (k, v)).collect::<Vec<_>>());
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, serde_json::to_string(&want).unwrap());
+        let back: FixedByValue = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, a);
     }
 }
