@@ -26,6 +26,10 @@ pub struct PerilModel {
     pub count: rng::Poisson,
     pub hit_by_zone: Vec<rng::Chance>,
     pub damage: Ratio,
+    /// The damage's Beta shape (alpha, beta); `None` for a fixed ratio.
+    pub shape: Option<(f64, f64)>,
+    /// The law an importance-sampled run draws the damage from instead.
+    pub tilt: Option<SeverityTilt>,
     pub per_village: bool,
     pub vulnerability: Vec<f64>,
 }
@@ -38,6 +42,10 @@ pub struct DiseaseModel {
     pub count: rng::Poisson,
     pub hit_by_zone: Vec<rng::Chance>,
     pub mortality: Ratio,
+    /// The mortality's Beta shape (alpha, beta); `None` for a fixed share.
+    pub shape: Option<(f64, f64)>,
+    /// The law an importance-sampled run draws the mortality from instead.
+    pub tilt: Option<SeverityTilt>,
     /// Industries whose species it affects.
     pub affects: Vec<bool>,
 }
@@ -180,6 +188,8 @@ fn perils(s: &Scenario, zones: &[String], industries: &[String]) -> Vec<PerilMod
             count: rng::Poisson::new(p.rate),
             hit_by_zone: by_zone(zones, &p.hit),
             damage: Ratio::of(&p.damage),
+            shape: shape(&p.damage),
+            tilt: None,
             per_village: p.per_village_damage,
             vulnerability: industries
                 .iter()
@@ -203,6 +213,8 @@ fn diseases(s: &Scenario, zones: &[String]) -> Vec<DiseaseModel> {
             count: rng::Poisson::new(d.rate),
             hit_by_zone: by_zone(zones, &d.hit),
             mortality: Ratio::of(&d.mortality),
+            shape: shape(&d.mortality),
+            tilt: None,
             affects: s.industries.iter().map(|i| i.species.as_ref().is_some_and(|sp| d.species.contains(sp))).collect(),
         })
         .collect()
@@ -258,11 +270,79 @@ pub enum Ratio {
     Beta(rng::Beta),
 }
 
+/// A Beta damage ratio's shape, `None` when the ratio is fixed.
+fn shape(b: &BetaDist) -> Option<(f64, f64)> {
+    b.fixed.is_none().then_some((b.alpha, b.beta))
+}
+
+/// A severity drawn under importance sampling from `Beta(alpha + theta,
+/// beta)` instead of `Beta(alpha, beta)`: the exponential family's tilt in
+/// `ln x`, which moves mass toward severe events. The likelihood ratio of a
+/// draw `x` is `B(alpha + theta, beta) / B(alpha, beta) x^-theta`, so a
+/// trial's ratio needs only the sum of its draws' `ln x`.
+#[derive(Clone, Debug)]
+pub struct SeverityTilt {
+    pub theta: f64,
+    /// The tilted law.
+    pub law: rng::Beta,
+    /// `ln B(alpha + theta, beta) - ln B(alpha, beta)`.
+    pub log_norm: f64,
+}
+
+impl SeverityTilt {
+    pub fn new((alpha, beta): (f64, f64), theta: f64) -> SeverityTilt {
+        let ln_b = |a: f64, b: f64| libm::lgamma(a) + libm::lgamma(b) - libm::lgamma(a + b);
+        SeverityTilt {
+            theta,
+            law: rng::Beta::new(alpha + theta, beta),
+            log_norm: if theta == 0.0 { 0.0 } else { ln_b(alpha + theta, beta) - ln_b(alpha, beta) },
+        }
+    }
+
+    /// The log likelihood ratio of one draw `x` (0 when untilted).
+    pub fn log_ratio(&self, x: f64) -> f64 {
+        if self.theta == 0.0 { 0.0 } else { self.log_norm - self.theta * x.max(f64::MIN_POSITIVE).ln() }
+    }
+}
+
 impl Ratio {
     pub fn of(b: &BetaDist) -> Ratio {
         match b.fixed {
             Some(x) => Ratio::Fixed(x),
             None => Ratio::Beta(rng::Beta::new(b.alpha, b.beta)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Drawn from the tilted law and weighed by its ratio, severities have
+    /// the scenario's law: the mean weight is 1 and the weighted mean and
+    /// tail are Beta(2, 8)'s (mean 0.2; P(X > 0.5) = 0.01953125).
+    #[test]
+    fn tilted_severities_weigh_back_to_the_scenario_law() {
+        // theta under alpha: the ratio's variance is finite.
+        let tilt = SeverityTilt::new((2.0, 8.0), 1.0);
+        let mut g = rng::stream(1, 2, rng::Stream::Peril, 3, 4);
+        let n = 200_000;
+        let (mut w1, mut wx, mut wt, mut wx2) = (0.0, 0.0, 0.0, 0.0);
+        for _ in 0..n {
+            let x = tilt.law.sample(&mut g);
+            let w = tilt.log_ratio(x).exp();
+            w1 += w;
+            wx += w * x;
+            wx2 += (w * x) * (w * x);
+            wt += if x > 0.5 { w } else { 0.0 };
+        }
+        let nf = n as f64;
+        let se_mean = ((wx2 / nf - (wx / nf).powi(2)) / nf).sqrt();
+        assert!((w1 / nf - 1.0).abs() < 0.01, "mean weight {}", w1 / nf);
+        assert!((wx / nf - 0.2).abs() < 5.0 * se_mean, "weighted mean {} (se {se_mean})", wx / nf);
+        // The tilt puts far more draws past 0.5: that tail's estimate is tight.
+        assert!((wt / nf - 0.019_531_25).abs() < 0.001, "weighted P(X > 0.5) {}", wt / nf);
+        // No tilt: the same law, ratio 0.
+        assert_eq!(SeverityTilt::new((2.0, 8.0), 0.0).log_ratio(0.3), 0.0);
     }
 }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::Model;
+use crate::model::hazard::SeverityTilt;
 use crate::rng;
 
 /// The law trials are drawn from: a mixture of shifts of the systematic
@@ -22,6 +23,13 @@ pub struct Tilt {
     pub peril_rate: Vec<f64>,
     /// What multiplies each disease's Poisson rate.
     pub disease_rate: Vec<f64>,
+    /// What is added to each peril's Beta damage `alpha` (0 for none, and
+    /// for a fixed ratio): severities drawn from `Beta(alpha + theta, beta)`.
+    #[serde(default)]
+    pub peril_severity: Vec<f64>,
+    /// The same for each disease's Beta mortality.
+    #[serde(default)]
+    pub disease_severity: Vec<f64>,
 }
 
 /// One component of a [`Tilt`]'s mixture.
@@ -54,6 +62,8 @@ impl Tilt {
             shifts: vec![Shift::zero(m, 1.0)],
             peril_rate: vec![1.0; m.hazards.perils.len()],
             disease_rate: vec![1.0; m.hazards.diseases.len()],
+            peril_severity: vec![0.0; m.hazards.perils.len()],
+            disease_severity: vec![0.0; m.hazards.diseases.len()],
         }
     }
 
@@ -64,6 +74,8 @@ impl Tilt {
             s.county.len() == m.horizon * m.counties.len() && s.industry.len() == m.horizon * m.industries.len()
         }) && self.peril_rate.len() == m.hazards.perils.len()
             && self.disease_rate.len() == m.hazards.diseases.len()
+            && self.peril_severity.len() == m.hazards.perils.len()
+            && self.disease_severity.len() == m.hazards.diseases.len()
     }
 }
 
@@ -95,10 +107,12 @@ impl Model {
         for (k, p) in self.hazards.perils.iter_mut().enumerate() {
             let f = tilt.map_or(1.0, |t| t.peril_rate[k]);
             p.count = rng::Poisson::new(p.rate * f);
+            p.tilt = tilt.zip(p.shape).map(|(t, shape)| SeverityTilt::new(shape, t.peril_severity[k]));
         }
         for (k, d) in self.hazards.diseases.iter_mut().enumerate() {
             let f = tilt.map_or(1.0, |t| t.disease_rate[k]);
             d.count = rng::Poisson::new(d.rate * f);
+            d.tilt = tilt.zip(d.shape).map(|(t, shape)| SeverityTilt::new(shape, t.disease_severity[k]));
         }
         self.importance = measure;
     }

@@ -3,7 +3,7 @@
 //! (docs/model.md 3.2-3.5).
 
 pub use crate::model::hazard::{FROM_DISASTER, FROM_EPIDEMIC};
-use crate::model::hazard::{HazardModel, Ratio};
+use crate::model::hazard::{HazardModel, Ratio, SeverityTilt};
 use crate::rng::{self, Stream};
 
 /// A village's hit by one event: the event's ratio, which reaches each
@@ -50,6 +50,11 @@ pub struct DamageState {
     county_max: Vec<f64>,
     pub events: u32,
     pub outbreaks: u32,
+    /// Under importance sampling, per peril then disease: the trial's Beta
+    /// draws and the sum of their `ln x` (what the pilot's cross-entropy
+    /// update of the severities reads), and the draws' log likelihood ratio.
+    pub severity: Vec<(u32, f64)>,
+    pub severity_log_ratio: f64,
     /// Villages hit by the current event (scratch).
     scratch: Vec<u32>,
 }
@@ -89,6 +94,8 @@ impl DamageState {
             county_max: vec![0.0; n_counties],
             events: 0,
             outbreaks: 0,
+            severity: vec![(0, 0.0); h.perils.len() + h.diseases.len()],
+            severity_log_ratio: 0.0,
             scratch: Vec::new(),
         }
     }
@@ -109,6 +116,8 @@ impl DamageState {
         self.hits.clear();
         self.events = 0;
         self.outbreaks = 0;
+        self.severity.fill((0, 0.0));
+        self.severity_log_ratio = 0.0;
     }
 
     fn hit(&mut self, v: u32, effect: usize, ratio: f64) {
@@ -258,6 +267,20 @@ fn draw_ratio(g: &mut rng::TrialRng, r: &Ratio) -> f64 {
     }
 }
 
+/// A damage ratio of hazard `k` (perils, then diseases): from the scenario's
+/// law, or under importance sampling from the tilted one, recording the
+/// draw for the likelihood ratio and the pilot.
+#[inline]
+fn draw_severity(g: &mut rng::TrialRng, r: &Ratio, tilt: Option<&SeverityTilt>, k: usize, st: &mut DamageState) -> f64 {
+    let Some(tilt) = tilt else { return draw_ratio(g, r) };
+    let x = tilt.law.sample(g);
+    let s = &mut st.severity[k];
+    s.0 += 1;
+    s.1 += x.max(f64::MIN_POSITIVE).ln();
+    st.severity_log_ratio += tilt.log_ratio(x);
+    x
+}
+
 /// Draws year `t`'s disasters and outbreaks of one trial into `st`.
 pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut DamageState) {
     st.new_year(t);
@@ -268,7 +291,7 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
             let n = p.count.sample(&mut g);
             st.events += n;
             for _ in 0..n {
-                let d_event = draw_ratio(&mut g, &p.damage);
+                let d_event = draw_severity(&mut g, &p.damage, p.tilt.as_ref(), k, st);
                 hits.clear();
                 for (z, villages) in zones.iter().enumerate() {
                     rng::bernoulli_select(&mut g, villages, p.hit_by_zone[z], &mut hits);
@@ -277,7 +300,8 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
                     st.bound(&h.region_counties[r], k, d_event);
                 }
                 for &v in &hits {
-                    let d = if p.per_village { draw_ratio(&mut g, &p.damage) } else { d_event };
+                    let d =
+                        if p.per_village { draw_severity(&mut g, &p.damage, p.tilt.as_ref(), k, st) } else { d_event };
                     st.hit(v, k, d);
                     if p.per_village {
                         st.mark_varied(v);
@@ -298,7 +322,7 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
             let n = dz.count.sample(&mut g);
             st.outbreaks += n;
             for _ in 0..n {
-                let m = draw_ratio(&mut g, &dz.mortality);
+                let m = draw_severity(&mut g, &dz.mortality, dz.tilt.as_ref(), n_perils + k, st);
                 hits.clear();
                 for (z, villages) in zones.iter().enumerate() {
                     rng::bernoulli_select(&mut g, villages, dz.hit_by_zone[z], &mut hits);

@@ -363,6 +363,9 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
         draw_year(m, seed, trial, t, f, ws);
     }
     (ws.z_county, ws.z_industry) = (zc_all, zi_all);
+    if let Some(lw) = ws.log_weight.as_mut() {
+        *lw += ws.damage.severity_log_ratio;
+    }
 }
 
 /// The economy (docs/model.md 3.1), all years at once: each county's AR(1)

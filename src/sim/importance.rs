@@ -27,8 +27,8 @@
 use crate::model::Model;
 pub use crate::model::importance::{Measure, Shift, Tilt};
 use crate::rng::{self, Stream};
-use crate::sim::engine;
 use crate::sim::tables::{Batch, COUNTS, MONEY, TrialRow};
+use crate::sim::{damage, engine};
 
 /// Trials per pilot round.
 pub const PILOT_TRIALS: u64 = 2_000;
@@ -357,6 +357,67 @@ fn fit_mixture(
     comps
 }
 
+/// Most that a severity tilt adds to a Beta's alpha, as a share of alpha.
+/// The ratio `x^-theta` has a finite variance under `Beta(alpha + theta,
+/// beta)` only while `theta < alpha` (its square integrates `x^(alpha -
+/// theta - 1)` near 0); half of alpha keeps it well inside.
+const SEVERITY_MAX: f64 = 0.5;
+
+/// Each pilot trial's Beta damage draws, per hazard (perils, then diseases):
+/// their number and the sum of their `ln x`, in `out[trial * hazards + k]`.
+/// The hazards are drawn again, as the engine drew them under the model's
+/// current measure: a fraction of a trial's cost.
+fn severity_draws(m: &Model, seed: u64, threads: usize, out: &mut [(u32, f64)]) {
+    use rayon::prelude::*;
+    let nh = m.hazards.perils.len() + m.hazards.diseases.len();
+    if nh == 0 {
+        return;
+    }
+    engine::pool(threads).install(|| {
+        out.par_chunks_mut(nh * 64).enumerate().for_each(|(c, chunk)| {
+            let mut st = damage::DamageState::new(&m.hazards, m.villages.len(), m.counties.len());
+            for (j, row) in chunk.chunks_mut(nh).enumerate() {
+                st.new_trial();
+                for t in 0..m.horizon {
+                    damage::draw_year(&m.hazards, seed, (c * 64 + j) as u64, t, &mut st);
+                }
+                row.copy_from_slice(&st.severity);
+            }
+        })
+    });
+}
+
+/// The digamma function (recurrence to x >= 10, then the asymptotic series).
+fn digamma(mut x: f64) -> f64 {
+    let mut r = 0.0;
+    while x < 10.0 {
+        r -= 1.0 / x;
+        x += 1.0;
+    }
+    let f = 1.0 / (x * x);
+    r + x.ln() - 0.5 / x - f * (1.0 / 12.0 - f * (1.0 / 120.0 - f * (1.0 / 252.0 - f * (1.0 / 240.0 - f / 132.0))))
+}
+
+/// The `theta` at which `Beta(alpha + theta, beta)` has mean `ln x` equal to
+/// `mean_ln` (`E ln X = psi(a) - psi(a + b)`, increasing in `a`), within
+/// `[0, SEVERITY_MAX alpha]`: a tail is never reached by milder events.
+fn severity_shift((a, b): (f64, f64), mean_ln: f64) -> f64 {
+    let g = |th: f64| digamma(a + th) - digamma(a + b + th);
+    let most = SEVERITY_MAX * a;
+    if !mean_ln.is_finite() || mean_ln <= g(0.0) {
+        return 0.0;
+    }
+    if mean_ln >= g(most) {
+        return most;
+    }
+    let (mut lo, mut hi) = (0.0, most);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if g(mid) < mean_ln { lo = mid } else { hi = mid }
+    }
+    0.5 * (lo + hi)
+}
+
 /// Chooses the measure for `target` by the cross-entropy pilot of the
 /// module doc, and leaves `m` drawing under it. `progress` is told of
 /// each pilot trial. Deterministic: (model, seed, target) only.
@@ -371,6 +432,9 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
     let base_rates: Vec<f64> =
         m.hazards.perils.iter().map(|p| p.rate).chain(m.hazards.diseases.iter().map(|d| d.rate)).collect();
     let (mut eps, mut counts) = (vec![0.0; n * dim], vec![0.0; n * nh]);
+    let shapes: Vec<Option<(f64, f64)>> =
+        m.hazards.perils.iter().map(|p| p.shape).chain(m.hazards.diseases.iter().map(|d| d.shape)).collect();
+    let mut severity = vec![(0u32, 0.0f64); n * nh];
     let mut scored: Vec<Scored> = Vec::with_capacity(n);
     let (mut level, mut rounds, mut at_target) = (0.0, 0, 0);
     let measure = |tilt: &Tilt, level: f64, rounds: u32| Measure {
@@ -401,6 +465,7 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
             let (e, c) = (&mut eps[i * dim..(i + 1) * dim], &mut counts[i * nh..(i + 1) * nh]);
             draws(mm, &tilt, ps, i as u64, Some(TrialDraws { eps: e, counts: c }));
         }
+        severity_draws(mm, ps, threads, &mut severity);
         rounds = round + 1;
         // Trials by score, highest first (ties by trial, so the order is fixed).
         let mut order: Vec<usize> = (0..n).collect();
@@ -466,6 +531,24 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
             })
             .chain(std::iter::once(Shift::zero(m, DEFENSIVE)))
             .collect();
+        // Severities: the elite's weighted mean of ln x per hazard, which the
+        // tilted Beta's alpha matches (the cross-entropy optimum in its family).
+        let severity_theta: Vec<f64> = shapes
+            .iter()
+            .enumerate()
+            .map(|(k, shape)| {
+                let Some(shape) = *shape else { return 0.0 };
+                let (mut draws, mut sum_ln) = (0.0, 0.0);
+                for &i in &elite {
+                    let (d, l) = severity[i * nh + k];
+                    draws += scored[i].weight * d as f64;
+                    sum_ln += scored[i].weight * l;
+                }
+                if draws > 0.0 { severity_shift(shape, sum_ln / draws) } else { 0.0 }
+            })
+            .collect();
+        tilt.peril_severity = severity_theta[..tilt.peril_rate.len()].to_vec();
+        tilt.disease_severity = severity_theta[tilt.peril_rate.len()..].to_vec();
         for (k, v) in rate.iter().enumerate() {
             let f = if base_rates[k] > 0.0 {
                 (v / wsum / (base_rates[k] * regions_years)).clamp(RATE_FACTOR.0, RATE_FACTOR.1)
@@ -504,6 +587,21 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_severity_shift_matches_the_mean_log() {
+        // E ln X of Beta(a, b) is psi(a) - psi(a + b); psi(1) = -gamma.
+        assert!((digamma(1.0) + 0.577_215_664_901_532_9).abs() < 1e-12);
+        assert!((digamma(0.5) + 1.963_510_026_021_423_5).abs() < 1e-12);
+        let (a, b) = (20.0, 8.0);
+        for th in [0.5, 1.0, 3.0, 7.5] {
+            let m = digamma(a + th) - digamma(a + b + th);
+            assert!((severity_shift((a, b), m) - th).abs() < 1e-9, "{th}");
+        }
+        // Milder than the scenario's own law: no tilt; beyond the bound: the bound.
+        assert_eq!(severity_shift((a, b), -10.0), 0.0);
+        assert_eq!(severity_shift((a, b), -1e-6), SEVERITY_MAX * a);
+    }
 
     #[test]
     fn targets_parse_and_name_the_nearest_column() {
