@@ -700,7 +700,6 @@ fn run_and_print(
         }
     };
     let out_dir = a.out.unwrap_or_else(|| runner::default_out(&m.scenario.name));
-    runner::check_format(tail.is_some(), a.format)?;
     if let Some(target) = &tail {
         let pilot_started = Instant::now();
         let pb = progress_bar(0);

@@ -175,7 +175,11 @@ pub struct LossTables<'m, W: Write + Send> {
     years: TableFile<W>,
     accounts: TableFile<W>,
     pending_trials: Vec<TrialRow>,
+    /// On an importance-sampled run, each pending trial's and year row's
+    /// weight (empty on a plain one).
+    pending_trial_weights: Vec<f64>,
     pending_years: Vec<YearRow>,
+    pending_year_weights: Vec<f64>,
     pending_balances: Vec<Fen>,
     pending_accounts: Vec<AccountTrial>,
     /// The trial of `pending_accounts[0]`.
@@ -191,11 +195,19 @@ impl<'m, W: Write + Send> LossTables<'m, W> {
         Ok(LossTables {
             m,
             group: group_trials(m),
-            trials: TableFile::new(t, columnar::trials_schema(), Table::Trials, scenario_sha256, seed)?,
+            trials: TableFile::new(
+                t,
+                columnar::trials_schema(m.importance.is_some()),
+                Table::Trials,
+                scenario_sha256,
+                seed,
+            )?,
             years: TableFile::new(y, columnar::years_schema(m), Table::Years, scenario_sha256, seed)?,
             accounts: TableFile::new(a, columnar::accounts_schema(), Table::Accounts, scenario_sha256, seed)?,
             pending_trials: Vec::new(),
+            pending_trial_weights: Vec::new(),
             pending_years: Vec::new(),
+            pending_year_weights: Vec::new(),
             pending_balances: Vec::new(),
             pending_accounts: Vec::new(),
             accounts_first: 0,
@@ -215,8 +227,11 @@ impl<'m, W: Write + Send> LossTables<'m, W> {
         while let Some(first) = self.pending_trials.first().map(|r| r.trial) {
             let Some(end) = self.cut(first, self.pending_trials.len() as u64, all) else { break };
             let k = (end - first) as usize;
-            self.trials.group(columnar::trials_batch(&self.pending_trials[..k]))?;
+            let w = &self.pending_trial_weights[..k.min(self.pending_trial_weights.len())];
+            self.trials.group(columnar::trials_batch(&self.pending_trials[..k], w))?;
             self.pending_trials.drain(..k);
+            let kw = k.min(self.pending_trial_weights.len());
+            self.pending_trial_weights.drain(..kw);
         }
         Ok(())
     }
@@ -226,9 +241,12 @@ impl<'m, W: Write + Send> LossTables<'m, W> {
         while let Some(first) = self.pending_years.first().map(|r| r.trial) {
             let Some(end) = self.cut(first, (self.pending_years.len() / h) as u64, all) else { break };
             let rows = (end - first) as usize * h;
-            let b = columnar::years_batch(self.m, &self.pending_years[..rows], &self.pending_balances[..rows * na]);
+            let w = &self.pending_year_weights[..rows.min(self.pending_year_weights.len())];
+            let b = columnar::years_batch(self.m, &self.pending_years[..rows], &self.pending_balances[..rows * na], w);
             self.years.group(b)?;
             self.pending_years.drain(..rows);
+            let rw = rows.min(self.pending_year_weights.len());
+            self.pending_year_weights.drain(..rw);
             self.pending_balances.drain(..rows * na);
         }
         Ok(())
@@ -250,15 +268,20 @@ impl<'m, W: Write + Send> LossTables<'m, W> {
         Ok(())
     }
 
-    pub fn push_trials(&mut self, rows: &[TrialRow]) -> Result<(), Error> {
+    /// Trial rows with their weights (one a row on an importance-sampled
+    /// run, else none).
+    pub fn push_trials(&mut self, rows: &[TrialRow], weights: &[f64]) -> Result<(), Error> {
         self.pending_trials.extend_from_slice(rows);
+        self.pending_trial_weights.extend_from_slice(weights);
         self.drain_trials(false)
     }
 
-    /// Year rows of whole trials, with their accounts' balances (as [`Batch`] holds them).
-    pub fn push_years(&mut self, rows: &[YearRow], balances: &[Fen]) -> Result<(), Error> {
+    /// Year rows of whole trials, with their accounts' balances (as [`Batch`]
+    /// holds them) and their trials' weights (as [`push_trials`](Self::push_trials)).
+    pub fn push_years(&mut self, rows: &[YearRow], balances: &[Fen], weights: &[f64]) -> Result<(), Error> {
         self.pending_years.extend_from_slice(rows);
         self.pending_balances.extend_from_slice(balances);
+        self.pending_year_weights.extend_from_slice(weights);
         self.drain_years(false)
     }
 
@@ -272,8 +295,8 @@ impl<'m, W: Write + Send> LossTables<'m, W> {
     }
 
     pub fn push(&mut self, b: &Batch) -> Result<(), Error> {
-        self.push_trials(&b.trials)?;
-        self.push_years(&b.years, &b.year_balances)?;
+        self.push_trials(&b.trials, &b.weights)?;
+        self.push_years(&b.years, &b.year_balances, &columnar::year_weights(b))?;
         self.push_accounts(b.trials.first().map_or(0, |r| r.trial), &b.accounts)
     }
 
@@ -311,6 +334,8 @@ pub fn replay_years<W: Write + Send>(path: &std::path::Path, m: &Model, t: &mut 
     let (na, h) = (m.accounts.len(), m.horizon.max(1));
     let chunk = 4096 * h;
     let (mut rows, mut balances) = (Vec::with_capacity(chunk), Vec::with_capacity(chunk * na));
+    let mut weights = Vec::new();
+    let weighted = m.importance.is_some();
     let mut line = Vec::with_capacity(1024);
     let mut ln = 0u64;
     loop {
@@ -318,15 +343,23 @@ pub fn replay_years<W: Write + Send>(path: &std::path::Path, m: &Model, t: &mut 
         let end = r.read_until(b'\n', &mut line).with_context(|| format!("cannot read {}", path.display()))? == 0;
         ln += 1;
         if !end && ln > 1 {
-            let body = line.strip_suffix(b"\n").unwrap_or(&line);
-            let row = crate::report::tables_csv::parse_year_line(body, na, &mut balances)
-                .with_context(|| format!("{}: line {ln} is not a row of years.csv", path.display()))?;
+            let bad = || format!("{}: line {ln} is not a row of years.csv", path.display());
+            let mut body = line.strip_suffix(b"\n").unwrap_or(&line);
+            if weighted {
+                // An importance-sampled run's rows end in their trial's weight.
+                let cut = body.iter().rposition(|&b| b == b',').with_context(bad)?;
+                let w = std::str::from_utf8(&body[cut + 1..]).ok().and_then(|x| x.parse::<f64>().ok());
+                weights.push(w.filter(|w| w.is_finite() && *w >= 0.0).with_context(bad)?);
+                body = &body[..cut];
+            }
+            let row = crate::report::tables_csv::parse_year_line(body, na, &mut balances).with_context(bad)?;
             rows.push(row);
         }
         if (end && !rows.is_empty()) || rows.len() == chunk {
-            t.push_years(&rows, &balances)?;
+            t.push_years(&rows, &balances, &weights)?;
             rows.clear();
             balances.clear();
+            weights.clear();
         }
         if end {
             return Ok(());

@@ -257,7 +257,6 @@ impl RunOutcome {
 /// Runs `opts.trials` trials of `model` and writes `trials.csv`, `years.csv`,
 /// `summary.json` and `scenario.resolved.yaml` to `opts.out`.
 pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<RunOutcome> {
-    check_format(model.importance.is_some(), opts.format)?;
     let start = Instant::now();
     let kept = match opts.shard {
         Some(sh) => sh.range(opts.trials).end - sh.range(opts.trials).start,
@@ -501,26 +500,6 @@ pub fn write_size_curve_parquet(model: &Model, seed: u64, r: &RunResults, staged
         seed,
     )?;
     staged.write(Table::SizeCurve.parquet_file(), &bytes)?;
-    Ok(())
-}
-
-/// Refuses Parquet loss tables on an importance-sampled run: they do not
-/// carry the trials' `weight` column yet, and a table without its weights
-/// would read as a plain run's. Called before the pilot, so the user is not
-/// kept waiting for a refusal.
-pub fn check_format(importance: bool, format: crate::app::columnar::Format) -> Result<(), InputError> {
-    if importance && format.parquet() {
-        return Err(InputError::one(
-            "--format",
-            "",
-            None,
-            format!(
-                "an importance-sampled run writes its tables as CSV only (they carry the `weight` column \
-                 that the Parquet tables do not have yet): use --format csv, not {}",
-                if format == crate::app::columnar::Format::Both { "both" } else { "parquet" }
-            ),
-        ));
-    }
     Ok(())
 }
 

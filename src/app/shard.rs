@@ -479,7 +479,7 @@ fn write_parquet(
     };
     let outs = [open(Table::Trials)?, open(Table::Years)?, open(Table::Accounts)?];
     let mut t = LossTables::new(model, &first.scenario_sha256, first.seed, outs)?;
-    feed_state(&mut t, model, 0, &collected.trials, &collected.accounts)?;
+    feed_state(&mut t, model, 0, &collected.trials, collected.weights().unwrap_or(&[]), &collected.accounts)?;
     for (dir, _) in parts {
         crate::app::columnar::replay_years(&dir.join("years.csv"), model, &mut t)?;
     }
@@ -490,18 +490,21 @@ fn write_parquet(
     Ok(())
 }
 
-/// Feeds trial and account rows (trials `first..`) to `t` a row group at a
-/// time, so nothing is held twice.
+/// Feeds trial and account rows (trials `first..`, with their weights on an
+/// importance-sampled run, else none) to `t` a row group at a time, so
+/// nothing is held twice.
 pub(crate) fn feed_state<W: Write + Send>(
     t: &mut LossTables<W>,
     m: &Model,
     first: u64,
     trials: &[crate::sim::tables::TrialRow],
+    weights: &[f64],
     accounts: &[crate::sim::tables::AccountTrial],
 ) -> anyhow::Result<()> {
     let g = crate::app::columnar::group_trials(m) as usize;
-    for rows in trials.chunks(g) {
-        t.push_trials(rows)?;
+    for (k, rows) in trials.chunks(g).enumerate() {
+        let w = if weights.is_empty() { &[][..] } else { &weights[k * g..k * g + rows.len()] };
+        t.push_trials(rows, w)?;
     }
     let na = m.accounts.len();
     if na > 0 {

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use arrow_array::builder::{Float64Builder, StringBuilder};
 use arrow_array::types::Int32Type;
 use arrow_array::{
-    ArrayRef, Decimal128Array, DictionaryArray, Int32Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+    ArrayRef, Decimal128Array, DictionaryArray, Float64Array, Int32Array, RecordBatch, StringArray, UInt32Array,
+    UInt64Array,
 };
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 
@@ -131,19 +132,26 @@ fn field_type(name: &str) -> DataType {
     }
 }
 
-fn schema_of(cols: &[String]) -> SchemaRef {
-    Arc::new(Schema::new(cols.iter().map(|c| Field::new(c, field_type(c), false)).collect::<Vec<_>>()))
+/// `cols`' schema, with a last `weight` column (`Float64`, each trial's
+/// likelihood ratio) on an importance-sampled run's tables, as in the CSVs.
+fn schema_of_weighted(cols: &[String], weighted: bool) -> SchemaRef {
+    let mut fields: Vec<Field> = cols.iter().map(|c| Field::new(c, field_type(c), false)).collect();
+    if weighted {
+        fields.push(Field::new("weight", DataType::Float64, false));
+    }
+    Arc::new(Schema::new(fields))
 }
 
-/// The schema of `trials` (the columns of `trials.csv`).
-pub fn trials_schema() -> SchemaRef {
-    schema_of(&tables_csv::trials_columns())
+/// The schema of `trials` (the columns of `trials.csv`; `weighted`: an
+/// importance-sampled run's, ending in `weight`).
+pub fn trials_schema(weighted: bool) -> SchemaRef {
+    schema_of_weighted(&tables_csv::trials_columns(), weighted)
 }
 
 /// The schema of `years` (the columns of `years.csv`: one balance per
-/// compensation account of `m`).
+/// compensation account of `m`, and `weight` when `m` is importance-sampled).
 pub fn years_schema(m: &Model) -> SchemaRef {
-    schema_of(&tables_csv::years_columns(m))
+    schema_of_weighted(&tables_csv::years_columns(m), m.importance.is_some())
 }
 
 /// The schema of `accounts`: one row per trial and compensation account.
@@ -184,14 +192,18 @@ fn flow_column<R>(
     Some(count_array(&ty, rows.iter().map(|r| get(counts(r)))))
 }
 
-/// `trials` of the given rows (in the order given).
-pub fn trials_batch(rows: &[TrialRow]) -> RecordBatch {
-    let schema = trials_schema();
+/// `trials` of the given rows (in the order given); `weights`, one a row, on
+/// an importance-sampled run, else empty.
+pub fn trials_batch(rows: &[TrialRow], weights: &[f64]) -> RecordBatch {
+    let weighted = !weights.is_empty();
+    assert!(!weighted || weights.len() == rows.len(), "one weight per row");
+    let schema = trials_schema(weighted);
     let columns = schema
         .fields()
         .iter()
         .map(|f| match f.name().as_str() {
             "trial" => Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.trial))) as ArrayRef,
+            "weight" => Arc::new(Float64Array::from(weights.to_vec())),
             name => flow_column(name, rows, |r| &r.flows, |r| &r.counts).expect("a trials column"),
         })
         .collect();
@@ -199,12 +211,15 @@ pub fn trials_batch(rows: &[TrialRow]) -> RecordBatch {
 }
 
 /// `years` of the given rows; `balances` holds each row's compensation
-/// account balances (`m.accounts.len()` a row, as [`Batch::year_balances`]).
-pub fn years_batch(m: &Model, rows: &[YearRow], balances: &[Fen]) -> RecordBatch {
+/// account balances (`m.accounts.len()` a row, as [`Batch::year_balances`]),
+/// `weights` each row's trial's weight when `m` is importance-sampled.
+pub fn years_batch(m: &Model, rows: &[YearRow], balances: &[Fen], weights: &[f64]) -> RecordBatch {
     let schema = years_schema(m);
     let na = m.accounts.len();
+    let weighted = m.importance.is_some();
     assert_eq!(balances.len(), rows.len() * na, "one balance per row and account");
-    let lead = schema.fields().len() - na;
+    assert_eq!(weights.len(), if weighted { rows.len() } else { 0 }, "one weight per row when weighted");
+    let lead = schema.fields().len() - na - usize::from(weighted);
     let mut columns: Vec<ArrayRef> = schema.fields()[..lead]
         .iter()
         .map(|f| match f.name().as_str() {
@@ -217,7 +232,20 @@ pub fn years_batch(m: &Model, rows: &[YearRow], balances: &[Fen]) -> RecordBatch
     for a in 0..na {
         columns.push(money_array(balances.iter().skip(a).step_by(na).copied()));
     }
+    if weighted {
+        columns.push(Arc::new(Float64Array::from(weights.to_vec())));
+    }
     RecordBatch::try_new(schema, columns).expect("columns built from the schema")
+}
+
+/// Each year row's trial's weight, from the weights of a batch's trials
+/// (none on a plain run).
+pub fn year_weights(b: &Batch) -> Vec<f64> {
+    let first = b.trials.first().map_or(0, |r| r.trial);
+    if b.weights.is_empty() {
+        return Vec::new();
+    }
+    b.years.iter().map(|y| b.weights[(y.trial - first) as usize]).collect()
 }
 
 /// `accounts` of the given rows, `[trial][account]` flattened (as
@@ -245,7 +273,11 @@ pub fn accounts_batch(m: &Model, first_trial: u64, rows: &[AccountTrial]) -> Rec
 /// A batch's three loss tables: (`trials`, `years`, `accounts`).
 pub fn batch_tables(m: &Model, b: &Batch) -> (RecordBatch, RecordBatch, RecordBatch) {
     let first = b.trials.first().map_or(0, |r| r.trial);
-    (trials_batch(&b.trials), years_batch(m, &b.years, &b.year_balances), accounts_batch(m, first, &b.accounts))
+    (
+        trials_batch(&b.trials, &b.weights),
+        years_batch(m, &b.years, &b.year_balances, &year_weights(b)),
+        accounts_batch(m, first, &b.accounts),
+    )
 }
 
 /// A table of the analyses from its CSV text: the columns named in
@@ -308,7 +340,7 @@ mod tests {
         r.flows.comp_fund = Fen(-5);
         r.counts.defaults = 7;
         r.counts.loan_years = 1 << 40;
-        let b = trials_batch(&[TrialRow::default(), r]);
+        let b = trials_batch(&[TrialRow::default(), r], &[]);
         let names: Vec<String> = b.schema().fields().iter().map(|f| f.name().clone()).collect();
         assert_eq!(names, tables_csv::trials_columns());
         let col = |n: &str| b.column(b.schema().index_of(n).unwrap()).clone();

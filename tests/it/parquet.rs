@@ -313,3 +313,39 @@ fn sweep_and_compare_write_their_tables_as_parquet() {
     riskshare(d, &["compare", "mini.yaml", "other.yaml", "--trials", "200", "--format", "parquet", "--out", "cp"]);
     assert!(d.join("cp/comparison.parquet").exists() && !d.join("cp/comparison.csv").exists());
 }
+
+#[test]
+fn importance_sampled_tables_carry_their_weights_and_merge_to_the_same_bytes() {
+    let dir = setup();
+    let d = dir.path();
+    let is = ["--importance", "auto", "--tail", "exposure:1e-2"];
+    let with = |out: &str, extra: &[&str]| {
+        let mut a: Vec<&str> = is.to_vec();
+        a.extend_from_slice(extra);
+        run(d, out, &a);
+    };
+    with("w1", &["--format", "both", "--threads", "1"]);
+    with("w2", &["--format", "both", "--threads", "2"]);
+    for f in ["trials.parquet", "years.parquet", "accounts.parquet"] {
+        assert!(fs::read(d.join("w1").join(f)).unwrap() == fs::read(d.join("w2").join(f)).unwrap(), "{f}");
+    }
+    // The weight is the last column, as in the CSVs, and the same number.
+    let t = equals_csv(&d.join("w1/trials.parquet"), &d.join("w1/trials.csv"));
+    let last = t.schema().fields().last().unwrap().clone();
+    assert_eq!((last.name().as_str(), last.data_type()), ("weight", &DataType::Float64));
+    let w = t.column(t.num_columns() - 1).as_primitive::<Float64Type>();
+    assert!(w.values().iter().all(|&x| x.is_finite() && x >= 0.0) && w.values().iter().any(|&x| x != 1.0));
+    equals_csv(&d.join("w1/years.parquet"), &d.join("w1/years.csv"));
+    // Weighted shards, Parquet only, merge to the single run's bytes.
+    for i in 0..3 {
+        let (spec, out) = (format!("{i}/3"), format!("s{i}"));
+        let mut a =
+            vec!["run", "mini.yaml", "--trials", TRIALS, "--shard", &spec, "--format", "parquet", "--out", &out];
+        a.extend_from_slice(&is);
+        riskshare(d, &a);
+    }
+    riskshare(d, &["merge", "s0", "s1", "s2", "--no-charts", "--format", "both", "--out", "m"]);
+    for f in ["trials.parquet", "years.parquet", "accounts.parquet", "trials.csv", "years.csv", "summary.json"] {
+        assert!(fs::read(d.join("w1").join(f)).unwrap() == fs::read(d.join("m").join(f)).unwrap(), "{f} after merge");
+    }
+}

@@ -179,7 +179,7 @@ fn parquet(dir: &Path, manifest: &Manifest, m: &Model, state: Option<&Collected>
         let rebuilt = (|| -> anyhow::Result<_> {
             let sinks = [io::sink(), io::sink(), io::sink()];
             let mut t = LossTables::new(m, &manifest.scenario_sha256, manifest.seed, sinks)?;
-            super::feed_state(&mut t, m, manifest.trials[0], &c.trials, &c.accounts)?;
+            super::feed_state(&mut t, m, manifest.trials[0], &c.trials, c.weights().unwrap_or(&[]), &c.accounts)?;
             replay_years(&dir.join("years.csv"), m, &mut t)?;
             Ok(t.finish()?)
         })();
