@@ -37,6 +37,10 @@ pub struct Call {
 #[derive(Default, Debug)]
 pub struct Scratch {
     calls: Vec<(Call, usize)>,
+    /// The calls' sort: keys, the radix sort's buffer, the calls in order.
+    order: Vec<u64>,
+    radix: Vec<u64>,
+    sorted: Vec<(Call, usize)>,
     survivors: Vec<u32>,
     weights: Vec<Fen>,
     keys: Vec<u32>,
@@ -120,7 +124,19 @@ pub fn call_groups(
             && book.only.get(c.group as usize).is_none_or(|&o| o == ONLY_NONE || o == c.loan)
     };
     s.calls.extend(calls.iter().enumerate().filter(|(_, c)| called(c)).map(|(k, c)| (*c, k)));
-    s.calls.sort_unstable_by_key(|(c, _)| (c.group, c.loan));
+    if s.calls.is_sorted_by_key(|(c, _)| c.loan) {
+        // The engine's case, calls in loan order: (group, place in the list)
+        // sorts as (group, loan), one integer per call, by the waterfall's
+        // radix sort.
+        s.order.clear();
+        s.order.extend(s.calls.iter().enumerate().map(|(j, (c, _))| (c.group as u64) << 32 | j as u64));
+        crate::sim::waterfall::sort_by_group(&mut s.order, &mut s.radix);
+        s.sorted.clear();
+        s.sorted.extend(s.order.iter().map(|&k| s.calls[k as u32 as usize]));
+        std::mem::swap(&mut s.calls, &mut s.sorted);
+    } else {
+        s.calls.sort_unstable_by_key(|(c, _)| (c.group, c.loan));
+    }
     let mut a = 0;
     while a < s.calls.len() {
         let group = s.calls[a].0.group;
