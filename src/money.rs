@@ -312,19 +312,7 @@ fn pro_rata_narrow(total: i64, w_sum: i64, weights: &[Fen], keys: &[u32], out: &
     if left == 0 {
         return;
     }
-    if rank.len() <= 16 {
-        // A guarantee group's few members: an insertion sort is cheaper than
-        // the selection's set-up.
-        for j in 1..rank.len() {
-            let x = rank[j];
-            let mut k = j;
-            while k > 0 && rank[k - 1] > x {
-                rank[k] = rank[k - 1];
-                k -= 1;
-            }
-            rank[k] = x;
-        }
-    } else if left < rank.len() {
+    if left < rank.len() {
         rank.select_nth_unstable(left - 1);
     }
     for &k in &rank[..left] {
