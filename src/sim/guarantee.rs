@@ -208,6 +208,49 @@ mod tests {
     }
 
     #[test]
+    fn calls_in_loan_order_settle_as_calls_in_any_order() {
+        // 500 groups of 6 spread over 3,000 loans, so loan order is not
+        // group order; 429 calls: in loan order they take the radix sort,
+        // reversed the comparison sort.
+        let n = 3_000u32;
+        let group_of: Vec<u32> = (0..n).map(|i| i * 7_919 % 500).collect();
+        let mut members: Vec<u32> = (0..n).collect();
+        members.sort_by_key(|&i| (group_of[i as usize], i));
+        let mut start = vec![0u32; 501];
+        for &g in &group_of {
+            start[g as usize + 1] += 1;
+        }
+        for g in 0..500 {
+            start[g + 1] += start[g];
+        }
+        let b = GuaranteeBook {
+            group_of: group_of.clone(),
+            start,
+            members,
+            capacity: (0..n).map(|i| Fen(20_000 + i as i64 % 7 * 3_001)).collect(),
+            only: vec![ONLY_NONE; 500],
+            uplift: 0.0,
+        };
+        let calls: Vec<Call> = (0..n)
+            .step_by(7)
+            .map(|i| Call { loan: i, group: group_of[i as usize], owed: Fen(10_000 + i as i64 * 37 % 90_001) })
+            .collect();
+        let defaulted: Vec<u32> = calls.iter().map(|c| c.loan).collect();
+        let mut used = vec![Fen::ZERO; n as usize];
+        let (got, mut paid) = run(&b, &calls, &defaulted, &mut used);
+        let reversed: Vec<Call> = calls.iter().rev().copied().collect();
+        let mut used_rev = vec![Fen::ZERO; n as usize];
+        let (mut got_rev, mut paid_rev) = run(&b, &reversed, &defaulted, &mut used_rev);
+        got_rev.reverse();
+        assert_eq!(got, got_rev);
+        assert_eq!(used, used_rev);
+        paid.sort_unstable();
+        paid_rev.sort_unstable();
+        assert_eq!(paid, paid_rev);
+        assert!(got.iter().filter(|g| g.0 > 0).count() > 300, "most calls are paid");
+    }
+
+    #[test]
     fn survivors_pay_in_full_pro_rata_to_capacity() {
         let b = book(&[10_000, 30_000, 60_000, 50_000]);
         let calls = [Call { loan: 3, group: 0, owed: Fen(20_000) }];
