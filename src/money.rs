@@ -229,14 +229,38 @@ pub fn allocate_pro_rata(total: Fen, weights: &[Fen], keys: &[u32], out: &mut Ve
     allocate_pro_rata_in(total, weights, keys, out, &mut Remainders::default());
 }
 
-/// The remainders [`allocate_pro_rata_in`] ranks: a buffer to reuse, so that
+/// The remainders [`allocate_pro_rata_in`] ranks: buffers to reuse, so that
 /// the waterfall allocates nothing once warm.
 #[derive(Clone, Debug, Default)]
-pub struct Remainders(Vec<(i128, u32, usize)>);
+pub struct Remainders {
+    /// Each claim's rank key when the amounts fit 64 bits:
+    /// `!remainder << 64 | key << 32 | claim`, smallest first.
+    narrow: Vec<u128>,
+    wide: Vec<(i128, u32, usize)>,
+}
 
 /// [`allocate_pro_rata`] with its buffer supplied.
 pub fn allocate_pro_rata_in(total: Fen, weights: &[Fen], keys: &[u32], out: &mut Vec<Fen>, rem: &mut Remainders) {
     out.clear();
+    // In 64 bits where every product `total * w` fits (a 128-bit division is
+    // a library call): one pass finds whether they do.
+    let (mut sum, mut overflow, mut w_min, mut w_max) = (0i64, false, 0i64, 0i64);
+    for w in weights {
+        let (s, o) = sum.overflowing_add(w.0);
+        (sum, overflow) = (s, overflow | o);
+        (w_min, w_max) = (w_min.min(w.0), w_max.max(w.0));
+    }
+    if !overflow && w_min >= 0 && weights.len() < 1 << 32 && total.0.checked_mul(w_max).is_some() {
+        if sum <= 0 || total.0 <= 0 {
+            out.resize(weights.len(), Fen::ZERO);
+        } else if weights.len() == 1 {
+            // A guarantee group's one defaulter: all of it.
+            out.push(total);
+        } else {
+            pro_rata_narrow(total.0, sum, weights, keys, out, &mut rem.narrow);
+        }
+        return;
+    }
     let w_sum: i128 = weights.iter().map(|w| w.0 as i128).sum();
     if w_sum <= 0 || total.0 <= 0 {
         out.resize(weights.len(), Fen::ZERO);
@@ -244,18 +268,11 @@ pub fn allocate_pro_rata_in(total: Fen, weights: &[Fen], keys: &[u32], out: &mut
     }
     let t = total.0 as i128;
     let mut given: i128 = 0;
-    let rem = &mut rem.0;
+    let rem = &mut rem.wide;
     rem.clear();
-    // In 64 bits where the product fits (a 128-bit division is a library call).
-    let w_sum64 = i64::try_from(w_sum).ok();
     for (i, w) in weights.iter().enumerate() {
-        let (q, r) = match (w_sum64, total.0.checked_mul(w.0)) {
-            (Some(ws), Some(num)) => ((num / ws) as i128, (num % ws) as i128),
-            _ => {
-                let num = t * w.0 as i128;
-                (num / w_sum, num % w_sum)
-            }
-        };
+        let num = t * w.0 as i128;
+        let (q, r) = (num / w_sum, num % w_sum);
         out.push(Fen(q as i64));
         given += q;
         rem.push((r, keys[i], i));
@@ -271,6 +288,35 @@ pub fn allocate_pro_rata_in(total: Fen, weights: &[Fen], keys: &[u32], out: &mut
             out[i].0 += 1;
             left -= 1;
         }
+    }
+}
+
+/// The 64-bit case of [`allocate_pro_rata_in`]: weights not negative, each
+/// `total * w` within `i64`. The `left` fen over the floors go one each to the
+/// `left` largest remainders (ties to the smaller key, then the earlier
+/// claim); which claims those are needs a selection, not a sort, as each
+/// gets the same one fen: a year's thousand claims on one account cost a
+/// linear pass instead of ten thousand comparisons.
+fn pro_rata_narrow(total: i64, w_sum: i64, weights: &[Fen], keys: &[u32], out: &mut Vec<Fen>, rank: &mut Vec<u128>) {
+    let mut given: i64 = 0;
+    rank.clear();
+    for (i, (w, &key)) in weights.iter().zip(keys).enumerate() {
+        let num = total * w.0;
+        let (q, r) = (num / w_sum, num % w_sum);
+        out.push(Fen(q));
+        given += q;
+        rank.push(((!(r as u64)) as u128) << 64 | (key as u128) << 32 | i as u128);
+    }
+    // Below the number of claims: each remainder is under one fen.
+    let left = ((total - given) as usize).min(rank.len());
+    if left == 0 {
+        return;
+    }
+    if left < rank.len() {
+        rank.select_nth_unstable(left - 1);
+    }
+    for &k in &rank[..left] {
+        out[k as u32 as usize].0 += 1;
     }
 }
 
@@ -352,6 +398,32 @@ mod tests {
             left -= 1;
         }
         out
+    }
+
+    #[test]
+    fn pro_rata_selection_equals_the_sorted_ranking() {
+        // Many equal remainders (equal and repeated weights) and keys out of
+        // order, where the tie rule decides who gets the odd fen.
+        let mut state = 7u64;
+        let mut next = || {
+            state = crate::rng::mix64(state.wrapping_add(1));
+            state
+        };
+        let (mut got, mut rem) = (Vec::new(), Remainders::default());
+        for k in 0..3_000 {
+            let n = 1 + (next() % [3, 40, 1500][k % 3]) as usize;
+            let kinds = 1 + next() % 5;
+            let weights: Vec<Fen> = (0..n).map(|_| Fen(100 * (1 + (next() % kinds) as i64))).collect();
+            let mut keys: Vec<u32> = (0..n as u32).map(|i| i * 7 + 3).collect();
+            for i in (1..n).rev() {
+                keys.swap(i, (next() % (i as u64 + 1)) as usize);
+            }
+            let w_sum: i64 = weights.iter().map(|w| w.0).sum();
+            let total = Fen((next() % w_sum as u64) as i64);
+            allocate_pro_rata_in(total, &weights, &keys, &mut got, &mut rem);
+            assert_eq!(got, pro_rata_wide(total, &weights, &keys), "{total:?} {weights:?} {keys:?}");
+            assert_eq!(got.iter().copied().sum::<Fen>(), total);
+        }
     }
 
     #[test]

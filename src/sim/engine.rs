@@ -858,6 +858,10 @@ fn mechanisms_after_defaults(m: &Model, year_start: usize, ws: &mut Workspace) {
             }
         }
     }
+    // The extra-damage pass walks the list by loan: sorted here through the
+    // bits (a stressed book lists tens of thousands of loans), its own sort
+    // meets a sorted list and only checks it.
+    sort_distinct(&mut mech.extra, &mut ws.bits);
 }
 
 /// Phase 2 of a trial: the funds and the waterfall's fund layers, year by

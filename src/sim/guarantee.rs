@@ -37,6 +37,10 @@ pub struct Call {
 #[derive(Default, Debug)]
 pub struct Scratch {
     calls: Vec<(Call, usize)>,
+    /// The calls' sort: keys, the radix sort's buffer, the calls in order.
+    order: Vec<u64>,
+    radix: Vec<u64>,
+    sorted: Vec<(Call, usize)>,
     survivors: Vec<u32>,
     weights: Vec<Fen>,
     keys: Vec<u32>,
@@ -120,7 +124,19 @@ pub fn call_groups(
             && book.only.get(c.group as usize).is_none_or(|&o| o == ONLY_NONE || o == c.loan)
     };
     s.calls.extend(calls.iter().enumerate().filter(|(_, c)| called(c)).map(|(k, c)| (*c, k)));
-    s.calls.sort_unstable_by_key(|(c, _)| (c.group, c.loan));
+    if s.calls.is_sorted_by_key(|(c, _)| c.loan) {
+        // The engine's case, calls in loan order: (group, place in the list)
+        // sorts as (group, loan), one integer per call, by the waterfall's
+        // radix sort.
+        s.order.clear();
+        s.order.extend(s.calls.iter().enumerate().map(|(j, (c, _))| (c.group as u64) << 32 | j as u64));
+        crate::sim::waterfall::sort_by_group(&mut s.order, &mut s.radix);
+        s.sorted.clear();
+        s.sorted.extend(s.order.iter().map(|&k| s.calls[k as u32 as usize]));
+        std::mem::swap(&mut s.calls, &mut s.sorted);
+    } else {
+        s.calls.sort_unstable_by_key(|(c, _)| (c.group, c.loan));
+    }
     let mut a = 0;
     while a < s.calls.len() {
         let group = s.calls[a].0.group;
@@ -189,6 +205,49 @@ mod tests {
         let mut s = Scratch::default();
         call_groups(b, calls, |m, _| !defaulted.contains(&m), used, &mut got, &mut s);
         (got, s.paid)
+    }
+
+    #[test]
+    fn calls_in_loan_order_settle_as_calls_in_any_order() {
+        // 500 groups of 6 spread over 3,000 loans, so loan order is not
+        // group order; 429 calls: in loan order they take the radix sort,
+        // reversed the comparison sort.
+        let n = 3_000u32;
+        let group_of: Vec<u32> = (0..n).map(|i| i * 7_919 % 500).collect();
+        let mut members: Vec<u32> = (0..n).collect();
+        members.sort_by_key(|&i| (group_of[i as usize], i));
+        let mut start = vec![0u32; 501];
+        for &g in &group_of {
+            start[g as usize + 1] += 1;
+        }
+        for g in 0..500 {
+            start[g + 1] += start[g];
+        }
+        let b = GuaranteeBook {
+            group_of: group_of.clone(),
+            start,
+            members,
+            capacity: (0..n).map(|i| Fen(20_000 + i as i64 % 7 * 3_001)).collect(),
+            only: vec![ONLY_NONE; 500],
+            uplift: 0.0,
+        };
+        let calls: Vec<Call> = (0..n)
+            .step_by(7)
+            .map(|i| Call { loan: i, group: group_of[i as usize], owed: Fen(10_000 + i as i64 * 37 % 90_001) })
+            .collect();
+        let defaulted: Vec<u32> = calls.iter().map(|c| c.loan).collect();
+        let mut used = vec![Fen::ZERO; n as usize];
+        let (got, mut paid) = run(&b, &calls, &defaulted, &mut used);
+        let reversed: Vec<Call> = calls.iter().rev().copied().collect();
+        let mut used_rev = vec![Fen::ZERO; n as usize];
+        let (mut got_rev, mut paid_rev) = run(&b, &reversed, &defaulted, &mut used_rev);
+        got_rev.reverse();
+        assert_eq!(got, got_rev);
+        assert_eq!(used, used_rev);
+        paid.sort_unstable();
+        paid_rev.sort_unstable();
+        assert_eq!(paid, paid_rev);
+        assert!(got.iter().filter(|g| g.0 > 0).count() > 300, "most calls are paid");
     }
 
     #[test]

@@ -206,15 +206,21 @@ impl Grouping {
 /// Sorts keys `group << 32 | index`, listed by increasing index, into
 /// increasing order. A year's province claims are a thousand or more, so a
 /// stable radix sort on the group's bytes (one pass below 256 groups, two
-/// below 65,536) replaces a comparison sort; the order is the same.
-fn sort_by_group(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
-    let top = keys.iter().map(|&k| k >> 32).max().unwrap_or(0);
-    if keys.len() < 256 || top >= 1 << 16 {
+/// below 65,536, and so on) replaces a comparison sort; the order is the
+/// same.
+pub(crate) fn sort_by_group(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
+    // Books list their loans village by village, so a year's claims in loan
+    // order are often grouped already: one pass says so.
+    if keys.is_sorted() {
+        return;
+    }
+    if keys.len() < 256 {
         keys.sort_unstable();
         return;
     }
+    let top = keys.iter().map(|&k| k >> 32).max().unwrap_or(0);
     let mut shift = 32;
-    while shift < 48 && top >> (shift - 32) > 0 {
+    while shift < 64 && top >> (shift - 32) > 0 {
         let mut count = [0u32; 257];
         for &k in keys.iter() {
             count[((k >> shift) & 0xff) as usize + 1] += 1;
@@ -405,26 +411,24 @@ fn pay_by_fund(
             b += 1;
         }
         let group = &g.order[a..b];
-        let demand: Fen = group.iter().map(|&k| claims[claim(k)].owed).sum();
+        // What each claim owes, read once from the claims for the demand and
+        // the split.
+        g.weights.clear();
+        g.weights.extend(group.iter().map(|&k| claims[claim(k)].owed));
+        let demand: Fen = g.weights.iter().copied().sum();
         asked.demand.push((fund, demand));
         let bal = balance[fund as usize];
         if is_exhausted(demand, bal) {
             asked.exhausted.push(fund);
         }
         if demand <= bal {
-            for &k in group {
-                let c = &mut claims[claim(k)];
-                let owed = c.owed;
-                pay(c, owed);
+            for (&k, &owed) in group.iter().zip(&g.weights) {
+                pay(&mut claims[claim(k)], owed);
             }
             balance[fund as usize] = bal - demand;
         } else {
-            g.weights.clear();
             g.keys.clear();
-            for &k in group {
-                g.weights.push(claims[claim(k)].owed);
-                g.keys.push(claims[claim(k)].loan);
-            }
+            g.keys.extend(group.iter().map(|&k| claims[claim(k)].loan));
             allocate_pro_rata_in(bal.max(Fen::ZERO), &g.weights, &g.keys, &mut g.shares, &mut g.remainders);
             for (j, &k) in group.iter().enumerate() {
                 pay(&mut claims[claim(k)], g.shares[j]);
@@ -446,8 +450,8 @@ mod tests {
     #[test]
     fn radix_sort_by_group_equals_sort() {
         let mut tmp = Vec::new();
-        // Groups under 256, under 65,536 and above (the fallback); short and long lists.
-        for (n, groups) in [(10u64, 300u64), (300, 7), (1000, 200), (1500, 17_600), (2000, 70_000)] {
+        // Groups under 256, under 65,536 and above; short and long lists.
+        for (n, groups) in [(10u64, 300u64), (300, 7), (1000, 200), (1500, 17_600), (2000, 70_000), (3000, 1 << 31)] {
             let mut keys: Vec<u64> = (0..n).map(|i| (crate::rng::mix64(i * 31 + groups) % groups) << 32 | i).collect();
             let mut want = keys.clone();
             want.sort_unstable();
