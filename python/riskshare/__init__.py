@@ -273,6 +273,7 @@ def run(
     set: Union[Mapping[str, Any], Iterable[str], None] = None,
     threads: Optional[int] = None,
     progress: Progress = False,
+    tail: Optional[str] = None,
 ) -> RunResult:
     """Simulates a scenario: ``riskshare run`` in memory.
 
@@ -285,6 +286,11 @@ def run(
         threads: worker threads (default: every core); results do not depend on it.
         progress: ``True`` for a tqdm bar (if tqdm is installed), or a callable
             receiving ``(done, total)``; off by default.
+        tail: importance-sample this tail, as ``--importance auto --tail``:
+            ``"auto"`` (any compensation account running dry), ``"COLUMN:P"``
+            (``"bank_loss:1e-3"``) or ``"COLUMN"``. The tables then end in a
+            ``weight`` column and ``summary["importance"]`` describes the
+            measure (docs/tail.md). Default: a plain run.
 
     Returns:
         a :class:`RunResult`. The GIL is released while the trials run.
@@ -293,7 +299,7 @@ def run(
         ScenarioError: the scenario, an override or an argument is bad.
     """
     with _Bar(progress, "simulating") as cb:
-        native = _native.run(_source(scenario), _sets(set), trials, seed, threads, cb)
+        native = _native.run(_source(scenario), _sets(set), trials, seed, threads, cb, tail)
     return RunResult(native)
 
 

@@ -44,6 +44,7 @@ def run(
     seed: Optional[int] = None,
     threads: Optional[int] = None,
     progress: _Callback = None,
+    tail: Optional[str] = None,
 ) -> Run: ...
 def validate(scenario: _Source, set: List[str]) -> str: ...
 def size(

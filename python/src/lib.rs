@@ -35,7 +35,7 @@ use riskshare::model::Model;
 use riskshare::report::columnar;
 use riskshare::report::format::Lang;
 use riskshare::scenario::{InputError, Override};
-use riskshare::sim::engine;
+use riskshare::sim::{engine, importance};
 
 create_exception!(
     riskshare,
@@ -322,7 +322,8 @@ fn resolve(
 /// Runs a scenario in memory: `riskshare run`'s simulation and summary,
 /// with the loss tables kept as Arrow record batches rather than written.
 #[pyfunction]
-#[pyo3(signature = (scenario, set, trials=None, seed=None, threads=None, progress=None))]
+#[pyo3(signature = (scenario, set, trials=None, seed=None, threads=None, progress=None, tail=None))]
+#[allow(clippy::too_many_arguments)]
 fn run(
     py: Python<'_>,
     scenario: (String, String, String),
@@ -331,10 +332,19 @@ fn run(
     seed: Option<u64>,
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
+    tail: Option<String>,
 ) -> PyResult<Run> {
-    let model = load(py, source(scenario)?, set)?;
+    let mut model = load(py, source(scenario)?, set)?;
     let (trials, seed, threads) = resolve(&model, trials, seed, threads).map_err(|e| input_error(py, &e))?;
     runner::check_memory(&[&model], trials, false).map_err(|e| input_error(py, &e))?;
+    let target = tail
+        .map(|t| importance::Target::parse(&t).map_err(|e| InputError::one("tail", "", None, e)))
+        .transpose()
+        .map_err(|e| input_error(py, &e))?;
+    if let Some(target) = &target {
+        // The CLI's `--importance auto --tail`: the pilot chooses the measure first.
+        py.detach(|| importance::pilot(&mut model, seed, target, threads, &|_| {}));
+    }
     let reporter = Reporter::new(progress);
     let (tables, summary_json) = py.detach(|| {
         let mut collected = Collected::new(&model);
@@ -357,7 +367,11 @@ fn run(
     reporter.raised()?;
     let summary_json = to_json(&summary_json)?;
     let resolved_yaml = runner::resolved_yaml(&model, seed, trials);
-    let schemas = [columnar::trials_schema(), columnar::years_schema(&model), columnar::accounts_schema()];
+    let schemas = [
+        columnar::trials_schema(model.importance.is_some()),
+        columnar::years_schema(&model),
+        columnar::accounts_schema(),
+    ];
     Ok(Run { model: Arc::new(model), seed, trials, threads, summary_json, resolved_yaml, tables, schemas })
 }
 

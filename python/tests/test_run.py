@@ -194,3 +194,17 @@ def test_duckdb_reads_the_tables(py_run, cli_run):
     comp, exp = header.index("comp_fund"), header.index("exposure")
     want = (sum(Decimal(r[comp]) for r in rows), sum(Decimal(r[exp]) for r in rows), len(rows))
     assert got == want
+
+
+def test_an_importance_sampled_run_is_the_clis(cli, repo, tmp_path):
+    args = ("--trials", 300, "--seed", SEED, "--no-charts", "--importance", "auto", "--tail", "exposure:1e-2")
+    p = cli("run", repo / "scenarios/wangcang.yaml", *args, "--out", tmp_path / "cli")
+    assert p.returncode == 0, p.stderr
+    r = riskshare.run(repo / "scenarios/wangcang.yaml", trials=300, seed=SEED, tail="exposure:1e-2")
+    assert r.summary == json.loads((tmp_path / "cli" / "summary.json").read_text())
+    assert r.summary["importance"]["measure"]["target"] == "exposure:1e-2"
+    assert r.trials.column_names[-1] == "weight" and r.years.column_names[-1] == "weight"
+    assert_table_equals_csv(r.trials, tmp_path / "cli" / "trials.csv")
+    assert_table_equals_csv(r.years, tmp_path / "cli" / "years.csv")
+    with pytest.raises(riskshare.ScenarioError, match="did you mean `exposure`"):
+        riskshare.run(repo / "scenarios/wangcang.yaml", trials=10, tail="exposur:1e-2")
