@@ -372,9 +372,8 @@ impl Poisson {
     }
 }
 
-/// A Gamma(shape, 1) variate by Marsaglia and Tsang (2000) on the ziggurat
-/// normal, with the `U^(1/a)` boost for shape < 1; Gamma(1) is the
-/// exponential, drawn by its ziggurat.
+/// A Gamma(shape, 1) variate by Marsaglia and Tsang (2000), with the
+/// `U^(1/a)` boost for shape < 1.
 pub fn gamma(rng: &mut TrialRng, shape: f64) -> f64 {
     Gamma::new(shape).sample(rng)
 }
@@ -387,35 +386,25 @@ pub fn beta(rng: &mut TrialRng, a: f64, b: f64) -> f64 {
 /// [`gamma`]'s sampler with its constants (a square root, two divisions)
 /// computed once: hazards draw thousands of ratios per trial from a handful
 /// of distributions. Same draws, same values.
-///
-/// Marsaglia and Tsang's method holds for any standard normal, so it takes
-/// the ziggurat's (about a fifth of the instructions of [`normal`]'s
-/// inversion, which costs a rational function and, in the tails, a
-/// logarithm); the per-village damages of a province trial draw thousands.
 #[derive(Clone, Copy, Debug)]
 pub struct Gamma {
     d: f64,
     c: f64,
     /// `1 / shape` when shape < 1 (the boost), else 0.
     boost: f64,
-    /// Shape 1: a standard exponential.
-    exponential: bool,
 }
 
 impl Gamma {
     pub fn new(shape: f64) -> Gamma {
         let (s, boost) = if shape < 1.0 { (shape + 1.0, 1.0 / shape) } else { (shape, 0.0) };
         let d = s - 1.0 / 3.0;
-        Gamma { d, c: 1.0 / libm::sqrt(9.0 * d), boost, exponential: shape == 1.0 }
+        Gamma { d, c: 1.0 / libm::sqrt(9.0 * d), boost }
     }
 
     pub fn sample(&self, rng: &mut TrialRng) -> f64 {
-        let Gamma { d, c, boost, exponential: expo } = *self;
-        if expo {
-            return exponential(rng);
-        }
+        let Gamma { d, c, boost } = *self;
         let g = loop {
-            let x = ziggurat_normal(rng);
+            let x = normal(rng);
             let v = 1.0 + c * x;
             if v <= 0.0 {
                 continue;
@@ -681,20 +670,25 @@ pub fn bernoulli_indices<R: Bits>(rng: &mut R, n: usize, p: impl Into<Chance>, m
 /// [`bernoulli_indices`] appending `items[i]` to `out` for each index
 /// selected: the same draws, with the one-uniform-per-index branch written
 /// without a branch per item (a broad drought selects 60-90 % of villages,
-/// and the branch would be mispredicted a third of the time).
+/// and the branch would be mispredicted a third of the time), comparing the
+/// uniform's 53 bits with `p` scaled to them: `u < p` exactly, without a
+/// conversion per item.
 pub fn bernoulli_select<R: Bits>(rng: &mut R, items: &[u32], p: impl Into<Chance>, out: &mut Vec<u32>) {
     let chance = p.into();
     let p = chance.p;
     if !(0.25..1.0).contains(&p) || items.is_empty() {
         return bernoulli_indices(rng, items.len(), chance, |i| out.push(items[i]));
     }
+    // u = bits * 2^-53 < p  <=>  bits < p * 2^53 (exact: a power of two)
+    // <=>  bits < ceil(p * 2^53), bits being an integer.
+    let threshold = libm::ceil(p * (1u64 << 53) as f64) as u64;
     let start = out.len();
     out.resize(start + items.len(), 0);
     let slots = &mut out[start..];
     let mut n = 0;
     for &item in items {
         slots[n] = item;
-        n += (uniform(rng) < p) as usize;
+        n += (rng.bits() >> 11 < threshold) as usize;
     }
     out.truncate(start + n);
 }
@@ -924,5 +918,40 @@ mod tests {
             let sd = (n as f64 * p * (1.0 - p)).sqrt();
             assert!((count as f64 - n as f64 * p).abs() < 5.0 * sd, "p {p}: count {count}");
         }
+    }
+
+    /// `bernoulli_select`, both of its ways (skips over hits, one uniform
+    /// per item): the count and every item's frequency follow p, items come
+    /// in order; and one uniform per item selects exactly what `uniform < p`
+    /// selects.
+    #[test]
+    fn bernoulli_select_follows_p() {
+        let items: Vec<u32> = (0..200).map(|i| 3 * i + 1).collect();
+        for p in [0.1, 0.6, 0.8, 0.97] {
+            let mut r = stream(4, 0, Stream::Peril, 0, 0);
+            let (rounds, mut count, mut per_item) = (5_000, 0usize, vec![0u32; items.len()]);
+            let mut out = Vec::new();
+            for _ in 0..rounds {
+                out.clear();
+                bernoulli_select(&mut r, &items, p, &mut out);
+                assert!(out.windows(2).all(|w| w[0] < w[1]), "p {p}: out of order");
+                count += out.len();
+                for &x in &out {
+                    per_item[(x as usize - 1) / 3] += 1;
+                }
+            }
+            let n = (rounds * items.len()) as f64;
+            assert!((count as f64 - n * p).abs() < 5.0 * (n * p * (1.0 - p)).sqrt(), "p {p}: count {count}");
+            // Each item alone: a binomial over the rounds, at 5 sd (200 items).
+            let sd = (rounds as f64 * p * (1.0 - p)).sqrt();
+            for (i, &c) in per_item.iter().enumerate() {
+                assert!((c as f64 - rounds as f64 * p).abs() < 5.0 * sd, "p {p}: item {i} chosen {c} times");
+            }
+        }
+        let (mut a, mut b) = (stream(5, 0, Stream::Peril, 0, 0), stream(5, 0, Stream::Peril, 0, 0));
+        let mut out = Vec::new();
+        bernoulli_select(&mut a, &items, 0.6, &mut out);
+        let by_uniform: Vec<u32> = items.iter().copied().filter(|_| uniform(&mut b) < 0.6).collect();
+        assert_eq!(out, by_uniform);
     }
 }

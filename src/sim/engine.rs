@@ -1209,4 +1209,48 @@ mod tests {
             assert!(bits.iter().all(|&w| w == 0), "bits left set");
         }
     }
+
+    /// A county's chain gives each bucket's first candidate its geometric
+    /// law, `P(k) = (1 - p)^k p` below the bucket's length and `(1 -
+    /// p)^len` for none, whatever the buckets before it, and buckets
+    /// independently of one another (here the joint law of "none" in two).
+    #[test]
+    fn a_chain_gives_each_bucket_its_own_geometric_skip() {
+        use crate::rng::{PhiGrid, phi_grid};
+        let grid = phi_grid();
+        // Grid points (as the passes use), from p = 1 (every loan) to 0.3 %.
+        let points = [PhiGrid::x(0), -2.75, 1.0, -1.5, 9.5, -0.84];
+        let buckets: Vec<(u32, f64, f64)> = [5u32, 40, 1, 7, 3, 12]
+            .iter()
+            .zip(points)
+            .map(|(&len, x)| {
+                let k = grid.above(x);
+                (len, grid.p(k), grid.ln_q(k))
+            })
+            .collect();
+        let runs = 200_000;
+        let mut first = vec![[0u32; 2]; buckets.len()]; // (first at 0, none)
+        let mut none_both = 0;
+        for r in 0..runs {
+            let mut chain = super::Chain::new(99, r);
+            let got: Vec<Option<u64>> = buckets.iter().map(|&(len, _, ln_q)| chain.skip(len, ln_q)).collect();
+            for (b, g) in got.iter().enumerate() {
+                first[b][0] += (*g == Some(0)) as u32;
+                first[b][1] += g.is_none() as u32;
+                assert!(g.is_none_or(|k| k < buckets[b].0 as u64));
+            }
+            none_both += (got[1].is_none() && got[5].is_none()) as u32;
+        }
+        let check = |what: &str, count: u32, p: f64| {
+            let (n, got) = (runs as f64, count as f64);
+            let se = (n * p * (1.0 - p)).sqrt().max(1e-9);
+            assert!((got - n * p).abs() <= 5.0 * se, "{what}: {got} against {}", n * p);
+        };
+        for (b, &(len, p, _)) in buckets.iter().enumerate() {
+            check(&format!("bucket {b} first at 0"), first[b][0], p);
+            check(&format!("bucket {b} none"), first[b][1], (1.0 - p).powi(len as i32));
+        }
+        let none = |b: usize| (1.0 - buckets[b].1).powi(buckets[b].0 as i32);
+        check("none in buckets 1 and 5", none_both, none(1) * none(5));
+    }
 }
