@@ -18,14 +18,21 @@
 //!    / sqrt(1 - rho)`, where `1 - D_shared` is the product of `1 - d` over
 //!    this year's shared-damage events (one ratio per event: floods,
 //!    droughts, epidemics, forced events) that reached the county. A
-//!    candidate is kept with `min(P(D), B) / B`. Stream `(DefaultBase, year)`
-//!    folded with the bucket's key ([`rng::SplitMix`]).
+//!    candidate is kept with `min(P(D), B) / B`. Each bucket's first
+//!    candidate comes from its county's chain (`Chain`: one standard
+//!    exponential spent on the county's buckets in book order, what is left
+//!    after a bucket without a candidate serving the next; stream
+//!    `(DefaultBase, year, 1)` folded with the county's key), the rest of its
+//!    pass from stream `(DefaultBase, year)` folded with the bucket's key
+//!    ([`rng::SplitMix`]).
 //! 2. *Varied pass*, same bucket: a village that a varied peril hit (one
 //!    drawing its ratio per village: landslide, hail) may lie above B. A
 //!    second skip at `(B' - B) / (1 - B)`, B' the grid bound with each varied
 //!    event at its largest ratio in the county, keeps a candidate in such a
 //!    village with `r = (P(D) - B) / (1 - B)` over that rate;
-//!    `1 - (1 - B)(1 - r) = P(D)`. Stream `(DefaultDamage, year)` folded with
+//!    `1 - (1 - B)(1 - r) = P(D)`. First candidates from the county's
+//!    chain of the buckets where the pass applies (`(DefaultDamage, year,
+//!    1)` with the county's key), the rest from `(DefaultDamage, year)` with
 //!    the bucket's key.
 //! 3. *Shock pass*: each shock type hits household borrowers alive at the start
 //!    of the year with its probability; a shocked borrower defaults in
@@ -41,6 +48,11 @@
 //!
 //! The bucket and varied passes run together, as three loops over dense
 //! lists (first skips, candidates, decisions: `bucket_and_varied_passes`).
+//! A bucket without a candidate (most: a bucket expects well under one
+//! default) costs its bound and a comparison on the chain, no stream of its
+//! own; since the chain carries from bucket to bucket within a county, a
+//! bucket's draws depend on the county's buckets before it in that year (but
+//! not on other counties, other years or other passes).
 //! A loan defaults at most once: a draw that lands on a loan already
 //! defaulted (or repaid) is ignored, which is valid thinning. Every pass is
 //! exact up to floating-point rounding; the normal CDF is evaluated only for
