@@ -18,21 +18,14 @@
 //!    / sqrt(1 - rho)`, where `1 - D_shared` is the product of `1 - d` over
 //!    this year's shared-damage events (one ratio per event: floods,
 //!    droughts, epidemics, forced events) that reached the county. A
-//!    candidate is kept with `min(P(D), B) / B`. Each bucket's first
-//!    candidate comes from its county's chain (`Chain`: one standard
-//!    exponential spent on the county's buckets in book order, what is left
-//!    after a bucket without a candidate serving the next; stream
-//!    `(DefaultBase, year, 1)` folded with the county's key), the rest of its
-//!    pass from stream `(DefaultBase, year)` folded with the bucket's key
-//!    ([`rng::SplitMix`]).
+//!    candidate is kept with `min(P(D), B) / B`. Stream `(DefaultBase, year)`
+//!    folded with the bucket's key ([`rng::SplitMix`]).
 //! 2. *Varied pass*, same bucket: a village that a varied peril hit (one
 //!    drawing its ratio per village: landslide, hail) may lie above B. A
 //!    second skip at `(B' - B) / (1 - B)`, B' the grid bound with each varied
 //!    event at its largest ratio in the county, keeps a candidate in such a
 //!    village with `r = (P(D) - B) / (1 - B)` over that rate;
-//!    `1 - (1 - B)(1 - r) = P(D)`. First candidates from the county's
-//!    chain of the buckets where the pass applies (`(DefaultDamage, year,
-//!    1)` with the county's key), the rest from `(DefaultDamage, year)` with
+//!    `1 - (1 - B)(1 - r) = P(D)`. Stream `(DefaultDamage, year)` folded with
 //!    the bucket's key.
 //! 3. *Shock pass*: each shock type hits household borrowers alive at the start
 //!    of the year with its probability; a shocked borrower defaults in
@@ -48,11 +41,6 @@
 //!
 //! The bucket and varied passes run together, as three loops over dense
 //! lists (first skips, candidates, decisions: `bucket_and_varied_passes`).
-//! A bucket without a candidate (most: a bucket expects well under one
-//! default) costs its bound and a comparison on the chain, no stream of its
-//! own; since the chain carries from bucket to bucket within a county, a
-//! bucket's draws depend on the county's buckets before it in that year (but
-//! not on other counties, other years or other passes).
 //! A loan defaults at most once: a draw that lands on a loan already
 //! defaulted (or repaid) is ignored, which is valid thinning. Every pass is
 //! exact up to floating-point rounding; the normal CDF is evaluated only for
@@ -147,9 +135,8 @@ fn sort_distinct(list: &mut Vec<u32>, bits: &mut [u64]) {
     }
 }
 
-/// A bucket's skip (base or varied pass) in one year that landed on a loan:
-/// its first candidate, loan `k` of the bucket (from the county's chain);
-/// the rest of the pass runs on the bucket's own stream.
+/// A bucket's skip (base or varied pass) in one year, after its first draw:
+/// at loan `k` of the bucket, with its stream where that draw left it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Pass {
     bucket: u32,
@@ -157,6 +144,7 @@ struct Pass {
     len: u32,
     varied: bool,
     k: u64,
+    g: rng::SplitMix,
     ln_q: f64,
     /// The bucket's probit, its bound B, and what scales the uniforms (B, or
     /// the varied pass's bound on r).
@@ -469,53 +457,10 @@ struct BucketYear<'a> {
     m: &'a Model,
     f: Factors<'a>,
     grid: &'static rng::PhiGrid,
-    /// Year keys of the passes' streams: each county's chain of first skips
-    /// (`*_chain`, folded with the county's key) and each bucket's stream for
-    /// the rest of its pass (folded with the bucket's key).
     base: u64,
     varied: u64,
-    base_chain: u64,
-    varied_chain: u64,
     damaged: bool,
     slope: f64,
-}
-
-/// A county's chain of first skips over its buckets, for one pass: a
-/// standard exponential E spent on the buckets' hazards in turn (Batagelj
-/// and Brandes' skip, `floor(E / -ln(1 - p))`, run across bucket ends). A
-/// bucket of `len` loans at rate `-ln(1 - p)` with E at least `len` times
-/// the rate has no candidate, and what remains of E is again a standard
-/// exponential, independent of that (memorylessness), so it serves the next
-/// bucket; otherwise its first candidate is loan `floor(E / rate)` and the
-/// next bucket starts on a fresh E. So a bucket without a candidate costs a
-/// multiplication and a comparison, not a stream and a draw of its own.
-struct Chain {
-    g: rng::SplitMix,
-    e: f64,
-}
-
-impl Chain {
-    fn new(year_key: u64, county_key: u64) -> Self {
-        let mut g = rng::SplitMix::new(year_key, county_key);
-        let e = rng::exponential(&mut g);
-        Chain { g, e }
-    }
-
-    /// The first candidate among `len` loans at `ln_q = ln(1 - p)`, if any.
-    #[inline]
-    fn skip(&mut self, len: u32, ln_q: f64) -> Option<u64> {
-        let rate = -ln_q;
-        let span = len as f64 * rate;
-        if self.e >= span {
-            self.e -= span;
-            return None;
-        }
-        // `e < span` puts it below `len` but for rounding (and a rate of
-        // infinity, p = 1, gives 0: every loan is a candidate).
-        let k = ((self.e / rate) as u64).min(len as u64 - 1);
-        self.e = rng::exponential(&mut self.g);
-        Some(k)
-    }
 }
 
 /// The bucket and varied passes of year `t`, as three loops over dense
@@ -535,56 +480,39 @@ fn bucket_and_varied_passes(m: &Model, seed: u64, trial: u64, t: usize, f: Facto
         grid: rng::phi_grid(),
         base: rng::key(&[seed, trial, Stream::DefaultBase as u64, t as u64]),
         varied: rng::key(&[seed, trial, Stream::DefaultDamage as u64, t as u64]),
-        base_chain: rng::key(&[seed, trial, Stream::DefaultBase as u64, t as u64, CHAIN]),
-        varied_chain: rng::key(&[seed, trial, Stream::DefaultDamage as u64, t as u64, CHAIN]),
         damaged: e.kappa > 0.0,
         slope: e.kappa * e.inv_sqrt_1m_rho,
     };
-    y.first_skips(&m.live_buckets[t], &ws.damage, &mut ws.passes);
-    list_candidates(m, &y, &ws.passes, &ws.damage, &mut ws.candidates);
+    let kept = y.first_skips(&m.live_buckets[t], &ws.damage, &mut ws.passes);
+    list_candidates(m, &ws.passes[..kept], &ws.damage, &mut ws.candidates);
     y.decide_candidates(t, ws);
 }
 
-/// The last part of the chains' year keys, which sets them apart from the
-/// buckets' streams of the same year.
-const CHAIN: u64 = 1;
-
 impl BucketYear<'_> {
-    /// Every live bucket's first skip of each of its passes, on its county's
-    /// chains; the passes that landed on a loan go into `passes`. The live
-    /// buckets come in book order, so a county's buckets come together and
-    /// each county's chains are drawn once a year.
-    fn first_skips(&self, live: &[(u32, u32)], damage: &DamageState, passes: &mut Vec<Pass>) {
-        passes.clear();
-        let m = self.m;
-        let mut county = u32::MAX;
-        let (mut base, mut varied) = (Chain { g: rng::SplitMix::default(), e: 0.0 }, None);
+    /// Every live bucket's first skip of each of its passes, into `passes`;
+    /// returns how many landed on a loan (they come first).
+    fn first_skips(&self, live: &[(u32, u32)], damage: &DamageState, passes: &mut Vec<Pass>) -> usize {
+        // Slots are overwritten until a pass is kept, so the list only grows.
+        if passes.len() < 2 * live.len() {
+            passes.resize(2 * live.len(), Pass::default());
+        }
+        let mut kept = 0;
         for &(b, len) in live {
-            let c = m.buckets[b as usize].county;
-            if c != county {
-                debug_assert!(county == u32::MAX || c > county, "buckets out of county order");
-                county = c;
-                base = Chain::new(self.base_chain, m.keys.county[c as usize]);
-                // Drawn where the county's varied pass first applies.
-                varied = None;
-            }
             let (pass, kb) = self.bucket_pass(b, len, damage);
-            if let Some(k) = base.skip(len, pass.ln_q) {
-                passes.push(Pass { k, ..pass });
-            }
+            passes[kept] = pass;
+            kept += (pass.k < len as u64) as usize;
             if let Some(pass) = self.varied_pass(&pass, kb, damage) {
-                let chain = varied.get_or_insert_with(|| Chain::new(self.varied_chain, m.keys.county[c as usize]));
-                if let Some(k) = chain.skip(len, pass.ln_q) {
-                    passes.push(Pass { k, ..pass });
-                }
+                passes[kept] = pass;
+                kept += (pass.k < len as u64) as usize;
             }
         }
+        kept
     }
 
-    /// The bucket pass in bucket `b` (its first `len` loans are alive), at
-    /// the bound B: the grid point at or above the probit of a village hit
-    /// by every shared-damage event that reached the county. Also returns
-    /// B's grid index.
+    /// The bucket pass's first skip in bucket `b` (its first `len` loans are
+    /// alive), at the bound B: the grid point at or above the probit of a
+    /// village hit by every shared-damage event that reached the county.
+    /// Also returns B's grid index.
     #[inline]
     fn bucket_pass(&self, b: u32, len: u32, damage: &DamageState) -> (Pass, usize) {
         let (m, e, grid) = (self.m, &self.m.economy, self.grid);
@@ -595,17 +523,20 @@ impl BucketYear<'_> {
         let top = if self.damaged { a + self.slope * damage.shared_bound(county, ind) } else { a };
         let kb = grid.above(top);
         let (bound, ln_q) = (grid.p(kb), grid.ln_q(kb));
-        (Pass { bucket: b, len, varied: false, k: 0, ln_q, a, bound, scale: bound }, kb)
+        let mut g = rng::SplitMix::new(self.base, m.keys.bucket[b as usize]);
+        let k = rng::geometric_gap(&mut g, ln_q);
+        (Pass { bucket: b, len, varied: false, k, g, ln_q, a, bound, scale: bound }, kb)
     }
 
-    /// The varied pass in the bucket of `base` (its bucket pass, whose bound
-    /// has grid index `kb`), where one applies. A village a varied peril
-    /// (landslide, hail) hit may lie above B: such a loan defaults in
-    /// addition with `r = (P(D) - B) / (1 - B)`, which brings it to exactly
-    /// P(D). The skip runs at the bound of r over every village of the
-    /// county, `(B' - B) / (1 - B)` with B' from the county's largest varied
-    /// ratios. Only a county-year a varied peril reached has one: the
-    /// buckets of a county come together, so the branch is well predicted.
+    /// The varied pass's first skip in the bucket of `base` (its bucket
+    /// pass, whose bound has grid index `kb`), where one applies. A village
+    /// a varied peril (landslide, hail) hit may lie above B: such a loan
+    /// defaults in addition with `r = (P(D) - B) / (1 - B)`, which brings it
+    /// to exactly P(D). The skip runs at the bound of r over every village of
+    /// the county, `(B' - B) / (1 - B)` with B' from the county's largest
+    /// varied ratios. Its stream serves nothing else, so it is drawn only
+    /// where the pass applies (a county-year a varied peril reached: the
+    /// buckets of a county come together, so the branch is well predicted).
     #[inline]
     fn varied_pass(&self, base: &Pass, kb: usize, damage: &DamageState) -> Option<Pass> {
         let (m, grid) = (self.m, self.grid);
@@ -617,7 +548,9 @@ impl BucketYear<'_> {
         }
         let r_bound = (grid.p(kv) - base.bound) / (1.0 - base.bound);
         let ln_q = grid.ln_q(kv) - grid.ln_q(kb);
-        Some(Pass { varied: true, ln_q, scale: r_bound, ..*base })
+        let mut g = rng::SplitMix::new(self.varied, m.keys.bucket[base.bucket as usize]);
+        let k = rng::geometric_gap(&mut g, ln_q);
+        Some(Pass { varied: true, k, g, ln_q, scale: r_bound, ..*base })
     }
 
     /// Decides the listed candidates; the normal CDF is computed only where
@@ -659,16 +592,13 @@ impl BucketYear<'_> {
     }
 }
 
-/// Runs the kept passes on from their first candidate, on each bucket's
-/// stream, listing the loans they land on, each with its uniform scaled to
-/// its pass's bound.
-fn list_candidates(m: &Model, y: &BucketYear, passes: &[Pass], damage: &DamageState, candidates: &mut Vec<Candidate>) {
+/// Runs the kept passes on from their first skip, listing the loans they
+/// land on, each with its uniform scaled to its pass's bound.
+fn list_candidates(m: &Model, passes: &[Pass], damage: &DamageState, candidates: &mut Vec<Candidate>) {
     candidates.clear();
     for p in passes {
         let (start, industry) = (m.buckets[p.bucket as usize].start, m.buckets[p.bucket as usize].industry);
-        let year_key = if p.varied { y.varied } else { y.base };
-        let mut g = rng::SplitMix::new(year_key, m.keys.bucket[p.bucket as usize]);
-        let mut k = p.k;
+        let (mut g, mut k) = (p.g, p.k);
         while k < p.len as u64 {
             // One uniform per candidate whatever its village, so draws stay aligned.
             let u = rng::uniform(&mut g) * p.scale;
@@ -1220,49 +1150,5 @@ mod tests {
             assert_eq!(list, want, "{n}");
             assert!(bits.iter().all(|&w| w == 0), "bits left set");
         }
-    }
-
-    /// A county's chain gives each bucket's first candidate its geometric
-    /// law, `P(k) = (1 - p)^k p` below the bucket's length and `(1 -
-    /// p)^len` for none, whatever the buckets before it, and buckets
-    /// independently of one another (here the joint law of "none" in two).
-    #[test]
-    fn a_chain_gives_each_bucket_its_own_geometric_skip() {
-        use crate::rng::{PhiGrid, phi_grid};
-        let grid = phi_grid();
-        // Grid points (as the passes use), from p = 1 (every loan) to 0.3 %.
-        let points = [PhiGrid::x(0), -2.75, 1.0, -1.5, 9.5, -0.84];
-        let buckets: Vec<(u32, f64, f64)> = [5u32, 40, 1, 7, 3, 12]
-            .iter()
-            .zip(points)
-            .map(|(&len, x)| {
-                let k = grid.above(x);
-                (len, grid.p(k), grid.ln_q(k))
-            })
-            .collect();
-        let runs = 200_000;
-        let mut first = vec![[0u32; 2]; buckets.len()]; // (first at 0, none)
-        let mut none_both = 0;
-        for r in 0..runs {
-            let mut chain = super::Chain::new(99, r);
-            let got: Vec<Option<u64>> = buckets.iter().map(|&(len, _, ln_q)| chain.skip(len, ln_q)).collect();
-            for (b, g) in got.iter().enumerate() {
-                first[b][0] += (*g == Some(0)) as u32;
-                first[b][1] += g.is_none() as u32;
-                assert!(g.is_none_or(|k| k < buckets[b].0 as u64));
-            }
-            none_both += (got[1].is_none() && got[5].is_none()) as u32;
-        }
-        let check = |what: &str, count: u32, p: f64| {
-            let (n, got) = (runs as f64, count as f64);
-            let se = (n * p * (1.0 - p)).sqrt().max(1e-9);
-            assert!((got - n * p).abs() <= 5.0 * se, "{what}: {got} against {}", n * p);
-        };
-        for (b, &(len, p, _)) in buckets.iter().enumerate() {
-            check(&format!("bucket {b} first at 0"), first[b][0], p);
-            check(&format!("bucket {b} none"), first[b][1], (1.0 - p).powi(len as i32));
-        }
-        let none = |b: usize| (1.0 - buckets[b].1).powi(buckets[b].0 as i32);
-        check("none in buckets 1 and 5", none_both, none(1) * none(5));
     }
 }
