@@ -206,7 +206,9 @@ impl PhiGrid {
         }
         // Truncation, then one step up if that point lies below x (`ceil`
         // is a library call on the baseline x86-64 target).
-        let k = (k as usize).min(GRID_POINTS - 1);
+        // Clamped as a float: a float-to-u32 conversion is one instruction
+        // where a saturating one to usize takes a dozen.
+        let k = k.min((GRID_POINTS - 1) as f64) as u32 as usize;
         if Self::x(k) < x && k + 1 < GRID_POINTS { k + 1 } else { k }
     }
 
@@ -614,7 +616,9 @@ impl LogNormal {
 #[inline]
 pub fn geometric_gap<R: Bits>(rng: &mut R, ln_q: f64) -> u64 {
     let g = exponential(rng) / -ln_q;
-    if g >= 1.8e19 { u64::MAX } else { g as u64 }
+    // Through i64, whose conversion is one instruction (u64's takes a
+    // dozen): a gap of 2^63 or more means no event in any sequence here.
+    if g >= 9.2e18 { u64::MAX } else { g as i64 as u64 }
 }
 
 /// A probability with the `ln(1 - p)` its skips need, computed once: a
@@ -666,20 +670,25 @@ pub fn bernoulli_indices<R: Bits>(rng: &mut R, n: usize, p: impl Into<Chance>, m
 /// [`bernoulli_indices`] appending `items[i]` to `out` for each index
 /// selected: the same draws, with the one-uniform-per-index branch written
 /// without a branch per item (a broad drought selects 60-90 % of villages,
-/// and the branch would be mispredicted a third of the time).
+/// and the branch would be mispredicted a third of the time), comparing the
+/// uniform's 53 bits with `p` scaled to them: `u < p` exactly, without a
+/// conversion per item.
 pub fn bernoulli_select<R: Bits>(rng: &mut R, items: &[u32], p: impl Into<Chance>, out: &mut Vec<u32>) {
     let chance = p.into();
     let p = chance.p;
     if !(0.25..1.0).contains(&p) || items.is_empty() {
         return bernoulli_indices(rng, items.len(), chance, |i| out.push(items[i]));
     }
+    // u = bits * 2^-53 < p  <=>  bits < p * 2^53 (exact: a power of two)
+    // <=>  bits < ceil(p * 2^53), bits being an integer.
+    let threshold = libm::ceil(p * (1u64 << 53) as f64) as u64;
     let start = out.len();
     out.resize(start + items.len(), 0);
     let slots = &mut out[start..];
     let mut n = 0;
     for &item in items {
         slots[n] = item;
-        n += (uniform(rng) < p) as usize;
+        n += (rng.bits() >> 11 < threshold) as usize;
     }
     out.truncate(start + n);
 }
@@ -835,6 +844,34 @@ mod tests {
         }
     }
 
+    /// Gamma(shape) against its law: mean and variance both `shape`, and,
+    /// for Beta(1, b) (a Gamma(1), the exponential, over a sum), the closed
+    /// form CDF `1 - (1 - x)^b` at its deciles (Kolmogorov-Smirnov bound).
+    #[test]
+    fn gamma_and_beta_follow_their_laws() {
+        let mut r = stream(2, 0, Stream::Peril, 1, 0);
+        for &shape in &[0.5, 1.0, 2.0, 19.0] {
+            let n = 100_000;
+            let xs: Vec<f64> = (0..n).map(|_| gamma(&mut r, shape)).collect();
+            let m = xs.iter().sum::<f64>() / n as f64;
+            let v = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64;
+            // sd of the mean sqrt(shape / n); of the variance about
+            // sqrt((mu4 - sigma^4) / n), mu4 = 3 shape^2 + 6 shape.
+            assert!((m - shape).abs() < 5.0 * (shape / n as f64).sqrt(), "gamma({shape}) mean {m}");
+            let sd_v = ((2.0 * shape * shape + 6.0 * shape) / n as f64).sqrt();
+            assert!((v - shape).abs() < 5.0 * sd_v, "gamma({shape}) variance {v}");
+        }
+        let (n, b) = (100_000, 6.0);
+        let mut xs: Vec<f64> = (0..n).map(|_| beta(&mut r, 1.0, b)).collect();
+        xs.sort_by(f64::total_cmp);
+        for q in 1..10 {
+            let x = xs[n * q / 10];
+            let cdf: f64 = 1.0 - (1.0 - x).powf(b);
+            // 1.63 / sqrt(n) bounds the KS statistic with 99 % probability.
+            assert!((cdf - q as f64 / 10.0).abs() < 1.63 / (n as f64).sqrt(), "beta(1, 6) at {x}: {cdf}");
+        }
+    }
+
     #[test]
     fn exponential_matches_its_distribution() {
         let mut r = SplitMix::new(5, 9);
@@ -881,5 +918,40 @@ mod tests {
             let sd = (n as f64 * p * (1.0 - p)).sqrt();
             assert!((count as f64 - n as f64 * p).abs() < 5.0 * sd, "p {p}: count {count}");
         }
+    }
+
+    /// `bernoulli_select`, both of its ways (skips over hits, one uniform
+    /// per item): the count and every item's frequency follow p, items come
+    /// in order; and one uniform per item selects exactly what `uniform < p`
+    /// selects.
+    #[test]
+    fn bernoulli_select_follows_p() {
+        let items: Vec<u32> = (0..200).map(|i| 3 * i + 1).collect();
+        for p in [0.1, 0.6, 0.8, 0.97] {
+            let mut r = stream(4, 0, Stream::Peril, 0, 0);
+            let (rounds, mut count, mut per_item) = (5_000, 0usize, vec![0u32; items.len()]);
+            let mut out = Vec::new();
+            for _ in 0..rounds {
+                out.clear();
+                bernoulli_select(&mut r, &items, p, &mut out);
+                assert!(out.windows(2).all(|w| w[0] < w[1]), "p {p}: out of order");
+                count += out.len();
+                for &x in &out {
+                    per_item[(x as usize - 1) / 3] += 1;
+                }
+            }
+            let n = (rounds * items.len()) as f64;
+            assert!((count as f64 - n * p).abs() < 5.0 * (n * p * (1.0 - p)).sqrt(), "p {p}: count {count}");
+            // Each item alone: a binomial over the rounds, at 5 sd (200 items).
+            let sd = (rounds as f64 * p * (1.0 - p)).sqrt();
+            for (i, &c) in per_item.iter().enumerate() {
+                assert!((c as f64 - rounds as f64 * p).abs() < 5.0 * sd, "p {p}: item {i} chosen {c} times");
+            }
+        }
+        let (mut a, mut b) = (stream(5, 0, Stream::Peril, 0, 0), stream(5, 0, Stream::Peril, 0, 0));
+        let mut out = Vec::new();
+        bernoulli_select(&mut a, &items, 0.6, &mut out);
+        let by_uniform: Vec<u32> = items.iter().copied().filter(|_| uniform(&mut b) < 0.6).collect();
+        assert_eq!(out, by_uniform);
     }
 }
