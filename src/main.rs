@@ -624,16 +624,17 @@ fn precision_line(p: &runner::Precision, reached: f64, trials: u64) -> String {
     )
 }
 
-/// What the pilot chose: the tail, its level, the largest factor shift and rate factor.
+/// What the pilot chose: the tail, its level, the largest factor shift, rate factor and severity shift.
 fn importance_line(ms: &riskshare::sim::importance::Measure, secs: f64) -> String {
     let t = &ms.tilt;
     let mus = t.shifts.iter().flat_map(|s| s.county.iter().chain(&s.industry));
     let shift = mus.fold(0.0f64, |a, &x| if x.abs() > a.abs() { x } else { a });
     let rate = t.peril_rate.iter().chain(&t.disease_rate).fold(1.0f64, |a, &x| a.max(x));
+    let theta = t.peril_severity.iter().chain(&t.disease_severity).fold(0.0f64, |a, &x| a.max(x));
     let level = if ms.target.contains(':') { format!(" (level {})", text::sci(ms.level)) } else { String::new() };
     format!(
         "importance sampling: {} {}{level}; pilot of {} x {} trials in {secs:.2} s; {} factor shifts (the largest {shift:+.3}), \
-         largest event-rate factor {rate:.3}\n",
+         largest event-rate factor {rate:.3}, largest severity shift {theta:.3}\n",
         ms.method,
         ms.target,
         ms.pilot_rounds,
