@@ -274,10 +274,11 @@ fn draw_ratio(g: &mut rng::TrialRng, r: &Ratio) -> f64 {
 fn draw_severity(g: &mut rng::TrialRng, r: &Ratio, tilt: Option<&SeverityTilt>, k: usize, st: &mut DamageState) -> f64 {
     let Some(tilt) = tilt else { return draw_ratio(g, r) };
     let x = tilt.law.sample(g);
+    let ln_x = x.max(f64::MIN_POSITIVE).ln();
     let s = &mut st.severity[k];
     s.0 += 1;
-    s.1 += x.max(f64::MIN_POSITIVE).ln();
-    st.severity_log_ratio += tilt.log_ratio(x);
+    s.1 += ln_x;
+    st.severity_log_ratio += tilt.log_ratio(ln_x);
     x
 }
 
