@@ -634,12 +634,14 @@ fn importance_line(ms: &riskshare::sim::importance::Measure, secs: f64) -> Strin
     let level = if ms.target.contains(':') { format!(" (level {})", text::sci(ms.level)) } else { String::new() };
     format!(
         "importance sampling: {} {}{level}; pilot of {} x {} trials in {secs:.2} s; {} factor shifts (the largest {shift:+.3}), \
-         largest event-rate factor {rate:.3}, largest severity shift {theta:.3}\n",
+         largest event-rate factor {rate:.3}, largest severity shift {theta:.3}; step x{:.1} (factors), x{:.1} (hazards)\n",
         ms.method,
         ms.target,
         ms.pilot_rounds,
         riskshare::report::format::group(ms.pilot_trials as f64, 0),
         t.shifts.len(),
+        ms.factor_scale,
+        ms.hazard_scale,
     )
 }
 

@@ -56,6 +56,19 @@ impl Shift {
 }
 
 impl Tilt {
+    /// This tilt with its factor shifts times `factors`, and its hazards'
+    /// rate factors raised to `hazards` and severity shifts times `hazards`:
+    /// the same direction, a smaller or larger step (1, 1: itself).
+    pub fn scaled(&self, factors: f64, hazards: f64) -> Tilt {
+        let mut t = self.clone();
+        for s in t.shifts.iter_mut() {
+            s.county.iter_mut().chain(s.industry.iter_mut()).for_each(|x| *x *= factors);
+        }
+        t.peril_rate.iter_mut().chain(t.disease_rate.iter_mut()).for_each(|f| *f = f.powf(hazards));
+        t.peril_severity.iter_mut().chain(t.disease_severity.iter_mut()).for_each(|x| *x *= hazards);
+        t
+    }
+
     /// The scenario's own law, with the model's dimensions.
     pub fn identity(m: &Model) -> Tilt {
         Tilt {
@@ -95,7 +108,18 @@ pub struct Measure {
     /// Trials per pilot round, and the rounds it ran.
     pub pilot_trials: u64,
     pub pilot_rounds: u32,
+    /// What the cross-entropy tilt was scaled by (factor shifts, and the
+    /// hazards' log rate factors and severity shifts), chosen by the
+    /// variance the pilot's last round estimates (1: as fitted).
+    #[serde(default = "one")]
+    pub factor_scale: f64,
+    #[serde(default = "one")]
+    pub hazard_scale: f64,
     pub tilt: Tilt,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Model {

@@ -18,13 +18,17 @@
 //! at or above a level kept (the elite), the tilt set to the elite's
 //! likelihood-weighted mean innovation and event rate (the cross-entropy
 //! optimum within the family), the level raised round by round (at most the
-//! top [`ELITE`] of the round) until it is the target's. The pilot draws from
+//! top [`ELITE`] of the round) until it is the target's. The fitted step is
+//! then sized ([`step_size`]): the last round's trials, weighed again under
+//! the tilt scaled down by each of a few shares, estimate the estimator's
+//! second moment, and the least is kept. The pilot draws from
 //! its own seed (`rng::key(&[seed, PILOT_KEY, round])`), trials `0..`
 //! [`PILOT_TRIALS`]: it depends on (model, seed, target) only, so every
 //! shard and every thread count computes the same measure, and the main
 //! run's trials are not among its draws.
 
 use crate::model::Model;
+use crate::model::hazard::SeverityTilt;
 pub use crate::model::importance::{Measure, Shift, Tilt};
 use crate::rng::{self, Stream};
 use crate::sim::tables::{Batch, COUNTS, MONEY, TrialRow};
@@ -387,6 +391,114 @@ fn severity_draws(m: &Model, seed: u64, threads: usize, out: &mut [(u32, f64)]) 
     });
 }
 
+/// The pilot's draws of its last round, per trial: innovations (`dim` a
+/// trial, [`TrialDraws`]' order), event counts and Beta draws (`nh` a trial,
+/// perils then diseases).
+struct Recorded<'a> {
+    eps: &'a [f64],
+    counts: &'a [f64],
+    severity: &'a [(u32, f64)],
+    dim: usize,
+    nh: usize,
+}
+
+/// What a trial's likelihood ratio reads of the scenario's hazards: each
+/// peril's and disease's expected events over regions and years, and its
+/// Beta shape where the severity is drawn.
+struct Laws {
+    events: Vec<f64>,
+    shapes: Vec<Option<(f64, f64)>>,
+}
+
+impl Laws {
+    fn of(m: &Model) -> Laws {
+        let hz = &m.hazards;
+        let cells = (hz.regions.len() * m.horizon) as f64;
+        let events = hz.perils.iter().map(|p| p.rate).chain(hz.diseases.iter().map(|d| d.rate));
+        Laws {
+            events: events.map(|r| r * cells).collect(),
+            shapes: hz.perils.iter().map(|p| p.shape).chain(hz.diseases.iter().map(|d| d.shape)).collect(),
+        }
+    }
+}
+
+/// The log likelihood ratio, scenario law over `tilt`, of recorded trial
+/// `i`: the sums [`draws`] and the engine make, from the draws alone, so a
+/// trial drawn under one tilt is weighed under another.
+fn log_ratio_of(laws: &Laws, tilt: &Tilt, log_norms: &[f64], r: &Recorded, i: usize) -> f64 {
+    let e = &r.eps[i * r.dim..(i + 1) * r.dim];
+    let a: Vec<f64> = tilt
+        .shifts
+        .iter()
+        .map(|s| {
+            let mu = s.county.iter().chain(&s.industry);
+            s.prob.ln() + mu.zip(e).map(|(&mu, &x)| mu * (x - 0.5 * mu)).sum::<f64>()
+        })
+        .collect();
+    let top = a.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut lw = -(top + a.iter().map(|x| (x - top).exp()).sum::<f64>().ln());
+    let factors = tilt.peril_rate.iter().chain(&tilt.disease_rate);
+    let thetas = tilt.peril_severity.iter().chain(&tilt.disease_severity);
+    for (k, (&f, &theta)) in factors.zip(thetas).enumerate() {
+        if laws.events[k] > 0.0 {
+            lw += -r.counts[i * r.nh + k] * f.ln() + laws.events[k] * (f - 1.0);
+        }
+        let (draws, sum_ln) = r.severity[i * r.nh + k];
+        if theta != 0.0 {
+            lw += draws as f64 * log_norms[k] - theta * sum_ln;
+        }
+    }
+    lw
+}
+
+/// The steps a sized tilt may take, as shares of the cross-entropy step.
+const STEP_SCALES: [f64; 6] = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5];
+/// Fewest tail trials in the last round for the variance to size the step.
+const MIN_TAIL_TRIALS: usize = 100;
+
+/// Sizes the fitted `tilt`'s step (factor shifts, and hazards' rate and
+/// severity tilts), returning the two scales. Cross-entropy matches the
+/// tail's mean draws, and a tail reached by several drivers at once is
+/// overshot when each is moved to its own mean: trials land past the level,
+/// with tiny, scattered weights. The scale pair of [`STEP_SCALES`] whose
+/// estimator has the least second moment, `E_q[w_s^2 1{tail}]`, estimated
+/// from the last round's trials (drawn from `sampled` with weights `w`) as
+/// the mean of `w_s w 1{tail}`, is kept; (1, 1) when the round has too few
+/// tail trials to tell.
+fn step_size(
+    laws: &Laws,
+    tilt: &Tilt,
+    sampled: &Tilt,
+    r: &Recorded,
+    scored: &[Scored],
+    in_tail: &[bool],
+) -> (f64, f64) {
+    let tail: Vec<usize> = (0..scored.len()).filter(|&i| in_tail[i] && scored[i].weight > 0.0).collect();
+    if tail.len() < MIN_TAIL_TRIALS || sampled.shifts.is_empty() {
+        return (1.0, 1.0);
+    }
+    let mut best = ((1.0, 1.0), f64::INFINITY);
+    for &fs in &STEP_SCALES {
+        for &hs in &STEP_SCALES {
+            let t = tilt.scaled(fs, hs);
+            let thetas = t.peril_severity.iter().chain(&t.disease_severity);
+            let log_norms: Vec<f64> = laws
+                .shapes
+                .iter()
+                .zip(thetas)
+                .map(|(shape, &theta)| shape.map_or(0.0, |sh| SeverityTilt::new(sh, theta).log_norm))
+                .collect();
+            let m2: f64 =
+                tail.iter().map(|&i| (log_ratio_of(laws, &t, &log_norms, r, i) + scored[i].weight.ln()).exp()).sum();
+            // Ties (no hazards: every hazard scale gives the same) keep the larger step.
+            if m2 < best.1 * (1.0 - 1e-12) {
+                best = ((fs, hs), m2);
+            }
+        }
+    }
+    best.0
+}
+
 /// The digamma function (recurrence to x >= 10, then the asymptotic series).
 fn digamma(mut x: f64) -> f64 {
     let mut r = 0.0;
@@ -437,16 +549,21 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
     let mut severity = vec![(0u32, 0.0f64); n * nh];
     let mut scored: Vec<Scored> = Vec::with_capacity(n);
     let (mut level, mut rounds, mut at_target) = (0.0, 0, 0);
-    let measure = |tilt: &Tilt, level: f64, rounds: u32| Measure {
+    let measure = |tilt: &Tilt, level: f64, rounds: u32, (fs, hs): (f64, f64)| Measure {
         target: target.label(),
         method: "cross-entropy".into(),
         level,
         pilot_trials: PILOT_TRIALS,
         pilot_rounds: rounds,
+        factor_scale: fs,
+        hazard_scale: hs,
         tilt: tilt.clone(),
     };
+    // The law the last round drew from, which its recorded draws and weights are under.
+    let mut sampled = tilt.clone();
     for round in 0..MAX_ROUNDS {
-        m.set_importance(Some(measure(&tilt, level, rounds)));
+        sampled = tilt.clone();
+        m.set_importance(Some(measure(&tilt, level, rounds, (1.0, 1.0))));
         let ps = rng::key(&[seed, PILOT_KEY, round as u64]);
         scored.clear();
         let mm: &Model = m;
@@ -570,6 +687,14 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
             }
         }
     }
+    // The last round's trials in the target's tail, by which the step is sized.
+    let in_tail: Vec<bool> = match target.prob {
+        Some(_) => scored.iter().map(|s| s.score >= level).collect(),
+        None => scored.iter().map(|s| s.event).collect(),
+    };
+    let recorded = Recorded { eps: &eps, counts: &counts, severity: &severity, dim, nh };
+    let scales = step_size(&Laws::of(m), &tilt, &sampled, &recorded, &scored, &in_tail);
+    let tilt = tilt.scaled(scales.0, scales.1);
     // Money columns are recorded in yuan, as trials.csv writes them.
     let money = MONEY.iter().any(|c| c.name == target.column);
     let level = if target.prob.is_none() {
@@ -579,7 +704,7 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
     } else {
         level
     };
-    let chosen = measure(&tilt, level, rounds);
+    let chosen = measure(&tilt, level, rounds, scales);
     m.set_importance(Some(chosen.clone()));
     chosen
 }
@@ -601,6 +726,75 @@ mod tests {
         // Milder than the scenario's own law: no tilt; beyond the bound: the bound.
         assert_eq!(severity_shift((a, b), -10.0), 0.0);
         assert_eq!(severity_shift((a, b), -1e-6), SEVERITY_MAX * a);
+    }
+
+    #[test]
+    fn recorded_draws_give_the_engines_weights_under_any_tilt() {
+        let s = crate::scenario::parse(crate::scenario::WANGCANG_YAML, "wangcang", &[]).expect("the built-in scenario");
+        let mut m = Model::build(s, "wangcang", &[]).expect("the built-in scenario builds");
+        // Two shifted components and a defensive one, tilted rates and severities.
+        let mut tilt = Tilt::identity(&m);
+        let mut bad = Shift::zero(&m, 0.6);
+        bad.county.iter_mut().enumerate().for_each(|(j, x)| *x = -1.5 + 0.3 * j as f64);
+        bad.industry.iter_mut().enumerate().for_each(|(j, x)| *x = -0.1 * (j % 4) as f64);
+        let mut mild = Shift::zero(&m, 0.3);
+        mild.county.iter_mut().for_each(|x| *x = -0.7);
+        tilt.shifts = vec![bad, mild, Shift::zero(&m, 0.1)];
+        tilt.peril_rate.iter_mut().enumerate().for_each(|(k, f)| *f = 1.2 + 0.4 * k as f64);
+        tilt.disease_rate.iter_mut().for_each(|f| *f = 0.8);
+        let laws = Laws::of(&m);
+        let theta = |shape: &Option<(f64, f64)>| shape.map_or(0.0, |(a, _)| 0.4 * a);
+        let np = tilt.peril_rate.len();
+        tilt.peril_severity = laws.shapes[..np].iter().map(theta).collect();
+        tilt.disease_severity = laws.shapes[np..].iter().map(theta).collect();
+        assert!(tilt.peril_severity.iter().any(|&t| t > 0.0), "the built-in scenario has Beta damages");
+        let measure = Measure {
+            target: "exposure:1e-3".into(),
+            method: "test".into(),
+            level: 0.0,
+            pilot_trials: 0,
+            pilot_rounds: 0,
+            factor_scale: 1.0,
+            hazard_scale: 1.0,
+            tilt: tilt.clone(),
+        };
+        m.set_importance(Some(measure));
+        let (seed, n) = (11, 128);
+        let mut weights = Vec::new();
+        let _ = engine::simulate(&m, seed, 0..n as u64, 1, &|_| {}, |b| {
+            weights.extend_from_slice(&b.weights);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        let (dim, nh) = (m.horizon * (m.counties.len() + m.industries.len()), laws.events.len());
+        let (mut eps, mut counts, mut severity) = (vec![0.0; n * dim], vec![0.0; n * nh], vec![(0, 0.0); n * nh]);
+        for i in 0..n {
+            let out = TrialDraws { eps: &mut eps[i * dim..(i + 1) * dim], counts: &mut counts[i * nh..(i + 1) * nh] };
+            draws(&m, &tilt, seed, i as u64, Some(out));
+        }
+        severity_draws(&m, seed, 1, &mut severity);
+        let r = Recorded { eps: &eps, counts: &counts, severity: &severity, dim, nh };
+        let log_norms = |t: &Tilt| -> Vec<f64> {
+            let thetas = t.peril_severity.iter().chain(&t.disease_severity);
+            laws.shapes
+                .iter()
+                .zip(thetas)
+                .map(|(sh, &th)| sh.map_or(0.0, |sh| SeverityTilt::new(sh, th).log_norm))
+                .collect()
+        };
+        let ln = log_norms(&tilt);
+        let identity = Tilt::identity(&m);
+        for (i, w) in weights.iter().enumerate() {
+            let lw = log_ratio_of(&laws, &tilt, &ln, &r, i);
+            assert!((lw - w.ln()).abs() < 1e-9, "trial {i}: {lw} against the engine's {}", w.ln());
+            // Under the scenario's own law every ratio is 1.
+            assert_eq!(log_ratio_of(&laws, &identity, &log_norms(&identity), &r, i), 0.0);
+        }
+        // The scaled tilt's ratios are those the engine gives when it draws under it:
+        // the same draws weigh differently, the law of the weights moves.
+        let half = tilt.scaled(0.5, 0.5);
+        let lh = log_norms(&half);
+        let moved = (0..n).filter(|&i| (log_ratio_of(&laws, &half, &lh, &r, i) - weights[i].ln()).abs() > 1e-6).count();
+        assert!(moved > n / 2, "{moved} of {n} ratios moved when the step halved");
     }
 
     #[test]
