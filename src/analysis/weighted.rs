@@ -256,22 +256,43 @@ pub fn unfixed(x: u128) -> f64 {
 }
 
 /// Fixed-point weights ([`fixed`]) summed by value: a weighted histogram of
-/// a figure taken many times a trial (each village's need). Values are
-/// appended unsorted and folded into a sorted list of distinct values only
-/// when the unsorted part outgrows it, so adding costs a share of a sort
-/// rather than a search of a tree per value. Sums are integers, so the
-/// result does not depend on the order values came in; it serialises as the
-/// map from value to weight, sorted.
+/// a figure taken many times a trial (each village's need, in ppm of its
+/// covered loans). Values in `0..DENSE` (every need up to twice the covered
+/// loans) are summed in place in an array indexed by value, so adding costs
+/// an addition; the rare others are appended and folded into a sorted list
+/// when asked for. Sums are integers, so the result does not depend on the
+/// order values came in; it serialises as the map from value to weight,
+/// sorted.
 #[derive(Clone, Debug, Default)]
 pub struct FixedByValue {
-    /// Distinct values, ascending, with their weights.
+    /// The summed weight of each value in `0..DENSE`, up to the largest added.
+    dense: Vec<u128>,
+    /// Which of those values were added: a weight may be 0 in fixed point,
+    /// and the value is still one the run saw.
+    seen: Vec<u64>,
+    /// Values outside `0..DENSE`, distinct and ascending, with their weights.
     sorted: Vec<(i64, u128)>,
-    /// Appended since the last fold.
+    /// Values outside `0..DENSE` appended since the last fold.
     pending: Vec<(i64, u128)>,
 }
 
 impl FixedByValue {
+    /// Values below this are summed in place (a need of 2 M ppm is twice the
+    /// covered loans); 32 MB at most, as [`crate::analysis::sizing`]'s plain counts.
+    const DENSE: i64 = 1 << 21;
+
     pub fn add(&mut self, value: i64, weight: u128) {
+        if (0..Self::DENSE).contains(&value) {
+            let x = value as usize;
+            if self.dense.len() <= x {
+                // Doubling, so a run's growing maximum costs a few copies in all.
+                self.dense.resize((x + 1).max(2 * self.dense.len()).min(Self::DENSE as usize), 0);
+                self.seen.resize(self.dense.len().div_ceil(64), 0);
+            }
+            self.dense[x] += weight;
+            self.seen[x / 64] |= 1 << (x % 64);
+            return;
+        }
         self.pending.push((value, weight));
         if self.pending.len() >= self.sorted.len().max(1 << 16) {
             self.fold();
@@ -279,65 +300,87 @@ impl FixedByValue {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.sorted.is_empty() && self.pending.is_empty()
+        self.seen.iter().all(|&w| w == 0) && self.sorted.is_empty() && self.pending.is_empty()
     }
 
     /// Adds `other`'s weights.
     pub fn merge(&mut self, other: FixedByValue) {
+        if self.dense.len() < other.dense.len() {
+            self.dense.resize(other.dense.len(), 0);
+            self.seen.resize(other.seen.len(), 0);
+        }
+        for (a, b) in self.dense.iter_mut().zip(&other.dense) {
+            *a += b;
+        }
+        for (a, b) in self.seen.iter_mut().zip(&other.seen) {
+            *a |= b;
+        }
         self.pending.extend(other.sorted);
         self.pending.extend(other.pending);
         self.fold();
     }
 
     /// Distinct values ascending with their summed weights.
-    pub fn values(&mut self) -> &[(i64, u128)] {
-        self.fold();
-        &self.sorted
-    }
-
-    /// The same without folding in place, for a shared reference.
     pub fn to_values(&self) -> Vec<(i64, u128)> {
-        let mut c = self.clone();
-        c.fold();
-        c.sorted
+        let mut outside = self.sorted.clone();
+        fold_into(&mut outside, &mut self.pending.clone());
+        let split = outside.partition_point(|&(x, _)| x < 0);
+        let mut out = Vec::with_capacity(outside.len() + 1024);
+        out.extend_from_slice(&outside[..split]);
+        for (k, &word) in self.seen.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let x = k * 64 + bits.trailing_zeros() as usize;
+                out.push((x as i64, self.dense[x]));
+                bits &= bits - 1;
+            }
+        }
+        out.extend_from_slice(&outside[split..]);
+        out
     }
 
     fn fold(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        self.pending.sort_unstable_by_key(|&(x, _)| x);
-        let mut out: Vec<(i64, u128)> = Vec::with_capacity(self.sorted.len() + self.pending.len());
-        let (mut a, mut b) = (self.sorted.iter().peekable(), self.pending.iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(&&x), Some(&&y)) => {
-                    if x.0 <= y.0 {
-                        a.next();
-                        x
-                    } else {
-                        b.next();
-                        y
-                    }
-                }
-                (Some(&&x), None) => {
+        fold_into(&mut self.sorted, &mut self.pending);
+    }
+}
+
+/// Folds `pending` (any order) into `sorted` (distinct values, ascending),
+/// summing the weights of equal values; leaves `pending` empty.
+fn fold_into(sorted: &mut Vec<(i64, u128)>, pending: &mut Vec<(i64, u128)>) {
+    if pending.is_empty() {
+        return;
+    }
+    pending.sort_unstable_by_key(|&(x, _)| x);
+    let mut out: Vec<(i64, u128)> = Vec::with_capacity(sorted.len() + pending.len());
+    let (mut a, mut b) = (sorted.iter().peekable(), pending.iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(&&x), Some(&&y)) => {
+                if x.0 <= y.0 {
                     a.next();
                     x
-                }
-                (None, Some(&&y)) => {
+                } else {
                     b.next();
                     y
                 }
-                (None, None) => break,
-            };
-            match out.last_mut() {
-                Some(last) if last.0 == next.0 => last.1 += next.1,
-                _ => out.push(next),
             }
+            (Some(&&x), None) => {
+                a.next();
+                x
+            }
+            (None, Some(&&y)) => {
+                b.next();
+                y
+            }
+            (None, None) => break,
+        };
+        match out.last_mut() {
+            Some(last) if last.0 == next.0 => last.1 += next.1,
+            _ => out.push(next),
         }
-        self.sorted = out;
-        self.pending.clear();
     }
+    *sorted = out;
+    pending.clear();
 }
 
 impl serde::Serialize for FixedByValue {
@@ -349,7 +392,11 @@ impl serde::Serialize for FixedByValue {
 impl<'de> serde::Deserialize<'de> for FixedByValue {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let map = std::collections::BTreeMap::<i64, u128>::deserialize(d)?;
-        Ok(FixedByValue { sorted: map.into_iter().collect(), pending: Vec::new() })
+        let mut f = FixedByValue::default();
+        for (x, w) in map {
+            f.add(x, w);
+        }
+        Ok(f)
     }
 }
 
@@ -523,12 +570,19 @@ mod tests {
         let mut x: u64 = 7;
         for i in 0..300_000u64 {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let (v, w) = ((x >> 40) as i64 % 5_000 - 100, (x >> 7) as u128 % 1_000);
+            // Mostly in the dense range, some below it and some past it;
+            // weights of 0 included (a value seen with a weight of 0 is kept).
+            let v = match i % 100 {
+                0 => FixedByValue::DENSE + (x >> 50) as i64,
+                1 => i64::MAX - (x >> 60) as i64,
+                _ => (x >> 40) as i64 % 5_000 - 100,
+            };
+            let w = (x >> 7) as u128 % 1_000;
             *want.entry(v).or_insert(0u128) += w;
             if i % 3 == 0 { a.add(v, w) } else { b.add(v, w) }
         }
         a.merge(b);
-        let got: Vec<(i64, u128)> = a.values().to_vec();
+        let got: Vec<(i64, u128)> = a.to_values();
         assert_eq!(got, want.iter().map(|(&k, &v)| (k, v)).collect::<Vec<_>>());
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(json, serde_json::to_string(&want).unwrap());
