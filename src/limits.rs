@@ -76,16 +76,19 @@ pub fn available_memory() -> Option<u64> {
     Some(avail)
 }
 
-/// Refuses a run whose kept rows would not fit in memory: `bytes` is the
-/// estimate, the message suggests fewer trials or shards.
-pub fn check_memory(bytes: u64, trials: u64) -> Result<(), String> {
+/// Refuses a run whose kept rows would not fit in memory: `per_trial`
+/// bytes a trial and `fixed` bytes whatever the trials (histograms bounded
+/// by value); the message suggests fewer trials or shards.
+pub fn check_memory(per_trial: u64, fixed: u64, trials: u64) -> Result<(), String> {
     let Some(avail) = available_memory() else { return Ok(()) };
+    let bytes = per_trial.saturating_mul(trials).saturating_add(fixed);
     // Leave room for the model, the engine's waves and the system.
-    if bytes <= avail / 10 * 8 {
+    let budget = avail / 10 * 8;
+    if bytes <= budget {
         return Ok(());
     }
     let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
-    let fits = (trials as f64 * (avail / 10 * 8) as f64 / bytes as f64) as u64;
+    let fits = budget.saturating_sub(fixed) / per_trial.max(1);
     Err(format!(
         "{} trials would keep about {:.1} GiB of rows in memory, more than the {:.1} GiB available: run at most \
          about {} trials at once, or split the run into shards (`--shard I/N`, then `riskshare merge`)",

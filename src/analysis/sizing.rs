@@ -304,6 +304,8 @@ pub struct Ranked {
 
 impl Ranked {
     const CAP: i64 = 1 << 21;
+    /// The most its counts take.
+    pub const MAX_BYTES: u64 = Self::CAP as u64 * std::mem::size_of::<u64>() as u64;
 
     pub fn push(&mut self, x: i64) {
         self.add(x, 1);

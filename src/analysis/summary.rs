@@ -146,8 +146,24 @@ impl Collected {
     /// Bytes a collection keeps per trial of `m` (its rows grow with the trials).
     pub fn bytes_per_trial(m: &Model) -> u64 {
         let accounts = m.accounts.len() as u64;
+        // An importance-sampled run keeps each trial's weight.
+        let weight = if m.importance.is_some() { std::mem::size_of::<f64>() as u64 } else { 0 };
         (std::mem::size_of::<TrialRow>() as u64)
             + accounts * (std::mem::size_of::<AccountTrial>() as u64 + std::mem::size_of::<i64>() as u64)
+            + weight
+    }
+
+    /// Bytes a collection of `m` may keep whatever its trials: the village
+    /// needs counted by value (and weighed by value on an importance-sampled
+    /// run), each at most its cap, and the per-village weights.
+    pub fn fixed_bytes(m: &Model) -> u64 {
+        let counted = crate::analysis::sizing::Ranked::MAX_BYTES;
+        let weighed = if m.importance.is_some() {
+            weighted::FixedByValue::MAX_BYTES + m.villages.len() as u64 * std::mem::size_of::<u128>() as u64
+        } else {
+            0
+        };
+        counted + weighed
     }
 
     pub fn new(m: &Model) -> Self {

@@ -278,8 +278,10 @@ pub struct FixedByValue {
 
 impl FixedByValue {
     /// Values below this are summed in place (a need of 2 M ppm is twice the
-    /// covered loans); 32 MB at most, as [`crate::analysis::sizing`]'s plain counts.
+    /// covered loans); [`Self::MAX_BYTES`] at most, which the memory check counts.
     const DENSE: i64 = 1 << 21;
+    /// The most its in-place sums take (with their bits of which were added).
+    pub const MAX_BYTES: u64 = Self::DENSE as u64 * (std::mem::size_of::<u128>() as u64) + Self::DENSE as u64 / 8;
 
     pub fn add(&mut self, value: i64, weight: u128) {
         if (0..Self::DENSE).contains(&value) {

@@ -439,7 +439,8 @@ pub fn check_memory(models: &[&Model], trials: u64, charts: bool) -> Result<(), 
             Collected::bytes_per_trial(m) + chart
         })
         .sum();
-    crate::limits::check_memory(per_trial.saturating_mul(trials), trials)
+    let fixed: u64 = models.iter().map(|m| Collected::fixed_bytes(m)).sum();
+    crate::limits::check_memory(per_trial, fixed, trials)
         .map_err(|m| scenario::InputError::one("--trials", "", None, m))
 }
 
