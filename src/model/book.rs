@@ -46,7 +46,17 @@ impl Book {
         }
         check_cohorts(s, &names.places, p);
         let (generated, grade_mix) = portfolio::generate(s, &names.places);
-        records.extend(generated);
+        // A province's records are some 80 MB: taken over when no tape came
+        // first, not copied, and with room for the societies' bank loans, so
+        // that their pushes do not copy them either.
+        if records.is_empty() {
+            records = generated;
+        } else {
+            records.extend(generated);
+        }
+        if s.societies.enabled {
+            records.reserve(s.societies.villages.len());
+        }
         mechanisms::society_bank_loans(s, &ids.village, &mut records, p);
         if records.is_empty() && p.list.is_empty() {
             p.push("portfolio", "the portfolio has no loans");
