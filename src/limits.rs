@@ -80,7 +80,14 @@ pub fn available_memory() -> Option<u64> {
 /// bytes a trial and `fixed` bytes whatever the trials (histograms bounded
 /// by value); the message suggests fewer trials or shards.
 pub fn check_memory(per_trial: u64, fixed: u64, trials: u64) -> Result<(), String> {
-    let Some(avail) = available_memory() else { return Ok(()) };
+    match available_memory() {
+        Some(avail) => memory_verdict(per_trial, fixed, trials, avail),
+        None => Ok(()),
+    }
+}
+
+/// [`check_memory`] against `avail` bytes available.
+fn memory_verdict(per_trial: u64, fixed: u64, trials: u64, avail: u64) -> Result<(), String> {
     let bytes = per_trial.saturating_mul(trials).saturating_add(fixed);
     // Leave room for the model, the engine's waves and the system.
     let budget = avail / 10 * 8;
@@ -102,6 +109,21 @@ pub fn check_memory(per_trial: u64, fixed: u64, trials: u64) -> Result<(), Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_memory_check_counts_the_fixed_part_apart_from_the_trials() {
+        let avail = 10 << 30;
+        // 80 % of it is the budget: 8 GiB.
+        assert!(memory_verdict(1 << 20, 0, 8 * 1024, avail).is_ok());
+        assert!(memory_verdict(1 << 20, 0, 8 * 1024 + 1, avail).is_err());
+        // A fixed part beyond the budget is refused whatever the trials.
+        let e = memory_verdict(1, (8 << 30) + 1, 1, avail).unwrap_err();
+        assert!(e.contains("run at most about 1 trials"), "{e}");
+        // Trials that fit beside the fixed part: what it leaves, over a trial's bytes.
+        assert!(memory_verdict(1 << 20, 6 << 30, 2 * 1024, avail).is_ok());
+        let e = memory_verdict(1 << 20, 6 << 30, 2 * 1024 + 1, avail).unwrap_err();
+        assert!(e.contains("at most about 2,048 trials"), "{e}");
+    }
 
     #[test]
     fn the_bounds_keep_the_exact_sums_inside_their_integers() {

@@ -704,6 +704,10 @@ fn run_and_print(
     };
     let out_dir = a.out.unwrap_or_else(|| runner::default_out(&m.scenario.name));
     if let Some(target) = &tail {
+        // A run too large for memory is refused before the pilot spends its
+        // seconds; the run checks again once the measure (and its weights) is set.
+        let kept = a.shard.map_or(trials, |sh| sh.range(trials).end - sh.range(trials).start);
+        runner::check_memory(&[&m], kept, !a.no_charts && a.shard.is_none())?;
         let pilot_started = Instant::now();
         let pb = progress_bar(0);
         let measure = riskshare::sim::importance::pilot(&mut m, seed, target, threads, &|k| pb.inc(k));
