@@ -29,7 +29,7 @@ use crate::analysis::policy::PolicyFigures;
 use crate::analysis::sizing::{AccountSizing, CurvePoint, DepositLevel, Sizing};
 use crate::analysis::stats::QUANTILE_LEVELS_BP;
 use crate::analysis::stress::{AccountImpact, Figures, StressReport};
-use crate::analysis::summary::{AccountSummary, CountySummary, Prob, Stat, Summary};
+use crate::analysis::summary::{AccountSummary, CountySummary, Importance, Prob, Stat, Summary};
 use crate::analysis::sweep::{Axis, CellRow, Sweep};
 use crate::report::charts::{OPTIONAL_LAYERS, WATERFALL, layer_label};
 use crate::report::format::{Lang, group, pct};
@@ -52,6 +52,10 @@ pub enum Kind {
     Count,
     /// A number with two decimals (a mean count).
     Decimal,
+    /// Scientific notation: a percentage cell whose value is a chance below
+    /// 1 in 10,000 (an importance-sampled run's 1e-10), which `0.00%` would
+    /// show as 0.
+    Sci,
     Text,
 }
 
@@ -62,6 +66,7 @@ impl Kind {
             Kind::Percent => "0.00%",
             Kind::Ratio => "#,##0.0\":1\"",
             Kind::Count => "#,##0",
+            Kind::Sci => "0.00E+00",
             Kind::Text => "General",
         }
     }
@@ -72,11 +77,18 @@ impl Kind {
             Kind::Yuan | Kind::Decimal => group(x, 2),
             Kind::Percent => format!("{:.2}%", x * 100.0),
             Kind::Ratio => format!("{}:1", group(x, 1)),
+            Kind::Sci => format!("{x:.2E}"),
             Kind::Count | Kind::Text => group(x, 0),
         }
     }
 
-    const ALL: [Kind; 6] = [Kind::Yuan, Kind::Percent, Kind::Ratio, Kind::Count, Kind::Decimal, Kind::Text];
+    /// The kind a value of this kind is written in: a percentage below
+    /// 0.01 % (but not 0) in scientific notation, so it keeps its digits.
+    fn for_value(self, x: f64) -> Kind {
+        if self == Kind::Percent && x > 0.0 && x < 1e-4 { Kind::Sci } else { self }
+    }
+
+    const ALL: [Kind; 7] = [Kind::Yuan, Kind::Percent, Kind::Ratio, Kind::Count, Kind::Decimal, Kind::Sci, Kind::Text];
 }
 
 /// One cell.
@@ -208,10 +220,12 @@ impl Book {
                     }
                     Value::Num(x) | Value::As(_, x) if !x.is_finite() => String::new(),
                     Value::Num(x) => {
-                        ws.write_number_with_format(r, cn, x, fmt(column.kind))?;
-                        column.kind.shown(x)
+                        let k = column.kind.for_value(x);
+                        ws.write_number_with_format(r, cn, x, fmt(k))?;
+                        k.shown(x)
                     }
                     Value::As(k, x) => {
+                        let k = k.for_value(x);
                         ws.write_number_with_format(r, cn, x, fmt(k))?;
                         k.shown(x)
                     }
@@ -297,7 +311,71 @@ pub fn run(
     if let Some(curve) = curve.filter(|c| !c.is_empty()) {
         curve_sheet(&mut b, curve)?;
     }
+    if let Some(imp) = &s.importance {
+        importance_sheet(&mut b, imp)?;
+    }
     Ok(b.finish()?)
+}
+
+/// An importance-sampled run's law and what its weights say: whether its
+/// weighted figures can be read as they stand (docs/tail.md).
+fn importance_sheet(b: &mut Book, imp: &Importance) -> anyhow::Result<Placed> {
+    let lang = b.lang;
+    let l = |en: &'static str, zh: &'static str| lang.pick(en, zh);
+    let text = |label: &str, v: String| Figure { label: label.into(), value: Value::Text(v), ci: None };
+    let mut rows = Vec::new();
+    if let Some(ms) = &imp.measure {
+        let t = &ms.tilt;
+        let mus = t.shifts.iter().flat_map(|s| s.county.iter().chain(&s.industry));
+        let shift = mus.fold(0.0f64, |a, &x| if x.abs() > a.abs() { x } else { a });
+        let rate = t.peril_rate.iter().chain(&t.disease_rate).fold(1.0f64, |a, &x| a.max(x));
+        let theta = t.peril_severity.iter().chain(&t.disease_severity).fold(0.0f64, |a, &x| a.max(x));
+        rows.extend([
+            text(l("Tail the law was chosen for (--tail)", "抽样针对的尾部（--tail）"), ms.target.clone()),
+            text(l("Method", "方法"), ms.method.clone()),
+            fig(l("Level of the tail (pilot's estimate)", "尾部阈值（试算估计）"), Kind::Decimal, ms.level),
+            fig(l("Pilot rounds", "试算轮数"), Kind::Count, ms.pilot_rounds as f64),
+            fig(l("Pilot trials per round", "每轮试算次数"), Kind::Count, ms.pilot_trials as f64),
+            fig(l("Factor shifts (mixture components)", "因子偏移（混合分量）"), Kind::Count, t.shifts.len() as f64),
+            fig(l("Largest factor shift (standard deviations)", "最大因子偏移（标准差）"), Kind::Decimal, shift),
+            fig(l("Largest event-rate factor", "最大事件频率倍数"), Kind::Decimal, rate),
+            fig(l("Largest severity shift (added to alpha)", "最大损失程度偏移（加于 alpha）"), Kind::Decimal, theta),
+            fig(l("Step kept: factors", "步长：因子"), Kind::Decimal, ms.factor_scale),
+            fig(l("Step kept: hazards", "步长：灾害"), Kind::Decimal, ms.hazard_scale),
+        ]);
+    }
+    rows.extend([
+        fig(
+            l("Effective sample size (plain trials worth)", "有效样本量（相当的普通模拟次数）"),
+            Kind::Decimal,
+            imp.effective_sample_size,
+        ),
+        fig(l("Effective share of the trials", "有效样本占比"), Kind::Percent, imp.effective_share),
+        fig_ci(l("Mean weight (1 expected)", "平均权重（应为 1）"), Kind::Decimal, imp.mean_weight, {
+            let half = crate::analysis::stats::z_for(0.95) * imp.mean_weight_stderr;
+            [imp.mean_weight - half, imp.mean_weight + half]
+        }),
+        fig(
+            l("Largest weight's share of their sum", "最大权重占权重和的比例"),
+            Kind::Percent,
+            imp.largest_weight_share,
+        ),
+        text(
+            l("Weights degenerate", "权重退化"),
+            match (imp.degenerate, &imp.warning) {
+                (true, Some(w)) => w.clone(),
+                (true, None) => l("yes", "是").into(),
+                (false, _) => l("no", "否").into(),
+            },
+        ),
+    ]);
+    let cols = [
+        col(l("figure", "指标"), Kind::Text, |f: &Figure| f.label.clone()),
+        col(l("value", "数值"), Kind::Text, |f: &Figure| f.value.clone()),
+        col(l("95 % CI low", "95 % 置信区间下限"), Kind::Text, |f: &Figure| ci_cell(f, 0)),
+        col(l("95 % CI high", "95 % 置信区间上限"), Kind::Text, |f: &Figure| ci_cell(f, 1)),
+    ];
+    Ok(b.table(l("Importance", "重要性抽样"), &cols, &rows)?)
 }
 
 /// A row of the summary: a figure, its value in its own kind, its interval.
@@ -1134,5 +1212,32 @@ mod tests {
         // B3 is styled as a percentage, A3 as money: two styles.
         let style = |cell: &str| xml.split(&format!(r#"<c r="{cell}" s=""#)).nth(1).map(|s| s[..1].to_string());
         assert!(xml.contains("<v>0.25</v>") && style("A3").is_some() && style("A3") != style("B3"), "{xml}");
+    }
+
+    /// A chance below 0.01 % keeps its digits (scientific notation) where
+    /// `0.00%` would show 0; 0 itself and larger chances stay percentages.
+    #[test]
+    fn tiny_chances_are_written_in_scientific_notation() {
+        assert_eq!(Kind::Percent.for_value(1.17e-10), Kind::Sci);
+        assert_eq!(Kind::Percent.for_value(0.0), Kind::Percent);
+        assert_eq!(Kind::Percent.for_value(2e-4), Kind::Percent);
+        assert_eq!(Kind::Yuan.for_value(1e-5), Kind::Yuan);
+        assert_eq!(Kind::Sci.shown(1.17e-10), "1.17E-10");
+        let mut b = Book::new(Lang::En, "t", "c").unwrap();
+        let rows = [1.17e-10, 0.25, 0.0];
+        let cols = [col("P(runs dry)", Kind::Percent, |p: &f64| *p)];
+        b.table("T", &cols, &rows).unwrap();
+        let bytes = b.finish().unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let (mut sheet, mut styles) = (String::new(), String::new());
+        std::io::Read::read_to_string(&mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(), &mut sheet).unwrap();
+        std::io::Read::read_to_string(&mut zip.by_name("xl/styles.xml").unwrap(), &mut styles).unwrap();
+        let style = |cell: &str| sheet.split(&format!(r#"<c r="{cell}" s=""#)).nth(1).map(|s| s[..1].to_string());
+        // The cell holds the number itself; only its display changes.
+        let cell = sheet.split(r#"<c r="A2" s=""#).nth(1).and_then(|c| c.split("<v>").nth(1)).unwrap();
+        let a2: f64 = cell.split("</v>").next().unwrap().parse().unwrap();
+        assert_eq!(a2, 1.17e-10);
+        assert!(style("A2").is_some() && style("A2") != style("A3") && style("A3") == style("A4"), "{sheet}");
+        assert!(styles.contains("0.00E+00"), "{styles}");
     }
 }

@@ -144,6 +144,26 @@ fn a_run_writes_its_figures_as_numbers_with_formats_and_charts() {
 }
 
 #[test]
+fn an_importance_sampled_run_adds_its_weights_sheet() {
+    let dir = setup();
+    let d = dir.path();
+    let args = ["run", "mini.yaml", "--trials", "400", "--no-charts", "--importance", "auto", "--tail"];
+    riskshare(&[&args[..], &["exposure:1e-3", "--out", "is"]].concat(), d);
+    let s = json(&d.join("is/summary.json"));
+    let x = Xlsx::open(&d.join("is/results.xlsx"));
+    assert_eq!(x.names(), [&RUN_SHEETS[..], &["Importance"]].concat());
+    for key in ["effective_sample_size", "mean_weight", "largest_weight_share"] {
+        let v = num(&s, &format!("/importance/{key}"));
+        assert!(x.has_number("Importance", v), "{key} {v} not in {:?}", x.numbers("Importance"));
+    }
+    assert!(x.has_number("Importance", num(&s, "/importance/measure/level")));
+    assert!(x.has_number("Importance", num(&s, "/importance/measure/factor_scale")));
+    // The weighted chance an account runs dry is on the summary as the number it is.
+    let p = num(&s, "/adequacy/comp_fund_exhausted/p");
+    assert!(p == 0.0 || x.numbers("Summary").iter().any(|&v| (v / p - 1.0).abs() < 1e-6), "{p}");
+}
+
+#[test]
 fn a_comparison_writes_its_means_and_paired_differences() {
     let dir = setup();
     let d = dir.path();
