@@ -69,6 +69,15 @@ impl Tilt {
         t
     }
 
+    /// Whether this tilt draws from the scenario's own law (every shift
+    /// zero, every rate factor 1, no severity shift): what a pilot that
+    /// found nothing to tilt toward leaves.
+    pub fn is_identity(&self) -> bool {
+        self.shifts.iter().all(|s| s.county.iter().chain(&s.industry).all(|&x| x == 0.0))
+            && self.peril_rate.iter().chain(&self.disease_rate).all(|&f| f == 1.0)
+            && self.peril_severity.iter().chain(&self.disease_severity).all(|&t| t == 0.0)
+    }
+
     /// The scenario's own law, with the model's dimensions.
     pub fn identity(m: &Model) -> Tilt {
         Tilt {

@@ -222,6 +222,19 @@ pub fn importance_lines(s: &Summary, lang: Lang) -> Vec<String> {
             "重要性抽样：{trials} 次加权模拟的有效样本量为 {ess} 次；最大权重占权重总和的 {largest}；平均权重 {mean}（应为 1）"
         ),
     }];
+    if let Some(ms) = i.measure.as_ref().filter(|ms| ms.tilt.is_identity()) {
+        let target = &ms.target;
+        v.push(match lang {
+            Lang::En => format!(
+                "NOTE: the pilot found nothing to tilt toward for --tail {target} (the event in every one of its \
+                 trials, or the same score in all of them): these trials are drawn from the scenario's own law, as \
+                 a plain run's"
+            ),
+            Lang::Zh => format!(
+                "注意：试算未能为 --tail {target} 找到偏移方向（该事件在每次试算中都发生，或试算结果全部相同）：本次模拟按情景自身的分布抽样，与普通模拟相同"
+            ),
+        });
+    }
     if i.degenerate {
         let floor = pct(crate::analysis::summary::ESS_FLOOR);
         let ceiling = pct(crate::analysis::summary::LARGEST_WEIGHT_CEILING);

@@ -214,12 +214,18 @@ fn draws(m: &Model, tilt: &Tilt, seed: u64, trial: u64, mut out: Option<TrialDra
     lw
 }
 
-/// The pilot's score of trial `k` of a batch: the target column, or for the
-/// event "an account ran dry", a continuous stand-in that reaches 1 about
-/// where the event happens: the largest share of its deposit so far that an
-/// account was asked for, over accounts and years.
+/// The columns that are above 0 only where a compensation account ran dry:
+/// as events, the pilot scores them by how near an account came to it.
+const ACCOUNT_DRY_EVENTS: [&str; 4] = ["comp_accounts_exhausted", "shortfall", "shortfall_to_bank", "top_ups"];
+
+/// The pilot's score of trial `k` of a batch: the target column, or for an
+/// event that follows an account running dry ([`ACCOUNT_DRY_EVENTS`]), a
+/// continuous stand-in that reaches 1 about where an account runs dry: the
+/// largest share of its deposit so far that an account was asked for, over
+/// accounts and years. (The column itself is 0 in nearly every trial, and
+/// a round whose scores are all equal teaches the pilot nothing.)
 fn score(m: &Model, target: &Target, b: &Batch, k: usize) -> f64 {
-    if target.prob.is_some() || target.column != "comp_accounts_exhausted" {
+    if target.prob.is_some() || !ACCOUNT_DRY_EVENTS.contains(&target.column.as_str()) {
         return target.value(&b.trials[k]);
     }
     let (na, h) = (b.n_accounts, b.horizon);

@@ -248,3 +248,34 @@ fn importance_runs_shard_and_merge_to_the_same_bytes() {
     assert!(!std::fs::read_to_string(d.join("plain/trials.csv")).unwrap().contains("weight"));
     assert!(!std::fs::read_to_string(d.join("plain/summary.json")).unwrap().contains("importance"));
 }
+
+/// An event that follows an account running dry (a shortfall) is as rare as
+/// that, and its column is 0 in nearly every pilot trial: the pilot scores
+/// it by how near an account came to running dry, and tilts. An event in
+/// every trial (some village fund runs dry) leaves nothing to tilt toward:
+/// the law stays the scenario's, and the run says so.
+#[test]
+fn event_tails_tilt_toward_accounts_running_dry_or_say_they_cannot() {
+    let mini = include_str!("../scenarios/mini.yaml");
+    let mut m = common::model(mini);
+    let ms = importance::pilot(&mut m, 5, &Target::parse("shortfall").unwrap(), 2, &|_| {});
+    assert!(!ms.tilt.is_identity() && ms.pilot_rounds > 1, "{ms:?}");
+    let mut m = common::model(mini);
+    let ms = importance::pilot(&mut m, 5, &Target::parse("village_funds_exhausted").unwrap(), 2, &|_| {});
+    assert!(ms.tilt.is_identity() && ms.pilot_rounds == 1, "{ms:?}");
+    // What the run prints of it.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_riskshare"))
+        .args(["run", "--trials", "200", "--no-charts", "--importance", "auto", "--tail", "village_funds_exhausted"])
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/mini.yaml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("NOTE: the pilot found nothing to tilt toward for --tail village_funds_exhausted"),
+        "{stdout}"
+    );
+}
