@@ -627,10 +627,7 @@ fn precision_line(p: &runner::Precision, reached: f64, trials: u64) -> String {
 /// What the pilot chose: the tail, its level, the largest factor shift, rate factor and severity shift.
 fn importance_line(ms: &riskshare::sim::importance::Measure, secs: f64) -> String {
     let t = &ms.tilt;
-    let mus = t.shifts.iter().flat_map(|s| s.county.iter().chain(&s.industry));
-    let shift = mus.fold(0.0f64, |a, &x| if x.abs() > a.abs() { x } else { a });
-    let rate = t.peril_rate.iter().chain(&t.disease_rate).fold(1.0f64, |a, &x| a.max(x));
-    let theta = t.peril_severity.iter().chain(&t.disease_severity).fold(0.0f64, |a, &x| a.max(x));
+    let (shift, rate, theta) = t.extremes();
     let level = if ms.target.contains(':') { format!(" (level {})", text::sci(ms.level)) } else { String::new() };
     format!(
         "importance sampling: {} {}{level}; pilot of {} x {} trials in {secs:.2} s; {} factor shifts (the largest {shift:+.3}), \

@@ -69,6 +69,17 @@ impl Tilt {
         t
     }
 
+    /// How far it moves the law, as the run line and the workbook report it:
+    /// the largest factor shift (by size, with its sign), the largest
+    /// event-rate factor and the largest severity shift.
+    pub fn extremes(&self) -> (f64, f64, f64) {
+        let mus = self.shifts.iter().flat_map(|s| s.county.iter().chain(&s.industry));
+        let shift = mus.fold(0.0f64, |a, &x| if x.abs() > a.abs() { x } else { a });
+        let rate = self.peril_rate.iter().chain(&self.disease_rate).fold(1.0f64, |a, &x| a.max(x));
+        let theta = self.peril_severity.iter().chain(&self.disease_severity).fold(0.0f64, |a, &x| a.max(x));
+        (shift, rate, theta)
+    }
+
     /// Whether this tilt draws from the scenario's own law (every shift
     /// zero, every rate factor 1, no severity shift): what a pilot that
     /// found nothing to tilt toward leaves.

@@ -326,10 +326,7 @@ fn importance_sheet(b: &mut Book, imp: &Importance) -> anyhow::Result<Placed> {
     let mut rows = Vec::new();
     if let Some(ms) = &imp.measure {
         let t = &ms.tilt;
-        let mus = t.shifts.iter().flat_map(|s| s.county.iter().chain(&s.industry));
-        let shift = mus.fold(0.0f64, |a, &x| if x.abs() > a.abs() { x } else { a });
-        let rate = t.peril_rate.iter().chain(&t.disease_rate).fold(1.0f64, |a, &x| a.max(x));
-        let theta = t.peril_severity.iter().chain(&t.disease_severity).fold(0.0f64, |a, &x| a.max(x));
+        let (shift, rate, theta) = t.extremes();
         rows.extend([
             text(l("Tail the law was chosen for (--tail)", "抽样针对的尾部（--tail）"), ms.target.clone()),
             text(l("Method", "方法"), ms.method.clone()),

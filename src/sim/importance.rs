@@ -468,19 +468,12 @@ const MIN_TAIL_TRIALS: usize = 100;
 /// overshot when each is moved to its own mean: trials land past the level,
 /// with tiny, scattered weights. The scale pair of [`STEP_SCALES`] whose
 /// estimator has the least second moment, `E_q[w_s^2 1{tail}]`, estimated
-/// from the last round's trials (drawn from `sampled` with weights `w`) as
-/// the mean of `w_s w 1{tail}`, is kept; (1, 1) when the round has too few
-/// tail trials to tell.
-fn step_size(
-    laws: &Laws,
-    tilt: &Tilt,
-    sampled: &Tilt,
-    r: &Recorded,
-    scored: &[Scored],
-    in_tail: &[bool],
-) -> (f64, f64) {
+/// from the last round's trials (with their weights `w` under the law they
+/// were drawn from) as the mean of `w_s w 1{tail}`, is kept; (1, 1) when
+/// the round has too few tail trials to tell.
+fn step_size(laws: &Laws, tilt: &Tilt, r: &Recorded, scored: &[Scored], in_tail: &[bool]) -> (f64, f64) {
     let tail: Vec<usize> = (0..scored.len()).filter(|&i| in_tail[i] && scored[i].weight > 0.0).collect();
-    if tail.len() < MIN_TAIL_TRIALS || sampled.shifts.is_empty() {
+    if tail.len() < MIN_TAIL_TRIALS {
         return (1.0, 1.0);
     }
     let mut best = ((1.0, 1.0), f64::INFINITY);
@@ -565,10 +558,7 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
         hazard_scale: hs,
         tilt: tilt.clone(),
     };
-    // The law the last round drew from, which its recorded draws and weights are under.
-    let mut sampled = tilt.clone();
     for round in 0..MAX_ROUNDS {
-        sampled = tilt.clone();
         m.set_importance(Some(measure(&tilt, level, rounds, (1.0, 1.0))));
         let ps = rng::key(&[seed, PILOT_KEY, round as u64]);
         scored.clear();
@@ -699,7 +689,7 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
         None => scored.iter().map(|s| s.event).collect(),
     };
     let recorded = Recorded { eps: &eps, counts: &counts, severity: &severity, dim, nh };
-    let scales = step_size(&Laws::of(m), &tilt, &sampled, &recorded, &scored, &in_tail);
+    let scales = step_size(&Laws::of(m), &tilt, &recorded, &scored, &in_tail);
     let tilt = tilt.scaled(scales.0, scales.1);
     // Money columns are recorded in yuan, as trials.csv writes them.
     let money = MONEY.iter().any(|c| c.name == target.column);
