@@ -21,7 +21,7 @@
 //! top [`ELITE`] of the round) until it is the target's. The fitted step is
 //! then sized ([`step_size`]): the last round's trials, weighed again under
 //! the tilt scaled down by each of a few shares, estimate the estimator's
-//! second moment, and the least is kept. The pilot draws from
+//! second moment and a trial's cost, and the least work is kept. The pilot draws from
 //! its own seed (`rng::key(&[seed, PILOT_KEY, round])`), trials `0..`
 //! [`PILOT_TRIALS`]: it depends on (model, seed, target) only, so every
 //! shard and every thread count computes the same measure, and the main
@@ -250,6 +250,7 @@ struct Scored {
     score: f64,
     event: bool,
     weight: f64,
+    defaults: f64,
 }
 
 /// The share of trials drawn from the scenario's own law (a defensive
@@ -466,12 +467,27 @@ const MIN_TAIL_TRIALS: usize = 100;
 /// severity tilts), returning the two scales. Cross-entropy matches the
 /// tail's mean draws, and a tail reached by several drivers at once is
 /// overshot when each is moved to its own mean: trials land past the level,
-/// with tiny, scattered weights. The scale pair of [`STEP_SCALES`] whose
-/// estimator has the least second moment, `E_q[w_s^2 1{tail}]`, estimated
-/// from the last round's trials (with their weights `w` under the law they
-/// were drawn from) as the mean of `w_s w 1{tail}`, is kept; (1, 1) when
-/// the round has too few tail trials to tell.
-fn step_size(laws: &Laws, tilt: &Tilt, r: &Recorded, scored: &[Scored], in_tail: &[bool]) -> (f64, f64) {
+/// with tiny, scattered weights, and cost more than they need (a trial's
+/// cost follows its defaults). The scale pair of [`STEP_SCALES`] with the
+/// least work, second moment times cost, is kept (Glynn and Whitt's
+/// work-normalised variance, which is what the efficiency divides by):
+/// - the second moment `E_q[w_s^2 1{tail}]`, estimated from the last
+///   round's trials (weights `w` under the law they were drawn from) as the
+///   mean of `w_s w 1{tail}`;
+/// - the cost as the scaled law's mean defaults a trial (the round's trials
+///   weighed by `w / w_s`) plus `plain_defaults`, a plain trial's: the
+///   engine's fixed work a trial is about what a plain trial's defaults
+///   cost (docs/tail.md has the measurement).
+///
+/// (1, 1) when the round has too few tail trials to tell.
+fn step_size(
+    laws: &Laws,
+    tilt: &Tilt,
+    r: &Recorded,
+    scored: &[Scored],
+    in_tail: &[bool],
+    plain_defaults: f64,
+) -> (f64, f64) {
     let tail: Vec<usize> = (0..scored.len()).filter(|&i| in_tail[i] && scored[i].weight > 0.0).collect();
     if tail.len() < MIN_TAIL_TRIALS {
         return (1.0, 1.0);
@@ -489,9 +505,18 @@ fn step_size(laws: &Laws, tilt: &Tilt, r: &Recorded, scored: &[Scored], in_tail:
                 .collect();
             let m2: f64 =
                 tail.iter().map(|&i| (log_ratio_of(laws, &t, &log_norms, r, i) + scored[i].weight.ln()).exp()).sum();
+            // The scaled law's mean defaults a trial, the round's trials
+            // weighed by the ratio of the scaled law to the one they came from.
+            let (mut num, mut den) = (0.0, 0.0);
+            for (i, sc) in scored.iter().enumerate() {
+                let ratio = (sc.weight.ln() - log_ratio_of(laws, &t, &log_norms, r, i)).exp();
+                num += ratio * sc.defaults;
+                den += ratio;
+            }
+            let work = m2 * (num / den + plain_defaults);
             // Ties (no hazards: every hazard scale gives the same) keep the larger step.
-            if m2 < best.1 * (1.0 - 1e-12) {
-                best = ((fs, hs), m2);
+            if work < best.1 * (1.0 - 1e-12) {
+                best = ((fs, hs), work);
             }
         }
     }
@@ -547,7 +572,7 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
         m.hazards.perils.iter().map(|p| p.shape).chain(m.hazards.diseases.iter().map(|d| d.shape)).collect();
     let mut severity = vec![(0u32, 0.0f64); n * nh];
     let mut scored: Vec<Scored> = Vec::with_capacity(n);
-    let (mut level, mut rounds, mut at_target) = (0.0, 0, 0);
+    let (mut level, mut rounds, mut at_target, mut plain_defaults) = (0.0, 0, 0, 0.0);
     let measure = |tilt: &Tilt, level: f64, rounds: u32, (fs, hs): (f64, f64)| Measure {
         target: target.label(),
         method: "cross-entropy".into(),
@@ -570,10 +595,15 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
                     score: score(mm, target, &b, k),
                     event: target.value(r) > 0.0,
                     weight: b.weights[k],
+                    defaults: r.counts.defaults as f64,
                 });
             }
             Ok::<(), std::convert::Infallible>(())
         });
+        if round == 0 {
+            // The first round draws from the scenario's own law.
+            plain_defaults = scored.iter().map(|s| s.defaults).sum::<f64>() / n as f64;
+        }
         for i in 0..n {
             let (e, c) = (&mut eps[i * dim..(i + 1) * dim], &mut counts[i * nh..(i + 1) * nh]);
             draws(mm, &tilt, ps, i as u64, Some(TrialDraws { eps: e, counts: c }));
@@ -689,7 +719,7 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
         None => scored.iter().map(|s| s.event).collect(),
     };
     let recorded = Recorded { eps: &eps, counts: &counts, severity: &severity, dim, nh };
-    let scales = step_size(&Laws::of(m), &tilt, &recorded, &scored, &in_tail);
+    let scales = step_size(&Laws::of(m), &tilt, &recorded, &scored, &in_tail, plain_defaults);
     let tilt = tilt.scaled(scales.0, scales.1);
     // Money columns are recorded in yuan, as trials.csv writes them.
     let money = MONEY.iter().any(|c| c.name == target.column);
