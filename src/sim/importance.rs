@@ -427,6 +427,17 @@ impl Laws {
             shapes: hz.perils.iter().map(|p| p.shape).chain(hz.diseases.iter().map(|d| d.shape)).collect(),
         }
     }
+
+    /// Each hazard's `ln B(alpha + theta, beta) - ln B(alpha, beta)` under
+    /// `tilt`'s severity shifts (0 where the severity is fixed).
+    fn log_norms(&self, tilt: &Tilt) -> Vec<f64> {
+        let thetas = tilt.peril_severity.iter().chain(&tilt.disease_severity);
+        self.shapes
+            .iter()
+            .zip(thetas)
+            .map(|(sh, &th)| sh.map_or(0.0, |sh| SeverityTilt::new(sh, th).log_norm))
+            .collect()
+    }
 }
 
 /// The log likelihood ratio, scenario law over `tilt`, of recorded trial
@@ -488,28 +499,23 @@ fn step_size(
     in_tail: &[bool],
     plain_defaults: f64,
 ) -> (f64, f64) {
-    let tail: Vec<usize> = (0..scored.len()).filter(|&i| in_tail[i] && scored[i].weight > 0.0).collect();
-    if tail.len() < MIN_TAIL_TRIALS {
+    if (0..scored.len()).filter(|&i| in_tail[i] && scored[i].weight > 0.0).count() < MIN_TAIL_TRIALS {
         return (1.0, 1.0);
     }
     let mut best = ((1.0, 1.0), f64::INFINITY);
     for &fs in &STEP_SCALES {
         for &hs in &STEP_SCALES {
             let t = tilt.scaled(fs, hs);
-            let thetas = t.peril_severity.iter().chain(&t.disease_severity);
-            let log_norms: Vec<f64> = laws
-                .shapes
-                .iter()
-                .zip(thetas)
-                .map(|(shape, &theta)| shape.map_or(0.0, |sh| SeverityTilt::new(sh, theta).log_norm))
-                .collect();
-            let m2: f64 =
-                tail.iter().map(|&i| (log_ratio_of(laws, &t, &log_norms, r, i) + scored[i].weight.ln()).exp()).sum();
-            // The scaled law's mean defaults a trial, the round's trials
-            // weighed by the ratio of the scaled law to the one they came from.
-            let (mut num, mut den) = (0.0, 0.0);
+            let log_norms = laws.log_norms(&t);
+            // Per trial: `w_s w` to the tail's second moment, and the ratio
+            // of the scaled law to the one it came from to the mean defaults.
+            let (mut m2, mut num, mut den) = (0.0, 0.0, 0.0);
             for (i, sc) in scored.iter().enumerate() {
-                let ratio = (sc.weight.ln() - log_ratio_of(laws, &t, &log_norms, r, i)).exp();
+                let (lw_s, lw) = (log_ratio_of(laws, &t, &log_norms, r, i), sc.weight.ln());
+                if in_tail[i] {
+                    m2 += (lw_s + lw).exp();
+                }
+                let ratio = (lw - lw_s).exp();
                 num += ratio * sc.defaults;
                 den += ratio;
             }
@@ -564,12 +570,8 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
     let (years, dirs) = (year_of(m), directions(m));
     let dim = ncy + m.industries.len() * m.horizon;
     let nh = tilt.peril_rate.len() + tilt.disease_rate.len();
-    let regions_years = (m.hazards.regions.len() * m.horizon) as f64;
-    let base_rates: Vec<f64> =
-        m.hazards.perils.iter().map(|p| p.rate).chain(m.hazards.diseases.iter().map(|d| d.rate)).collect();
+    let laws = Laws::of(m);
     let (mut eps, mut counts) = (vec![0.0; n * dim], vec![0.0; n * nh]);
-    let shapes: Vec<Option<(f64, f64)>> =
-        m.hazards.perils.iter().map(|p| p.shape).chain(m.hazards.diseases.iter().map(|d| d.shape)).collect();
     let mut severity = vec![(0u32, 0.0f64); n * nh];
     let mut scored: Vec<Scored> = Vec::with_capacity(n);
     let (mut level, mut rounds, mut at_target, mut plain_defaults) = (0.0, 0, 0, 0.0);
@@ -676,7 +678,8 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
             .collect();
         // Severities: the elite's weighted mean of ln x per hazard, which the
         // tilted Beta's alpha matches (the cross-entropy optimum in its family).
-        let severity_theta: Vec<f64> = shapes
+        let severity_theta: Vec<f64> = laws
+            .shapes
             .iter()
             .enumerate()
             .map(|(k, shape)| {
@@ -693,8 +696,8 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
         tilt.peril_severity = severity_theta[..tilt.peril_rate.len()].to_vec();
         tilt.disease_severity = severity_theta[tilt.peril_rate.len()..].to_vec();
         for (k, v) in rate.iter().enumerate() {
-            let f = if base_rates[k] > 0.0 {
-                (v / wsum / (base_rates[k] * regions_years)).clamp(RATE_FACTOR.0, RATE_FACTOR.1)
+            let f = if laws.events[k] > 0.0 {
+                (v / wsum / laws.events[k]).clamp(RATE_FACTOR.0, RATE_FACTOR.1)
             } else {
                 1.0
             };
@@ -719,7 +722,7 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
         None => scored.iter().map(|s| s.event).collect(),
     };
     let recorded = Recorded { eps: &eps, counts: &counts, severity: &severity, dim, nh };
-    let scales = step_size(&Laws::of(m), &tilt, &recorded, &scored, &in_tail, plain_defaults);
+    let scales = step_size(&laws, &tilt, &recorded, &scored, &in_tail, plain_defaults);
     let tilt = tilt.scaled(scales.0, scales.1);
     // Money columns are recorded in yuan, as trials.csv writes them.
     let money = MONEY.iter().any(|c| c.name == target.column);
@@ -799,14 +802,7 @@ mod tests {
         }
         severity_draws(&m, seed, 1, &mut severity);
         let r = Recorded { eps: &eps, counts: &counts, severity: &severity, dim, nh };
-        let log_norms = |t: &Tilt| -> Vec<f64> {
-            let thetas = t.peril_severity.iter().chain(&t.disease_severity);
-            laws.shapes
-                .iter()
-                .zip(thetas)
-                .map(|(sh, &th)| sh.map_or(0.0, |sh| SeverityTilt::new(sh, th).log_norm))
-                .collect()
-        };
+        let log_norms = |t: &Tilt| laws.log_norms(t);
         let ln = log_norms(&tilt);
         let identity = Tilt::identity(&m);
         for (i, w) in weights.iter().enumerate() {
