@@ -14,6 +14,7 @@ use riskshare::app::output::OutputError;
 use riskshare::app::runner::{self, RunOptions};
 use riskshare::app::{self, Progress};
 use riskshare::limits;
+use riskshare::model::importance::TWIST_SHARE;
 use riskshare::report::labels::Labels;
 use riskshare::report::text;
 use riskshare::scenario::{InputError, Override};
@@ -624,14 +625,23 @@ fn precision_line(p: &runner::Precision, reached: f64, trials: u64) -> String {
     )
 }
 
-/// What the pilot chose: the tail, its level, the largest factor shift, rate factor and severity shift.
-fn importance_line(ms: &riskshare::sim::importance::Measure, secs: f64) -> String {
+/// What the pilot chose: the tail, its level, the largest factor shift, rate
+/// factor and severity shift, the step kept, and the loans the inner twist draws.
+fn importance_line(ms: &riskshare::sim::importance::Measure, twisted: usize, secs: f64) -> String {
     let t = &ms.tilt;
     let (shift, rate, theta) = t.extremes();
     let level = if ms.target.contains(':') { format!(" (level {})", text::sci(ms.level)) } else { String::new() };
+    let twist = if twisted > 0 {
+        format!(
+            "; inner twist on the {twisted} loans of CNY {} or more",
+            riskshare::report::format::group(TWIST_SHARE * ms.twist_level, 0)
+        )
+    } else {
+        String::new()
+    };
     format!(
         "importance sampling: {} {}{level}; pilot of {} x {} trials in {secs:.2} s; {} factor shifts (the largest {shift:+.3}), \
-         largest event-rate factor {rate:.3}, largest severity shift {theta:.3}; step x{:.1} (factors), x{:.1} (hazards)\n",
+         largest event-rate factor {rate:.3}, largest severity shift {theta:.3}; step x{:.1} (factors), x{:.1} (hazards){twist}\n",
         ms.method,
         ms.target,
         ms.pilot_rounds,
@@ -709,7 +719,11 @@ fn run_and_print(
         let pb = progress_bar(0);
         let measure = riskshare::sim::importance::pilot(&mut m, seed, target, threads, &|k| pb.inc(k));
         pb.finish_and_clear();
-        out(&importance_line(&measure, pilot_started.elapsed().as_secs_f64()));
+        out(&importance_line(
+            &measure,
+            m.twist.as_ref().map_or(0, |tw| tw.loans.len()),
+            pilot_started.elapsed().as_secs_f64(),
+        ));
     }
     let pb = progress_bar(if precision.is_some() { a.max_trials.max(trials) } else { trials });
     let shard = a.shard;

@@ -50,6 +50,9 @@ pub enum Stream {
     /// Importance sampling: which of the measure's factor shifts a trial draws
     /// from (drawn on importance-sampled runs only, so plain runs do not move).
     Importance = 10,
+    /// Importance sampling: the inner twist's default draws of large loans,
+    /// per (year, loan) (drawn on importance-sampled runs only).
+    Twist = 11,
 }
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;

@@ -136,10 +136,63 @@ pub struct Measure {
     #[serde(default = "one")]
     pub hazard_scale: f64,
     pub tilt: Tilt,
+    /// The exposure (yuan) each trial's inner twist aims at, 0 for none:
+    /// the level of an `exposure:P` target ([`InnerTwist`]).
+    #[serde(default)]
+    pub twist_level: f64,
 }
 
 fn one() -> f64 {
     1.0
+}
+
+/// Least share of the twist's level a loan's principal must be for the
+/// loan to be twisted: one that alone moves the year by half a percent of it.
+pub const TWIST_SHARE: f64 = 0.005;
+
+/// Glasserman and Li's inner twist, on the loans large enough to move the
+/// tail alone (docs/tail.md): drawn one by one, each with its default
+/// probability given the factors and damage raised, by an exponential
+/// twist in its exposure, as far as the trial needs to reach `level`. The
+/// bucket passes skip them. Here what the engine reads of it, computed
+/// once when the measure is set.
+#[derive(Clone, Debug)]
+pub struct InnerTwist {
+    /// The exposure aimed at, fen.
+    pub level: f64,
+    /// The twisted loans, in book order, and whether each loan is one.
+    pub loans: Vec<u32>,
+    pub twisted: Vec<bool>,
+    /// Per bucket and year (`[bucket * horizon + t]`): the exposure at
+    /// default of its loans scheduled alive, the untwisted and the twisted,
+    /// from which a trial's expected exposure of a year is estimated.
+    pub small: Vec<f64>,
+    pub large: Vec<f64>,
+}
+
+impl InnerTwist {
+    /// The twist of `m` aimed at `level` (fen); `None` when no loan is large
+    /// enough to be twisted.
+    pub fn of(m: &Model, level: f64) -> Option<InnerTwist> {
+        let cut = TWIST_SHARE * level;
+        let twisted: Vec<bool> = m.loans.principal.iter().map(|p| p.0 as f64 >= cut).collect();
+        let loans: Vec<u32> = (0..m.loans.n as u32).filter(|&i| twisted[i as usize]).collect();
+        if level <= 0.0 || loans.is_empty() {
+            return None;
+        }
+        let h = m.horizon;
+        let (mut small, mut large) = (vec![0.0; m.buckets.len() * h], vec![0.0; m.buckets.len() * h]);
+        for (b, bk) in m.buckets.iter().enumerate() {
+            for t in 0..h {
+                let alive = bk.start as usize..bk.ends[t] as usize;
+                for (i, &tw) in alive.clone().zip(&twisted[alive]) {
+                    let ead = m.loan_years[i * h + t].ead.0 as f64;
+                    if tw { large[b * h + t] += ead } else { small[b * h + t] += ead }
+                }
+            }
+        }
+        Some(InnerTwist { level, loans, twisted, small, large })
+    }
 }
 
 impl Model {
@@ -158,6 +211,7 @@ impl Model {
             d.count = rng::Poisson::new(d.rate * f);
             d.tilt = tilt.zip(d.shape).map(|(t, shape)| SeverityTilt::new(shape, t.disease_severity[k]));
         }
+        self.twist = measure.as_ref().and_then(|ms| InnerTwist::of(self, ms.twist_level * 100.0));
         self.importance = measure;
     }
 }

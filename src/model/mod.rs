@@ -257,6 +257,8 @@ pub struct Model {
     /// `None`, the default, is the scenario's own law. Set only through
     /// [`Model::set_importance`].
     pub importance: Option<importance::Measure>,
+    /// The measure's inner twist, where it has one; set with it.
+    pub twist: Option<importance::InnerTwist>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -367,6 +369,7 @@ impl Model {
             extra_key: books.extra_key,
             grade_mix: book.grade_mix,
             importance: None,
+            twist: None,
             scenario,
         })
     }

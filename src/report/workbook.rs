@@ -339,6 +339,11 @@ fn importance_sheet(b: &mut Book, imp: &Importance) -> anyhow::Result<Placed> {
             fig(l("Largest severity shift (added to alpha)", "最大损失程度偏移（加于 alpha）"), Kind::Decimal, theta),
             fig(l("Step kept: factors", "步长：因子"), Kind::Decimal, ms.factor_scale),
             fig(l("Step kept: hazards", "步长：灾害"), Kind::Decimal, ms.hazard_scale),
+            fig(
+                l("Inner twist: exposure aimed at (CNY, 0 for none)", "内层扭转：目标风险敞口（元，0 为无）"),
+                Kind::Decimal,
+                ms.twist_level,
+            ),
         ]);
     }
     rows.extend([

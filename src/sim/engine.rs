@@ -39,6 +39,11 @@
 //!    keyed by the loan's id ([`rng::keyed_uniform`]), so the draws do not
 //!    shift when the set of listed loans changes.
 //!
+//! Under importance sampling with an inner twist (docs/tail.md), the large
+//! loans it names are drawn by a fifth pass after the bucket and varied
+//! passes (`twisted_pass`), one draw per (year, loan), at a twisted
+//! probability with its ratio; the bucket and varied passes ignore them.
+//!
 //! The bucket and varied passes run together, as three loops over dense
 //! lists (first skips, candidates, decisions: `bucket_and_varied_passes`).
 //! A loan defaults at most once: a draw that lands on a loan already
@@ -50,6 +55,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use crate::model::importance::InnerTwist;
 use crate::model::portfolio::CollateralKind;
 use crate::model::society::{NO_LOAN, NO_SOCIETY};
 use crate::model::{Economy, Model, NO_ACCOUNT};
@@ -107,6 +113,14 @@ pub struct Workspace {
     /// The trial's log likelihood ratio under the model's change of measure;
     /// `None` on plain runs, which then write no weights.
     log_weight: Option<f64>,
+    /// The inner twist's state in a trial: each year's expected exposure
+    /// (untwisted loans, then twisted: `[2 t]`, `[2 t + 1]`), the exposure
+    /// of the defaults so far, the log ratio of its draws, and a year's
+    /// twisted loans (loan, probability, exposure over the level).
+    twist_expected: Vec<f64>,
+    twist_realized: f64,
+    twist_log_ratio: f64,
+    twist_draws: Vec<(u32, f64, f64)>,
 }
 
 /// Sorts a list of distinct indices below `64 * bits.len()` by setting
@@ -280,6 +294,10 @@ impl Workspace {
             mech: MechanismState::new(m),
             bits: vec![0; n.max(m.villages.len()).div_ceil(64)],
             log_weight: None,
+            twist_expected: vec![0.0; 2 * h],
+            twist_realized: 0.0,
+            twist_log_ratio: 0.0,
+            twist_draws: Vec::new(),
         }
     }
 
@@ -355,6 +373,10 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
     ws.year_draws.clear();
     draw_economy(m, seed, trial, ws);
     ws.log_weight = m.importance.as_ref().map(|ms| importance::log_weight(m, &ms.tilt, seed, trial));
+    (ws.twist_realized, ws.twist_log_ratio) = (0.0, 0.0);
+    if let Some(tw) = &m.twist {
+        twist_expectations(m, tw, ws);
+    }
     // Held outside the workspace while the passes borrow it; put back at the end.
     let (zc_all, zi_all) = (std::mem::take(&mut ws.z_county), std::mem::take(&mut ws.z_industry));
     let (nc, ni) = (m.counties.len(), m.industries.len());
@@ -364,7 +386,7 @@ pub fn draw_trial(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) {
     }
     (ws.z_county, ws.z_industry) = (zc_all, zi_all);
     if let Some(lw) = ws.log_weight.as_mut() {
-        *lw += ws.damage.severity_log_ratio;
+        *lw += ws.damage.severity_log_ratio + ws.twist_log_ratio;
     }
 }
 
@@ -428,6 +450,9 @@ fn draw_year(m: &Model, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Wo
 
     ws.year_defaults.clear();
     bucket_and_varied_passes(m, seed, trial, t, f, ws);
+    if let Some(tw) = &m.twist {
+        twisted_pass(m, tw, seed, trial, t, f, ws);
+    }
     counts.shocks = shock_pass(m, seed, trial, t, ws);
     // An extra term acts through kappa, like any damage: without it the pass
     // could change no probability.
@@ -437,6 +462,9 @@ fn draw_year(m: &Model, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Wo
 
     let year_start = ws.drawn.len();
     let mut flows = year_claims(m, t, ws);
+    if m.twist.is_some() {
+        ws.twist_realized += ws.drawn[year_start..].iter().map(|c| c.exposure.0 as f64).sum::<f64>();
+    }
     // Layer 3 of the waterfall: it reads the draws only, and what the
     // guarantors pay strains them from next year on.
     let (default_year, term) = (&ws.default_year, &m.loans.term);
@@ -559,8 +587,14 @@ impl BucketYear<'_> {
     /// Decides the listed candidates; the normal CDF is computed only where
     /// the grid cannot tell.
     fn decide_candidates(&self, t: usize, ws: &mut Workspace) {
+        let twisted = self.m.twist.as_ref().map(|tw| &tw.twisted);
         for k in 0..ws.candidates.len() {
             let c = ws.candidates[k];
+            // The inner twist draws its loans itself (`twisted_pass`): a
+            // draw landing on one is ignored, which is valid thinning.
+            if twisted.is_some_and(|tw| tw[c.loan as usize]) {
+                continue;
+            }
             let v = self.m.loans.village[c.loan as usize];
             let defaults = if c.varied {
                 self.varied_pass_keeps(&c, v, &ws.damage)
@@ -615,6 +649,131 @@ fn list_candidates(m: &Model, passes: &[Pass], damage: &DamageState, candidates:
             k = (k + 1).saturating_add(rng::geometric_gap(&mut g, p.ln_q));
         }
     }
+}
+
+/// The inner twist's estimate of each year's expected exposure given the
+/// trial's factors (`twist_expected`): each bucket's probability at no
+/// damage, as its bound on the grid, times its loans' scheduled exposure.
+/// An estimate only steers how far a year is twisted: the twisted draws'
+/// ratio is exact whatever it says.
+fn twist_expectations(m: &Model, tw: &InnerTwist, ws: &mut Workspace) {
+    let (e, grid, h) = (&m.economy, rng::phi_grid(), m.horizon);
+    let (nc, ni) = (m.counties.len(), m.industries.len());
+    ws.twist_expected.fill(0.0);
+    for t in 0..h {
+        let f = Factors { county: &ws.z_county[t * nc..(t + 1) * nc], industry: &ws.z_industry[t * ni..(t + 1) * ni] };
+        let (mut small, mut large) = (0.0, 0.0);
+        for (b, bk) in m.buckets.iter().enumerate() {
+            let (s, l) = (tw.small[b * h + t], tw.large[b * h + t]);
+            if s + l == 0.0 {
+                continue;
+            }
+            let x = f.x(e, bk.county as usize, bk.industry as usize);
+            let p = grid.p(grid.above((m.classes[bk.class as usize].threshold - e.sqrt_rho * x) * e.inv_sqrt_1m_rho));
+            small += p * s;
+            large += p * l;
+        }
+        (ws.twist_expected[2 * t], ws.twist_expected[2 * t + 1]) = (small, large);
+    }
+}
+
+/// The inner twist's draws of year `t` (docs/tail.md): each twisted loan
+/// alive and not yet defaulted has its probability given the factors and
+/// this year's damage, `p = P(D)` as the bucket passes give it; it defaults
+/// with the twisted `q` of [`twisted`] at `z = theta c`, `c` its exposure
+/// over the level, and its draw's log ratio is `ln(1 - p + p e^z) - z
+/// 1[default]`. `theta` ([`twist_theta`]) makes the twisted loans' expected
+/// exposure what the year lacks for the trial to reach the level: the
+/// level, less the defaults so far, this year's untwisted loans' and the
+/// later years' expected exposure. It depends on the trial's draws so far
+/// only, so the ratio is exact.
+fn twisted_pass(m: &Model, tw: &InnerTwist, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Workspace) {
+    let (e, loans, h) = (&m.economy, &m.loans, m.horizon);
+    let slope = e.kappa * e.inv_sqrt_1m_rho;
+    ws.twist_draws.clear();
+    for &i in &tw.loans {
+        let i = i as usize;
+        if loans.term[i] as usize <= t || ws.default_year[i] != 0 {
+            continue;
+        }
+        let (v, ind) = (loans.village[i], loans.industry[i] as usize);
+        let x = f.x(e, loans.county[i] as usize, ind);
+        let mut arg = (m.classes[loans.class[i] as usize].threshold - e.sqrt_rho * x) * e.inv_sqrt_1m_rho;
+        if e.kappa > 0.0 && ws.damage.hit_this_year(v) {
+            arg += slope * ws.damage.damage(v, ind);
+        }
+        let c = m.loan_years[i * h + t].ead.0 as f64 / tw.level;
+        ws.twist_draws.push((i as u32, rng::phi(arg), c));
+    }
+    let later: f64 = (t + 1..h).map(|s| ws.twist_expected[2 * s] + ws.twist_expected[2 * s + 1]).sum();
+    let need = (tw.level - ws.twist_realized - ws.twist_expected[2 * t] - later) / tw.level;
+    let theta = twist_theta(&ws.twist_draws, need);
+    for k in 0..ws.twist_draws.len() {
+        let (i, p, c) = ws.twist_draws[k];
+        let z = theta * c;
+        let (q, ln_norm) = twisted(p, z);
+        let u = rng::keyed_uniform(&[seed, trial, Stream::Twist as u64, t as u64, m.extra_key[i as usize]]);
+        if u < q {
+            ws.twist_log_ratio += ln_norm - z;
+            ws.default(i as usize, t);
+        } else {
+            ws.twist_log_ratio += ln_norm;
+        }
+    }
+}
+
+/// A default probability `p` twisted by `z`: `q = p e^z / (1 - p + p e^z)`
+/// (its odds times `e^z`), with `ln(1 - p + p e^z)`, from which a draw's
+/// log ratio follows. Exact for tiny `p` and large `z` alike.
+fn twisted(p: f64, z: f64) -> (f64, f64) {
+    let ln_norm = (p * z.exp_m1()).ln_1p();
+    let q = if p > 0.0 { (p.ln() + z - ln_norm).exp().min(1.0) } else { 0.0 };
+    (q, ln_norm)
+}
+
+/// Most a twist may multiply the odds of default of the largest twisted
+/// exposure by (smaller ones less): a stronger twist makes the trials that
+/// need it reach the level with weights the others cannot balance.
+/// Measured on the default scenario (docs/tail.md): 2, 4 and 8 gave
+/// variance ratios of 349, 387 and 275.
+const TWIST_MAX_ODDS: f64 = 4.0;
+
+/// The twist `theta` at which loans `(_, p, c)` expect `sum c q = need`:
+/// 0 when they already expect that much, and at most [`TWIST_MAX_ODDS`]
+/// on the largest `c`. Newton's steps on the increasing sum, kept inside a
+/// bracket by bisection.
+fn twist_theta(draws: &[(u32, f64, f64)], need: f64) -> f64 {
+    let sum = |theta: f64| -> (f64, f64) {
+        draws.iter().fold((0.0, 0.0), |(g, d), &(_, p, c)| {
+            let q = twisted(p, theta * c).0;
+            (g + c * q, d + c * c * q * (1.0 - q))
+        })
+    };
+    let largest = draws.iter().map(|d| d.2).fold(0.0f64, f64::max);
+    // NaN (a level of no trial) asks for nothing.
+    if need.is_nan() || need <= sum(0.0).0 || largest <= 0.0 {
+        return 0.0;
+    }
+    let mut hi = TWIST_MAX_ODDS.ln() / largest;
+    if sum(hi).0 <= need {
+        return hi;
+    }
+    let mut lo = 0.0;
+    let mut theta = 0.5 * hi;
+    for _ in 0..40 {
+        let (g, d) = sum(theta);
+        if (g - need).abs() <= 1e-9 * need {
+            break;
+        }
+        if g < need {
+            lo = theta
+        } else {
+            hi = theta
+        }
+        let step = theta - (g - need) / d;
+        theta = if d > 0.0 && step > lo && step < hi { step } else { 0.5 * (lo + hi) };
+    }
+    theta
 }
 
 /// The shock pass of year `t`: each shock type strikes the household
@@ -1145,6 +1304,47 @@ pub fn simulate<E>(
 
 #[cfg(test)]
 mod tests {
+    use super::{TWIST_MAX_ODDS, twist_theta, twisted};
+
+    /// A twisted draw's ratio averages 1 under the twisted law, and the
+    /// twist multiplies the odds by `e^z`, down to probabilities far below
+    /// what `1 - p` can hold.
+    #[test]
+    fn a_twisted_draw_weighs_back_to_its_own_probability() {
+        for p in [0.0, 1e-300, 1e-12, 1e-4, 0.02, 0.5, 0.97, 1.0] {
+            for z in [0.0, 0.3, 1.4, 20.0] {
+                let (q, ln_norm) = twisted(p, z);
+                let (w_default, w_not) = ((ln_norm - z).exp(), ln_norm.exp());
+                // E_q[w 1[default]] = p and E_q[w 1[not]] = 1 - p (the
+                // latter to what 1 - q keeps of q's last bits when q is near 1).
+                assert!((q * w_default - p).abs() <= 1e-12 * p.max(1e-300), "p {p} z {z}: {q} x {w_default}");
+                assert!(((1.0 - q) * w_not - (1.0 - p)).abs() < 1e-15 * w_not.max(1.0), "p {p} z {z}");
+                if p > 0.0 && p < 1.0 && q < 1.0 - 1e-6 {
+                    let odds = |x: f64| x / (1.0 - x);
+                    assert!((odds(q) / odds(p) / z.exp() - 1.0).abs() < 1e-9, "p {p} z {z}");
+                }
+            }
+        }
+    }
+
+    /// The twist meets the exposure a year needs, stays 0 when the loans
+    /// already expect it, and stops at its largest odds.
+    #[test]
+    fn the_twist_meets_the_need_within_its_bound() {
+        let draws: Vec<(u32, f64, f64)> =
+            (0..40).map(|k| (k, 0.01 + 0.001 * k as f64, 0.01 + 0.002 * k as f64)).collect();
+        let expected = |theta: f64| draws.iter().map(|&(_, p, c)| c * twisted(p, theta * c).0).sum::<f64>();
+        let base = expected(0.0);
+        assert_eq!(twist_theta(&draws, 0.5 * base), 0.0);
+        assert_eq!(twist_theta(&draws, f64::NAN), 0.0);
+        let need = 1.5 * base;
+        let theta = twist_theta(&draws, need);
+        assert!(theta > 0.0 && (expected(theta) - need).abs() < 1e-9 * need, "theta {theta}");
+        let largest = draws.iter().map(|d| d.2).fold(0.0f64, f64::max);
+        let most = twist_theta(&draws, 100.0 * base);
+        assert!((most * largest - TWIST_MAX_ODDS.ln()).abs() < 1e-12, "capped at {most}");
+    }
+
     #[test]
     fn sort_distinct_equals_sort() {
         let mut bits = vec![0u64; 100];

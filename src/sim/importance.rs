@@ -7,11 +7,15 @@
 //! `N(mu, 1)` instead of `N(0, 1)`: the same uniform through the inverse
 //! normal, plus `mu`, so a trial keeps its streams and only the law moves.
 //! Disasters and epidemics come `Poisson(lambda f)` instead of
-//! `Poisson(lambda)` per region and year. Given those, everything else
-//! (damage ratios, zone hits, defaults, the waterfall) keeps its law, so the
-//! likelihood ratio of a trial is exactly the product of
-//! `exp(-mu eps + mu^2 / 2)` over the innovations and
-//! `exp(-N ln f + lambda (f - 1))` over the counts, summed in log space.
+//! `Poisson(lambda)` per region and year, and their Beta severities from
+//! `Beta(alpha + theta, beta)`. For an `exposure:P` target the loans large
+//! enough to move the level alone default with twisted probabilities (the
+//! inner twist, [`crate::model::importance::InnerTwist`], drawn by the
+//! engine). Given those, everything else (zone hits, the other defaults,
+//! the waterfall) keeps its law, so the likelihood ratio of a trial is
+//! exactly the product of `exp(-mu eps + mu^2 / 2)` over the innovations,
+//! `exp(-N ln f + lambda (f - 1))` over the counts, and the severities' and
+//! twisted draws' ratios, summed in log space.
 //!
 //! **How it is chosen.** A cross-entropy pilot (Rubinstein and Kroese): a
 //! few rounds of [`PILOT_TRIALS`] trials under the current tilt, the trials
@@ -494,6 +498,7 @@ const MIN_TAIL_TRIALS: usize = 100;
 fn step_size(
     laws: &Laws,
     tilt: &Tilt,
+    round_tilt: &Tilt,
     r: &Recorded,
     scored: &[Scored],
     in_tail: &[bool],
@@ -502,6 +507,15 @@ fn step_size(
     if (0..scored.len()).filter(|&i| in_tail[i] && scored[i].weight > 0.0).count() < MIN_TAIL_TRIALS {
         return (1.0, 1.0);
     }
+    // What of each trial's ratio the recorded draws do not give (the inner
+    // twist's draws): a function of the trial's draws, so the same under
+    // every scaled tilt.
+    let round_norms = laws.log_norms(round_tilt);
+    let unrecorded: Vec<f64> = scored
+        .iter()
+        .enumerate()
+        .map(|(i, sc)| sc.weight.ln() - log_ratio_of(laws, round_tilt, &round_norms, r, i))
+        .collect();
     let mut best = ((1.0, 1.0), f64::INFINITY);
     for &fs in &STEP_SCALES {
         for &hs in &STEP_SCALES {
@@ -511,7 +525,7 @@ fn step_size(
             // of the scaled law to the one it came from to the mean defaults.
             let (mut m2, mut num, mut den) = (0.0, 0.0, 0.0);
             for (i, sc) in scored.iter().enumerate() {
-                let (lw_s, lw) = (log_ratio_of(laws, &t, &log_norms, r, i), sc.weight.ln());
+                let (lw_s, lw) = (log_ratio_of(laws, &t, &log_norms, r, i) + unrecorded[i], sc.weight.ln());
                 if in_tail[i] {
                     m2 += (lw_s + lw).exp();
                 }
@@ -575,7 +589,10 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
     let mut severity = vec![(0u32, 0.0f64); n * nh];
     let mut scored: Vec<Scored> = Vec::with_capacity(n);
     let (mut level, mut rounds, mut at_target, mut plain_defaults) = (0.0, 0, 0, 0.0);
-    let measure = |tilt: &Tilt, level: f64, rounds: u32, (fs, hs): (f64, f64)| Measure {
+    // The inner twist aims at an exposure level (yuan, from the pilot's
+    // fen): exposure is what the twisted loans' defaults add to directly.
+    let twists = target.column == "exposure" && target.prob.is_some();
+    let measure = |tilt: &Tilt, level: f64, twist_level: f64, rounds: u32, (fs, hs): (f64, f64)| Measure {
         target: target.label(),
         method: "cross-entropy".into(),
         level,
@@ -584,9 +601,13 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
         factor_scale: fs,
         hazard_scale: hs,
         tilt: tilt.clone(),
+        twist_level: if twists { twist_level / 100.0 } else { 0.0 },
     };
+    let mut round_tilt = tilt.clone();
     for round in 0..MAX_ROUNDS {
-        m.set_importance(Some(measure(&tilt, level, rounds, (1.0, 1.0))));
+        m.set_importance(Some(measure(&tilt, level, level, rounds, (1.0, 1.0))));
+        // The law this round draws from, by which its trials are weighed.
+        round_tilt = tilt.clone();
         let ps = rng::key(&[seed, PILOT_KEY, round as u64]);
         scored.clear();
         let mm: &Model = m;
@@ -722,8 +743,9 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
         None => scored.iter().map(|s| s.event).collect(),
     };
     let recorded = Recorded { eps: &eps, counts: &counts, severity: &severity, dim, nh };
-    let scales = step_size(&laws, &tilt, &recorded, &scored, &in_tail, plain_defaults);
+    let scales = step_size(&laws, &tilt, &round_tilt, &recorded, &scored, &in_tail, plain_defaults);
     let tilt = tilt.scaled(scales.0, scales.1);
+    let twist_level = level;
     // Money columns are recorded in yuan, as trials.csv writes them.
     let money = MONEY.iter().any(|c| c.name == target.column);
     let level = if target.prob.is_none() {
@@ -733,7 +755,7 @@ pub fn pilot(m: &mut Model, seed: u64, target: &Target, threads: usize, progress
     } else {
         level
     };
-    let chosen = measure(&tilt, level, rounds, scales);
+    let chosen = measure(&tilt, level, twist_level, rounds, scales);
     m.set_importance(Some(chosen.clone()));
     chosen
 }
@@ -786,6 +808,7 @@ mod tests {
             factor_scale: 1.0,
             hazard_scale: 1.0,
             tilt: tilt.clone(),
+            twist_level: 0.0,
         };
         m.set_importance(Some(measure));
         let (seed, n) = (11, 128);

@@ -213,6 +213,31 @@ fn a_shipped_scenarios_1e_2_tail_agrees_with_a_plain_run() {
     assert!((0.002..0.05).contains(&p), "the pilot's level is not near the 1e-2 tail: plain {p}");
 }
 
+/// An exposure tail draws the default scenario's large loans under the
+/// inner twist: at its 1e-2 level the importance-sampled probability agrees
+/// with a plain run's, and the weights average 1.
+#[test]
+fn the_inner_twist_keeps_an_exposure_tail_where_a_plain_run_puts_it() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/wangcang.yaml");
+    let plain = io::load(Source::File(path), &[]).unwrap_or_else(|e| panic!("{e}")).model;
+    let mut is = plain.clone();
+    let target = Target::parse("exposure:1e-2").unwrap();
+    let ms = importance::pilot(&mut is, 31, &target, 2, &|_| {});
+    let twist = is.twist.as_ref().expect("an exposure tail twists the large loans");
+    assert!(!twist.loans.is_empty() && twist.loans.len() < 200, "{} twisted loans", twist.loans.len());
+    let level = ms.level * 100.0;
+    let over = |b: &Batch, i: usize| b.trials[i].flows.exposure.0 as f64 > level;
+    let bp = run(&plain, 32, 6_000);
+    let bi = run(&is, 33, 3_000);
+    let (p, sp) = estimate(&bp, |i| over(&bp, i));
+    let (q, sq) = estimate(&bi, |i| over(&bi, i));
+    let z = (q - p) / (sp * sp + sq * sq).sqrt();
+    println!("P(exposure > {}): plain {p:.4} +- {sp:.4}, importance {q:.4} +- {sq:.4}, z {z:.2}", ms.level);
+    assert!(z.abs() < 4.0, "plain {p} +- {sp}, importance {q} +- {sq}");
+    let (w, sw) = estimate(&bi, |_| true);
+    assert!((w - 1.0).abs() < 4.0 * sw, "mean weight {w} +- {sw}");
+}
+
 /// The command line: an importance-sampled run writes a `weight` column and
 /// an `importance` key, a merge of its shards (other thread counts) gives
 /// the same bytes, and a plain run has neither.
