@@ -562,7 +562,8 @@ class StressResult:
         self.out: Optional[Path] = Path(out) if out else None
 
     def __repr__(self) -> str:
-        return f"<riskshare.StressResult {self.stress.get('scenario', '?')!r}: {self.stress.get('applied', {}).get('overlay', '?')}>"
+        overlay = self.stress.get("applied", {}).get("overlay", "?")
+        return f"<riskshare.StressResult {self.stress.get('scenario', '?')!r}: {overlay}>"
 
 
 def stress(

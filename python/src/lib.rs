@@ -620,14 +620,18 @@ fn stress_totals(r: &riskshare::analysis::stress::StressReport) -> Result<Record
     let metric: ArrayRef = Arc::new(StringArray::from_iter_values(r.totals.iter().map(|t| t.0.as_str())));
     let mut fields = vec![Field::new("metric", DataType::Utf8, false)];
     let mut columns = vec![metric];
-    let sides: [(&str, fn(&(String, Figures, Figures)) -> &Figures); 2] =
-        [("baseline", |t| &t.1), ("stressed", |t| &t.2)];
-    for (side, pick) in sides {
-        let figures: [(&str, fn(&Figures) -> f64); 3] =
-            [("mean", |f| f.mean), ("p99", |f| f.p99), ("tvar99", |f| f.tvar99)];
-        for (name, get) in figures {
-            fields.push(Field::new(format!("{side}_{name}"), DataType::Float64, false));
-            columns.push(Arc::new(Float64Array::from_iter_values(r.totals.iter().map(|t| get(pick(t))))));
+    for (side, stressed) in [("baseline", false), ("stressed", true)] {
+        for figure in ["mean", "p99", "tvar99"] {
+            let value = |t: &(String, Figures, Figures)| {
+                let f = if stressed { &t.2 } else { &t.1 };
+                match figure {
+                    "mean" => f.mean,
+                    "p99" => f.p99,
+                    _ => f.tvar99,
+                }
+            };
+            fields.push(Field::new(format!("{side}_{figure}"), DataType::Float64, false));
+            columns.push(Arc::new(Float64Array::from_iter_values(r.totals.iter().map(value))));
         }
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
