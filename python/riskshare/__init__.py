@@ -16,6 +16,14 @@ parsed form of a scenario file) or ``None`` for the built-in Wangcang
 scenario. Bad input raises :class:`ScenarioError`, whose ``problems`` list
 each problem with its file, key path and line.
 
+Every command that simulates takes ``tail=`` (``riskshare ... --importance
+auto --tail``): the trials are then drawn under a change of measure aimed
+at a rare tail and weighed back, so that a 1-in-10,000 figure has a number
+and an interval (docs/tail.md)::
+
+    r = riskshare.run(trials=4000, tail="auto")
+    r.summary["importance"]["effective_sample_size"]
+
 Money in the tables is yuan with two decimals held exactly
 (``decimal128(18, 2)``); in ``summary`` and the other JSON results it is
 yuan as a float, as in the CLI's JSON files.
@@ -40,10 +48,12 @@ __all__ = [
     "size",
     "compare",
     "sweep",
+    "stress",
     "RunResult",
     "SizeResult",
     "CompareResult",
     "SweepResult",
+    "StressResult",
     "ScenarioError",
     "Problem",
     "ENGINE_VERSION",
@@ -347,6 +357,7 @@ def size(
     lang: str = "en",
     format: str = "csv",
     progress: Progress = False,
+    tail: Optional[str] = None,
 ) -> SizeResult:
     """Sizes the funds (``riskshare size``): the deposit ratio and village
     share that last the horizon at each confidence level (default 0.90,
@@ -356,6 +367,21 @@ def size(
     ``size_curve.csv`` and the run's files; ``format`` as ``--format``:
     ``csv``, ``parquet`` or ``both``); otherwise into a temporary folder that
     is removed.
+
+    ``tail`` importance-samples the run as :func:`run`'s does (``"auto"``,
+    ``"COLUMN:P"`` or ``"COLUMN"``; ``--importance auto --tail``): the sizing
+    reads the weighted trials, which is what a confidence of 0.999 or
+    0.9999 needs, and ``summary["importance"]`` describes the measure.
+
+    Example::
+
+        s = riskshare.size(confidence=[0.99, 0.999], trials=4000, tail="auto")
+        s.sizing["accounts"][0]                 # each account's deposit at each level
+        s.summary["importance"]["measure"]["target"]
+
+    Raises:
+        ScenarioError: the scenario, an override, a level outside (0, 1) or
+            the tail is bad, or ``out`` is a folder riskshare may not use.
     """
     with _Folder(out) as folder, _Bar(progress, "sizing") as cb:
         summary, sizing, curve, _ = _native.size(
@@ -371,6 +397,7 @@ def size(
             lang,
             format,
             cb,
+            tail,
         )
     return SizeResult(summary, sizing, curve, None if out is None else os.fspath(out))
 
@@ -405,6 +432,7 @@ def compare(
     lang: str = "en",
     format: str = "csv",
     progress: Progress = False,
+    tail: Optional[str] = None,
 ) -> CompareResult:
     """Compares scenarios (``riskshare compare``): each runs with the same
     seed and trials, and differences to the first are paired trial by trial.
@@ -413,10 +441,27 @@ def compare(
     Trials and seed default to the first scenario's. With ``out`` the CLI's
     folder is written there (``format``: ``csv``, ``parquet`` or ``both``);
     otherwise into a temporary folder that is removed.
+
+    ``tail`` importance-samples every scenario as :func:`run`'s does
+    (``--importance auto --tail``): a pilot on the first chooses the measure
+    and every scenario draws under it, so trial k stays one future across
+    them and the differences stay paired; the figures are weighted. Scenarios
+    with other counties, industries, hazards or horizon than the first cannot
+    share a measure and raise :class:`ScenarioError`.
+
+    Example::
+
+        c = riskshare.compare(["scenarios/wangcang.yaml", "scenarios/wangcang-ratio-8.yaml"],
+                              trials=4000, tail="auto")
+        c.table.to_pandas()                     # each metric per scenario, with paired differences
+
+    Raises:
+        ScenarioError: a scenario or the tail is bad, the scenarios do not
+            fit together, or ``out`` is a folder riskshare may not use.
     """
     with _Folder(out) as folder, _Bar(progress, "comparing") as cb:
         comparison, table, _ = _native.compare(
-            [_source(s) for s in scenarios], folder, trials, seed, threads, force, lang, format, cb
+            [_source(s) for s in scenarios], folder, trials, seed, threads, force, lang, format, cb, tail
         )
     return CompareResult(comparison, table, None if out is None else os.fspath(out))
 
@@ -454,6 +499,7 @@ def sweep(
     lang: str = "en",
     format: str = "csv",
     progress: Progress = False,
+    tail: Optional[str] = None,
 ) -> SweepResult:
     """Runs a grid over scenario keys (``riskshare sweep``).
 
@@ -464,10 +510,129 @@ def sweep(
     full re-runs). With ``out`` the CLI's folder is written there (``format``:
     ``csv``, ``parquet`` or ``both``); otherwise into a temporary folder that
     is removed.
+
+    ``tail`` importance-samples every cell as :func:`run`'s does
+    (``--importance auto --tail``): a pilot on the scenario as given (without
+    ``vary``) chooses the measure and every cell draws under it; the cells'
+    figures are weighted. A ``vary`` that changes the counties, industries,
+    hazards or horizon cannot share the measure and raises
+    :class:`ScenarioError`.
+
+    Example::
+
+        s = riskshare.sweep(vary={"funds.compensation.deposit_ratio": [6, 8, 10]},
+                            trials=4000, tail="auto")
+        [c["depletion"]["p"] for c in s.sweep["cells"]]   # chance an account runs dry, per ratio
+
+    Raises:
+        ScenarioError: the scenario, an override, an axis or the tail is bad,
+            or ``out`` is a folder riskshare may not use.
     """
     axes = _vary(vary)
     with _Folder(out) as folder, _Bar(progress, "sweeping") as cb:
         result, table, _ = _native.sweep(
-            _source(scenario), _sets(set), axes, folder, trials, seed, threads, force, full, lang, format, cb
+            _source(scenario), _sets(set), axes, folder, trials, seed, threads, force, full, lang, format, cb, tail
         )
     return SweepResult(result, table, None if out is None else os.fspath(out))
+
+
+class StressResult:
+    """A stress test (``riskshare stress``): the scenario and a stressed copy
+    of it on the same seed and trials.
+
+    Attributes:
+        stress: ``stress.json`` parsed: what was applied (``applied``,
+            ``stress``), the whole scheme's figures baseline and stressed
+            (``totals``: ``[column, baseline, stressed]``, each with ``mean``,
+            ``p99`` and ``tvar99`` in yuan), each compensation account's
+            (``accounts``: the bank's loss, the fund's draws, the shortfall and
+            the chance of running dry, ``exhausted``) and the money each side
+            moves (``baseline_policy``, ``stressed_policy``).
+        table: the whole scheme's figures, a ``pyarrow.Table``: ``metric``
+            (the trials.csv column), then ``baseline_mean``, ``baseline_p99``,
+            ``baseline_tvar99``, ``stressed_mean``, ``stressed_p99`` and
+            ``stressed_tvar99`` (yuan).
+        out: the output folder (``stress.json``, ``report.html``,
+            ``results.xlsx``), when one was asked for, else None.
+    """
+
+    def __init__(self, stress: str, table: Any, out: Optional[str]):
+        self.stress: dict = json.loads(stress)
+        self.table = table
+        self.out: Optional[Path] = Path(out) if out else None
+
+    def __repr__(self) -> str:
+        overlay = self.stress.get("applied", {}).get("overlay", "?")
+        return f"<riskshare.StressResult {self.stress.get('scenario', '?')!r}: {overlay}>"
+
+
+def stress(
+    scenario: Scenario = None,
+    preset: Optional[str] = None,
+    overlay: Union[str, "os.PathLike[str]", None] = None,
+    trials: Optional[int] = None,
+    seed: Optional[int] = None,
+    set: Union[Mapping[str, Any], Iterable[str], None] = None,
+    threads: Optional[int] = None,
+    out: Union[str, "os.PathLike[str]", None] = None,
+    force: bool = False,
+    lang: str = "en",
+    progress: Progress = False,
+    tail: Optional[str] = None,
+) -> StressResult:
+    """Stress-tests a scenario (``riskshare stress``): runs it as given and
+    with a deterministic overlay (a flood year, an epidemic, a recession,
+    ...), both on the same seed and trials, so each trial is one future seen
+    with and without the stress.
+
+    Args:
+        scenario: a path, YAML text, a dict, or None for the built-in Wangcang scenario.
+        preset: a named stress, as ``--preset``: ``"flood-year"``,
+            ``"epidemic"``, ``"recession"`` or ``"combined"``.
+        overlay: a YAML file holding a ``stress:`` section (forced events, a
+            fixed county factor, a pd multiplier; docs/scenario.md), as
+            ``--overlay``. Give ``preset`` or ``overlay``, not both.
+        trials: trials for each side (default: the scenario's ``simulation.trials``).
+        seed: the seed of both sides (default: the scenario's ``simulation.seed``).
+        set: overrides by dotted key path, as ``--set``, applied to both sides.
+        threads: worker threads (default: every core); results do not depend on it.
+        out: the output folder (``stress.json``, ``report.html``,
+            ``results.xlsx``); default: a temporary folder that is removed.
+        force: replace an earlier riskshare output in ``out``.
+        lang: language of report.html and results.xlsx, ``"en"`` or ``"zh"``.
+        progress: ``True`` for a tqdm bar (if tqdm is installed), or a callable
+            receiving ``(done, total)``, total being both sides' trials.
+        tail: importance-sample both sides as :func:`run`'s ``tail`` does
+            (``--importance auto --tail``): a pilot on the baseline chooses the
+            measure and the stressed side draws under the same one, so the
+            pairs stay pairs; every figure is weighted.
+
+    Returns:
+        a :class:`StressResult`. The GIL is released while the trials run.
+
+    Raises:
+        ScenarioError: the scenario, the overlay, an override or an argument
+            is bad, or ``out`` is a folder riskshare may not use.
+
+    Example::
+
+        s = riskshare.stress(preset="flood-year", trials=4000)
+        s.table.to_pandas()                                   # the whole scheme, baseline and stressed
+        [(a["bank"], a["stressed"]["exhausted"]["p"]) for a in s.stress["accounts"]]
+    """
+    with _Folder(out) as folder, _Bar(progress, "stress") as cb:
+        result, table, _ = _native.stress(
+            _source(scenario),
+            _sets(set),
+            folder,
+            preset,
+            None if overlay is None else os.fspath(overlay),
+            trials,
+            seed,
+            threads,
+            force,
+            lang,
+            cb,
+            tail,
+        )
+    return StressResult(result, table, None if out is None else os.fspath(out))

@@ -60,6 +60,7 @@ def size(
     lang: str = "en",
     format: str = "csv",
     progress: _Callback = None,
+    tail: Optional[str] = None,
 ) -> Tuple[str, str, pyarrow.Table, str]: ...
 def compare(
     scenarios: List[_Source],
@@ -71,6 +72,7 @@ def compare(
     lang: str = "en",
     format: str = "csv",
     progress: _Callback = None,
+    tail: Optional[str] = None,
 ) -> Tuple[str, pyarrow.Table, str]: ...
 def sweep(
     scenario: _Source,
@@ -85,4 +87,19 @@ def sweep(
     lang: str = "en",
     format: str = "csv",
     progress: _Callback = None,
+    tail: Optional[str] = None,
+) -> Tuple[str, pyarrow.Table, str]: ...
+def stress(
+    scenario: _Source,
+    set: List[str],
+    out: str,
+    preset: Optional[str] = None,
+    overlay: Optional[str] = None,
+    trials: Optional[int] = None,
+    seed: Optional[int] = None,
+    threads: Optional[int] = None,
+    force: bool = False,
+    lang: str = "en",
+    progress: _Callback = None,
+    tail: Optional[str] = None,
 ) -> Tuple[str, pyarrow.Table, str]: ...

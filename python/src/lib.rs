@@ -1,10 +1,11 @@
 //! `riskshare._native`: the Python package's native module. It calls the
 //! library and app functions the CLI calls (`app::io::load`,
-//! `engine::simulate`, `summary::build`, `app::runner::run`,
-//! `app::compare::run`, `app::sweep::run`) and hands their results to
-//! Python: tables as Arrow record batches from `report::columnar`, passed to
-//! pyarrow through the Arrow C data interface without a copy; the summary
-//! and the analyses' results as the JSON text their files hold. The
+//! `engine::simulate`, `summary::build`, `importance::pilot`,
+//! `app::runner::run`, `app::compare::run`, `app::sweep::run`,
+//! `app::stress::run`) and hands their results to Python: tables as Arrow
+//! record batches from `report::columnar`, passed to pyarrow through the
+//! Arrow C data interface without a copy; the summary and the analyses'
+//! results as the JSON text their files hold. The
 //! user-facing API (argument forms, tqdm, docstrings) is the Python package
 //! around it, `riskshare/__init__.py`.
 //!
@@ -139,6 +140,11 @@ fn lang(s: &str) -> Result<Lang, InputError> {
 /// The tables' files: `csv`, `parquet` or `both`, as `--format`.
 fn format(s: &str) -> Result<Format, InputError> {
     s.parse().map_err(|m: String| InputError::one("format", "", None, m))
+}
+
+/// `tail` as `--importance auto --tail` reads it; `None` is a plain run.
+fn target(tail: Option<String>) -> Result<Option<importance::Target>, InputError> {
+    tail.map(|t| importance::Target::parse(&t).map_err(|e| InputError::one("tail", "", None, e))).transpose()
 }
 
 /// Progress reported to a Python callable `(done, total)`, from whichever
@@ -337,10 +343,7 @@ fn run(
     let mut model = load(py, source(scenario)?, set)?;
     let (trials, seed, threads) = resolve(&model, trials, seed, threads).map_err(|e| input_error(py, &e))?;
     runner::check_memory(&[&model], trials, false).map_err(|e| input_error(py, &e))?;
-    let target = tail
-        .map(|t| importance::Target::parse(&t).map_err(|e| InputError::one("tail", "", None, e)))
-        .transpose()
-        .map_err(|e| input_error(py, &e))?;
+    let target = self::target(tail).map_err(|e| input_error(py, &e))?;
     if let Some(target) = &target {
         // The CLI's `--importance auto --tail`: the pilot chooses the measure first.
         py.detach(|| importance::pilot(&mut model, seed, target, threads, &|_| {}));
@@ -388,7 +391,7 @@ fn validate(py: Python<'_>, scenario: (String, String, String), set: Vec<String>
 /// `riskshare size`: a run that also sizes the funds, written to `out`.
 /// Returns (summary.json, size.json, the size curve).
 #[pyfunction]
-#[pyo3(signature = (scenario, set, out, confidence, trials=None, seed=None, threads=None, force=false, charts=false, lang="en", format="csv", progress=None))]
+#[pyo3(signature = (scenario, set, out, confidence, trials=None, seed=None, threads=None, force=false, charts=false, lang="en", format="csv", progress=None, tail=None))]
 #[allow(clippy::too_many_arguments)]
 fn size(
     py: Python<'_>,
@@ -404,6 +407,7 @@ fn size(
     lang: &str,
     format: &str,
     progress: Option<Py<PyAny>>,
+    tail: Option<String>,
 ) -> PyResult<(String, String, Py<PyAny>, String)> {
     let levels = confidence.unwrap_or_else(|| sizing::LEVELS.to_vec());
     if let Some(bad) = levels.iter().find(|c| !(**c > 0.0 && **c < 1.0)) {
@@ -412,8 +416,15 @@ fn size(
     }
     let lang = self::lang(lang).map_err(|e| input_error(py, &e))?;
     let format = self::format(format).map_err(|e| input_error(py, &e))?;
-    let model = load(py, source(scenario)?, set)?;
+    let target = self::target(tail).map_err(|e| input_error(py, &e))?;
+    let mut model = load(py, source(scenario)?, set)?;
     let (trials, seed, threads) = resolve(&model, trials, seed, threads).map_err(|e| input_error(py, &e))?;
+    if let Some(target) = &target {
+        // As the CLI's `size --importance auto`: a run too large for memory is
+        // refused before the pilot spends its seconds, then the pilot chooses the measure.
+        runner::check_memory(&[&model], trials, charts).map_err(|e| input_error(py, &e))?;
+        py.detach(|| importance::pilot(&mut model, seed, target, threads, &|_| {}));
+    }
     let opts = runner::RunOptions {
         seed,
         trials,
@@ -457,7 +468,7 @@ fn one_table(py: Python<'_>, batch: RecordBatch) -> PyResult<Py<PyAny>> {
 /// `riskshare compare`: the scenarios on the same seed and trials, written to
 /// `out`. Returns (comparison.json, the comparison table, the folder).
 #[pyfunction]
-#[pyo3(signature = (scenarios, out, trials=None, seed=None, threads=None, force=false, lang="en", format="csv", progress=None))]
+#[pyo3(signature = (scenarios, out, trials=None, seed=None, threads=None, force=false, lang="en", format="csv", progress=None, tail=None))]
 #[allow(clippy::too_many_arguments)]
 fn compare(
     py: Python<'_>,
@@ -470,12 +481,14 @@ fn compare(
     lang: &str,
     format: &str,
     progress: Option<Py<PyAny>>,
+    tail: Option<String>,
 ) -> PyResult<(String, Py<PyAny>, String)> {
     let format = self::format(format).map_err(|e| input_error(py, &e))?;
+    let tail = target(tail).map_err(|e| input_error(py, &e))?;
     let scenarios = scenarios.into_iter().map(source).collect::<PyResult<Vec<_>>>()?;
     let lang = self::lang(lang).map_err(|e| input_error(py, &e))?;
     let threads = app::threads(threads).map_err(|e| input_error(py, &e))?;
-    let settings = app::Settings { trials, seed, threads, out: Some(out), force, tail: None };
+    let settings = app::Settings { trials, seed, threads, out: Some(out), force, tail };
     let job = app::compare::Job { scenarios, settings, lang, format };
     let reporter = Reporter::new(progress);
     let done = py.detach(|| app::compare::run(job, &reporter));
@@ -489,7 +502,7 @@ fn compare(
 /// `riskshare sweep`: a grid over scenario keys, written to `out`. Returns
 /// (sweep.json, the sweep table, the folder).
 #[pyfunction]
-#[pyo3(signature = (scenario, set, vary, out, trials=None, seed=None, threads=None, force=false, full=false, lang="en", format="csv", progress=None))]
+#[pyo3(signature = (scenario, set, vary, out, trials=None, seed=None, threads=None, force=false, full=false, lang="en", format="csv", progress=None, tail=None))]
 #[allow(clippy::too_many_arguments)]
 fn sweep(
     py: Python<'_>,
@@ -505,8 +518,10 @@ fn sweep(
     lang: &str,
     format: &str,
     progress: Option<Py<PyAny>>,
+    tail: Option<String>,
 ) -> PyResult<(String, Py<PyAny>, String)> {
     let format = self::format(format).map_err(|e| input_error(py, &e))?;
+    let tail = target(tail).map_err(|e| input_error(py, &e))?;
     if vary.is_empty() {
         let e = InputError::one("--vary", "", None, "give at least one key and its values (KEY=V1,V2,...)");
         return Err(input_error(py, &e));
@@ -523,7 +538,7 @@ fn sweep(
         scenario: source(scenario)?,
         set,
         vary,
-        settings: app::Settings { trials, seed, threads, out: Some(out), force, tail: None },
+        settings: app::Settings { trials, seed, threads, out: Some(out), force, tail },
         full,
         lang,
         format,
@@ -538,6 +553,90 @@ fn sweep(
     Ok((json, table, done.out.display().to_string()))
 }
 
+/// `riskshare stress`: the scenario and a stressed copy of it (a preset or
+/// an overlay file's `stress:` section) on the same seed and trials, written
+/// to `out`. Returns (stress.json, the whole scheme's figures, the folder).
+#[pyfunction]
+#[pyo3(signature = (scenario, set, out, preset=None, overlay=None, trials=None, seed=None, threads=None, force=false, lang="en", progress=None, tail=None))]
+#[allow(clippy::too_many_arguments)]
+fn stress(
+    py: Python<'_>,
+    scenario: (String, String, String),
+    set: Vec<String>,
+    out: PathBuf,
+    preset: Option<String>,
+    overlay: Option<PathBuf>,
+    trials: Option<u64>,
+    seed: Option<u64>,
+    threads: Option<usize>,
+    force: bool,
+    lang: &str,
+    progress: Option<Py<PyAny>>,
+    tail: Option<String>,
+) -> PyResult<(String, Py<PyAny>, String)> {
+    let overlay = match (preset, overlay) {
+        (Some(p), None) => app::stress::Overlay::Preset(p),
+        (None, Some(f)) => app::stress::Overlay::File(f),
+        (p, f) => {
+            let presets = riskshare::analysis::stress::PRESETS.join(", ");
+            let which = if p.is_some() && f.is_some() { "not both" } else { "one of the two is needed" };
+            let e = InputError::one(
+                "stress",
+                "",
+                None,
+                format!("give preset=NAME ({presets}) or overlay=FILE (a YAML file with a `stress:` section): {which}"),
+            );
+            return Err(input_error(py, &e));
+        }
+    };
+    let tail = target(tail).map_err(|e| input_error(py, &e))?;
+    let set = overrides(set).map_err(|e| input_error(py, &e))?;
+    let lang = self::lang(lang).map_err(|e| input_error(py, &e))?;
+    let threads = app::threads(threads).map_err(|e| input_error(py, &e))?;
+    let job = app::stress::Job {
+        scenario: source(scenario)?,
+        set,
+        overlay,
+        settings: app::Settings { trials, seed, threads, out: Some(out), force, tail },
+        lang,
+        command: "riskshare.stress(...)".into(),
+    };
+    let reporter = Reporter::new(progress);
+    let done = py.detach(|| app::stress::run(job, &reporter));
+    reporter.raised()?;
+    let done = done.map_err(|e| failure(py, e))?;
+    let json = to_json(&done.report)?;
+    let table = one_table(py, stress_totals(&done.report).map_err(|e| PyRuntimeError::new_err(e.to_string()))?)?;
+    Ok((json, table, done.out.display().to_string()))
+}
+
+/// The whole scheme under the stress, one row per total of stress.json
+/// (`metric`, the trials.csv column), then the baseline's and the stressed
+/// run's mean, 99 % quantile and TVaR 99 % in yuan.
+fn stress_totals(r: &riskshare::analysis::stress::StressReport) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    use arrow_array::{ArrayRef, Float64Array, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use riskshare::analysis::stress::Figures;
+    let metric: ArrayRef = Arc::new(StringArray::from_iter_values(r.totals.iter().map(|t| t.0.as_str())));
+    let mut fields = vec![Field::new("metric", DataType::Utf8, false)];
+    let mut columns = vec![metric];
+    for (side, stressed) in [("baseline", false), ("stressed", true)] {
+        for figure in ["mean", "p99", "tvar99"] {
+            let value = |t: &(String, Figures, Figures)| {
+                let f = if stressed { &t.2 } else { &t.1 };
+                match figure {
+                    "mean" => f.mean,
+                    "p99" => f.p99,
+                    _ => f.tvar99,
+                }
+            };
+            fields.push(Field::new(format!("{side}_{figure}"), DataType::Float64, false));
+            columns.push(Arc::new(Float64Array::from_iter_values(r.totals.iter().map(value))));
+        }
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ScenarioError", m.py().get_type::<ScenarioError>())?;
@@ -549,5 +648,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(size, m)?)?;
     m.add_function(wrap_pyfunction!(compare, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(stress, m)?)?;
     Ok(())
 }
