@@ -116,7 +116,7 @@ pub struct Workspace {
     /// The inner twist's state in a trial: each year's expected exposure
     /// (untwisted loans, then twisted: `[2 t]`, `[2 t + 1]`), the exposure
     /// of the defaults so far, the log ratio of its draws, and a year's
-    /// twisted loans (loan, probability, exposure over the level).
+    /// twisted loans (loan, probit or probability, exposure over the level).
     twist_expected: Vec<f64>,
     twist_realized: f64,
     twist_log_ratio: f64,
@@ -688,8 +688,9 @@ fn twist_expectations(m: &Model, tw: &InnerTwist, ws: &mut Workspace) {
 /// later years' expected exposure. It depends on the trial's draws so far
 /// only, so the ratio is exact.
 fn twisted_pass(m: &Model, tw: &InnerTwist, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Workspace) {
-    let (e, loans, h) = (&m.economy, &m.loans, m.horizon);
+    let (e, loans, h, grid) = (&m.economy, &m.loans, m.horizon, rng::phi_grid());
     let slope = e.kappa * e.inv_sqrt_1m_rho;
+    // (loan, probit of its probability, exposure over the level).
     ws.twist_draws.clear();
     for &i in &tw.loans {
         let i = i as usize;
@@ -702,18 +703,33 @@ fn twisted_pass(m: &Model, tw: &InnerTwist, seed: u64, trial: u64, t: usize, f: 
         if e.kappa > 0.0 && ws.damage.hit_this_year(v) {
             arg += slope * ws.damage.damage(v, ind);
         }
-        let c = m.loan_years[i * h + t].ead.0 as f64 / tw.level;
-        ws.twist_draws.push((i as u32, rng::phi(arg), c));
+        ws.twist_draws.push((i as u32, arg, m.loan_years[i * h + t].ead.0 as f64 / tw.level));
     }
     let later: f64 = (t + 1..h).map(|s| ws.twist_expected[2 * s] + ws.twist_expected[2 * s + 1]).sum();
     let need = (tw.level - ws.twist_realized - ws.twist_expected[2 * t] - later) / tw.level;
+    let uniform = |i: u32| rng::keyed_uniform(&[seed, trial, Stream::Twist as u64, t as u64, m.extra_key[i as usize]]);
+    // A year the loans' probabilities (at their grid bounds) already carry
+    // is not twisted: its draws are decided as the bucket passes decide
+    // theirs, the normal CDF computed only where the grid cannot tell.
+    let upper: f64 = ws.twist_draws.iter().map(|&(_, arg, c)| c * grid.p(grid.above(arg))).sum();
+    if need.is_nan() || need <= upper {
+        for k in 0..ws.twist_draws.len() {
+            let (i, arg, _) = ws.twist_draws[k];
+            if grid.below(uniform(i), arg, |p| p) {
+                ws.default(i as usize, t);
+            }
+        }
+        return;
+    }
+    for d in ws.twist_draws.iter_mut() {
+        d.1 = rng::phi(d.1);
+    }
     let theta = twist_theta(&ws.twist_draws, need);
     for k in 0..ws.twist_draws.len() {
         let (i, p, c) = ws.twist_draws[k];
         let z = theta * c;
         let (q, ln_norm) = twisted(p, z);
-        let u = rng::keyed_uniform(&[seed, trial, Stream::Twist as u64, t as u64, m.extra_key[i as usize]]);
-        if u < q {
+        if uniform(i) < q {
             ws.twist_log_ratio += ln_norm - z;
             ws.default(i as usize, t);
         } else {
@@ -743,9 +759,10 @@ const TWIST_MAX_ODDS: f64 = 4.0;
 /// on the largest `c`. Newton's steps on the increasing sum, kept inside a
 /// bracket by bisection.
 fn twist_theta(draws: &[(u32, f64, f64)], need: f64) -> f64 {
+    // q = 1 / (1 + e^(-z) (1 - p) / p): one exponential a loan and step.
     let sum = |theta: f64| -> (f64, f64) {
-        draws.iter().fold((0.0, 0.0), |(g, d), &(_, p, c)| {
-            let q = twisted(p, theta * c).0;
+        draws.iter().filter(|d| d.1 > 0.0).fold((0.0, 0.0), |(g, d), &(_, p, c)| {
+            let q = 1.0 / (1.0 + (-theta * c).exp() * ((1.0 - p) / p));
             (g + c * q, d + c * c * q * (1.0 - q))
         })
     };
