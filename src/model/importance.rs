@@ -174,10 +174,13 @@ impl InnerTwist {
     /// The twist of `m` aimed at `level` (fen); `None` when no loan is large
     /// enough to be twisted.
     pub fn of(m: &Model, level: f64) -> Option<InnerTwist> {
+        if level.is_nan() || level <= 0.0 {
+            return None;
+        }
         let cut = TWIST_SHARE * level;
         let twisted: Vec<bool> = m.loans.principal.iter().map(|p| p.0 as f64 >= cut).collect();
         let loans: Vec<u32> = (0..m.loans.n as u32).filter(|&i| twisted[i as usize]).collect();
-        if level <= 0.0 || loans.is_empty() {
+        if loans.is_empty() {
             return None;
         }
         let h = m.horizon;
