@@ -160,8 +160,11 @@ pub const TWIST_SHARE: f64 = 0.005;
 pub struct InnerTwist {
     /// The exposure aimed at, fen.
     pub level: f64,
-    /// The twisted loans, in book order, and whether each loan is one.
+    /// The twisted loans, in book order, each with its stream address (from
+    /// its id, so its draw does not move when the book around it changes),
+    /// and whether each loan is one.
     pub loans: Vec<u32>,
+    pub keys: Vec<u64>,
     pub twisted: Vec<bool>,
     /// Per bucket and year (`[bucket * horizon + t]`): the exposure at
     /// default of its loans scheduled alive, the untwisted and the twisted,
@@ -183,6 +186,7 @@ impl InnerTwist {
         if loans.is_empty() {
             return None;
         }
+        let keys = loans.iter().map(|&i| rng::name_key(&["loan", &m.loans.id[i as usize]])).collect();
         let h = m.horizon;
         let (mut small, mut large) = (vec![0.0; m.buckets.len() * h], vec![0.0; m.buckets.len() * h]);
         for (b, bk) in m.buckets.iter().enumerate() {
@@ -194,7 +198,7 @@ impl InnerTwist {
                 }
             }
         }
-        Some(InnerTwist { level, loans, twisted, small, large })
+        Some(InnerTwist { level, loans, keys, twisted, small, large })
     }
 }
 

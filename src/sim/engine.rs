@@ -116,7 +116,8 @@ pub struct Workspace {
     /// The inner twist's state in a trial: each year's expected exposure
     /// (untwisted loans, then twisted: `[2 t]`, `[2 t + 1]`), the exposure
     /// of the defaults so far, the log ratio of its draws, and a year's
-    /// twisted loans (loan, probit or probability, exposure over the level).
+    /// twisted loans (place in the twist's list, probit or probability,
+    /// exposure over the level).
     twist_expected: Vec<f64>,
     twist_realized: f64,
     twist_log_ratio: f64,
@@ -690,9 +691,9 @@ fn twist_expectations(m: &Model, tw: &InnerTwist, ws: &mut Workspace) {
 fn twisted_pass(m: &Model, tw: &InnerTwist, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Workspace) {
     let (e, loans, h, grid) = (&m.economy, &m.loans, m.horizon, rng::phi_grid());
     let slope = e.kappa * e.inv_sqrt_1m_rho;
-    // (loan, probit of its probability, exposure over the level).
+    // (place in the twist's list, probit of its probability, exposure over the level).
     ws.twist_draws.clear();
-    for &i in &tw.loans {
+    for (k, &i) in tw.loans.iter().enumerate() {
         let i = i as usize;
         if loans.term[i] as usize <= t || ws.default_year[i] != 0 {
             continue;
@@ -703,20 +704,20 @@ fn twisted_pass(m: &Model, tw: &InnerTwist, seed: u64, trial: u64, t: usize, f: 
         if e.kappa > 0.0 && ws.damage.hit_this_year(v) {
             arg += slope * ws.damage.damage(v, ind);
         }
-        ws.twist_draws.push((i as u32, arg, m.loan_years[i * h + t].ead.0 as f64 / tw.level));
+        ws.twist_draws.push((k as u32, arg, m.loan_years[i * h + t].ead.0 as f64 / tw.level));
     }
     let later: f64 = (t + 1..h).map(|s| ws.twist_expected[2 * s] + ws.twist_expected[2 * s + 1]).sum();
     let need = (tw.level - ws.twist_realized - ws.twist_expected[2 * t] - later) / tw.level;
-    let uniform = |i: u32| rng::keyed_uniform(&[seed, trial, Stream::Twist as u64, t as u64, m.extra_key[i as usize]]);
+    let uniform = |k: u32| rng::keyed_uniform(&[seed, trial, Stream::Twist as u64, t as u64, tw.keys[k as usize]]);
     // A year the loans' probabilities (at their grid bounds) already carry
     // is not twisted: its draws are decided as the bucket passes decide
     // theirs, the normal CDF computed only where the grid cannot tell.
     let upper: f64 = ws.twist_draws.iter().map(|&(_, arg, c)| c * grid.p(grid.above(arg))).sum();
     if need.is_nan() || need <= upper {
-        for k in 0..ws.twist_draws.len() {
-            let (i, arg, _) = ws.twist_draws[k];
-            if grid.below(uniform(i), arg, |p| p) {
-                ws.default(i as usize, t);
+        for d in 0..ws.twist_draws.len() {
+            let (k, arg, _) = ws.twist_draws[d];
+            if grid.below(uniform(k), arg, |p| p) {
+                ws.default(tw.loans[k as usize] as usize, t);
             }
         }
         return;
@@ -725,13 +726,13 @@ fn twisted_pass(m: &Model, tw: &InnerTwist, seed: u64, trial: u64, t: usize, f: 
         d.1 = rng::phi(d.1);
     }
     let theta = twist_theta(&ws.twist_draws, need);
-    for k in 0..ws.twist_draws.len() {
-        let (i, p, c) = ws.twist_draws[k];
+    for d in 0..ws.twist_draws.len() {
+        let (k, p, c) = ws.twist_draws[d];
         let z = theta * c;
         let (q, ln_norm) = twisted(p, z);
-        if uniform(i) < q {
+        if uniform(k) < q {
             ws.twist_log_ratio += ln_norm - z;
-            ws.default(i as usize, t);
+            ws.default(tw.loans[k as usize] as usize, t);
         } else {
             ws.twist_log_ratio += ln_norm;
         }

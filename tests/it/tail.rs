@@ -242,6 +242,21 @@ fn the_inner_twist_keeps_an_exposure_tail_where_a_plain_run_puts_it() {
     assert!((w - 1.0).abs() < 4.0 * sw, "mean weight {w} +- {sw}");
 }
 
+/// A book with no guarantee, linkage or society (the example tape) has its
+/// large loans twisted too, and every weight is finite and positive.
+#[test]
+fn the_inner_twist_runs_on_a_book_without_mechanisms() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tape_example.yaml");
+    let mut m = io::load(Source::File(path), &[]).unwrap_or_else(|e| panic!("{e}")).model;
+    assert!(m.extra_key.is_empty(), "the example tape has no mechanisms");
+    importance::pilot(&mut m, 41, &Target::parse("exposure:1e-3").unwrap(), 2, &|_| {});
+    assert!(m.twist.as_ref().is_some_and(|tw| !tw.loans.is_empty()), "its large loans are twisted");
+    let b = run(&m, 42, 2_000);
+    assert!(b.weights.iter().all(|w| w.is_finite() && *w > 0.0));
+    let (w, sw) = estimate(&b, |_| true);
+    assert!((w - 1.0).abs() < 4.0 * sw, "mean weight {w} +- {sw}");
+}
+
 /// The command line: an importance-sampled run writes a `weight` column and
 /// an `importance` key, a merge of its shards (other thread counts) gives
 /// the same bytes, and a plain run has neither.
