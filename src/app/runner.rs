@@ -317,12 +317,10 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
     let mut chart_tables = (opts.charts.is_some() && opts.shard.is_none()).then(|| ChartTables::new(model));
     loop {
         // The sink of one wave overlaps the simulation of the next, so the
-        // simulation time is the whole call's, less the last sink's (which
-        // overlaps nothing).
+        // simulation time is the whole call's, less the last wave's sink
+        // (which overlaps nothing).
         let started = Instant::now();
-        let mut last_sink = Duration::ZERO;
-        engine::simulate(model, opts.seed, done..target, opts.threads, progress, |batch| -> anyhow::Result<()> {
-            let sink_started = Instant::now();
+        let last_sink = engine::simulate(model, opts.seed, done..target, opts.threads, progress, |batch| {
             if let (Some(t), Some(y)) = (trials_w.as_mut(), years_w.as_mut()) {
                 tables_csv::write_batch(&batch, t, y).with_context(tables_err)?;
             }
@@ -333,8 +331,7 @@ pub fn run(model: &Model, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) ->
             if let Some(t) = chart_tables.as_mut() {
                 t.push(&batch);
             }
-            last_sink = sink_started.elapsed();
-            Ok(())
+            anyhow::Ok(())
         })?;
         sim += started.elapsed().saturating_sub(last_sink);
         done = target;

@@ -1266,10 +1266,14 @@ pub fn pool(threads: usize) -> rayon::ThreadPool {
 }
 
 /// Runs the trials in `trials` on `threads` threads and hands their tables to
-/// `sink` in trial order, a wave at a time. While the sink takes a wave (on
-/// the calling thread), the next wave is simulated, so writing the tables
-/// overlaps the simulation; at most two waves are held. `progress` is told
-/// how many trials have finished. The tables depend on (model, seed, trial) only.
+/// `sink` in trial order, a chunk of at most [`CHUNK`] trials at a time,
+/// wave after wave. While the sink takes a wave's chunks (on the calling
+/// thread), the next wave is simulated, so writing the tables overlaps the
+/// simulation; at most two waves are held. The chunks are handed over as the
+/// workers made them: joining a wave's into one table would copy every row
+/// once more. `progress` is told how many trials have finished. The tables
+/// depend on (model, seed, trial) only. Returns how long the sink took on
+/// the last wave, which no simulation overlapped.
 pub fn simulate<E>(
     m: &Model,
     seed: u64,
@@ -1277,16 +1281,16 @@ pub fn simulate<E>(
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
     mut sink: impl FnMut(Batch) -> Result<(), E>,
-) -> Result<(), E> {
+) -> Result<std::time::Duration, E> {
     let pool = pool(threads);
     let na = m.accounts.len();
     let wave = wave_trials(m, threads);
-    let run_wave = |wave_start: u64, wave_end: u64| -> Batch {
+    let run_wave = |wave_start: u64, wave_end: u64| -> Vec<Batch> {
         // Short waves (a 200-trial run) are cut finer, so every thread gets work.
         let chunk = ((wave_end - wave_start) / (4 * threads.max(1) as u64)).clamp(1, CHUNK);
         let chunks: Vec<Range<u64>> =
             (wave_start..wave_end).step_by(chunk as usize).map(|s| s..(s + chunk).min(wave_end)).collect();
-        let batches: Vec<Batch> = pool.install(|| {
+        pool.install(|| {
             chunks
                 .into_par_iter()
                 .map_init(
@@ -1302,8 +1306,7 @@ pub fn simulate<E>(
                     },
                 )
                 .collect()
-        });
-        Batch::concat(na, m.horizon, batches)
+        })
     };
     let waves: Vec<(u64, u64)> =
         (trials.start..trials.end).step_by(wave.max(1) as usize).map(|s| (s, (s + wave).min(trials.end))).collect();
@@ -1311,12 +1314,17 @@ pub fn simulate<E>(
         let run_wave = &run_wave;
         let mut next = waves.iter().map(|&(s, e)| move || run_wave(s, e));
         let mut pending = next.next().map(|w| scope.spawn(w));
+        let mut last_sink = std::time::Duration::ZERO;
         while let Some(running) = pending.take() {
-            let batch = running.join().expect("a wave's simulation panicked");
+            let chunks = running.join().expect("a wave's simulation panicked");
             pending = next.next().map(|w| scope.spawn(w));
-            sink(batch)?;
+            let started = std::time::Instant::now();
+            for b in chunks {
+                sink(b)?;
+            }
+            last_sink = started.elapsed();
         }
-        Ok(())
+        Ok(last_sink)
     })
 }
 
