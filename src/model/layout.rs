@@ -90,7 +90,29 @@ pub(super) fn columns(
     let comp = &s.funds.compensation;
     let agri = &s.insurance.agricultural;
     let n = records.len();
-    let mut loans = Loans { n, ..Default::default() };
+    // Each column sized once: grown push by push, a province's columns were
+    // copied and faulted in several times over.
+    let mut loans = Loans {
+        n,
+        id: Vec::with_capacity(n),
+        village: Vec::with_capacity(n),
+        county: Vec::with_capacity(n),
+        bank: Vec::with_capacity(n),
+        product: Vec::with_capacity(n),
+        industry: Vec::with_capacity(n),
+        grade: Vec::with_capacity(n),
+        class: Vec::with_capacity(n),
+        kind: Vec::with_capacity(n),
+        principal: Vec::with_capacity(n),
+        term: Vec::with_capacity(n),
+        village_covered: Vec::with_capacity(n),
+        collateral: Vec::with_capacity(n),
+        collateral_value: Vec::with_capacity(n),
+        agri_sum_insured: Vec::with_capacity(n),
+        credit_insured: Vec::with_capacity(n),
+        accident_insured: Vec::with_capacity(n),
+        ..Default::default()
+    };
     let mut comp_covered = Vec::with_capacity(n);
     for &ri in order {
         let (r, x) = (&records[ri], &refs[ri]);

@@ -175,7 +175,11 @@ impl Sources<'_> {
     /// empty when neither needs them.
     fn positions(&self) -> NameMap<'_, u32> {
         let records = self.records;
-        let needs_ids = self.s.societies.enabled || records.iter().any(|r| !r.linked.is_empty());
+        // Only a society's bank loan and a linked household are looked up by
+        // id; a province's map of 300,000 ids is not built for nothing.
+        let so = &self.s.societies;
+        let needs_ids = (so.enabled && so.villages.iter().any(|v| v.bank_loan.is_some()))
+            || records.iter().any(|r| !r.linked.is_empty());
         if !needs_ids {
             return NameMap::default();
         }
