@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use crate::limits;
 use crate::model::mechanisms;
-use crate::model::names::{Ids, NameMap, NameSet, Names};
-use crate::model::portfolio::{self, CollateralKind, GradeMix, LoanOrigin, LoanRecord, Name};
+use crate::model::names::{Ids, NameMap, Names};
+use crate::model::portfolio::{self, CollateralKind, GradeMix, LoanId, LoanOrigin, LoanRecord, Name};
 use crate::money::{Fen, to_ppm};
 use crate::scenario::schema::*;
 use crate::scenario::validate::Problems;
@@ -94,11 +94,12 @@ impl Book {
         let max_principal: Vec<Option<Fen>> = s.products.iter().map(|pr| pr.max_principal.map(|m| m.fen())).collect();
         let (mut bank, mut product, mut industry, mut grade) =
             (Lookup::new(&ids.bank), Lookup::new(&ids.product), Lookup::new(&ids.industry), Lookup::new(&ids.grade));
-        let mut seen_ids = NameSet::with_capacity_and_hasher(self.records.len(), Default::default());
+        let mut seen_ids: std::collections::HashSet<&LoanId, foldhash::fast::FixedState> =
+            std::collections::HashSet::with_capacity_and_hasher(self.records.len(), Default::default());
         let mut refs: Vec<Refs> = Vec::with_capacity(self.records.len());
         for r in &self.records {
             let before = p.list.len();
-            if !seen_ids.insert(r.id.as_str()) {
+            if !seen_ids.insert(&r.id) {
                 p.push(format!("loan {}", r.id), format!("duplicate loan id `{}`", r.id));
             }
             let x = Refs {

@@ -23,6 +23,7 @@ pub mod guarantee;
 pub mod hazard;
 pub mod importance;
 mod layout;
+pub mod loan_id;
 pub mod mechanisms;
 mod names;
 pub mod portfolio;
@@ -38,6 +39,7 @@ use accounts::{Compensation, VillageFunds};
 use book::Book;
 use guarantee::GuaranteeBook;
 use hazard::HazardModel;
+use loan_id::LoanId;
 use names::Names;
 use portfolio::CollateralKind;
 use society::{LinkageBook, SocietyBook};
@@ -91,7 +93,7 @@ pub struct Class {
 #[derive(Clone, Debug, Default)]
 pub struct Loans {
     pub n: usize,
-    pub id: Vec<String>,
+    pub id: Vec<LoanId>,
     pub village: Vec<u32>,
     pub county: Vec<u32>,
     pub bank: Vec<u32>,

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rand::SeedableRng;
 use rayon::prelude::*;
 
+pub use crate::model::loan_id::LoanId;
 use crate::model::names::NameMap;
 use crate::money::{Fen, Yuan, to_ppm};
 use crate::rng::{self, TrialRng};
@@ -31,7 +32,7 @@ pub type Name = std::sync::Arc<str>;
 /// One loan as a tape row or cohort draw describes it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoanRecord {
-    pub id: String,
+    pub id: LoanId,
     pub bank: Name,
     pub village: Name,
     pub product: Name,
@@ -58,7 +59,7 @@ pub struct LoanRecord {
     /// Joint-guarantee group: loans naming the same group guarantee each other.
     pub guarantee_group: Option<String>,
     /// Ids of the households linked to this firm's or cooperative's loan.
-    pub linked: Vec<String>,
+    pub linked: Vec<LoanId>,
     /// Where the loan came from, for error messages.
     pub origin: LoanOrigin,
 }
@@ -199,7 +200,7 @@ fn tape_columns(
 /// clears `row.ok`.
 fn tape_loan(row: &mut RowReader) -> LoanRecord {
     LoanRecord {
-        id: row.text("id"),
+        id: row.text("id").into(),
         bank: row.text("bank").into(),
         village: row.text("village").into(),
         product: row.text("product").into(),
@@ -237,7 +238,7 @@ fn tape_loan(row: &mut RowReader) -> LoanRecord {
         // Loan ids separated by `;` (a CSV field holds the list).
         linked: row
             .raw("linked_households")
-            .map(|s| s.split(';').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+            .map(|s| s.split(';').map(str::trim).filter(|x| !x.is_empty()).map(LoanId::from).collect())
             .unwrap_or_default(),
         origin: LoanOrigin::Tape { file: row.origin.to_string(), line: row.line },
     }
@@ -453,7 +454,7 @@ fn generate_cohort(
             continue;
         }
         out.push(LoanRecord {
-            id: cohort_loan_id(ci, n),
+            id: LoanId::cohort(ci, n),
             bank: bank.clone(),
             village: village.clone(),
             product: product.clone(),
@@ -611,7 +612,11 @@ fn link_households(s: &Scenario, villages: &[(String, String, String)], loans: &
         let Some(range) = s.portfolio.cohorts[ci].linked_households else { continue };
         let Some(list) = county_of.get(&*loan.village).and_then(|c| households.get(c)) else { continue };
         // Keyed by the loan's id, so editing another cohort moves no link.
-        let mut g = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x4C49_4E4B, rng::name_key(&[&loan.id])]));
+        let mut g = TrialRng::seed_from_u64(rng::key(&[
+            s.portfolio.seed,
+            0x4C49_4E4B,
+            loan.id.with_str(|id| rng::name_key(&[id])),
+        ]));
         let want = draw_count(&mut g, range) as usize;
         // The county's list is sorted by village: the loan's own village is one run of it.
         let village = rank[&*loan.village];
@@ -735,22 +740,6 @@ impl Categorical {
         let i = self.cdf.iter().position(|&c| u < c).unwrap_or(self.keys.len().saturating_sub(1));
         self.keys.get(i).unwrap_or(&self.none)
     }
-}
-
-/// `c{cohort}-{n:06}`, 1-based, as `format!` writes it but without its
-/// machinery: this runs once for each of a province's 300,000 loans.
-fn cohort_loan_id(ci: usize, n: u32) -> String {
-    let mut id = String::with_capacity(12);
-    let mut buf = itoa::Buffer::new();
-    id.push('c');
-    id.push_str(buf.format(ci + 1));
-    id.push('-');
-    let digits = buf.format(n + 1);
-    for _ in digits.len()..6 {
-        id.push('0');
-    }
-    id.push_str(digits);
-    id
 }
 
 #[cfg(test)]
