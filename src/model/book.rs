@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::limits;
+use crate::model::loan_id::CohortRanks;
 use crate::model::mechanisms;
 use crate::model::names::{Ids, NameMap, Names};
 use crate::model::portfolio::{self, CollateralKind, GradeMix, LoanId, LoanOrigin, LoanRecord, Name};
@@ -19,12 +20,20 @@ use crate::scenario::{InputError, Problem};
 /// loans.
 pub(super) struct Book {
     pub records: Vec<LoanRecord>,
+    /// The records the cohorts generated, and each one's village (an index
+    /// into [`Names::villages`]).
+    pub cohorts: std::ops::Range<usize>,
+    pub cohort_village: Vec<u32>,
+    /// Whether a record not generated has an id that reads as a generated
+    /// one: only then can a generated id be another's duplicate.
+    pub mixed_ids: bool,
     /// How the scorecard graded each scored cohort.
     pub grade_mix: Vec<GradeMix>,
 }
 
 /// A loan record's references as indices (`usize::MAX` where one is unknown,
-/// which stops the build before they are used).
+/// which stops the build before they are used), with what the book's order
+/// reads of the record, so that sorting reads no record.
 #[derive(Clone, Copy)]
 pub(super) struct Refs {
     pub village: usize,
@@ -32,6 +41,10 @@ pub(super) struct Refs {
     pub product: usize,
     pub industry: usize,
     pub grade: usize,
+    pub term: u32,
+    /// The id as an integer that orders as its text, where it has one
+    /// ([`CohortRanks`]).
+    pub id_key: Option<u64>,
 }
 
 impl Book {
@@ -45,23 +58,26 @@ impl Book {
             records.extend(portfolio::parse_tape(text, name, p));
         }
         check_cohorts(s, &names.places, p);
-        let (generated, grade_mix) = portfolio::generate(s, &names.places);
-        // A province's records are some 80 MB: taken over when no tape came
+        // A province's records are some 70 MB: taken over when no tape came
         // first, not copied, and with room for the societies' bank loans, so
         // that their pushes do not copy them either.
+        let spare = if s.societies.enabled { s.societies.villages.len() } else { 0 };
+        let generated = portfolio::generate(s, &names.places, spare);
+        let cohorts = records.len()..records.len() + generated.loans.len();
         if records.is_empty() {
-            records = generated;
+            records = generated.loans;
         } else {
-            records.extend(generated);
-        }
-        if s.societies.enabled {
-            records.reserve(s.societies.villages.len());
+            records.extend(generated.loans);
         }
         mechanisms::society_bank_loans(s, &ids.village, &mut records, p);
         if records.is_empty() && p.list.is_empty() {
             p.push("portfolio", "the portfolio has no loans");
         }
-        Book { records, grade_mix }
+        let mixed_ids = records[..cohorts.start]
+            .iter()
+            .chain(&records[cohorts.end..])
+            .any(|r| matches!(r.id, LoanId::Cohort { .. }));
+        Book { records, cohorts, cohort_village: generated.village, mixed_ids, grade_mix: generated.mixes }
     }
 
     /// Stops the build on a book beyond riskshare's bounds, before anything
@@ -97,17 +113,29 @@ impl Book {
         let mut seen_ids: std::collections::HashSet<&LoanId, foldhash::fast::FixedState> =
             std::collections::HashSet::with_capacity_and_hasher(self.records.len(), Default::default());
         let mut refs: Vec<Refs> = Vec::with_capacity(self.records.len());
-        for r in &self.records {
+        let ranks = CohortRanks::new(s.portfolio.cohorts.len());
+        for (i, r) in self.records.iter().enumerate() {
             let before = p.list.len();
-            if !seen_ids.insert(&r.id) {
+            // Generated ids are distinct, and only the same text is the same
+            // id: a generated one is looked for only among others that read
+            // as generated, and a province's 300,000 are not hashed.
+            let generated = self.cohorts.contains(&i);
+            if (!generated || self.mixed_ids) && !seen_ids.insert(&r.id) {
                 p.push(format!("loan {}", r.id), format!("duplicate loan id `{}`", r.id));
             }
+            let village = if generated {
+                self.cohort_village[i - self.cohorts.start] as usize
+            } else {
+                ids.village.get(&*r.village).copied().unwrap_or(usize::MAX)
+            };
             let x = Refs {
-                village: ids.village.get(&*r.village).copied().unwrap_or(usize::MAX),
-                bank: bank.get(&r.bank),
-                product: product.get(&r.product),
-                industry: industry.get(&r.industry),
-                grade: grade.get(&r.grade),
+                village,
+                bank: bank.get(&r.bank, generated),
+                product: product.get(&r.product, generated),
+                industry: industry.get(&r.industry, generated),
+                grade: grade.get(&r.grade, generated),
+                term: r.term_years,
+                id_key: ranks.key(&r.id),
             };
             refs.push(x);
             known.check(r, x, p);
@@ -164,29 +192,42 @@ fn check_cohorts(s: &Scenario, places: &[(String, String, String)], p: &mut Prob
     }
 }
 
-/// A name's id, remembering the last one: a cohort's loans share their
-/// bank, product, industry and grade names ([`Name`] is shared), so most
-/// lookups are a pointer comparison rather than a hash of the string.
+/// A name's id, remembering the last few a cohort used: a cohort's loans
+/// share their bank, product, industry and grade names ([`Name`] is
+/// shared), so most lookups are a pointer comparison rather than a hash of
+/// the string.
 struct Lookup<'m, 'a> {
     map: &'m NameMap<'a, usize>,
-    last: Option<(Name, usize)>,
+    /// At most [`Lookup::KEPT`], the oldest replaced first.
+    kept: Vec<(Name, usize)>,
+    next: usize,
 }
 
 impl<'m, 'a> Lookup<'m, 'a> {
+    const KEPT: usize = 16;
+
     fn new(map: &'m NameMap<'a, usize>) -> Self {
-        Lookup { map, last: None }
+        Lookup { map, kept: Vec::with_capacity(Self::KEPT), next: 0 }
     }
 
     /// The id, or `usize::MAX` for a name the scenario does not know.
-    fn get(&mut self, name: &Name) -> usize {
-        match &self.last {
-            Some((last, id)) if Name::ptr_eq(last, name) => *id,
-            _ => {
-                let id = self.map.get(&**name).copied().unwrap_or(usize::MAX);
-                self.last = Some((name.clone(), id));
-                id
-            }
+    /// `shared`: the name is a cohort's, so worth remembering (a tape row's
+    /// names are its own).
+    fn get(&mut self, name: &Name, shared: bool) -> usize {
+        if !shared {
+            return self.map.get(&**name).copied().unwrap_or(usize::MAX);
         }
+        if let Some((_, id)) = self.kept.iter().find(|(n, _)| Name::ptr_eq(n, name)) {
+            return *id;
+        }
+        let id = self.map.get(&**name).copied().unwrap_or(usize::MAX);
+        if self.kept.len() < Self::KEPT {
+            self.kept.push((name.clone(), id));
+        } else {
+            self.kept[self.next] = (name.clone(), id);
+            self.next = (self.next + 1) % Self::KEPT;
+        }
+        id
     }
 }
 

@@ -91,6 +91,38 @@ impl PartialOrd for LoanId {
     }
 }
 
+/// Integer keys that order generated ids as their text: (the rank of the
+/// cohort's prefix `c{cohort + 1}-` among the prefixes, n). Two prefixes
+/// differ before either ends (`-` closes each), so their order decides
+/// between cohorts; within one, six-digit numbers order as numbers.
+pub struct CohortRanks {
+    rank: Vec<u32>,
+}
+
+impl CohortRanks {
+    /// The ranks of the prefixes of `cohorts` cohorts.
+    pub fn new(cohorts: usize) -> CohortRanks {
+        let mut by_text: Vec<usize> = (0..cohorts).collect();
+        by_text.sort_by_cached_key(|&ci| LoanId::cohort(ci, 0).to_string());
+        let mut rank = vec![0; cohorts];
+        for (r, &ci) in by_text.iter().enumerate() {
+            rank[ci] = r as u32;
+        }
+        CohortRanks { rank }
+    }
+
+    /// The id's key; `None` for text and for a number of seven digits or
+    /// more, which only the text orders.
+    pub fn key(&self, id: &LoanId) -> Option<u64> {
+        match *id {
+            LoanId::Cohort { cohort, n } if n < 999_999 => {
+                Some(u64::from(*self.rank.get(cohort as usize)?) << 32 | u64::from(n))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// A generated id's text: `c`, at most 10 digits, `-`, at most 10 digits.
 struct Generated {
     buf: [u8; 24],
@@ -186,6 +218,20 @@ mod tests {
         for s in ["c1-000000", "c0-000001", "c01-000001", "c1-00001", "c1-0000001", "c4294967297-000001"] {
             assert!(matches!(LoanId::from(s), LoanId::Text(_)), "{s}");
         }
+    }
+
+    #[test]
+    fn cohort_keys_order_as_the_text() {
+        let ranks = CohortRanks::new(12);
+        let ids: Vec<LoanId> = (0..12).flat_map(|c| [0, 7, 999_998].map(|n| LoanId::cohort(c, n))).collect();
+        for a in &ids {
+            for b in &ids {
+                assert_eq!(ranks.key(a).cmp(&ranks.key(b)), a.to_string().cmp(&b.to_string()), "{a} {b}");
+            }
+        }
+        assert_eq!(ranks.key(&LoanId::cohort(0, 999_999)), None);
+        assert_eq!(ranks.key(&LoanId::cohort(12, 0)), None);
+        assert_eq!(ranks.key(&LoanId::from("b")), None);
     }
 
     #[test]

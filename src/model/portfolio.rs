@@ -9,6 +9,7 @@ use rand::SeedableRng;
 use rayon::prelude::*;
 
 pub use crate::model::loan_id::LoanId;
+use crate::model::loan_id::CohortRanks;
 use crate::model::names::NameMap;
 use crate::money::{Fen, Yuan, to_ppm};
 use crate::rng::{self, TrialRng};
@@ -340,40 +341,58 @@ pub struct GradeMix {
     pub granted: Vec<(String, u32, Fen)>,
 }
 
+/// The cohorts' loans, in cohort order.
+pub struct Generated {
+    pub loans: Vec<LoanRecord>,
+    /// Each loan's village, as its index in the villages given to [`generate`]:
+    /// later steps need not look its name up.
+    pub village: Vec<u32>,
+    /// How the scorecard graded each scored cohort.
+    pub mixes: Vec<GradeMix>,
+}
+
 /// Generates the cohorts' loans. `villages` lists every village as
 /// `(id, county id, zone id)`. Each cohort draws from its own stream keyed by
 /// (portfolio seed, cohort index), so editing one cohort leaves the others'
 /// loans as they were; scorecard indicators, guarantee groups and linked
 /// households draw from streams of their own, so turning them on moves no
-/// other draw.
-pub fn generate(s: &Scenario, villages: &[(String, String, String)]) -> (Vec<LoanRecord>, Vec<GradeMix>) {
+/// other draw. `spare` is room to leave for loans added after them.
+pub fn generate(s: &Scenario, villages: &[(String, String, String)], spare: usize) -> Generated {
     let society_villages = society_villages(s, villages);
     let village_names: Vec<Name> = villages.iter().map(|v| Name::from(v.0.as_str())).collect();
+    let cohorts = &s.portfolio.cohorts;
+    // The first cohort's vector is the book's, with room for every applicant
+    // of every cohort: the others are appended to it, and the first (a
+    // province's 212,000 micro-credit loans) is never copied.
+    let applicants: usize = cohorts.iter().map(|c| c.count as usize).sum::<usize>() + spare;
     // Cohorts draw from streams of their own, so they are generated side by
     // side and joined in cohort order: the same book on any number of threads.
-    let cohorts: Vec<(Vec<LoanRecord>, Option<GradeMix>)> = s
-        .portfolio
-        .cohorts
+    let generated: Vec<(Vec<LoanRecord>, Vec<u32>, Option<GradeMix>)> = cohorts
         .par_iter()
         .enumerate()
         .map(|(ci, c)| {
-            // Room for every applicant: growing the vector copied the records again.
-            let mut loans = Vec::with_capacity(c.count as usize);
-            let mix = generate_cohort(s, ci, c, villages, &village_names, &society_villages, &mut loans);
+            let room = if ci == 0 { applicants } else { c.count as usize };
+            let (mut loans, mut village) = (Vec::with_capacity(room), Vec::with_capacity(room));
+            let mix =
+                generate_cohort(s, ci, c, villages, &village_names, &society_villages, &mut loans, &mut village);
             if let Some(size) = c.guarantee_groups {
                 form_groups(s.portfolio.seed, ci, size, &mut loans);
             }
-            (loans, mix)
+            (loans, village, mix)
         })
         .collect();
-    let mut out = Vec::with_capacity(cohorts.iter().map(|(l, _)| l.len()).sum());
-    let mut mixes = Vec::new();
-    for (loans, mix) in cohorts {
-        out.extend(loans);
-        mixes.extend(mix);
+    let mut out = Generated { loans: Vec::new(), village: Vec::new(), mixes: Vec::new() };
+    for (loans, village, mix) in generated {
+        if out.loans.is_empty() {
+            (out.loans, out.village) = (loans, village);
+        } else {
+            out.loans.extend(loans);
+            out.village.extend(village);
+        }
+        out.mixes.extend(mix);
     }
-    link_households(s, villages, &mut out);
-    (out, mixes)
+    link_households(s, villages, &out.village, &mut out.loans);
+    out
 }
 
 /// Cohort `ci`'s loans, appended to `out`, drawn from the cohort's stream
@@ -389,18 +408,20 @@ fn generate_cohort(
     village_names: &[Name],
     society_villages: &BTreeSet<&str>,
     out: &mut Vec<LoanRecord>,
+    out_village: &mut Vec<u32>,
 ) -> Option<GradeMix> {
     let mut rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x434F_484F_5254, ci as u64]));
     let by_society = s.products.iter().any(|p| p.id == c.product && p.lender == Lender::Society);
-    let eligible: Vec<&Name> = villages
+    let eligible: Vec<(&Name, u32)> = villages
         .iter()
         .zip(village_names)
-        .filter(|((id, county, zone), _)| {
+        .enumerate()
+        .filter(|(_, ((id, county, zone), _))| {
             (c.counties.is_empty() || c.counties.contains(county))
                 && (c.zones.is_empty() || c.zones.contains(zone))
                 && (!by_society || society_villages.contains(id.as_str()))
         })
-        .map(|(_, name)| name)
+        .map(|(vi, (_, name))| (name, vi as u32))
         .collect();
     if eligible.is_empty() {
         return None; // reported by the model builder
@@ -423,7 +444,7 @@ fn generate_cohort(
         granted: g.card.grades.iter().map(|x| (x.grade.clone(), 0, Fen::ZERO)).collect(),
     });
     for n in 0..c.count {
-        let village = eligible[(rng::uniform(&mut rng) * eligible.len() as f64) as usize % eligible.len()];
+        let (village, vi) = eligible[(rng::uniform(&mut rng) * eligible.len() as f64) as usize % eligible.len()];
         let bank = banks.draw(&mut rng);
         let industry = inds.draw(&mut rng);
         // A scorecard replaces the grade draw; the uniform is still taken so
@@ -453,6 +474,7 @@ fn generate_cohort(
         if !granted {
             continue;
         }
+        out_village.push(vi);
         out.push(LoanRecord {
             id: LoanId::cohort(ci, n),
             bank: bank.clone(),
@@ -578,39 +600,60 @@ fn form_groups(seed: u64, ci: usize, size: CountRange, loans: &mut [LoanRecord])
 
 /// Names each linked loan's households: the household loans of its village
 /// first (in id order), then the rest of its county's in a random order.
-fn link_households(s: &Scenario, villages: &[(String, String, String)], loans: &mut [LoanRecord]) {
+/// `village[k]` is loan k's village, an index into `villages`.
+fn link_households(s: &Scenario, villages: &[(String, String, String)], village: &[u32], loans: &mut [LoanRecord]) {
     // The county lists below cost a fifth of a province's build: none is
     // made for a book whose cohorts link no households.
     if s.portfolio.cohorts.iter().all(|c| c.linked_households.is_none()) {
         return;
     }
-    let county_of: NameMap<&str> = villages.iter().map(|(v, c, _)| (v.as_str(), c.as_str())).collect();
+    // Each village's county, numbered as first met.
+    let mut county_ix: NameMap<u32> = NameMap::default();
+    let county_of: Vec<u32> = villages
+        .iter()
+        .map(|(_, c, _)| {
+            let next = county_ix.len() as u32;
+            *county_ix.entry(c.as_str()).or_insert(next)
+        })
+        .collect();
     // A village's rank in the order of the ids: sorting by it sorts by id.
-    let mut names: Vec<&str> = villages.iter().map(|(v, _, _)| v.as_str()).collect();
-    names.sort_unstable();
-    let rank: NameMap<u32> = names.iter().enumerate().map(|(i, &v)| (v, i as u32)).collect();
-    // Each county's household loans by (village, id), as (village rank, loan
-    // index): the links are drawn first and stored after, so no id is copied
-    // but the linked.
-    let mut households: BTreeMap<&str, Vec<(u32, usize)>> = BTreeMap::new();
-    for (k, l) in loans.iter().enumerate().filter(|(_, l)| l.borrower == BorrowerKind::Household) {
-        if let Some(c) = county_of.get(&*l.village) {
-            households.entry(c).or_default().push((rank[&*l.village], k));
-        }
+    let mut by_id: Vec<u32> = (0..villages.len() as u32).collect();
+    by_id.sort_unstable_by(|&a, &b| villages[a as usize].0.cmp(&villages[b as usize].0));
+    let mut rank = vec![0u32; villages.len()];
+    for (r, &v) in by_id.iter().enumerate() {
+        rank[v as usize] = r as u32;
+    }
+    // Generated ids as integers that sort as their text, where every one has one.
+    let ranks = CohortRanks::new(s.portfolio.cohorts.len());
+    let id_keys: Option<Vec<u64>> = loans.iter().map(|l| ranks.key(&l.id)).collect();
+    let id_key = |k: usize| id_keys.as_ref().map_or(0, |keys| keys[k]);
+    // Each county's household loans by (village, id), as (village rank, id
+    // key, loan index): the links are drawn first and stored after, so no id
+    // is copied but the linked.
+    let mut households: Vec<Vec<(u32, u64, usize)>> = vec![Vec::new(); county_ix.len()];
+    for (k, _) in loans.iter().enumerate().filter(|(_, l)| l.borrower == BorrowerKind::Household) {
+        let v = village[k] as usize;
+        households[county_of[v] as usize].push((rank[v], id_key(k), k));
     }
     // Ids are unique (a duplicate stops the build before any list is used),
     // so the order is total: sorted county by county on any number of
     // threads, the lists are the same.
-    let mut lists: Vec<&mut Vec<(u32, usize)>> = households.values_mut().collect();
-    lists.par_iter_mut().for_each(|list| {
-        list.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| loans[a.1].id.cmp(&loans[b.1].id)));
+    households.par_iter_mut().for_each(|list| {
+        if id_keys.is_some() {
+            list.sort_unstable_by_key(|h| (h.0, h.1));
+        } else {
+            list.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| loans[a.2].id.cmp(&loans[b.2].id)));
+        }
     });
     let mut links = Vec::new();
     let mut moved: HashMap<usize, usize, foldhash::fast::FixedState> = HashMap::default();
     for (k, loan) in loans.iter().enumerate() {
         let LoanOrigin::Cohort(ci) = loan.origin else { continue };
         let Some(range) = s.portfolio.cohorts[ci].linked_households else { continue };
-        let Some(list) = county_of.get(&*loan.village).and_then(|c| households.get(c)) else { continue };
+        let list = &households[county_of[village[k] as usize] as usize];
+        if list.is_empty() {
+            continue;
+        }
         // Keyed by the loan's id, so editing another cohort moves no link.
         let mut g = TrialRng::seed_from_u64(rng::key(&[
             s.portfolio.seed,
@@ -619,15 +662,15 @@ fn link_households(s: &Scenario, villages: &[(String, String, String)], loans: &
         ]));
         let want = draw_count(&mut g, range) as usize;
         // The county's list is sorted by village: the loan's own village is one run of it.
-        let village = rank[&*loan.village];
-        let (lo, hi) = (list.partition_point(|h| h.0 < village), list.partition_point(|h| h.0 <= village));
-        let mut linked: Vec<usize> = list[lo..hi].iter().take(want).map(|h| h.1).collect();
+        let own = rank[village[k] as usize];
+        let (lo, hi) = (list.partition_point(|h| h.0 < own), list.partition_point(|h| h.0 <= own));
+        let mut linked: Vec<usize> = list[lo..hi].iter().take(want).map(|h| h.2).collect();
         // Partial Fisher-Yates over the rest of the county (the list without
         // the village's run), as many as are still wanted. The rest is not
         // copied: a county holds thousands of households and a firm takes a
         // few, so only the swapped places are kept (`moved`).
         let rest = list.len() - (hi - lo);
-        let at = |p: usize| list[if p < lo { p } else { p + (hi - lo) }].1;
+        let at = |p: usize| list[if p < lo { p } else { p + (hi - lo) }].2;
         moved.clear();
         let mut i = 0;
         while linked.len() < want && i < rest {
