@@ -329,7 +329,7 @@ fn blame(r: &LoanRecord, problems: &mut [Problem]) {
     for q in problems {
         match &r.origin {
             LoanOrigin::Tape { file, line } => {
-                q.origin = file.clone();
+                q.origin = file.to_string();
                 q.line = *line;
             }
             LoanOrigin::Cohort(c) => q.path = format!("portfolio.cohorts[{c}] ({})", q.path),

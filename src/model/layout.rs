@@ -4,7 +4,7 @@
 //! [`crate::model::Model::build`]; the order is the module doc's of
 //! [`crate::model`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use rayon::prelude::*;
 
@@ -20,28 +20,28 @@ use crate::scenario::schema::*;
 /// pd is its grade's times its product's multiplier, stressed where the
 /// scenario says.
 pub(super) fn classes(s: &Scenario, refs: &[Refs]) -> (Vec<Class>, Vec<usize>) {
-    let mut class_ix: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    // Which pairs are used, in a table of every (grade, product): looked up
+    // once per loan, a map of pairs was a few per cent of a province's build.
+    let np = s.products.len();
+    let mut used = vec![false; s.grades.len() * np];
     for x in refs {
-        let key = (x.grade, x.product);
-        let next = class_ix.len();
-        class_ix.entry(key).or_insert(next);
+        used[x.grade * np + x.product] = true;
     }
-    for (i, v) in class_ix.values_mut().enumerate() {
-        *v = i;
+    // Numbered in (grade, product) order.
+    let mut class_ix = vec![usize::MAX; used.len()];
+    let mut classes = Vec::new();
+    for k in (0..used.len()).filter(|&k| used[k]) {
+        let (g, pr) = (k / np, k % np);
+        class_ix[k] = classes.len();
+        let mut pd = s.grades[g].pd * s.products[pr].pd_multiplier;
+        if let Some(k) = s.stress.pd_multiplier {
+            // A stressed pd stays a probability.
+            pd = (pd * k).min(0.999);
+        }
+        classes.push(Class { grade: g as u16, product: pr as u16, pd, threshold: inv_phi(pd) });
     }
-    let classes = class_ix
-        .keys()
-        .map(|&(g, pr)| {
-            let mut pd = s.grades[g].pd * s.products[pr].pd_multiplier;
-            if let Some(k) = s.stress.pd_multiplier {
-                // A stressed pd stays a probability.
-                pd = (pd * k).min(0.999);
-            }
-            Class { grade: g as u16, product: pr as u16, pd, threshold: inv_phi(pd) }
-        })
-        .collect();
     // Looked up once per loan: the sort below reads it per comparison.
-    let class_of = refs.iter().map(|x| class_ix[&(x.grade, x.product)]).collect();
+    let class_of = refs.iter().map(|x| class_ix[x.grade * np + x.product]).collect();
     (classes, class_of)
 }
 

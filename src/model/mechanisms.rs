@@ -69,7 +69,7 @@ pub fn society_bank_loans(
             continue;
         }
         for &k in &candidates[..b.guarantors as usize] {
-            records[k].guarantee_group = Some(group.clone());
+            records[k].guarantee_group = Some(group.as_str().into());
         }
         records.push(LoanRecord {
             id: LoanId::from(group.as_str()),
@@ -92,9 +92,9 @@ pub fn society_bank_loans(
             credit_insured: false,
             accident_insured: false,
             comp_covered: None,
-            guarantee_group: (b.guarantors > 0).then_some(group),
-            linked: Vec::new(),
-            origin: LoanOrigin::Tape { file: format!("societies.villages[{i}].bank_loan"), line: None },
+            guarantee_group: (b.guarantors > 0).then(|| group.into_boxed_str()),
+            linked: Box::default(),
+            origin: LoanOrigin::Tape { file: format!("societies.villages[{i}].bank_loan").into(), line: None },
         });
     }
 }
@@ -155,7 +155,7 @@ impl Sources<'_> {
         for (pos, &ri) in self.order.iter().enumerate() {
             if let Some(g) = &records[ri].guarantee_group {
                 let next = ids.len() as u32;
-                let gi = *ids.entry(g.as_str()).or_insert(next);
+                let gi = *ids.entry(&**g).or_insert(next);
                 if gi == next {
                     members.push(Vec::new());
                 }

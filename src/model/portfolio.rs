@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rand::SeedableRng;
 use rayon::prelude::*;
 
-pub use crate::model::loan_id::LoanId;
 use crate::model::loan_id::CohortRanks;
+pub use crate::model::loan_id::LoanId;
 use crate::model::names::NameMap;
 use crate::money::{Fen, Yuan, to_ppm};
 use crate::rng::{self, TrialRng};
@@ -58,17 +58,18 @@ pub struct LoanRecord {
     /// Overrides `funds.compensation.covers` for this loan.
     pub comp_covered: Option<bool>,
     /// Joint-guarantee group: loans naming the same group guarantee each other.
-    pub guarantee_group: Option<String>,
+    pub guarantee_group: Option<Box<str>>,
     /// Ids of the households linked to this firm's or cooperative's loan.
-    pub linked: Vec<LoanId>,
+    pub linked: Box<[LoanId]>,
     /// Where the loan came from, for error messages.
     pub origin: LoanOrigin,
 }
 
-/// A tape row (file and line) or a cohort (its index).
+/// A tape row (file and line) or a cohort (its index). A tape's rows share
+/// its file's name.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LoanOrigin {
-    Tape { file: String, line: Option<usize> },
+    Tape { file: Name, line: Option<usize> },
     Cohort(usize),
 }
 
@@ -136,6 +137,7 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
     // The header's own line, after any comment lines before it.
     let header_line = Some(headers.position().map_or(1, |pos| record_line(text.as_bytes(), pos)));
     let Some(col) = tape_columns(&headers, origin, header_line, p) else { return Vec::new() };
+    let file = Name::from(origin);
     let mut out = Vec::new();
     for rec in rdr.records() {
         let rec = match rec {
@@ -147,7 +149,7 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
             }
         };
         let line = rec.position().map(|pos| record_line(text.as_bytes(), pos));
-        let mut row = RowReader { rec: &rec, col: &col, origin, line, p, ok: true };
+        let mut row = RowReader { rec: &rec, col: &col, origin, file: &file, line, p, ok: true };
         let loan = tape_loan(&mut row);
         if row.ok {
             out.push(loan);
@@ -235,13 +237,13 @@ fn tape_loan(row: &mut RowReader) -> LoanRecord {
         credit_insured: row.flag("credit_insured"),
         accident_insured: row.flag("accident_insured"),
         comp_covered: row.optional_flag("comp_covered"),
-        guarantee_group: row.raw("guarantee_group").map(str::to_string),
+        guarantee_group: row.raw("guarantee_group").map(Box::from),
         // Loan ids separated by `;` (a CSV field holds the list).
         linked: row
             .raw("linked_households")
             .map(|s| s.split(';').map(str::trim).filter(|x| !x.is_empty()).map(LoanId::from).collect())
             .unwrap_or_default(),
-        origin: LoanOrigin::Tape { file: row.origin.to_string(), line: row.line },
+        origin: LoanOrigin::Tape { file: row.file.clone(), line: row.line },
     }
 }
 
@@ -249,6 +251,8 @@ struct RowReader<'a> {
     rec: &'a csv::StringRecord,
     col: &'a BTreeMap<&'a str, usize>,
     origin: &'a str,
+    /// `origin` again, shared by the rows' records.
+    file: &'a Name,
     line: Option<usize>,
     p: &'a mut Problems,
     ok: bool,
@@ -373,8 +377,7 @@ pub fn generate(s: &Scenario, villages: &[(String, String, String)], spare: usiz
         .map(|(ci, c)| {
             let room = if ci == 0 { applicants } else { c.count as usize };
             let (mut loans, mut village) = (Vec::with_capacity(room), Vec::with_capacity(room));
-            let mix =
-                generate_cohort(s, ci, c, villages, &village_names, &society_villages, &mut loans, &mut village);
+            let mix = generate_cohort(s, ci, c, villages, &village_names, &society_villages, &mut loans, &mut village);
             if let Some(size) = c.guarantee_groups {
                 form_groups(s.portfolio.seed, ci, size, &mut loans);
             }
@@ -497,7 +500,7 @@ fn generate_cohort(
             accident_insured,
             comp_covered: None,
             guarantee_group: None,
-            linked: Vec::new(),
+            linked: Box::default(),
             origin: LoanOrigin::Cohort(ci),
         });
     }
@@ -594,7 +597,7 @@ fn form_groups(seed: u64, ci: usize, size: CountRange, loans: &mut [LoanRecord])
         }
     }
     for (k, id) in assign {
-        loans[k].guarantee_group = Some(id);
+        loans[k].guarantee_group = Some(id.into_boxed_str());
     }
 }
 
