@@ -213,6 +213,7 @@ impl<'m, 'a> Lookup<'m, 'a> {
     /// The id, or `usize::MAX` for a name the scenario does not know.
     /// `shared`: the name is a cohort's, so worth remembering (a tape row's
     /// names are its own).
+    #[inline]
     fn get(&mut self, name: &Name, shared: bool) -> usize {
         if !shared {
             return self.map.get(&**name).copied().unwrap_or(usize::MAX);

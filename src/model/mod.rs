@@ -298,7 +298,7 @@ impl Model {
         // The book laid out for the trial loop.
         let (classes, class_of) = layout::classes(s, &refs);
         let order = layout::book_order(&book.records, &refs, &class_of, &names.villages);
-        let (mut loans, comp_covered) =
+        let (mut loans, comp_covered, terms) =
             layout::columns(s, &book.records, &refs, &class_of, &order, &names.villages, &society_lent);
         let buckets = layout::buckets(&loans, horizon);
         let bucket_of = layout::bucket_index(&buckets, names.counties.len(), classes.len(), names.industries.len());
@@ -309,7 +309,7 @@ impl Model {
         // the mechanisms: neither reads the other, so they are made side by
         // side, and the mechanisms' problems are kept to be reported in turn.
         let (tables, (books, mechanism_problems)) = rayon::join(
-            || years::tables(s, &book.records, &order, &loans, horizon),
+            || years::tables(s, &loans, &terms, horizon),
             || {
                 let mut q = Problems::new(origin);
                 let books = mechanisms::compile(

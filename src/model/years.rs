@@ -4,7 +4,7 @@
 //! reads of defaults, and what the book costs if no loan defaulted. Part of
 //! [`crate::model::Model::build`].
 
-use crate::model::portfolio::LoanRecord;
+use crate::model::layout::Terms;
 use crate::model::{LoanYear, Loans};
 use crate::money::{Fen, to_ppm};
 use crate::scenario::schema::*;
@@ -26,10 +26,10 @@ pub(super) struct Tables {
     pub scheduled: Scheduled,
 }
 
-/// Every per-year table: they read the records and the columns but no
+/// Every per-year table: they read the columns and the loans' terms but no
 /// other step's results, so the build makes them beside the mechanisms.
-pub(super) fn tables(s: &Scenario, records: &[LoanRecord], order: &[usize], loans: &Loans, horizon: usize) -> Tables {
-    let (ead, subsidy) = exposure_and_subsidy(s, records, order, horizon);
+pub(super) fn tables(s: &Scenario, loans: &Loans, terms: &Terms, horizon: usize) -> Tables {
+    let (ead, subsidy) = exposure_and_subsidy(s, loans, terms, horizon);
     let premium = premiums(s, loans, horizon);
     let scheduled = Scheduled::of(&loans.term, &subsidy, &premium, horizon);
     let loan_years = loan_years(&ead, &subsidy, &premium, horizon);
@@ -39,18 +39,18 @@ pub(super) fn tables(s: &Scenario, records: &[LoanRecord], order: &[usize], loan
 /// `Loans::ead` (outstanding principal plus that year's interest) and
 /// `Loans::subsidy` (zero when the subsidy is off) for each year of each
 /// loan's term; zero after it.
-fn exposure_and_subsidy(s: &Scenario, records: &[LoanRecord], order: &[usize], horizon: usize) -> (Vec<Fen>, Vec<Fen>) {
-    let n = order.len();
+fn exposure_and_subsidy(s: &Scenario, loans: &Loans, terms: &Terms, horizon: usize) -> (Vec<Fen>, Vec<Fen>) {
+    let n = loans.n;
     let sub_on = s.subsidy.enabled;
     let mut ead = vec![Fen::ZERO; n * horizon];
     let mut subsidy = vec![Fen::ZERO; n * horizon];
-    for (pos, &ri) in order.iter().enumerate() {
-        let r = &records[ri];
-        for t in 0..r.term_years as usize {
-            let out = outstanding(r.principal, r.term_years, r.amortisation, t);
-            ead[t * n + pos] = out + out.mul_ppm(r.rate_ppm);
+    for pos in 0..n {
+        let (principal, term) = (loans.principal[pos], u32::from(loans.term[pos]));
+        for t in 0..term as usize {
+            let out = outstanding(principal, term, terms.amortisation[pos], t);
+            ead[t * n + pos] = out + out.mul_ppm(terms.rate_ppm[pos]);
             if sub_on {
-                subsidy[t * n + pos] = out.mul_ppm(r.subsidy_ppm);
+                subsidy[t * n + pos] = out.mul_ppm(terms.subsidy_ppm[pos]);
             }
         }
     }
