@@ -9,7 +9,7 @@ use crate::limits;
 use crate::model::loan_id::CohortRanks;
 use crate::model::mechanisms;
 use crate::model::names::{Ids, NameMap, Names};
-use crate::model::portfolio::{self, CollateralKind, GradeMix, LoanId, LoanOrigin, LoanRecord, Name};
+use crate::model::portfolio::{self, CohortRefs, CollateralKind, GradeMix, LoanId, LoanOrigin, LoanRecord};
 use crate::money::{Fen, to_ppm};
 use crate::scenario::schema::*;
 use crate::scenario::validate::Problems;
@@ -20,10 +20,9 @@ use crate::scenario::{InputError, Problem};
 /// loans.
 pub(super) struct Book {
     pub records: Vec<LoanRecord>,
-    /// The records the cohorts generated, and each one's village (an index
-    /// into [`Names::villages`]).
+    /// The records the cohorts generated, and each one's references as ids.
     pub cohorts: std::ops::Range<usize>,
-    pub cohort_village: Vec<u32>,
+    pub cohort_refs: Vec<CohortRefs>,
     /// Whether a record not generated has an id that reads as a generated
     /// one: only then can a generated id be another's duplicate.
     pub mixed_ids: bool,
@@ -62,7 +61,7 @@ impl Book {
         // first, not copied, and with room for the societies' bank loans, so
         // that their pushes do not copy them either.
         let spare = if s.societies.enabled { s.societies.villages.len() } else { 0 };
-        let generated = portfolio::generate(s, &names.places, spare);
+        let generated = portfolio::generate(s, &names.places, ids, spare);
         let cohorts = records.len()..records.len() + generated.loans.len();
         if records.is_empty() {
             records = generated.loans;
@@ -77,7 +76,7 @@ impl Book {
             .iter()
             .chain(&records[cohorts.end..])
             .any(|r| matches!(r.id, LoanId::Cohort { .. }));
-        Book { records, cohorts, cohort_village: generated.village, mixed_ids, grade_mix: generated.mixes }
+        Book { records, cohorts, cohort_refs: generated.refs, mixed_ids, grade_mix: generated.mixes }
     }
 
     /// Stops the build on a book beyond riskshare's bounds, before anything
@@ -108,8 +107,6 @@ impl Book {
     pub fn resolve(&self, s: &Scenario, ids: &Ids, horizon: usize, p: &mut Problems) -> Vec<Refs> {
         let known = Known::of(ids);
         let max_principal: Vec<Option<Fen>> = s.products.iter().map(|pr| pr.max_principal.map(|m| m.fen())).collect();
-        let (mut bank, mut product, mut industry, mut grade) =
-            (Lookup::new(&ids.bank), Lookup::new(&ids.product), Lookup::new(&ids.industry), Lookup::new(&ids.grade));
         let mut seen_ids: std::collections::HashSet<&LoanId, foldhash::fast::FixedState> =
             std::collections::HashSet::with_capacity_and_hasher(self.records.len(), Default::default());
         let mut refs: Vec<Refs> = Vec::with_capacity(self.records.len());
@@ -123,19 +120,30 @@ impl Book {
             if (!generated || self.mixed_ids) && !seen_ids.insert(&r.id) {
                 p.push(format!("loan {}", r.id), format!("duplicate loan id `{}`", r.id));
             }
-            let village = if generated {
-                self.cohort_village[i - self.cohorts.start] as usize
+            // A generated loan's names were drawn as ids; a tape's are looked up.
+            let x = if generated {
+                let g = &self.cohort_refs[i - self.cohorts.start];
+                let ix = |id: u32| if id == u32::MAX { usize::MAX } else { id as usize };
+                Refs {
+                    village: ix(g.village),
+                    bank: ix(g.bank),
+                    product: ix(g.product),
+                    industry: ix(g.industry),
+                    grade: ix(g.grade),
+                    term: r.term_years,
+                    id_key: ranks.key(&r.id),
+                }
             } else {
-                ids.village.get(&*r.village).copied().unwrap_or(usize::MAX)
-            };
-            let x = Refs {
-                village,
-                bank: bank.get(&r.bank, generated),
-                product: product.get(&r.product, generated),
-                industry: industry.get(&r.industry, generated),
-                grade: grade.get(&r.grade, generated),
-                term: r.term_years,
-                id_key: ranks.key(&r.id),
+                let id = |map: &NameMap<usize>, name: &str| map.get(name).copied().unwrap_or(usize::MAX);
+                Refs {
+                    village: id(&ids.village, &r.village),
+                    bank: id(&ids.bank, &r.bank),
+                    product: id(&ids.product, &r.product),
+                    industry: id(&ids.industry, &r.industry),
+                    grade: id(&ids.grade, &r.grade),
+                    term: r.term_years,
+                    id_key: ranks.key(&r.id),
+                }
             };
             refs.push(x);
             known.check(r, x, p);
@@ -189,46 +197,6 @@ fn check_cohorts(s: &Scenario, places: &[(String, String, String)], p: &mut Prob
                 );
             }
         }
-    }
-}
-
-/// A name's id, remembering the last few a cohort used: a cohort's loans
-/// share their bank, product, industry and grade names ([`Name`] is
-/// shared), so most lookups are a pointer comparison rather than a hash of
-/// the string.
-struct Lookup<'m, 'a> {
-    map: &'m NameMap<'a, usize>,
-    /// At most [`Lookup::KEPT`], the oldest replaced first.
-    kept: Vec<(Name, usize)>,
-    next: usize,
-}
-
-impl<'m, 'a> Lookup<'m, 'a> {
-    const KEPT: usize = 16;
-
-    fn new(map: &'m NameMap<'a, usize>) -> Self {
-        Lookup { map, kept: Vec::with_capacity(Self::KEPT), next: 0 }
-    }
-
-    /// The id, or `usize::MAX` for a name the scenario does not know.
-    /// `shared`: the name is a cohort's, so worth remembering (a tape row's
-    /// names are its own).
-    #[inline]
-    fn get(&mut self, name: &Name, shared: bool) -> usize {
-        if !shared {
-            return self.map.get(&**name).copied().unwrap_or(usize::MAX);
-        }
-        if let Some((_, id)) = self.kept.iter().find(|(n, _)| Name::ptr_eq(n, name)) {
-            return *id;
-        }
-        let id = self.map.get(&**name).copied().unwrap_or(usize::MAX);
-        if self.kept.len() < Self::KEPT {
-            self.kept.push((name.clone(), id));
-        } else {
-            self.kept[self.next] = (name.clone(), id);
-            self.next = (self.next + 1) % Self::KEPT;
-        }
-        id
     }
 }
 

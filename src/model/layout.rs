@@ -267,9 +267,8 @@ impl Sources<'_> {
         for k in 0..part.len() {
             let ri = self.order[start + k];
             let (r, x) = (&self.records[ri], &self.refs[ri]);
-            part.comp_covered[k] = comp.enabled
-                && !self.society_lends[x.product]
-                && r.comp_covered.unwrap_or(self.comp_covers[x.product]);
+            part.comp_covered[k] =
+                comp.enabled && !self.society_lends[x.product] && r.comp_covered.unwrap_or(self.comp_covers[x.product]);
             part.id[k] = r.id.clone();
             part.village[k] = x.village as u32;
             part.county[k] = self.villages[x.village].county;

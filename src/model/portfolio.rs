@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::model::loan_id::CohortRanks;
 pub use crate::model::loan_id::LoanId;
-use crate::model::names::NameMap;
+use crate::model::names::{Ids, NameMap};
 use crate::money::{Fen, Yuan, to_ppm};
 use crate::rng::{self, TrialRng};
 use crate::scenario::schema::*;
@@ -346,13 +346,25 @@ pub struct GradeMix {
 }
 
 /// The cohorts' loans, in cohort order.
-pub struct Generated {
+pub(super) struct Generated {
     pub loans: Vec<LoanRecord>,
-    /// Each loan's village, as its index in the villages given to [`generate`]:
-    /// later steps need not look its name up.
-    pub village: Vec<u32>,
+    /// Each loan's references as ids, so that later steps need not look its
+    /// names up.
+    pub refs: Vec<CohortRefs>,
     /// How the scorecard graded each scored cohort.
     pub mixes: Vec<GradeMix>,
+}
+
+/// The `(village, bank, product, industry, grade)` ids of a generated loan,
+/// the village's its index in the villages given to [`generate`] and the
+/// others' `u32::MAX` for a name the scenario does not know.
+#[derive(Clone, Copy)]
+pub(super) struct CohortRefs {
+    pub village: u32,
+    pub bank: u32,
+    pub product: u32,
+    pub industry: u32,
+    pub grade: u32,
 }
 
 /// Generates the cohorts' loans. `villages` lists every village as
@@ -361,7 +373,7 @@ pub struct Generated {
 /// loans as they were; scorecard indicators, guarantee groups and linked
 /// households draw from streams of their own, so turning them on moves no
 /// other draw. `spare` is room to leave for loans added after them.
-pub fn generate(s: &Scenario, villages: &[(String, String, String)], spare: usize) -> Generated {
+pub(super) fn generate(s: &Scenario, villages: &[(String, String, String)], ids: &Ids, spare: usize) -> Generated {
     let society_villages = society_villages(s, villages);
     let cohorts = &s.portfolio.cohorts;
     // The first cohort's vector is the book's, with room for every applicant
@@ -370,30 +382,30 @@ pub fn generate(s: &Scenario, villages: &[(String, String, String)], spare: usiz
     let applicants: usize = cohorts.iter().map(|c| c.count as usize).sum::<usize>() + spare;
     // Cohorts draw from streams of their own, so they are generated side by
     // side and joined in cohort order: the same book on any number of threads.
-    let generated: Vec<(Vec<LoanRecord>, Vec<u32>, Option<GradeMix>)> = cohorts
+    let generated: Vec<(Vec<LoanRecord>, Vec<CohortRefs>, Option<GradeMix>)> = cohorts
         .par_iter()
         .enumerate()
         .map(|(ci, c)| {
             let room = if ci == 0 { applicants } else { c.count as usize };
-            let (mut loans, mut village) = (Vec::with_capacity(room), Vec::with_capacity(room));
-            let mix = generate_cohort(s, ci, c, villages, &society_villages, &mut loans, &mut village);
+            let (mut loans, mut refs) = (Vec::with_capacity(room), Vec::with_capacity(room));
+            let mix = generate_cohort(s, ci, c, villages, ids, &society_villages, &mut loans, &mut refs);
             if let Some(size) = c.guarantee_groups {
                 form_groups(s.portfolio.seed, ci, size, &mut loans);
             }
-            (loans, village, mix)
+            (loans, refs, mix)
         })
         .collect();
-    let mut out = Generated { loans: Vec::new(), village: Vec::new(), mixes: Vec::new() };
-    for (loans, village, mix) in generated {
+    let mut out = Generated { loans: Vec::new(), refs: Vec::new(), mixes: Vec::new() };
+    for (loans, refs, mix) in generated {
         if out.loans.is_empty() {
-            (out.loans, out.village) = (loans, village);
+            (out.loans, out.refs) = (loans, refs);
         } else {
             out.loans.extend(loans);
-            out.village.extend(village);
+            out.refs.extend(refs);
         }
         out.mixes.extend(mix);
     }
-    link_households(s, villages, &out.village, &mut out.loans);
+    link_households(s, villages, &out.refs, &mut out.loans);
     out
 }
 
@@ -407,9 +419,10 @@ fn generate_cohort(
     ci: usize,
     c: &Cohort,
     villages: &[(String, String, String)],
+    ids: &Ids,
     society_villages: &BTreeSet<&str>,
     out: &mut Vec<LoanRecord>,
-    out_village: &mut Vec<u32>,
+    out_refs: &mut Vec<CohortRefs>,
 ) -> Option<GradeMix> {
     let mut rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x434F_484F_5254, ci as u64]));
     let by_society = s.products.iter().any(|p| p.id == c.product && p.lender == Lender::Society);
@@ -430,15 +443,18 @@ fn generate_cohort(
         return None; // reported by the model builder
     }
     let principals = PrincipalDraw::of(&c.principal);
-    let banks = Categorical::new(&c.banks);
-    let inds = Categorical::new(&c.industries);
-    let grades = Categorical::new(&c.grades);
+    let banks = Categorical::new(&c.banks, &ids.bank);
+    let inds = Categorical::new(&c.industries, &ids.industry);
+    let grades = Categorical::new(&c.grades, &ids.grade);
     let card = s.scorecard.as_ref().filter(|_| !c.indicators.is_empty()).map(|card| Grader::new(card, c));
-    let (credit_lines, card_grades): (Vec<Option<Fen>>, Vec<Name>) = card
+    let (credit_lines, card_grades): (Vec<Option<Fen>>, Vec<(Name, u32)>) = card
         .as_ref()
-        .map(|g| g.card.grades.iter().map(|x| (x.credit_line.map(|l| l.fen()), Name::from(x.grade.as_str()))).unzip())
+        .map(|g| {
+            let grade = |x: &str| (Name::from(x), id_of(&ids.grade, x));
+            g.card.grades.iter().map(|x| (x.credit_line.map(|l| l.fen()), grade(&x.grade))).unzip()
+        })
         .unwrap_or_default();
-    let product = Name::from(c.product.as_str());
+    let (product, product_id) = (Name::from(c.product.as_str()), id_of(&ids.product, &c.product));
     let collateral = CollateralDraw::of(&c.collateral);
     let mut score_rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x0053_434F_5245, ci as u64]));
     let mut mix = card.as_ref().map(|g| GradeMix {
@@ -448,13 +464,13 @@ fn generate_cohort(
     });
     for n in 0..c.count {
         let (village, vi) = &eligible[(rng::uniform(&mut rng) * eligible.len() as f64) as usize % eligible.len()];
-        let bank = banks.draw(&mut rng);
-        let industry = inds.draw(&mut rng);
+        let (bank, bank_id) = banks.draw(&mut rng);
+        let (industry, industry_id) = inds.draw(&mut rng);
         // A scorecard replaces the grade draw; the uniform is still taken so
         // that the loan's other draws stay where they were.
         let drawn_grade = grades.draw(&mut rng);
         let mut principal = principals.draw(&mut rng);
-        let mut grade = drawn_grade;
+        let (mut grade, mut grade_id) = drawn_grade;
         let mut granted = true;
         if let (Some(g), Some(mix)) = (&card, &mut mix) {
             mix.rated += 1;
@@ -463,7 +479,7 @@ fn generate_cohort(
                     if let Some(line) = credit_lines[k] {
                         principal = principal.min(line);
                     }
-                    grade = &card_grades[k];
+                    (grade, grade_id) = (&card_grades[k].0, card_grades[k].1);
                     mix.granted[k].1 += 1;
                     mix.granted[k].2 += principal;
                 }
@@ -477,7 +493,13 @@ fn generate_cohort(
         if !granted {
             continue;
         }
-        out_village.push(*vi);
+        out_refs.push(CohortRefs {
+            village: *vi,
+            bank: bank_id,
+            product: product_id,
+            industry: industry_id,
+            grade: grade_id,
+        });
         out.push(LoanRecord {
             id: LoanId::cohort(ci, n),
             bank: bank.clone(),
@@ -604,7 +626,7 @@ fn form_groups(seed: u64, ci: usize, size: CountRange, loans: &mut [LoanRecord])
 /// Names each linked loan's households: the household loans of its village
 /// first (in id order), then the rest of its county's in a random order.
 /// `village[k]` is loan k's village, an index into `villages`.
-fn link_households(s: &Scenario, villages: &[(String, String, String)], village: &[u32], loans: &mut [LoanRecord]) {
+fn link_households(s: &Scenario, villages: &[(String, String, String)], refs: &[CohortRefs], loans: &mut [LoanRecord]) {
     // The county lists below cost a fifth of a province's build: none is
     // made for a book whose cohorts link no households.
     if s.portfolio.cohorts.iter().all(|c| c.linked_households.is_none()) {
@@ -635,7 +657,7 @@ fn link_households(s: &Scenario, villages: &[(String, String, String)], village:
     // is copied but the linked.
     let mut households: Vec<Vec<(u32, u64, usize)>> = vec![Vec::new(); county_ix.len()];
     for (k, _) in loans.iter().enumerate().filter(|(_, l)| l.borrower == BorrowerKind::Household) {
-        let v = village[k] as usize;
+        let v = refs[k].village as usize;
         households[county_of[v] as usize].push((rank[v], id_key(k), k));
     }
     // Ids are unique (a duplicate stops the build before any list is used),
@@ -653,7 +675,7 @@ fn link_households(s: &Scenario, villages: &[(String, String, String)], village:
     for (k, loan) in loans.iter().enumerate() {
         let LoanOrigin::Cohort(ci) = loan.origin else { continue };
         let Some(range) = s.portfolio.cohorts[ci].linked_households else { continue };
-        let list = &households[county_of[village[k] as usize] as usize];
+        let list = &households[county_of[refs[k].village as usize] as usize];
         if list.is_empty() {
             continue;
         }
@@ -665,7 +687,7 @@ fn link_households(s: &Scenario, villages: &[(String, String, String)], village:
         ]));
         let want = draw_count(&mut g, range) as usize;
         // The county's list is sorted by village: the loan's own village is one run of it.
-        let own = rank[village[k] as usize];
+        let own = rank[refs[k].village as usize];
         let (lo, hi) = (list.partition_point(|h| h.0 < own), list.partition_point(|h| h.0 <= own));
         let mut linked: Vec<usize> = list[lo..hi].iter().take(want).map(|h| h.2).collect();
         // Partial Fisher-Yates over the rest of the county (the list without
@@ -759,32 +781,40 @@ impl PrincipalDraw {
     }
 }
 
+/// A name's id in `map`, `u32::MAX` for a name it does not know.
+fn id_of(map: &NameMap<usize>, name: &str) -> u32 {
+    map.get(name).map_or(u32::MAX, |&i| i as u32)
+}
+
 /// Draws keys of a shares map (in key order) by inversion of one uniform.
 struct Categorical {
-    keys: Vec<Name>,
+    /// Each key, with its id.
+    keys: Vec<(Name, u32)>,
     cdf: Vec<f64>,
     /// What an empty map draws.
-    none: Name,
+    none: (Name, u32),
 }
 
 impl Categorical {
-    fn new(m: &BTreeMap<String, f64>) -> Self {
+    /// The map's keys' ids are looked up in `ids`.
+    fn new(m: &BTreeMap<String, f64>, ids: &NameMap<usize>) -> Self {
         let total: f64 = m.values().sum();
         let mut acc = 0.0;
         let mut keys = Vec::new();
         let mut cdf = Vec::new();
         for (k, v) in m {
             acc += v / total;
-            keys.push(Name::from(k.as_str()));
+            keys.push((Name::from(k.as_str()), id_of(ids, k)));
             cdf.push(acc);
         }
-        Categorical { keys, cdf, none: Name::from("") }
+        Categorical { keys, cdf, none: (Name::from(""), id_of(ids, "")) }
     }
-    fn draw(&self, rng: &mut TrialRng) -> &Name {
+    fn draw(&self, rng: &mut TrialRng) -> (&Name, u32) {
         let u = rng::uniform(rng);
         // An empty map (a scorecard cohort's grades) still takes its uniform.
         let i = self.cdf.iter().position(|&c| u < c).unwrap_or(self.keys.len().saturating_sub(1));
-        self.keys.get(i).unwrap_or(&self.none)
+        let (name, id) = self.keys.get(i).unwrap_or(&self.none);
+        (name, *id)
     }
 }
 
