@@ -414,6 +414,7 @@ pub(super) fn generate(s: &Scenario, villages: &[(String, String, String)], ids:
 /// grade, principal, insurance take-up; a refused applicant's draws are still
 /// taken, so the next loan's stay where they were. Returns the scorecard's
 /// grade mix when the cohort is scored.
+#[allow(clippy::too_many_arguments)]
 fn generate_cohort(
     s: &Scenario,
     ci: usize,
