@@ -132,7 +132,7 @@ pub fn checksum(m: &Model) -> String {
     h.update(scenario::to_yaml(&s).as_bytes());
     // The book itself: a tape may change under the same path.
     for i in 0..m.loans.n {
-        h.update(m.loans.id[i].as_bytes());
+        m.loans.id[i].with_str(|id| h.update(id.as_bytes()));
         h.update(m.loans.principal[i].0.to_le_bytes());
         h.update([m.loans.term[i], m.loans.class[i] as u8]);
     }

@@ -6,9 +6,10 @@
 use std::collections::BTreeSet;
 
 use crate::limits;
+use crate::model::loan_id::CohortRanks;
 use crate::model::mechanisms;
-use crate::model::names::{Ids, NameMap, NameSet, Names};
-use crate::model::portfolio::{self, CollateralKind, GradeMix, LoanOrigin, LoanRecord, Name};
+use crate::model::names::{Ids, NameMap, Names};
+use crate::model::portfolio::{self, CohortRefs, CollateralKind, GradeMix, LoanId, LoanOrigin, LoanRecord};
 use crate::money::{Fen, to_ppm};
 use crate::scenario::schema::*;
 use crate::scenario::validate::Problems;
@@ -19,12 +20,19 @@ use crate::scenario::{InputError, Problem};
 /// loans.
 pub(super) struct Book {
     pub records: Vec<LoanRecord>,
+    /// The records the cohorts generated, and each one's references as ids.
+    pub cohorts: std::ops::Range<usize>,
+    pub cohort_refs: Vec<CohortRefs>,
+    /// Whether a record not generated has an id that reads as a generated
+    /// one: only then can a generated id be another's duplicate.
+    pub mixed_ids: bool,
     /// How the scorecard graded each scored cohort.
     pub grade_mix: Vec<GradeMix>,
 }
 
 /// A loan record's references as indices (`usize::MAX` where one is unknown,
-/// which stops the build before they are used).
+/// which stops the build before they are used), with what the book's order
+/// reads of the record, so that sorting reads no record.
 #[derive(Clone, Copy)]
 pub(super) struct Refs {
     pub village: usize,
@@ -32,6 +40,10 @@ pub(super) struct Refs {
     pub product: usize,
     pub industry: usize,
     pub grade: usize,
+    pub term: u32,
+    /// The id as an integer that orders as its text, where it has one
+    /// ([`CohortRanks`]).
+    pub id_key: Option<u64>,
 }
 
 impl Book {
@@ -45,23 +57,26 @@ impl Book {
             records.extend(portfolio::parse_tape(text, name, p));
         }
         check_cohorts(s, &names.places, p);
-        let (generated, grade_mix) = portfolio::generate(s, &names.places);
-        // A province's records are some 80 MB: taken over when no tape came
+        // A province's records are some 70 MB: taken over when no tape came
         // first, not copied, and with room for the societies' bank loans, so
         // that their pushes do not copy them either.
+        let spare = if s.societies.enabled { s.societies.villages.len() } else { 0 };
+        let generated = portfolio::generate(s, &names.places, ids, spare);
+        let cohorts = records.len()..records.len() + generated.loans.len();
         if records.is_empty() {
-            records = generated;
+            records = generated.loans;
         } else {
-            records.extend(generated);
-        }
-        if s.societies.enabled {
-            records.reserve(s.societies.villages.len());
+            records.extend(generated.loans);
         }
         mechanisms::society_bank_loans(s, &ids.village, &mut records, p);
         if records.is_empty() && p.list.is_empty() {
             p.push("portfolio", "the portfolio has no loans");
         }
-        Book { records, grade_mix }
+        let mixed_ids = records[..cohorts.start]
+            .iter()
+            .chain(&records[cohorts.end..])
+            .any(|r| matches!(r.id, LoanId::Cohort { .. }));
+        Book { records, cohorts, cohort_refs: generated.refs, mixed_ids, grade_mix: generated.mixes }
     }
 
     /// Stops the build on a book beyond riskshare's bounds, before anything
@@ -92,21 +107,43 @@ impl Book {
     pub fn resolve(&self, s: &Scenario, ids: &Ids, horizon: usize, p: &mut Problems) -> Vec<Refs> {
         let known = Known::of(ids);
         let max_principal: Vec<Option<Fen>> = s.products.iter().map(|pr| pr.max_principal.map(|m| m.fen())).collect();
-        let (mut bank, mut product, mut industry, mut grade) =
-            (Lookup::new(&ids.bank), Lookup::new(&ids.product), Lookup::new(&ids.industry), Lookup::new(&ids.grade));
-        let mut seen_ids = NameSet::with_capacity_and_hasher(self.records.len(), Default::default());
+        let mut seen_ids: std::collections::HashSet<&LoanId, foldhash::fast::FixedState> =
+            std::collections::HashSet::with_capacity_and_hasher(self.records.len(), Default::default());
         let mut refs: Vec<Refs> = Vec::with_capacity(self.records.len());
-        for r in &self.records {
+        let ranks = CohortRanks::new(s.portfolio.cohorts.len());
+        for (i, r) in self.records.iter().enumerate() {
             let before = p.list.len();
-            if !seen_ids.insert(r.id.as_str()) {
+            // Generated ids are distinct, and only the same text is the same
+            // id: a generated one is looked for only among others that read
+            // as generated, and a province's 300,000 are not hashed.
+            let generated = self.cohorts.contains(&i);
+            if (!generated || self.mixed_ids) && !seen_ids.insert(&r.id) {
                 p.push(format!("loan {}", r.id), format!("duplicate loan id `{}`", r.id));
             }
-            let x = Refs {
-                village: ids.village.get(&*r.village).copied().unwrap_or(usize::MAX),
-                bank: bank.get(&r.bank),
-                product: product.get(&r.product),
-                industry: industry.get(&r.industry),
-                grade: grade.get(&r.grade),
+            // A generated loan's names were drawn as ids; a tape's are looked up.
+            let x = if generated {
+                let g = &self.cohort_refs[i - self.cohorts.start];
+                let ix = |id: u32| if id == u32::MAX { usize::MAX } else { id as usize };
+                Refs {
+                    village: ix(g.village),
+                    bank: ix(g.bank),
+                    product: ix(g.product),
+                    industry: ix(g.industry),
+                    grade: ix(g.grade),
+                    term: r.term_years,
+                    id_key: ranks.key(&r.id),
+                }
+            } else {
+                let id = |map: &NameMap<usize>, name: &str| map.get(name).copied().unwrap_or(usize::MAX);
+                Refs {
+                    village: id(&ids.village, &r.village),
+                    bank: id(&ids.bank, &r.bank),
+                    product: id(&ids.product, &r.product),
+                    industry: id(&ids.industry, &r.industry),
+                    grade: id(&ids.grade, &r.grade),
+                    term: r.term_years,
+                    id_key: ranks.key(&r.id),
+                }
             };
             refs.push(x);
             known.check(r, x, p);
@@ -158,32 +195,6 @@ fn check_cohorts(s: &Scenario, places: &[(String, String, String)], p: &mut Prob
                         if s.societies.enabled { "" } else { ", which is disabled" }
                     ),
                 );
-            }
-        }
-    }
-}
-
-/// A name's id, remembering the last one: a cohort's loans share their
-/// bank, product, industry and grade names ([`Name`] is shared), so most
-/// lookups are a pointer comparison rather than a hash of the string.
-struct Lookup<'m, 'a> {
-    map: &'m NameMap<'a, usize>,
-    last: Option<(Name, usize)>,
-}
-
-impl<'m, 'a> Lookup<'m, 'a> {
-    fn new(map: &'m NameMap<'a, usize>) -> Self {
-        Lookup { map, last: None }
-    }
-
-    /// The id, or `usize::MAX` for a name the scenario does not know.
-    fn get(&mut self, name: &Name) -> usize {
-        match &self.last {
-            Some((last, id)) if Name::ptr_eq(last, name) => *id,
-            _ => {
-                let id = self.map.get(&**name).copied().unwrap_or(usize::MAX);
-                self.last = Some((name.clone(), id));
-                id
             }
         }
     }
@@ -287,7 +298,7 @@ fn blame(r: &LoanRecord, problems: &mut [Problem]) {
     for q in problems {
         match &r.origin {
             LoanOrigin::Tape { file, line } => {
-                q.origin = file.clone();
+                q.origin = file.to_string();
                 q.line = *line;
             }
             LoanOrigin::Cohort(c) => q.path = format!("portfolio.cohorts[{c}] ({})", q.path),

@@ -197,7 +197,7 @@ impl InnerTwist {
         }
         let mut twisted = vec![false; m.loans.n];
         loans.iter().for_each(|&i| twisted[i as usize] = true);
-        let keys = loans.iter().map(|&i| rng::name_key(&["loan", &m.loans.id[i as usize]])).collect();
+        let keys = loans.iter().map(|&i| m.loans.id[i as usize].with_str(|id| rng::name_key(&["loan", id]))).collect();
         let h = m.horizon;
         let (mut small, mut large) = (vec![0.0; m.buckets.len() * h], vec![0.0; m.buckets.len() * h]);
         for (b, bk) in m.buckets.iter().enumerate() {

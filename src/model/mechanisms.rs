@@ -7,13 +7,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::guarantee::{GuaranteeBook, NO_GROUP, ONLY_NONE};
 use crate::model::names::NameMap;
-use crate::model::portfolio::{CollateralKind, LoanOrigin, LoanRecord};
+use crate::model::portfolio::{CollateralKind, LoanId, LoanOrigin, LoanRecord};
 use crate::model::society::{LinkageBook, NO_LOAN, NO_SOCIETY, SocietyBook};
 use crate::model::{Loans, VillageInfo};
 use crate::money::{Fen, to_ppm};
 use crate::rng;
 use crate::scenario::schema::*;
 use crate::scenario::validate::Problems;
+
+/// Book positions by loan id.
+type IdMap<'a> = std::collections::HashMap<&'a LoanId, u32, foldhash::fast::FixedState>;
 
 pub struct Books {
     pub guarantee: GuaranteeBook,
@@ -66,10 +69,10 @@ pub fn society_bank_loans(
             continue;
         }
         for &k in &candidates[..b.guarantors as usize] {
-            records[k].guarantee_group = Some(group.clone());
+            records[k].guarantee_group = Some(group.as_str().into());
         }
         records.push(LoanRecord {
-            id: group.clone(),
+            id: LoanId::from(group.as_str()),
             bank: b.bank.as_str().into(),
             village: v.village.as_str().into(),
             product: b.product.as_str().into(),
@@ -89,9 +92,9 @@ pub fn society_bank_loans(
             credit_insured: false,
             accident_insured: false,
             comp_covered: None,
-            guarantee_group: (b.guarantors > 0).then_some(group),
-            linked: Vec::new(),
-            origin: LoanOrigin::Tape { file: format!("societies.villages[{i}].bank_loan"), line: None },
+            guarantee_group: (b.guarantors > 0).then(|| group.into_boxed_str()),
+            linked: Box::default(),
+            origin: LoanOrigin::Tape { file: format!("societies.villages[{i}].bank_loan").into(), line: None },
         });
     }
 }
@@ -129,8 +132,11 @@ pub fn compile(
     let societies = src.societies(&pos_of, &mut guarantee, p);
     let linkage = src.linkage(&pos_of, p);
     let extra = (guarantee.is_active() && guarantee.uplift > 0.0) || linkage.is_active() || societies.feeds_back();
-    let extra_key =
-        if extra { order.iter().map(|&ri| rng::name_key(&["loan", &records[ri].id])).collect() } else { Vec::new() };
+    let extra_key = if extra {
+        loans.id.iter().map(|id| id.with_str(|id| rng::name_key(&["loan", id]))).collect()
+    } else {
+        Vec::new()
+    };
     Books { guarantee, societies, linkage, extra_key }
 }
 
@@ -149,7 +155,7 @@ impl Sources<'_> {
         for (pos, &ri) in self.order.iter().enumerate() {
             if let Some(g) = &records[ri].guarantee_group {
                 let next = ids.len() as u32;
-                let gi = *ids.entry(g.as_str()).or_insert(next);
+                let gi = *ids.entry(&**g).or_insert(next);
                 if gi == next {
                     members.push(Vec::new());
                 }
@@ -173,20 +179,24 @@ impl Sources<'_> {
 
     /// Positions of loans by id, for the society bank loans and the linkage;
     /// empty when neither needs them.
-    fn positions(&self) -> NameMap<'_, u32> {
+    fn positions(&self) -> IdMap<'_> {
         let records = self.records;
-        let needs_ids = self.s.societies.enabled || records.iter().any(|r| !r.linked.is_empty());
+        // Only a society's bank loan and a linked household are looked up by
+        // id; a province's map of 300,000 ids is not built for nothing.
+        let so = &self.s.societies;
+        let needs_ids = (so.enabled && so.villages.iter().any(|v| v.bank_loan.is_some()))
+            || records.iter().any(|r| !r.linked.is_empty());
         if !needs_ids {
-            return NameMap::default();
+            return IdMap::default();
         }
-        self.order.iter().enumerate().map(|(pos, &ri)| (records[ri].id.as_str(), pos as u32)).collect()
+        self.loans.id.iter().enumerate().map(|(pos, id)| (id, pos as u32)).collect()
     }
 
     /// Societies: every village (capital_per_village), every village where
     /// societies lend (lending_ratio), or the ones listed; the lender of each
     /// loan they lend. A society's bank loan is guaranteed by its members;
     /// they do not guarantee one another, and it guarantees none of them.
-    fn societies(&self, pos_of: &NameMap<'_, u32>, guarantee: &mut GuaranteeBook, p: &mut Problems) -> SocietyBook {
+    fn societies(&self, pos_of: &IdMap<'_>, guarantee: &mut GuaranteeBook, p: &mut Problems) -> SocietyBook {
         let (records, order, villages) = (self.records, self.order, self.villages);
         let mut societies = SocietyBook { lender_of: vec![NO_SOCIETY; order.len()], ..Default::default() };
         let so = &self.s.societies;
@@ -231,7 +241,7 @@ impl Sources<'_> {
             societies.impaired_below.push(capital.mul_ppm(to_ppm(so.impaired_below)));
             let loan = spec
                 .and_then(|x| x.bank_loan.as_ref())
-                .and_then(|_| pos_of.get(format!("society-{}", v.id).as_str()).copied());
+                .and_then(|_| pos_of.get(&LoanId::from(format!("society-{}", v.id))).copied());
             societies.bank_loan.push(loan.unwrap_or(NO_LOAN));
             societies.sensitivity.push(spec.and_then(|x| x.bank_loan.as_ref()).map_or(0.0, |b| b.sensitivity));
         }
@@ -254,7 +264,7 @@ impl Sources<'_> {
 
     /// Benefit linkage: each firm's linked households as CSR. Links are
     /// checked even when linkage is off: only their effect is switched off.
-    fn linkage(&self, pos_of: &NameMap<'_, u32>, p: &mut Problems) -> LinkageBook {
+    fn linkage(&self, pos_of: &IdMap<'_>, p: &mut Problems) -> LinkageBook {
         // A problem with a loan, pointed at its tape row or its cohort.
         let complain = |p: &mut Problems, r: &LoanRecord, msg: String| match &r.origin {
             LoanOrigin::Tape { file, line } => {
@@ -269,7 +279,7 @@ impl Sources<'_> {
                 let r = &self.records[ri];
                 let mut seen = BTreeSet::new();
                 for h in &r.linked {
-                    match pos_of.get(h.as_str()) {
+                    match pos_of.get(h) {
                         Some(&j) if self.loans.kind[j as usize] == BorrowerKind::Household => {
                             if seen.insert(j) {
                                 linkage.linked.push(j);

@@ -23,6 +23,7 @@ pub mod guarantee;
 pub mod hazard;
 pub mod importance;
 mod layout;
+pub mod loan_id;
 pub mod mechanisms;
 mod names;
 pub mod portfolio;
@@ -38,10 +39,10 @@ use accounts::{Compensation, VillageFunds};
 use book::Book;
 use guarantee::GuaranteeBook;
 use hazard::HazardModel;
+use loan_id::LoanId;
 use names::Names;
 use portfolio::CollateralKind;
 use society::{LinkageBook, SocietyBook};
-use years::Scheduled;
 
 /// Marks a loan whose losses the compensation fund does not cover.
 pub const NO_ACCOUNT: u32 = u32::MAX;
@@ -91,7 +92,7 @@ pub struct Class {
 #[derive(Clone, Debug, Default)]
 pub struct Loans {
     pub n: usize,
-    pub id: Vec<String>,
+    pub id: Vec<LoanId>,
     pub village: Vec<u32>,
     pub county: Vec<u32>,
     pub bank: Vec<u32>,
@@ -297,28 +298,44 @@ impl Model {
         // The book laid out for the trial loop.
         let (classes, class_of) = layout::classes(s, &refs);
         let order = layout::book_order(&book.records, &refs, &class_of, &names.villages);
-        let (mut loans, comp_covered) =
+        let (mut loans, comp_covered, terms) =
             layout::columns(s, &book.records, &refs, &class_of, &order, &names.villages, &society_lent);
         let buckets = layout::buckets(&loans, horizon);
         let bucket_of = layout::bucket_index(&buckets, names.counties.len(), classes.len(), names.industries.len());
         let live_buckets = layout::live_buckets(&buckets, horizon);
         let household_loans = layout::household_loans(&loans);
 
-        // What each loan owes, earns and costs in each year of its term.
-        years::exposure_and_subsidy(s, &book.records, &order, &mut loans, horizon);
-        years::premiums(s, &mut loans, horizon);
-        let scheduled = Scheduled::of(&loans, horizon);
-        let loan_years = years::loan_years(&loans, horizon);
+        // What each loan owes, earns and costs in each year of its term, and
+        // the mechanisms: neither reads the other, so they are made side by
+        // side, and the mechanisms' problems are kept to be reported in turn.
+        let (tables, (books, mechanism_problems)) = rayon::join(
+            || years::tables(s, &loans, &terms, horizon),
+            || {
+                let mut q = Problems::new(origin);
+                let books = mechanisms::compile(
+                    s,
+                    &book.records,
+                    &order,
+                    &loans,
+                    &names.villages,
+                    &ids.village,
+                    &society_lent,
+                    &mut q,
+                );
+                (books, q)
+            },
+        );
+        let years::Tables { ead, subsidy, premium, loan_years, scheduled } = tables;
+        (loans.ead, loans.subsidy, loans.premium) = (ead, subsidy, premium);
 
         // The funds; a deposit that names no account stops the build here.
         let comp = Compensation::open(s, &comp_covered, &mut loans, &ids, horizon, &mut p)?;
         let village_funds = VillageFunds::open(s, &loans, &names.villages);
 
-        // What draws the defaults: hazards, stream keys and the mechanisms.
+        // What draws the defaults: hazards and stream keys.
         let hazards = HazardModel::build(s, &names.villages, &names.counties, &names.zones, &names.industries);
         let keys = StreamKeys::of(&names, &buckets, &classes);
-        let books =
-            mechanisms::compile(s, &book.records, &order, &loans, &names.villages, &ids.village, &society_lent, &mut p);
+        p.list.extend(mechanism_problems.list);
         stop(&mut p)?;
         // Last, as it reads each loan's account and lender.
         let at_default = layout::at_default(&loans, &books.societies.lender_of);

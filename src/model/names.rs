@@ -2,7 +2,7 @@
 //! scenario's list (villages: listed, then generated, county by county), so
 //! ids follow the file and never a hash. Part of [`crate::model::Model::build`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::model::VillageInfo;
 use crate::scenario::schema::*;
@@ -30,8 +30,6 @@ pub(super) struct Names {
 /// order cannot reach a result. The names are the user's own file, not an
 /// adversary's, so a keyed hash's flooding resistance buys nothing here.
 pub(crate) type NameMap<'a, V> = HashMap<&'a str, V, foldhash::fast::FixedState>;
-/// The set of [`NameMap`]'s kind.
-pub(crate) type NameSet<'a> = HashSet<&'a str, foldhash::fast::FixedState>;
 
 /// Lookups from a name to its id, borrowed from [`Names`]. Hashed, not
 /// ordered: each is looked up for each of a province's 300,000 loans. Used

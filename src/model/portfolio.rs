@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rand::SeedableRng;
 use rayon::prelude::*;
 
-use crate::model::names::NameMap;
+use crate::model::loan_id::CohortRanks;
+pub use crate::model::loan_id::LoanId;
+use crate::model::names::{Ids, NameMap};
 use crate::money::{Fen, Yuan, to_ppm};
 use crate::rng::{self, TrialRng};
 use crate::scenario::schema::*;
@@ -31,7 +33,7 @@ pub type Name = std::sync::Arc<str>;
 /// One loan as a tape row or cohort draw describes it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoanRecord {
-    pub id: String,
+    pub id: LoanId,
     pub bank: Name,
     pub village: Name,
     pub product: Name,
@@ -56,17 +58,18 @@ pub struct LoanRecord {
     /// Overrides `funds.compensation.covers` for this loan.
     pub comp_covered: Option<bool>,
     /// Joint-guarantee group: loans naming the same group guarantee each other.
-    pub guarantee_group: Option<String>,
+    pub guarantee_group: Option<Box<str>>,
     /// Ids of the households linked to this firm's or cooperative's loan.
-    pub linked: Vec<String>,
+    pub linked: Box<[LoanId]>,
     /// Where the loan came from, for error messages.
     pub origin: LoanOrigin,
 }
 
-/// A tape row (file and line) or a cohort (its index).
+/// A tape row (file and line) or a cohort (its index). A tape's rows share
+/// its file's name.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LoanOrigin {
-    Tape { file: String, line: Option<usize> },
+    Tape { file: Name, line: Option<usize> },
     Cohort(usize),
 }
 
@@ -134,6 +137,7 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
     // The header's own line, after any comment lines before it.
     let header_line = Some(headers.position().map_or(1, |pos| record_line(text.as_bytes(), pos)));
     let Some(col) = tape_columns(&headers, origin, header_line, p) else { return Vec::new() };
+    let file = Name::from(origin);
     let mut out = Vec::new();
     for rec in rdr.records() {
         let rec = match rec {
@@ -145,7 +149,7 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
             }
         };
         let line = rec.position().map(|pos| record_line(text.as_bytes(), pos));
-        let mut row = RowReader { rec: &rec, col: &col, origin, line, p, ok: true };
+        let mut row = RowReader { rec: &rec, col: &col, origin, file: &file, line, p, ok: true };
         let loan = tape_loan(&mut row);
         if row.ok {
             out.push(loan);
@@ -199,7 +203,7 @@ fn tape_columns(
 /// clears `row.ok`.
 fn tape_loan(row: &mut RowReader) -> LoanRecord {
     LoanRecord {
-        id: row.text("id"),
+        id: row.text("id").into(),
         bank: row.text("bank").into(),
         village: row.text("village").into(),
         product: row.text("product").into(),
@@ -233,13 +237,13 @@ fn tape_loan(row: &mut RowReader) -> LoanRecord {
         credit_insured: row.flag("credit_insured"),
         accident_insured: row.flag("accident_insured"),
         comp_covered: row.optional_flag("comp_covered"),
-        guarantee_group: row.raw("guarantee_group").map(str::to_string),
+        guarantee_group: row.raw("guarantee_group").map(Box::from),
         // Loan ids separated by `;` (a CSV field holds the list).
         linked: row
             .raw("linked_households")
-            .map(|s| s.split(';').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+            .map(|s| s.split(';').map(str::trim).filter(|x| !x.is_empty()).map(LoanId::from).collect())
             .unwrap_or_default(),
-        origin: LoanOrigin::Tape { file: row.origin.to_string(), line: row.line },
+        origin: LoanOrigin::Tape { file: row.file.clone(), line: row.line },
     }
 }
 
@@ -247,6 +251,8 @@ struct RowReader<'a> {
     rec: &'a csv::StringRecord,
     col: &'a BTreeMap<&'a str, usize>,
     origin: &'a str,
+    /// `origin` again, shared by the rows' records.
+    file: &'a Name,
     line: Option<usize>,
     p: &'a mut Problems,
     ok: bool,
@@ -339,39 +345,68 @@ pub struct GradeMix {
     pub granted: Vec<(String, u32, Fen)>,
 }
 
+/// The cohorts' loans, in cohort order.
+pub(super) struct Generated {
+    pub loans: Vec<LoanRecord>,
+    /// Each loan's references as ids, so that later steps need not look its
+    /// names up.
+    pub refs: Vec<CohortRefs>,
+    /// How the scorecard graded each scored cohort.
+    pub mixes: Vec<GradeMix>,
+}
+
+/// The `(village, bank, product, industry, grade)` ids of a generated loan,
+/// the village's its index in the villages given to [`generate`] and the
+/// others' `u32::MAX` for a name the scenario does not know.
+#[derive(Clone, Copy)]
+pub(super) struct CohortRefs {
+    pub village: u32,
+    pub bank: u32,
+    pub product: u32,
+    pub industry: u32,
+    pub grade: u32,
+}
+
 /// Generates the cohorts' loans. `villages` lists every village as
 /// `(id, county id, zone id)`. Each cohort draws from its own stream keyed by
 /// (portfolio seed, cohort index), so editing one cohort leaves the others'
 /// loans as they were; scorecard indicators, guarantee groups and linked
 /// households draw from streams of their own, so turning them on moves no
-/// other draw.
-pub fn generate(s: &Scenario, villages: &[(String, String, String)]) -> (Vec<LoanRecord>, Vec<GradeMix>) {
+/// other draw. `spare` is room to leave for loans added after them.
+pub(super) fn generate(s: &Scenario, villages: &[(String, String, String)], ids: &Ids, spare: usize) -> Generated {
     let society_villages = society_villages(s, villages);
-    let village_names: Vec<Name> = villages.iter().map(|v| Name::from(v.0.as_str())).collect();
+    let cohorts = &s.portfolio.cohorts;
+    // The first cohort's vector is the book's, with room for every applicant
+    // of every cohort: the others are appended to it, and the first (a
+    // province's 212,000 micro-credit loans) is never copied.
+    let applicants: usize = cohorts.iter().map(|c| c.count as usize).sum::<usize>() + spare;
     // Cohorts draw from streams of their own, so they are generated side by
     // side and joined in cohort order: the same book on any number of threads.
-    let cohorts: Vec<(Vec<LoanRecord>, Option<GradeMix>)> = s
-        .portfolio
-        .cohorts
+    let generated: Vec<(Vec<LoanRecord>, Vec<CohortRefs>, Option<GradeMix>)> = cohorts
         .par_iter()
         .enumerate()
         .map(|(ci, c)| {
-            let mut loans = Vec::new();
-            let mix = generate_cohort(s, ci, c, villages, &village_names, &society_villages, &mut loans);
+            let room = if ci == 0 { applicants } else { c.count as usize };
+            let (mut loans, mut refs) = (Vec::with_capacity(room), Vec::with_capacity(room));
+            let mix = generate_cohort(s, ci, c, villages, ids, &society_villages, &mut loans, &mut refs);
             if let Some(size) = c.guarantee_groups {
                 form_groups(s.portfolio.seed, ci, size, &mut loans);
             }
-            (loans, mix)
+            (loans, refs, mix)
         })
         .collect();
-    let mut out = Vec::with_capacity(cohorts.iter().map(|(l, _)| l.len()).sum());
-    let mut mixes = Vec::new();
-    for (loans, mix) in cohorts {
-        out.extend(loans);
-        mixes.extend(mix);
+    let mut out = Generated { loans: Vec::new(), refs: Vec::new(), mixes: Vec::new() };
+    for (loans, refs, mix) in generated {
+        if out.loans.is_empty() {
+            (out.loans, out.refs) = (loans, refs);
+        } else {
+            out.loans.extend(loans);
+            out.refs.extend(refs);
+        }
+        out.mixes.extend(mix);
     }
-    link_households(s, villages, &mut out);
-    (out, mixes)
+    link_households(s, villages, &out.refs, &mut out.loans);
+    out
 }
 
 /// Cohort `ci`'s loans, appended to `out`, drawn from the cohort's stream
@@ -379,40 +414,48 @@ pub fn generate(s: &Scenario, villages: &[(String, String, String)]) -> (Vec<Loa
 /// grade, principal, insurance take-up; a refused applicant's draws are still
 /// taken, so the next loan's stay where they were. Returns the scorecard's
 /// grade mix when the cohort is scored.
+#[allow(clippy::too_many_arguments)]
 fn generate_cohort(
     s: &Scenario,
     ci: usize,
     c: &Cohort,
     villages: &[(String, String, String)],
-    village_names: &[Name],
+    ids: &Ids,
     society_villages: &BTreeSet<&str>,
     out: &mut Vec<LoanRecord>,
+    out_refs: &mut Vec<CohortRefs>,
 ) -> Option<GradeMix> {
     let mut rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x434F_484F_5254, ci as u64]));
     let by_society = s.products.iter().any(|p| p.id == c.product && p.lender == Lender::Society);
-    let eligible: Vec<&Name> = villages
+    // The cohort's own copy of each village's name: shared by every cohort,
+    // one name's count was raised by two threads at once for most loans,
+    // and moving its cache line between them was a tenth of the build.
+    let eligible: Vec<(Name, u32)> = villages
         .iter()
-        .zip(village_names)
-        .filter(|((id, county, zone), _)| {
+        .enumerate()
+        .filter(|(_, (id, county, zone))| {
             (c.counties.is_empty() || c.counties.contains(county))
                 && (c.zones.is_empty() || c.zones.contains(zone))
                 && (!by_society || society_villages.contains(id.as_str()))
         })
-        .map(|(_, name)| name)
+        .map(|(vi, (id, _, _))| (Name::from(id.as_str()), vi as u32))
         .collect();
     if eligible.is_empty() {
         return None; // reported by the model builder
     }
     let principals = PrincipalDraw::of(&c.principal);
-    let banks = Categorical::new(&c.banks);
-    let inds = Categorical::new(&c.industries);
-    let grades = Categorical::new(&c.grades);
+    let banks = Categorical::new(&c.banks, &ids.bank);
+    let inds = Categorical::new(&c.industries, &ids.industry);
+    let grades = Categorical::new(&c.grades, &ids.grade);
     let card = s.scorecard.as_ref().filter(|_| !c.indicators.is_empty()).map(|card| Grader::new(card, c));
-    let (credit_lines, card_grades): (Vec<Option<Fen>>, Vec<Name>) = card
+    let (credit_lines, card_grades): (Vec<Option<Fen>>, Vec<(Name, u32)>) = card
         .as_ref()
-        .map(|g| g.card.grades.iter().map(|x| (x.credit_line.map(|l| l.fen()), Name::from(x.grade.as_str()))).unzip())
+        .map(|g| {
+            let grade = |x: &str| (Name::from(x), id_of(&ids.grade, x));
+            g.card.grades.iter().map(|x| (x.credit_line.map(|l| l.fen()), grade(&x.grade))).unzip()
+        })
         .unwrap_or_default();
-    let product = Name::from(c.product.as_str());
+    let (product, product_id) = (Name::from(c.product.as_str()), id_of(&ids.product, &c.product));
     let collateral = CollateralDraw::of(&c.collateral);
     let mut score_rng = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x0053_434F_5245, ci as u64]));
     let mut mix = card.as_ref().map(|g| GradeMix {
@@ -421,14 +464,14 @@ fn generate_cohort(
         granted: g.card.grades.iter().map(|x| (x.grade.clone(), 0, Fen::ZERO)).collect(),
     });
     for n in 0..c.count {
-        let village = eligible[(rng::uniform(&mut rng) * eligible.len() as f64) as usize % eligible.len()];
-        let bank = banks.draw(&mut rng);
-        let industry = inds.draw(&mut rng);
+        let (village, vi) = &eligible[(rng::uniform(&mut rng) * eligible.len() as f64) as usize % eligible.len()];
+        let (bank, bank_id) = banks.draw(&mut rng);
+        let (industry, industry_id) = inds.draw(&mut rng);
         // A scorecard replaces the grade draw; the uniform is still taken so
         // that the loan's other draws stay where they were.
         let drawn_grade = grades.draw(&mut rng);
         let mut principal = principals.draw(&mut rng);
-        let mut grade = drawn_grade;
+        let (mut grade, mut grade_id) = drawn_grade;
         let mut granted = true;
         if let (Some(g), Some(mix)) = (&card, &mut mix) {
             mix.rated += 1;
@@ -437,7 +480,7 @@ fn generate_cohort(
                     if let Some(line) = credit_lines[k] {
                         principal = principal.min(line);
                     }
-                    grade = &card_grades[k];
+                    (grade, grade_id) = (&card_grades[k].0, card_grades[k].1);
                     mix.granted[k].1 += 1;
                     mix.granted[k].2 += principal;
                 }
@@ -451,8 +494,15 @@ fn generate_cohort(
         if !granted {
             continue;
         }
+        out_refs.push(CohortRefs {
+            village: *vi,
+            bank: bank_id,
+            product: product_id,
+            industry: industry_id,
+            grade: grade_id,
+        });
         out.push(LoanRecord {
-            id: cohort_loan_id(ci, n),
+            id: LoanId::cohort(ci, n),
             bank: bank.clone(),
             village: village.clone(),
             product: product.clone(),
@@ -473,7 +523,7 @@ fn generate_cohort(
             accident_insured,
             comp_covered: None,
             guarantee_group: None,
-            linked: Vec::new(),
+            linked: Box::default(),
             origin: LoanOrigin::Cohort(ci),
         });
     }
@@ -570,53 +620,83 @@ fn form_groups(seed: u64, ci: usize, size: CountRange, loans: &mut [LoanRecord])
         }
     }
     for (k, id) in assign {
-        loans[k].guarantee_group = Some(id);
+        loans[k].guarantee_group = Some(id.into_boxed_str());
     }
 }
 
 /// Names each linked loan's households: the household loans of its village
 /// first (in id order), then the rest of its county's in a random order.
-fn link_households(s: &Scenario, villages: &[(String, String, String)], loans: &mut [LoanRecord]) {
-    let county_of: NameMap<&str> = villages.iter().map(|(v, c, _)| (v.as_str(), c.as_str())).collect();
+/// `village[k]` is loan k's village, an index into `villages`.
+fn link_households(s: &Scenario, villages: &[(String, String, String)], refs: &[CohortRefs], loans: &mut [LoanRecord]) {
+    // The county lists below cost a fifth of a province's build: none is
+    // made for a book whose cohorts link no households.
+    if s.portfolio.cohorts.iter().all(|c| c.linked_households.is_none()) {
+        return;
+    }
+    // Each village's county, numbered as first met.
+    let mut county_ix: NameMap<u32> = NameMap::default();
+    let county_of: Vec<u32> = villages
+        .iter()
+        .map(|(_, c, _)| {
+            let next = county_ix.len() as u32;
+            *county_ix.entry(c.as_str()).or_insert(next)
+        })
+        .collect();
     // A village's rank in the order of the ids: sorting by it sorts by id.
-    let mut names: Vec<&str> = villages.iter().map(|(v, _, _)| v.as_str()).collect();
-    names.sort_unstable();
-    let rank: NameMap<u32> = names.iter().enumerate().map(|(i, &v)| (v, i as u32)).collect();
-    // Each county's household loans by (village, id), as (village rank, loan
-    // index): the links are drawn first and stored after, so no id is copied
-    // but the linked.
-    let mut households: BTreeMap<&str, Vec<(u32, usize)>> = BTreeMap::new();
-    for (k, l) in loans.iter().enumerate().filter(|(_, l)| l.borrower == BorrowerKind::Household) {
-        if let Some(c) = county_of.get(&*l.village) {
-            households.entry(c).or_default().push((rank[&*l.village], k));
-        }
+    let mut by_id: Vec<u32> = (0..villages.len() as u32).collect();
+    by_id.sort_unstable_by(|&a, &b| villages[a as usize].0.cmp(&villages[b as usize].0));
+    let mut rank = vec![0u32; villages.len()];
+    for (r, &v) in by_id.iter().enumerate() {
+        rank[v as usize] = r as u32;
+    }
+    // Generated ids as integers that sort as their text, where every one has one.
+    let ranks = CohortRanks::new(s.portfolio.cohorts.len());
+    let id_keys: Option<Vec<u64>> = loans.iter().map(|l| ranks.key(&l.id)).collect();
+    let id_key = |k: usize| id_keys.as_ref().map_or(0, |keys| keys[k]);
+    // Each county's household loans by (village, id), as (village rank, id
+    // key, loan index): the links are drawn first and stored after, so no id
+    // is copied but the linked.
+    let mut households: Vec<Vec<(u32, u64, usize)>> = vec![Vec::new(); county_ix.len()];
+    for (k, _) in loans.iter().enumerate().filter(|(_, l)| l.borrower == BorrowerKind::Household) {
+        let v = refs[k].village as usize;
+        households[county_of[v] as usize].push((rank[v], id_key(k), k));
     }
     // Ids are unique (a duplicate stops the build before any list is used),
     // so the order is total: sorted county by county on any number of
     // threads, the lists are the same.
-    let mut lists: Vec<&mut Vec<(u32, usize)>> = households.values_mut().collect();
-    lists.par_iter_mut().for_each(|list| {
-        list.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| loans[a.1].id.cmp(&loans[b.1].id)));
+    households.par_iter_mut().for_each(|list| {
+        if id_keys.is_some() {
+            list.sort_unstable_by_key(|h| (h.0, h.1));
+        } else {
+            list.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| loans[a.2].id.cmp(&loans[b.2].id)));
+        }
     });
     let mut links = Vec::new();
     let mut moved: HashMap<usize, usize, foldhash::fast::FixedState> = HashMap::default();
     for (k, loan) in loans.iter().enumerate() {
         let LoanOrigin::Cohort(ci) = loan.origin else { continue };
         let Some(range) = s.portfolio.cohorts[ci].linked_households else { continue };
-        let Some(list) = county_of.get(&*loan.village).and_then(|c| households.get(c)) else { continue };
+        let list = &households[county_of[refs[k].village as usize] as usize];
+        if list.is_empty() {
+            continue;
+        }
         // Keyed by the loan's id, so editing another cohort moves no link.
-        let mut g = TrialRng::seed_from_u64(rng::key(&[s.portfolio.seed, 0x4C49_4E4B, rng::name_key(&[&loan.id])]));
+        let mut g = TrialRng::seed_from_u64(rng::key(&[
+            s.portfolio.seed,
+            0x4C49_4E4B,
+            loan.id.with_str(|id| rng::name_key(&[id])),
+        ]));
         let want = draw_count(&mut g, range) as usize;
         // The county's list is sorted by village: the loan's own village is one run of it.
-        let village = rank[&*loan.village];
-        let (lo, hi) = (list.partition_point(|h| h.0 < village), list.partition_point(|h| h.0 <= village));
-        let mut linked: Vec<usize> = list[lo..hi].iter().take(want).map(|h| h.1).collect();
+        let own = rank[refs[k].village as usize];
+        let (lo, hi) = (list.partition_point(|h| h.0 < own), list.partition_point(|h| h.0 <= own));
+        let mut linked: Vec<usize> = list[lo..hi].iter().take(want).map(|h| h.2).collect();
         // Partial Fisher-Yates over the rest of the county (the list without
         // the village's run), as many as are still wanted. The rest is not
         // copied: a county holds thousands of households and a firm takes a
         // few, so only the swapped places are kept (`moved`).
         let rest = list.len() - (hi - lo);
-        let at = |p: usize| list[if p < lo { p } else { p + (hi - lo) }].1;
+        let at = |p: usize| list[if p < lo { p } else { p + (hi - lo) }].2;
         moved.clear();
         let mut i = 0;
         while linked.len() < want && i < rest {
@@ -702,49 +782,41 @@ impl PrincipalDraw {
     }
 }
 
+/// A name's id in `map`, `u32::MAX` for a name it does not know.
+fn id_of(map: &NameMap<usize>, name: &str) -> u32 {
+    map.get(name).map_or(u32::MAX, |&i| i as u32)
+}
+
 /// Draws keys of a shares map (in key order) by inversion of one uniform.
 struct Categorical {
-    keys: Vec<Name>,
+    /// Each key, with its id.
+    keys: Vec<(Name, u32)>,
     cdf: Vec<f64>,
     /// What an empty map draws.
-    none: Name,
+    none: (Name, u32),
 }
 
 impl Categorical {
-    fn new(m: &BTreeMap<String, f64>) -> Self {
+    /// The map's keys' ids are looked up in `ids`.
+    fn new(m: &BTreeMap<String, f64>, ids: &NameMap<usize>) -> Self {
         let total: f64 = m.values().sum();
         let mut acc = 0.0;
         let mut keys = Vec::new();
         let mut cdf = Vec::new();
         for (k, v) in m {
             acc += v / total;
-            keys.push(Name::from(k.as_str()));
+            keys.push((Name::from(k.as_str()), id_of(ids, k)));
             cdf.push(acc);
         }
-        Categorical { keys, cdf, none: Name::from("") }
+        Categorical { keys, cdf, none: (Name::from(""), id_of(ids, "")) }
     }
-    fn draw(&self, rng: &mut TrialRng) -> &Name {
+    fn draw(&self, rng: &mut TrialRng) -> (&Name, u32) {
         let u = rng::uniform(rng);
         // An empty map (a scorecard cohort's grades) still takes its uniform.
         let i = self.cdf.iter().position(|&c| u < c).unwrap_or(self.keys.len().saturating_sub(1));
-        self.keys.get(i).unwrap_or(&self.none)
+        let (name, id) = self.keys.get(i).unwrap_or(&self.none);
+        (name, *id)
     }
-}
-
-/// `c{cohort}-{n:06}`, 1-based, as `format!` writes it but without its
-/// machinery: this runs once for each of a province's 300,000 loans.
-fn cohort_loan_id(ci: usize, n: u32) -> String {
-    let mut id = String::with_capacity(12);
-    let mut buf = itoa::Buffer::new();
-    id.push('c');
-    id.push_str(buf.format(ci + 1));
-    id.push('-');
-    let digits = buf.format(n + 1);
-    for _ in digits.len()..6 {
-        id.push('0');
-    }
-    id.push_str(digits);
-    id
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! reads of defaults, and what the book costs if no loan defaulted. Part of
 //! [`crate::model::Model::build`].
 
-use crate::model::portfolio::LoanRecord;
+use crate::model::layout::Terms;
 use crate::model::{LoanYear, Loans};
 use crate::money::{Fen, to_ppm};
 use crate::scenario::schema::*;
@@ -17,30 +17,44 @@ pub(super) struct Scheduled {
     pub premium_subsidy: Vec<Fen>,
 }
 
-/// Fills `Loans::ead` (outstanding principal plus that year's interest) and
+/// The per-year tables of a book whose columns are laid out but for them.
+pub(super) struct Tables {
+    pub ead: Vec<Fen>,
+    pub subsidy: Vec<Fen>,
+    pub premium: Vec<Fen>,
+    pub loan_years: Vec<LoanYear>,
+    pub scheduled: Scheduled,
+}
+
+/// Every per-year table: they read the columns and the loans' terms but no
+/// other step's results, so the build makes them beside the mechanisms.
+pub(super) fn tables(s: &Scenario, loans: &Loans, terms: &Terms, horizon: usize) -> Tables {
+    let (ead, subsidy) = exposure_and_subsidy(s, loans, terms, horizon);
+    let premium = premiums(s, loans, horizon);
+    let scheduled = Scheduled::of(&loans.term, &subsidy, &premium, horizon);
+    let loan_years = loan_years(&ead, &subsidy, &premium, horizon);
+    Tables { ead, subsidy, premium, loan_years, scheduled }
+}
+
+/// `Loans::ead` (outstanding principal plus that year's interest) and
 /// `Loans::subsidy` (zero when the subsidy is off) for each year of each
 /// loan's term; zero after it.
-pub(super) fn exposure_and_subsidy(
-    s: &Scenario,
-    records: &[LoanRecord],
-    order: &[usize],
-    loans: &mut Loans,
-    horizon: usize,
-) {
+fn exposure_and_subsidy(s: &Scenario, loans: &Loans, terms: &Terms, horizon: usize) -> (Vec<Fen>, Vec<Fen>) {
     let n = loans.n;
     let sub_on = s.subsidy.enabled;
-    loans.ead = vec![Fen::ZERO; n * horizon];
-    loans.subsidy = vec![Fen::ZERO; n * horizon];
-    for (pos, &ri) in order.iter().enumerate() {
-        let r = &records[ri];
-        for t in 0..r.term_years as usize {
-            let out = outstanding(r.principal, r.term_years, r.amortisation, t);
-            loans.ead[t * n + pos] = out + out.mul_ppm(r.rate_ppm);
+    let mut ead = vec![Fen::ZERO; n * horizon];
+    let mut subsidy = vec![Fen::ZERO; n * horizon];
+    for pos in 0..n {
+        let (principal, term) = (loans.principal[pos], u32::from(loans.term[pos]));
+        for t in 0..term as usize {
+            let out = outstanding(principal, term, terms.amortisation[pos], t);
+            ead[t * n + pos] = out + out.mul_ppm(terms.rate_ppm[pos]);
             if sub_on {
-                loans.subsidy[t * n + pos] = out.mul_ppm(r.subsidy_ppm);
+                subsidy[t * n + pos] = out.mul_ppm(terms.subsidy_ppm[pos]);
             }
         }
     }
+    (ead, subsidy)
 }
 
 /// Outstanding principal at the start of year `t` (0-based).
@@ -55,14 +69,14 @@ fn outstanding(principal: Fen, term: u32, am: Amortisation, t: usize) -> Fen {
     }
 }
 
-/// Fills `Loans::premium`: the budget's share of each loan's insurance
-/// premiums in each year of its term (a cost, reported beside the losses; it
-/// stops when the loan defaults).
-pub(super) fn premiums(s: &Scenario, loans: &mut Loans, horizon: usize) {
+/// `Loans::premium`: the budget's share of each loan's insurance premiums
+/// in each year of its term (a cost, reported beside the losses; it stops
+/// when the loan defaults).
+fn premiums(s: &Scenario, loans: &Loans, horizon: usize) -> Vec<Fen> {
     let n = loans.n;
-    loans.premium = vec![Fen::ZERO; n * horizon];
+    let mut premium = vec![Fen::ZERO; n * horizon];
     if !s.insurance.enabled {
-        return;
+        return premium;
     }
     let ins = &s.insurance;
     let agri = to_ppm(ins.agricultural.premium_rate * ins.agricultural.premium_subsidy);
@@ -77,33 +91,34 @@ pub(super) fn premiums(s: &Scenario, loans: &mut Loans, horizon: usize) {
             yearly += acc;
         }
         for t in 0..(loans.term[j] as usize).min(horizon) {
-            loans.premium[t * n + j] = yearly;
+            premium[t * n + j] = yearly;
         }
     }
+    premium
 }
 
 /// The year-major tables again, loan by loan (`loan_years[i * horizon + t]`):
 /// defaults are sparse, and this way each reads its years from one or two
 /// cache lines instead of nine.
-pub(super) fn loan_years(loans: &Loans, horizon: usize) -> Vec<LoanYear> {
-    let n = loans.n;
+fn loan_years(ead: &[Fen], subsidy: &[Fen], premium: &[Fen], horizon: usize) -> Vec<LoanYear> {
+    let n = ead.len() / horizon;
     (0..n * horizon)
         .map(|k| {
             let (i, t) = (k / horizon, k % horizon);
-            LoanYear { ead: loans.ead[t * n + i], subsidy: loans.subsidy[t * n + i], premium: loans.premium[t * n + i] }
+            LoanYear { ead: ead[t * n + i], subsidy: subsidy[t * n + i], premium: premium[t * n + i] }
         })
         .collect()
 }
 
 impl Scheduled {
-    /// Sums the year-major tables; reads the premiums, so after [`premiums`].
-    pub fn of(loans: &Loans, horizon: usize) -> Scheduled {
-        let n = loans.n;
+    /// Sums the year-major tables, given each loan's term.
+    fn of(term: &[u8], subsidy: &[Fen], premium: &[Fen], horizon: usize) -> Scheduled {
+        let n = term.len();
         let year_sum = |table: &[Fen], t: usize| table[t * n..(t + 1) * n].iter().copied().sum();
         Scheduled {
-            alive: (0..horizon).map(|t| (0..n).filter(|&j| loans.term[j] as usize > t).count() as u64).collect(),
-            subsidy: (0..horizon).map(|t| year_sum(&loans.subsidy, t)).collect(),
-            premium_subsidy: (0..horizon).map(|t| year_sum(&loans.premium, t)).collect(),
+            alive: (0..horizon).map(|t| term.iter().filter(|&&x| x as usize > t).count() as u64).collect(),
+            subsidy: (0..horizon).map(|t| year_sum(subsidy, t)).collect(),
+            premium_subsidy: (0..horizon).map(|t| year_sum(premium, t)).collect(),
         }
     }
 }

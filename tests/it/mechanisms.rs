@@ -268,7 +268,7 @@ fn a_tape_names_groups_and_linked_households() {
     assert_eq!(m.guarantee.group_of[id("h4")], m.guarantee.group_of[id("h5")]);
     // Capacity: the default 20 % of each member's principal.
     assert_eq!(m.guarantee.capacity[id("h2")].0, 400_000);
-    let mut linked: Vec<&str> = m.linkage.of(id("f1")).iter().map(|&j| m.loans.id[j as usize].as_str()).collect();
+    let mut linked: Vec<String> = m.linkage.of(id("f1")).iter().map(|&j| m.loans.id[j as usize].to_string()).collect();
     linked.sort();
     assert_eq!(linked, ["h1", "h4", "h5"]);
 }
