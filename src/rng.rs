@@ -39,7 +39,8 @@ pub enum Stream {
     Shock = 4,
     /// Default draws at the bucket's bound, one stream per (year, bucket) (3.6).
     DefaultBase = 5,
-    /// Extra default draws of loans in villages a varied peril hit, per (year, bucket).
+    /// Retired: the varied pass's draws, before the bucket pass took in the
+    /// villages a varied peril hit. Kept so that no other stream's number moves.
     DefaultDamage = 6,
     /// Default draws of shocked borrowers, per (year, shock type).
     DefaultShock = 7,
@@ -145,6 +146,22 @@ pub fn uniform<R: Bits>(rng: &mut R) -> f64 {
 #[inline]
 pub fn keyed_uniform(parts: &[u64]) -> f64 {
     (key(parts) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// The 53-bit threshold of a chance `p`: `bits >> 11 < threshold` exactly
+/// when the uniform `(bits >> 11) 2^-53` lies below `p` (`p * 2^53` is exact,
+/// a power of two's multiple, and the bits an integer).
+#[inline]
+pub fn chance_threshold(p: f64) -> u64 {
+    libm::ceil(p.clamp(0.0, 1.0) * (1u64 << 53) as f64) as u64
+}
+
+/// Whether the uniform keyed by `(base, a)` (`base` a key already folded, as
+/// [`SplitMix::new`]'s) lies below the chance of `threshold`
+/// ([`chance_threshold`]): one mix, for a draw asked about out of order.
+#[inline]
+pub fn keyed_below(base: u64, a: u64, threshold: u64) -> bool {
+    mix64(base ^ a) >> 11 < threshold
 }
 
 /// A uniform in (0, 1]: safe for `ln`.
@@ -381,9 +398,12 @@ pub fn gamma(rng: &mut TrialRng, shape: f64) -> f64 {
     Gamma::new(shape).sample(rng)
 }
 
-/// A Beta(a, b) variate from two gammas.
+/// A Beta(a, b) variate from two gammas (a scorecard's indicators; the
+/// hazards' ratios draw through [`Beta`], which picks its method once).
 pub fn beta(rng: &mut TrialRng, a: f64, b: f64) -> f64 {
-    Beta::new(a, b).sample(rng)
+    let x = Gamma::new(a).sample(rng);
+    let y = Gamma::new(b).sample(rng);
+    if x + y <= 0.0 { 0.0 } else { x / (x + y) }
 }
 
 /// [`gamma`]'s sampler with its constants (a square root, two divisions)
@@ -422,23 +442,70 @@ impl Gamma {
     }
 }
 
-/// [`beta`]'s sampler, constants computed once.
+/// A Beta(a, b) law with its sampler chosen once. Whole shapes with
+/// `a + b - 1 <= ORDER_MAX` (the damage laws scenarios use: Beta(2, 8),
+/// Beta(1, 6) ...) draw the a-th smallest of `a + b - 1` uniforms, whose law
+/// is Beta(a, b) exactly: a uniform each, where two gammas cost two normals
+/// by inversion and a cube root's worth of arithmetic each. Other shapes
+/// draw two gammas.
 #[derive(Clone, Copy, Debug)]
 pub struct Beta {
     a: Gamma,
     b: Gamma,
+    order: Option<Order>,
 }
+
+/// The order statistic that draws a Beta: the `k`-th smallest of `n`
+/// uniforms, or one minus it (`flip`, Beta(a, b) = 1 - Beta(b, a)) so that
+/// `k` is the smaller shape and few of the smallest need keeping.
+#[derive(Clone, Copy, Debug)]
+struct Order {
+    k: usize,
+    n: usize,
+    flip: bool,
+}
+
+/// The most uniforms an order statistic draws: up to here they cost less
+/// than two gammas.
+const ORDER_MAX: f64 = 16.0;
 
 impl Beta {
     pub fn new(a: f64, b: f64) -> Beta {
-        Beta { a: Gamma::new(a), b: Gamma::new(b) }
+        let whole = |x: f64| x >= 1.0 && x.fract() == 0.0;
+        let order = (whole(a) && whole(b) && a + b - 1.0 <= ORDER_MAX).then(|| Order {
+            k: a.min(b) as usize,
+            n: (a + b - 1.0) as usize,
+            flip: a > b,
+        });
+        Beta { a: Gamma::new(a), b: Gamma::new(b), order }
     }
 
     pub fn sample(&self, rng: &mut TrialRng) -> f64 {
+        if let Some(o) = self.order {
+            let x = smallest(rng, o.k, o.n);
+            return if o.flip { 1.0 - x } else { x };
+        }
         let x = self.a.sample(rng);
         let y = self.b.sample(rng);
         if x + y <= 0.0 { 0.0 } else { x / (x + y) }
     }
+}
+
+/// The `k`-th smallest of `n` uniforms (`1 <= k <= n <= ORDER_MAX`), keeping
+/// the `k` smallest so far in order. Each uniform passes down the kept ones
+/// by min and max, without a branch: whether a uniform is among the
+/// smallest is a coin toss no predictor learns.
+#[inline]
+fn smallest(rng: &mut TrialRng, k: usize, n: usize) -> f64 {
+    let mut low = [1.0f64; ORDER_MAX as usize];
+    let low = &mut low[..k];
+    for _ in 0..n {
+        let mut x = uniform(rng);
+        for l in low.iter_mut() {
+            (*l, x) = (l.min(x), l.max(x));
+        }
+    }
+    low[k - 1]
 }
 
 /// The exponential ziggurat's tables (Marsaglia and Tsang 2000, 256 layers),
@@ -682,9 +749,7 @@ pub fn bernoulli_select<R: Bits>(rng: &mut R, items: &[u32], p: impl Into<Chance
     if !(0.25..1.0).contains(&p) || items.is_empty() {
         return bernoulli_indices(rng, items.len(), chance, |i| out.push(items[i]));
     }
-    // u = bits * 2^-53 < p  <=>  bits < p * 2^53 (exact: a power of two)
-    // <=>  bits < ceil(p * 2^53), bits being an integer.
-    let threshold = libm::ceil(p * (1u64 << 53) as f64) as u64;
+    let threshold = chance_threshold(p);
     let start = out.len();
     out.resize(start + items.len(), 0);
     let slots = &mut out[start..];
@@ -873,6 +938,40 @@ mod tests {
             // 1.63 / sqrt(n) bounds the KS statistic with 99 % probability.
             assert!((cdf - q as f64 / 10.0).abs() < 1.63 / (n as f64).sqrt(), "beta(1, 6) at {x}: {cdf}");
         }
+    }
+
+    /// Beta laws drawn as order statistics (whole shapes, flipped or not)
+    /// against their closed form: for whole shapes the CDF at x is the chance
+    /// that at least `a` of `a + b - 1` uniforms lie below x (a binomial
+    /// tail), checked at the deciles with a Kolmogorov-Smirnov bound.
+    #[test]
+    fn beta_order_statistics_follow_their_laws() {
+        let mut r = stream(6, 0, Stream::Peril, 1, 0);
+        for &(a, b) in &[(1.0, 6.0), (2.0, 4.0), (2.0, 8.0), (6.0, 1.0), (3.0, 3.0), (5.0, 12.0)] {
+            let law = Beta::new(a, b);
+            assert!(law.order.is_some(), "Beta({a}, {b}) should draw an order statistic");
+            let n = 100_000;
+            let mut xs: Vec<f64> = (0..n).map(|_| law.sample(&mut r)).collect();
+            xs.sort_by(f64::total_cmp);
+            let m = (a + b - 1.0) as i32;
+            let cdf = |x: f64| -> f64 {
+                (a as i32..=m)
+                    .map(|j| {
+                        let choose = (1..=j).fold(1.0, |c, i| c * (m - j + i) as f64 / i as f64);
+                        choose * x.powi(j) * (1.0 - x).powi(m - j)
+                    })
+                    .sum()
+            };
+            for q in 1..10 {
+                let x = xs[n * q / 10];
+                assert!(
+                    (cdf(x) - q as f64 / 10.0).abs() < 1.63 / (n as f64).sqrt(),
+                    "Beta({a}, {b}) at {x}: {}",
+                    cdf(x)
+                );
+            }
+        }
+        assert!(Beta::new(1.5, 10.0).order.is_none() && Beta::new(19.0, 1.0).order.is_none());
     }
 
     #[test]

@@ -3,7 +3,11 @@
 //! A peril's events are drawn per hazard region (a county, or counties the
 //! scenario groups) and year: a Poisson number of events, each hitting every
 //! village of the region with its zone's probability and carrying a Beta
-//! damage ratio. A borrower in a hit village takes `d * vulnerability`; an
+//! damage ratio. An event with one ratio for all the villages it hits
+//! (every peril but the per-village ones, every outbreak) lists no villages:
+//! it hits village v when a uniform keyed by (the event's key, v's key) lies
+//! below v's zone's probability, decided where a loan of v needs its damage
+//! ([`VillagePlace`], `sim::damage`). A borrower in a hit village takes `d * vulnerability`; an
 //! epidemic outbreak kills a Beta share of the herds of the species it
 //! affects. Several events combine as `D = 1 - prod(1 - d_e)`, per (village,
 //! industry). Each peril, disease and shock draws from its own stream keyed
@@ -70,6 +74,16 @@ pub struct ForcedEvent {
     pub counties: Vec<u32>,
 }
 
+/// What a shared event's keyed hit test reads of a village: its key (from
+/// its id, so a village's hits follow it from one scenario to another), its
+/// hazard region and its zone.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VillagePlace {
+    pub key: u64,
+    pub region: u32,
+    pub zone: u32,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct HazardModel {
     pub forced: Vec<ForcedEvent>,
@@ -80,6 +94,8 @@ pub struct HazardModel {
     /// The counties of each region, and the county of each village.
     pub region_counties: Vec<Vec<u32>>,
     pub village_county: Vec<u32>,
+    /// Each village's key, region and zone.
+    pub places: Vec<VillagePlace>,
     pub perils: Vec<PerilModel>,
     pub diseases: Vec<DiseaseModel>,
     pub shocks: Vec<ShockModel>,
@@ -100,7 +116,17 @@ impl HazardModel {
         industries: &[String],
     ) -> HazardModel {
         let regions = Regions::of(s, villages, counties, zones.len());
+        let mut places: Vec<VillagePlace> = villages
+            .iter()
+            .map(|v| VillagePlace { key: rng::name_key(&["village", &v.id]), region: 0, zone: v.zone as u32 })
+            .collect();
+        for (r, by_zone) in regions.villages.iter().enumerate() {
+            for &v in by_zone.iter().flatten() {
+                places[v as usize].region = r as u32;
+            }
+        }
         HazardModel {
+            places,
             forced: s.stress.events.iter().map(|ev| forced_event(s, ev, villages, industries)).collect(),
             regions: regions.villages,
             region_keys: regions.keys,
@@ -125,6 +151,11 @@ impl HazardModel {
 
     pub fn is_active(&self) -> bool {
         !self.perils.is_empty() || !self.diseases.is_empty() || !self.forced.is_empty()
+    }
+
+    /// Whether an event with these chances by zone can hit a village of region `r`.
+    pub fn reaches(&self, r: usize, hit_by_zone: &[rng::Chance]) -> bool {
+        self.regions[r].iter().zip(hit_by_zone).any(|(villages, c)| !villages.is_empty() && c.p > 0.0)
     }
 }
 

@@ -3,11 +3,12 @@
 //! (docs/model.md 3.2-3.5).
 
 pub use crate::model::hazard::{FROM_DISASTER, FROM_EPIDEMIC};
-use crate::model::hazard::{HazardModel, Ratio, SeverityTilt};
+use crate::model::hazard::{HazardModel, Ratio, SeverityTilt, VillagePlace};
 use crate::rng::{self, Stream};
 
-/// A village's hit by one event: the event's ratio, which reaches each
-/// industry through its effect's factors.
+/// A village's hit by an event that lists its villages (a per-village
+/// peril's, a stress overlay's): the ratio, which reaches each industry
+/// through its effect's factors.
 #[derive(Clone, Copy, Debug)]
 struct Hit {
     /// The village's previous hit (hits are prepended, so this year's come first).
@@ -17,11 +18,27 @@ struct Hit {
     ratio: f64,
 }
 
+/// An event with one ratio for every village it hits (a flood, a drought,
+/// an outbreak), kept per hazard region. It lists no villages: whether it
+/// hit village v is decided where a loan of v needs its damage, by the
+/// uniform keyed by (`key`, v's key) below v's zone's chance, so drawing it
+/// costs the same in a region of ten villages or ten thousand.
+#[derive(Clone, Copy, Debug)]
+struct SharedEvent {
+    /// The region's previous event (events are prepended, so this year's come first).
+    next: u32,
+    year: u8,
+    effect: u16,
+    ratio: f64,
+    key: u64,
+}
+
 const NONE: u32 = u32::MAX;
 
-/// One trial's damage, kept as each village's list of hits rather than as a
-/// (village, industry) grid: a broad drought then costs one entry per village
-/// hit, and a damage is computed only where a default or a candidate needs it.
+/// One trial's damage, kept as each region's shared events and each
+/// village's list of its own hits rather than as a (village, industry) grid:
+/// a broad drought costs one entry, and a damage is computed only where a
+/// default or a candidate needs it.
 /// A new trial clears the per-village heads and marks whole (a few bytes a
 /// village: less than a branch per hit to list the villages touched).
 #[derive(Clone, Debug, Default)]
@@ -34,6 +51,12 @@ pub struct DamageState {
     cause_of: Vec<u8>,
     hits: Vec<Hit>,
     head: Vec<u32>,
+    shared: Vec<SharedEvent>,
+    region_head: Vec<u32>,
+    places: Vec<VillagePlace>,
+    /// `effect * n_zones + zone`: a shared event's chance to hit a village of the zone.
+    hit_threshold: Vec<u64>,
+    n_zones: usize,
     year: u8,
     /// Per village, the year (plus one) a peril whose damage differs by
     /// village last hit it.
@@ -80,6 +103,18 @@ impl DamageState {
             herd.extend(h.livestock.iter().map(|&l| l || ev.cause == FROM_EPIDEMIC));
             cause_of.push(ev.cause);
         }
+        let n_zones = h
+            .perils
+            .first()
+            .map_or(0, |p| p.hit_by_zone.len())
+            .max(h.diseases.first().map_or(0, |d| d.hit_by_zone.len()));
+        let mut hit_threshold = vec![0; (h.perils.len() + h.diseases.len()) * n_zones];
+        let chances = h.perils.iter().map(|p| &p.hit_by_zone).chain(h.diseases.iter().map(|d| &d.hit_by_zone));
+        for (row, chances) in hit_threshold.chunks_mut(n_zones.max(1)).zip(chances) {
+            for (t, c) in row.iter_mut().zip(chances) {
+                *t = rng::chance_threshold(c.p);
+            }
+        }
         DamageState {
             n_ind,
             factor,
@@ -87,6 +122,11 @@ impl DamageState {
             cause_of,
             hits: Vec::new(),
             head: vec![NONE; n_villages],
+            shared: Vec::new(),
+            region_head: vec![NONE; h.regions.len()],
+            places: h.places.clone(),
+            hit_threshold,
+            n_zones,
             year: 0,
             varied_mark: vec![0; n_villages],
             shared_survival: vec![1.0; n_counties * n_ind],
@@ -114,6 +154,8 @@ impl DamageState {
         self.head.fill(NONE);
         self.varied_mark.fill(0);
         self.hits.clear();
+        self.region_head.fill(NONE);
+        self.shared.clear();
         self.events = 0;
         self.outbreaks = 0;
         self.severity.fill((0, 0.0));
@@ -124,6 +166,32 @@ impl DamageState {
         let head = &mut self.head[v as usize];
         self.hits.push(Hit { next: *head, year: self.year, effect: effect as u16, ratio });
         *head = self.hits.len() as u32 - 1;
+    }
+
+    fn shared_event(&mut self, region: usize, effect: usize, ratio: f64, key: u64) {
+        let head = &mut self.region_head[region];
+        self.shared.push(SharedEvent { next: *head, year: self.year, effect: effect as u16, ratio, key });
+        *head = self.shared.len() as u32 - 1;
+    }
+
+    /// Whether shared event `e` hit the village at `place`.
+    #[inline]
+    fn shared_hit(&self, e: &SharedEvent, place: VillagePlace) -> bool {
+        rng::keyed_below(e.key, place.key, self.hit_threshold[e.effect as usize * self.n_zones + place.zone as usize])
+    }
+
+    /// The shared events of village `v`'s region, newest first: this year's
+    /// only, or the whole trial's so far. Each still needs its hit test.
+    #[inline]
+    fn shared_events(&self, v: u32, this_year: bool) -> (impl Iterator<Item = &SharedEvent>, VillagePlace) {
+        let place = self.places[v as usize];
+        let mut k = self.region_head[place.region as usize];
+        let events = std::iter::from_fn(move || {
+            let e = self.shared.get(k as usize).filter(|e| !this_year || e.year == self.year)?;
+            k = e.next;
+            Some(e)
+        });
+        (events, place)
     }
 
     fn mark_varied(&mut self, v: u32) {
@@ -184,23 +252,10 @@ impl DamageState {
         self.hits.get(k as usize).map_or(k, |h| h.next)
     }
 
-    /// True when some event hit village `v` this year.
-    #[inline]
-    pub fn hit_this_year(&self, v: u32) -> bool {
-        self.this_year(v).next().is_some()
-    }
-
     /// This year's damage D of an industry in a village: `1 - prod(1 - d)` over its hits.
     #[inline]
     pub fn damage(&self, v: u32, industry: usize) -> f64 {
-        let mut s = 1.0;
-        for h in self.this_year(v) {
-            let d = h.ratio * self.factor[h.effect as usize * self.n_ind + industry];
-            if d > 0.0 {
-                s *= 1.0 - d.min(1.0);
-            }
-        }
-        1.0 - s
+        self.damage_and_cause(v, industry).0
     }
 
     /// An upper bound of this year's damage of an industry in any village of
@@ -240,6 +295,15 @@ impl DamageState {
                 c |= self.cause_of[h.effect as usize];
             }
         }
+        let (events, place) = self.shared_events(v, true);
+        for e in events {
+            // Without a branch: whether an event hit a village is a coin
+            // toss no predictor learns, and a hash costs less than a miss.
+            let d = (e.ratio * self.factor[e.effect as usize * self.n_ind + industry]).min(1.0);
+            let hit = (d > 0.0) & self.shared_hit(e, place);
+            s *= 1.0 - f64::from(hit as u8) * d;
+            c |= self.cause_of[e.effect as usize] & (hit as u8).wrapping_neg();
+        }
         (1.0 - s, c)
     }
 
@@ -255,6 +319,14 @@ impl DamageState {
                 s *= 1.0 - d.min(1.0);
             }
             k = h.next;
+        }
+        let (events, place) = self.shared_events(v, false);
+        for e in events {
+            let at = e.effect as usize * self.n_ind + industry;
+            let d = e.ratio * self.factor[at];
+            if self.herd[at] && d > 0.0 && self.shared_hit(e, place) {
+                s *= 1.0 - d.min(1.0);
+            }
         }
         s
     }
@@ -291,26 +363,29 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
             let mut g = rng::stream(seed, trial, Stream::Peril, p.key, rng::key(&[t as u64, h.region_keys[r]]));
             let n = p.count.sample(&mut g);
             st.events += n;
+            let reaches = n > 0 && h.reaches(r, &p.hit_by_zone);
             for _ in 0..n {
                 let d_event = draw_severity(&mut g, &p.damage, p.tilt.as_ref(), k, st);
+                if !p.per_village {
+                    // One ratio for all: the villages are asked, not listed.
+                    st.shared_event(r, k, d_event, rng::Bits::bits(&mut g));
+                    if reaches {
+                        st.bound(&h.region_counties[r], k, d_event);
+                    }
+                    continue;
+                }
                 hits.clear();
                 for (z, villages) in zones.iter().enumerate() {
                     rng::bernoulli_select(&mut g, villages, p.hit_by_zone[z], &mut hits);
                 }
-                if !p.per_village && !hits.is_empty() {
-                    st.bound(&h.region_counties[r], k, d_event);
-                }
                 for &v in &hits {
-                    let d =
-                        if p.per_village { draw_severity(&mut g, &p.damage, p.tilt.as_ref(), k, st) } else { d_event };
+                    let d = draw_severity(&mut g, &p.damage, p.tilt.as_ref(), k, st);
                     st.hit(v, k, d);
-                    if p.per_village {
-                        st.mark_varied(v);
-                        let c = &mut st.county_max[h.village_county[v as usize] as usize];
-                        *c = c.max(d);
-                    }
+                    st.mark_varied(v);
+                    let c = &mut st.county_max[h.village_county[v as usize] as usize];
+                    *c = c.max(d);
                 }
-                if p.per_village && !hits.is_empty() {
+                if !hits.is_empty() {
                     st.bound_varied(&h.region_counties[r], k);
                 }
             }
@@ -318,21 +393,16 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
     }
     let n_perils = h.perils.len();
     for (k, dz) in h.diseases.iter().enumerate() {
-        for (r, zones) in h.regions.iter().enumerate() {
+        for r in 0..h.regions.len() {
             let mut g = rng::stream(seed, trial, Stream::Epidemic, dz.key, rng::key(&[t as u64, h.region_keys[r]]));
             let n = dz.count.sample(&mut g);
             st.outbreaks += n;
+            let reaches = n > 0 && h.reaches(r, &dz.hit_by_zone);
             for _ in 0..n {
                 let m = draw_severity(&mut g, &dz.mortality, dz.tilt.as_ref(), n_perils + k, st);
-                hits.clear();
-                for (z, villages) in zones.iter().enumerate() {
-                    rng::bernoulli_select(&mut g, villages, dz.hit_by_zone[z], &mut hits);
-                }
-                if !hits.is_empty() {
+                st.shared_event(r, n_perils + k, m, rng::Bits::bits(&mut g));
+                if reaches {
                     st.bound(&h.region_counties[r], n_perils + k, m);
-                }
-                for &v in &hits {
-                    st.hit(v, n_perils + k, m);
                 }
             }
         }

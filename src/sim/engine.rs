@@ -8,30 +8,26 @@
 //! with bucket probit `a = (Phi^-1(pd) - sqrt(rho) X) / sqrt(1 - rho)` and
 //! village damage D defaults with `P(D) = Phi(a + kappa D / sqrt(1 - rho))`.
 //!
-//! Each year draws its defaults in four passes, in this order, each its own
-//! function (`BucketYear::bucket_pass`, `BucketYear::varied_pass`,
-//! `shock_pass`, `extra_damage_pass`):
+//! Each year draws its defaults in three passes, in this order, each its own
+//! function (`BucketYear::bucket_pass`, `shock_pass`, `extra_damage_pass`):
 //!
 //! 1. *Bucket pass*: each bucket (county, class, industry) skips over its
 //!    alive loans (a prefix of the bucket) at a bound B: Phi at the first
-//!    point of a 1/64 grid ([`rng::PhiGrid`]) at or above `a + kappa D_shared
-//!    / sqrt(1 - rho)`, where `1 - D_shared` is the product of `1 - d` over
-//!    this year's shared-damage events (one ratio per event: floods,
-//!    droughts, epidemics, forced events) that reached the county. A
-//!    candidate is kept with `min(P(D), B) / B`. Stream `(DefaultBase, year)`
-//!    folded with the bucket's key ([`rng::SplitMix`]).
-//! 2. *Varied pass*, same bucket: a village that a varied peril hit (one
-//!    drawing its ratio per village: landslide, hail) may lie above B. A
-//!    second skip at `(B' - B) / (1 - B)`, B' the grid bound with each varied
-//!    event at its largest ratio in the county, keeps a candidate in such a
-//!    village with `r = (P(D) - B) / (1 - B)` over that rate;
-//!    `1 - (1 - B)(1 - r) = P(D)`. Stream `(DefaultDamage, year)` folded with
-//!    the bucket's key.
-//! 3. *Shock pass*: each shock type hits household borrowers alive at the start
+//!    point of a 1/64 grid ([`rng::PhiGrid`]) at or above `a + kappa D_max
+//!    / sqrt(1 - rho)`, where `1 - D_max` is the product of `1 - d` over
+//!    this year's events that reached the county: the shared-damage ones
+//!    (one ratio per event: floods, droughts, epidemics, forced events) and
+//!    each varied one (a ratio per village: landslide, hail) at its largest
+//!    ratio in the county. A candidate is kept with `P(D) / B`. Stream
+//!    `(DefaultBase, year)` folded with the bucket's key ([`rng::SplitMix`]).
+//!    A candidate whose uniform lies above `B_shared`, the bound from the
+//!    shared events alone, can default only in a village a varied peril
+//!    hit, and elsewhere is dropped as it is drawn.
+//! 2. *Shock pass*: each shock type hits household borrowers alive at the start
 //!    of the year with its probability; a shocked borrower defaults in
 //!    addition with `q_shock`, which gives `1 - (1 - p)(1 - q_shock)`.
 //!    Streams `(Shock, type, year)` and `(DefaultShock, type, year)`.
-//! 4. *Extra-damage pass* (docs/model.md 3b): a loan carrying an extra
+//! 3. *Extra-damage pass* (docs/model.md 3b): a loan carrying an extra
 //!    damage term `e` (a linked household of a defaulted firm, a guarantor
 //!    that paid, a society's bank loan with bad loans behind it), alive and
 //!    not yet defaulted, defaults in addition with `r = (p(D') - p(D)) / (1 -
@@ -39,13 +35,18 @@
 //!    keyed by the loan's id ([`rng::keyed_uniform`]), so the draws do not
 //!    shift when the set of listed loans changes.
 //!
-//! Under importance sampling with an inner twist (docs/tail.md), the large
-//! loans it names are drawn by a fifth pass after the bucket and varied
-//! passes (`twisted_pass`), one draw per (year, loan), at a twisted
-//! probability with its ratio; the bucket and varied passes ignore them.
+//! A shared event does not list the villages it hits: village v is hit when
+//! the uniform keyed by (the event's key, v's key) lies below its zone's
+//! chance, asked where a candidate or a default of v needs its damage
+//! (`sim::damage`).
 //!
-//! The bucket and varied passes run together, as three loops over dense
-//! lists (first skips, candidates, decisions: `bucket_and_varied_passes`).
+//! Under importance sampling with an inner twist (docs/tail.md), the large
+//! loans it names are drawn by a fourth pass after the bucket pass
+//! (`twisted_pass`), one draw per (year, loan), at a twisted probability
+//! with its ratio; the bucket pass ignores them.
+//!
+//! The bucket pass runs as three loops over dense lists (first skips,
+//! candidates, decisions: `bucket_passes`).
 //! A loan defaults at most once: a draw that lands on a loan already
 //! defaulted (or repaid) is ignored, which is valid thinning. Every pass is
 //! exact up to floating-point rounding; the normal CDF is evaluated only for
@@ -150,22 +151,21 @@ fn sort_distinct(list: &mut Vec<u32>, bits: &mut [u64]) {
     }
 }
 
-/// A bucket's skip (base or varied pass) in one year, after its first draw:
+/// A bucket's skip in one year, after its first draw:
 /// at loan `k` of the bucket, with its stream where that draw left it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Pass {
     bucket: u32,
     /// Loans alive in the bucket.
     len: u32,
-    varied: bool,
     k: u64,
     g: rng::SplitMix,
     ln_q: f64,
-    /// The bucket's probit, its bound B, and what scales the uniforms (B, or
-    /// the varied pass's bound on r).
+    /// The bucket's probit, its bound B, and the bound B_shared of its
+    /// villages no varied peril hit.
     a: f64,
     bound: f64,
-    scale: f64,
+    shared: f64,
 }
 
 /// A loan a bucket's skip landed on, with its uniform (already scaled to the
@@ -174,8 +174,6 @@ struct Pass {
 struct Candidate {
     loan: u32,
     industry: u16,
-    /// From the varied pass: kept with `(P(D) - B) / (1 - B)`, in varied villages only.
-    varied: bool,
     u: f64,
     /// The bucket's probit and its bound B.
     a: f64,
@@ -450,7 +448,7 @@ fn draw_year(m: &Model, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Wo
     counts.epidemic_outbreaks = ws.damage.outbreaks - ob0;
 
     ws.year_defaults.clear();
-    bucket_and_varied_passes(m, seed, trial, t, f, ws);
+    bucket_passes(m, seed, trial, t, f, ws);
     if let Some(tw) = &m.twist {
         twisted_pass(m, tw, seed, trial, t, f, ws);
     }
@@ -482,36 +480,32 @@ fn draw_year(m: &Model, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Wo
     ws.year_draws.push(YearDraw { end: ws.drawn.len(), flows, counts });
 }
 
-/// What the bucket and varied passes of one year share: the grid whose
-/// points bound their probabilities, their streams' year keys, and `kappa /
-/// sqrt(1 - rho)`, which turns a damage into a shift of the probit.
+/// What the bucket passes of one year share: the grid whose points bound
+/// their probabilities, their streams' year key, and `kappa / sqrt(1 -
+/// rho)`, which turns a damage into a shift of the probit.
 struct BucketYear<'a> {
     m: &'a Model,
     f: Factors<'a>,
     grid: &'static rng::PhiGrid,
     base: u64,
-    varied: u64,
     damaged: bool,
     slope: f64,
 }
 
-/// The bucket and varied passes of year `t`, as three loops over dense
-/// lists: every bucket's first skip of its bucket pass, and of its varied
-/// pass where one applies, a pass being kept only if it lands on a loan
-/// (most do not: a bucket expects well under one default); the kept passes
-/// run on, listing their candidates; the candidates are decided. The draws
-/// never depend on the decisions, and a loan defaults once whichever pass
-/// comes first, so this gives the defaults of one loop doing all three
-/// bucket by bucket, while the first loop runs without an unpredictable
-/// branch per bucket.
-fn bucket_and_varied_passes(m: &Model, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Workspace) {
+/// The bucket passes of year `t`, as three loops over dense lists: every
+/// bucket's first skip, a pass being kept only if it lands on a loan (most
+/// do not: a bucket expects well under one default); the kept passes run
+/// on, listing their candidates; the candidates are decided. The draws
+/// never depend on the decisions, so this gives the defaults of one loop
+/// doing all three bucket by bucket, while the first loop runs without an
+/// unpredictable branch per bucket.
+fn bucket_passes(m: &Model, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Workspace) {
     let e = &m.economy;
     let y = BucketYear {
         m,
         f,
         grid: rng::phi_grid(),
         base: rng::key(&[seed, trial, Stream::DefaultBase as u64, t as u64]),
-        varied: rng::key(&[seed, trial, Stream::DefaultDamage as u64, t as u64]),
         damaged: e.kappa > 0.0,
         slope: e.kappa * e.inv_sqrt_1m_rho,
     };
@@ -521,68 +515,44 @@ fn bucket_and_varied_passes(m: &Model, seed: u64, trial: u64, t: usize, f: Facto
 }
 
 impl BucketYear<'_> {
-    /// Every live bucket's first skip of each of its passes, into `passes`;
-    /// returns how many landed on a loan (they come first).
+    /// Every live bucket's first skip, into `passes`; returns how many
+    /// landed on a loan (they come first).
     fn first_skips(&self, live: &[(u32, u32)], damage: &DamageState, passes: &mut Vec<Pass>) -> usize {
         // Slots are overwritten until a pass is kept, so the list only grows.
-        if passes.len() < 2 * live.len() {
-            passes.resize(2 * live.len(), Pass::default());
+        if passes.len() < live.len() {
+            passes.resize(live.len(), Pass::default());
         }
         let mut kept = 0;
         for &(b, len) in live {
-            let (pass, kb) = self.bucket_pass(b, len, damage);
+            let pass = self.bucket_pass(b, len, damage);
             passes[kept] = pass;
             kept += (pass.k < len as u64) as usize;
-            if let Some(pass) = self.varied_pass(&pass, kb, damage) {
-                passes[kept] = pass;
-                kept += (pass.k < len as u64) as usize;
-            }
         }
         kept
     }
 
     /// The bucket pass's first skip in bucket `b` (its first `len` loans are
     /// alive), at the bound B: the grid point at or above the probit of a
-    /// village hit by every shared-damage event that reached the county.
-    /// Also returns B's grid index.
+    /// village hit by every event that reached the county, each varied one
+    /// at its largest ratio there; with the bound B_shared of a village no
+    /// varied peril hit (the shared events only).
     #[inline]
-    fn bucket_pass(&self, b: u32, len: u32, damage: &DamageState) -> (Pass, usize) {
+    fn bucket_pass(&self, b: u32, len: u32, damage: &DamageState) -> Pass {
         let (m, e, grid) = (self.m, &self.m.economy, self.grid);
         let bucket = &m.buckets[b as usize];
         let (county, ind) = (bucket.county as usize, bucket.industry as usize);
         let a =
             (m.classes[bucket.class as usize].threshold - e.sqrt_rho * self.f.x(e, county, ind)) * e.inv_sqrt_1m_rho;
-        let top = if self.damaged { a + self.slope * damage.shared_bound(county, ind) } else { a };
-        let kb = grid.above(top);
+        let (shared, all) = if self.damaged {
+            (a + self.slope * damage.shared_bound(county, ind), a + self.slope * damage.bound_all(county, ind))
+        } else {
+            (a, a)
+        };
+        let kb = grid.above(all);
         let (bound, ln_q) = (grid.p(kb), grid.ln_q(kb));
         let mut g = rng::SplitMix::new(self.base, m.keys.bucket[b as usize]);
         let k = rng::geometric_gap(&mut g, ln_q);
-        (Pass { bucket: b, len, varied: false, k, g, ln_q, a, bound, scale: bound }, kb)
-    }
-
-    /// The varied pass's first skip in the bucket of `base` (its bucket
-    /// pass, whose bound has grid index `kb`), where one applies. A village
-    /// a varied peril (landslide, hail) hit may lie above B: such a loan
-    /// defaults in addition with `r = (P(D) - B) / (1 - B)`, which brings it
-    /// to exactly P(D). The skip runs at the bound of r over every village of
-    /// the county, `(B' - B) / (1 - B)` with B' from the county's largest
-    /// varied ratios. Its stream serves nothing else, so it is drawn only
-    /// where the pass applies (a county-year a varied peril reached: the
-    /// buckets of a county come together, so the branch is well predicted).
-    #[inline]
-    fn varied_pass(&self, base: &Pass, kb: usize, damage: &DamageState) -> Option<Pass> {
-        let (m, grid) = (self.m, self.grid);
-        let bucket = &m.buckets[base.bucket as usize];
-        let all = damage.bound_all(bucket.county as usize, bucket.industry as usize);
-        let kv = grid.above(base.a + self.slope * all);
-        if !(self.damaged && base.bound < 1.0 && kv > kb) {
-            return None;
-        }
-        let r_bound = (grid.p(kv) - base.bound) / (1.0 - base.bound);
-        let ln_q = grid.ln_q(kv) - grid.ln_q(kb);
-        let mut g = rng::SplitMix::new(self.varied, m.keys.bucket[base.bucket as usize]);
-        let k = rng::geometric_gap(&mut g, ln_q);
-        Some(Pass { varied: true, k, g, ln_q, scale: r_bound, ..*base })
+        Pass { bucket: b, len, k, g, ln_q, a, bound, shared: grid.p(grid.above(shared)) }
     }
 
     /// Decides the listed candidates; the normal CDF is computed only where
@@ -597,36 +567,27 @@ impl BucketYear<'_> {
                 continue;
             }
             let v = self.m.loans.village[c.loan as usize];
-            let defaults = if c.varied {
-                self.varied_pass_keeps(&c, v, &ws.damage)
-            } else {
-                self.bucket_pass_keeps(&c, v, &ws.damage)
-            };
-            if defaults {
+            if self.bucket_pass_keeps(&c, v, &ws.damage) {
                 ws.default(c.loan as usize, t);
             }
         }
     }
 
-    /// The bucket pass keeps a candidate in village `v` with `min(P(D), B) / B`.
+    /// The bucket pass keeps a candidate in village `v` with `P(D) / B`.
     #[inline]
     fn bucket_pass_keeps(&self, c: &Candidate, v: u32, damage: &DamageState) -> bool {
-        let arg = if self.damaged && damage.hit_this_year(v) {
-            c.a + self.slope * damage.damage(v, c.industry as usize)
-        } else {
-            c.a
-        };
+        if !self.damaged {
+            return c.u < c.bound && self.grid.below(c.u, c.a, |p| p);
+        }
+        // Damage only raises P(D): below Phi at the grid point under the
+        // undamaged probit, the candidate defaults whatever its village's
+        // damage, which is then not looked up (the same answer, sooner).
+        let k = self.grid.above(c.a);
+        if k > 0 && rng::PhiGrid::x(k - 1) <= c.a && c.u < self.grid.p(k - 1) {
+            return true;
+        }
+        let arg = c.a + self.slope * damage.damage(v, c.industry as usize);
         c.u < c.bound && self.grid.below(c.u, arg, |p| p)
-    }
-
-    /// The varied pass keeps a candidate in village `v` with r over its
-    /// bound, in villages a varied peril hit only.
-    #[inline]
-    fn varied_pass_keeps(&self, c: &Candidate, v: u32, damage: &DamageState) -> bool {
-        damage.is_varied(v)
-            && self.grid.below(c.u, c.a + self.slope * damage.damage(v, c.industry as usize), |p| {
-                (p - c.bound) / (1.0 - c.bound)
-            })
     }
 }
 
@@ -639,13 +600,12 @@ fn list_candidates(m: &Model, passes: &[Pass], damage: &DamageState, candidates:
         let (mut g, mut k) = (p.g, p.k);
         while k < p.len as u64 {
             // One uniform per candidate whatever its village, so draws stay aligned.
-            let u = rng::uniform(&mut g) * p.scale;
+            let u = rng::uniform(&mut g) * p.bound;
             let loan = start + k as u32;
-            // Most of a varied pass's candidates lie in villages no varied
-            // peril hit: they are dropped here, not listed.
-            if !p.varied || damage.is_varied(m.loans.village[loan as usize]) {
-                let (varied, a, bound) = (p.varied, p.a, p.bound);
-                candidates.push(Candidate { loan, industry, varied, u, a, bound });
+            // Above B_shared, a candidate can default only in a village a
+            // varied peril hit: elsewhere it is dropped here, not listed.
+            if u < p.shared || damage.is_varied(m.loans.village[loan as usize]) {
+                candidates.push(Candidate { loan, industry, u, a: p.a, bound: p.bound });
             }
             k = (k + 1).saturating_add(rng::geometric_gap(&mut g, p.ln_q));
         }
@@ -701,7 +661,7 @@ fn twisted_pass(m: &Model, tw: &InnerTwist, seed: u64, trial: u64, t: usize, f: 
         let (v, ind) = (loans.village[i], loans.industry[i] as usize);
         let x = f.x(e, loans.county[i] as usize, ind);
         let mut arg = (m.classes[loans.class[i] as usize].threshold - e.sqrt_rho * x) * e.inv_sqrt_1m_rho;
-        if e.kappa > 0.0 && ws.damage.hit_this_year(v) {
+        if e.kappa > 0.0 {
             arg += slope * ws.damage.damage(v, ind);
         }
         ws.twist_draws.push((k as u32, arg, m.loan_years[i * h + t].ead.0 as f64 / tw.level));
@@ -985,9 +945,9 @@ fn load_ahead_defaults(m: &Model, t: usize, defaults: &[u32], damage: &DamageSta
     std::hint::black_box(touched);
 }
 
-/// The bucket and varied passes of year 1 of trial `trial`, after the
-/// trial's reset and economy, with no damage drawn (so the varied pass never
-/// applies): `benches/engine.rs` measures the engine's own pass through it.
+/// The bucket passes of year 1 of trial `trial`, after the trial's reset
+/// and economy, with no damage drawn: `benches/engine.rs` measures the
+/// engine's own pass through it.
 /// Returns the year's defaults. Not part of the API.
 #[doc(hidden)]
 pub fn bench_bucket_pass(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) -> usize {
@@ -997,7 +957,7 @@ pub fn bench_bucket_pass(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) -
     ws.year_defaults.clear();
     let (zc_all, zi_all) = (std::mem::take(&mut ws.z_county), std::mem::take(&mut ws.z_industry));
     let f = Factors { county: &zc_all[..m.counties.len()], industry: &zi_all[..m.industries.len()] };
-    bucket_and_varied_passes(m, seed, trial, 0, f, ws);
+    bucket_passes(m, seed, trial, 0, f, ws);
     (ws.z_county, ws.z_industry) = (zc_all, zi_all);
     ws.year_defaults.len()
 }
