@@ -853,8 +853,18 @@ fn extra_damage_pass(m: &Model, seed: u64, trial: u64, t: usize, f: Factors, ws:
 fn extra_term_defaults(m: &Model, f: Factors, damage: &DamageState, i: usize, extra: f64, u: f64) -> bool {
     let (loans, e, grid) = (&m.loans, &m.economy, rng::phi_grid());
     let (v, ind, c) = (loans.village[i], loans.industry[i] as usize, loans.county[i] as usize);
-    let d = damage.damage(v, ind);
     let thr = m.classes[loans.class[i] as usize].threshold - e.sqrt_rho * f.x(e, c, ind);
+    // Most listed loans are turned down before their village's damage is
+    // looked up: r is at most its value with p(D) at no damage and p(D') at
+    // the county's bound on D, both taken at grid points.
+    let k_0 = grid.above(thr * e.inv_sqrt_1m_rho);
+    let p_0_lo = if k_0 > 0 { grid.p(k_0 - 1) } else { 0.0 };
+    let d_all_max = 1.0 - (1.0 - damage.bound_all(c, ind)) * (1.0 - extra);
+    let p_all_hi = grid.p(grid.above((thr + e.kappa * d_all_max) * e.inv_sqrt_1m_rho));
+    if p_0_lo < 1.0 && u >= (p_all_hi - p_0_lo) / (1.0 - p_0_lo) {
+        return false;
+    }
+    let d = damage.damage(v, ind);
     let d_all = 1.0 - (1.0 - d) * (1.0 - extra);
     let (x_d, x_all) = ((thr + e.kappa * d) * e.inv_sqrt_1m_rho, (thr + e.kappa * d_all) * e.inv_sqrt_1m_rho);
     // r grows with p(D') and falls with p(D): grid points around both bound
