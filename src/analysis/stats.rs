@@ -310,8 +310,29 @@ const MIN_TAIL: f64 = 1e-15;
 const PMF_CUTOFF: f64 = 1e-30;
 
 /// The 0-based order-statistic indices of [`quantile_ci_sorted`] for a sample
-/// of `n >= 1` values.
+/// of `n >= 1` values. They depend on (n, level, confidence) only, and a
+/// summary asks for the same few with every column (a window of some
+/// `12 sqrt(n p q)` binomial terms each): each is computed once and kept,
+/// up to a few dozen.
 fn order_stat_ci_indices(n: usize, level_bp: u32, conf: f64) -> (usize, usize) {
+    type Seen = Vec<((usize, u32, u64), (usize, usize))>;
+    static SEEN: std::sync::Mutex<Seen> = std::sync::Mutex::new(Vec::new());
+    // A poisoned lock only means another thread panicked while holding it:
+    // the list is still whole (pushes of plain values).
+    let seen = || SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    let key = (n, level_bp, conf.to_bits());
+    let found = seen().iter().find(|(k, _)| *k == key).map(|&(_, v)| v);
+    found.unwrap_or_else(|| {
+        let v = order_stat_ci_indices_uncached(n, level_bp, conf);
+        let mut s = seen();
+        if s.len() < 64 {
+            s.push((key, v));
+        }
+        v
+    })
+}
+
+fn order_stat_ci_indices_uncached(n: usize, level_bp: u32, conf: f64) -> (usize, usize) {
     if n == 0 {
         return (0, 0);
     }
@@ -952,6 +973,17 @@ mod tests {
                 let ours = order_stat_ci_indices(n as usize, bp, 0.95);
                 let brute = brute_force_ci(n, p, 0.95, pmf_by_lgamma);
                 assert_eq!(ours, brute, "n={n} bp={bp}");
+            }
+        }
+    }
+
+    #[test]
+    fn kept_indices_are_the_computed_ones() {
+        for n in [7, 100_000, 1_000_000] {
+            for bp in QUANTILE_LEVELS_BP {
+                let first = order_stat_ci_indices(n, bp, 0.95);
+                assert_eq!(first, order_stat_ci_indices_uncached(n, bp, 0.95), "n={n} bp={bp}");
+                assert_eq!(order_stat_ci_indices(n, bp, 0.95), first, "n={n} bp={bp}, asked again");
             }
         }
     }
