@@ -298,7 +298,8 @@ impl DamageState {
         let (events, place) = self.shared_events(v, true);
         for e in events {
             // Without a branch: whether an event hit a village is a coin
-            // toss no predictor learns, and a hash costs less than a miss.
+            // toss no predictor learns, and the hash costs less than the
+            // mispredictions (with a branch, no faster than listing hits).
             let d = (e.ratio * self.factor[e.effect as usize * self.n_ind + industry]).min(1.0);
             let hit = (d > 0.0) & self.shared_hit(e, place);
             s *= 1.0 - f64::from(hit as u8) * d;

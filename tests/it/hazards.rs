@@ -58,8 +58,11 @@ hazards:
 /// Poisson(lambda1 h1) floods and K2 ~ Poisson(lambda2 h2) hailstorms, and a
 /// loan defaults with E[Phi(Phi^-1(pd) + kappa D)], D = 1 - (1 - d1 v1)^K1
 /// prod_j (1 - d_j v2). The varied damage lies above the buckets' shared
-/// bound and is drawn by the second skip with its own thinning, so this pins
-/// that pass; the expectation over the Beta damages is taken by quadrature.
+/// bound: the bucket pass skips at the bound with the county's largest
+/// varied ratio and drops candidates above the shared bound outside hit
+/// villages, which this pins, with the shared event's keyed hit test and
+/// the Beta's order statistic; the expectation over the Beta damages is
+/// taken by quadrature.
 #[test]
 fn varied_damage_raises_default_probability_exactly_as_the_formula() {
     let (l1, h1, d1, l2, h2, kappa): (f64, f64, f64, f64, f64, f64) = (0.7, 0.5, 0.3, 1.2, 0.3, 1.5);
@@ -190,4 +193,71 @@ fn agricultural_indemnity_by_hand_to_the_fen() {
         }
     }
     assert!(checked[1..4].iter().all(|&c| c > 0), "event counts not all seen: {checked:?}");
+}
+
+/// A shared event (one ratio for the villages it hits) lists no villages:
+/// each village is hit when a uniform keyed by the event and the village
+/// lies below its zone's chance. Per zone, the share of villages an event
+/// hit is that chance, and two villages are hit independently (their joint
+/// share is the product), within 4.5 standard errors.
+#[test]
+fn a_shared_event_hits_each_village_independently_with_its_zones_chance() {
+    use riskshare::sim::damage::{self, DamageState};
+    let (p_low, p_high) = (0.3, 0.8);
+    let yaml = format!(
+        "
+name: footprint
+simulation: {{horizon_years: 1}}
+economy: {{rho: 0.0, kappa: 1.0}}
+grades: [{{id: A, pd: 0.01}}]
+industries: [{{id: tea}}]
+products: [{{id: loan}}]
+banks: [{{id: bank}}]
+zones: [{{id: low}}, {{id: high}}]
+counties: [{{id: c, village_counts: {{low: 60, high: 60}}}}]
+portfolio:
+  cohorts:
+    - {{name: all, count: 100, product: loan, borrower: household, banks: {{bank: 1}},
+       industries: {{tea: 1}}, grades: {{A: 1}}, principal: {{fixed: 10000}}, rate: 0.0, term_years: 1}}
+{NO_FUNDS}
+hazards:
+  perils:
+    - {{id: flood, rate: 1.0, hit: {{low: {p_low}, high: {p_high}}}, damage: {{fixed: 0.5}}, vulnerability: {{tea: 1.0}}}}
+"
+    );
+    let m = model(&yaml);
+    let high = m.zones.iter().position(|z| z == "high").unwrap();
+    let zone = |v: usize| (m.hazards.places[v].zone as usize == high) as usize;
+    // The first two villages of each zone, whose joint hits test independence.
+    let pair = |z: usize| {
+        let mut vs = (0..m.villages.len()).filter(move |&v| zone(v) == z);
+        [vs.next().unwrap(), vs.next().unwrap()]
+    };
+    let pairs = [pair(0), pair(1)];
+    let mut st = DamageState::new(&m.hazards, m.villages.len(), m.counties.len());
+    // Per zone: village-events, hits; events, events hitting both of its pair.
+    let (mut seen, mut hit, mut events, mut both) = ([0u64; 2], [0u64; 2], 0u64, [0u64; 2]);
+    for trial in 0..20_000 {
+        st.new_trial();
+        damage::draw_year(&m.hazards, 11, trial, 0, &mut st);
+        if st.events != 1 {
+            continue; // one event: a village's damage says whether it hit
+        }
+        let is_hit = |v: usize| st.damage(v as u32, 0) > 0.0;
+        events += 1;
+        for v in 0..m.villages.len() {
+            seen[zone(v)] += 1;
+            hit[zone(v)] += is_hit(v) as u64;
+        }
+        for z in 0..2 {
+            both[z] += (is_hit(pairs[z][0]) && is_hit(pairs[z][1])) as u64;
+        }
+    }
+    for (z, p) in [(0, p_low), (1, p_high)] {
+        // Hits of one event are independent across villages, so the binomial error holds.
+        let (n, share) = (seen[z] as f64, hit[z] as f64 / seen[z] as f64);
+        assert!((share - p).abs() < Z * (p * (1.0 - p) / n).sqrt(), "zone {z}: share {share} vs {p}");
+        let (q, joint) = (p * p, both[z] as f64 / events as f64);
+        assert!((joint - q).abs() < Z * (q * (1.0 - q) / events as f64).sqrt(), "zone {z}: joint {joint} vs {q}");
+    }
 }
