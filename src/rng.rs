@@ -401,8 +401,13 @@ pub fn gamma(rng: &mut TrialRng, shape: f64) -> f64 {
 /// A Beta(a, b) variate from two gammas (a scorecard's indicators; the
 /// hazards' ratios draw through [`Beta`], which picks its method once).
 pub fn beta(rng: &mut TrialRng, a: f64, b: f64) -> f64 {
-    let x = Gamma::new(a).sample(rng);
-    let y = Gamma::new(b).sample(rng);
+    gamma_ratio(rng, &Gamma::new(a), &Gamma::new(b))
+}
+
+/// `X / (X + Y)` for X and Y drawn from `a` and `b`, in that order: a Beta.
+fn gamma_ratio(rng: &mut TrialRng, a: &Gamma, b: &Gamma) -> f64 {
+    let x = a.sample(rng);
+    let y = b.sample(rng);
     if x + y <= 0.0 { 0.0 } else { x / (x + y) }
 }
 
@@ -485,9 +490,7 @@ impl Beta {
             let x = smallest(rng, o.k, o.n);
             return if o.flip { 1.0 - x } else { x };
         }
-        let x = self.a.sample(rng);
-        let y = self.b.sample(rng);
-        if x + y <= 0.0 { 0.0 } else { x / (x + y) }
+        gamma_ratio(rng, &self.a, &self.b)
     }
 }
 
