@@ -450,9 +450,9 @@ impl Gamma {
 /// A Beta(a, b) law with its sampler chosen once. Whole shapes with
 /// `a + b - 1 <= ORDER_MAX` (the damage laws scenarios use: Beta(2, 8),
 /// Beta(1, 6) ...) draw the a-th smallest of `a + b - 1` uniforms, whose law
-/// is Beta(a, b) exactly: a uniform each, where two gammas cost two normals
-/// by inversion and a cube root's worth of arithmetic each. Other shapes
-/// draw two gammas.
+/// is Beta(a, b) exactly: a uniform each, where two gammas cost a normal by
+/// inversion, a uniform and a squeeze test each (and a logarithm when the
+/// squeeze fails). Other shapes draw two gammas.
 #[derive(Clone, Copy, Debug)]
 pub struct Beta {
     a: Gamma,

@@ -7,9 +7,9 @@
 //! (every peril but the per-village ones, every outbreak) lists no villages:
 //! it hits village v when a uniform keyed by (the event's key, v's key) lies
 //! below v's zone's probability, decided where a loan of v needs its damage
-//! ([`VillagePlace`], `sim::damage`). A borrower in a hit village takes `d * vulnerability`; an
-//! epidemic outbreak kills a Beta share of the herds of the species it
-//! affects. Several events combine as `D = 1 - prod(1 - d_e)`, per (village,
+//! ([`VillagePlace`], `sim::damage`). A borrower in a hit village takes
+//! `d * vulnerability`; an epidemic outbreak kills a Beta share of the herds
+//! of the species it affects. Several events combine as `D = 1 - prod(1 - d_e)`, per (village,
 //! industry). Each peril, disease and shock draws from its own stream keyed
 //! by (year, region), so removing one never moves another's draws.
 

@@ -103,18 +103,11 @@ impl DamageState {
             herd.extend(h.livestock.iter().map(|&l| l || ev.cause == FROM_EPIDEMIC));
             cause_of.push(ev.cause);
         }
-        let n_zones = h
-            .perils
-            .first()
-            .map_or(0, |p| p.hit_by_zone.len())
-            .max(h.diseases.first().map_or(0, |d| d.hit_by_zone.len()));
-        let mut hit_threshold = vec![0; (h.perils.len() + h.diseases.len()) * n_zones];
-        let chances = h.perils.iter().map(|p| &p.hit_by_zone).chain(h.diseases.iter().map(|d| &d.hit_by_zone));
-        for (row, chances) in hit_threshold.chunks_mut(n_zones.max(1)).zip(chances) {
-            for (t, c) in row.iter_mut().zip(chances) {
-                *t = rng::chance_threshold(c.p);
-            }
-        }
+        // Every peril and disease has one chance per zone, in the zones' order.
+        let chances: Vec<&[rng::Chance]> =
+            h.perils.iter().map(|p| &p.hit_by_zone[..]).chain(h.diseases.iter().map(|d| &d.hit_by_zone[..])).collect();
+        let n_zones = chances.first().map_or(0, |c| c.len());
+        let hit_threshold = chances.iter().flat_map(|c| c.iter().map(|c| rng::chance_threshold(c.p))).collect();
         DamageState {
             n_ind,
             factor,
