@@ -528,14 +528,17 @@ impl BucketYear<'_> {
             passes[kept] = pass;
             kept += (pass.k < len as u64) as usize;
         }
+        // Only a kept pass lists candidates, so only it needs B_shared.
+        for p in &mut passes[..kept] {
+            p.shared = self.shared_bound(p, damage);
+        }
         kept
     }
 
     /// The bucket pass's first skip in bucket `b` (its first `len` loans are
     /// alive), at the bound B: the grid point at or above the probit of a
     /// village hit by every event that reached the county, each varied one
-    /// at its largest ratio there; with the bound B_shared of a village no
-    /// varied peril hit (the shared events only).
+    /// at its largest ratio there. Its B_shared is left at B.
     #[inline]
     fn bucket_pass(&self, b: u32, len: u32, damage: &DamageState) -> Pass {
         let (m, e, grid) = (self.m, &self.m.economy, self.grid);
@@ -543,16 +546,25 @@ impl BucketYear<'_> {
         let (county, ind) = (bucket.county as usize, bucket.industry as usize);
         let a =
             (m.classes[bucket.class as usize].threshold - e.sqrt_rho * self.f.x(e, county, ind)) * e.inv_sqrt_1m_rho;
-        let (shared, all) = if self.damaged {
-            (a + self.slope * damage.shared_bound(county, ind), a + self.slope * damage.bound_all(county, ind))
-        } else {
-            (a, a)
-        };
+        let all = if self.damaged { a + self.slope * damage.bound_all(county, ind) } else { a };
         let kb = grid.above(all);
         let (bound, ln_q) = (grid.p(kb), grid.ln_q(kb));
         let mut g = rng::SplitMix::new(self.base, m.keys.bucket[b as usize]);
         let k = rng::geometric_gap(&mut g, ln_q);
-        Pass { bucket: b, len, k, g, ln_q, a, bound, shared: grid.p(grid.above(shared)) }
+        Pass { bucket: b, len, k, g, ln_q, a, bound, shared: bound }
+    }
+
+    /// A pass's bound B_shared: the grid point at or above the probit of a
+    /// village no varied peril hit (the shared events only). Without damage
+    /// it is B.
+    #[inline]
+    fn shared_bound(&self, p: &Pass, damage: &DamageState) -> f64 {
+        if !self.damaged {
+            return p.bound;
+        }
+        let bucket = &self.m.buckets[p.bucket as usize];
+        let shared = damage.shared_bound(bucket.county as usize, bucket.industry as usize);
+        self.grid.p(self.grid.above(p.a + self.slope * shared))
     }
 
     /// Decides the listed candidates; the normal CDF is computed only where
