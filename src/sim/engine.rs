@@ -162,7 +162,8 @@ struct Pass {
     g: rng::SplitMix,
     ln_q: f64,
     /// The bucket's probit, its bound B, and the bound B_shared of its
-    /// villages no varied peril hit.
+    /// villages no varied peril hit (filled in only once the pass is kept:
+    /// [`BucketYear::first_skips`]).
     a: f64,
     bound: f64,
     shared: f64,
