@@ -5,9 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
+
 use crate::model::guarantee::{GuaranteeBook, NO_GROUP, ONLY_NONE};
 use crate::model::names::NameMap;
-use crate::model::portfolio::{CollateralKind, LoanId, LoanOrigin, LoanRecord};
+use crate::model::portfolio::{CollateralKind, LoanId, LoanOrigin, LoanRecord, Name};
 use crate::model::society::{LinkageBook, NO_LOAN, NO_SOCIETY, SocietyBook};
 use crate::model::{Loans, VillageInfo};
 use crate::money::{Fen, to_ppm};
@@ -39,18 +41,27 @@ pub fn society_bank_loans(
     }
     let known: BTreeSet<&str> = village_ix.keys().copied().collect();
     let pd: BTreeMap<&str, f64> = s.grades.iter().map(|g| (g.id.as_str(), g.pd)).collect();
+    // The household borrowers of each village with a bank loan, found in one
+    // pass over the records rather than one per village.
+    let mut slot: NameMap<'_, usize> = NameMap::default();
+    for v in s.societies.villages.iter().filter(|v| v.bank_loan.is_some()) {
+        let next = slot.len();
+        slot.entry(&*v.village).or_insert(next);
+    }
+    let mut households: Vec<Vec<usize>> = vec![Vec::new(); slot.len()];
+    for (k, r) in records.iter().enumerate().filter(|(_, r)| r.borrower == BorrowerKind::Household) {
+        if let Some(&w) = slot.get(&*r.village) {
+            households[w].push(k);
+        }
+    }
     for (i, v) in s.societies.villages.iter().enumerate() {
         if !p.reference(&format!("societies.villages[{i}].village"), "village", &v.village, &known) {
             continue;
         }
         let Some(b) = &v.bank_loan else { continue };
         let group = format!("society-{}", v.village);
-        let mut candidates: Vec<usize> = (0..records.len())
-            .filter(|&k| {
-                let r = &records[k];
-                *r.village == *v.village && r.borrower == BorrowerKind::Household && r.guarantee_group.is_none()
-            })
-            .collect();
+        let mut candidates: Vec<usize> =
+            households[slot[&*v.village]].iter().copied().filter(|&k| records[k].guarantee_group.is_none()).collect();
         candidates.sort_by(|&x, &y| {
             let (rx, ry) = (&records[x], &records[y]);
             let (px, py) = (pd.get(&*rx.grade).unwrap_or(&1.0), pd.get(&*ry.grade).unwrap_or(&1.0));
@@ -68,8 +79,9 @@ pub fn society_bank_loans(
             );
             continue;
         }
+        let name = Name::from(group.as_str());
         for &k in &candidates[..b.guarantors as usize] {
-            records[k].guarantee_group = Some(group.as_str().into());
+            records[k].guarantee_group = Some(name.clone());
         }
         records.push(LoanRecord {
             id: LoanId::from(group.as_str()),
@@ -92,7 +104,7 @@ pub fn society_bank_loans(
             credit_insured: false,
             accident_insured: false,
             comp_covered: None,
-            guarantee_group: (b.guarantors > 0).then(|| group.into_boxed_str()),
+            guarantee_group: (b.guarantors > 0).then_some(name),
             linked: Box::default(),
             origin: LoanOrigin::Tape { file: format!("societies.villages[{i}].bank_loan").into(), line: None },
         });
@@ -133,7 +145,9 @@ pub fn compile(
     let linkage = src.linkage(&pos_of, p);
     let extra = (guarantee.is_active() && guarantee.uplift > 0.0) || linkage.is_active() || societies.feeds_back();
     let extra_key = if extra {
-        loans.id.iter().map(|id| id.with_str(|id| rng::name_key(&["loan", id]))).collect()
+        // Each key writes its loan's id out and hashes it: 300,000 of them are
+        // a tenth of a stressed province's build on one thread.
+        loans.id.par_iter().map(|id| id.with_str(|id| rng::name_key(&["loan", id]))).collect()
     } else {
         Vec::new()
     };
@@ -150,7 +164,7 @@ impl Sources<'_> {
         if !(s.guarantee.enabled && records.iter().any(|r| r.guarantee_group.is_some())) {
             return guarantee;
         }
-        let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut ids: NameMap<'_, u32> = NameMap::default();
         let mut members: Vec<Vec<u32>> = Vec::new();
         for (pos, &ri) in self.order.iter().enumerate() {
             if let Some(g) = &records[ri].guarantee_group {
@@ -275,13 +289,15 @@ impl Sources<'_> {
         let mut linkage = LinkageBook::default();
         if self.records.iter().any(|r| !r.linked.is_empty()) {
             linkage.start.push(0);
+            // Marks the households of the loan at hand, cleared after it.
+            let mut seen = vec![false; self.order.len()];
             for &ri in self.order {
                 let r = &self.records[ri];
-                let mut seen = BTreeSet::new();
+                let from = linkage.linked.len();
                 for h in &r.linked {
                     match pos_of.get(h) {
                         Some(&j) if self.loans.kind[j as usize] == BorrowerKind::Household => {
-                            if seen.insert(j) {
+                            if !std::mem::replace(&mut seen[j as usize], true) {
                                 linkage.linked.push(j);
                             } else {
                                 complain(p, r, format!("household `{h}` is named twice"));
@@ -292,6 +308,9 @@ impl Sources<'_> {
                         }
                         None => complain(p, r, format!("no loan has id `{h}`")),
                     }
+                }
+                for &j in &linkage.linked[from..] {
+                    seen[j as usize] = false;
                 }
                 if !r.linked.is_empty() && r.borrower == BorrowerKind::Household {
                     complain(p, r, "only firms and cooperatives have linked households".into());

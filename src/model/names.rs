@@ -31,6 +31,10 @@ pub(super) struct Names {
 /// adversary's, so a keyed hash's flooding resistance buys nothing here.
 pub(crate) type NameMap<'a, V> = HashMap<&'a str, V, foldhash::fast::FixedState>;
 
+/// A set of names, hashed as [`NameMap`] is and for the same reason: a
+/// stressed province asks it about each of its mutual-aid loans' villages.
+pub(crate) type NameSet<'a> = std::collections::HashSet<&'a str, foldhash::fast::FixedState>;
+
 /// Lookups from a name to its id, borrowed from [`Names`]. Hashed, not
 /// ordered: each is looked up for each of a province's 300,000 loans. Used
 /// for lookups only, never iterated into an id.

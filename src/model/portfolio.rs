@@ -3,14 +3,14 @@
 //! deterministically from the portfolio seed. Both give [`LoanRecord`]s with
 //! names still as strings; [`crate::model`] turns them into dense arrays.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use rand::SeedableRng;
 use rayon::prelude::*;
 
 use crate::model::loan_id::CohortRanks;
 pub use crate::model::loan_id::LoanId;
-use crate::model::names::{Ids, NameMap};
+use crate::model::names::{Ids, NameMap, NameSet};
 use crate::money::{Fen, Yuan, to_ppm};
 use crate::rng::{self, TrialRng};
 use crate::scenario::schema::*;
@@ -58,7 +58,7 @@ pub struct LoanRecord {
     /// Overrides `funds.compensation.covers` for this loan.
     pub comp_covered: Option<bool>,
     /// Joint-guarantee group: loans naming the same group guarantee each other.
-    pub guarantee_group: Option<Box<str>>,
+    pub guarantee_group: Option<Name>,
     /// Ids of the households linked to this firm's or cooperative's loan.
     pub linked: Box<[LoanId]>,
     /// Where the loan came from, for error messages.
@@ -237,7 +237,7 @@ fn tape_loan(row: &mut RowReader) -> LoanRecord {
         credit_insured: row.flag("credit_insured"),
         accident_insured: row.flag("accident_insured"),
         comp_covered: row.optional_flag("comp_covered"),
-        guarantee_group: row.raw("guarantee_group").map(Box::from),
+        guarantee_group: row.raw("guarantee_group").map(Name::from),
         // Loan ids separated by `;` (a CSV field holds the list).
         linked: row
             .raw("linked_households")
@@ -376,6 +376,8 @@ pub(super) struct CohortRefs {
 pub(super) fn generate(s: &Scenario, villages: &[(String, String, String)], ids: &Ids, spare: usize) -> Generated {
     let society_villages = society_villages(s, villages);
     let cohorts = &s.portfolio.cohorts;
+    let grouped = cohorts.iter().any(|c| c.guarantee_groups.is_some() || c.linked_households.is_some());
+    let rank = if grouped { village_ranks(villages) } else { Vec::new() };
     // The first cohort's vector is the book's, with room for every applicant
     // of every cohort: the others are appended to it, and the first (a
     // province's 212,000 micro-credit loans) is never copied.
@@ -390,7 +392,7 @@ pub(super) fn generate(s: &Scenario, villages: &[(String, String, String)], ids:
             let (mut loans, mut refs) = (Vec::with_capacity(room), Vec::with_capacity(room));
             let mix = generate_cohort(s, ci, c, villages, ids, &society_villages, &mut loans, &mut refs);
             if let Some(size) = c.guarantee_groups {
-                form_groups(s.portfolio.seed, ci, size, &mut loans);
+                form_groups(s.portfolio.seed, ci, size, &mut loans, &refs, &rank);
             }
             (loans, refs, mix)
         })
@@ -405,8 +407,20 @@ pub(super) fn generate(s: &Scenario, villages: &[(String, String, String)], ids:
         }
         out.mixes.extend(mix);
     }
-    link_households(s, villages, &out.refs, &mut out.loans);
+    link_households(s, villages, &rank, &out.refs, &mut out.loans);
     out
+}
+
+/// Each village's place in the order of the villages' ids: sorting by it
+/// sorts by id. Ids are unique, so the order is total.
+fn village_ranks(villages: &[(String, String, String)]) -> Vec<u32> {
+    let mut by_id: Vec<u32> = (0..villages.len() as u32).collect();
+    by_id.sort_unstable_by(|&a, &b| villages[a as usize].0.cmp(&villages[b as usize].0));
+    let mut rank = vec![0u32; villages.len()];
+    for (r, &v) in by_id.iter().enumerate() {
+        rank[v as usize] = r as u32;
+    }
+    rank
 }
 
 /// Cohort `ci`'s loans, appended to `out`, drawn from the cohort's stream
@@ -421,7 +435,7 @@ fn generate_cohort(
     c: &Cohort,
     villages: &[(String, String, String)],
     ids: &Ids,
-    society_villages: &BTreeSet<&str>,
+    society_villages: &NameSet<'_>,
     out: &mut Vec<LoanRecord>,
     out_refs: &mut Vec<CohortRefs>,
 ) -> Option<GradeMix> {
@@ -567,10 +581,10 @@ impl CollateralDraw {
 
 /// Villages with a mutual-aid society: every village when the scenario gives
 /// a capital per village, else the ones it lists.
-pub fn society_villages<'a>(s: &'a Scenario, villages: &'a [(String, String, String)]) -> BTreeSet<&'a str> {
+pub fn society_villages<'a>(s: &'a Scenario, villages: &'a [(String, String, String)]) -> NameSet<'a> {
     let so = &s.societies;
     if !so.enabled {
-        return BTreeSet::new();
+        return NameSet::default();
     }
     if so.capital_per_village.is_some() || so.lending_ratio.is_some() {
         villages.iter().map(|v| v.0.as_str()).collect()
@@ -583,15 +597,30 @@ pub fn society_villages<'a>(s: &'a Scenario, villages: &'a [(String, String, Str
 /// size drawn in `min..=max`; a village's last few loans (fewer than `min`)
 /// join its last group, or form a group of their own when there is none and
 /// they are at least two.
-fn form_groups(seed: u64, ci: usize, size: CountRange, loans: &mut [LoanRecord]) {
+fn form_groups(seed: u64, ci: usize, size: CountRange, loans: &mut [LoanRecord], refs: &[CohortRefs], rank: &[u32]) {
     let mut g = TrialRng::seed_from_u64(rng::key(&[seed, 0x0047_524F_5550, ci as u64]));
-    let mut by_village: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (k, l) in loans.iter().enumerate() {
-        by_village.entry(&*l.village).or_default().push(k);
+    // The loans village by village in the order of the villages' ids, each
+    // village's in id order (the order they were generated in): a counting
+    // sort on the village's rank, where a map keyed by the village's name
+    // compared strings a dozen times a loan.
+    let mut start = vec![0usize; rank.len() + 1];
+    for r in refs {
+        start[rank[r.village as usize] as usize + 1] += 1;
     }
-    let mut assign: Vec<(usize, String)> = Vec::new();
+    for v in 0..rank.len() {
+        start[v + 1] += start[v];
+    }
+    let mut by_village = vec![0usize; loans.len()];
+    let mut at_of = start.clone();
+    for (k, r) in refs.iter().enumerate() {
+        let v = rank[r.village as usize] as usize;
+        by_village[at_of[v]] = k;
+        at_of[v] += 1;
+    }
+    // One name per group, shared by its members.
+    let mut named: Option<(u32, Name)> = None;
     let mut next = 0u32;
-    for members in by_village.values() {
+    for members in start.windows(2).map(|w| &by_village[w[0]..w[1]]).filter(|m| !m.is_empty()) {
         let mut at = 0;
         let mut last: Option<u32> = None;
         while at < members.len() {
@@ -612,22 +641,30 @@ fn form_groups(seed: u64, ci: usize, size: CountRange, loans: &mut [LoanRecord])
                     next += 1;
                     last = Some(id);
                 }
+                if named.as_ref().is_none_or(|(n, _)| *n != id) {
+                    named = Some((id, Name::from(format!("c{}-g{:05}", ci + 1, id + 1))));
+                }
+                let name = named.as_ref().map(|(_, name)| name);
                 for &k in &members[at..at + take] {
-                    assign.push((k, format!("c{}-g{:05}", ci + 1, id + 1)));
+                    loans[k].guarantee_group = name.cloned();
                 }
             }
             at += take;
         }
     }
-    for (k, id) in assign {
-        loans[k].guarantee_group = Some(id.into_boxed_str());
-    }
 }
 
 /// Names each linked loan's households: the household loans of its village
 /// first (in id order), then the rest of its county's in a random order.
-/// `village[k]` is loan k's village, an index into `villages`.
-fn link_households(s: &Scenario, villages: &[(String, String, String)], refs: &[CohortRefs], loans: &mut [LoanRecord]) {
+/// `refs[k].village` is loan k's village, an index into `villages`; `rank`
+/// is [`village_ranks`] of them.
+fn link_households(
+    s: &Scenario,
+    villages: &[(String, String, String)],
+    rank: &[u32],
+    refs: &[CohortRefs],
+    loans: &mut [LoanRecord],
+) {
     // The county lists below cost a fifth of a province's build: none is
     // made for a book whose cohorts link no households.
     if s.portfolio.cohorts.iter().all(|c| c.linked_households.is_none()) {
@@ -642,13 +679,6 @@ fn link_households(s: &Scenario, villages: &[(String, String, String)], refs: &[
             *county_ix.entry(c.as_str()).or_insert(next)
         })
         .collect();
-    // A village's rank in the order of the ids: sorting by it sorts by id.
-    let mut by_id: Vec<u32> = (0..villages.len() as u32).collect();
-    by_id.sort_unstable_by(|&a, &b| villages[a as usize].0.cmp(&villages[b as usize].0));
-    let mut rank = vec![0u32; villages.len()];
-    for (r, &v) in by_id.iter().enumerate() {
-        rank[v as usize] = r as u32;
-    }
     // Generated ids as integers that sort as their text, where every one has one.
     let ranks = CohortRanks::new(s.portfolio.cohorts.len());
     let id_keys: Option<Vec<u64>> = loans.iter().map(|l| ranks.key(&l.id)).collect();
