@@ -145,8 +145,8 @@ pub fn compile(
     let linkage = src.linkage(&pos_of, p);
     let extra = (guarantee.is_active() && guarantee.uplift > 0.0) || linkage.is_active() || societies.feeds_back();
     let extra_key = if extra {
-        // Each key writes its loan's id out and hashes it: 300,000 of them are
-        // a tenth of a stressed province's build on one thread.
+        // Each key writes its loan's id out and hashes it: a stressed
+        // province's 300,000 are about 5 % of its build's instructions.
         loans.id.par_iter().map(|id| id.with_str(|id| rng::name_key(&["loan", id]))).collect()
     } else {
         Vec::new()
