@@ -89,6 +89,11 @@ impl Kind {
     }
 
     const ALL: [Kind; 7] = [Kind::Yuan, Kind::Percent, Kind::Ratio, Kind::Count, Kind::Decimal, Kind::Sci, Kind::Text];
+
+    /// Its place in [`Kind::ALL`].
+    fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// One cell.
@@ -202,35 +207,44 @@ impl Book {
 
     /// A sheet named `name` holding `rows` in `cols`: header row frozen,
     /// widths from the content.
+    ///
+    /// Each column's number format is the column's own, which its cells
+    /// take unless they are written with another: the writer hashes a whole
+    /// `Format` for every cell written with one, which was most of the cost
+    /// of a province's 46,000-row sizing curve.
     pub fn table<T>(&mut self, name: &str, cols: &[Column<'_, T>], rows: &[T]) -> Result<Placed, XlsxError> {
-        let mut widths: Vec<usize> = vec![0; cols.len()];
+        let mut widths: Vec<Widths> = (0..cols.len()).map(|_| Widths::default()).collect();
         let (formats, head) = (self.cells.clone(), self.head.clone());
-        let fmt = |k: Kind| &formats[Kind::ALL.iter().position(|&x| x == k).unwrap_or(0)];
+        let fmt = |k: Kind| &formats[k.index()];
         let ws = self.wb.add_worksheet();
         ws.set_name(name)?;
+        for (c, column) in cols.iter().enumerate() {
+            // A text column's numbers keep "General" cell by cell.
+            if column.kind != Kind::Text {
+                ws.set_column_format(c as u16, fmt(column.kind))?;
+            }
+        }
         for (r, row) in rows.iter().enumerate() {
             let r = r as u32 + 1;
             for (c, column) in cols.iter().enumerate() {
                 let cn = c as u16;
-                let shown = match (column.get)(row) {
-                    Value::Blank => String::new(),
+                let (k, x) = match (column.get)(row) {
+                    Value::Blank => continue,
                     Value::Text(s) => {
                         ws.write_string(r, cn, &s)?;
-                        s
+                        widths[c].text = widths[c].text.max(text_width(&s));
+                        continue;
                     }
-                    Value::Num(x) | Value::As(_, x) if !x.is_finite() => String::new(),
-                    Value::Num(x) => {
-                        let k = column.kind.for_value(x);
-                        ws.write_number_with_format(r, cn, x, fmt(k))?;
-                        k.shown(x)
-                    }
-                    Value::As(k, x) => {
-                        let k = k.for_value(x);
-                        ws.write_number_with_format(r, cn, x, fmt(k))?;
-                        k.shown(x)
-                    }
+                    Value::Num(x) | Value::As(_, x) if !x.is_finite() => continue,
+                    Value::Num(x) => (column.kind.for_value(x), x),
+                    Value::As(k, x) => (k.for_value(x), x),
                 };
-                widths[c] = widths[c].max(text_width(&shown));
+                if k == column.kind && k != Kind::Text {
+                    ws.write_number(r, cn, x)?;
+                } else {
+                    ws.write_number_with_format(r, cn, x, fmt(k))?;
+                }
+                widths[c].add(k, x);
             }
         }
         let mut lines = 1;
@@ -238,7 +252,7 @@ impl Book {
             let cn = c as u16;
             ws.write_string_with_format(0, cn, &column.head, &head)?;
             let h = text_width(&column.head);
-            let w = widths[c].max(h.min(HEAD_WRAP)).clamp(6, MAX_WIDTH);
+            let w = widths[c].widest().max(h.min(HEAD_WRAP)).clamp(6, MAX_WIDTH);
             lines = lines.max(h.div_ceil(w));
             ws.set_column_width(cn, (w + 2) as f64)?;
         }
@@ -263,6 +277,40 @@ impl Book {
 /// character takes two.
 fn text_width(s: &str) -> usize {
     s.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum()
+}
+
+/// How wide a column's cells read, found without writing out each number:
+/// in every kind but scientific notation a number reads wider the further
+/// it lies from zero on its side of it, so each kind's widest cells are its
+/// smallest and its largest number (in `total_cmp`'s order, where -0 lies
+/// below 0 and reads as `-0.00%`). Scientific notation is measured cell by
+/// cell; those cells are few.
+#[derive(Default)]
+struct Widths {
+    text: usize,
+    /// Per kind, in [`Kind::ALL`]'s order: its smallest and largest number.
+    span: [Option<(f64, f64)>; Kind::ALL.len()],
+}
+
+impl Widths {
+    fn add(&mut self, k: Kind, x: f64) {
+        if k == Kind::Sci {
+            self.text = self.text.max(text_width(&k.shown(x)));
+            return;
+        }
+        let span = &mut self.span[k.index()];
+        *span = Some(match *span {
+            None => (x, x),
+            Some((lo, hi)) => {
+                (if x.total_cmp(&lo).is_lt() { x } else { lo }, if x.total_cmp(&hi).is_gt() { x } else { hi })
+            }
+        });
+    }
+
+    fn widest(&self) -> usize {
+        let numbers = Kind::ALL.iter().zip(&self.span).filter_map(|(k, span)| span.map(|(lo, hi)| (k, lo, hi)));
+        numbers.map(|(k, lo, hi)| text_width(&k.shown(lo)).max(text_width(&k.shown(hi)))).fold(self.text, usize::max)
+    }
 }
 
 /// A chart of `kind`, titled, `720 x 400` pixels, its value axis in `num_format`.
@@ -1191,6 +1239,40 @@ mod tests {
         assert_eq!(Kind::Yuan.shown(1234567.5), "1,234,567.50");
         assert_eq!(Kind::Percent.shown(0.00191705), "0.19%");
         assert_eq!(Kind::Ratio.shown(10.0), "10.0:1");
+    }
+
+    /// A column's width from its extremes is the widest of its cells
+    /// written out one by one, on both sides of zero and across kinds.
+    #[test]
+    fn widths_from_extremes_are_the_widest_cell() {
+        assert!(Kind::ALL.iter().enumerate().all(|(i, k)| k.index() == i));
+        let cells = [
+            (Kind::Yuan, 999.994),
+            (Kind::Yuan, 999.995),
+            (Kind::Yuan, -0.004),
+            (Kind::Yuan, -12.5),
+            (Kind::Percent, -0.0),
+            (Kind::Percent, 0.5),
+            (Kind::Percent, 1.0),
+            (Kind::Ratio, 9.96),
+            (Kind::Count, 1_000_000.0),
+            (Kind::Sci, 1.5e-10),
+            (Kind::Sci, 2e-5),
+        ];
+        let one_by_one = |cells: &[(Kind, f64)]| cells.iter().map(|&(k, x)| text_width(&k.shown(x))).max().unwrap();
+        for n in 1..=cells.len() {
+            for start in 0..=cells.len() - n {
+                let part = &cells[start..start + n];
+                let mut w = Widths::default();
+                part.iter().for_each(|&(k, x)| w.add(k, x));
+                assert_eq!(w.widest(), one_by_one(part), "{part:?}");
+            }
+        }
+        // -0 reads as `-0.00%`, one wider than 0.
+        let mut w = Widths::default();
+        w.add(Kind::Percent, 0.0);
+        w.add(Kind::Percent, -0.0);
+        assert_eq!(w.widest(), "-0.00%".len());
     }
 
     /// A cell in a kind of its own keeps it; a number that is not finite is
