@@ -1275,6 +1275,38 @@ mod tests {
         assert_eq!(w.widest(), "-0.00%".len());
     }
 
+    /// Any number of a kind: money-sized, tiny, or zero of either sign,
+    /// and close to where rounding adds a digit.
+    fn any_number() -> impl proptest::strategy::Strategy<Value = f64> {
+        use proptest::prelude::*;
+        prop_oneof![
+            -1e13..1e13f64,
+            -1e-3..1e-3f64,
+            Just(0.0),
+            Just(-0.0),
+            (1u32..14, any::<bool>()).prop_map(|(e, neg)| {
+                let x = 10f64.powi(e as i32) - 0.005;
+                if neg { -x } else { x }
+            }),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2_000, ..Default::default() })]
+        /// Whatever a column holds, its width from the extremes is the
+        /// widest of its cells written out one by one.
+        #[test]
+        fn any_column_is_as_wide_as_its_widest_cell(
+            cells in proptest::collection::vec((0..Kind::ALL.len(), any_number()), 1..40)
+        ) {
+            let cells: Vec<(Kind, f64)> = cells.into_iter().map(|(k, x)| (Kind::ALL[k], x)).collect();
+            let mut w = Widths::default();
+            cells.iter().for_each(|&(k, x)| w.add(k, x));
+            let widest = cells.iter().map(|&(k, x)| text_width(&k.shown(x))).max().unwrap();
+            proptest::prop_assert_eq!(w.widest(), widest, "{:?}", cells);
+        }
+    }
+
     /// A cell in a kind of its own keeps it; a number that is not finite is
     /// left blank rather than written as a number Excel refuses.
     #[test]
