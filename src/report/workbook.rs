@@ -287,6 +287,8 @@ fn text_width(s: &str) -> usize {
 /// cell; those cells are few.
 #[derive(Default)]
 struct Widths {
+    /// The widest cell measured one by one: text, and numbers in scientific
+    /// notation.
     text: usize,
     /// Per kind, in [`Kind::ALL`]'s order: its smallest and largest number.
     span: [Option<(f64, f64)>; Kind::ALL.len()],
