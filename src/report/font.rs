@@ -43,13 +43,7 @@ pub fn face_css(text: &str) -> String {
 pub fn subset(font: &[u8], text: &str) -> Option<Vec<u8>> {
     let face = Face::parse(font)?;
     let ids = ab_glyph::FontRef::try_from_slice(font).ok()?;
-    let mut keep: BTreeSet<u16> = BTreeSet::from([0]);
-    // Printable ASCII always: a page's markup writes some of it as entities
-    // (`&#39;`), and all of it costs a few kilobytes.
-    for c in (' '..='~').chain(text.chars()) {
-        use ab_glyph::Font;
-        keep.insert(ids.glyph_id(c).0);
-    }
+    let mut keep = glyphs_of(&ids, text);
     // Composite glyphs draw other glyphs: keep those too.
     let mut todo: Vec<u16> = keep.iter().copied().collect();
     while let Some(g) = todo.pop() {
@@ -60,6 +54,31 @@ pub fn subset(font: &[u8], text: &str) -> Option<Vec<u8>> {
         }
     }
     face.rebuild(&keep)
+}
+
+/// The glyphs of the characters of `text`, of printable ASCII and of
+/// `.notdef`.
+fn glyphs_of(ids: &ab_glyph::FontRef, text: &str) -> BTreeSet<u16> {
+    use ab_glyph::Font;
+    // Printable ASCII always: a page's markup writes some of it as entities
+    // (`&#39;`), and all of it costs a few kilobytes. A page is hundreds of
+    // kilobytes of a few hundred distinct characters: each is looked up in
+    // `cmap` once, not once per occurrence.
+    let mut ascii = [false; 128];
+    ascii[usize::from(b' ')..=usize::from(b'~')].fill(true);
+    let mut other = BTreeSet::new();
+    for c in text.chars() {
+        match u8::try_from(c) {
+            Ok(b) if b.is_ascii() => ascii[usize::from(b)] = true,
+            _ => {
+                other.insert(c);
+            }
+        }
+    }
+    let ascii = (0u8..128).filter(|&b| ascii[usize::from(b)]).map(char::from);
+    let mut keep = BTreeSet::from([0]);
+    keep.extend(ascii.chain(other).map(|c| ids.glyph_id(c).0));
+    keep
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
@@ -243,6 +262,19 @@ mod tests {
         assert!(a.outline(g).is_some());
         // Whole-file checksum as the format defines it.
         assert_eq!(checksum(&cut), 0xB1B0_AFBA);
+    }
+
+    #[test]
+    fn each_character_is_looked_up_once_with_the_same_glyphs() {
+        let ids = FontRef::try_from_slice(SANS).unwrap();
+        let text = "旺苍县 Wangcang\n\t\u{0}信用联社 信用联社 &#39; ~ \u{7f}é 🐖 旺".repeat(3);
+        let mut every: BTreeSet<u16> = BTreeSet::from([0]);
+        for c in (' '..='~').chain(text.chars()) {
+            every.insert(ids.glyph_id(c).0);
+        }
+        assert!(every.len() > 20, "{}", every.len());
+        assert_eq!(glyphs_of(&ids, &text), every);
+        assert_eq!(glyphs_of(&ids, ""), (' '..='~').map(|c| ids.glyph_id(c).0).chain([0]).collect());
     }
 
     #[test]
