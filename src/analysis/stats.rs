@@ -200,6 +200,31 @@ fn tail_len(n: usize, level_bp: u32) -> usize {
     (m as usize).clamp(1, n.max(1))
 }
 
+/// [`quantile_sorted`] at each of `levels_bp` (ascending) without sorting:
+/// each order statistic is selected in what the previous one left above it,
+/// so a few quantiles of a long column cost a few linear passes, not a sort.
+/// Reorders `values`; 0 for each level of an empty slice.
+pub fn quantiles<const K: usize>(values: &mut [i64], levels_bp: [u32; K]) -> [i64; K] {
+    debug_assert!(levels_bp.is_sorted(), "quantiles needs ascending levels");
+    let n = values.len();
+    // Everything before `from` is at or below the last value selected, which
+    // sits at `from - 1`.
+    let mut from = 0;
+    levels_bp.map(|bp| {
+        if n == 0 {
+            return 0;
+        }
+        let k = quantile_index(n, bp);
+        if k < from {
+            // The last level's index again: its value is in place.
+            return values[k];
+        }
+        let (_, &mut x, _) = values[from..].select_nth_unstable(k - from);
+        from = k + 1;
+        x
+    })
+}
+
 /// Tail value at risk: the mean of the `m = ceil(n (1 - a))` largest values
 /// (at least 1), i.e. the expected value beyond the `a`-quantile. For
 /// `1..=100` at 95 % that is the mean of `96..=100`, 98. Computed from an
@@ -1041,6 +1066,20 @@ mod tests {
         v.sort_unstable();
         let curve = exceedance_curve(&v);
         assert!(curve.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 >= w[1].1));
+    }
+
+    #[test]
+    fn quantiles_by_selection_are_the_sorted_ones() {
+        const LEVELS: [u32; 6] = [0, 100, 500, 5000, 9500, 10_000];
+        for (n, range) in [(0, 1), (1, 5), (7, 3), (100, 2), (2001, 1_000_000), (5000, 4)] {
+            let v = lcg_values(n, range, -2);
+            let mut sorted = v.clone();
+            sorted.sort_unstable();
+            let want = LEVELS.map(|bp| quantile_sorted(&sorted, bp));
+            assert_eq!(quantiles(&mut v.clone(), LEVELS), want, "n = {n}");
+            // Repeated levels give the same value again.
+            assert_eq!(quantiles(&mut v.clone(), [5000, 5000, 9500]), [want[3], want[3], want[4]], "n = {n}");
+        }
     }
 
     #[test]

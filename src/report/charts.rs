@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 use anyhow::{Context, Result, anyhow, bail};
 use plotters::chart::MeshStyle;
@@ -158,6 +158,20 @@ pub fn exceedance_series(values_fen: &[i64]) -> Vec<(f64, f64)> {
 /// A point of an exceedance curve with its band: loss (yuan), `P(X > x)`
 /// and the ends of its 95 % interval.
 pub type BandedPoint = (f64, f64, f64, f64);
+
+/// What a run's charts draw more than once, worked out once: each chart is
+/// drawn as PNG and as SVG, and `report.html` embeds the same SVG, on other
+/// threads. The exceedance curves and the balance bands run over every
+/// trial (a 100,000-trial run sorted 100,000 values per curve three times).
+#[derive(Clone, Debug, Default)]
+pub struct Drawn {
+    exceedance: OnceLock<Vec<(&'static str, Vec<BandedPoint>)>>,
+    /// The balance panels' banks (`RunData::balances` indices) and bands.
+    bands: OnceLock<Vec<(usize, Vec<BandPoint>)>>,
+    /// Each chart's SVG (by its place in [`Chart::ALL`]), in the language it
+    /// was first drawn in; an error as its message.
+    svg: [OnceLock<(Lang, Result<String, String>)>; Chart::ALL.len()],
+}
 
 /// The weighted exceedance curve of an importance-sampled run
 /// ([`weighted::exceedance_curve`]): for every distinct value `x` (in
@@ -321,10 +335,8 @@ pub fn balance_band(b: &YearBalances) -> Vec<BandPoint> {
     let open = b.opening as f64 / 100.0;
     let mut out = vec![BandPoint { year: 0, p1: open, p5: open, p50: open, p95: open }];
     for (t, vals) in b.by_year.iter().enumerate() {
-        let mut v = vals.clone();
-        v.sort_unstable();
-        let q = |bp| stats::quantile_sorted(&v, bp) as f64 / 100.0;
-        out.push(BandPoint { year: t as u32 + 1, p1: q(100), p5: q(500), p50: q(5000), p95: q(9500) });
+        let [p1, p5, p50, p95] = stats::quantiles(&mut vals.clone(), [100, 500, 5000, 9500]).map(|x| x as f64 / 100.0);
+        out.push(BandPoint { year: t as u32 + 1, p1, p5, p50, p95 });
     }
     out
 }
@@ -996,14 +1008,14 @@ pub fn exceedance_axis_to(rarest: f64) -> (f64, Vec<f64>) {
 /// Exceedance probability curves: loss against the probability of exceeding
 /// it, log-scaled down to what the run resolves, with the 1-in-100 and
 /// 1-in-200 levels marked and named on the axis.
-fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
-    let n = d.trials.n().max(1);
-    let layers: Vec<&str> = DISTRIBUTION_LAYERS.iter().copied().filter(|c| *c != "fiscal_cost").collect();
-    // Each curve with its 95 % band: on a plain run the band is the curve
-    // (the reports' intervals of plain tails are the summary's); on a
-    // weighted run the pointwise delta-method interval.
-    let curves: Vec<(&str, Vec<BandedPoint>)> = layers
+/// The exceedance chart's curves, thinned to 1,500 points each, with their
+/// 95 % bands: on a plain run the band is the curve (the reports' intervals
+/// of plain tails are the summary's); on a weighted run the pointwise
+/// delta-method interval.
+fn exceedance_curves(d: &RunData) -> Vec<(&'static str, Vec<BandedPoint>)> {
+    DISTRIBUTION_LAYERS
         .iter()
+        .filter(|&&c| c != "fiscal_cost")
         .filter_map(|&c| {
             let v = d.trials.column(c)?;
             let pts = match d.trials.weights() {
@@ -1012,7 +1024,12 @@ fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDat
             };
             Some((c, thin_exceedance(&pts, 1500, |x| x.1)))
         })
-        .collect();
+        .collect()
+}
+
+fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
+    let n = d.trials.n().max(1);
+    let curves = d.drawn.exceedance.get_or_init(|| exceedance_curves(d));
     let xmax = headroom(curves.iter().flat_map(|(_, s)| s.iter().map(|p| p.0)).fold(0.0, f64::max));
     let axis = MoneyAxis::new(0.0, xmax, 10);
     let rarest = match d.trials.weights() {
@@ -1050,7 +1067,7 @@ fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunDat
         lines.push(vec![chart.backend_coord(&(0.0, p)), chart.backend_coord(&(xmax, p))]);
     }
     let mut labels = Vec::new();
-    for (col, pts) in &curves {
+    for (col, pts) in curves {
         let color = layer_color(col);
         let label = layer_label(col, look.lang).to_string();
         if pts.iter().all(|&(_, p, _, _)| p == 0.0) || pts.len() < 2 && pts[0].0 == 0.0 {
@@ -1211,6 +1228,26 @@ pub fn balance_range(band: &[BandPoint]) -> (f64, f64) {
     (lo - span * 0.2, hi + span * 0.06)
 }
 
+/// The banks of the balance chart's panels (indices into
+/// `RunData::balances`) with their bands: province-scale runs have many
+/// banks, and the largest deposits get panels.
+fn balance_panels(d: &RunData) -> Vec<(usize, Vec<BandPoint>)> {
+    const MAX_PANELS: usize = 6;
+    let mut banks: Vec<usize> = (0..d.balances.len()).collect();
+    banks.sort_by_key(|&b| std::cmp::Reverse(d.balances[b].opening));
+    banks.truncate(MAX_PANELS);
+    banks
+        .into_iter()
+        .map(|b| {
+            let band = match d.trials.weights() {
+                None => balance_band(&d.balances[b]),
+                Some(w) => weighted_balance_band(&d.balances[b], w),
+            };
+            (b, band)
+        })
+        .collect()
+}
+
 /// Each bank's compensation balance over the years: the median, the 5-95 %
 /// band and the 1 % quantile (the balance that 99 futures in 100 stay above).
 fn draw_fund_balance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
@@ -1232,22 +1269,15 @@ fn draw_fund_balance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunD
         15,
         look,
     )?;
-    // Province-scale runs have many banks: the largest deposits get panels.
-    const MAX_PANELS: usize = 6;
-    let mut banks: Vec<&YearBalances> = d.balances.iter().collect();
-    banks.sort_by_key(|b| std::cmp::Reverse(b.opening));
-    banks.truncate(MAX_PANELS);
+    let banks = d.drawn.bands.get_or_init(|| balance_panels(d));
     let cols = banks.len().clamp(1, 3);
     let rows = banks.len().div_ceil(cols).max(1);
     let horizon = d.summary.horizon_years as f64;
     let f = Frame::PANEL;
     let labels = d.labels();
-    for (panel, b) in body.split_evenly((rows, cols)).iter().zip(&banks) {
-        let band = match d.trials.weights() {
-            None => balance_band(b),
-            Some(w) => weighted_balance_band(b, w),
-        };
-        let (y0, y1) = balance_range(&band);
+    for (panel, (b, band)) in body.split_evenly((rows, cols)).iter().zip(banks) {
+        let (b, band) = (&d.balances[*b], band.as_slice());
+        let (y0, y1) = balance_range(band);
         let axis = MoneyAxis::new(y0, y1, 7);
         let mut chart = frame(
             panel,
@@ -2054,7 +2084,15 @@ pub fn svg_file(svg: String, lang: Lang) -> String {
 
 /// Draws a chart as SVG text, labelled in `lang` (the browser draws the text).
 pub fn render_svg(chart: Chart, d: &RunData, lang: Lang) -> Result<String> {
-    draw_svg(chart.size(), lang, &format!("{}.svg", chart.stem()), |root, look| chart.draw(root, d, look))
+    let draw =
+        || draw_svg(chart.size(), lang, &format!("{}.svg", chart.stem()), |root, look| chart.draw(root, d, look));
+    let at = Chart::ALL.iter().position(|&c| c == chart).expect("every chart is in Chart::ALL");
+    // The first caller draws; another asking meanwhile waits for its text.
+    let (drawn_in, svg) = d.drawn.svg[at].get_or_init(|| (lang, draw().map_err(|e| format!("{e:#}"))));
+    if *drawn_in != lang {
+        return draw();
+    }
+    svg.clone().map_err(|e| anyhow!(e))
 }
 
 /// SVG text of `size` pixels drawn by `draw` on a white page, labelled in

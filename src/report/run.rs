@@ -162,6 +162,8 @@ pub struct RunData {
     /// Points of every account in the order written (each account's in
     /// increasing ratio); `None` when `size_curve.csv` is absent.
     pub size_curve: Option<Vec<CurvePoint>>,
+    /// What the charts work out once for all their drawings.
+    pub drawn: crate::report::charts::Drawn,
 }
 
 impl RunData {
@@ -198,6 +200,7 @@ impl RunData {
             trials,
             balances,
             size_curve: r.curve,
+            drawn: Default::default(),
         })
     }
 }
