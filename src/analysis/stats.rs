@@ -240,9 +240,13 @@ pub fn tvar_sorted(sorted: &[i64], level_bp: u32) -> f64 {
     if n == 0 {
         return 0.0;
     }
-    let m = tail_len(n, level_bp);
-    let sum: i128 = sorted[n - m..].iter().map(|&x| i128::from(x)).sum();
-    exact_ratio(sum, m as i128)
+    tvar_of_tail(&sorted[n - tail_len(n, level_bp)..])
+}
+
+/// The mean of `tail`, the values [`tvar_sorted`] averages (in any order).
+fn tvar_of_tail(tail: &[i64]) -> f64 {
+    let sum: i128 = tail.iter().map(|&x| i128::from(x)).sum();
+    exact_ratio(sum, tail.len() as i128)
 }
 
 /// Standard error of the [`tvar_sorted`] estimate (Manistre & Hancock 2005,
@@ -266,11 +270,16 @@ pub fn tvar_stderr_sorted(sorted: &[i64], level_bp: u32) -> f64 {
     if n == 0 {
         return 0.0;
     }
-    let m = tail_len(n, level_bp);
-    let tail = moments_of(&sorted[n - m..]);
-    let var = quantile_sorted(sorted, level_bp) as f64;
+    tvar_stderr_of_tail(&sorted[n - tail_len(n, level_bp)..], quantile_sorted(sorted, level_bp), level_bp)
+}
+
+/// [`tvar_stderr_sorted`] from its tail (in any order) and the quantile at
+/// its level.
+fn tvar_stderr_of_tail(tail: &[i64], var: i64, level_bp: u32) -> f64 {
+    let m = tail.len();
+    let tail = moments_of(tail);
     let a = f64::from(level_bp.min(BP)) / f64::from(BP);
-    let gap = tail.mean() - var;
+    let gap = tail.mean() - var as f64;
     libm::sqrt((tail.variance() + a * gap * gap) / m as f64)
 }
 
@@ -602,24 +611,78 @@ pub struct ColumnSummary {
     pub quantile_ci: [(i64, i64); 6],
 }
 
-/// Sorts the values (taking ownership, so no copy) and computes the summary.
-/// Empty input gives all zeros. The result does not depend on the order of
-/// `values`.
+/// The summary of a column (taking ownership, so no copy), as the
+/// `*_sorted` functions give it from the sorted column. Empty input gives
+/// all zeros. The result does not depend on the order of `values`.
+///
+/// Only the order statistics it reports are put in place
+/// ([`select_ranks`]), and the tails it averages gathered above them: sums
+/// are exact integers, so the tails' order does not matter. On 100,000
+/// values that is about a third of a sort's time.
 pub fn summarize(mut values: Vec<i64>) -> ColumnSummary {
-    // Integers have no distinct equal elements, so the unstable sort gives the
-    // same slice as a stable one.
-    values.sort_unstable();
+    let n = values.len();
+    if n == 0 {
+        return ColumnSummary {
+            moments: Moments::default(),
+            quantiles: [0; 6],
+            tvar: [0.0; 3],
+            tvar_stderr: [0.0; 3],
+            quantile_ci: [(0, 0); 6],
+        };
+    }
+    let ci = QUANTILE_LEVELS_BP.map(|bp| order_stat_ci_indices(n, bp, SUMMARY_CI_CONF));
+    let q = QUANTILE_LEVELS_BP.map(|bp| quantile_index(n, bp));
+    let var = TVAR_LEVELS_BP.map(|bp| quantile_index(n, bp));
+    let tail_from = TVAR_LEVELS_BP.map(|bp| n - tail_len(n, bp));
+    let ci_ends = ci.iter().flat_map(|&(lo, hi)| [lo, hi]);
+    let mut ranks: Vec<usize> = ci_ends.chain(q).chain(var).chain(tail_from).collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    select_ranks(&mut values, &ranks);
     let s = values.as_slice();
     ColumnSummary {
         moments: moments_of(s),
-        quantiles: QUANTILE_LEVELS_BP.map(|bp| quantile_sorted(s, bp)),
-        tvar: TVAR_LEVELS_BP.map(|bp| tvar_sorted(s, bp)),
-        tvar_stderr: TVAR_LEVELS_BP.map(|bp| tvar_stderr_sorted(s, bp)),
-        quantile_ci: QUANTILE_LEVELS_BP.map(|bp| {
-            let ci = quantile_ci_sorted(s, bp, SUMMARY_CI_CONF);
-            (ci.lo, ci.hi)
-        }),
+        quantiles: q.map(|i| s[i]),
+        tvar: tail_from.map(|from| tvar_of_tail(&s[from..])),
+        tvar_stderr: std::array::from_fn(|j| tvar_stderr_of_tail(&s[tail_from[j]..], s[var[j]], TVAR_LEVELS_BP[j])),
+        quantile_ci: ci.map(|(lo, hi)| (s[lo], s[hi])),
     }
+}
+
+/// Reorders `v` so that for each of `ranks` (ascending, distinct, below
+/// `v.len()`), `v[r]` is the r-th smallest value, none before it larger and
+/// none after it smaller: each is selected within the part the others left
+/// it.
+fn select_ranks(v: &mut [i64], ranks: &[usize]) {
+    // Loss columns are mostly their minimum (no shortfall, no top-up in most
+    // futures): gathered first in one pass, those need no selection, which
+    // among many equal values costs more than a sort does.
+    let Some(&min) = v.iter().min() else { return };
+    let mut k = 0;
+    for i in 0..v.len() {
+        if v[i] == min {
+            v.swap(i, k);
+            k += 1;
+        }
+    }
+    let first = ranks.partition_point(|&r| r < k);
+    select_within(&mut v[k..], &ranks[first..], k);
+}
+
+/// [`select_ranks`] in `v`, the part of a column from `offset` on.
+fn select_within(v: &mut [i64], ranks: &[usize], offset: usize) {
+    if ranks.is_empty() {
+        return;
+    }
+    if v.len() <= 32 {
+        v.sort_unstable();
+        return;
+    }
+    let mid = ranks.len() / 2;
+    let r = ranks[mid] - offset;
+    let (below, _, above) = v.select_nth_unstable(r);
+    select_within(below, &ranks[..mid], offset);
+    select_within(above, &ranks[mid + 1..], offset + r + 1);
 }
 
 /// Exceedance-probability curve: for each distinct value `x` of the sample,
@@ -1079,6 +1142,49 @@ mod tests {
             assert_eq!(quantiles(&mut v.clone(), LEVELS), want, "n = {n}");
             // Repeated levels give the same value again.
             assert_eq!(quantiles(&mut v.clone(), [5000, 5000, 9500]), [want[3], want[3], want[4]], "n = {n}");
+        }
+    }
+
+    /// What [`summarize`] reports, from the sorted column.
+    fn summarize_by_sort(mut values: Vec<i64>) -> ColumnSummary {
+        values.sort_unstable();
+        let s = values.as_slice();
+        ColumnSummary {
+            moments: moments_of(s),
+            quantiles: QUANTILE_LEVELS_BP.map(|bp| quantile_sorted(s, bp)),
+            tvar: TVAR_LEVELS_BP.map(|bp| tvar_sorted(s, bp)),
+            tvar_stderr: TVAR_LEVELS_BP.map(|bp| tvar_stderr_sorted(s, bp)),
+            quantile_ci: QUANTILE_LEVELS_BP.map(|bp| {
+                let ci = quantile_ci_sorted(s, bp, SUMMARY_CI_CONF);
+                (ci.lo, ci.hi)
+            }),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Columns of any length, mostly one value or spread wide, with
+        /// ties: the selected summary is the sorted one, bit for bit.
+        #[test]
+        fn summarize_selects_what_a_sort_gives(
+            spread in proptest::collection::vec(-3i64..1_000_000, 0..3000),
+            zeros in 0u32..100,
+            wide in proptest::bool::ANY,
+        ) {
+            let v: Vec<i64> = spread
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| if (i as u32 * 37) % 100 < zeros { 0 } else if wide { x * 1_000_003 } else { x % 7 })
+                .collect();
+            proptest::prop_assert_eq!(summarize(v.clone()), summarize_by_sort(v));
+        }
+    }
+
+    #[test]
+    fn summarize_matches_the_sort_on_a_long_column() {
+        for (modulus, offset) in [(1_000_000_000, -5), (3, 0), (1, 0)] {
+            let v = lcg_values(100_000, modulus, offset);
+            assert_eq!(summarize(v.clone()), summarize_by_sort(v), "modulus {modulus}");
         }
     }
 
