@@ -1005,9 +1005,6 @@ pub fn exceedance_axis_to(rarest: f64) -> (f64, Vec<f64>) {
     (floor, ticks)
 }
 
-/// Exceedance probability curves: loss against the probability of exceeding
-/// it, log-scaled down to what the run resolves, with the 1-in-100 and
-/// 1-in-200 levels marked and named on the axis.
 /// The exceedance chart's curves, thinned to 1,500 points each, with their
 /// 95 % bands: on a plain run the band is the curve (the reports' intervals
 /// of plain tails are the summary's); on a weighted run the pointwise
@@ -1027,6 +1024,9 @@ fn exceedance_curves(d: &RunData) -> Vec<(&'static str, Vec<BandedPoint>)> {
         .collect()
 }
 
+/// Exceedance probability curves: loss against the probability of exceeding
+/// it, log-scaled down to what the run resolves, with the 1-in-100 and
+/// 1-in-200 levels marked and named on the axis.
 fn draw_exceedance<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &RunData, look: &Look) -> DrawResult<DB> {
     let n = d.trials.n().max(1);
     let curves = d.drawn.exceedance.get_or_init(|| exceedance_curves(d));
