@@ -62,7 +62,7 @@ fn glyphs_of(ids: &ab_glyph::FontRef, text: &str) -> BTreeSet<u16> {
     use ab_glyph::Font;
     // Printable ASCII always: a page's markup writes some of it as entities
     // (`&#39;`), and all of it costs a few kilobytes. A page is hundreds of
-    // kilobytes of a few hundred distinct characters: each is looked up in
+    // kilobytes of far fewer distinct characters: each is looked up in
     // `cmap` once, not once per occurrence.
     let mut ascii = [false; 128];
     ascii[usize::from(b' ')..=usize::from(b'~')].fill(true);

@@ -912,14 +912,11 @@ mod tests {
         assert!(svg.contains("1 in 1,000"), "the exceedance axis stops at 1 / trials");
         // Drawn once per run and language: what the page reused is what a
         // first drawing gives, in each language.
-        let fresh = RunData { drawn: Default::default(), ..d.clone() };
+        let fresh = || RunData { drawn: Default::default(), ..d.clone() };
         for chart in [Chart::Exceedance, Chart::FundBalance, Chart::Waterfall] {
             for lang in [Lang::En, Lang::Zh] {
                 let again = charts::render_svg(chart, &d, lang).unwrap();
-                assert_eq!(
-                    again,
-                    charts::render_svg(chart, &RunData { drawn: Default::default(), ..d.clone() }, lang).unwrap()
-                );
+                assert_eq!(again, charts::render_svg(chart, &fresh(), lang).unwrap());
                 assert_eq!(
                     again.contains("超越概率"),
                     chart == Chart::Exceedance && lang == Lang::Zh,
@@ -927,6 +924,6 @@ mod tests {
                 );
             }
         }
-        assert!(charts::render_svg(Chart::Exceedance, &fresh, Lang::Zh).unwrap().contains("超越概率"));
+        assert!(charts::render_svg(Chart::Exceedance, &fresh(), Lang::Zh).unwrap().contains("超越概率"));
     }
 }
