@@ -226,8 +226,8 @@ impl PhiGrid {
         }
         // Truncation, then one step up if that point lies below x (`ceil`
         // is a library call on the baseline x86-64 target).
-        // Clamped as a float: a float-to-u32 conversion is one instruction
-        // where a saturating one to usize takes a dozen.
+        // Clamped as a float, then converted to u32: a few instructions
+        // where a saturating conversion to usize takes a dozen.
         let k = k.min((GRID_POINTS - 1) as f64) as u32 as usize;
         if Self::x(k) < x && k + 1 < GRID_POINTS { k + 1 } else { k }
     }
@@ -499,8 +499,8 @@ impl Beta {
 /// by min and max, without a branch: whether a uniform is among the
 /// smallest is a coin toss no predictor learns. The min and max are
 /// comparisons, not `f64::min` and `f64::max`, whose care for NaN (none can
-/// arise here) took about ten instructions each where one `minsd` or
-/// `maxsd` does.
+/// arise here) compiled to a test, a branch and a blend: twelve
+/// instructions for the pair where a `minsd` and a `maxsd` do.
 #[inline]
 fn smallest(rng: &mut TrialRng, k: usize, n: usize) -> f64 {
     let mut low = [1.0f64; ORDER_MAX as usize];
@@ -693,8 +693,9 @@ impl LogNormal {
 #[inline]
 pub fn geometric_gap<R: Bits>(rng: &mut R, ln_q: f64) -> u64 {
     let g = exponential(rng) / -ln_q;
-    // Through i64, whose conversion is one instruction (u64's takes a
-    // dozen): a gap of 2^63 or more means no event in any sequence here.
+    // Through i64, whose saturating conversion is the conversion with two
+    // tests (u64's takes a dozen): a gap of 2^63 or more means no event in
+    // any sequence here.
     if g >= 9.2e18 { u64::MAX } else { g as i64 as u64 }
 }
 
