@@ -182,16 +182,25 @@ struct Candidate {
     bound: f64,
 }
 
+/// [`MechanismState::flags`]: the loan is on the extra-damage list.
+const LISTED: u8 = 1;
+/// [`MechanismState::flags`]: the loan's firm has defaulted, and it carries
+/// the linkage damage.
+const LINKED: u8 = 2;
+
 /// Per-trial state of guarantees, linkage and societies.
 #[derive(Default)]
 struct MechanismState {
     /// What each guarantor has paid so far.
     groups: guarantee::Ledger,
-    /// Linkage damage each household carries (0 when its firm has not defaulted).
-    link_damage: Vec<f64>,
+    /// Per loan, [`LISTED`] when it is in `extra` and [`LINKED`] when it
+    /// carries the linkage damage (its firm has defaulted); empty when no
+    /// loan can be listed. A byte a loan: both are asked of scattered loans,
+    /// and a province's 300,000 bytes stay in the cache where a float a loan
+    /// for the linkage and a flag beside it would not.
+    flags: Vec<u8>,
     /// Loans that may carry an extra damage term from next year on.
     extra: Vec<u32>,
-    listed: Vec<bool>,
     /// Each society's bad loans so far (after insurance and guarantees), and
     /// (bank loan, society) for the societies whose bank loan follows them.
     society_bad: Vec<Fen>,
@@ -208,8 +217,7 @@ impl MechanismState {
         let so = &m.societies;
         MechanismState {
             groups: guarantee::Ledger::new(&m.guarantee, n),
-            link_damage: if m.extra_key.is_empty() { Vec::new() } else { vec![0.0; n] },
-            listed: if m.extra_key.is_empty() { Vec::new() } else { vec![false; n] },
+            flags: if m.extra_key.is_empty() { Vec::new() } else { vec![0; n] },
             society_bad: vec![Fen::ZERO; so.len()],
             fed_back: {
                 let mut v: Vec<(u32, u32)> = (0..so.len())
@@ -227,8 +235,7 @@ impl MechanismState {
     fn reset(&mut self) {
         self.groups.reset();
         for &i in &self.extra {
-            self.link_damage[i as usize] = 0.0;
-            self.listed[i as usize] = false;
+            self.flags[i as usize] = 0;
         }
         self.extra.clear();
         self.society_bad.fill(Fen::ZERO);
@@ -236,8 +243,8 @@ impl MechanismState {
 
     /// Puts loan `i` on the list of the extra-damage pass (from next year).
     fn list(&mut self, i: u32) {
-        if !self.listed[i as usize] {
-            self.listed[i as usize] = true;
+        if self.flags[i as usize] & LISTED == 0 {
+            self.flags[i as usize] |= LISTED;
             self.extra.push(i);
         }
     }
@@ -246,7 +253,7 @@ impl MechanismState {
     /// for a society's bank loan, the society's (`society`) bad loans, combined
     /// as independent damages.
     fn extra_damage(&self, m: &Model, i: usize, society: Option<u32>) -> f64 {
-        let mut survive = 1.0 - self.link_damage[i];
+        let mut survive = if self.flags[i] & LINKED != 0 { 1.0 - m.linkage.damage } else { 1.0 };
         if m.guarantee.uplift > 0.0 && m.guarantee.is_active() {
             let burden = self.groups.used(i).0 as f64 / m.loans.principal[i].0 as f64;
             survive *= 1.0 - (m.guarantee.uplift * burden).min(1.0);
@@ -928,7 +935,7 @@ fn year_claims(m: &Model, t: usize, ws: &mut Workspace) -> Flows {
         if ws.shock[i] != 0 {
             flows.exposure_shock += exposure;
         }
-        if !ws.mech.link_damage.is_empty() && ws.mech.link_damage[i] > 0.0 {
+        if !ws.mech.flags.is_empty() && ws.mech.flags[i] & LINKED != 0 {
             flows.exposure_linkage += exposure;
         }
         let mut claim = Claim {
@@ -997,7 +1004,7 @@ pub fn bench_bucket_pass(m: &Model, seed: u64, trial: u64, ws: &mut Workspace) -
 fn mechanisms_after_defaults(m: &Model, year_start: usize, ws: &mut Workspace) {
     let mech = &mut ws.mech;
     let claims = &ws.drawn[year_start..];
-    if m.guarantee.is_active() && m.guarantee.uplift > 0.0 && !mech.listed.is_empty() {
+    if m.guarantee.is_active() && m.guarantee.uplift > 0.0 && !mech.flags.is_empty() {
         for k in 0..mech.groups.paid().len() {
             let g = mech.groups.paid()[k].0;
             mech.list(g);
@@ -1016,8 +1023,8 @@ fn mechanisms_after_defaults(m: &Model, year_start: usize, ws: &mut Workspace) {
     if m.linkage.is_active() {
         for c in claims.iter() {
             for &h in m.linkage.of(c.loan as usize) {
-                if mech.link_damage[h as usize] == 0.0 {
-                    mech.link_damage[h as usize] = m.linkage.damage;
+                if mech.flags[h as usize] & LINKED == 0 {
+                    mech.flags[h as usize] |= LINKED;
                     mech.list(h);
                 }
             }
