@@ -9,6 +9,7 @@ pub mod limits;
 pub mod schema;
 pub mod validate;
 
+use std::collections::HashMap;
 use std::fmt;
 
 pub use schema::*;
@@ -54,21 +55,58 @@ impl fmt::Display for InputError {
         if n == 1 {
             return write!(f, "{}", self.problems[0]);
         }
-        writeln!(f, "{n} problems in the input:")?;
-        for (i, p) in self.problems.iter().enumerate() {
-            if i + 1 < n {
-                writeln!(f, "  - {p}")?;
+        writeln!(f, "{} problems in the input:", crate::limits::grouped(n as u64))?;
+        // A tape or a cohort with one mistake repeats it on every loan: a
+        // screen of the same line would hide whatever else is wrong. So at
+        // most SHOWN are listed, at most SAME_MESSAGE of one message, and
+        // the rest are counted by message.
+        let mut listed_of: HashMap<&str, usize> = HashMap::new();
+        let (mut listed, mut rest) = (Vec::new(), Vec::new());
+        for p in &self.problems {
+            let same = listed_of.entry(&p.message).or_insert(0);
+            if listed.len() < InputError::SHOWN && *same < InputError::SAME_MESSAGE {
+                *same += 1;
+                listed.push(p);
             } else {
-                write!(f, "  - {p}")?;
+                rest.push(p);
             }
         }
-        Ok(())
+        let lines: Vec<String> = listed.iter().map(|p| format!("  - {p}")).chain(rest_by_message(&rest)).collect();
+        write!(f, "{}", lines.join("\n"))
     }
+}
+
+/// The problems not listed, counted by message, the most frequent first
+/// (among equals, the one met first); none when every problem was listed.
+fn rest_by_message(rest: &[&Problem]) -> Vec<String> {
+    const KINDS: usize = 5;
+    if rest.is_empty() {
+        return Vec::new();
+    }
+    let mut count: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (i, p) in rest.iter().enumerate() {
+        count.entry(&p.message).or_insert((0, i)).0 += 1;
+    }
+    let mut kinds: Vec<(&str, usize, usize)> = count.into_iter().map(|(m, (c, first))| (m, c, first)).collect();
+    kinds.sort_unstable_by_key(|&(_, c, first)| (std::cmp::Reverse(c), first));
+    let g = |n: usize| crate::limits::grouped(n as u64);
+    let mut out = vec![format!("  ... and {} more, by message:", g(rest.len()))];
+    out.extend(kinds.iter().take(KINDS).map(|&(m, c, _)| format!("      {:>9}  {m}", g(c))));
+    if kinds.len() > KINDS {
+        let others: usize = kinds[KINDS..].iter().map(|k| k.1).sum();
+        out.push(format!("      {:>9}  with {} other messages", g(others), g(kinds.len() - KINDS)));
+    }
+    out
 }
 
 impl std::error::Error for InputError {}
 
 impl InputError {
+    /// At most this many problems are listed one by one ...
+    pub const SHOWN: usize = 20;
+    /// ... and at most this many of one message; the rest are counted by message.
+    pub const SAME_MESSAGE: usize = 3;
+
     pub fn one(origin: &str, path: &str, line: Option<usize>, message: impl Into<String>) -> Self {
         InputError {
             problems: vec![Problem {
@@ -497,6 +535,41 @@ counties: [{id: c, village_counts: {plain: 2}}]
 portfolio:
   cohorts: []
 ";
+
+    #[test]
+    fn past_twenty_problems_the_rest_are_counted_by_message() {
+        let p =
+            |i: usize, m: String| Problem { origin: "t.csv".into(), path: String::new(), line: Some(i), message: m };
+        // 20 listed, then 40 of message `a`, 30 of `b`, and one each of 7 others.
+        let mut problems: Vec<Problem> = (0..20).map(|i| p(i, format!("first {i}"))).collect();
+        problems.extend((0..30).map(|i| p(100 + i, "b".into())));
+        problems.extend((0..40).map(|i| p(200 + i, "a".into())));
+        problems.extend((0..7).map(|i| p(300 + i, format!("other {i}"))));
+        let text = InputError { problems }.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "97 problems in the input:");
+        assert_eq!(lines[1], "  - t.csv:0: first 0");
+        assert_eq!(lines[20], "  - t.csv:19: first 19");
+        assert_eq!(lines[21], "  ... and 77 more, by message:");
+        assert_eq!(lines[22], "             40  a");
+        assert_eq!(lines[23], "             30  b");
+        // Among equal counts, the message met first.
+        assert_eq!(lines[24], "              1  other 0");
+        assert_eq!(lines[26], "              1  other 2");
+        assert_eq!(lines[27], "              4  with 4 other messages");
+        assert_eq!(lines.len(), 28);
+        // Of one message, three are listed and the rest counted.
+        let same: Vec<Problem> = (0..5).map(|i| p(i, "x".into())).chain((5..7).map(|i| p(i, "y".into()))).collect();
+        let text = InputError { problems: same }.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1..4], ["  - t.csv:0: x", "  - t.csv:1: x", "  - t.csv:2: x"]);
+        assert_eq!(lines[4..6], ["  - t.csv:5: y", "  - t.csv:6: y"]);
+        assert_eq!(lines[6..], ["  ... and 2 more, by message:", "              2  x"]);
+        // Twenty distinct ones are all listed, as before.
+        let few = InputError { problems: (0..20).map(|i| p(i, format!("x{i}"))).collect() }.to_string();
+        assert_eq!(few.lines().count(), 21);
+        assert!(!few.contains("more") && !few.ends_with('\n'));
+    }
 
     #[test]
     fn a_description_is_text_or_one_per_language() {

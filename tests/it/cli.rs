@@ -154,6 +154,30 @@ fn several_problems_are_reported_together() {
 }
 
 #[test]
+fn a_mistake_on_every_loan_is_listed_three_times_then_counted() {
+    // A product's limit below its cohort's term is a problem on each of the
+    // cohort's 2,000 loans: three are listed, the rest counted by message.
+    let edit = |s: &str| s.replace("max_term_years: 3", "max_term_years: 2");
+    rejects(
+        edit,
+        &[],
+        &[
+            "2,000 problems in the input",
+            "... and 1,997 more, by message:",
+            "1,997  3 exceeds product `micro`'s max_term_years 2",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.yaml"), edit(&mini())).unwrap();
+    let o = riskshare(&["validate", "bad.yaml"], dir.path());
+    let msg = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{msg}");
+    let listed = msg.lines().filter(|l| l.starts_with("  - ")).count();
+    assert_eq!(listed, 3, "{msg}");
+    assert_eq!(msg.lines().count(), 6, "{msg}");
+}
+
+#[test]
 fn empty_portfolio() {
     rejects(
         |s| {
