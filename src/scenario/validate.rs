@@ -15,6 +15,12 @@ pub use crate::limits::MAX_HORIZON;
 pub const MAX_NAME_CHARS: usize = 200;
 use crate::limits::{MAX_DEPOSIT_RATIO, MAX_LOANS, MAX_TRIALS, MAX_VILLAGES, MIN_DEPOSIT_RATIO, grouped};
 
+/// A number found in the input as a message shows it: as written for the
+/// usual sizes, in exponent form past them (`1e308`, not 309 digits).
+fn shown(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-6..1e15).contains(&x.abs()) { format!("{x:e}") } else { format!("{x}") }
+}
+
 /// Collects problems with their key paths.
 pub struct Problems {
     origin: String,
@@ -33,17 +39,17 @@ impl Problems {
     }
     pub fn prob(&mut self, path: &str, x: f64) {
         if !(0.0..=1.0).contains(&x) {
-            self.push(path, format!("expected a probability in [0, 1], found {x}"));
+            self.push(path, format!("expected a probability in [0, 1], found {}", shown(x)));
         }
     }
     pub fn range(&mut self, path: &str, x: f64, lo: f64, hi: f64, what: &str) {
         if !(x >= lo && x <= hi) {
-            self.push(path, format!("expected {what} in [{lo}, {hi}], found {x}"));
+            self.push(path, format!("expected {what} in [{lo}, {hi}], found {}", shown(x)));
         }
     }
     pub fn positive(&mut self, path: &str, x: f64) {
         if !(x > 0.0 && x.is_finite()) {
-            self.push(path, format!("expected a positive number, found {x}"));
+            self.push(path, format!("expected a positive number, found {}", shown(x)));
         }
     }
     pub fn nonneg_yuan(&mut self, path: &str, y: Yuan) {
@@ -167,7 +173,7 @@ fn catalogue<'a>(s: &'a Scenario, p: &mut Problems) -> Ids<'a> {
     }
     for (i, g) in s.grades.iter().enumerate() {
         if !(0.0..1.0).contains(&g.pd) {
-            p.push(format!("grades[{i}].pd"), format!("expected a probability in [0, 1), found {}", g.pd));
+            p.push(format!("grades[{i}].pd"), format!("expected a probability in [0, 1), found {}", shown(g.pd)));
         }
     }
     let industries = ids(&s.industries, |x| &x.id, "industries", "industry", p);
@@ -433,7 +439,7 @@ fn funds(s: &Scenario, known: &Ids, p: &mut Problems) {
         if !(inj.share > 0.0 && inj.share <= 1.0) {
             p.push(
                 format!("funds.compensation.injections[{i}].share"),
-                format!("expected a share in (0, 1], found {}", inj.share),
+                format!("expected a share in (0, 1], found {}", shown(inj.share)),
             );
         }
         inj_sum += inj.share;
@@ -541,14 +547,17 @@ fn stress(s: &Scenario, p: &mut Problems) {
         if !(ev.share_of_villages > 0.0 && ev.share_of_villages <= 1.0) {
             p.push(
                 format!("{at}.share_of_villages"),
-                format!("expected a share in (0, 1], found {}", ev.share_of_villages),
+                format!("expected a share in (0, 1], found {}", shown(ev.share_of_villages)),
             );
         }
         p.prob(&format!("{at}.severity"), ev.severity);
     }
     if let Some(f) = &st.county_factor {
         if !(f.quantile > 0.0 && f.quantile < 1.0) {
-            p.push("stress.county_factor.quantile", format!("expected a quantile in (0, 1), found {}", f.quantile));
+            p.push(
+                "stress.county_factor.quantile",
+                format!("expected a quantile in (0, 1), found {}", shown(f.quantile)),
+            );
         }
         for (i, y) in f.years.iter().enumerate() {
             if *y == 0 || *y > horizon {
@@ -705,9 +714,30 @@ fn beta_ok(p: &mut Problems, path: &str, b: &BetaDist) {
         return;
     }
     if !(b.alpha > 0.0 && b.alpha.is_finite()) {
-        p.push(format!("{path}.alpha"), format!("expected a positive Beta shape, found {}", b.alpha));
+        p.push(format!("{path}.alpha"), format!("expected a positive Beta shape, found {}", shown(b.alpha)));
     }
     if !(b.beta > 0.0 && b.beta.is_finite()) {
-        p.push(format!("{path}.beta"), format!("expected a positive Beta shape, found {}", b.beta));
+        p.push(format!("{path}.beta"), format!("expected a positive Beta shape, found {}", shown(b.beta)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_past_the_usual_sizes_are_shown_with_an_exponent() {
+        let cases = [(1e308, "1e308"), (-2.5e20, "-2.5e20"), (1e-7, "1e-7"), (1.5, "1.5"), (0.1, "0.1"), (0.0, "0")];
+        for (x, text) in cases {
+            assert_eq!(shown(x), text);
+        }
+        assert_eq!((shown(f64::NAN), shown(f64::INFINITY)), ("NaN".to_string(), "inf".to_string()));
+        let set =
+            [crate::scenario::Override { path: "funds.compensation.deposit_ratio".into(), value: "1e308".into() }];
+        let s = crate::scenario::parse(crate::scenario::WANGCANG_YAML, "w.yaml", &set).unwrap();
+        let mut p = Problems::new("w.yaml");
+        validate(&s, &mut p);
+        assert_eq!(p.list.len(), 1, "{:?}", p.list);
+        assert!(p.list[0].message.ends_with("found 1e308"), "{}", p.list[0].message);
     }
 }
