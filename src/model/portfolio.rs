@@ -139,18 +139,23 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
     let Some(col) = tape_columns(&headers, origin, header_line, p) else { return Vec::new() };
     let file = Name::from(origin);
     let mut out = Vec::new();
-    for rec in rdr.records() {
-        let rec = match rec {
-            Ok(r) => r,
+    // One record read into again and again, and each name kept once: a
+    // 300,000-row tape names a handful of banks, products and grades.
+    let mut rec = csv::StringRecord::new();
+    let mut names = Interned::default();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 let line = e.position().map(|pos| record_line(text.as_bytes(), pos));
                 p.push_at(origin, line, "", format!("malformed CSV row: {e}"));
                 continue;
             }
-        };
+        }
         let line = rec.position().map(|pos| record_line(text.as_bytes(), pos));
         let mut row = RowReader { rec: &rec, col: &col, origin, file: &file, line, p, ok: true };
-        let loan = tape_loan(&mut row);
+        let loan = tape_loan(&mut row, &mut names);
         if row.ok {
             out.push(loan);
         }
@@ -165,8 +170,8 @@ fn tape_columns(
     origin: &str,
     header_line: Option<usize>,
     p: &mut Problems,
-) -> Option<BTreeMap<&'static str, usize>> {
-    let mut col: BTreeMap<&'static str, usize> = BTreeMap::new();
+) -> Option<NameMap<'static, usize>> {
+    let mut col: NameMap<'static, usize> = NameMap::default();
     let mut bad_header = false;
     for (i, h) in headers.iter().enumerate() {
         match TAPE_COLUMNS.iter().find(|c| **c == h) {
@@ -199,22 +204,36 @@ fn tape_columns(
     (!bad_header).then_some(col)
 }
 
+/// Names shared through a tape, looked up by their text.
+type Interned = std::collections::HashSet<Name, foldhash::fast::FixedState>;
+
 /// One tape row as a loan; a cell that does not parse is a problem and
-/// clears `row.ok`.
-fn tape_loan(row: &mut RowReader) -> LoanRecord {
+/// clears `row.ok`. Names already met are shared from `names`.
+fn tape_loan(row: &mut RowReader, names: &mut Interned) -> LoanRecord {
+    let mut name = |row: &mut RowReader, c: &str| -> Name {
+        let s = row.text(c);
+        match names.get(s) {
+            Some(n) => n.clone(),
+            None => {
+                let n = Name::from(s);
+                names.insert(n.clone());
+                n
+            }
+        }
+    };
     LoanRecord {
         id: row.text("id").into(),
-        bank: row.text("bank").into(),
-        village: row.text("village").into(),
-        product: row.text("product").into(),
+        bank: name(row, "bank"),
+        village: name(row, "village"),
+        product: name(row, "product"),
         borrower: row.parse_with("borrower", BorrowerKind::Household, |s| match s {
             "household" => Ok(BorrowerKind::Household),
             "cooperative" => Ok(BorrowerKind::Cooperative),
             "enterprise" => Ok(BorrowerKind::Enterprise),
             _ => Err("household, cooperative or enterprise".into()),
         }),
-        industry: row.text("industry").into(),
-        grade: row.text("grade").into(),
+        industry: name(row, "industry"),
+        grade: name(row, "grade"),
         principal: row.yuan("principal", None),
         rate_ppm: row.fraction("rate", 0.0),
         term_years: row.parse_with("term_years", 0, |s| s.parse::<u32>().map_err(|_| "a whole number of years".into())),
@@ -249,7 +268,7 @@ fn tape_loan(row: &mut RowReader) -> LoanRecord {
 
 struct RowReader<'a> {
     rec: &'a csv::StringRecord,
-    col: &'a BTreeMap<&'a str, usize>,
+    col: &'a NameMap<'static, usize>,
     origin: &'a str,
     /// `origin` again, shared by the rows' records.
     file: &'a Name,
@@ -258,46 +277,49 @@ struct RowReader<'a> {
     ok: bool,
 }
 
-impl RowReader<'_> {
-    fn raw(&self, c: &str) -> Option<&str> {
-        self.col.get(c).and_then(|&i| self.rec.get(i)).filter(|s| !s.is_empty())
+impl<'a> RowReader<'a> {
+    /// The cell, borrowed from the record (not from the reader), so that a
+    /// problem can be pushed while it is held.
+    fn raw(&self, c: &str) -> Option<&'a str> {
+        let rec: &'a csv::StringRecord = self.rec;
+        self.col.get(c).and_then(|&i| rec.get(i)).filter(|s| !s.is_empty())
     }
     fn bad(&mut self, c: &str, expected: &str, found: &str) {
         self.ok = false;
         self.p.push_at(self.origin, self.line, c, format!("expected {expected}, found `{found}`"));
     }
-    fn text(&mut self, c: &str) -> String {
+    fn text(&mut self, c: &str) -> &'a str {
         match self.raw(c) {
-            Some(s) => s.to_string(),
+            Some(s) => s,
             None => {
                 self.bad(c, "a value", "");
-                String::new()
+                ""
             }
         }
     }
     fn parse_with<T>(&mut self, c: &str, default: T, f: impl Fn(&str) -> Result<T, String>) -> T {
-        let Some(s) = self.raw(c).map(str::to_string) else {
+        let Some(s) = self.raw(c) else {
             if REQUIRED_COLS.contains(&c) {
                 self.bad(c, "a value", "");
             }
             return default;
         };
-        match f(&s) {
+        match f(s) {
             Ok(v) => v,
             Err(exp) => {
-                self.bad(c, &exp, &s);
+                self.bad(c, &exp, s);
                 default
             }
         }
     }
     fn yuan(&mut self, c: &str, default: Option<Fen>) -> Fen {
-        match (self.raw(c).map(str::to_string), default) {
+        match (self.raw(c), default) {
             (None, Some(d)) => d,
             (None, None) => {
                 self.bad(c, "an amount in yuan", "");
                 Fen::ZERO
             }
-            (Some(s), _) => match Yuan::parse(&s) {
+            (Some(s), _) => match Yuan::parse(s) {
                 Ok(y) => y.fen(),
                 Err(m) => {
                     self.ok = false;
