@@ -70,20 +70,37 @@ pub(super) fn book_order(
             | x.village as u128
     };
     // Generated ids order as integers ([`crate::model::loan_id::CohortRanks`]);
-    // where one has no integer (a tape's id), every tie is broken by the ids.
-    let by_text = refs.iter().any(|x| x.id_key.is_none());
-    let mut keyed: Vec<(u128, u64, u32)> =
-        (0..records.len()).map(|i| (key_of(i), refs[i].id_key.unwrap_or(0), i as u32)).collect();
-    // Ids are unique (the build has stopped otherwise), so the order is total
-    // and sorting on two threads gives the one order there is.
-    if by_text {
+    // where one has no integer (a tape's id), every tie is broken by the ids'
+    // text, its first 16 bytes first, as an integer beside the key: a
+    // village's loans then compare in the sort's own array, and the ids'
+    // text, scattered over the records, is read only for the ids that share
+    // those bytes. Ids are unique (the build has stopped otherwise), so the
+    // order is total and sorting on two threads gives the one order there is.
+    if refs.iter().any(|x| x.id_key.is_none()) {
+        let mut keyed: Vec<(u128, u128, u32)> =
+            records.par_iter().enumerate().map(|(i, r)| (key_of(i), text_prefix(&r.id), i as u32)).collect();
         keyed.par_sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| records[a.2 as usize].id.cmp(&records[b.2 as usize].id))
+            (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| records[a.2 as usize].id.cmp(&records[b.2 as usize].id))
         });
+        keyed.into_iter().map(|(_, _, i)| i as usize).collect()
     } else {
+        let mut keyed: Vec<(u128, u64, u32)> =
+            (0..records.len()).map(|i| (key_of(i), refs[i].id_key.unwrap_or(0), i as u32)).collect();
         keyed.par_sort_unstable_by_key(|&(key, id, _)| (key, id));
+        keyed.into_iter().map(|(_, _, i)| i as usize).collect()
     }
-    keyed.into_iter().map(|(_, _, i)| i as usize).collect()
+}
+
+/// The first 16 bytes of an id's text as a big-endian integer, zero-padded:
+/// two ids whose prefixes differ order as these integers do (a shorter id
+/// that begins another pads with zeros, which no longer byte exceeds).
+fn text_prefix(id: &LoanId) -> u128 {
+    id.with_str(|s| {
+        let mut b = [0u8; 16];
+        let n = s.len().min(16);
+        b[..n].copy_from_slice(&s.as_bytes()[..n]);
+        u128::from_be_bytes(b)
+    })
 }
 
 /// What the per-year tables read of each loan besides its columns, in book
@@ -348,4 +365,55 @@ pub(super) fn household_loans(loans: &Loans) -> Vec<u32> {
 /// when the book has no societies.
 pub(super) fn at_default(loans: &Loans, lender_of: &[u32]) -> Vec<AtDefault> {
     (0..loans.n).map(|i| AtDefault::of(loans, lender_of, i)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn id(s: &str) -> LoanId {
+        LoanId::from(s)
+    }
+
+    #[test]
+    fn a_prefix_orders_ids_as_their_text_or_ties() {
+        let ids = [
+            "",
+            "a",
+            "ab",
+            "ab\0",
+            "ab\0c",
+            "b",
+            "ZL-MC-001-000000",
+            "ZL-MC-001-0000001",
+            "ZL-MC-001-000001",
+            "6217000012345678901",
+            "6217000012345678902",
+            "621700001234567",
+            "c1-000001",
+            "c10-000001",
+            "旺苍-001",
+        ];
+        for a in ids {
+            for b in ids {
+                let (pa, pb) = (text_prefix(&id(a)), text_prefix(&id(b)));
+                if pa != pb {
+                    assert_eq!(pa.cmp(&pb), a.cmp(b), "{a:?} against {b:?}");
+                } else {
+                    // A tie leaves the order to the text: only ids sharing their first 16 bytes, or zero bytes, tie.
+                    let (x, y) = (a.as_bytes(), b.as_bytes());
+                    assert!(x.len().max(y.len()) > 16 || x.contains(&0) || y.contains(&0) || a == b, "{a:?} {b:?}");
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn prefixes_never_contradict_the_text(a in "[a-c0\\-]{0,20}", b in "[a-c0\\-]{0,20}") {
+            let (pa, pb) = (text_prefix(&id(&a)), text_prefix(&id(&b)));
+            prop_assert!(pa == pb || pa.cmp(&pb) == a.cmp(&b));
+        }
+    }
 }
