@@ -100,6 +100,46 @@ pub const TAPE_COLUMNS: [&str; 22] = [
 ];
 const REQUIRED: usize = 9;
 
+/// A tape column, by its place in [`TAPE_COLUMNS`]: a row's cells are found
+/// through an array, not by hashing a name per cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Col {
+    Id,
+    Bank,
+    Village,
+    Product,
+    Borrower,
+    Industry,
+    Grade,
+    Principal,
+    TermYears,
+    Rate,
+    Amortisation,
+    SubsidyRate,
+    Collateral,
+    HerdSize,
+    CollateralValue,
+    AgriculturalInsured,
+    SumInsured,
+    CreditInsured,
+    AccidentInsured,
+    CompCovered,
+    GuaranteeGroup,
+    LinkedHouseholds,
+}
+
+impl Col {
+    fn name(self) -> &'static str {
+        TAPE_COLUMNS[self as usize]
+    }
+    fn required(self) -> bool {
+        (self as usize) < REQUIRED
+    }
+}
+
+/// Where each of [`TAPE_COLUMNS`] is in a tape's rows, if it has it.
+type Columns = [Option<usize>; TAPE_COLUMNS.len()];
+
 /// The line a tape record starts on. csv gives the position where reading
 /// the record began, before the comment lines (`#`) and empty lines it
 /// skipped: those are counted here.
@@ -125,7 +165,9 @@ fn record_line(text: &[u8], pos: &csv::Position) -> usize {
 /// Parses a loan tape. `origin` names the file in problems; rows are
 /// reported by their line in the file.
 pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord> {
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).comment(Some(b'#')).from_reader(text.as_bytes());
+    // Cells are trimmed where they are read: the reader's own trimming of
+    // fields builds each record anew, twice (as bytes, then as text).
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::Headers).comment(Some(b'#')).from_reader(text.as_bytes());
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -170,13 +212,13 @@ fn tape_columns(
     origin: &str,
     header_line: Option<usize>,
     p: &mut Problems,
-) -> Option<NameMap<'static, usize>> {
-    let mut col: NameMap<'static, usize> = NameMap::default();
+) -> Option<Columns> {
+    let mut col: Columns = [None; TAPE_COLUMNS.len()];
     let mut bad_header = false;
     for (i, h) in headers.iter().enumerate() {
-        match TAPE_COLUMNS.iter().find(|c| **c == h) {
+        match TAPE_COLUMNS.iter().position(|c| *c == h) {
             Some(c) => {
-                if col.insert(c, i).is_some() {
+                if col[c].replace(i).is_some() {
                     p.push_at(origin, header_line, h, format!("column `{h}` appears twice"));
                     bad_header = true;
                 }
@@ -195,8 +237,8 @@ fn tape_columns(
             }
         }
     }
-    for c in &TAPE_COLUMNS[..REQUIRED] {
-        if !col.contains_key(c) {
+    for (c, at) in TAPE_COLUMNS[..REQUIRED].iter().zip(&col) {
+        if at.is_none() {
             p.push_at(origin, header_line, c, format!("required column `{c}` is missing"));
             bad_header = true;
         }
@@ -210,7 +252,7 @@ type Interned = std::collections::HashSet<Name, foldhash::fast::FixedState>;
 /// One tape row as a loan; a cell that does not parse is a problem and
 /// clears `row.ok`. Names already met are shared from `names`.
 fn tape_loan(row: &mut RowReader, names: &mut Interned) -> LoanRecord {
-    let mut name = |row: &mut RowReader, c: &str| -> Name {
+    let mut name = |row: &mut RowReader, c: Col| -> Name {
         let s = row.text(c);
         match names.get(s) {
             Some(n) => n.clone(),
@@ -222,44 +264,45 @@ fn tape_loan(row: &mut RowReader, names: &mut Interned) -> LoanRecord {
         }
     };
     LoanRecord {
-        id: row.text("id").into(),
-        bank: name(row, "bank"),
-        village: name(row, "village"),
-        product: name(row, "product"),
-        borrower: row.parse_with("borrower", BorrowerKind::Household, |s| match s {
+        id: row.text(Col::Id).into(),
+        bank: name(row, Col::Bank),
+        village: name(row, Col::Village),
+        product: name(row, Col::Product),
+        borrower: row.parse_with(Col::Borrower, BorrowerKind::Household, |s| match s {
             "household" => Ok(BorrowerKind::Household),
             "cooperative" => Ok(BorrowerKind::Cooperative),
             "enterprise" => Ok(BorrowerKind::Enterprise),
             _ => Err("household, cooperative or enterprise".into()),
         }),
-        industry: name(row, "industry"),
-        grade: name(row, "grade"),
-        principal: row.yuan("principal", None),
-        rate_ppm: row.fraction("rate", 0.0),
-        term_years: row.parse_with("term_years", 0, |s| s.parse::<u32>().map_err(|_| "a whole number of years".into())),
-        amortisation: row.parse_with("amortisation", Amortisation::Bullet, |s| match s {
+        industry: name(row, Col::Industry),
+        grade: name(row, Col::Grade),
+        principal: row.yuan(Col::Principal, None),
+        rate_ppm: row.fraction(Col::Rate, 0.0),
+        term_years: row
+            .parse_with(Col::TermYears, 0, |s| s.parse::<u32>().map_err(|_| "a whole number of years".into())),
+        amortisation: row.parse_with(Col::Amortisation, Amortisation::Bullet, |s| match s {
             "bullet" => Ok(Amortisation::Bullet),
             "equal_principal" => Ok(Amortisation::EqualPrincipal),
             _ => Err("bullet or equal_principal".into()),
         }),
-        subsidy_ppm: row.fraction("subsidy_rate", 0.0),
-        collateral: row.parse_with("collateral", CollateralKind::None, |s| match s {
+        subsidy_ppm: row.fraction(Col::SubsidyRate, 0.0),
+        collateral: row.parse_with(Col::Collateral, CollateralKind::None, |s| match s {
             "none" | "" => Ok(CollateralKind::None),
             "livestock_pledge" => Ok(CollateralKind::LivestockPledge),
             "forest_mortgage" => Ok(CollateralKind::ForestMortgage),
             _ => Err("none, livestock_pledge or forest_mortgage".into()),
         }),
-        herd_size: row.parse_with("herd_size", 0, |s| s.parse::<u32>().map_err(|_| "a whole number of head".into())),
-        collateral_value: row.yuan("collateral_value", Some(Fen::ZERO)),
-        agricultural_insured: row.flag("agricultural_insured"),
-        sum_insured: row.optional_yuan("sum_insured"),
-        credit_insured: row.flag("credit_insured"),
-        accident_insured: row.flag("accident_insured"),
-        comp_covered: row.optional_flag("comp_covered"),
-        guarantee_group: row.raw("guarantee_group").map(Name::from),
+        herd_size: row.parse_with(Col::HerdSize, 0, |s| s.parse::<u32>().map_err(|_| "a whole number of head".into())),
+        collateral_value: row.yuan(Col::CollateralValue, Some(Fen::ZERO)),
+        agricultural_insured: row.flag(Col::AgriculturalInsured),
+        sum_insured: row.optional_yuan(Col::SumInsured),
+        credit_insured: row.flag(Col::CreditInsured),
+        accident_insured: row.flag(Col::AccidentInsured),
+        comp_covered: row.optional_flag(Col::CompCovered),
+        guarantee_group: row.raw(Col::GuaranteeGroup).map(Name::from),
         // Loan ids separated by `;` (a CSV field holds the list).
         linked: row
-            .raw("linked_households")
+            .raw(Col::LinkedHouseholds)
             .map(|s| s.split(';').map(str::trim).filter(|x| !x.is_empty()).map(LoanId::from).collect())
             .unwrap_or_default(),
         origin: LoanOrigin::Tape { file: row.file.clone(), line: row.line },
@@ -268,7 +311,7 @@ fn tape_loan(row: &mut RowReader, names: &mut Interned) -> LoanRecord {
 
 struct RowReader<'a> {
     rec: &'a csv::StringRecord,
-    col: &'a NameMap<'static, usize>,
+    col: &'a Columns,
     origin: &'a str,
     /// `origin` again, shared by the rows' records.
     file: &'a Name,
@@ -278,17 +321,17 @@ struct RowReader<'a> {
 }
 
 impl<'a> RowReader<'a> {
-    /// The cell, borrowed from the record (not from the reader), so that a
-    /// problem can be pushed while it is held.
-    fn raw(&self, c: &str) -> Option<&'a str> {
+    /// The cell, trimmed, borrowed from the record (not from the reader), so
+    /// that a problem can be pushed while it is held.
+    fn raw(&self, c: Col) -> Option<&'a str> {
         let rec: &'a csv::StringRecord = self.rec;
-        self.col.get(c).and_then(|&i| rec.get(i)).filter(|s| !s.is_empty())
+        self.col[c as usize].and_then(|i| rec.get(i)).map(str::trim).filter(|s| !s.is_empty())
     }
-    fn bad(&mut self, c: &str, expected: &str, found: &str) {
+    fn bad(&mut self, c: Col, expected: &str, found: &str) {
         self.ok = false;
-        self.p.push_at(self.origin, self.line, c, format!("expected {expected}, found `{found}`"));
+        self.p.push_at(self.origin, self.line, c.name(), format!("expected {expected}, found `{found}`"));
     }
-    fn text(&mut self, c: &str) -> &'a str {
+    fn text(&mut self, c: Col) -> &'a str {
         match self.raw(c) {
             Some(s) => s,
             None => {
@@ -297,9 +340,9 @@ impl<'a> RowReader<'a> {
             }
         }
     }
-    fn parse_with<T>(&mut self, c: &str, default: T, f: impl Fn(&str) -> Result<T, String>) -> T {
+    fn parse_with<T>(&mut self, c: Col, default: T, f: impl Fn(&str) -> Result<T, String>) -> T {
         let Some(s) = self.raw(c) else {
-            if REQUIRED_COLS.contains(&c) {
+            if c.required() {
                 self.bad(c, "a value", "");
             }
             return default;
@@ -312,7 +355,7 @@ impl<'a> RowReader<'a> {
             }
         }
     }
-    fn yuan(&mut self, c: &str, default: Option<Fen>) -> Fen {
+    fn yuan(&mut self, c: Col, default: Option<Fen>) -> Fen {
         match (self.raw(c), default) {
             (None, Some(d)) => d,
             (None, None) => {
@@ -323,17 +366,17 @@ impl<'a> RowReader<'a> {
                 Ok(y) => y.fen(),
                 Err(m) => {
                     self.ok = false;
-                    self.p.push_at(self.origin, self.line, c, m);
+                    self.p.push_at(self.origin, self.line, c.name(), m);
                     Fen::ZERO
                 }
             },
         }
     }
-    fn optional_yuan(&mut self, c: &str) -> Option<Fen> {
+    fn optional_yuan(&mut self, c: Col) -> Option<Fen> {
         self.raw(c)?;
         Some(self.yuan(c, None))
     }
-    fn fraction(&mut self, c: &str, default: f64) -> u32 {
+    fn fraction(&mut self, c: Col, default: f64) -> u32 {
         let v = self.parse_with(c, default, |s| {
             s.parse::<f64>()
                 .ok()
@@ -342,11 +385,11 @@ impl<'a> RowReader<'a> {
         });
         to_ppm(v)
     }
-    fn optional_flag(&mut self, c: &str) -> Option<bool> {
+    fn optional_flag(&mut self, c: Col) -> Option<bool> {
         self.raw(c)?;
         Some(self.flag(c))
     }
-    fn flag(&mut self, c: &str) -> bool {
+    fn flag(&mut self, c: Col) -> bool {
         self.parse_with(c, false, |s| match s.to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "y" => Ok(true),
             "0" | "false" | "no" | "n" => Ok(false),
@@ -354,9 +397,6 @@ impl<'a> RowReader<'a> {
         })
     }
 }
-
-const REQUIRED_COLS: [&str; REQUIRED] =
-    ["id", "bank", "village", "product", "borrower", "industry", "grade", "principal", "term_years"];
 
 /// How a scorecard graded one cohort: households rated, and loans granted by grade.
 #[derive(Clone, Debug, PartialEq)]
@@ -888,6 +928,24 @@ mod tests {
         assert_eq!(p.list.len(), 1, "{:?}", p.list);
         assert_eq!(p.list[0].line, Some(3));
         assert_eq!(p.list[0].path, "borrower");
+    }
+
+    #[test]
+    fn cells_and_headers_are_trimmed_of_any_whitespace() {
+        // Tabs, no-break and ideographic spaces (a Chinese spreadsheet's) are
+        // trimmed as plain spaces are; a cell of spaces only is empty.
+        let text = " id , bank,village,product,borrower,industry,grade,principal,term_years,rate,guarantee_group\n\
+                    \u{3000}L1\u{3000},\trcc\t,v1,micro, household ,tea,A,\u{a0}40000 ,3,0.0435,  \n\
+                    L2,rcc,v1,micro,household,tea,A,40000,  ,0.0435,g1\n";
+        let mut p = Problems::new("t.csv");
+        let loans = parse_tape(text, "t.csv", &mut p);
+        assert_eq!(loans.len(), 1, "{:?}", p.list);
+        let l = &loans[0];
+        assert_eq!((l.id.to_string(), &*l.bank, l.borrower), ("L1".to_string(), "rcc", BorrowerKind::Household));
+        assert_eq!((l.principal, l.guarantee_group.clone()), (Fen(4_000_000), None));
+        assert_eq!(p.list.len(), 1, "{:?}", p.list);
+        assert_eq!((p.list[0].line, p.list[0].path.as_str()), (Some(3), "term_years"));
+        assert!(p.list[0].message.contains("expected a value"), "{}", p.list[0].message);
     }
 
     #[test]
