@@ -165,6 +165,11 @@ fn record_line(text: &[u8], pos: &csv::Position) -> usize {
 /// Parses a loan tape. `origin` names the file in problems; rows are
 /// reported by their line in the file.
 pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord> {
+    parse_tape_in(text, origin, p, PIECE_BYTES)
+}
+
+/// [`parse_tape`], the rows read in pieces of about `piece_bytes`.
+fn parse_tape_in(text: &str, origin: &str, p: &mut Problems, piece_bytes: usize) -> Vec<LoanRecord> {
     // Cells are trimmed where they are read: the reader's own trimming of
     // fields builds each record anew, twice (as bytes, then as text).
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::Headers).comment(Some(b'#')).from_reader(text.as_bytes());
@@ -180,6 +185,11 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
     let header_line = Some(headers.position().map_or(1, |pos| record_line(text.as_bytes(), pos)));
     let Some(col) = tape_columns(&headers, origin, header_line, p) else { return Vec::new() };
     let file = Name::from(origin);
+    let rows = rdr.position().byte() as usize;
+    let pieces = pieces(text, rows, piece_bytes);
+    if pieces.len() > 1 {
+        return parse_pieces(text, &pieces, headers.len(), &col, origin, &file, p);
+    }
     let mut out = Vec::new();
     // One record read into again and again, and each name kept once: a
     // 300,000-row tape names a handful of banks, products and grades.
@@ -201,6 +211,148 @@ pub fn parse_tape(text: &str, origin: &str, p: &mut Problems) -> Vec<LoanRecord>
         if row.ok {
             out.push(loan);
         }
+    }
+    out
+}
+
+/// How much of a tape one thread reads at a time when a tape is read in
+/// pieces: a 300,000-row tape is some 30 pieces, enough to share between
+/// threads, each still thousands of rows.
+const PIECE_BYTES: usize = 1 << 20;
+
+/// Where a tape's rows (from byte `rows`) can be cut into pieces of about
+/// `size` bytes that read alone as they read together: at line ends, which
+/// are record ends when no cell is quoted, between two lines that are rows
+/// (read whole, a row after comment or empty lines is placed where they
+/// begin). A tape with a quote anywhere in its rows (a cell may hold a line
+/// break), or too short to share, is one piece. Returns the pieces'
+/// starts, then the text's end.
+fn pieces(text: &str, rows: usize, size: usize) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut cuts = vec![rows];
+    if bytes[rows..].contains(&b'"') {
+        cuts.push(bytes.len());
+        return cuts;
+    }
+    let is_row = |line: &[u8]| !line.is_empty() && line[0] != b'#' && !line.contains(&b'\r');
+    let mut at = rows;
+    while bytes.len() - at > size {
+        // The first line end after `at + size` between two rows.
+        let mut nl = at + size;
+        let cut = loop {
+            let Some(k) = bytes[nl..].iter().position(|&b| b == b'\n') else { break None };
+            nl += k;
+            let before = bytes[..nl].strip_suffix(b"\r").unwrap_or(&bytes[..nl]);
+            let before = &before[before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)..];
+            let after = &bytes[nl + 1..];
+            let after = &after[..after.iter().position(|&b| b == b'\n').unwrap_or(after.len())];
+            let after = after.strip_suffix(b"\r").unwrap_or(after);
+            if is_row(before) && is_row(after) {
+                break Some(nl + 1);
+            }
+            nl += 1;
+        };
+        let Some(cut) = cut else { break };
+        at = cut;
+        cuts.push(at);
+    }
+    if *cuts.last().unwrap() < bytes.len() {
+        cuts.push(bytes.len());
+    }
+    cuts
+}
+
+/// The rows of a tape read in pieces (see [`pieces`]) on the pool's threads:
+/// the loans and problems of reading it whole, in its order. A piece is
+/// read without the header, so each row's position is moved to the text's
+/// (byte, line) and a malformed row's message, which counts the records
+/// before it, is written once every piece has counted its own.
+fn parse_pieces(
+    text: &str,
+    cuts: &[usize],
+    fields: usize,
+    col: &Columns,
+    origin: &str,
+    file: &Name,
+    p: &mut Problems,
+) -> Vec<LoanRecord> {
+    struct Piece {
+        loans: Vec<LoanRecord>,
+        problems: Problems,
+        /// Each malformed row: its problem's index, its record in the piece,
+        /// its position in the text and how many fields it has.
+        malformed: Vec<(usize, u64, csv::Position, usize)>,
+        records: u64,
+    }
+    let bytes = text.as_bytes();
+    // The line each piece begins on, as the reader counts them (line ends).
+    let mut first_lines = vec![1 + bytes[..cuts[0]].iter().filter(|&&b| b == b'\n').count() as u64];
+    for w in cuts.windows(2) {
+        first_lines.push(
+            first_lines[first_lines.len() - 1] + bytes[w[0]..w[1]].iter().filter(|&&b| b == b'\n').count() as u64,
+        );
+    }
+    let read = |k: usize| {
+        let (start, end, first_line) = (cuts[k], cuts[k + 1], first_lines[k]);
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(Some(b'#'))
+            .from_reader(&bytes[start..end]);
+        let mut piece = Piece { loans: Vec::new(), problems: Problems::new(origin), malformed: Vec::new(), records: 0 };
+        let (mut rec, mut names) = (csv::StringRecord::new(), Interned::default());
+        loop {
+            match rdr.read_record(&mut rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                // Not met: a piece is text cut at line ends, and a flexible
+                // reader finds no row malformed; reported all the same.
+                Err(e) => {
+                    piece.problems.push_at(origin, None, "", format!("malformed CSV row: {e}"));
+                    continue;
+                }
+            }
+            piece.records += 1;
+            let at = rec.position().expect("a record read has a position");
+            let mut pos = csv::Position::new();
+            pos.set_byte(start as u64 + at.byte()).set_line(first_line + at.line() - 1).set_record(at.record());
+            // Read whole, a row after `\r\n` begins at the `\n`: the reader
+            // ends a row at its `\r`.
+            if at.byte() == 0 && bytes[..start].ends_with(b"\r\n") {
+                pos.set_byte(start as u64 - 1).set_line(first_line - 1);
+            }
+            let line = Some(record_line(bytes, &pos));
+            if rec.len() != fields {
+                let n = piece.problems.list.len();
+                piece.problems.push_at(origin, line, "", String::new());
+                piece.malformed.push((n, at.record(), pos, rec.len()));
+                continue;
+            }
+            let mut row = RowReader { rec: &rec, col, origin, file, line, p: &mut piece.problems, ok: true };
+            let loan = tape_loan(&mut row, &mut names);
+            if row.ok {
+                piece.loans.push(loan);
+            }
+        }
+        piece
+    };
+    let read_pieces: Vec<Piece> = (0..cuts.len() - 1).into_par_iter().map(read).collect();
+    let mut out = Vec::with_capacity(read_pieces.iter().map(|x| x.loans.len()).sum());
+    // The header is record 0.
+    let mut records_before = 1;
+    for mut piece in read_pieces {
+        for (n, record, pos, len) in piece.malformed {
+            piece.problems.list[n].message = format!(
+                "malformed CSV row: CSV error: record {} (line: {}, byte: {}): found record with {len} fields, but \
+                 the previous record has {fields} fields",
+                records_before + record,
+                pos.line(),
+                pos.byte()
+            );
+        }
+        records_before += piece.records;
+        out.append(&mut piece.loans);
+        p.list.append(&mut piece.problems.list);
     }
     out
 }
@@ -928,6 +1080,47 @@ mod tests {
         assert_eq!(p.list.len(), 1, "{:?}", p.list);
         assert_eq!(p.list[0].line, Some(3));
         assert_eq!(p.list[0].path, "borrower");
+    }
+
+    /// A tape read in pieces of a few rows gives what it gives read whole:
+    /// its loans, and its problems with their lines, records and bytes.
+    #[test]
+    fn a_tape_read_in_pieces_reads_as_one() {
+        let head = "# a comment before the header\n\
+                    id,bank,village,product,borrower,industry,grade,principal,term_years,rate\n";
+        let mut rows = String::new();
+        for k in 0..60 {
+            match k % 12 {
+                // A malformed row, a bad cell, comments and empty lines among the rows.
+                3 => rows.push_str(&format!("L{k},rcc,v1,micro\n")),
+                5 => rows.push_str(&format!("L{k},rcc,v1,micro,farmer,tea,A,40000,3,0.0435\n")),
+                7 => rows.push_str(&format!("# row {k} held back\n\nL{k},rcc,v1,micro,household,tea,A,1e9,3,0.04\n")),
+                9 => rows.push_str(&format!("L{k},rcc,v1,micro,household,tea,A,40000,3,0.0435,extra\r\n")),
+                _ => rows.push_str(&format!("L{k}, rcc ,v{},micro,household,tea,B,{},2,0.05\n", k % 4, 30000 + k)),
+            }
+        }
+        for text in [
+            format!("{head}{rows}"),
+            format!("\u{feff}{head}{rows}"),
+            format!("{head}{}", rows.trim_end()),
+            format!("{head}{}", rows.replace('\n', "\r\n")),
+        ] {
+            let mut whole = Problems::new("t.csv");
+            let a = parse_tape_in(&text, "t.csv", &mut whole, usize::MAX / 2);
+            assert_eq!(a.len(), 45, "{:?}", whole.list);
+            assert_eq!(whole.list.len(), 15, "{:?}", whole.list);
+            // Sizes that put the cuts before every kind of row.
+            for size in (40..200).step_by(3) {
+                let mut cut = Problems::new("t.csv");
+                let b = parse_tape_in(&text, "t.csv", &mut cut, size);
+                assert!(pieces(&text, text.find("L0").unwrap(), size).len() > 8, "read in pieces");
+                assert_eq!(a, b, "pieces of {size}");
+                assert_eq!(whole.list, cut.list, "pieces of {size}");
+            }
+        }
+        // A quote anywhere in the rows: one piece, since a cell may hold a line end.
+        let quoted = format!("{head}{rows}L99,rcc,v1,micro,household,tea,A,\"40000\",3,0.0435\n");
+        assert_eq!(pieces(&quoted, head.len(), 100).len(), 2);
     }
 
     #[test]
