@@ -1104,6 +1104,8 @@ mod tests {
             format!("\u{feff}{head}{rows}"),
             format!("{head}{}", rows.trim_end()),
             format!("{head}{}", rows.replace('\n', "\r\n")),
+            // Every line ended by `\r\n`, the header's too.
+            format!("{head}{rows}").replace("\r\n", "\n").replace('\n', "\r\n"),
         ] {
             let mut whole = Problems::new("t.csv");
             let a = parse_tape_in(&text, "t.csv", &mut whole, usize::MAX / 2);
