@@ -93,7 +93,8 @@ pub(super) fn book_order(
 
 /// The first 16 bytes of an id's text as a big-endian integer, zero-padded:
 /// two ids whose prefixes differ order as these integers do (a shorter id
-/// that begins another pads with zeros, which no longer byte exceeds).
+/// that begins another is padded with zeros, and no byte of the longer one
+/// is below zero).
 fn text_prefix(id: &LoanId) -> u128 {
     id.with_str(|s| {
         let mut b = [0u8; 16];
