@@ -348,6 +348,37 @@ fn draw_severity(g: &mut rng::TrialRng, r: &Ratio, tilt: Option<&SeverityTilt>, 
     x
 }
 
+/// Year `t` of a trial after every loan's term: its disasters and outbreaks
+/// are counted as [`draw_year`] counts them (a count is the first draw of
+/// its stream, so the counts are the same), and nothing else is drawn, as no
+/// loan is left to ask for a damage. Under a tilted severity law every draw
+/// weighs in the trial's likelihood ratio, so such a year is drawn whole.
+pub fn count_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut DamageState) {
+    let tilted = h.perils.iter().map(|p| &p.tilt).chain(h.diseases.iter().map(|d| &d.tilt)).any(Option::is_some);
+    if tilted {
+        return draw_year(h, seed, trial, t, st);
+    }
+    st.new_year(t);
+    for p in &h.perils {
+        for &rk in &h.region_keys {
+            st.events += p.count.sample(&mut rng::stream(seed, trial, Stream::Peril, p.key, rng::key(&[t as u64, rk])));
+        }
+    }
+    for dz in &h.diseases {
+        for &rk in &h.region_keys {
+            st.outbreaks +=
+                dz.count.sample(&mut rng::stream(seed, trial, Stream::Epidemic, dz.key, rng::key(&[t as u64, rk])));
+        }
+    }
+    for ev in h.forced.iter().filter(|e| e.year == t) {
+        if ev.cause == FROM_EPIDEMIC {
+            st.outbreaks += 1;
+        } else {
+            st.events += 1;
+        }
+    }
+}
+
 /// Draws year `t`'s disasters and outbreaks of one trial into `st`.
 pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut DamageState) {
     st.new_year(t);

@@ -47,6 +47,8 @@
 //!
 //! The bucket pass runs as three loops over dense lists (first skips,
 //! candidates, decisions: `bucket_passes`).
+//! A year past every loan's term (a horizon longer than the longest term)
+//! runs no pass and draws only its events' counts (`damage::count_year`).
 //! A loan defaults at most once: a draw that lands on a loan already
 //! defaulted (or repaid) is ignored, which is valid thinning. Every pass is
 //! exact up to floating-point rounding; the normal CDF is evaluated only for
@@ -452,20 +454,31 @@ impl Factors<'_> {
 fn draw_year(m: &Model, seed: u64, trial: u64, t: usize, f: Factors, ws: &mut Workspace) {
     let mut counts = Counts::default();
     let (ev0, ob0) = (ws.damage.events, ws.damage.outbreaks);
-    damage::draw_year(&m.hazards, seed, trial, t, &mut ws.damage);
+    // Loans are alive from the first year to their term, so once none is
+    // (a horizon past the longest term) no later year has a loan to default
+    // or be shocked: its passes would draw only to turn every draw down.
+    // Every stream is keyed by its year, so the years before draw the same.
+    let alive = m.scheduled_alive[t] > 0;
+    if alive {
+        damage::draw_year(&m.hazards, seed, trial, t, &mut ws.damage);
+    } else {
+        damage::count_year(&m.hazards, seed, trial, t, &mut ws.damage);
+    }
     counts.disaster_events = ws.damage.events - ev0;
     counts.epidemic_outbreaks = ws.damage.outbreaks - ob0;
 
     ws.year_defaults.clear();
-    bucket_passes(m, seed, trial, t, f, ws);
-    if let Some(tw) = &m.twist {
-        twisted_pass(m, tw, seed, trial, t, f, ws);
-    }
-    counts.shocks = shock_pass(m, seed, trial, t, ws);
-    // An extra term acts through kappa, like any damage: without it the pass
-    // could change no probability.
-    if !ws.mech.extra.is_empty() && m.economy.kappa > 0.0 {
-        extra_damage_pass(m, seed, trial, t, f, ws);
+    if alive {
+        bucket_passes(m, seed, trial, t, f, ws);
+        if let Some(tw) = &m.twist {
+            twisted_pass(m, tw, seed, trial, t, f, ws);
+        }
+        counts.shocks = shock_pass(m, seed, trial, t, ws);
+        // An extra term acts through kappa, like any damage: without it the
+        // pass could change no probability.
+        if !ws.mech.extra.is_empty() && m.economy.kappa > 0.0 {
+            extra_damage_pass(m, seed, trial, t, f, ws);
+        }
     }
 
     let year_start = ws.drawn.len();

@@ -261,3 +261,39 @@ hazards:
         assert!((joint - q).abs() < Z * (q * (1.0 - q) / events as f64).sqrt(), "zone {z}: joint {joint} vs {q}");
     }
 }
+
+/// Past the longest term no loan is alive, and the engine draws only each
+/// year's event counts: they must be the counts the whole draw gives, trial
+/// by trial and year by year, and nothing else may happen in those years.
+#[test]
+fn years_past_every_term_count_the_events_a_whole_draw_gives() {
+    use riskshare::sim::damage::{self, DamageState};
+    let (horizon, trials, seed) = (6, 300, 5);
+    let m = model_with(riskshare::scenario::WANGCANG_YAML, &["simulation.horizon_years=6"]);
+    let last_term = (0..m.loans.n).map(|i| m.loans.term[i] as usize).max().unwrap();
+    assert!(last_term < horizon, "the test needs years past every term");
+    let b = simulate(&m, seed, trials, 2);
+    let mut st = DamageState::new(&m.hazards, m.villages.len(), m.counties.len());
+    let mut past_term_events = 0;
+    for trial in 0..trials {
+        st.new_trial();
+        for t in 0..horizon {
+            let (e0, o0) = (st.events, st.outbreaks);
+            damage::draw_year(&m.hazards, seed, trial, t, &mut st);
+            let row = b.years.iter().find(|r| r.trial == trial && r.year as usize == t + 1).unwrap();
+            let c = row.counts;
+            assert_eq!(
+                (c.disaster_events, c.epidemic_outbreaks),
+                (st.events - e0, st.outbreaks - o0),
+                "trial {trial} year {t}"
+            );
+            if t >= last_term {
+                past_term_events += c.disaster_events + c.epidemic_outbreaks;
+                assert_eq!((c.loan_years, c.defaults, c.shocks), (0, 0, 0), "trial {trial} year {t}");
+                assert_eq!(row.flows.exposure.0, 0, "trial {trial} year {t}");
+            }
+        }
+    }
+    // Wangcang's perils and diseases strike most years: the counts compared are not all zero.
+    assert!(past_term_events > trials as u32, "{past_term_events} events past the terms");
+}
