@@ -87,7 +87,8 @@ pub struct VillagePlace {
 #[derive(Clone, Debug, Default)]
 pub struct HazardModel {
     pub forced: Vec<ForcedEvent>,
-    /// `regions[r][zone]`: the villages of region r in that zone.
+    /// `regions[r][zone]`: the villages of region r in that zone that have
+    /// a loan, the only ones ever asked for a damage.
     pub regions: Vec<Vec<Vec<u32>>>,
     /// Stream address of each region, from its id (or its county's, alone).
     pub region_keys: Vec<u64>,
@@ -107,15 +108,17 @@ pub struct HazardModel {
 impl HazardModel {
     /// Compiles the hazards against the model's names: hazard regions, then
     /// each peril, disease and shock with its stream key and its sampler's
-    /// constants, then a stress overlay's forced events.
+    /// constants, then a stress overlay's forced events. `loan_village` is
+    /// each loan's village.
     pub fn build(
         s: &Scenario,
         villages: &[VillageInfo],
+        loan_village: &[u32],
         counties: &[String],
         zones: &[String],
         industries: &[String],
     ) -> HazardModel {
-        let regions = Regions::of(s, villages, counties, zones.len());
+        let mut regions = Regions::of(s, villages, counties, zones.len());
         let mut places: Vec<VillagePlace> = villages
             .iter()
             .map(|v| VillagePlace { key: rng::name_key(&["village", &v.id]), region: 0, zone: v.zone as u32 })
@@ -124,6 +127,18 @@ impl HazardModel {
             for &v in by_zone.iter().flatten() {
                 places[v as usize].region = r as u32;
             }
+        }
+        // A peril whose damage differs by village draws a ratio for each
+        // village it hits; only a loan asks for a village's damage, so a
+        // village without one is left out of the draws (exact: the hits and
+        // ratios of the others keep their law), and a book spread thin over
+        // a wide geography does not pay for the villages it does not lend in.
+        let mut has_loan = vec![false; villages.len()];
+        for &v in loan_village {
+            has_loan[v as usize] = true;
+        }
+        for zone in regions.villages.iter_mut().flatten() {
+            zone.retain(|&v| has_loan[v as usize]);
         }
         HazardModel {
             places,

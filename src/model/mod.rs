@@ -333,7 +333,8 @@ impl Model {
         let village_funds = VillageFunds::open(s, &loans, &names.villages);
 
         // What draws the defaults: hazards and stream keys.
-        let hazards = HazardModel::build(s, &names.villages, &names.counties, &names.zones, &names.industries);
+        let hazards =
+            HazardModel::build(s, &names.villages, &loans.village, &names.counties, &names.zones, &names.industries);
         let keys = StreamKeys::of(&names, &buckets, &classes);
         p.list.extend(mechanism_problems.list);
         stop(&mut p)?;

@@ -62,7 +62,8 @@ hazards:
 /// varied ratio and drops candidates above the shared bound outside hit
 /// villages, which this pins, with the shared event's keyed hit test and
 /// the Beta's order statistic; the expectation over the Beta damages is
-/// taken by quadrature.
+/// taken by quadrature. The county's 200 hill villages have no loan: the
+/// draws leave them out, and hail hitting them must not move the law.
 #[test]
 fn varied_damage_raises_default_probability_exactly_as_the_formula() {
     let (l1, h1, d1, l2, h2, kappa): (f64, f64, f64, f64, f64, f64) = (0.7, 0.5, 0.3, 1.2, 0.3, 1.5);
@@ -76,21 +77,25 @@ grades: [{{id: A, pd: 0.005}}, {{id: B, pd: 0.03}}]
 industries: [{{id: tea}}, {{id: pig, kind: livestock, species: pig}}]
 products: [{{id: loan}}]
 banks: [{{id: bank}}]
-counties: [{{id: c, village_counts: {{plain: 40}}}}]
+zones: [{{id: plain}}, {{id: hills}}]
+counties: [{{id: c, village_counts: {{plain: 40, hills: 200}}}}]
 portfolio:
   cohorts:
-    - {{name: all, count: 3000, product: loan, borrower: household, banks: {{bank: 1}},
+    - {{name: all, count: 3000, product: loan, borrower: household, banks: {{bank: 1}}, zones: [plain],
        industries: {{tea: 0.5, pig: 0.5}}, grades: {{A: 0.5, B: 0.5}},
        principal: {{fixed: 10000}}, rate: 0.0, term_years: 1}}
 {NO_FUNDS}
 hazards:
   perils:
     - {{id: flood, rate: {l1}, hit: {{plain: {h1}}}, damage: {{fixed: {d1}}}, vulnerability: {{tea: 0.5, pig: 1.0}}}}
-    - {{id: hail, rate: {l2}, hit: {{plain: {h2}}}, damage: {{alpha: {a}, beta: {b}}}, per_village_damage: true,
+    - {{id: hail, rate: {l2}, hit: {{plain: {h2}, hills: 0.9}}, damage: {{alpha: {a}, beta: {b}}}, per_village_damage: true,
        vulnerability: {{tea: 1.0, pig: 0.2}}}}
 "
     );
     let m = model(&yaml);
+    let drawn: Vec<u32> = m.hazards.regions.iter().flatten().flatten().copied().collect();
+    assert_eq!(drawn.len(), 40, "the per-village draws cover the plain villages only");
+    assert!(drawn.iter().all(|&v| m.villages[v as usize].id.contains("plain")), "{:?}", &m.villages);
     // Beta(2, 4) density on a midpoint grid; products of K2 independent
     // factors by repeated convolution over the grid of survivals.
     const G: usize = 400;
