@@ -221,27 +221,33 @@ fn parse_tape_in(text: &str, origin: &str, p: &mut Problems, piece_bytes: usize)
 const PIECE_BYTES: usize = 1 << 20;
 
 /// Where a tape's rows (from byte `rows`) can be cut into pieces of about
-/// `size` bytes that read alone as they read together: at line ends, which
-/// are record ends when no cell is quoted, between two lines that are rows
-/// (read whole, a row after comment or empty lines is placed where they
-/// begin). A tape with a quote anywhere in its rows (a cell may hold a line
-/// break), or too short to share, is one piece. Returns the pieces'
-/// starts, then the text's end.
+/// `size` bytes that read alone as they read together: at line ends that
+/// end a record (not inside a quoted cell, which may hold a line break),
+/// between two lines that are rows (read whole, a row after comment or
+/// empty lines is placed where they begin). A tape too short to share is
+/// one piece. Returns the pieces' starts, then the text's end.
 fn pieces(text: &str, rows: usize, size: usize) -> Vec<usize> {
     let bytes = text.as_bytes();
     let mut cuts = vec![rows];
-    if bytes[rows..].contains(&b'"') {
-        cuts.push(bytes.len());
-        return cuts;
-    }
+    // Without a quote every line end ends a record; with one, the reader's
+    // states are followed from the first row to each line end considered.
+    let mut quotes = bytes[rows..].contains(&b'"').then_some((rows, Scan::RecordStart));
     let is_row = |line: &[u8]| !line.is_empty() && line[0] != b'#' && !line.contains(&b'\r');
     let mut at = rows;
     while bytes.len() - at > size {
-        // The first line end after `at + size` between two rows.
+        // The first line end after `at + size` that ends a record between two rows.
         let mut nl = at + size;
         let cut = loop {
             let Some(k) = bytes[nl..].iter().position(|&b| b == b'\n') else { break None };
             nl += k;
+            if let Some((scanned, state)) = quotes.as_mut() {
+                *state = bytes[*scanned..nl].iter().fold(*state, |s, &b| s.next(b));
+                *scanned = nl;
+                if *state == Scan::Quoted {
+                    nl += 1;
+                    continue;
+                }
+            }
             let before = bytes[..nl].strip_suffix(b"\r").unwrap_or(&bytes[..nl]);
             let before = &before[before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)..];
             let after = &bytes[nl + 1..];
@@ -260,6 +266,37 @@ fn pieces(text: &str, rows: usize, size: usize) -> Vec<usize> {
         cuts.push(bytes.len());
     }
     cuts
+}
+
+/// Where the CSV reader stands after a byte, as far as finding record ends
+/// needs: a quote opens a quoted cell only at a cell's start (elsewhere it
+/// is a character of the cell), `""` in a quoted cell is a quote, and `#`
+/// at a record's start makes the line a comment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scan {
+    RecordStart,
+    CellStart,
+    Cell,
+    Quoted,
+    QuoteInQuoted,
+    Comment,
+}
+
+impl Scan {
+    fn next(self, b: u8) -> Scan {
+        use Scan::*;
+        match (self, b) {
+            (Quoted, b'"') => QuoteInQuoted,
+            (Quoted, _) => Quoted,
+            (Comment, b'\n') => RecordStart,
+            (Comment, _) => Comment,
+            (_, b'\n' | b'\r') => RecordStart,
+            (RecordStart, b'#') => Comment,
+            (RecordStart | CellStart, b'"') | (QuoteInQuoted, b'"') => Quoted,
+            (_, b',') => CellStart,
+            _ => Cell,
+        }
+    }
 }
 
 /// The rows of a tape read in pieces (see [`pieces`]) on the pool's threads:
@@ -1120,9 +1157,44 @@ mod tests {
                 assert_eq!(whole.list, cut.list, "pieces of {size}");
             }
         }
-        // A quote anywhere in the rows: one piece, since a cell may hold a line end.
-        let quoted = format!("{head}{rows}L99,rcc,v1,micro,household,tea,A,\"40000\",3,0.0435\n");
-        assert_eq!(pieces(&quoted, head.len(), 100).len(), 2);
+        // Quoted cells: every cell of a row, a comma, a doubled quote, a line
+        // break and a `#` line inside one; and a quote inside an unquoted
+        // cell, a character there, which a count of quotes would take for
+        // an opening one.
+        let mut quoted = String::new();
+        for k in 0..60 {
+            let tail = "micro,household,tea,A,40000,3,0.0435";
+            match k % 6 {
+                0 => quoted.push_str(&format!(
+                    "\"L{k}\",\"rcc\",\"v1\",\"micro\",\"household\",\"tea\",\"A\",\"40000\",\"3\",\"0.0435\"\n"
+                )),
+                1 => quoted.push_str(&format!("L{k},r\"cc,v1,{tail}\n")),
+                2 => quoted.push_str(&format!("\"L{k}\nits second line\",rcc,\"v1, east\",{tail}\n")),
+                3 => quoted.push_str(&format!("\"L{k} \"\"B\"\"\",rcc,v1,{tail}\n")),
+                4 => quoted.push_str(&format!("\"L{k}\n# not a comment\n\n\",rcc,v1,{tail}\n")),
+                // After the line breaks in cells, a malformed row and a bad cell: their lines.
+                _ if k % 12 == 5 => quoted.push_str(&format!("L{k},rcc,v1,micro\n")),
+                _ => quoted.push_str(&format!("L{k},rcc,v{},micro,household,tea,B,{}x,2,0.05\n", k % 4, 30_000 + k)),
+            }
+        }
+        for text in [
+            format!("{head}{quoted}"),
+            format!("{head}{rows}{quoted}"),
+            format!("{head}{quoted}").replace('\n', "\r\n"),
+        ] {
+            let mut whole = Problems::new("t.csv");
+            let a = parse_tape_in(&text, "t.csv", &mut whole, usize::MAX / 2);
+            assert!(a.len() >= 50, "{:?}", whole.list);
+            let last = whole.list.last().unwrap();
+            assert_eq!((last.line, last.path.as_str()), (Some(text.lines().count()), "principal"), "{:?}", whole.list);
+            for size in (40..200).step_by(3) {
+                let mut cut = Problems::new("t.csv");
+                let b = parse_tape_in(&text, "t.csv", &mut cut, size);
+                assert!(pieces(&text, text.find("L0").unwrap() - 1, size).len() > 8, "read in pieces");
+                assert_eq!(a, b, "pieces of {size}");
+                assert_eq!(whole.list, cut.list, "pieces of {size}");
+            }
+        }
     }
 
     #[test]
