@@ -348,6 +348,13 @@ fn draw_severity(g: &mut rng::TrialRng, r: &Ratio, tilt: Option<&SeverityTilt>, 
     x
 }
 
+/// The stream of one peril's or disease's events in year `t` and one hazard
+/// region: the events' count is its first draw (which [`count_year`] and the
+/// importance weights read alone), then each event's ratio and villages.
+pub fn event_stream(seed: u64, trial: u64, stream: Stream, key: u64, t: usize, region_key: u64) -> rng::TrialRng {
+    rng::stream(seed, trial, stream, key, rng::key(&[t as u64, region_key]))
+}
+
 /// Year `t` of a trial after every loan's term: its disasters and outbreaks
 /// are counted as [`draw_year`] counts them (a count is the first draw of
 /// its stream, so the counts are the same), and nothing else is drawn, as no
@@ -361,13 +368,12 @@ pub fn count_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dam
     st.new_year(t);
     for p in &h.perils {
         for &rk in &h.region_keys {
-            st.events += p.count.sample(&mut rng::stream(seed, trial, Stream::Peril, p.key, rng::key(&[t as u64, rk])));
+            st.events += p.count.sample(&mut event_stream(seed, trial, Stream::Peril, p.key, t, rk));
         }
     }
     for dz in &h.diseases {
         for &rk in &h.region_keys {
-            st.outbreaks +=
-                dz.count.sample(&mut rng::stream(seed, trial, Stream::Epidemic, dz.key, rng::key(&[t as u64, rk])));
+            st.outbreaks += dz.count.sample(&mut event_stream(seed, trial, Stream::Epidemic, dz.key, t, rk));
         }
     }
     for ev in h.forced.iter().filter(|e| e.year == t) {
@@ -385,7 +391,7 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
     let mut hits = std::mem::take(&mut st.scratch);
     for (k, p) in h.perils.iter().enumerate() {
         for (r, zones) in h.regions.iter().enumerate() {
-            let mut g = rng::stream(seed, trial, Stream::Peril, p.key, rng::key(&[t as u64, h.region_keys[r]]));
+            let mut g = event_stream(seed, trial, Stream::Peril, p.key, t, h.region_keys[r]);
             let n = p.count.sample(&mut g);
             st.events += n;
             let reaches = n > 0 && h.reaches(r, &p.hit_by_zone);
@@ -419,7 +425,7 @@ pub fn draw_year(h: &HazardModel, seed: u64, trial: u64, t: usize, st: &mut Dama
     let n_perils = h.perils.len();
     for (k, dz) in h.diseases.iter().enumerate() {
         for r in 0..h.regions.len() {
-            let mut g = rng::stream(seed, trial, Stream::Epidemic, dz.key, rng::key(&[t as u64, h.region_keys[r]]));
+            let mut g = event_stream(seed, trial, Stream::Epidemic, dz.key, t, h.region_keys[r]);
             let n = dz.count.sample(&mut g);
             st.outbreaks += n;
             let reaches = n > 0 && h.reaches(r, &dz.hit_by_zone);

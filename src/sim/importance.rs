@@ -205,8 +205,7 @@ fn draws(m: &Model, tilt: &Tilt, seed: u64, trial: u64, mut out: Option<TrialDra
         let mut n = 0u64;
         for t in 0..h {
             for r in 0..regions {
-                // The count is the first draw of the stream damage::draw_year reads.
-                let mut g = rng::stream(seed, trial, stream, key, rng::key(&[t as u64, hz.region_keys[r]]));
+                let mut g = damage::event_stream(seed, trial, stream, key, t, hz.region_keys[r]);
                 n += count.sample(&mut g) as u64;
             }
         }
