@@ -168,7 +168,8 @@ impl HazardModel {
         !self.perils.is_empty() || !self.diseases.is_empty() || !self.forced.is_empty()
     }
 
-    /// Whether an event with these chances by zone can hit a village of region `r`.
+    /// Whether an event with these chances by zone can hit a village of region
+    /// `r` that has a loan (the only villages the zone lists hold).
     pub fn reaches(&self, r: usize, hit_by_zone: &[rng::Chance]) -> bool {
         self.regions[r].iter().zip(hit_by_zone).any(|(villages, c)| !villages.is_empty() && c.p > 0.0)
     }
